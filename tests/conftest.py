@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+# What a fork of the template holds that doctor looks at.
+TEMPLATE_ENTRIES = (
+    "pyproject.toml", "README.md", ".gitignore", ".gitattributes",
+    "datasets", "models", "runs", "experiments", "keys",
+)  # fmt: skip
+
+
+def require_tool(name: str) -> str:
+    """Path of a system tool; skip without it, but fail under CI=true (CI installs it)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}, and CI must provide it (.ci/run installs it)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    for var in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{var}_NAME", "Strata Test")
+        monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@strataml.invalid")
+
+
+def copy_tree(source: Path, destination: Path, entries: tuple[str, ...] | None = None) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", ".strata")
+    names = entries if entries is not None else tuple(p.name for p in source.iterdir())
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        item = source / name
+        if item.is_dir():
+            shutil.copytree(item, destination / name, symlinks=True, ignore=ignore)
+        elif item.exists():
+            shutil.copy2(item, destination / name)
+    return destination
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(repo: Path, message: str = "snapshot") -> None:
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    """A copy of this template repository, as a fork would hold it (a real Git repository)."""
+    require_tool("git")
+    repo = copy_tree(REPO, tmp_path / "template", TEMPLATE_ENTRIES)
+    commit_all(repo, "fork of the template")
+    return repo
+
+
+@pytest.fixture
+def base_repo(tmp_path: Path) -> Path:
+    """The small repository the golden cases start from (tests/examples/base)."""
+    return copy_tree(EXAMPLES / "base", tmp_path / "base")
+
+
+RunCli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def strata(capsys: pytest.CaptureFixture[str]) -> Iterator[RunCli]:
+    """Run the `strata` CLI in-process: (exit code, stdout, stderr)."""
+    from strataml.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run

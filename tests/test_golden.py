@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import REPO, RunCli, copy_tree
+from golden import EXAMPLES, Case, apply_steps, load_cases
+from strataml.doctor.rules import RULES
+
+NEGATIVE = load_cases("negative")
+POSITIVE = load_cases("positive")
+UPDATE = os.environ.get("STRATA_UPDATE_GOLDEN") == "1"
+
+
+def _prepare(case: Case, tmp_path: Path) -> Path:
+    repo = copy_tree(EXAMPLES / case.spec.get("base", "base"), tmp_path / "repo")
+    apply_steps(repo, case.spec.get("steps", []))
+    return repo
+
+
+@pytest.mark.parametrize("case", NEGATIVE + POSITIVE, ids=lambda c: c.id)
+def test_golden_report(case: Case, tmp_path: Path, strata: RunCli) -> None:
+    repo = _prepare(case, tmp_path)
+    code, out, err = strata("doctor", str(repo), *case.spec.get("args", []))
+    if UPDATE:
+        case.expected.write_text(out)
+    assert err == ""
+    assert out == case.expected.read_text()
+    assert code == case.spec["exit"]
+
+
+@pytest.mark.parametrize("case", NEGATIVE, ids=lambda c: c.id)
+def test_negative_cases_fail(case: Case) -> None:
+    assert case.spec["exit"] == 1, "a negative case must make doctor fail"
+
+
+def test_every_rule_has_a_negative_case() -> None:
+    found = set()
+    for case in NEGATIVE:
+        found |= set(re.findall(r" ([A-Z]{3}[0-9]{3}) ", case.expected.read_text()))
+    assert sorted(set(RULES) - found) == []
+
+
+@pytest.mark.parametrize("case", NEGATIVE, ids=lambda c: c.id)
+def test_machine_formats_validate(case: Case, tmp_path: Path, strata: RunCli) -> None:
+    repo = _prepare(case, tmp_path)
+    args = [a for a in case.spec.get("args", []) if a != "--strict"]
+    _, out, _ = strata("doctor", str(repo), *args, "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, json.loads((REPO / "schemas/doctor-report.schema.json").read_text()))
+    assert report["diagnostics"] == sorted(report["diagnostics"], key=lambda d: (d["path"], d["line"] or 0, d["code"], d["message"]))
+    _, sarif, _ = strata("doctor", str(repo), *args, "--format", "sarif")
+    sarif_schema = json.loads((REPO.parent / "shared/vendor-schemas/sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(json.loads(sarif), sarif_schema)
+    results = json.loads(sarif)["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == [d["code"] for d in report["diagnostics"]]

@@ -1,0 +1,3 @@
+from strataml.cli import doctor_main
+
+raise SystemExit(doctor_main())

@@ -1,0 +1,3 @@
+from strataml.cli import main
+
+raise SystemExit(main())

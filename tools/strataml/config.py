@@ -1,0 +1,102 @@
+"""[tool.strataml] in pyproject.toml, read leniently: problems are reported, defaults used."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strataml import schemas
+
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorConfig:
+    ignore: tuple[str, ...] = ()
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    allow_top_level: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    unreadable: bool  # not TOML at all, rather than a schema violation
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    doctor: DoctorConfig = field(default_factory=DoctorConfig)
+    problems: tuple[ConfigProblem, ...] = ()
+
+
+def has_strataml_table(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.strip().startswith("[tool.strataml") for line in text.splitlines())
+
+
+def load_config(root: Path) -> Config:
+    path = root / PYPROJECT
+    try:
+        text = path.read_text(encoding="utf-8")
+        table = tomllib.loads(text).get("tool", {}).get("strataml", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return Config(problems=(ConfigProblem(True, _toml_error_line(exc), _one_line(exc)),))
+    violations = schemas.validate("strataml-config", table)
+    if violations:
+        problems = tuple(
+            ConfigProblem(False, _key_line(text, v.path), f"tool.strataml.{v.message}")
+            for v in violations
+        )
+        return Config(problems=problems)
+    doctor: dict[str, Any] = table.get("doctor", {})
+    return Config(
+        DoctorConfig(
+            ignore=tuple(doctor.get("ignore", ())),
+            per_path_ignores=tuple((glob, tuple(codes)) for glob, codes in doctor.get("per-path-ignores", {}).items()),
+            allow_top_level=tuple(doctor.get("allow-top-level", ())),
+        )
+    )
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _toml_error_line(exc: Exception) -> int | None:
+    # tomllib reports "(at line N, column M)" in the message only.
+    text = str(exc)
+    marker = "at line "
+    if marker in text:
+        digits = text.split(marker, 1)[1].split(",", 1)[0].rstrip(")")
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+def _key_line(text: str, path: tuple[str | int, ...]) -> int | None:
+    """Best-effort line of a key under [tool.strataml…]; TOML parsers keep no positions."""
+    tables = [str(p) for p in path if isinstance(p, str)]
+    header_line = None
+    lines = text.splitlines()
+    for depth in range(len(tables), -1, -1):
+        header = "[" + ".".join(["tool", "strataml", *tables[:depth]]) + "]"
+        for number, line in enumerate(lines, start=1):
+            if line.strip() == header:
+                header_line = number
+                key = tables[depth] if depth < len(tables) else None
+                if key is None:
+                    return header_line
+                for offset, body in enumerate(lines[number:], start=number + 1):
+                    stripped = body.strip()
+                    if stripped.startswith("["):
+                        break
+                    if stripped.split("=", 1)[0].strip().strip('"') == key:
+                        return offset
+                return header_line
+    return header_line

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from strataml.doctor.checks import artifacts, checksums, documents, layout, repository
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic
+from strataml.workspace import Artifact
+
+RepositoryCheck = Callable[[Context], Iterator[Diagnostic]]
+ArtifactCheck = Callable[[Context, Artifact], Iterator[Diagnostic]]
+
+# Run once per doctor invocation; each filters by ctx.target itself.
+REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
+    "config": repository.check_config,
+    "top-level": repository.check_top_level,
+    "layout": layout.check_layout,
+    "experiments": layout.check_experiments_tree,
+    "shared-documents": documents.check_shared_documents,
+}
+
+# Run for every selected artifact.
+ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
+    "tree": layout.check_artifact_tree,
+    "documents": documents.check_artifact_documents,
+    "identity": artifacts.check_identity,
+    "dataset": artifacts.check_dataset,
+    "model": artifacts.check_model,
+    "checksums": checksums.check_checksums,
+}

@@ -1,0 +1,68 @@
+"""CHECKSUMS.txt against the files, and content_hash against CHECKSUMS.txt (TFC-0008 R1–R5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml.doctor.checks.artifacts import metadata
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010
+from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, LineProblem, content_hash, parse_checksums
+from strataml.workspace import Artifact
+from strataml.yamlio import MAX_BYTES
+
+_LINE_RULES = {
+    LineProblem.MALFORMED: CHK002,
+    LineProblem.DUPLICATE: CHK007,
+    LineProblem.UNSORTED: CHK008,
+    LineProblem.EXCLUDED: CHK009,
+    LineProblem.UNSAFE: CHK010,
+}
+_RESTAMP = "if the change is intended, run `strata checksum {path}`"
+# CHECKSUMS.txt of a huge dataset is large too: 100 bytes a line.
+_MAX_CHECKSUMS_BYTES = 64 * MAX_BYTES
+
+
+def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    if artifact.kind == "run":  # finished-run checksums arrive with the runs work (TFC-0003)
+        return
+    at = f"{artifact.path}/{CHECKSUMS}"
+    restamp = _RESTAMP.format(path=artifact.path)
+    scan = ctx.scan(artifact)
+    if CHECKSUMS not in scan.files:
+        yield CHK001.at(at, f"{artifact.kind} version has no {CHECKSUMS}", hint=f"run `strata checksum {artifact.path}`")
+        return
+    if scan.files[CHECKSUMS] > _MAX_CHECKSUMS_BYTES:
+        yield CHK002.at(at, f"{CHECKSUMS} is {scan.files[CHECKSUMS]} bytes, too large to be a listing", hint=restamp)
+        return
+    listing = parse_checksums((ctx.root / at).read_bytes())
+    for problem in listing.problems:
+        yield _LINE_RULES[problem.kind].at(at, problem.message, line=problem.line, hint=restamp)
+
+    on_disk = {p for p in scan.files if p not in EXCLUDED}
+    not_regular = set(scan.symlinks) | set(scan.special)  # reported by the tree check
+    to_hash = [e for e in listing.entries if e.path in on_disk]
+    for entry in listing.entries:
+        if entry.path not in on_disk and entry.path not in not_regular:
+            yield CHK003.at(f"{artifact.path}/{entry.path}", f"listed in {CHECKSUMS} (line {entry.line}) but missing", hint=f"restore it (git checkout -- {artifact.path}), or {restamp}")
+    listed = {e.path for e in listing.entries}
+    for path in sorted(on_disk - listed):
+        yield CHK004.at(f"{artifact.path}/{path}", f"not listed in {CHECKSUMS}", hint=f"remove it, or {restamp}")
+    digests = ctx.hash(artifact, [e.path for e in to_hash])
+    for entry, digest in zip(to_hash, digests, strict=True):
+        if isinstance(digest, OSError):
+            yield CHK005.at(f"{artifact.path}/{entry.path}", f"cannot read: {digest.strerror or digest}", hint="check its permissions")
+        elif digest != entry.digest:
+            yield CHK005.at(f"{artifact.path}/{entry.path}", f"content does not match {CHECKSUMS} line {entry.line} (blake3 {digest[:12]}…, listed {entry.digest[:12]}…)", hint=f"restore it (git checkout -- {artifact.path}), or {restamp}")
+    yield from _check_content_hash(ctx, artifact, listing.digests())
+
+
+def _check_content_hash(ctx: Context, artifact: Artifact, listed: dict[str, str]) -> Iterator[Diagnostic]:
+    loaded = metadata(ctx, artifact)
+    declared = loaded[1].get("content_hash") if loaded else None
+    if not loaded or not isinstance(declared, str) or not declared.startswith("blake3:"):
+        return  # missing or malformed: the schema check reports it
+    expected = content_hash(listed)
+    if declared != expected:
+        yield CHK006.at(f"{artifact.path}/metadata.yaml", f"content_hash {declared[:19]}… does not match {CHECKSUMS} ({expected[:19]}…)", line=loaded[0].line_of(("content_hash",)), hint=f"run `strata checksum {artifact.path}`")

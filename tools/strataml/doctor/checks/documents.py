@@ -1,0 +1,68 @@
+"""YAML documents: parse, duplicate keys, schema, unsafe paths (TFC-0006 R3–R6, TFC-0001 R10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import schemas
+from strataml.doctor.context import Context, within
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import LAY013, SCH001, SCH002, SCH003, SCH004, SCH005
+from strataml.workspace import Artifact
+from strataml.yamlio import ProblemKind
+
+# Which schema governs which file of an artifact version.
+ARTIFACT_DOCUMENTS: dict[str, dict[str, str]] = {
+    "dataset": {"metadata.yaml": "dataset-metadata"},
+    "model": {"metadata.yaml": "model-metadata", "metrics.yaml": "model-metrics"},
+    "run": {},
+}
+
+_PROBLEM_RULES = {
+    ProblemKind.SYNTAX: (SCH001, "fix the YAML syntax; quote strings holding ': ' or '#'"),
+    ProblemKind.DUPLICATE_KEY: (SCH002, "remove one of the two; YAML keeps only the last silently"),
+    ProblemKind.ENCODING: (SCH004, "save the file as UTF-8"),
+    ProblemKind.TOO_COMPLEX: (SCH005, "metadata is small, flat data; drop anchors and deep nesting"),
+}
+
+
+def check_document(ctx: Context, path: str, schema: str) -> Iterator[Diagnostic]:
+    document = ctx.document(path)
+    if document is None:
+        return
+    for problem in document.problems:
+        rule, hint = _PROBLEM_RULES[problem.kind]
+        yield rule.at(path, problem.message, line=problem.line, hint=hint)
+    if not document.ok:
+        return
+    if document.data is None:
+        yield SCH003.at(path, "document is empty; expected a mapping", line=1, hint=f"see schemas/{schema}.schema.json")
+        return
+    for violation in schemas.validate(schema, document.data):
+        line = document.line_of(violation.path)
+        if violation.unsafe_path:
+            yield LAY013.at(path, violation.message, line=line, hint="write a relative path with '/' that stays inside the artifact (no '..', no leading '/')")
+        else:
+            yield SCH003.at(path, violation.message, line=line, hint=f"see schemas/{schema}.schema.json")
+
+
+def check_artifact_documents(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    for name, schema in ARTIFACT_DOCUMENTS[artifact.kind].items():
+        yield from check_document(ctx, f"{artifact.path}/{name}", schema)
+
+
+def shared_documents(ctx: Context) -> Iterator[tuple[str, str]]:
+    """Documents outside version directories: stage files and experiment specs."""
+    for name in sorted({a.name for a in ctx.layout.artifacts if a.kind == "model"}):
+        yield f"models/{name}/stages.yaml", "stages"
+    experiments = ctx.root / "experiments"
+    if experiments.is_dir():
+        for spec in sorted(experiments.iterdir()):
+            if spec.suffix in {".yaml", ".yml"}:
+                yield f"experiments/{spec.name}", "experiment"
+
+
+def check_shared_documents(ctx: Context) -> Iterator[Diagnostic]:
+    for path, schema in shared_documents(ctx):
+        if within(path, ctx.target):
+            yield from check_document(ctx, path, schema)

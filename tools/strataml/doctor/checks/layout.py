@@ -1,0 +1,63 @@
+"""Names and places (TFC-0001 R4–R9, R11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml.doctor.context import Context, within
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import LAY003, LAY004, LAY005, LAY006, LAY010, LAY011, LAY012, LAY014
+from strataml.integrity.tree import scan_tree, symlink_escapes
+from strataml.workspace import Artifact, Misplaced
+
+_HINTS = {
+    Misplaced.BAD_NAME: (LAY003, "name must match ^[a-z0-9][a-z0-9._-]{0,63}$", "rename the directory, e.g. lower-case with dashes"),
+    Misplaced.BAD_VERSION: (LAY004, "version directory must be v<N> or v<MAJOR>.<MINOR>.<PATCH>", "rename it, e.g. v1"),
+    Misplaced.BAD_RUN_NAME: (LAY006, "run directory must be run-YYYY-MM-DD-<suffix> with a real date", "runs are named by tools/run.py, e.g. run-2026-11-24-k7q2xm"),
+    Misplaced.STRAY_FILE: (LAY005, "file where only artifact directories belong", "move it into a version directory, or into README.md"),
+}
+
+
+def check_layout(ctx: Context) -> Iterator[Diagnostic]:
+    for finding in ctx.layout.findings:
+        if not ctx.selected(finding.path):
+            continue
+        if finding.kind is Misplaced.SYMLINK:
+            yield _symlink(ctx, finding.path)
+            continue
+        rule, message, hint = _HINTS[finding.kind]
+        yield rule.at(finding.path, message, hint=hint)
+
+
+def _symlink(ctx: Context, path: str) -> Diagnostic:
+    reason = symlink_escapes(ctx.root, ctx.root / path)
+    if reason is not None:
+        return LAY010.at(path, f"symlink {reason}", hint="replace it with the real file, or remove it")
+    return LAY011.at(path, "symlink where artifacts must hold real files", hint="copy the file in instead; checksums must cover the bytes themselves")
+
+
+def check_experiments_tree(ctx: Context) -> Iterator[Diagnostic]:
+    if not ctx.selected("experiments") or not (ctx.root / "experiments").is_dir():
+        return
+    scan = scan_tree(ctx.root / "experiments")
+    for link in scan.symlinks:
+        path = f"experiments/{link}"
+        reason = symlink_escapes(ctx.root, ctx.root / path)
+        if reason is not None and within(path, ctx.target):
+            yield LAY010.at(path, f"symlink {reason}", hint="keep experiment code inside the repository")
+
+
+def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    scan = ctx.scan(artifact)
+    for rel in scan.symlinks:
+        yield _symlink(ctx, f"{artifact.path}/{rel}")
+    for rel in scan.special:
+        yield LAY012.at(f"{artifact.path}/{rel}", "not a regular file (FIFO, socket or device)", hint="artifacts hold regular files only; remove it")
+    for rel in scan.unportable:
+        yield LAY014.at(_printable(f"{artifact.path}/{rel}"), "file name is not UTF-8 or holds a control character or backslash", hint="rename it; CHECKSUMS.txt lines cannot express this name")
+    for rel in scan.unreadable:
+        yield LAY012.at(f"{artifact.path}/{rel}", "cannot be read", hint="check its permissions")
+
+
+def _printable(path: str) -> str:
+    return path.encode("utf-8", "backslashreplace").decode("utf-8").encode("unicode_escape").decode("ascii")

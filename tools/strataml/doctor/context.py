@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strataml.config import Config
+from strataml.integrity.hashing import hash_files
+from strataml.integrity.tree import TreeScan, scan_tree
+from strataml.workspace import Artifact, Layout
+from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
+
+
+def within(path: str, target: str) -> bool:
+    return target == "." or path == target or path.startswith(target + "/")
+
+
+@dataclass
+class Context:
+    """One doctor run: what to look at, plus per-run caches so nothing is read twice."""
+
+    root: Path
+    config: Config
+    layout: Layout
+    target: str = "."  # repo-relative sub-path doctor was asked about
+    _scans: dict[str, TreeScan] = field(default_factory=dict)
+    _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
+    files_hashed: int = 0
+
+    @property
+    def whole_repository(self) -> bool:
+        return self.target == "."
+
+    def selected(self, path: str) -> bool:
+        """Does `path` lie inside the target, or the target inside it?"""
+        return within(path, self.target) or within(self.target, path)
+
+    @property
+    def artifacts(self) -> tuple[Artifact, ...]:
+        return tuple(a for a in self.layout.artifacts if self.selected(a.path))
+
+    def scan(self, artifact: Artifact) -> TreeScan:
+        if artifact.path not in self._scans:
+            self._scans[artifact.path] = scan_tree(self.root / artifact.path)
+        return self._scans[artifact.path]
+
+    def document(self, path: str) -> YamlDocument | None:
+        """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
+        if path not in self._documents:
+            full = self.root / path
+            if full.is_symlink() or not full.is_file():
+                self._documents[path] = None
+            else:
+                with full.open("rb") as handle:  # bounded: a huge file is reported, not loaded
+                    self._documents[path] = parse_yaml(handle.read(MAX_BYTES + 1))
+        return self._documents[path]
+
+    def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
+        self.files_hashed += len(paths)
+        return hash_files([self.root / artifact.path / p for p in paths])

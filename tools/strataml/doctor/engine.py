@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from strataml.config import DoctorConfig, load_config
+from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic, Severity
+from strataml.doctor.rules import RULES
+from strataml.errors import UsageError
+from strataml.workspace import find_root, relative, scan_layout
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    target: str
+    strict: bool
+    diagnostics: tuple[Diagnostic, ...]
+    artifacts: int
+    files_hashed: int
+
+    def count(self, severity: Severity) -> int:
+        return Counter(d.severity for d in self.diagnostics)[severity]
+
+    @property
+    def failed(self) -> bool:
+        failing = {Severity.ERROR, Severity.WARNING} if self.strict else {Severity.ERROR}
+        return any(d.severity in failing for d in self.diagnostics)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def parse_codes(text: str) -> tuple[str, ...]:
+    """'CHK,LAY001' -> ('CHK', 'LAY001'); every item must select at least one rule."""
+    items = tuple(item.strip().upper() for item in text.split(",") if item.strip())
+    for item in items:
+        if not any(code.startswith(item) for code in RULES):
+            raise UsageError(f"unknown rule code or prefix: {item}")
+    return items
+
+
+def _matches(code: str, patterns: tuple[str, ...]) -> bool:
+    return any(code.startswith(p) for p in patterns)
+
+
+def _keep(d: Diagnostic, config: DoctorConfig, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    if select and not _matches(d.code, select):
+        return False
+    if _matches(d.code, ignore + config.ignore):
+        return False
+    return not any(fnmatch.fnmatchcase(d.path, glob) and _matches(d.code, codes) for glob, codes in config.per_path_ignores)
+
+
+def run_doctor(
+    start: Path, *, strict: bool = False, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+) -> Report:
+    root = find_root(start)
+    ctx = Context(root, load_config(root), scan_layout(root), target=relative(root, start.resolve()))
+    found: list[Diagnostic] = []
+    for repo_check in REPOSITORY_CHECKS.values():
+        found.extend(repo_check(ctx))
+    for artifact in ctx.artifacts:
+        for artifact_check in ARTIFACT_CHECKS.values():
+            found.extend(artifact_check(ctx, artifact))
+    kept = sorted({d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key)
+    return Report(ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed)

@@ -1,0 +1,159 @@
+"""Doctor reports: text for people, json, sarif and github for machines (TFC-0006 R8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import groupby
+from typing import Any
+
+from strataml import __version__
+from strataml.doctor.engine import Report
+from strataml.doctor.model import Diagnostic, Severity
+from strataml.doctor.rules import RULES
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 or word == "info" else f"{n} {word}s"
+
+
+def _group(d: Diagnostic) -> str:
+    parts = d.path.split("/")
+    if parts[0] in {"datasets", "models"} and len(parts) >= 3:
+        return "/".join(parts[:3])
+    if parts[0] == "runs" and len(parts) >= 2:
+        return "/".join(parts[:2])
+    return "repository"
+
+
+def format_text(report: Report, *, color: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    out: list[str] = []
+    ordered = sorted(report.diagnostics, key=lambda d: (_group(d) == "repository", _group(d), d.sort_key()))
+    for group, items in groupby(ordered, key=_group):
+        out.append(paint(group, "1"))
+        for d in items:
+            shown = d.path if group == "repository" else d.path[len(group) + 1 :]
+            where = f"{shown}:{d.line}: " if d.line else f"{shown}: " if shown else ""
+            out.append(f"  {where}{paint(d.severity.value, _COLORS[d.severity])} {d.code} {d.message}")
+            if d.hint:
+                out.append(f"    hint: {d.hint}")
+        out.append("")
+    verdict = paint("FAILED", "31;1") if report.failed else paint("OK", "32;1")
+    counts = ", ".join(
+        _plural(report.count(s), w) for s, w in ((Severity.ERROR, "error"), (Severity.WARNING, "warning"), (Severity.INFO, "info"))
+    )
+    scope = "" if report.target == "." else f" under {report.target}"
+    strict = " (strict)" if report.strict else ""
+    out.append(f"{verdict}{strict}: {counts}; {_plural(report.artifacts, 'artifact')} checked{scope}, {_plural(report.files_hashed, 'file')} hashed")
+    return "\n".join(out) + "\n"
+
+
+def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    rule = RULES[d.code]
+    return {"code": d.code, "rule": rule.name, "tfc": rule.tfc, "severity": d.severity.value, "path": d.path, "line": d.line, "message": d.message, "hint": d.hint}
+
+
+def format_json(report: Report, *, color: bool = False) -> str:
+    document = {
+        "schema_version": 1,
+        "tool": {"name": "strataml", "version": __version__},
+        "target": report.target,
+        "strict": report.strict,
+        "exit_code": report.exit_code,
+        "summary": {
+            "errors": report.count(Severity.ERROR),
+            "warnings": report.count(Severity.WARNING),
+            "info": report.count(Severity.INFO),
+            "artifacts": report.artifacts,
+            "files_hashed": report.files_hashed,
+        },
+        "diagnostics": [_diagnostic_json(d) for d in report.diagnostics],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def format_sarif(report: Report, *, color: bool = False) -> str:
+    codes = sorted(RULES)
+    rules = [
+        {
+            "id": code,
+            "name": RULES[code].name,
+            "shortDescription": {"text": RULES[code].summary},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[code].severity]},
+            "properties": {"tfc": RULES[code].tfc},
+        }
+        for code in codes
+    ]
+    results = []
+    for d in report.diagnostics:
+        location: dict[str, Any] = {"artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"}}
+        if d.line:
+            location["region"] = {"startLine": d.line}
+        text = f"{d.message} (hint: {d.hint})" if d.hint else d.message
+        results.append(
+            {
+                "ruleId": d.code,
+                "ruleIndex": codes.index(d.code),
+                "level": _SARIF_LEVEL[d.severity],
+                "message": {"text": text},
+                "locations": [{"physicalLocation": location}],
+            }
+        )
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "strataml", "version": __version__, "rules": rules}},
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+_GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(report: Report, *, color: bool = False) -> str:
+    lines = []
+    for d in report.diagnostics:
+        props = [f"file={_escape_property(d.path)}"]
+        if d.line:
+            props.append(f"line={d.line}")
+        props.append(f"title={_escape_property(d.code)}")
+        text = f"{d.message} (hint: {d.hint})" if d.hint else d.message
+        lines.append(f"::{_GITHUB_COMMAND[d.severity]} {','.join(props)}::{_escape_data(text)}")
+    return "".join(line + "\n" for line in lines)
+
+
+Reporter = Callable[..., str]
+REPORTERS: dict[str, Reporter] = {
+    "text": format_text,
+    "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
+}
+
+
+def explain(code: str) -> str:
+    rule = RULES[code]
+    return f"{rule.code} ({rule.name}): {rule.summary}\nseverity: {rule.severity.value}\ndefined by: {rule.tfc} (tfc/)\n"

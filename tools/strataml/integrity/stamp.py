@@ -1,0 +1,78 @@
+"""Write CHECKSUMS.txt and the metadata content_hash for one artifact directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from strataml.atomic import write_text_atomic
+from strataml.errors import StrataError
+from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, format_checksums
+from strataml.integrity.hashing import hash_files
+from strataml.integrity.tree import scan_tree
+from strataml.yamlio import parse_yaml, top_level_key_line
+
+METADATA = "metadata.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    directory: Path
+    files: int
+    content_hash: str
+    metadata_updated: bool
+
+
+def stamp_directory(directory: Path) -> Stamp:
+    """Write CHECKSUMS.txt (and content_hash into metadata.yaml, if there is one)."""
+    if not directory.is_dir():
+        raise StrataError(f"{directory}: not a directory")
+    scan = scan_tree(directory)
+    odd = scan.symlinks + scan.special + scan.unportable + scan.unreadable
+    if odd:
+        raise StrataError(f"{directory / odd[0]}: only regular files with portable names can be checksummed")
+    paths = [p for p in scan.files if p not in EXCLUDED]
+    digests = _hash(directory, paths)
+    payload_hash = content_hash(digests)
+    metadata = directory / METADATA
+    updated = False
+    if metadata.is_file():
+        updated = _set_content_hash(metadata, payload_hash)
+        if updated:
+            digests.update(_hash(directory, [METADATA]))
+    write_text_atomic(directory / CHECKSUMS, format_checksums(digests))
+    return Stamp(directory, len(digests), payload_hash, updated)
+
+
+def _hash(directory: Path, paths: list[str]) -> dict[str, str]:
+    digests: dict[str, str] = {}
+    for path, digest in zip(paths, hash_files([directory / p for p in paths]), strict=True):
+        if isinstance(digest, OSError):
+            raise StrataError(f"{directory / path}: cannot read: {digest.strerror or digest}")
+        digests[path] = digest
+    return digests
+
+
+def _set_content_hash(metadata: Path, value: str) -> bool:
+    raw = metadata.read_bytes()
+    document = parse_yaml(raw)
+    if not document.ok or not isinstance(document.data, dict):
+        raise StrataError(f"{metadata}: not a valid YAML mapping; fix it before checksumming")
+    if document.data.get("content_hash") == value:
+        return False
+    text = raw.decode("utf-8")
+    lines = text.splitlines(keepends=True)
+    line = top_level_key_line(text, "content_hash")
+    new_line = f"content_hash: {value}\n"
+    if line is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(new_line)
+    else:
+        lines[line - 1] = new_line
+    updated = "".join(lines)
+    check = parse_yaml(updated.encode("utf-8"))
+    if not check.ok or not isinstance(check.data, dict) or check.data.get("content_hash") != value:
+        raise StrataError(f"{metadata}: content_hash is not a plain one-line value; cannot update it in place")
+    write_text_atomic(metadata, updated)
+    return True

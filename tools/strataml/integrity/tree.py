@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_UNPORTABLE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeScan:
+    """What lies under a directory, without following symlinks; paths relative, POSIX."""
+
+    files: dict[str, int] = field(default_factory=dict)  # regular files -> size
+    symlinks: tuple[str, ...] = ()
+    special: tuple[str, ...] = ()  # FIFOs, sockets, devices
+    unportable: tuple[str, ...] = ()  # names that cannot appear in a CHECKSUMS line
+    unreadable: tuple[str, ...] = ()  # directories we could not list
+
+
+def scan_tree(root: Path) -> TreeScan:
+    files: dict[str, int] = {}
+    symlinks: list[str] = []
+    special: list[str] = []
+    unportable: list[str] = []
+    unreadable: list[str] = []
+    pending = [""]
+    while pending:
+        rel_dir = pending.pop()
+        try:
+            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+        except OSError:
+            unreadable.append(rel_dir or ".")
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not _portable(entry.name):
+                unportable.append(rel)
+                continue
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                unreadable.append(rel)
+                continue
+            if stat.S_ISLNK(mode):
+                symlinks.append(rel)
+            elif stat.S_ISDIR(mode):
+                pending.append(rel)
+            elif stat.S_ISREG(mode):
+                files[rel] = entry.stat(follow_symlinks=False).st_size
+            else:
+                special.append(rel)
+    return TreeScan(
+        dict(sorted(files.items())),
+        tuple(sorted(symlinks)),
+        tuple(sorted(special)),
+        tuple(sorted(unportable)),
+        tuple(sorted(unreadable)),
+    )
+
+
+def _portable(name: str) -> bool:
+    # os.scandir decodes undecodable bytes as lone surrogates.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return _UNPORTABLE.search(name) is None
+
+
+def symlink_escapes(root: Path, link: Path) -> str | None:
+    """Why a symlink is unsafe (leaves `root`, dangles or loops), or None if it stays inside."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return f"dangles (points to {os.readlink(link)!r})"
+    except (RuntimeError, OSError):
+        return "loops"
+    if not target.is_relative_to(root.resolve()):
+        return f"points outside the repository (to {os.readlink(link)!r})"
+    return None

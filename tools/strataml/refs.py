@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+VERSION_RE = re.compile(r"v(?:([1-9][0-9]*)|(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*))")
+RUN_ID_RE = re.compile(r"run-([0-9]{4})-([0-9]{2})-([0-9]{2})-([0-9a-z]{3,})")
+_REF_RE = re.compile(
+    rf"(datasets|models)/({NAME_RE.pattern})@(v(?:[0-9.]+))"
+    r"(?:#(blake3:[0-9a-f]{64}))?"
+)
+
+Kind = Literal["datasets", "models"]
+
+
+def is_name(text: str) -> bool:
+    return NAME_RE.fullmatch(text) is not None
+
+
+def is_version(text: str) -> bool:
+    return VERSION_RE.fullmatch(text) is not None
+
+
+def version_key(text: str) -> tuple[int, int, int]:
+    """Sort key: v2 < v10, and v1 == v1.0.0 in order."""
+    match = VERSION_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a version: {text!r}")
+    simple, major, minor, patch = match.groups()
+    if simple is not None:
+        return (int(simple), 0, 0)
+    return (int(major), int(minor), int(patch))
+
+
+def is_run_id(text: str) -> bool:
+    match = RUN_ID_RE.fullmatch(text)
+    if match is None:
+        return False
+    year, month, day, _ = match.groups()
+    try:
+        dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    kind: Kind
+    name: str
+    version: str
+    pin: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ArtifactRef:
+        match = _REF_RE.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not an artifact reference: {text!r} (expected e.g. datasets/iris@v1)")
+        kind, name, version, pin = match.groups()
+        if not is_version(version):
+            raise ValueError(f"not an artifact reference: {text!r} (bad version {version!r})")
+        return cls(kind, name, version, pin)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        pin = f"#{self.pin}" if self.pin else ""
+        return f"{self.kind}/{self.name}@{self.version}{pin}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.kind}/{self.name}/{self.version}"

@@ -1,0 +1,103 @@
+"""The only module that imports jsonschema: schemas compiled once, errors made readable."""
+
+from __future__ import annotations
+
+import functools
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from strataml.errors import StrataError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+RELATIVE_PATH = "relative-path"
+
+_FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def is_safe_relative_path(value: str) -> bool:
+    if not value or value.startswith("/") or _CONTROL.search(value):
+        return False
+    parts = value.split("/")
+    return ".." not in parts and posixpath.normpath(value) not in {".", ""}
+
+
+@_FORMATS.checks(RELATIVE_PATH)
+def _check_relative_path(value: object) -> bool:
+    return not isinstance(value, str) or is_safe_relative_path(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaViolation:
+    path: tuple[str | int, ...]
+    message: str
+    unsafe_path: bool  # a `relative-path` field holding an absolute or escaping path
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    path = SCHEMA_DIR / f"{name}.schema.json"
+    try:
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StrataError(f"cannot load schema {path}: {exc}") from exc
+    return schema
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name), format_checker=_FORMATS)
+
+
+def validate(name: str, document: object) -> list[SchemaViolation]:
+    errors = sorted(_validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    return [_violation(_leaf(error)) for error in errors]
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    # Under anyOf/oneOf the top error says nothing useful; pick the branch that came closest.
+    while error.context:
+        error = best_match(error.context)
+    return error
+
+
+def _violation(error: ValidationError) -> SchemaViolation:
+    path = tuple(error.absolute_path)
+    unsafe = error.validator == "format" and error.validator_value == RELATIVE_PATH
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        extra = sorted(_unexpected_keys(error.instance, error.schema), key=str)
+        if extra:
+            path = (*path, extra[0])
+            names = ", ".join(repr(str(k)) for k in extra)
+            return SchemaViolation(path, f"{_where(path[:-1])}unexpected key {names}", False)
+    if unsafe:
+        message = f"{error.instance!r} is absolute, has '..' or control characters, or is empty"
+        return SchemaViolation(path, _where(path) + _shorten(message), True)
+    return SchemaViolation(path, _where(path) + _shorten(error.message), False)
+
+
+def _unexpected_keys(instance: dict[Any, Any], schema: dict[str, Any]) -> Iterable[Any]:
+    known = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    for key in instance:
+        if key not in known and not any(p.search(str(key)) for p in patterns):
+            yield key
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    if not path:
+        return ""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") + ": "
+
+
+def _shorten(message: str, limit: int = 160) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -1,0 +1,122 @@
+"""The repository root, and what lies where in its layout (TFC-0001)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from strataml import refs
+from strataml.config import PYPROJECT, has_strataml_table
+from strataml.errors import NotARepositoryError
+
+ArtifactKind = Literal["dataset", "model", "run"]
+ROOT_KINDS: dict[str, ArtifactKind] = {"datasets": "dataset", "models": "model"}
+RUNS = "runs"
+# Files tolerated beside artifact directories (TFC-0001 R4).
+NOTES = frozenset({"README.md", ".gitkeep"})
+MODEL_FILES = frozenset({"stages.yaml"})
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    kind: ArtifactKind
+    name: str
+    version: str | None  # None for runs
+    path: str  # repo-relative, POSIX
+
+    def contains(self, path: str) -> bool:
+        return path == self.path or path.startswith(self.path + "/")
+
+
+class Misplaced(enum.Enum):
+    BAD_NAME = "bad-name"
+    BAD_VERSION = "bad-version"
+    BAD_RUN_NAME = "bad-run-name"
+    STRAY_FILE = "stray-file"
+    SYMLINK = "symlink"
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutFinding:
+    kind: Misplaced
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    artifacts: tuple[Artifact, ...]
+    findings: tuple[LayoutFinding, ...]
+
+
+def find_root(start: Path) -> Path:
+    """Nearest directory at or above `start` whose pyproject.toml has [tool.strataml] (TFC-0001 R1)."""
+    here = start.resolve()
+    if not here.exists():
+        raise NotARepositoryError(f"{start}: no such file or directory")
+    for candidate in (here, *here.parents):
+        if candidate.is_dir() and has_strataml_table(candidate / PYPROJECT):
+            return candidate
+    raise NotARepositoryError(
+        f"{start}: not inside a StrataML repository (no pyproject.toml with [tool.strataml] above it)"
+    )
+
+
+def _entries(directory: Path) -> list[tuple[str, int]]:
+    try:
+        with os.scandir(directory) as it:
+            return sorted((e.name, e.stat(follow_symlinks=False).st_mode) for e in it)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def scan_layout(root: Path) -> Layout:
+    artifacts: list[Artifact] = []
+    findings: list[LayoutFinding] = []
+
+    def misplaced(kind: Misplaced, path: str) -> None:
+        findings.append(LayoutFinding(kind, path))
+
+    for top, kind in ROOT_KINDS.items():
+        for name, mode in _entries(root / top):
+            path = f"{top}/{name}"
+            if stat.S_ISLNK(mode):
+                misplaced(Misplaced.SYMLINK, path)
+            elif not stat.S_ISDIR(mode):
+                if name not in NOTES:
+                    misplaced(Misplaced.STRAY_FILE, path)
+            elif not refs.is_name(name):
+                misplaced(Misplaced.BAD_NAME, path)
+            else:
+                allowed = NOTES | (MODEL_FILES if kind == "model" else frozenset())
+                for version, vmode in _entries(root / top / name):
+                    vpath = f"{path}/{version}"
+                    if stat.S_ISLNK(vmode):
+                        misplaced(Misplaced.SYMLINK, vpath)
+                    elif not stat.S_ISDIR(vmode):
+                        if version not in allowed:
+                            misplaced(Misplaced.STRAY_FILE, vpath)
+                    elif not refs.is_version(version):
+                        misplaced(Misplaced.BAD_VERSION, vpath)
+                    else:
+                        artifacts.append(Artifact(kind, name, version, vpath))
+    for name, mode in _entries(root / RUNS):
+        path = f"{RUNS}/{name}"
+        if stat.S_ISLNK(mode):
+            misplaced(Misplaced.SYMLINK, path)
+        elif not stat.S_ISDIR(mode):
+            if name not in NOTES:
+                misplaced(Misplaced.STRAY_FILE, path)
+        elif not refs.is_run_id(name):
+            misplaced(Misplaced.BAD_RUN_NAME, path)
+        else:
+            artifacts.append(Artifact("run", name, None, path))
+    return Layout(tuple(artifacts), tuple(findings))
+
+
+def relative(root: Path, path: Path) -> str:
+    """Repo-relative POSIX path of an absolute `path` under `root` ('.' for the root itself)."""
+    return path.relative_to(root).as_posix() or "."

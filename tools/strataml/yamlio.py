@@ -1,0 +1,206 @@
+"""The only module that imports yaml: safe C loading, duplicate keys, line lookup."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_BYTES = 1 << 20
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+# libyaml's composer recurses in C and crashes the interpreter somewhere past
+# 10,000 levels; each level costs at least one character, so shorter texts are
+# safe to compose directly and longer ones get an event pre-scan first.
+_SAFE_COMPOSE_CHARS = 10_000
+
+Path = tuple[str | int, ...]
+
+
+class ProblemKind(enum.Enum):
+    SYNTAX = "syntax"
+    DUPLICATE_KEY = "duplicate-key"
+    ENCODING = "encoding"
+    TOO_COMPLEX = "too-complex"
+
+
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    kind: ProblemKind
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    data: Any
+    problems: tuple[YamlProblem, ...] = ()
+    lines: Mapping[Path, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        fatal = {ProblemKind.SYNTAX, ProblemKind.ENCODING, ProblemKind.TOO_COMPLEX}
+        return not any(p.kind in fatal for p in self.problems)
+
+    def line_of(self, path: Path) -> int | None:
+        """Line of the deepest known node on `path` (a key's own line for mappings)."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+class _Loader(yaml.CSafeLoader):
+    pass
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: Node) -> str:
+    # Dates stay strings: schemas check them with `format`, and values round-trip.
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def _fatal(kind: ProblemKind, message: str, line: int | None = None) -> YamlDocument:
+    return YamlDocument(None, (YamlProblem(kind, line, message),))
+
+
+def parse_yaml(raw: bytes) -> YamlDocument:
+    """Parse one YAML document; bad input becomes problems, never an exception."""
+    if len(raw) > MAX_BYTES:
+        return _fatal(ProblemKind.TOO_COMPLEX, f"document is {len(raw)} bytes, over {MAX_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return _fatal(ProblemKind.ENCODING, f"invalid UTF-8 byte at offset {exc.start}", line)
+    try:
+        if len(text) > _SAFE_COMPOSE_CHARS and _event_depth(text) > MAX_DEPTH:
+            return _fatal(ProblemKind.TOO_COMPLEX, f"nested deeper than {MAX_DEPTH} levels")
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return YamlDocument(None, (), {(): 1})
+            problem = _complexity(node)
+            if problem:
+                return _fatal(ProblemKind.TOO_COMPLEX, problem)
+            lines, duplicates = _walk(node)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        return _fatal(ProblemKind.SYNTAX, _describe(exc), _mark_line(exc))
+    except yaml.YAMLError as exc:
+        return _fatal(ProblemKind.SYNTAX, " ".join(str(exc).split()))
+    return YamlDocument(data, tuple(duplicates), lines)
+
+
+def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _describe(exc: yaml.MarkedYAMLError) -> str:
+    parts = [p for p in (exc.context, exc.problem) if p]
+    return " ".join(" ".join(parts).split()) or "invalid YAML"
+
+
+def _event_depth(text: str) -> int:
+    loader = _Loader(text)
+    depth = deepest = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > MAX_DEPTH:
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.StreamEndEvent):
+                break
+    finally:
+        loader.dispose()
+    return deepest
+
+
+def _children(node: Node) -> Iterator[Node]:
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, SequenceNode):
+        yield from node.value
+
+
+def _complexity(root: Node) -> str | None:
+    # Expanded size counts every alias as a full copy (what a consumer walking
+    # the data would see); memoised per node so a "billion laughs" costs O(nodes).
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if id(node) in sizes:
+            continue
+        children = list(_children(node))
+        if expanded or not children:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes[id(c)] for c in children))
+            continue
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+    if sizes[id(root)] > MAX_NODES:
+        return f"expands to more than {MAX_NODES} nodes (anchors and aliases included)"
+    return None
+
+
+def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]]:
+    lines: dict[Path, int] = {(): root.start_mark.line + 1}
+    duplicates: list[YamlProblem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # an alias: its lines were recorded where it was defined
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                if not isinstance(key, ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in first_line:
+                    duplicates.append(
+                        YamlProblem(
+                            ProblemKind.DUPLICATE_KEY,
+                            line,
+                            f"duplicate key '{key.value}' (first on line {first_line[key.value]})",
+                        )
+                    )
+                    continue
+                first_line[key.value] = line
+                lines[(*path, key.value)] = line
+                stack.append((value, (*path, key.value)))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                stack.append((item, (*path, index)))
+    return lines, duplicates
+
+
+def top_level_key_line(text: str, key: str) -> int | None:
+    """1-based line of a top-level `key:` in block style, for in-place edits."""
+    prefix = f"{key}:"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(prefix):
+            return number
+    return None
