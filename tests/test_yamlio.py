@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from strataml.yamlio import MAX_BYTES, ProblemKind, YamlProblem, parse_yaml
+
+
+def test_lines_and_values() -> None:
+    doc = parse_yaml(b"name: iris\nsplits:\n  train:\n    files: 1\n  test: {files: 2}\ncreated: 2026-11-24\n")
+    assert doc.ok and doc.problems == ()
+    assert doc.data == {"name": "iris", "splits": {"train": {"files": 1}, "test": {"files": 2}}, "created": "2026-11-24"}
+    assert doc.line_of(("splits", "train", "files")) == 4
+    assert doc.line_of(("splits", "test", "files")) == 5
+    assert doc.line_of(("splits", "missing", "deeper")) == 2
+    assert doc.line_of(()) == 1
+
+
+def test_yaml_1_1_surprises_stay_visible() -> None:
+    # Versions must be strings; the loader does not hide that 1.10 is a float.
+    assert parse_yaml(b"version: 1.10\nflag: NO\n").data == {"version": 1.1, "flag": False}
+
+
+def test_duplicate_key_is_reported_with_both_lines() -> None:
+    doc = parse_yaml(b"a: 1\nb:\n  c: 1\n  c: 2\n")
+    assert doc.ok
+    assert doc.problems == (YamlProblem(ProblemKind.DUPLICATE_KEY, 4, "duplicate key 'c' (first on line 3)"),)
+
+
+def test_syntax_error_has_line() -> None:
+    doc = parse_yaml(b"a: 1\nb: [1, 2\nc: 3\n")
+    assert not doc.ok
+    assert [(p.kind, p.line) for p in doc.problems] == [(ProblemKind.SYNTAX, 3)]
+
+
+def test_object_tags_are_refused() -> None:
+    doc = parse_yaml(b"x: !!python/object/apply:os.system ['true']\n")
+    assert [p.kind for p in doc.problems] == [ProblemKind.SYNTAX]
+    assert "could not determine a constructor" in doc.problems[0].message
+
+
+def test_several_documents_are_refused() -> None:
+    doc = parse_yaml(b"a: 1\n---\nb: 2\n")
+    assert [(p.kind, p.line) for p in doc.problems] == [(ProblemKind.SYNTAX, 2)]
+
+
+def test_not_utf8_names_the_line() -> None:
+    doc = parse_yaml(b"a: 1\nb: \xff\n")
+    assert doc.problems == (YamlProblem(ProblemKind.ENCODING, 2, "invalid UTF-8 byte at offset 8"),)
+
+
+def test_billion_laughs_is_bounded() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    doc = parse_yaml("\n".join(lines).encode())
+    assert [p.kind for p in doc.problems] == [ProblemKind.TOO_COMPLEX]
+
+
+def test_deep_nesting_is_bounded_without_crashing() -> None:
+    for text in ("[" * 200_000 + "]" * 200_000, "- " * 200_000 + "x", "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 80))):
+        doc = parse_yaml(text.encode())
+        assert [p.message for p in doc.problems] == ["nested deeper than 64 levels"], text[:20]
+
+
+def test_size_limit() -> None:
+    doc = parse_yaml(b"#" * (MAX_BYTES + 1))
+    assert [p.kind for p in doc.problems] == [ProblemKind.TOO_COMPLEX]
+
+
+def test_empty_document() -> None:
+    doc = parse_yaml(b"# only a comment\n")
+    assert doc.ok and doc.data is None
