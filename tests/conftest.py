@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def require_tool(name: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
@@ -54,7 +57,9 @@ def copy_tree(source: Path, destination: Path, entries: tuple[str, ...] | None =
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def commit_all(repo: Path, message: str = "snapshot") -> None:
@@ -77,6 +82,14 @@ def template(tmp_path: Path) -> Path:
 def base_repo(tmp_path: Path) -> Path:
     """The small repository the golden cases start from (tests/examples/base)."""
     return copy_tree(EXAMPLES / "base", tmp_path / "base")
+
+
+def doctor_script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real entry point, `python tools/doctor.py`, in its own process."""
+    script = str(REPO / "tools" / "doctor.py")
+    return subprocess.run(
+        [sys.executable, script, *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 RunCli = Callable[..., tuple[int, str, str]]

@@ -28,12 +28,16 @@ class Case:
 
 def load_cases(kind: str) -> list[Case]:
     root = EXAMPLES / kind
-    return [Case(d, yaml.safe_load((d / "case.yaml").read_text())) for d in sorted(root.iterdir()) if d.is_dir()]
+    return [
+        Case(d, yaml.safe_load((d / "case.yaml").read_text()))
+        for d in sorted(root.iterdir())
+        if d.is_dir()
+    ]
 
 
 def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
     for step in steps:
-        (op, arg), = step.items()
+        ((op, arg),) = step.items()
         if op == "write":
             target = repo / arg["path"]
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,9 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
             target = repo / arg["path"]
             text = target.read_bytes().decode("utf-8")
             assert arg["old"] in text, f"{arg['old']!r} not in {arg['path']}"
-            target.write_bytes(text.replace(arg["old"], arg["new"], arg.get("count", 1)).encode("utf-8"))
+            target.write_bytes(
+                text.replace(arg["old"], arg["new"], arg.get("count", 1)).encode("utf-8")
+            )
         elif op == "flip":
             target = repo / arg["path"]
             data = bytearray(target.read_bytes())

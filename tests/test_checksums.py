@@ -7,7 +7,12 @@ import pytest
 
 from conftest import require_tool
 from strataml.errors import StrataError
-from strataml.integrity.checksums import LineProblem, content_hash, format_checksums, parse_checksums
+from strataml.integrity.checksums import (
+    LineProblem,
+    content_hash,
+    format_checksums,
+    parse_checksums,
+)
 from strataml.integrity.hashing import LARGE_FILE, POOL_MIN_FILES, hash_bytes, hash_file, hash_files
 from strataml.integrity.stamp import stamp_directory
 
@@ -53,8 +58,17 @@ def test_crlf_still_yields_entries() -> None:
 
 def test_content_hash_ignores_prose() -> None:
     payload = {"train/a.csv": HEX}
-    with_prose = {**payload, "metadata.yaml": "11" * 32, "card.md": "22" * 32, "datasheet.md": "33" * 32}
-    assert content_hash(with_prose) == content_hash(payload) == "blake3:" + hash_bytes(f"{HEX}  train/a.csv\n".encode())
+    with_prose = {
+        **payload,
+        "metadata.yaml": "11" * 32,
+        "card.md": "22" * 32,
+        "datasheet.md": "33" * 32,
+    }
+    assert (
+        content_hash(with_prose)
+        == content_hash(payload)
+        == "blake3:" + hash_bytes(f"{HEX}  train/a.csv\n".encode())
+    )
 
 
 def test_hashes_agree_with_b3sum(tmp_path: Path) -> None:
@@ -63,7 +77,9 @@ def test_hashes_agree_with_b3sum(tmp_path: Path) -> None:
     files[0].write_bytes(b"")
     files[1].write_bytes(b"hello\n")
     files[2].write_bytes(bytes(range(256)) * (LARGE_FILE // 256 + 3))
-    out = subprocess.run([b3sum, *map(str, files)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [b3sum, *map(str, files)], capture_output=True, text=True, check=True
+    ).stdout
     expected = [line.split("  ")[0] for line in out.splitlines()]
     assert [hash_file(f) for f in files] == expected
     assert hash_files(files) == expected
@@ -87,16 +103,24 @@ def test_stamp_writes_b3sum_checkable_listing(tmp_path: Path) -> None:
     b3sum = require_tool("b3sum")
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "a b.csv").write_text("x\n1\n")
-    (tmp_path / "metadata.yaml").write_text("name: x\ncontent_hash: blake3:old\n# trailing comment\n")
+    (tmp_path / "metadata.yaml").write_text(
+        "name: x\ncontent_hash: blake3:old\n# trailing comment\n"
+    )
     (tmp_path / "SIGNATURE.asc").write_text("not listed\n")
     stamp = stamp_directory(tmp_path)
     digest = hash_bytes(b"x\n1\n")
     assert stamp.content_hash == "blake3:" + hash_bytes(f"{digest}  train/a b.csv\n".encode())
     assert stamp.metadata_updated and stamp.files == 2
-    assert (tmp_path / "metadata.yaml").read_text() == f"name: x\ncontent_hash: {stamp.content_hash}\n# trailing comment\n"
+    assert (
+        tmp_path / "metadata.yaml"
+    ).read_text() == f"name: x\ncontent_hash: {stamp.content_hash}\n# trailing comment\n"
     listing = (tmp_path / "CHECKSUMS.txt").read_text()
-    assert listing == format_checksums({"metadata.yaml": hash_file(tmp_path / "metadata.yaml"), "train/a b.csv": digest})
-    check = subprocess.run([b3sum, "--check", "CHECKSUMS.txt"], cwd=tmp_path, capture_output=True, text=True)
+    assert listing == format_checksums(
+        {"metadata.yaml": hash_file(tmp_path / "metadata.yaml"), "train/a b.csv": digest}
+    )
+    check = subprocess.run(
+        [b3sum, "--check", "CHECKSUMS.txt"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     again = stamp_directory(tmp_path)
     assert not again.metadata_updated and (tmp_path / "CHECKSUMS.txt").read_text() == listing
@@ -106,7 +130,9 @@ def test_stamp_appends_missing_content_hash(tmp_path: Path) -> None:
     (tmp_path / "data.bin").write_bytes(b"\x00")
     (tmp_path / "metadata.yaml").write_text("name: x")
     stamp = stamp_directory(tmp_path)
-    assert (tmp_path / "metadata.yaml").read_text() == f"name: x\ncontent_hash: {stamp.content_hash}\n"
+    assert (
+        tmp_path / "metadata.yaml"
+    ).read_text() == f"name: x\ncontent_hash: {stamp.content_hash}\n"
 
 
 def test_stamp_refuses_symlinks_and_broken_metadata(tmp_path: Path) -> None:

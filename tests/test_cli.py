@@ -1,36 +1,51 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import REPO, RunCli
-
-DOCTOR = str(REPO / "tools" / "doctor.py")
+from conftest import RunCli, doctor_script
 
 
 def test_unknown_option_is_one_line_exit_2(base_repo: Path, strata: RunCli) -> None:
-    assert strata("doctor", str(base_repo), "--bogus") == (2, "", "strata: error: No such option: --bogus\n")
+    assert strata("doctor", str(base_repo), "--bogus") == (
+        2,
+        "",
+        "strata: error: No such option: --bogus\n",
+    )
 
 
 def test_path_outside_a_repository_exits_2(tmp_path: Path, strata: RunCli) -> None:
     code, out, err = strata("doctor", str(tmp_path))
     assert (code, out) == (2, "")
-    assert err == f"strata: error: {tmp_path}: not inside a StrataML repository (no pyproject.toml with [tool.strataml] above it)\n"
+    assert (
+        err
+        == f"strata: error: {tmp_path}: not inside a StrataML repository (no pyproject.toml with [tool.strataml] above it)\n"
+    )
 
 
 def test_missing_path_exits_2(tmp_path: Path, strata: RunCli) -> None:
-    assert strata("doctor", str(tmp_path / "nope")) == (2, "", f"strata: error: {tmp_path / 'nope'}: no such file or directory\n")
+    assert strata("doctor", str(tmp_path / "nope")) == (
+        2,
+        "",
+        f"strata: error: {tmp_path / 'nope'}: no such file or directory\n",
+    )
 
 
 def test_unknown_codes_and_formats_exit_2(base_repo: Path, strata: RunCli) -> None:
-    assert strata("doctor", str(base_repo), "--select", "XYZ") == (2, "", "strata: error: unknown rule code or prefix: XYZ\n")
+    assert strata("doctor", str(base_repo), "--select", "XYZ") == (
+        2,
+        "",
+        "strata: error: unknown rule code or prefix: XYZ\n",
+    )
     assert strata("doctor", str(base_repo), "--format", "xml") == (
         2,
         "",
         "strata: error: unknown format 'xml' (choose from text, json, sarif, github)\n",
     )
-    assert strata("doctor", "--explain", "ABC999") == (2, "", "strata: error: unknown rule code: ABC999\n")
+    assert strata("doctor", "--explain", "ABC999") == (
+        2,
+        "",
+        "strata: error: unknown rule code: ABC999\n",
+    )
 
 
 def test_explain(strata: RunCli) -> None:
@@ -46,7 +61,10 @@ def test_subpath_checks_only_that_artifact(base_repo: Path, strata: RunCli) -> N
     (base_repo / "datasets/toy/v1/train/data.csv").write_text("tampered\n")
     code, out, _ = strata("doctor", str(base_repo / "datasets/toy/v1/train"), "--select", "CHK,LAY")
     assert code == 1
-    assert out.splitlines()[-1] == "FAILED: 1 error, 0 warnings, 0 info; 1 artifact checked under datasets/toy/v1/train, 4 files hashed"
+    assert (
+        out.splitlines()[-1]
+        == "FAILED: 1 error, 0 warnings, 0 info; 1 artifact checked under datasets/toy/v1/train, 4 files hashed"
+    )
     assert "LAY001" not in out
 
 
@@ -66,9 +84,13 @@ def test_checksum_then_check(base_repo: Path, strata: RunCli) -> None:
     assert strata("checksum", "--check", str(version))[0] == 1
     code, out, _ = strata("checksum", str(version))
     assert code == 0
-    assert out.startswith(f"{version}: 4 files, blake3:") and out.endswith(" (metadata.yaml content_hash updated)\n")
+    assert out.startswith(f"{version}: 4 files, blake3:") and out.endswith(
+        " (metadata.yaml content_hash updated)\n"
+    )
     code, out, _ = strata("checksum", "--check", str(version))
-    assert code == 0 and out.endswith("OK: 0 errors, 0 warnings, 0 info; 1 artifact checked under datasets/toy/v1, 4 files hashed\n")
+    assert code == 0 and out.endswith(
+        "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked under datasets/toy/v1, 4 files hashed\n"
+    )
 
 
 def test_checksum_of_a_file_exits_2(base_repo: Path, strata: RunCli) -> None:
@@ -76,13 +98,16 @@ def test_checksum_of_a_file_exits_2(base_repo: Path, strata: RunCli) -> None:
     assert strata("checksum", str(target)) == (2, "", f"strata: error: {target}: not a directory\n")
 
 
-def _doctor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, DOCTOR, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
 def test_tools_doctor_entry_point(base_repo: Path) -> None:
-    clean = _doctor("--strict", cwd=base_repo)
+    clean = doctor_script(base_repo, "--strict")
     assert (clean.returncode, clean.stderr) == (0, "")
-    assert clean.stdout == "OK (strict): 0 errors, 0 warnings, 0 info; 1 artifact checked, 4 files hashed\n"
-    bad = _doctor("--strict", "--nope", cwd=base_repo)
-    assert (bad.returncode, bad.stdout, bad.stderr) == (2, "", "doctor: error: No such option: --nope (Possible options: --ignore)\n")
+    assert (
+        clean.stdout
+        == "OK (strict): 0 errors, 0 warnings, 0 info; 2 artifacts checked, 8 files hashed\n"
+    )
+    bad = doctor_script(base_repo, "--strict", "--nope")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (
+        2,
+        "",
+        "doctor: error: No such option: --nope (Possible options: --ignore)\n",
+    )

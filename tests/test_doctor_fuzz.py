@@ -22,7 +22,9 @@ BASE_CHECKSUMS = (EXAMPLES / "base" / VERSION / "CHECKSUMS.txt").read_bytes()
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -40,7 +42,25 @@ def mangled(draw: st.DrawFn, original: bytes) -> bytes:
         elif action == "delete":
             del data[at : at + draw(st.integers(1, 20))]
         elif action == "insert":
-            data[at:at] = draw(st.sampled_from([b":", b"- ", b"\n", b"  ", b"&a ", b"*a", b"{", b"[", b"\x00", b"\xff", b"'", b"..", b"/"]))
+            data[at:at] = draw(
+                st.sampled_from(
+                    [
+                        b":",
+                        b"- ",
+                        b"\n",
+                        b"  ",
+                        b"&a ",
+                        b"*a",
+                        b"{",
+                        b"[",
+                        b"\x00",
+                        b"\xff",
+                        b"'",
+                        b"..",
+                        b"/",
+                    ]
+                )
+            )
         else:
             del data[at:]
     return bytes(data)
@@ -50,14 +70,36 @@ def documents(original: bytes) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=300),
         json_values.map(lambda v: yaml.safe_dump(v).encode()),
-        st.dictionaries(st.sampled_from(["name", "version", "splits", "content_hash", "license", "provenance", "schema_version"]), json_values, max_size=7).map(
-            lambda v: yaml.safe_dump(v).encode()
-        ),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "version",
+                    "splits",
+                    "content_hash",
+                    "license",
+                    "provenance",
+                    "schema_version",
+                ]
+            ),
+            json_values,
+            max_size=7,
+        ).map(lambda v: yaml.safe_dump(v).encode()),
         mangled(original),
     )
 
 
-NAMES = ["a.csv", "train/b.csv", "train/sub/c", "CHECKSUMS.txt", "metadata.yaml", "x\\y", "é.csv", "..", "deep/" * 5 + "f"]
+NAMES = [
+    "a.csv",
+    "train/b.csv",
+    "train/sub/c",
+    "CHECKSUMS.txt",
+    "metadata.yaml",
+    "x\\y",
+    "é.csv",
+    "..",
+    "deep/" * 5 + "f",
+]
 tree_ops = st.lists(
     st.tuples(
         st.sampled_from(["write", "delete", "mkdir", "symlink", "fifo"]),
@@ -73,8 +115,12 @@ def _apply(version: Path, ops: list[tuple[str, str, str]]) -> None:
         path = version / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if op == "write":
-                path.write_bytes(b"x")
+            if (
+                op == "write"
+            ):  # O_NONBLOCK: writing to a FIFO made by an earlier op must not hang the test
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK)
+                os.write(fd, b"x")
+                os.close(fd)
             elif op == "delete":
                 path.unlink()
             elif op == "mkdir":
@@ -90,9 +136,12 @@ def _apply(version: Path, ops: list[tuple[str, str, str]]) -> None:
 def _doctor_everything(root: Path) -> None:
     report = run_doctor(root, strict=True)
     assert all(d.code in RULES for d in report.diagnostics)
-    for reporter in REPORTERS.values():
-        assert reporter(report)
-    json.loads(REPORTERS["json"](report))
+    assert REPORTERS["text"](report).rstrip().splitlines()[-1].startswith(("OK", "FAILED"))
+    annotations = REPORTERS["github"](report).splitlines()
+    assert len(annotations) == len(report.diagnostics)
+    assert all(line.startswith("::") for line in annotations)
+    assert len(json.loads(REPORTERS["json"](report))["diagnostics"]) == len(report.diagnostics)
+    assert json.loads(REPORTERS["sarif"](report))["version"] == "2.1.0"
 
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,7 +149,9 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 @FUZZ
 @given(metadata=documents(BASE_METADATA), checksums=documents(BASE_CHECKSUMS), ops=tree_ops)
-def test_doctor_never_raises(metadata: bytes, checksums: bytes, ops: list[tuple[str, str, str]]) -> None:
+def test_doctor_never_raises(
+    metadata: bytes, checksums: bytes, ops: list[tuple[str, str, str]]
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_tree(EXAMPLES / "base", Path(tmp) / "repo")
         version = root / VERSION

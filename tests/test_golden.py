@@ -52,10 +52,16 @@ def test_machine_formats_validate(case: Case, tmp_path: Path, strata: RunCli) ->
     args = [a for a in case.spec.get("args", []) if a != "--strict"]
     _, out, _ = strata("doctor", str(repo), *args, "--format", "json")
     report = json.loads(out)
-    jsonschema.validate(report, json.loads((REPO / "schemas/doctor-report.schema.json").read_text()))
-    assert report["diagnostics"] == sorted(report["diagnostics"], key=lambda d: (d["path"], d["line"] or 0, d["code"], d["message"]))
+    jsonschema.validate(
+        report, json.loads((REPO / "schemas/doctor-report.schema.json").read_text())
+    )
+    assert report["diagnostics"] == sorted(
+        report["diagnostics"], key=lambda d: (d["path"], d["line"] or 0, d["code"], d["message"])
+    )
     _, sarif, _ = strata("doctor", str(repo), *args, "--format", "sarif")
-    sarif_schema = json.loads((REPO.parent / "shared/vendor-schemas/sarif-schema-2.1.0.json").read_text())
+    sarif_schema = json.loads(
+        (REPO.parent / "shared/vendor-schemas/sarif-schema-2.1.0.json").read_text()
+    )
     jsonschema.validate(json.loads(sarif), sarif_schema)
     results = json.loads(sarif)["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == [d["code"] for d in report["diagnostics"]]

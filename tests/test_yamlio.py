@@ -4,9 +4,15 @@ from strataml.yamlio import MAX_BYTES, ProblemKind, YamlProblem, parse_yaml
 
 
 def test_lines_and_values() -> None:
-    doc = parse_yaml(b"name: iris\nsplits:\n  train:\n    files: 1\n  test: {files: 2}\ncreated: 2026-11-24\n")
+    doc = parse_yaml(
+        b"name: iris\nsplits:\n  train:\n    files: 1\n  test: {files: 2}\ncreated: 2026-11-24\n"
+    )
     assert doc.ok and doc.problems == ()
-    assert doc.data == {"name": "iris", "splits": {"train": {"files": 1}, "test": {"files": 2}}, "created": "2026-11-24"}
+    assert doc.data == {
+        "name": "iris",
+        "splits": {"train": {"files": 1}, "test": {"files": 2}},
+        "created": "2026-11-24",
+    }
     assert doc.line_of(("splits", "train", "files")) == 4
     assert doc.line_of(("splits", "test", "files")) == 5
     assert doc.line_of(("splits", "missing", "deeper")) == 2
@@ -21,7 +27,9 @@ def test_yaml_1_1_surprises_stay_visible() -> None:
 def test_duplicate_key_is_reported_with_both_lines() -> None:
     doc = parse_yaml(b"a: 1\nb:\n  c: 1\n  c: 2\n")
     assert doc.ok
-    assert doc.problems == (YamlProblem(ProblemKind.DUPLICATE_KEY, 4, "duplicate key 'c' (first on line 3)"),)
+    assert doc.problems == (
+        YamlProblem(ProblemKind.DUPLICATE_KEY, 4, "duplicate key 'c' (first on line 3)"),
+    )
 
 
 def test_syntax_error_has_line() -> None:
@@ -56,7 +64,11 @@ def test_billion_laughs_is_bounded() -> None:
 
 
 def test_deep_nesting_is_bounded_without_crashing() -> None:
-    for text in ("[" * 200_000 + "]" * 200_000, "- " * 200_000 + "x", "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 80))):
+    for text in (
+        "[" * 200_000 + "]" * 200_000,
+        "- " * 200_000 + "x",
+        "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 80)),
+    ):
         doc = parse_yaml(text.encode())
         assert [p.message for p in doc.problems] == ["nested deeper than 64 levels"], text[:20]
 

@@ -11,7 +11,6 @@ import typer
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
-from strataml.doctor.checks.checksums import check_checksums
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.stamp import stamp_directory
 
@@ -26,12 +25,20 @@ app = typer.Typer(
 
 
 def doctor(
-    path: Annotated[Path, typer.Argument(help="Repository or a path inside it.")] = Path("."),
+    path: Annotated[Path, typer.Argument(help="Repository or a path inside it.")] = Path(),
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
-    output_format: Annotated[str, typer.Option("--format", help="text, json, sarif or github.")] = "text",
-    select: Annotated[str, typer.Option(help="Only these codes or prefixes, comma-separated.")] = "",
-    ignore: Annotated[str, typer.Option(help="Skip these codes or prefixes, comma-separated.")] = "",
-    explain_code: Annotated[str | None, typer.Option("--explain", metavar="CODE", help="Describe a rule and exit.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json, sarif or github.")
+    ] = "text",
+    select: Annotated[
+        str, typer.Option(help="Only these codes or prefixes, comma-separated.")
+    ] = "",
+    ignore: Annotated[
+        str, typer.Option(help="Skip these codes or prefixes, comma-separated.")
+    ] = "",
+    explain_code: Annotated[
+        str | None, typer.Option("--explain", metavar="CODE", help="Describe a rule and exit.")
+    ] = None,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
@@ -72,7 +79,9 @@ def checksum(
 def _run(app_: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
     try:
         # Without standalone mode typer returns the code of a raised typer.Exit.
-        code = typer.main.get_command(app_).main(args=argv, prog_name=prog_name, standalone_mode=False)
+        code = typer.main.get_command(app_).main(
+            args=argv, prog_name=prog_name, standalone_mode=False
+        )
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # typer's usage errors (unknown option, bad value)
@@ -93,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def doctor_main(argv: list[str] | None = None) -> int:
-    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    single = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
     single.command()(doctor)
     return _run(single, argv, "doctor")

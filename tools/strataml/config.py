@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import schemas
+from strataml.safeopen import read_regular
 
 PYPROJECT = "pyproject.toml"
 
@@ -34,7 +35,7 @@ class Config:
 
 def has_strataml_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_text(encoding="utf-8", errors="replace")
+        text = read_regular(pyproject).decode("utf-8", errors="replace")
     except OSError:
         return False
     return any(line.strip().startswith("[tool.strataml") for line in text.splitlines())
@@ -43,8 +44,8 @@ def has_strataml_table(pyproject: Path) -> bool:
 def load_config(root: Path) -> Config:
     path = root / PYPROJECT
     try:
-        text = path.read_text(encoding="utf-8")
-        table = tomllib.loads(text).get("tool", {}).get("strataml", {})
+        text = read_regular(path).decode("utf-8")
+        table = _table(tomllib.loads(text), "tool", "strataml")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return Config(problems=(ConfigProblem(True, _toml_error_line(exc), _one_line(exc)),))
     violations = schemas.validate("strataml-config", table)
@@ -58,10 +59,22 @@ def load_config(root: Path) -> Config:
     return Config(
         DoctorConfig(
             ignore=tuple(doctor.get("ignore", ())),
-            per_path_ignores=tuple((glob, tuple(codes)) for glob, codes in doctor.get("per-path-ignores", {}).items()),
+            per_path_ignores=tuple(
+                (glob, tuple(codes)) for glob, codes in doctor.get("per-path-ignores", {}).items()
+            ),
             allow_top_level=tuple(doctor.get("allow-top-level", ())),
         )
     )
+
+
+def _table(document: dict[str, Any], *keys: str) -> Any:
+    """document[k1][k2]…, {} where a level is missing or is not a table."""
+    value: Any = document
+    for key in keys:
+        if not isinstance(value, dict):
+            return {}
+        value = value.get(key, {})
+    return value
 
 
 def _one_line(exc: Exception) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 # Without a git binary GitPython refuses to import; we degrade instead (no Git facts).
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
-import git  # noqa: E402
+import git
 
 
 def open_repository(root: Path) -> git.Repo | None:

@@ -58,7 +58,9 @@ class ArtifactRef:
     def parse(cls, text: str) -> ArtifactRef:
         match = _REF_RE.fullmatch(text)
         if match is None:
-            raise ValueError(f"not an artifact reference: {text!r} (expected e.g. datasets/iris@v1)")
+            raise ValueError(
+                f"not an artifact reference: {text!r} (expected e.g. datasets/iris@v1)"
+            )
         kind, name, version, pin = match.groups()
         if not is_version(version):
             raise ValueError(f"not an artifact reference: {text!r} (bad version {version!r})")

@@ -30,9 +30,11 @@ def is_safe_relative_path(value: str) -> bool:
     return ".." not in parts and posixpath.normpath(value) not in {".", ""}
 
 
-@_FORMATS.checks(RELATIVE_PATH)
 def _check_relative_path(value: object) -> bool:
     return not isinstance(value, str) or is_safe_relative_path(value)
+
+
+_FORMATS.checks(RELATIVE_PATH)(_check_relative_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,9 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 def validate(name: str, document: object) -> list[SchemaViolation]:
-    errors = sorted(_validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(
+        _validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    )
     return [_violation(_leaf(error)) for error in errors]
 
 
@@ -72,8 +76,13 @@ def _leaf(error: ValidationError) -> ValidationError:
 def _violation(error: ValidationError) -> SchemaViolation:
     path = tuple(error.absolute_path)
     unsafe = error.validator == "format" and error.validator_value == RELATIVE_PATH
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        extra = sorted(_unexpected_keys(error.instance, error.schema), key=str)
+    schema = error.schema
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(schema, dict)
+    ):
+        extra = sorted(_unexpected_keys(error.instance, schema), key=str)
         if extra:
             path = (*path, extra[0])
             names = ", ".join(repr(str(k)) for k in extra)

@@ -6,6 +6,7 @@ from pathlib import Path
 from strataml.config import Config
 from strataml.integrity.hashing import hash_files
 from strataml.integrity.tree import TreeScan, scan_tree
+from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
 
@@ -47,11 +48,10 @@ class Context:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
         if path not in self._documents:
             full = self.root / path
-            if full.is_symlink() or not full.is_file():
+            try:  # bounded: a huge file is reported, not loaded
+                self._documents[path] = parse_yaml(read_regular(full, MAX_BYTES + 1))
+            except OSError:
                 self._documents[path] = None
-            else:
-                with full.open("rb") as handle:  # bounded: a huge file is reported, not loaded
-                    self._documents[path] = parse_yaml(handle.read(MAX_BYTES + 1))
         return self._documents[path]
 
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:

@@ -48,24 +48,33 @@ def _matches(code: str, patterns: tuple[str, ...]) -> bool:
     return any(code.startswith(p) for p in patterns)
 
 
-def _keep(d: Diagnostic, config: DoctorConfig, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+def _keep(
+    d: Diagnostic, config: DoctorConfig, select: tuple[str, ...], ignore: tuple[str, ...]
+) -> bool:
     if select and not _matches(d.code, select):
         return False
     if _matches(d.code, ignore + config.ignore):
         return False
-    return not any(fnmatch.fnmatchcase(d.path, glob) and _matches(d.code, codes) for glob, codes in config.per_path_ignores)
+    return not any(
+        fnmatch.fnmatchcase(d.path, glob) and _matches(d.code, codes)
+        for glob, codes in config.per_path_ignores
+    )
 
 
 def run_doctor(
     start: Path, *, strict: bool = False, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
 ) -> Report:
     root = find_root(start)
-    ctx = Context(root, load_config(root), scan_layout(root), target=relative(root, start.resolve()))
+    ctx = Context(
+        root, load_config(root), scan_layout(root), target=relative(root, start.resolve())
+    )
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
     for artifact in ctx.artifacts:
         for artifact_check in ARTIFACT_CHECKS.values():
             found.extend(artifact_check(ctx, artifact))
-    kept = sorted({d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key)
+    kept = sorted(
+        {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
+    )
     return Report(ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed)

@@ -34,29 +34,49 @@ def format_text(report: Report, *, color: bool = False) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
     out: list[str] = []
-    ordered = sorted(report.diagnostics, key=lambda d: (_group(d) == "repository", _group(d), d.sort_key()))
+    ordered = sorted(
+        report.diagnostics, key=lambda d: (_group(d) == "repository", _group(d), d.sort_key())
+    )
     for group, items in groupby(ordered, key=_group):
         out.append(paint(group, "1"))
         for d in items:
             shown = d.path if group == "repository" else d.path[len(group) + 1 :]
             where = f"{shown}:{d.line}: " if d.line else f"{shown}: " if shown else ""
-            out.append(f"  {where}{paint(d.severity.value, _COLORS[d.severity])} {d.code} {d.message}")
+            out.append(
+                f"  {where}{paint(d.severity.value, _COLORS[d.severity])} {d.code} {d.message}"
+            )
             if d.hint:
                 out.append(f"    hint: {d.hint}")
         out.append("")
     verdict = paint("FAILED", "31;1") if report.failed else paint("OK", "32;1")
     counts = ", ".join(
-        _plural(report.count(s), w) for s, w in ((Severity.ERROR, "error"), (Severity.WARNING, "warning"), (Severity.INFO, "info"))
+        _plural(report.count(s), w)
+        for s, w in (
+            (Severity.ERROR, "error"),
+            (Severity.WARNING, "warning"),
+            (Severity.INFO, "info"),
+        )
     )
     scope = "" if report.target == "." else f" under {report.target}"
     strict = " (strict)" if report.strict else ""
-    out.append(f"{verdict}{strict}: {counts}; {_plural(report.artifacts, 'artifact')} checked{scope}, {_plural(report.files_hashed, 'file')} hashed")
+    out.append(
+        f"{verdict}{strict}: {counts}; {_plural(report.artifacts, 'artifact')} checked{scope}, {_plural(report.files_hashed, 'file')} hashed"
+    )
     return "\n".join(out) + "\n"
 
 
 def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     rule = RULES[d.code]
-    return {"code": d.code, "rule": rule.name, "tfc": rule.tfc, "severity": d.severity.value, "path": d.path, "line": d.line, "message": d.message, "hint": d.hint}
+    return {
+        "code": d.code,
+        "rule": rule.name,
+        "tfc": rule.tfc,
+        "severity": d.severity.value,
+        "path": d.path,
+        "line": d.line,
+        "message": d.message,
+        "hint": d.hint,
+    }
 
 
 def format_json(report: Report, *, color: bool = False) -> str:

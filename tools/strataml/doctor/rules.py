@@ -2,57 +2,199 @@ from __future__ import annotations
 
 from strataml.doctor.model import Rule, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N: note (info)
 
 # Layout and path safety (TFC-0001)
-LAY001 = Rule("LAY001", "unexpected-top-level", W, "TFC-0001 R3", "Top-level entry not part of the layout")
-LAY002 = Rule("LAY002", "missing-required-entry", E, "TFC-0001 R2", "Required top-level entry is missing")
-LAY003 = Rule("LAY003", "invalid-artifact-name", E, "TFC-0001 R5", "Dataset or model name breaks the naming rule")
-LAY004 = Rule("LAY004", "invalid-version-name", E, "TFC-0001 R6", "Version directory name is not v<N> or v<MAJOR>.<MINOR>.<PATCH>")
-LAY005 = Rule("LAY005", "unexpected-entry", E, "TFC-0001 R4", "File where only artifact directories belong")
-LAY006 = Rule("LAY006", "invalid-run-name", E, "TFC-0001 R7", "Run directory name is not run-YYYY-MM-DD-<suffix>")
-LAY010 = Rule("LAY010", "symlink-escape", E, "TFC-0001 R8", "Symlink leaves the repository, dangles or loops")
-LAY011 = Rule("LAY011", "symlink-in-artifact", E, "TFC-0001 R9", "Symlink inside an artifact directory")
-LAY012 = Rule("LAY012", "special-file", E, "TFC-0001 R9", "FIFO, socket or device inside an artifact directory")
-LAY013 = Rule("LAY013", "unsafe-metadata-path", E, "TFC-0001 R10", "Path in metadata is absolute or leaves its artifact")
-LAY014 = Rule("LAY014", "unportable-file-name", E, "TFC-0001 R11", "File name is not portable UTF-8 without control characters or backslashes")
+LAY001 = Rule(
+    "LAY001", "unexpected-top-level", W, "TFC-0001 R3", "Top-level entry not part of the layout"
+)
+LAY002 = Rule(
+    "LAY002", "missing-required-entry", E, "TFC-0001 R2", "Required top-level entry is missing"
+)
+LAY003 = Rule(
+    "LAY003",
+    "invalid-artifact-name",
+    E,
+    "TFC-0001 R5",
+    "Dataset or model name breaks the naming rule",
+)
+LAY004 = Rule(
+    "LAY004",
+    "invalid-version-name",
+    E,
+    "TFC-0001 R6",
+    "Version directory name is not v<N> or v<MAJOR>.<MINOR>.<PATCH>",
+)
+LAY005 = Rule(
+    "LAY005", "unexpected-entry", E, "TFC-0001 R4", "File where only artifact directories belong"
+)
+LAY006 = Rule(
+    "LAY006",
+    "invalid-run-name",
+    E,
+    "TFC-0001 R7",
+    "Run directory name is not run-YYYY-MM-DD-<suffix>",
+)
+LAY010 = Rule(
+    "LAY010", "symlink-escape", E, "TFC-0001 R8", "Symlink leaves the repository, dangles or loops"
+)
+LAY011 = Rule(
+    "LAY011", "symlink-in-artifact", E, "TFC-0001 R9", "Symlink inside an artifact directory"
+)
+LAY012 = Rule(
+    "LAY012",
+    "special-file",
+    E,
+    "TFC-0001 R9",
+    "FIFO, socket or device inside an artifact directory",
+)
+LAY013 = Rule(
+    "LAY013",
+    "unsafe-metadata-path",
+    E,
+    "TFC-0001 R10",
+    "Path in metadata is absolute or leaves its artifact",
+)
+LAY014 = Rule(
+    "LAY014",
+    "unportable-file-name",
+    E,
+    "TFC-0001 R11",
+    "File name is not portable UTF-8 without control characters or backslashes",
+)
 
 # YAML documents and schemas (TFC-0006)
-SCH001 = Rule("SCH001", "yaml-syntax", E, "TFC-0006 R3", "YAML does not parse as a single safe document")
+SCH001 = Rule(
+    "SCH001", "yaml-syntax", E, "TFC-0006 R3", "YAML does not parse as a single safe document"
+)
 SCH002 = Rule("SCH002", "duplicate-key", E, "TFC-0006 R4", "Mapping has the same key twice")
-SCH003 = Rule("SCH003", "schema-violation", E, "TFC-0006 R5", "Document does not validate against its schema")
+SCH003 = Rule(
+    "SCH003", "schema-violation", E, "TFC-0006 R5", "Document does not validate against its schema"
+)
 SCH004 = Rule("SCH004", "not-utf8", E, "TFC-0006 R3", "Document is not UTF-8 text")
-SCH005 = Rule("SCH005", "document-too-complex", E, "TFC-0006 R6", "Document exceeds the size or alias-expansion limits")
+SCH005 = Rule(
+    "SCH005",
+    "document-too-complex",
+    E,
+    "TFC-0006 R6",
+    "Document exceeds the size or alias-expansion limits",
+)
 
 # Configuration (TFC-0006)
-CFG001 = Rule("CFG001", "config-invalid", E, "TFC-0006 R10", "[tool.strataml] does not validate against its schema")
+CFG001 = Rule(
+    "CFG001",
+    "config-invalid",
+    E,
+    "TFC-0006 R10",
+    "[tool.strataml] does not validate against its schema",
+)
 CFG002 = Rule("CFG002", "config-unreadable", E, "TFC-0006 R10", "pyproject.toml is not valid TOML")
-CFG003 = Rule("CFG003", "config-unknown-code", W, "TFC-0006 R11", "Configuration names a rule code that does not exist")
+CFG003 = Rule(
+    "CFG003",
+    "config-unknown-code",
+    W,
+    "TFC-0006 R11",
+    "Configuration names a rule code that does not exist",
+)
 
 # Datasets (TFC-0004)
-DAT001 = Rule("DAT001", "dataset-metadata-missing", E, "TFC-0004 R1", "Dataset version has no metadata.yaml")
-DAT002 = Rule("DAT002", "dataset-name-mismatch", E, "TFC-0004 R3", "metadata name differs from the dataset directory")
-DAT003 = Rule("DAT003", "dataset-version-mismatch", E, "TFC-0004 R3", "metadata version differs from the version directory")
-DAT004 = Rule("DAT004", "dataset-split-mismatch", E, "TFC-0004 R4", "Declared split is missing or its file count or size differs")
-DAT005 = Rule("DAT005", "dataset-datasheet-missing", I, "TFC-0004 R6", "Dataset version has no datasheet.md")
+DAT001 = Rule(
+    "DAT001", "dataset-metadata-missing", E, "TFC-0004 R1", "Dataset version has no metadata.yaml"
+)
+DAT002 = Rule(
+    "DAT002",
+    "dataset-name-mismatch",
+    E,
+    "TFC-0004 R3",
+    "metadata name differs from the dataset directory",
+)
+DAT003 = Rule(
+    "DAT003",
+    "dataset-version-mismatch",
+    E,
+    "TFC-0004 R3",
+    "metadata version differs from the version directory",
+)
+DAT004 = Rule(
+    "DAT004",
+    "dataset-split-mismatch",
+    E,
+    "TFC-0004 R4",
+    "Declared split is missing or its file count or size differs",
+)
+DAT005 = Rule(
+    "DAT005", "dataset-datasheet-missing", N, "TFC-0004 R6", "Dataset version has no datasheet.md"
+)
 
 # Models (TFC-0005)
-MOD001 = Rule("MOD001", "model-metadata-missing", E, "TFC-0005 R1", "Model version has no metadata.yaml")
-MOD002 = Rule("MOD002", "model-name-mismatch", E, "TFC-0005 R3", "metadata name differs from the model directory")
-MOD003 = Rule("MOD003", "model-version-mismatch", E, "TFC-0005 R3", "metadata version differs from the version directory")
-MOD004 = Rule("MOD004", "model-file-missing", E, "TFC-0005 R1", "Model version lacks card.md, metrics.yaml or a declared artifact")
+MOD001 = Rule(
+    "MOD001", "model-metadata-missing", E, "TFC-0005 R1", "Model version has no metadata.yaml"
+)
+MOD002 = Rule(
+    "MOD002",
+    "model-name-mismatch",
+    E,
+    "TFC-0005 R3",
+    "metadata name differs from the model directory",
+)
+MOD003 = Rule(
+    "MOD003",
+    "model-version-mismatch",
+    E,
+    "TFC-0005 R3",
+    "metadata version differs from the version directory",
+)
+MOD004 = Rule(
+    "MOD004",
+    "model-file-missing",
+    E,
+    "TFC-0005 R1",
+    "Model version lacks card.md, metrics.yaml or a declared artifact",
+)
 
 # Checksums (TFC-0008)
-CHK001 = Rule("CHK001", "checksums-missing", E, "TFC-0008 R1", "Artifact directory has no CHECKSUMS.txt")
-CHK002 = Rule("CHK002", "checksums-malformed", E, "TFC-0008 R2", "CHECKSUMS.txt line is not '<64 hex>  <path>'")
+CHK001 = Rule(
+    "CHK001", "checksums-missing", E, "TFC-0008 R1", "Artifact directory has no CHECKSUMS.txt"
+)
+CHK002 = Rule(
+    "CHK002",
+    "checksums-malformed",
+    E,
+    "TFC-0008 R2",
+    "CHECKSUMS.txt line is not '<64 hex>  <path>'",
+)
 CHK003 = Rule("CHK003", "checksums-file-missing", E, "TFC-0008 R3", "Listed file does not exist")
-CHK004 = Rule("CHK004", "checksums-file-unlisted", E, "TFC-0008 R3", "File is not listed in CHECKSUMS.txt")
-CHK005 = Rule("CHK005", "checksums-mismatch", E, "TFC-0008 R4", "File content does not match its checksum")
-CHK006 = Rule("CHK006", "content-hash-mismatch", E, "TFC-0008 R5", "metadata content_hash does not match the payload")
+CHK004 = Rule(
+    "CHK004", "checksums-file-unlisted", E, "TFC-0008 R3", "File is not listed in CHECKSUMS.txt"
+)
+CHK005 = Rule(
+    "CHK005", "checksums-mismatch", E, "TFC-0008 R4", "File content does not match its checksum"
+)
+CHK006 = Rule(
+    "CHK006",
+    "content-hash-mismatch",
+    E,
+    "TFC-0008 R5",
+    "metadata content_hash does not match the payload",
+)
 CHK007 = Rule("CHK007", "checksums-duplicate", E, "TFC-0008 R2", "Path listed more than once")
-CHK008 = Rule("CHK008", "checksums-not-canonical", W, "TFC-0008 R2", "CHECKSUMS.txt is not sorted by path")
-CHK009 = Rule("CHK009", "checksums-lists-excluded", E, "TFC-0008 R3", "CHECKSUMS.txt lists itself or SIGNATURE.asc")
-CHK010 = Rule("CHK010", "checksums-unsafe-path", E, "TFC-0008 R2", "Listed path is absolute or leaves the directory")
+CHK008 = Rule(
+    "CHK008", "checksums-not-canonical", W, "TFC-0008 R2", "CHECKSUMS.txt is not sorted by path"
+)
+CHK009 = Rule(
+    "CHK009",
+    "checksums-lists-excluded",
+    E,
+    "TFC-0008 R3",
+    "CHECKSUMS.txt lists itself or SIGNATURE.asc",
+)
+CHK010 = Rule(
+    "CHK010",
+    "checksums-unsafe-path",
+    E,
+    "TFC-0008 R2",
+    "Listed path is absolute or leaves the directory",
+)
 
 RULES: dict[str, Rule] = {
     rule.code: rule

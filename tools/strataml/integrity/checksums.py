@@ -55,17 +55,31 @@ def parse_checksums(raw: bytes) -> Checksums:
     problems: list[ChecksumProblem] = []
     seen: dict[str, int] = {}
     if raw.startswith(b"\xef\xbb\xbf"):
-        problems.append(ChecksumProblem(LineProblem.MALFORMED, 1, "file starts with a byte-order mark; b3sum reads it as part of the first digest"))
+        problems.append(
+            ChecksumProblem(
+                LineProblem.MALFORMED,
+                1,
+                "file starts with a byte-order mark; b3sum reads it as part of the first digest",
+            )
+        )
         raw = raw[3:]
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     elif raw:
-        problems.append(ChecksumProblem(LineProblem.MALFORMED, len(lines), "last line has no newline"))
+        problems.append(
+            ChecksumProblem(LineProblem.MALFORMED, len(lines), "last line has no newline")
+        )
     crlf = [n for n, blob in enumerate(lines, start=1) if blob.endswith(b"\r")]
     if crlf:
         # One finding for the file, and the entries still count, so nothing else cascades.
-        problems.append(ChecksumProblem(LineProblem.MALFORMED, crlf[0], f"{len(crlf)} line(s) end with CR (CRLF); b3sum needs LF line ends"))
+        problems.append(
+            ChecksumProblem(
+                LineProblem.MALFORMED,
+                crlf[0],
+                f"{len(crlf)} line(s) end with CR (CRLF); b3sum needs LF line ends",
+            )
+        )
     for number, blob in enumerate(lines, start=1):
         blob = blob.removesuffix(b"\r")
         problem = _line_problem(blob, number)
@@ -76,16 +90,32 @@ def parse_checksums(raw: bytes) -> Checksums:
         assert match is not None  # _line_problem checked it
         digest, path = match.groups()
         if path in EXCLUDED:
-            problems.append(ChecksumProblem(LineProblem.EXCLUDED, number, f"lists {path}, which is never listed"))
+            problems.append(
+                ChecksumProblem(
+                    LineProblem.EXCLUDED, number, f"lists {path}, which is never listed"
+                )
+            )
         elif path in seen:
-            problems.append(ChecksumProblem(LineProblem.DUPLICATE, number, f"{path} listed again (first on line {seen[path]})"))
+            problems.append(
+                ChecksumProblem(
+                    LineProblem.DUPLICATE,
+                    number,
+                    f"{path} listed again (first on line {seen[path]})",
+                )
+            )
         else:
             seen[path] = number
             entries.append(ChecksumEntry(digest, path, number))
     paths = [e.path for e in entries]
     if paths != sorted(paths):
         first = next(e for e, prev in zip(entries[1:], entries, strict=False) if e.path < prev.path)
-        problems.append(ChecksumProblem(LineProblem.UNSORTED, first.line, f"{first.path} is out of order; lines must be sorted by path"))
+        problems.append(
+            ChecksumProblem(
+                LineProblem.UNSORTED,
+                first.line,
+                f"{first.path} is out of order; lines must be sorted by path",
+            )
+        )
     return Checksums(tuple(entries), tuple(problems))
 
 
@@ -96,10 +126,18 @@ def _line_problem(blob: bytes, number: int) -> ChecksumProblem | None:
         return ChecksumProblem(LineProblem.MALFORMED, number, "line is not UTF-8")
     match = _LINE.fullmatch(text)
     if match is None:
-        return ChecksumProblem(LineProblem.MALFORMED, number, f"expected '<64 lowercase hex>  <path>', got {_preview(text)}")
+        return ChecksumProblem(
+            LineProblem.MALFORMED,
+            number,
+            f"expected '<64 lowercase hex>  <path>', got {_preview(text)}",
+        )
     path = match.group(2)
     if not is_safe_relative_path(path) or path != _normal(path):
-        return ChecksumProblem(LineProblem.UNSAFE, number, f"path {path!r} is not a plain relative path inside the directory")
+        return ChecksumProblem(
+            LineProblem.UNSAFE,
+            number,
+            f"path {path!r} is not a plain relative path inside the directory",
+        )
     return None
 
 

@@ -29,16 +29,16 @@ def hash_bytes(data: bytes) -> str:
 
 
 def hash_file(path: Path) -> str:
-    before = os.stat(path)
+    before = path.stat()
     if before.st_size >= LARGE_FILE:
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(path)
     else:
         hasher = blake3.blake3()
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 hasher.update(chunk)
-    after = os.stat(path)
+    after = path.stat()
     # A file rewritten while we read it would give a hash of neither version.
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise FileChangedError(f"{path} changed while it was being hashed")
@@ -60,7 +60,11 @@ def hash_files(paths: Sequence[Path]) -> list[str | OSError]:
     if len(small) >= POOL_MIN_FILES and workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunk = max(16, len(small) // (workers * 8))
-            for i, digest in zip(small, pool.map(_hash_or_error, [paths[i] for i in small], chunksize=chunk), strict=True):
+            for i, digest in zip(
+                small,
+                pool.map(_hash_or_error, [paths[i] for i in small], chunksize=chunk),
+                strict=True,
+            ):
                 results[i] = digest
         pooled = set(small)
         todo = [i for i in range(len(paths)) if i not in pooled]
@@ -73,6 +77,6 @@ def hash_files(paths: Sequence[Path]) -> list[str | OSError]:
 
 def _size(path: Path) -> int:
     try:
-        return os.stat(path).st_size
+        return path.stat().st_size
     except OSError:
         return 0

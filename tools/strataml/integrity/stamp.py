@@ -30,7 +30,9 @@ def stamp_directory(directory: Path) -> Stamp:
     scan = scan_tree(directory)
     odd = scan.symlinks + scan.special + scan.unportable + scan.unreadable
     if odd:
-        raise StrataError(f"{directory / odd[0]}: only regular files with portable names can be checksummed")
+        raise StrataError(
+            f"{directory / odd[0]}: only regular files with portable names can be checksummed"
+        )
     paths = [p for p in scan.files if p not in EXCLUDED]
     digests = _hash(directory, paths)
     payload_hash = content_hash(digests)
@@ -73,6 +75,8 @@ def _set_content_hash(metadata: Path, value: str) -> bool:
     updated = "".join(lines)
     check = parse_yaml(updated.encode("utf-8"))
     if not check.ok or not isinstance(check.data, dict) or check.data.get("content_hash") != value:
-        raise StrataError(f"{metadata}: content_hash is not a plain one-line value; cannot update it in place")
+        raise StrataError(
+            f"{metadata}: content_hash is not a plain one-line value; cannot update it in place"
+        )
     write_text_atomic(metadata, updated)
     return True

@@ -75,9 +75,9 @@ def symlink_escapes(root: Path, link: Path) -> str | None:
     try:
         target = link.resolve(strict=True)
     except FileNotFoundError:
-        return f"dangles (points to {os.readlink(link)!r})"
+        return f"dangles (points to {str(link.readlink())!r})"
     except (RuntimeError, OSError):
         return "loops"
     if not target.is_relative_to(root.resolve()):
-        return f"points outside the repository (to {os.readlink(link)!r})"
+        return f"points outside the repository (to {str(link.readlink())!r})"
     return None

@@ -1,4 +1,4 @@
-"""Dataset and model structure (TFC-0004 R1–R6, TFC-0005 R1–R3)."""
+"""Dataset and model structure (TFC-0004 R1-R6, TFC-0005 R1-R3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from typing import Any
 
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Rule
-from strataml.doctor.rules import DAT001, DAT002, DAT003, DAT004, DAT005, MOD001, MOD002, MOD003, MOD004
+from strataml.doctor.rules import (
+    DAT001,
+    DAT002,
+    DAT003,
+    DAT004,
+    DAT005,
+    MOD001,
+    MOD002,
+    MOD003,
+    MOD004,
+)
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 from strataml.yamlio import YamlDocument
@@ -34,23 +44,39 @@ def check_identity(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     missing, name_rule, version_rule = _IDENTITY_RULES[artifact.kind]
     path = f"{artifact.path}/{METADATA}"
     if not (ctx.root / path).is_file():
-        yield missing.at(path, f"{artifact.kind} version has no {METADATA}", hint=f"write one (schemas/{artifact.kind}-metadata.schema.json)")
+        yield missing.at(
+            path,
+            f"{artifact.kind} version has no {METADATA}",
+            hint=f"write one (schemas/{artifact.kind}-metadata.schema.json)",
+        )
         return
     loaded = metadata(ctx, artifact)
     if loaded is None:
         return
     document, data = loaded
-    for key, rule, expected in (("name", name_rule, artifact.name), ("version", version_rule, artifact.version)):
+    for key, rule, expected in (
+        ("name", name_rule, artifact.name),
+        ("version", version_rule, artifact.version),
+    ):
         value = data.get(key)
         if isinstance(value, str) and value != expected:
-            yield rule.at(path, f"{key} is {value!r} but the directory says {expected!r}", line=document.line_of((key,)), hint=f"set {key}: {expected}, or move the directory")
+            yield rule.at(
+                path,
+                f"{key} is {value!r} but the directory says {expected!r}",
+                line=document.line_of((key,)),
+                hint=f"set {key}: {expected}, or move the directory",
+            )
 
 
 def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     if artifact.kind != "dataset":
         return
     if not (ctx.root / artifact.path / "datasheet.md").is_file():
-        yield DAT005.at(artifact.path, "no datasheet.md", hint="describe motivation, composition, collection, uses (Gebru et al.)")
+        yield DAT005.at(
+            artifact.path,
+            "no datasheet.md",
+            hint="describe motivation, composition, collection, uses (Gebru et al.)",
+        )
     loaded = metadata(ctx, artifact)
     splits = loaded[1].get("splits") if loaded else None
     if not loaded or not isinstance(splits, dict):
@@ -58,19 +84,33 @@ def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     document = loaded[0]
     files = ctx.scan(artifact).files
     for split, spec in splits.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str) or not is_safe_relative_path(spec["path"]):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("path"), str)
+            or not is_safe_relative_path(spec["path"])
+        ):
             continue  # the schema check reports it
         where = spec["path"].rstrip("/")
         members = {p: s for p, s in files.items() if p == where or p.startswith(where + "/")}
         line = document.line_of(("splits", split))
         at = f"{artifact.path}/{METADATA}"
         if not members:
-            yield DAT004.at(at, f"split {split!r}: {where} does not exist or holds no files", line=line, hint="fix the path, or add the files")
+            yield DAT004.at(
+                at,
+                f"split {split!r}: {where} does not exist or holds no files",
+                line=line,
+                hint="fix the path, or add the files",
+            )
             continue
         for key, actual in (("files", len(members)), ("bytes", sum(members.values()))):
             declared = spec.get(key)
             if isinstance(declared, int) and not isinstance(declared, bool) and declared != actual:
-                yield DAT004.at(at, f"split {split!r}: {key} is {declared} but {where} has {actual}", line=document.line_of(("splits", split, key)), hint="update the metadata (strata dataset add writes it)")
+                yield DAT004.at(
+                    at,
+                    f"split {split!r}: {key} is {declared} but {where} has {actual}",
+                    line=document.line_of(("splits", split, key)),
+                    hint="update the metadata (strata dataset add writes it)",
+                )
 
 
 def check_model(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
@@ -79,7 +119,11 @@ def check_model(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     files = ctx.scan(artifact).files
     for name in ("card.md", "metrics.yaml"):
         if name not in files:
-            yield MOD004.at(f"{artifact.path}/{name}", f"model version has no {name}", hint="every model version carries a card and its metrics")
+            yield MOD004.at(
+                f"{artifact.path}/{name}",
+                f"model version has no {name}",
+                hint="every model version carries a card and its metrics",
+            )
     loaded = metadata(ctx, artifact)
     entries = loaded[1].get("artifacts") if loaded else None
     if not loaded or not isinstance(entries, list):
@@ -87,4 +131,9 @@ def check_model(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     for index, entry in enumerate(entries):
         path = entry.get("path") if isinstance(entry, dict) else None
         if isinstance(path, str) and is_safe_relative_path(path) and path not in files:
-            yield MOD004.at(f"{artifact.path}/{METADATA}", f"declared artifact {path} does not exist", line=loaded[0].line_of(("artifacts", index, "path")), hint="add the file or fix the path")
+            yield MOD004.at(
+                f"{artifact.path}/{METADATA}",
+                f"declared artifact {path} does not exist",
+                line=loaded[0].line_of(("artifacts", index, "path")),
+                hint="add the file or fix the path",
+            )

@@ -1,4 +1,4 @@
-"""CHECKSUMS.txt against the files, and content_hash against CHECKSUMS.txt (TFC-0008 R1–R5)."""
+"""CHECKSUMS.txt against the files, and content_hash against CHECKSUMS.txt (TFC-0008 R1-R5)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,26 @@ from collections.abc import Iterator
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010
-from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, LineProblem, content_hash, parse_checksums
+from strataml.doctor.rules import (
+    CHK001,
+    CHK002,
+    CHK003,
+    CHK004,
+    CHK005,
+    CHK006,
+    CHK007,
+    CHK008,
+    CHK009,
+    CHK010,
+)
+from strataml.integrity.checksums import (
+    CHECKSUMS,
+    EXCLUDED,
+    LineProblem,
+    content_hash,
+    parse_checksums,
+)
+from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
 from strataml.yamlio import MAX_BYTES
 
@@ -31,12 +49,28 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     restamp = _RESTAMP.format(path=artifact.path)
     scan = ctx.scan(artifact)
     if CHECKSUMS not in scan.files:
-        yield CHK001.at(at, f"{artifact.kind} version has no {CHECKSUMS}", hint=f"run `strata checksum {artifact.path}`")
+        yield CHK001.at(
+            at,
+            f"{artifact.kind} version has no {CHECKSUMS}",
+            hint=f"run `strata checksum {artifact.path}`",
+        )
         return
     if scan.files[CHECKSUMS] > _MAX_CHECKSUMS_BYTES:
-        yield CHK002.at(at, f"{CHECKSUMS} is {scan.files[CHECKSUMS]} bytes, too large to be a listing", hint=restamp)
+        yield CHK002.at(
+            at,
+            f"{CHECKSUMS} is {scan.files[CHECKSUMS]} bytes, too large to be a listing",
+            hint=restamp,
+        )
         return
-    listing = parse_checksums((ctx.root / at).read_bytes())
+    try:
+        listing = parse_checksums(read_regular(ctx.root / at))
+    except OSError as exc:
+        yield CHK001.at(
+            at,
+            f"{CHECKSUMS} cannot be read: {exc.strerror or exc}",
+            hint="make it a readable regular file",
+        )
+        return
     for problem in listing.problems:
         yield _LINE_RULES[problem.kind].at(at, problem.message, line=problem.line, hint=restamp)
 
@@ -45,24 +79,45 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     to_hash = [e for e in listing.entries if e.path in on_disk]
     for entry in listing.entries:
         if entry.path not in on_disk and entry.path not in not_regular:
-            yield CHK003.at(f"{artifact.path}/{entry.path}", f"listed in {CHECKSUMS} (line {entry.line}) but missing", hint=f"restore it (git checkout -- {artifact.path}), or {restamp}")
+            yield CHK003.at(
+                f"{artifact.path}/{entry.path}",
+                f"listed in {CHECKSUMS} (line {entry.line}) but missing",
+                hint=f"restore it (git checkout -- {artifact.path}), or {restamp}",
+            )
     listed = {e.path for e in listing.entries}
     for path in sorted(on_disk - listed):
-        yield CHK004.at(f"{artifact.path}/{path}", f"not listed in {CHECKSUMS}", hint=f"remove it, or {restamp}")
+        yield CHK004.at(
+            f"{artifact.path}/{path}", f"not listed in {CHECKSUMS}", hint=f"remove it, or {restamp}"
+        )
     digests = ctx.hash(artifact, [e.path for e in to_hash])
     for entry, digest in zip(to_hash, digests, strict=True):
         if isinstance(digest, OSError):
-            yield CHK005.at(f"{artifact.path}/{entry.path}", f"cannot read: {digest.strerror or digest}", hint="check its permissions")
+            yield CHK005.at(
+                f"{artifact.path}/{entry.path}",
+                f"cannot read: {digest.strerror or digest}",
+                hint="check its permissions",
+            )
         elif digest != entry.digest:
-            yield CHK005.at(f"{artifact.path}/{entry.path}", f"content does not match {CHECKSUMS} line {entry.line} (blake3 {digest[:12]}…, listed {entry.digest[:12]}…)", hint=f"restore it (git checkout -- {artifact.path}), or {restamp}")
+            yield CHK005.at(
+                f"{artifact.path}/{entry.path}",
+                f"content does not match {CHECKSUMS} line {entry.line} (blake3 {digest[:12]}…, listed {entry.digest[:12]}…)",
+                hint=f"restore it (git checkout -- {artifact.path}), or {restamp}",
+            )
     yield from _check_content_hash(ctx, artifact, listing.digests())
 
 
-def _check_content_hash(ctx: Context, artifact: Artifact, listed: dict[str, str]) -> Iterator[Diagnostic]:
+def _check_content_hash(
+    ctx: Context, artifact: Artifact, listed: dict[str, str]
+) -> Iterator[Diagnostic]:
     loaded = metadata(ctx, artifact)
     declared = loaded[1].get("content_hash") if loaded else None
     if not loaded or not isinstance(declared, str) or not declared.startswith("blake3:"):
         return  # missing or malformed: the schema check reports it
     expected = content_hash(listed)
     if declared != expected:
-        yield CHK006.at(f"{artifact.path}/metadata.yaml", f"content_hash {declared[:19]}… does not match {CHECKSUMS} ({expected[:19]}…)", line=loaded[0].line_of(("content_hash",)), hint=f"run `strata checksum {artifact.path}`")
+        yield CHK006.at(
+            f"{artifact.path}/metadata.yaml",
+            f"content_hash {declared[:19]}… does not match {CHECKSUMS} ({expected[:19]}…)",
+            line=loaded[0].line_of(("content_hash",)),
+            hint=f"run `strata checksum {artifact.path}`",
+        )

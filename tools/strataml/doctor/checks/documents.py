@@ -1,4 +1,4 @@
-"""YAML documents: parse, duplicate keys, schema, unsafe paths (TFC-0006 R3–R6, TFC-0001 R10)."""
+"""YAML documents: parse, duplicate keys, schema, unsafe paths (TFC-0006 R3-R6, TFC-0001 R10)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ _PROBLEM_RULES = {
     ProblemKind.SYNTAX: (SCH001, "fix the YAML syntax; quote strings holding ': ' or '#'"),
     ProblemKind.DUPLICATE_KEY: (SCH002, "remove one of the two; YAML keeps only the last silently"),
     ProblemKind.ENCODING: (SCH004, "save the file as UTF-8"),
-    ProblemKind.TOO_COMPLEX: (SCH005, "metadata is small, flat data; drop anchors and deep nesting"),
+    ProblemKind.TOO_COMPLEX: (
+        SCH005,
+        "metadata is small, flat data; drop anchors and deep nesting",
+    ),
 }
 
 
@@ -36,14 +39,26 @@ def check_document(ctx: Context, path: str, schema: str) -> Iterator[Diagnostic]
     if not document.ok:
         return
     if document.data is None:
-        yield SCH003.at(path, "document is empty; expected a mapping", line=1, hint=f"see schemas/{schema}.schema.json")
+        yield SCH003.at(
+            path,
+            "document is empty; expected a mapping",
+            line=1,
+            hint=f"see schemas/{schema}.schema.json",
+        )
         return
     for violation in schemas.validate(schema, document.data):
         line = document.line_of(violation.path)
         if violation.unsafe_path:
-            yield LAY013.at(path, violation.message, line=line, hint="write a relative path with '/' that stays inside the artifact (no '..', no leading '/')")
+            yield LAY013.at(
+                path,
+                violation.message,
+                line=line,
+                hint="write a relative path with '/' that stays inside the artifact (no '..', no leading '/')",
+            )
         else:
-            yield SCH003.at(path, violation.message, line=line, hint=f"see schemas/{schema}.schema.json")
+            yield SCH003.at(
+                path, violation.message, line=line, hint=f"see schemas/{schema}.schema.json"
+            )
 
 
 def check_artifact_documents(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:

@@ -1,4 +1,4 @@
-"""Names and places (TFC-0001 R4–R9, R11)."""
+"""Names and places (TFC-0001 R4-R9, R11)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,26 @@ from strataml.integrity.tree import scan_tree, symlink_escapes
 from strataml.workspace import Artifact, Misplaced
 
 _HINTS = {
-    Misplaced.BAD_NAME: (LAY003, "name must match ^[a-z0-9][a-z0-9._-]{0,63}$", "rename the directory, e.g. lower-case with dashes"),
-    Misplaced.BAD_VERSION: (LAY004, "version directory must be v<N> or v<MAJOR>.<MINOR>.<PATCH>", "rename it, e.g. v1"),
-    Misplaced.BAD_RUN_NAME: (LAY006, "run directory must be run-YYYY-MM-DD-<suffix> with a real date", "runs are named by tools/run.py, e.g. run-2026-11-24-k7q2xm"),
-    Misplaced.STRAY_FILE: (LAY005, "file where only artifact directories belong", "move it into a version directory, or into README.md"),
+    Misplaced.BAD_NAME: (
+        LAY003,
+        "name must match ^[a-z0-9][a-z0-9._-]{0,63}$",
+        "rename the directory, e.g. lower-case with dashes",
+    ),
+    Misplaced.BAD_VERSION: (
+        LAY004,
+        "version directory must be v<N> or v<MAJOR>.<MINOR>.<PATCH>",
+        "rename it, e.g. v1",
+    ),
+    Misplaced.BAD_RUN_NAME: (
+        LAY006,
+        "run directory must be run-YYYY-MM-DD-<suffix> with a real date",
+        "runs are named by tools/run.py, e.g. run-2026-11-24-k7q2xm",
+    ),
+    Misplaced.STRAY_FILE: (
+        LAY005,
+        "file where only artifact directories belong",
+        "move it into a version directory, or into README.md",
+    ),
 }
 
 
@@ -32,8 +48,14 @@ def check_layout(ctx: Context) -> Iterator[Diagnostic]:
 def _symlink(ctx: Context, path: str) -> Diagnostic:
     reason = symlink_escapes(ctx.root, ctx.root / path)
     if reason is not None:
-        return LAY010.at(path, f"symlink {reason}", hint="replace it with the real file, or remove it")
-    return LAY011.at(path, "symlink where artifacts must hold real files", hint="copy the file in instead; checksums must cover the bytes themselves")
+        return LAY010.at(
+            path, f"symlink {reason}", hint="replace it with the real file, or remove it"
+        )
+    return LAY011.at(
+        path,
+        "symlink where artifacts must hold real files",
+        hint="copy the file in instead; checksums must cover the bytes themselves",
+    )
 
 
 def check_experiments_tree(ctx: Context) -> Iterator[Diagnostic]:
@@ -44,7 +66,9 @@ def check_experiments_tree(ctx: Context) -> Iterator[Diagnostic]:
         path = f"experiments/{link}"
         reason = symlink_escapes(ctx.root, ctx.root / path)
         if reason is not None and within(path, ctx.target):
-            yield LAY010.at(path, f"symlink {reason}", hint="keep experiment code inside the repository")
+            yield LAY010.at(
+                path, f"symlink {reason}", hint="keep experiment code inside the repository"
+            )
 
 
 def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
@@ -52,12 +76,25 @@ def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
     for rel in scan.symlinks:
         yield _symlink(ctx, f"{artifact.path}/{rel}")
     for rel in scan.special:
-        yield LAY012.at(f"{artifact.path}/{rel}", "not a regular file (FIFO, socket or device)", hint="artifacts hold regular files only; remove it")
+        yield LAY012.at(
+            f"{artifact.path}/{rel}",
+            "not a regular file (FIFO, socket or device)",
+            hint="artifacts hold regular files only; remove it",
+        )
     for rel in scan.unportable:
-        yield LAY014.at(_printable(f"{artifact.path}/{rel}"), "file name is not UTF-8 or holds a control character or backslash", hint="rename it; CHECKSUMS.txt lines cannot express this name")
+        yield LAY014.at(
+            _printable(f"{artifact.path}/{rel}"),
+            "file name is not UTF-8 or holds a control character or backslash",
+            hint="rename it; CHECKSUMS.txt lines cannot express this name",
+        )
     for rel in scan.unreadable:
         yield LAY012.at(f"{artifact.path}/{rel}", "cannot be read", hint="check its permissions")
 
 
 def _printable(path: str) -> str:
-    return path.encode("utf-8", "backslashreplace").decode("utf-8").encode("unicode_escape").decode("ascii")
+    return (
+        path.encode("utf-8", "backslashreplace")
+        .decode("utf-8")
+        .encode("unicode_escape")
+        .decode("ascii")
+    )

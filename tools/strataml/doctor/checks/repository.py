@@ -27,12 +27,21 @@ def check_config(ctx: Context) -> Iterator[Diagnostic]:
         return
     for problem in ctx.config.problems:
         rule = CFG002 if problem.unreadable else CFG001
-        yield rule.at(PYPROJECT, problem.message, line=problem.line, hint="see schemas/strataml-config.schema.json")
+        yield rule.at(
+            PYPROJECT,
+            problem.message,
+            line=problem.line,
+            hint="see schemas/strataml-config.schema.json",
+        )
     doctor = ctx.config.doctor
     named = [*doctor.ignore, *(code for _, codes in doctor.per_path_ignores for code in codes)]
     for code in sorted(set(named)):
         if not any(known.startswith(code) for known in RULES):
-            yield CFG003.at(PYPROJECT, f"[tool.strataml.doctor] names unknown rule code {code}", hint="list codes with `strata doctor --explain CODE`")
+            yield CFG003.at(
+                PYPROJECT,
+                f"[tool.strataml.doctor] names unknown rule code {code}",
+                hint="list codes with `strata doctor --explain CODE`",
+            )
 
 
 def check_top_level(ctx: Context) -> Iterator[Diagnostic]:
@@ -40,9 +49,21 @@ def check_top_level(ctx: Context) -> Iterator[Diagnostic]:
         return
     for name in REQUIRED:
         if not (ctx.root / name).exists():
-            yield LAY002.at(name, f"required top-level entry {name} is missing", hint="every StrataML repository has pyproject.toml, datasets/, models/ and runs/ (a .gitkeep keeps an empty one in Git)")
+            yield LAY002.at(
+                name,
+                f"required top-level entry {name} is missing",
+                hint="every StrataML repository has pyproject.toml, datasets/, models/ and runs/ (a .gitkeep keeps an empty one in Git)",
+            )
     allowed = KNOWN | set(ctx.config.doctor.allow_top_level)
     names = sorted(p.name for p in ctx.root.iterdir())
-    unknown = [n for n in names if n not in allowed and not n.startswith(KNOWN_PREFIXES) and not n.endswith(".egg-info")]
+    unknown = [
+        n
+        for n in names
+        if n not in allowed and not n.startswith(KNOWN_PREFIXES) and not n.endswith(".egg-info")
+    ]
     for name in sorted(set(unknown) - gitrepo.ignored(ctx.root, unknown)):
-        yield LAY001.at(name, f"{name} is not part of the repository layout", hint=f'add "{name}" to allow-top-level in [tool.strataml.doctor] if it belongs here')
+        yield LAY001.at(
+            name,
+            f"{name} is not part of the repository layout",
+            hint=f'add "{name}" to allow-top-level in [tool.strataml.doctor] if it belongs here',
+        )
