@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import RunCli, doctor_script
+from conftest import REPO, RunCli, doctor_script
 
 
 def test_unknown_option_is_one_line_exit_2(base_repo: Path, strata: RunCli) -> None:
@@ -49,9 +49,15 @@ def test_unknown_codes_and_formats_exit_2(base_repo: Path, strata: RunCli) -> No
 
 
 def test_explain(strata: RunCli) -> None:
+    tfc = "TFC-0008-checksums-and-signatures.md"
+    line = (REPO / "tfc" / tfc).read_text(encoding="utf-8").splitlines().index(
+        "### R4. Digests match"
+    ) + 1
     assert strata("doctor", "--explain", "chk005") == (
         0,
-        "CHK005 (checksums-mismatch): File content does not match its checksum\nseverity: error\ndefined by: TFC-0008 R4 (tfc/)\n",
+        "CHK005 (checksums-mismatch): File content does not match its checksum\n"
+        "severity: error\n"
+        f'defined by: TFC-0008 R4 "Digests match" (tfc/{tfc}:{line})\n',
         "",
     )
 

@@ -12,6 +12,9 @@ from conftest import REPO, RunCli, copy_tree
 from golden import EXAMPLES, Case, apply_steps, load_cases
 from strataml.doctor.rules import RULES
 
+# The published SARIF 2.1.0 schema, vendored so the suite runs from any clone.
+SARIF_SCHEMA = REPO / "tests" / "vendor-schemas" / "sarif-schema-2.1.0.json"
+SHARED_SARIF_SCHEMA = REPO.parent / "shared" / "vendor-schemas" / "sarif-schema-2.1.0.json"
 NEGATIVE = load_cases("negative")
 POSITIVE = load_cases("positive")
 UPDATE = os.environ.get("STRATA_UPDATE_GOLDEN") == "1"
@@ -59,9 +62,14 @@ def test_machine_formats_validate(case: Case, tmp_path: Path, strata: RunCli) ->
         report["diagnostics"], key=lambda d: (d["path"], d["line"] or 0, d["code"], d["message"])
     )
     _, sarif, _ = strata("doctor", str(repo), *args, "--format", "sarif")
-    sarif_schema = json.loads(
-        (REPO.parent / "shared/vendor-schemas/sarif-schema-2.1.0.json").read_text()
-    )
+    sarif_schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.validate(json.loads(sarif), sarif_schema)
     results = json.loads(sarif)["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == [d["code"] for d in report["diagnostics"]]
+
+
+@pytest.mark.skipif(
+    not SHARED_SARIF_SCHEMA.is_file(), reason="no shared vendor-schemas beside this clone"
+)
+def test_vendored_sarif_schema_is_the_published_one() -> None:
+    assert SARIF_SCHEMA.read_bytes() == SHARED_SARIF_SCHEMA.read_bytes()

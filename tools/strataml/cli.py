@@ -25,16 +25,18 @@ app = typer.Typer(
 
 
 def doctor(
-    path: Annotated[Path, typer.Argument(help="Repository or a path inside it.")] = Path(),
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Repository or a path inside it.")
+    ] = Path(),
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json, sarif or github.")
+        str, typer.Option("--format", metavar="FORMAT", help="text, json, sarif or github.")
     ] = "text",
     select: Annotated[
-        str, typer.Option(help="Only these codes or prefixes, comma-separated.")
+        str, typer.Option(metavar="CODES", help="Only these codes or prefixes, comma-separated.")
     ] = "",
     ignore: Annotated[
-        str, typer.Option(help="Skip these codes or prefixes, comma-separated.")
+        str, typer.Option(metavar="CODES", help="Skip these codes or prefixes, comma-separated.")
     ] = "",
     explain_code: Annotated[
         str | None, typer.Option("--explain", metavar="CODE", help="Describe a rule and exit.")
@@ -59,7 +61,7 @@ app.command("doctor")(doctor)
 
 @app.command()
 def checksum(
-    paths: Annotated[list[Path], typer.Argument(help="Artifact directories.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Artifact directories.")],
     check: Annotated[bool, typer.Option("--check", help="Verify instead of writing.")] = False,
 ) -> None:
     """Write CHECKSUMS.txt and content_hash (TFC-0008), or verify them with --check."""
