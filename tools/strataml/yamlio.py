@@ -96,6 +96,8 @@ def parse_yaml(raw: bytes) -> YamlDocument:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (PyYAML >= 6.0.4)
+            return _fatal(ProblemKind.TOO_COMPLEX, f"nested deeper than {MAX_DEPTH} levels")
         return _fatal(ProblemKind.SYNTAX, _describe(exc), _mark_line(exc))
     except yaml.YAMLError as exc:
         return _fatal(ProblemKind.SYNTAX, " ".join(str(exc).split()))
