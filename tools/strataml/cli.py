@@ -13,6 +13,9 @@ from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.stamp import stamp_directory
+from strataml.runner import session
+from strataml.runner.execute import Interrupts, forwarding
+from strataml.workspace import find_root
 
 app = typer.Typer(
     name="strata",
@@ -78,6 +81,64 @@ def checksum(
     raise typer.Exit(1 if failed else 0)
 
 
+def run(
+    experiment: Annotated[
+        Path,
+        typer.Option("--experiment", metavar="FILE", help="Experiment spec (experiments/*.yaml)."),
+    ],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Override a parameter (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the resolved config and fingerprint; create nothing."
+        ),
+    ] = False,
+    reuse_earlier: Annotated[
+        bool,
+        typer.Option("--reuse", help="Return an earlier succeeded run with the same fingerprint."),
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="TEXT", help="A label for the run.")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="TAG", help="Add a tag (repeatable).")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, metavar="N", help="Sweep points run side by side.")
+    ] = 1,
+) -> None:
+    """Run an experiment and record it under runs/ (TFC-0002)."""
+    root = find_root(experiment.parent if experiment.parent.is_dir() else Path())
+    planned = session.plan(
+        root, experiment, overrides=overrides or [], name=name, tags=tuple(tags or ())
+    )
+    if dry_run:
+        typer.echo(session.format_plan(planned), nl=False)
+        return
+    interrupts = Interrupts()
+    with forwarding(interrupts):
+        results = session.run_all(
+            root, planned, jobs=jobs, reuse_earlier=reuse_earlier, interrupts=interrupts,
+            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=_note,
+        )  # fmt: skip
+    if len(planned) > 1:
+        typer.echo(session.format_summary(results, len(planned)), err=True, nl=False)
+    code = session.exit_code(results)
+    if code == 0 and interrupts.received:
+        code = 128 + interrupts.received
+    raise typer.Exit(code)
+
+
+app.command("run")(run)
+
+
+def _note(message: str) -> None:
+    typer.echo(f"[strata] {message}", err=True)
+
+
 def _run(app_: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
     try:
         # Without standalone mode typer returns the code of a raised typer.Exit.
@@ -101,6 +162,14 @@ def _run(app_: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return _run(app, argv, "strata")
+
+
+def run_main(argv: list[str] | None = None) -> int:
+    single = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
+    single.command()(run)
+    return _run(single, argv, "run")
 
 
 def doctor_main(argv: list[str] | None = None) -> int:

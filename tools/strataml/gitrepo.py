@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 # Without a git binary GitPython refuses to import; we degrade instead (no Git facts).
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import git
+
+from strataml.errors import StrataError
 
 
 def open_repository(root: Path) -> git.Repo | None:
@@ -35,3 +38,57 @@ def ignored(root: Path, names: Iterable[str]) -> set[str]:
     except git.GitCommandNotFound:
         return set()
     return {absolute[line] for line in str(out).splitlines() if line in absolute}
+
+
+# Code is everything Git sees outside the artifact trees (TFC-0002 R10).
+ARTIFACT_TREES = ("datasets", "models", "runs")
+_CODE_PATHSPEC = (".", *(f":(exclude){tree}" for tree in ARTIFACT_TREES))
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSnapshot:
+    commit: str | None  # None before the first commit
+    branch: str | None  # None on a detached HEAD
+    dirty: bool
+    diff: bytes  # `git diff --binary HEAD` of the code paths; b"" when clean
+    untracked: tuple[str, ...]  # untracked, not ignored code files
+    files: tuple[str, ...]  # tracked and untracked, not ignored code files that exist
+
+
+def code_snapshot(root: Path) -> CodeSnapshot | None:
+    """What Git knows about the code under `root`; None outside a Git work tree."""
+    repo = open_repository(root)
+    if repo is None or repo.bare:
+        return None
+    here = git.Git(str(root))  # paths and pathspecs relative to root, not to the top level
+    try:
+        commit = _run(here, "rev-parse", "--verify", "-q", "HEAD", ok=(0, 1)).decode().strip()
+        branch = None if repo.head.is_detached else repo.head.reference.name
+        status = _run(here, "status", "--porcelain=v1", "-z", "-uall", "--", *_CODE_PATHSPEC)
+        diff = _run(here, "diff", "--binary", "HEAD", "--", *_CODE_PATHSPEC) if commit else b""
+        untracked = _paths(
+            _run(here, "ls-files", "-o", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
+        )
+        listed = _paths(
+            _run(here, "ls-files", "-co", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
+        )
+    except git.GitCommandNotFound as exc:
+        raise StrataError(
+            "git is not installed; install it or work outside a Git work tree"
+        ) from exc
+    files = tuple(p for p in sorted(set(listed)) if (root / p).is_file() or (root / p).is_symlink())
+    return CodeSnapshot(commit or None, branch, bool(status), diff, tuple(sorted(untracked)), files)
+
+
+def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
+    try:
+        out = here.execute(["git", *args], stdout_as_string=False, strip_newline_in_stdout=False)
+    except git.GitCommandError as exc:
+        if exc.status in ok:
+            return b""
+        raise StrataError(f"git {args[0]} failed: {' '.join(str(exc.stderr).split())}") from exc
+    return out if isinstance(out, bytes) else str(out).encode()
+
+
+def _paths(raw: bytes) -> list[str]:
+    return [p.decode("utf-8", "surrogateescape") for p in raw.split(b"\0") if p]

@@ -1,0 +1,3 @@
+from strataml.cli import run_main
+
+raise SystemExit(run_main())

@@ -1,0 +1,90 @@
+"""Where a run ran: host, Python, installed packages (TFC-0003 R4). No environment variables."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def host_facts() -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "os": f"{platform.system()} {_os_release()}".strip(),
+        "kernel": platform.release(),
+        "cpu": {"model": _cpu_model(), "cores": os.cpu_count() or 1},
+        "memory_bytes": _memory_bytes(),
+        "gpus": _gpus(),
+    }
+
+
+def python_facts() -> dict[str, Any]:
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+    }
+
+
+def installed_packages() -> dict[str, str]:
+    packages: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            packages.setdefault(name.lower().replace("_", "-"), dist.version)
+    return dict(sorted(packages.items()))
+
+
+def _os_release() -> str:
+    try:
+        info = platform.freedesktop_os_release()
+    except OSError:
+        return platform.version()
+    return info.get("PRETTY_NAME", info.get("NAME", ""))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in (
+            Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        ):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def _gpus() -> list[dict[str, Any]]:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    query = ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"]
+    try:
+        out = subprocess.run([smi, *query], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    gpus: list[dict[str, Any]] = []
+    for line in out.stdout.splitlines():
+        name, _, rest = line.partition(",")
+        memory, _, driver = rest.partition(",")
+        if not name.strip():
+            continue
+        gpu: dict[str, Any] = {"name": name.strip(), "driver": driver.strip()}
+        if memory.strip().isdigit():
+            gpu["memory_bytes"] = int(memory.strip()) * 2**20  # reported in MiB
+        gpus.append(gpu)
+    return gpus

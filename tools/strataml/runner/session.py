@@ -1,0 +1,297 @@
+"""From an experiment spec to a sealed run directory (TFC-0002, TFC-0003)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from strataml import __version__, tracking
+from strataml.integrity.stamp import stamp_directory
+from strataml.integrity.tree import scan_tree
+from strataml.runner import rundir
+from strataml.runner.environment import host_facts, installed_packages, python_facts
+from strataml.runner.execute import Interrupts, Outcome, execute
+from strataml.runner.experiment import Experiment, expand, load_experiment, parse_override
+from strataml.runner.fingerprint import CodeState, code_state, fingerprint
+from strataml.runner.inputs import ResolvedInput, resolve_inputs
+from strataml.runner.reuse import find_reusable
+from strataml.yamlio import dump_yaml
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRun:
+    experiment: Experiment
+    params: dict[str, Any]
+    inputs: dict[str, ResolvedInput]
+    code: CodeState
+    fingerprint: str
+    name: str | None
+    tags: tuple[str, ...]
+
+    def config(self, run_id: str, created: str) -> dict[str, Any]:
+        """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
+        spec = copy.deepcopy(self.experiment.spec)
+        spec.pop("sweep", None)
+        spec["shell"] = bool(spec.get("shell", False))
+        if self.params or "params" in spec:
+            spec["params"] = copy.deepcopy(self.params)
+        if self.inputs:
+            spec["inputs"] = {n: str(i.ref) for n, i in self.inputs.items()}
+        document: dict[str, Any] = {
+            "schema_version": 1,
+            "run_id": run_id,
+            "experiment": {
+                "name": self.experiment.name,
+                "path": self.experiment.path,
+                "spec": spec,
+            },
+            "params": copy.deepcopy(self.params),
+            "inputs": {
+                n: {"ref": str(i.ref), "path": i.path, "content_hash": i.content_hash}
+                for n, i in self.inputs.items()
+            },
+            "code": {
+                "commit": self.code.commit,
+                "dirty": self.code.dirty,
+                "diff_hash": self.code.diff_hash,
+                "tree_hash": self.code.tree_hash,
+            },
+            "fingerprint": self.fingerprint,
+            "created": created,
+            "tags": list(self.tags),
+        }
+        if self.name:
+            document["name"] = self.name
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    path: Path
+    status: str  # succeeded, failed, interrupted; or "reused"
+    exit_code: int  # what the runner exits with
+    duration_s: float | None
+
+
+def plan(
+    root: Path, experiment_path: Path, *, overrides: list[str] | None = None, name: str | None = None,
+    tags: tuple[str, ...] = (),
+) -> list[PlannedRun]:  # fmt: skip
+    """Resolve everything a run needs, or raise; nothing is created (TFC-0002 R4)."""
+    experiment = load_experiment(root, experiment_path)
+    points = expand(experiment, [parse_override(text) for text in overrides or ()])
+    inputs = resolve_inputs(root, experiment.inputs)
+    code = code_state(root)
+    all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
+    return [
+        PlannedRun(
+            experiment, params, inputs, code,
+            fingerprint(
+                experiment=experiment.name, command=experiment.command,
+                shell=bool(experiment.spec.get("shell", False)), params=params,
+                inputs={n: i.content_hash for n, i in inputs.items()},
+                outputs=experiment.outputs, tree_hash=code.tree_hash,
+            ),
+            name, all_tags,
+        )
+        for params in points
+    ]  # fmt: skip
+
+
+def reuse(root: Path, planned: PlannedRun) -> RunResult | None:
+    found = find_reusable(root, planned.experiment.name, planned.fingerprint)
+    if found is None:
+        return None
+    return RunResult(found, root / rundir.RUNS / found, "reused", 0, None)
+
+
+def execute_run(
+    root: Path, planned: PlannedRun, *, interrupts: Interrupts,
+    echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
+) -> RunResult:  # fmt: skip
+    claimed_at = dt.datetime.now(dt.UTC)
+    run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
+    scratch = root / ".strata" / "runs" / run_id
+    scratch.mkdir(parents=True, exist_ok=True)
+    metrics_file = scratch / "metrics.jsonl"
+    metrics_file.touch()
+    (run_dir / rundir.ARTIFACTS).mkdir()
+    log_path = run_dir / rundir.LOGS
+    rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
+    started = dt.datetime.now(dt.UTC)
+    system = _system_record(planned, started)
+    rundir.write_json(run_dir / rundir.SYSTEM, system)
+    rundir.append_log(log_path, f"{run_id} started at {system['started']}")
+    notify(f"{run_id} started: {rundir.RUNS}/{run_id}/")
+    clock = time.monotonic()
+    with log_path.open("ab") as log:
+        outcome = execute(
+            planned.experiment.command,
+            shell=bool(planned.experiment.spec.get("shell", False)),
+            cwd=root,
+            env=_command_env(root, run_id, run_dir, planned, metrics_file),
+            log=log,
+            echo=echo,
+            timeout_s=planned.experiment.timeout_s,
+            interrupts=interrupts,
+        )
+    duration = round(time.monotonic() - clock, 3)
+    status, exit_code, notes = _verdict(planned, run_dir, outcome)
+    record, warnings = tracking.read_metric_lines(metrics_file.read_bytes())
+    for line in (
+        *warnings,
+        *notes,
+        f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s",
+    ):
+        rundir.append_log(log_path, line)
+    rundir.sync(log_path)
+    rundir.write_metrics(run_dir / rundir.METRICS, tracking.metrics_document(record))
+    system.update(
+        status=status,
+        exit_code=outcome.exit_code,
+        ended=rundir.timestamp(dt.datetime.now(dt.UTC)),
+        duration_s=duration,
+        peak_memory_bytes=outcome.peak_memory_bytes,
+    )
+    rundir.write_json(run_dir / rundir.SYSTEM, system)
+    stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
+    metrics_file.unlink()
+    scratch.rmdir()
+    return RunResult(run_id, run_dir, status, exit_code, duration)
+
+
+def _system_record(planned: PlannedRun, started: dt.datetime) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "status": "running",
+        "exit_code": None,
+        "pid": os.getpid(),  # the runner's: if it dies, the run is abandoned (TFC-0002 R9)
+        "started": rundir.timestamp(started),
+        "ended": None,
+        "duration_s": None,
+        "host": host_facts(),
+        "python": python_facts(),
+        "packages": installed_packages(),
+        "git": {
+            "commit": planned.code.commit,
+            "branch": planned.code.branch,
+            "dirty": planned.code.dirty,
+        },
+        "strataml_version": __version__,
+        "peak_memory_bytes": None,
+    }
+
+
+def _command_env(
+    root: Path, run_id: str, run_dir: Path, planned: PlannedRun, metrics_file: Path
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python commands
+    env.update(
+        STRATA_RUN_ID=run_id,
+        STRATA_RUN_DIR=str(run_dir.resolve()),
+        STRATA_OUTPUT_DIR=str((run_dir / rundir.ARTIFACTS).resolve()),
+        STRATA_PARAMS=tracking_params(planned.params),
+        STRATA_METRICS_FILE=str(metrics_file.resolve()),
+    )
+    for name, resolved in planned.inputs.items():
+        env[f"STRATA_INPUT_{name.upper()}"] = str((root / resolved.path).resolve())
+    return env
+
+
+def tracking_params(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def _verdict(planned: PlannedRun, run_dir: Path, outcome: Outcome) -> tuple[str, int, list[str]]:
+    """(status, the runner's exit code, log notes) for how the command ended (TFC-0002 R7-R8)."""
+    if outcome.start_error is not None:
+        return "failed", 127, [outcome.start_error]
+    assert outcome.exit_code is not None
+    code = outcome.exit_code if outcome.exit_code >= 0 else 128 - outcome.exit_code
+    if outcome.interrupted_by is not None:
+        return (
+            "interrupted",
+            code if outcome.exit_code < 0 else 128 + outcome.interrupted_by,
+            [f"interrupted by signal {outcome.interrupted_by}"],
+        )
+    if outcome.timed_out:
+        return "failed", code or 1, [f"timed out after {planned.experiment.timeout_s} s"]
+    if code != 0:
+        return "failed", code, []
+    artifacts = run_dir / rundir.ARTIFACTS
+    missing = [p for p in planned.experiment.outputs if not (artifacts / p).exists()]
+    scan = scan_tree(artifacts)
+    odd = [*scan.symlinks, *scan.special, *scan.unportable]
+    notes = [f"declared output {p} is missing from artifacts/" for p in missing]
+    notes += [f"artifacts/{p}: runs hold regular files with portable names only" for p in odd]
+    if notes:
+        return "failed", 1, notes
+    return "succeeded", 0, []
+
+
+def run_all(
+    root: Path, planned: list[PlannedRun], *, jobs: int = 1, reuse_earlier: bool = False,
+    interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
+) -> list[RunResult]:  # fmt: skip
+    """Run (or reuse) every planned point; with jobs > 1 they run side by side, logs only."""
+
+    def one(point: PlannedRun) -> RunResult | None:
+        if interrupts.received:
+            return None  # Ctrl-C stops the sweep: nothing new starts
+        if reuse_earlier and (earlier := reuse(root, point)) is not None:
+            notify(
+                f"{earlier.run_id} reused: same fingerprint {point.fingerprint[:19]}…, nothing run"
+            )
+            return earlier
+        result = execute_run(
+            root, point, interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify
+        )
+        notify(
+            f"{result.run_id} {result.status} in {result.duration_s:g} s: {rundir.RUNS}/{result.run_id}/"
+        )
+        return result
+
+    if jobs == 1 or len(planned) == 1:
+        results = [one(point) for point in planned]
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, planned))
+    return [r for r in results if r is not None]
+
+
+def exit_code(results: list[RunResult]) -> int:
+    """The single run's exit code; for a sweep, the first failure's (0 when all succeeded)."""
+    return next((r.exit_code for r in results if r.exit_code != 0), 0)
+
+
+def format_plan(planned: list[PlannedRun]) -> str:
+    """--dry-run: each config.yaml as it would be written, run id and time left open."""
+    return "---\n".join(
+        dump_yaml(p.config("<claimed at start>", "<claimed at start>")) for p in planned
+    )
+
+
+def format_summary(results: list[RunResult], planned: int) -> str:
+    lines = [f"sweep: {len(results)} of {planned} points ran or were reused"]
+    width = max((len(r.run_id) for r in results), default=0)
+    for r in results:
+        took = f"{r.duration_s:g} s" if r.duration_s is not None else "-"
+        lines.append(f"  {r.run_id:<{width}}  {r.status:<11}  exit {r.exit_code:<3}  {took}")
+    counts = {
+        s: sum(r.status == s for r in results)
+        for s in ("succeeded", "reused", "failed", "interrupted")
+    }
+    lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return "\n".join(lines) + "\n"

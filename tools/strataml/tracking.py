@@ -1,0 +1,157 @@
+"""What a Python command uses inside a run: its params, inputs, output dir, and metrics (TFC-0002 R5, R6)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+METRIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,127}$")
+
+
+class TrackingError(RuntimeError):
+    """Called outside a run, or with a metric that cannot be recorded."""
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise TrackingError(f"{name} is not set: this code runs outside `tools/run.py`")
+    return value
+
+
+def params() -> dict[str, Any]:
+    value = json.loads(_env("STRATA_PARAMS"))
+    if not isinstance(value, dict):
+        raise TrackingError("STRATA_PARAMS is not a JSON object")
+    return value
+
+
+def input_path(name: str) -> Path:
+    return Path(_env(f"STRATA_INPUT_{name.upper()}"))
+
+
+def output_dir() -> Path:
+    return Path(_env("STRATA_OUTPUT_DIR"))
+
+
+def run_dir() -> Path:
+    return Path(_env("STRATA_RUN_DIR"))
+
+
+def log_metric(name: str, value: float, *, step: int | None = None) -> None:
+    """With a step: a point of the metric's history. Without: its final value."""
+    log_metrics({name: value}, step=step)
+
+
+def log_metrics(values: Mapping[str, float], *, step: int | None = None) -> None:
+    lines = []
+    for name, value in values.items():
+        problem = _problem(name, value, step)
+        if problem:
+            raise TrackingError(f"metric {name!r}: {problem}")
+        entry: dict[str, Any] = {"name": name, "value": value}
+        if step is not None:
+            entry["step"] = step
+        lines.append(json.dumps(entry, allow_nan=False) + "\n")
+    # One write on an O_APPEND descriptor: concurrent writers never split a line.
+    fd = os.open(_env("STRATA_METRICS_FILE"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, "".join(lines).encode())
+    finally:
+        os.close(fd)
+
+
+def _problem(name: object, value: object, step: object) -> str | None:
+    if not isinstance(name, str) or not METRIC_NAME.fullmatch(name):
+        return "name must be letters, digits and _ . / : @ - (at most 128)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "value is not a finite number"
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        return "step is not a non-negative integer"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    step: int
+    value: float
+    time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRecord:
+    final: dict[str, float] = field(default_factory=dict)  # reported explicitly
+    history: dict[str, list[MetricPoint]] = field(default_factory=dict)
+
+
+def read_metric_lines(raw: bytes) -> tuple[MetricsRecord, list[str]]:
+    """Parse a metrics file; bad lines are skipped with a warning, never raised."""
+    record = MetricsRecord()
+    warnings = []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        problem = _read_line(line, record)
+        if problem:
+            warnings.append(f"metrics line {number}: {problem}")
+    return record, warnings
+
+
+def _read_line(line: bytes, record: MetricsRecord) -> str | None:
+    try:
+        entry = json.loads(line, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return "not a JSON object"
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    name, value, step, at = (
+        entry.get("name"),
+        entry.get("value"),
+        entry.get("step"),
+        entry.get("time"),
+    )
+    problem = _problem(name, value, step)
+    if problem is None and at is not None:
+        ok = (
+            isinstance(at, (int, float))
+            and not isinstance(at, bool)
+            and math.isfinite(at)
+            and at >= 0
+        )
+        problem = None if ok else "time is not a non-negative number of seconds"
+    if problem:
+        return problem
+    assert isinstance(name, str) and isinstance(value, (int, float))
+    if step is None:
+        record.final[name] = value
+    else:
+        record.history.setdefault(name, []).append(MetricPoint(step, value, at))
+    return None
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"{token} is not a finite number")
+
+
+def metrics_document(record: MetricsRecord) -> dict[str, Any]:
+    """metrics.json (TFC-0003 R3): final = the explicit value, else the last point reported."""
+    final = {name: points[-1].value for name, points in record.history.items()}
+    final.update(record.final)
+    history = {
+        name: [
+            {"step": p.step, "value": p.value, **({"time": p.time} if p.time is not None else {})}
+            for p in points
+        ]
+        for name, points in record.history.items()
+    }
+    return {
+        "schema_version": 1,
+        "final": dict(sorted(final.items())),
+        "history": dict(sorted(history.items())),
+    }
