@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import shutil
+import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +68,6 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
         elif op == "delete":
             target = repo / arg
             if target.is_dir() and not target.is_symlink():
-                import shutil
-
                 shutil.rmtree(target)
             else:
                 target.unlink()
@@ -78,5 +81,51 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
             link.symlink_to(arg["target"])
         elif op == "fifo":
             os.mkfifo(repo / arg)
+        elif op == "copy":
+            shutil.copytree(repo / arg["path"], repo / arg["to"], symlinks=True)
+        elif op == "json_set":
+            target = repo / arg["path"]
+            document = json.loads(target.read_text(encoding="utf-8"))
+            for dotted, value in arg["values"].items():
+                *parents, key = dotted.split(".")
+                node = document
+                for parent in parents:
+                    node = node[parent]
+                node[key] = _token(value)
+            target.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+        elif op == "restamp":  # what `strata checksum` does after an edit
+            from strataml.integrity.stamp import stamp_directory
+
+            stamp_directory(repo / arg)
+        elif op == "git":
+            _git(repo, arg)
         else:
             raise ValueError(f"unknown step {op!r}")
+
+
+def _token(value: Any) -> Any:
+    """Values that depend on the machine running the case: this host, this process, now."""
+    if value == "$HOSTNAME":
+        return socket.gethostname()
+    if value == "$PID":
+        return os.getpid()
+    if value == "$NOW":
+        return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return value
+
+
+def _git(repo: Path, action: str) -> None:
+    """'commit': make the tree a Git repository with one commit; 'shallow': and mark it shallow."""
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+        ).stdout
+
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("commit", "-q", "-m", "golden case")
+    if action == "shallow":  # what `git clone --depth 1` leaves: history cut at HEAD
+        (repo / ".git" / "shallow").write_text(run("rev-parse", "HEAD"), encoding="utf-8")
+    elif action != "commit":
+        raise ValueError(f"unknown git step {action!r}")

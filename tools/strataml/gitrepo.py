@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,8 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 import git
 
 from strataml.errors import StrataError
+
+_OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def open_repository(root: Path) -> git.Repo | None:
@@ -92,3 +97,33 @@ def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
 
 def _paths(raw: bytes) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in raw.split(b"\0") if p]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitPresence:
+    present: frozenset[str]  # the asked-for commits this repository holds
+    shallow: bool  # a shallow clone lacks old history, so absence proves nothing
+
+
+def commits_present(root: Path, shas: Iterable[str]) -> CommitPresence | None:
+    """Which of `shas` (hex object names) are commits in this repository; None outside Git."""
+    repo = open_repository(root)
+    if repo is None or shutil.which("git") is None:
+        return None
+    asked = sorted({sha for sha in shas if _OBJECT_NAME.fullmatch(sha)})
+    here = git.Git(str(root))
+    shallow = _run(here, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    found: set[str] = set()
+    if asked:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            cwd=root,
+            input="".join(f"{sha}^{{commit}}\n" for sha in asked),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise StrataError(f"git cat-file failed: {' '.join(done.stderr.split())}")
+        found = {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" commit")}
+    return CommitPresence(frozenset(sha for sha in asked if sha in found), shallow)

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml.config import Config
+from strataml.gitrepo import CommitPresence, commits_present
 from strataml.integrity.hashing import hash_files
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.safeopen import read_regular
@@ -26,6 +27,7 @@ class Context:
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     files_hashed: int = 0
+    _commits: list[CommitPresence | None] = field(default_factory=list)
 
     @property
     def whole_repository(self) -> bool:
@@ -57,3 +59,21 @@ class Context:
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
         self.files_hashed += len(paths)
         return hash_files([self.root / artifact.path / p for p in paths])
+
+    def commits(self) -> CommitPresence | None:
+        """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
+        if not self._commits:
+            shas = []
+            for artifact in self.artifacts:
+                document = (
+                    self.document(f"{artifact.path}/config.yaml")
+                    if artifact.kind == "run"
+                    else None
+                )
+                data = document.data if document is not None and document.ok else None
+                code = data.get("code") if isinstance(data, dict) else None
+                commit = code.get("commit") if isinstance(code, dict) else None
+                if isinstance(commit, str):
+                    shas.append(commit)
+            self._commits.append(commits_present(self.root, shas) if shas else None)
+        return self._commits[0]

@@ -196,6 +196,71 @@ CHK010 = Rule(
     "Listed path is absolute or leaves the directory",
 )
 
+# Runs (TFC-0002, TFC-0003)
+RUN001 = Rule(
+    "RUN001", "run-file-missing", E, "TFC-0003 R1", "Run lacks a file its status requires"
+)
+RUN002 = Rule(
+    "RUN002", "run-unexpected-entry", E, "TFC-0003 R1", "Entry that is not part of a run record"
+)
+RUN003 = Rule(
+    "RUN003", "run-id-mismatch", E, "TFC-0003 R2", "config.yaml run_id differs from the directory"
+)
+RUN004 = Rule(
+    "RUN004",
+    "run-status-inconsistent",
+    E,
+    "TFC-0002 R7",
+    "Status contradicts the exit code, end time or seal",
+)
+RUN005 = Rule("RUN005", "run-not-sealed", E, "TFC-0003 R7", "Finished run has no CHECKSUMS.txt")
+RUN006 = Rule(
+    "RUN006",
+    "run-abandoned",
+    E,
+    "TFC-0002 R9",
+    "Run is marked running but its runner is gone",
+)
+RUN007 = Rule("RUN007", "run-in-progress", N, "TFC-0002 R9", "Run is still running on this machine")
+RUN008 = Rule(
+    "RUN008",
+    "run-running-elsewhere",
+    W,
+    "TFC-0002 R9",
+    "Run is marked running on another host",
+)
+RUN009 = Rule(
+    "RUN009",
+    "run-output-missing",
+    E,
+    "TFC-0003 R6",
+    "Succeeded run lacks a declared output",
+)
+RUN010 = Rule(
+    "RUN010", "run-input-missing", E, "TFC-0003 R11", "Input version of a run no longer exists"
+)
+RUN011 = Rule(
+    "RUN011",
+    "run-input-changed",
+    E,
+    "TFC-0003 R11",
+    "Input version's content_hash differs from the run's pin",
+)
+RUN012 = Rule(
+    "RUN012",
+    "run-commit-unknown",
+    E,
+    "TFC-0003 R12",
+    "Recorded code commit does not exist in the repository",
+)
+RUN013 = Rule(
+    "RUN013",
+    "run-commit-unverifiable",
+    N,
+    "TFC-0003 R12",
+    "Recorded code commit cannot be checked in a shallow clone",
+)
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -206,5 +271,7 @@ RULES: dict[str, Rule] = {
         DAT001, DAT002, DAT003, DAT004, DAT005,
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
+        RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
+        RUN011, RUN012, RUN013,
     )
 }  # fmt: skip

@@ -95,6 +95,8 @@ def execute(
             None, None, False, None, f"cannot start {_program(argv)}: {exc.strerror or exc}"
         )
     interrupts.add(proc.pid)
+    if interrupts.received:  # Ctrl-C came while the command was starting
+        _signal_group(proc.pid, interrupts.received)
     try:
         timed_out = _pump(proc, log, echo, timeout_s, interrupts, grace_s)
         _, status, usage = os.wait4(proc.pid, 0)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from strataml.doctor.checks import artifacts, checksums, documents, layout, repository
+from strataml.doctor.checks import artifacts, checksums, documents, layout, repository, runs
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.workspace import Artifact
@@ -26,5 +26,6 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "identity": artifacts.check_identity,
     "dataset": artifacts.check_dataset,
     "model": artifacts.check_model,
+    "run": runs.check_run,
     "checksums": checksums.check_checksums,
 }

@@ -37,17 +37,25 @@ _LINE_RULES = {
     LineProblem.EXCLUDED: CHK009,
     LineProblem.UNSAFE: CHK010,
 }
-_RESTAMP = "if the change is intended, run `strata checksum {path}`"
 # CHECKSUMS.txt of a huge dataset is large too: 100 bytes a line.
 _MAX_CHECKSUMS_BYTES = 64 * MAX_BYTES
 
 
+def _advice(artifact: Artifact, first: str | None) -> str:
+    """How to repair a listing mismatch: versions may be re-stamped, finished runs never change."""
+    if artifact.kind == "run":
+        sealed = "a finished run never changes (TFC-0003 R7)"
+        return f"{first}; {sealed}" if first else f"restore it from Git; {sealed}"
+    restamp = f"if the change is intended, run `strata checksum {artifact.path}`"
+    return f"{first}, or {restamp}" if first else restamp
+
+
 def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
-    if artifact.kind == "run":  # finished-run checksums arrive with the runs work (TFC-0003)
-        return
     at = f"{artifact.path}/{CHECKSUMS}"
-    restamp = _RESTAMP.format(path=artifact.path)
+    restamp = _advice(artifact, None)
     scan = ctx.scan(artifact)
+    if CHECKSUMS not in scan.files and artifact.kind == "run":
+        return  # a run is sealed when it ends: the run checks report an unsealed one (RUN005)
     if CHECKSUMS not in scan.files:
         yield CHK001.at(
             at,
@@ -82,12 +90,14 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield CHK003.at(
                 f"{artifact.path}/{entry.path}",
                 f"listed in {CHECKSUMS} (line {entry.line}) but missing",
-                hint=f"restore it (git checkout -- {artifact.path}), or {restamp}",
+                hint=_advice(artifact, f"restore it (git checkout -- {artifact.path})"),
             )
     listed = {e.path for e in listing.entries}
     for path in sorted(on_disk - listed):
         yield CHK004.at(
-            f"{artifact.path}/{path}", f"not listed in {CHECKSUMS}", hint=f"remove it, or {restamp}"
+            f"{artifact.path}/{path}",
+            f"not listed in {CHECKSUMS}",
+            hint=_advice(artifact, "remove it"),
         )
     digests = ctx.hash(artifact, [e.path for e in to_hash])
     for entry, digest in zip(to_hash, digests, strict=True):
@@ -101,7 +111,7 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield CHK005.at(
                 f"{artifact.path}/{entry.path}",
                 f"content does not match {CHECKSUMS} line {entry.line} (blake3 {digest[:12]}…, listed {entry.digest[:12]}…)",
-                hint=f"restore it (git checkout -- {artifact.path}), or {restamp}",
+                hint=_advice(artifact, f"restore it (git checkout -- {artifact.path})"),
             )
     yield from _check_content_hash(ctx, artifact, listing.digests())
 

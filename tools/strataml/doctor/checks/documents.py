@@ -15,7 +15,11 @@ from strataml.yamlio import ProblemKind
 ARTIFACT_DOCUMENTS: dict[str, dict[str, str]] = {
     "dataset": {"metadata.yaml": "dataset-metadata"},
     "model": {"metadata.yaml": "model-metadata", "metrics.yaml": "model-metrics"},
-    "run": {},
+    "run": {
+        "config.yaml": "run-config",
+        "system.json": "run-system",
+        "metrics.json": "run-metrics",
+    },
 }
 
 _PROBLEM_RULES = {

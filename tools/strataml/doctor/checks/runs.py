@@ -1,0 +1,367 @@
+"""Run records: contents, identity, status, liveness, outputs, inputs and code (TFC-0002, TFC-0003)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import (
+    RUN001,
+    RUN002,
+    RUN003,
+    RUN004,
+    RUN005,
+    RUN006,
+    RUN007,
+    RUN008,
+    RUN009,
+    RUN010,
+    RUN011,
+    RUN012,
+    RUN013,
+)
+from strataml.refs import ArtifactRef
+from strataml.schemas import is_safe_relative_path
+from strataml.workspace import Artifact
+from strataml.yamlio import YamlDocument
+
+CONFIG, SYSTEM, LOGS, METRICS = "config.yaml", "system.json", "logs.txt", "metrics.json"
+ARTIFACTS, CHECKSUMS = "artifacts", "CHECKSUMS.txt"
+# What a run directory holds at its top level (TFC-0003 R1): name -> is a directory.
+_ALWAYS = {CONFIG: False, SYSTEM: False, LOGS: False}
+_FINISHED = {METRICS: False, ARTIFACTS: True}
+_ALLOWED = {**_ALWAYS, **_FINISHED, CHECKSUMS: False, "README.md": False, "SIGNATURE.asc": False}
+_STATUSES = ("running", "succeeded", "failed", "interrupted")
+# A runner starts before it records `started`; a live process that began later is not it.
+_START_SLACK_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """The parsed parts of one run's record that the checks below need."""
+
+    config: tuple[YamlDocument, dict[str, Any]] | None
+    system: tuple[YamlDocument, dict[str, Any]] | None
+
+    @property
+    def status(self) -> str | None:
+        value = self.system[1].get("status") if self.system else None
+        return value if value in _STATUSES else None
+
+
+def _mapping(ctx: Context, path: str) -> tuple[YamlDocument, dict[str, Any]] | None:
+    document = ctx.document(path)
+    if document is None or not document.ok or not isinstance(document.data, dict):
+        return None
+    return document, document.data
+
+
+def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    if artifact.kind != "run":
+        return
+    record = _Record(
+        _mapping(ctx, f"{artifact.path}/{CONFIG}"), _mapping(ctx, f"{artifact.path}/{SYSTEM}")
+    )
+    yield from _check_entries(ctx, artifact, record.status)
+    yield from _check_identity(artifact, record)
+    if record.system is not None and record.status is not None:
+        yield from _check_status(ctx, artifact, record.system, record.status)
+    if record.config is not None:
+        if record.status == "succeeded":
+            yield from _check_outputs(ctx, artifact, record.config)
+        yield from _check_inputs(ctx, artifact, record.config)
+        yield from _check_commit(ctx, artifact, record.config)
+
+
+def _entries(directory: Path) -> dict[str, bool | None]:
+    """Top-level names -> True for a directory, False for a regular file, None for anything else."""
+    found: dict[str, bool | None] = {}
+    try:
+        with os.scandir(directory) as it:
+            for entry in it:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                found[entry.name] = (
+                    True if stat.S_ISDIR(mode) else False if stat.S_ISREG(mode) else None
+                )
+    except OSError:
+        pass
+    return found
+
+
+def _check_entries(ctx: Context, artifact: Artifact, status: str | None) -> Iterator[Diagnostic]:
+    entries = _entries(ctx.root / artifact.path)
+    required = dict(_ALWAYS)
+    if status not in (None, "running"):
+        required |= _FINISHED
+    for name in required:
+        if name not in entries:
+            which = "every run" if name in _ALWAYS else f"a {status} run"
+            yield RUN001.at(
+                f"{artifact.path}/{name}",
+                f"run has no {name}, which {which} holds",
+                hint="restore it from Git; a record with parts missing cannot be trusted",
+            )
+    for name, kind in sorted(entries.items()):
+        if name in _ALLOWED and _ALLOWED[name] is kind:
+            continue
+        if name in _ALLOWED and kind is not None:
+            yield RUN002.at(
+                f"{artifact.path}/{name}",
+                f"{name} must be a {'directory' if _ALLOWED[name] else 'file'}",
+                hint="restore the run from Git",
+            )
+        elif name not in _ALLOWED:
+            yield RUN002.at(
+                f"{artifact.path}/{name}",
+                "not part of a run record",
+                hint="command outputs belong under artifacts/; notes go in README.md",
+            )
+    if status not in (None, "running") and CHECKSUMS not in entries:
+        yield RUN005.at(
+            f"{artifact.path}/{CHECKSUMS}",
+            f"run {status} but was never sealed",
+            hint="the runner stopped before writing CHECKSUMS.txt; after checking the record, "
+            f"seal it with `strata checksum {artifact.path}`",
+        )
+
+
+def _check_identity(artifact: Artifact, record: _Record) -> Iterator[Diagnostic]:
+    if record.config is None:
+        return
+    document, config = record.config
+    run_id = config.get("run_id")
+    if isinstance(run_id, str) and run_id != artifact.name:
+        yield RUN003.at(
+            f"{artifact.path}/{CONFIG}",
+            f"run_id is {run_id!r} but the directory is {artifact.name!r}",
+            line=document.line_of(("run_id",)),
+            hint="a run directory is never renamed; move it back",
+        )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _moment(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _status_problems(system: dict[str, Any], status: str) -> list[tuple[str, str]]:
+    """(key, problem) pairs where the record contradicts its own status (TFC-0002 R7)."""
+    code, ended, duration = system.get("exit_code"), system.get("ended"), system.get("duration_s")
+    problems: list[tuple[str, str]] = []
+    if status == "running":
+        for key, value in (("exit_code", code), ("ended", ended), ("duration_s", duration)):
+            if value is not None:
+                problems.append((key, f"status is running but {key} is {value!r}"))
+        return problems
+    if ended is None:
+        problems.append(("ended", f"status is {status} but ended is null"))
+    if duration is None:
+        problems.append(("duration_s", f"status is {status} but duration_s is null"))
+    if status == "succeeded" and code != 0:
+        problems.append(("exit_code", f"status is succeeded but exit_code is {code!r}, not 0"))
+    if status == "interrupted" and code is None:
+        problems.append(("exit_code", "status is interrupted but exit_code is null"))
+    started, finished = _moment(system.get("started")), _moment(ended)
+    if started is not None and finished is not None and finished < started:
+        problems.append(("ended", f"ended ({ended}) is before started ({system['started']})"))
+    return problems
+
+
+def _check_status(
+    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]], status: str
+) -> Iterator[Diagnostic]:
+    document, system = loaded
+    at = f"{artifact.path}/{SYSTEM}"
+    for key, problem in _status_problems(system, status):
+        yield RUN004.at(
+            at,
+            problem,
+            line=document.line_of((key,)),
+            hint="system.json is written by the runner only; restore it from Git",
+        )
+    if status != "running":
+        return
+    if (ctx.root / artifact.path / CHECKSUMS).exists():
+        yield RUN004.at(
+            at,
+            "status is running but the run is sealed (CHECKSUMS.txt exists)",
+            line=document.line_of(("status",)),
+            hint="system.json is written by the runner only; restore it from Git",
+        )
+        return
+    yield from _check_liveness(artifact, document, system)
+
+
+def _check_liveness(
+    artifact: Artifact, document: YamlDocument, system: dict[str, Any]
+) -> Iterator[Diagnostic]:
+    at = f"{artifact.path}/{SYSTEM}"
+    line = document.line_of(("status",))
+    host = system.get("host")
+    hostname = host.get("hostname") if isinstance(host, dict) else None
+    pid = system.get("pid")
+    if isinstance(hostname, str) and hostname != socket.gethostname():
+        yield RUN008.at(
+            at,
+            f"status is running on host {hostname!r}; whether it still runs cannot be told from here",
+            line=line,
+            hint=f"check on {hostname}; a run that died there stays `running` for ever",
+        )
+        return
+    started = _moment(system.get("started"))
+    if isinstance(pid, int) and not isinstance(pid, bool) and _alive(pid, started):
+        yield RUN007.at(
+            at,
+            "run in progress: its runner is alive",
+            line=line,
+            hint="commit it once it has finished",
+        )
+        return
+    yield RUN006.at(
+        at,
+        f"status is running but its runner (pid {pid}) is gone: the run was abandoned",
+        line=line,
+        hint="the runner was killed or the machine went down; keep the directory as evidence "
+        f"or delete it (`git rm -r {artifact.path}`), then run the experiment again",
+    )
+
+
+def _alive(pid: int, started: dt.datetime | None) -> bool:
+    """Is `pid` a live process that could be the run's runner?"""
+    if not 0 < pid < 2**22:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    began = _process_start(pid)
+    if began is None or started is None:
+        return True
+    return began <= started.timestamp() + _START_SLACK_S  # else the pid was reused
+
+
+def _process_start(pid: int) -> float | None:
+    """When `pid` started (Unix time), from /proc on Linux; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_bytes().splitlines()
+            if line.startswith(b"btime ")
+        )
+        ticks = os.sysconf("SC_CLK_TCK")
+        return boot + int(fields[19]) / ticks  # field 22 of stat: starttime, in ticks
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
+def _check_outputs(
+    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
+) -> Iterator[Diagnostic]:
+    document, config = loaded
+    experiment = config.get("experiment")
+    spec = experiment.get("spec") if isinstance(experiment, dict) else None
+    outputs = spec.get("outputs") if isinstance(spec, dict) else None
+    if not isinstance(outputs, list):
+        return
+    files = ctx.scan(artifact).files
+    for index, output in enumerate(outputs):
+        if not isinstance(output, str) or not is_safe_relative_path(output):
+            continue  # the schema check reports it
+        where = f"{ARTIFACTS}/{output.rstrip('/')}"
+        if not any(p == where or p.startswith(where + "/") for p in files):
+            yield RUN009.at(
+                f"{artifact.path}/{CONFIG}",
+                f"declared output {output} is missing from {ARTIFACTS}/ although the run succeeded",
+                line=document.line_of(("experiment", "spec", "outputs", index)),
+                hint=f"restore {artifact.path}/{where} from Git",
+            )
+
+
+def _check_inputs(
+    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
+) -> Iterator[Diagnostic]:
+    document, config = loaded
+    inputs = config.get("inputs")
+    if not isinstance(inputs, dict):
+        return
+    at = f"{artifact.path}/{CONFIG}"
+    for name, entry in sorted(inputs.items()):
+        text = entry.get("ref") if isinstance(entry, dict) else None
+        try:
+            ref = ArtifactRef.parse(text) if isinstance(text, str) else None
+        except ValueError:
+            ref = None
+        if ref is None or ref.pin is None:
+            continue  # the schema check reports it
+        line = document.line_of(("inputs", name, "ref"))
+        shown = f"{ref.kind}/{ref.name}@{ref.version}"
+        directory = ctx.root / ref.path
+        if directory.is_symlink() or not directory.is_dir():
+            yield RUN010.at(
+                at,
+                f"input {name}: {shown} no longer exists (no directory {ref.path})",
+                line=line,
+                hint="restore that version; a run's inputs are kept as long as the run is",
+            )
+            continue
+        metadata = _mapping(ctx, f"{ref.path}/metadata.yaml")
+        current = metadata[1].get("content_hash") if metadata else None
+        if isinstance(current, str) and current != ref.pin:
+            yield RUN011.at(
+                at,
+                f"input {name}: {shown} was pinned to {ref.pin[:19]}… but now holds "
+                f"{current[:19]}…",
+                line=line,
+                hint=f"versions are immutable: restore {ref.path} from Git, and publish "
+                "changed data as a new version",
+            )
+
+
+def _check_commit(
+    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
+) -> Iterator[Diagnostic]:
+    document, config = loaded
+    code = config.get("code")
+    commit = code.get("commit") if isinstance(code, dict) else None
+    if not isinstance(commit, str):
+        return
+    presence = ctx.commits()
+    if presence is None or commit in presence.present:
+        return
+    at = f"{artifact.path}/{CONFIG}"
+    line = document.line_of(("code", "commit"))
+    if presence.shallow:
+        yield RUN013.at(
+            at,
+            f"code commit {commit[:12]} is not in this shallow clone; it cannot be checked",
+            line=line,
+            hint="fetch the full history (git fetch --unshallow) to check it",
+        )
+    else:
+        yield RUN012.at(
+            at,
+            f"code commit {commit[:12]} does not exist in this repository",
+            line=line,
+            hint="the history was rewritten or the commit was never pushed; "
+            "push the branch the run was made from",
+        )
