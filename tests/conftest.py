@@ -73,9 +73,20 @@ def commit_all(repo: Path, message: str = "snapshot") -> None:
 def template(tmp_path: Path) -> Path:
     """A copy of this template repository, as a fork would hold it (a real Git repository)."""
     require_tool("git")
-    repo = copy_tree(REPO, tmp_path / "template", TEMPLATE_ENTRIES)
+    repo = tmp_path / "template"
+    if (REPO / ".git").exists():
+        # A fork keeps the template's history (the shipped run names one of its commits);
+        # the working tree is this checkout's, committed on top.
+        git(tmp_path, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+    copy_tree(REPO, repo, TEMPLATE_ENTRIES)
     commit_all(repo, "fork of the template")
     return repo
+
+
+def shipped_runs() -> frozenset[str]:
+    """Runs committed in the template itself, which every copy of it starts with."""
+    runs = REPO / "runs"
+    return frozenset(p.name for p in runs.iterdir() if p.name.startswith("run-"))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, doctor_script, git, require_tool
+from conftest import REPO, commit_all, doctor_script, git, require_tool, shipped_runs
 from strataml import schemas
 from strataml.yamlio import parse_yaml
 
@@ -37,7 +37,9 @@ def run_py(
 
 
 def runs(repo: Path) -> list[str]:
-    return sorted(p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-"))
+    """Runs made by the test, not those the template ships with."""
+    made = (p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-"))
+    return sorted(set(made) - shipped_runs())
 
 
 def write_experiment(repo: Path, name: str, body: str, files: dict[str, str] | None = None) -> str:

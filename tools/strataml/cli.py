@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.stamp import stamp_directory
+from strataml.registry import runs
 from strataml.runner import session
 from strataml.runner.execute import Interrupts, forwarding
 from strataml.workspace import find_root
@@ -133,6 +135,96 @@ def run(
 
 
 app.command("run")(run)
+
+
+runs_app = typer.Typer(
+    help="Read recorded runs: list, show, compare, best (TFC-0003).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(runs_app, name="runs")
+
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="FORMAT", help="text or json.")
+]  # fmt: skip
+
+
+def _emit(output_format: str, text: str, document: object) -> None:
+    if output_format == "json":
+        typer.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+    elif output_format == "text":
+        typer.echo(text, nl=False)
+    else:
+        raise UsageError(f"unknown format {output_format!r} (choose from text, json)")
+
+
+@runs_app.command("list")
+def runs_list(
+    experiment: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only runs of this experiment.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(metavar="STATUS", help="Only runs with this status (succeeded, failed, …)."),
+    ] = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Runs, newest first."""
+    records = runs.load_runs(find_root(Path()), experiment=experiment, status=status)
+    _emit(output_format, runs.format_list(records), [r.summary() for r in reversed(records)])
+
+
+@runs_app.command("show")
+def runs_show(
+    run_ref: Annotated[
+        str,
+        typer.Argument(metavar="RUN", help="Run id, runs/<id>, a unique part of it, or latest."),
+    ],
+    output_format: FormatOption = "text",
+) -> None:
+    """One run: outcome, code, inputs, params, metrics."""
+    record = runs.resolve_run(find_root(Path()), run_ref)
+    document = {
+        **record.summary(),
+        "config": record.config,
+        "system": record.system,
+        "metrics": record.metrics,
+    }
+    _emit(output_format, runs.format_show(record), document)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_refs: Annotated[list[str], typer.Argument(metavar="RUN…", help="Two or more runs.")],
+    show_all: Annotated[bool, typer.Option("--all", help="Show identical fields too.")] = False,
+    output_format: FormatOption = "text",
+) -> None:
+    """Params, metrics, inputs, code and environment side by side; only what differs."""
+    if len(run_refs) < 2:
+        raise UsageError("compare needs at least two runs")
+    root = find_root(Path())
+    comparison = runs.compare_runs(
+        [runs.resolve_run(root, ref) for ref in run_refs], show_all=show_all
+    )
+    _emit(output_format, runs.format_compare(comparison), comparison.document())
+
+
+@runs_app.command("best")
+def runs_best(
+    experiment: Annotated[str, typer.Option(metavar="NAME", help="Experiment name.")],
+    metric: Annotated[str, typer.Option(metavar="NAME", help="Final metric to rank by.")],
+    minimize: Annotated[bool, typer.Option("--minimize", help="Lower is better.")] = False,
+    output_format: FormatOption = "text",
+) -> None:
+    """The succeeded run with the best final value of a metric."""
+    best = runs.best_run(find_root(Path()), experiment, metric, minimize=minimize)
+    if best is None:
+        typer.echo(f"strata: no succeeded run of {experiment!r} reports {metric!r}", err=True)
+        raise typer.Exit(1)
+    text = f"{best.run.run_id}  {metric}={best.value:.6g}  (best of {best.considered}, {'lowest' if minimize else 'highest'})\n"
+    _emit(output_format, text, best.document())
 
 
 def _note(message: str) -> None:

@@ -1,0 +1,452 @@
+"""Reading run records: list, show, compare, best (TFC-0003 R13). Read-only."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.refs import is_run_id
+from strataml.safeopen import read_regular
+from strataml.yamlio import MAX_BYTES, parse_yaml
+
+RUNS = "runs"
+# metrics.json carries every step of every metric: allow far more than a metadata file.
+_MAX_METRICS_BYTES = 256 * MAX_BYTES
+
+
+class RunLookupError(StrataError):
+    """No run, or more than one, matches what the user typed."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run directory as recorded; parts that could not be read are empty and named in problems."""
+
+    run_id: str
+    config: dict[str, Any] = field(default_factory=dict)
+    system: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    sealed: bool = False
+    problems: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"{RUNS}/{self.run_id}"
+
+    @property
+    def experiment(self) -> str | None:
+        value = _get(self.config, "experiment", "name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def status(self) -> str:
+        value = self.system.get("status")
+        return value if isinstance(value, str) else "unknown"
+
+    @property
+    def created(self) -> str:
+        """Claim time, else start time: what orders runs (ids are random after the date)."""
+        for value in (self.config.get("created"), self.system.get("started")):
+            if isinstance(value, str):
+                return value
+        return ""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        value = self.config.get("params")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def final(self) -> dict[str, Any]:
+        value = self.metrics.get("final")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        value = self.config.get("inputs")
+        if not isinstance(value, dict):
+            return {}
+        return {
+            name: str(entry.get("ref"))
+            for name, entry in sorted(value.items())
+            if isinstance(entry, dict)
+        }
+
+    @property
+    def tags(self) -> list[str]:
+        value = self.config.get("tags")
+        return [str(t) for t in value] if isinstance(value, list) else []
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON form of `strata runs list`."""
+        return {
+            "run_id": self.run_id,
+            "path": self.path,
+            "experiment": self.experiment,
+            "name": self.config.get("name"),
+            "status": self.status,
+            "exit_code": self.system.get("exit_code"),
+            "created": self.created or None,
+            "duration_s": self.system.get("duration_s"),
+            "fingerprint": self.config.get("fingerprint"),
+            "params": self.params,
+            "metrics": self.final,
+            "inputs": self.inputs,
+            "tags": self.tags,
+            "sealed": self.sealed,
+            "problems": list(self.problems),
+        }
+
+
+def _get(document: dict[str, Any], *keys: str) -> object:
+    node: object = document
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _read_mapping(path: Path, limit: int, *, as_json: bool) -> tuple[dict[str, Any], str | None]:
+    name = path.name
+    try:
+        raw = read_regular(path, limit + 1)
+    except FileNotFoundError:
+        return {}, f"no {name}"
+    except OSError as exc:
+        return {}, f"{name} cannot be read: {exc.strerror or exc}"
+    if len(raw) > limit:
+        return {}, f"{name} is larger than {limit} bytes"
+    if as_json:
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:  # UnicodeDecodeError included
+            return {}, f"{name} is not JSON: {exc}"
+    else:
+        document = parse_yaml(raw)
+        if not document.ok:
+            return {}, f"{name} does not parse: {document.problems[0].message}"
+        data = document.data
+    if not isinstance(data, dict):
+        return {}, f"{name} is not a mapping"
+    return data, None
+
+
+def load_run(root: Path, run_id: str) -> RunRecord:
+    directory = root / RUNS / run_id
+    config, p1 = _read_mapping(directory / "config.yaml", MAX_BYTES, as_json=False)
+    system, p2 = _read_mapping(directory / "system.json", MAX_BYTES, as_json=True)
+    metrics, p3 = _read_mapping(directory / "metrics.json", _MAX_METRICS_BYTES, as_json=True)
+    running = system.get("status") == "running"
+    problems = tuple(
+        p for p in (p1, p2, None if running and p3 == "no metrics.json" else p3) if p is not None
+    )
+    sealed = (directory / "CHECKSUMS.txt").is_file()
+    return RunRecord(run_id, config, system, metrics, sealed, problems)
+
+
+def run_ids(root: Path) -> list[str]:
+    runs = root / RUNS
+    if not runs.is_dir():
+        return []
+    return sorted(
+        p.name for p in runs.iterdir() if is_run_id(p.name) and p.is_dir() and not p.is_symlink()
+    )
+
+
+def load_runs(
+    root: Path, *, experiment: str | None = None, status: str | None = None
+) -> list[RunRecord]:
+    """Every run, oldest first (by claim time, then id), filtered."""
+    records = [load_run(root, run_id) for run_id in run_ids(root)]
+    return sorted(
+        (
+            r
+            for r in records
+            if (experiment is None or r.experiment == experiment)
+            and (status is None or r.status == status)
+        ),
+        key=lambda r: (r.created, r.run_id),
+    )
+
+
+def resolve_run(root: Path, text: str) -> RunRecord:
+    """A run by id, by `runs/<id>` path, by a unique part of its id, or `latest`."""
+    ids = run_ids(root)
+    wanted = text.strip().rstrip("/").removeprefix("./").removeprefix(f"{RUNS}/")
+    if wanted == "latest":
+        records = load_runs(root)
+        if not records:
+            raise RunLookupError(f"no runs yet under {RUNS}/")
+        return records[-1]
+    if wanted in ids:
+        return load_run(root, wanted)
+    matches = [run_id for run_id in ids if wanted and wanted in run_id]
+    if len(matches) == 1:
+        return load_run(root, matches[0])
+    if not matches:
+        raise RunLookupError(f"no run matches {text!r} (see `strata runs list`)")
+    shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+    raise RunLookupError(f"{text!r} matches {len(matches)} runs: {shown}")
+
+
+# --- best ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Best:
+    run: RunRecord
+    metric: str
+    value: float
+    minimize: bool
+    considered: int
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id,
+            "path": self.run.path,
+            "experiment": self.run.experiment,
+            "metric": self.metric,
+            "value": self.value,
+            "goal": "minimize" if self.minimize else "maximize",
+            "runs_considered": self.considered,
+        }
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Best | None:
+    """The succeeded run of `experiment` with the best final `metric`; ties go to the latest."""
+    scored = [
+        (value, record)
+        for record in load_runs(root, experiment=experiment, status="succeeded")
+        if (value := _number(record.final.get(metric))) is not None
+    ]
+    if not scored:
+        return None
+    sign = -1.0 if minimize else 1.0
+    # load_runs is oldest first; max keeps the first maximum, so walk newest first.
+    value, record = max(reversed(scored), key=lambda pair: sign * pair[0])
+    return Best(record, metric, value, minimize, len(scored))
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+# Fields that differ between any two executions of the same computation: shown with --all only.
+_VOLATILE = ("created", "started", "ended", "duration_s", "pid", "peak_memory_bytes", "fingerprint")
+
+
+def _flatten(value: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            yield from _flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def _sections(record: RunRecord) -> dict[str, dict[str, object]]:
+    system, config = record.system, record.config
+    environment = {
+        "host": {k: v for k, v in (system.get("host") or {}).items() if k != "hostname"}
+        if isinstance(system.get("host"), dict)
+        else system.get("host"),
+        "hostname": _get(system, "host", "hostname"),
+        "python": system.get("python"),
+        "packages": system.get("packages"),
+        "strataml_version": system.get("strataml_version"),
+    }
+    return {
+        "run": {
+            "experiment": record.experiment,
+            "name": config.get("name"),
+            "status": record.status,
+            "exit_code": system.get("exit_code"),
+            "tags": ", ".join(record.tags),
+        },
+        "params": dict(_flatten(record.params)),
+        "metrics": dict(_flatten(record.final)),
+        "inputs": dict(record.inputs),
+        "code": {
+            key: _get(config, "code", key) for key in ("commit", "dirty", "diff_hash", "tree_hash")
+        },
+        "environment": dict(_flatten(environment)),
+        "record": {
+            "created": record.created or None,
+            "started": system.get("started"),
+            "ended": system.get("ended"),
+            "duration_s": system.get("duration_s"),
+            "pid": system.get("pid"),
+            "peak_memory_bytes": system.get("peak_memory_bytes"),
+            "fingerprint": config.get("fingerprint"),
+        },
+    }
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunRecord, ...]
+    # section -> key -> one value per run (_MISSING where a run lacks the key)
+    rows: dict[str, dict[str, tuple[object, ...]]]
+    identical: int  # rows hidden because every run agrees
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "runs": [r.run_id for r in self.runs],
+            "sections": {
+                section: {
+                    key: [None if v is _MISSING else v for v in values]
+                    for key, values in rows.items()
+                }
+                for section, rows in self.rows.items()
+                if rows
+            },
+            "identical_hidden": self.identical,
+        }
+
+
+def compare_runs(records: Iterable[RunRecord], *, show_all: bool = False) -> Comparison:
+    """Side by side; by default only what differs, and never what differs between any two runs."""
+    runs = tuple(records)
+    per_run = [_sections(r) for r in runs]
+    rows: dict[str, dict[str, tuple[object, ...]]] = {}
+    identical = 0
+    for section in per_run[0]:
+        if section == "record" and not show_all:
+            continue
+        keys = sorted({k for sections in per_run for k in sections[section]})
+        rows[section] = {}
+        for key in keys:
+            values = tuple(sections[section].get(key, _MISSING) for sections in per_run)
+            if show_all or any(v != values[0] for v in values[1:]):
+                rows[section][key] = values
+            else:
+                identical += 1
+    return Comparison(runs, rows, identical)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if value is _MISSING:
+        return "-"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _duration(value: object) -> str:
+    number = _number(value)
+    if number is None:
+        return "-"
+    if number < 60:
+        return f"{number:.3g} s"
+    minutes, seconds = divmod(round(number), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def format_list(records: list[RunRecord], *, metrics_shown: int = 3) -> str:
+    if not records:
+        return "no runs\n"
+    rows = []
+    for r in reversed(records):  # newest first
+        final = [f"{k}={_text(v)}" for k, v in sorted(r.final.items())[:metrics_shown]] + (
+            ["…"] if len(r.final) > metrics_shown else []
+        )
+        status = r.status if not r.problems else f"{r.status}!"
+        rows.append(
+            [r.run_id, r.experiment or "?", status, r.created[:19].replace("T", " ") or "-",
+             _duration(r.system.get("duration_s")), " ".join(final)]
+        )  # fmt: skip
+    lines = _table(["RUN", "EXPERIMENT", "STATUS", "CREATED", "DURATION", "METRICS"], rows)
+    damaged = sum(1 for r in records if r.problems)
+    footer = f"{len(records)} run{'s' if len(records) != 1 else ''}"
+    if damaged:
+        footer += f"; {damaged} with an unreadable record (marked !; see `strata doctor runs`)"
+    return "\n".join([*lines, footer]) + "\n"
+
+
+def format_show(record: RunRecord) -> str:
+    system, config = record.system, record.config
+    commit = _get(config, "code", "commit")
+    dirty = " (dirty)" if _get(config, "code", "dirty") is True else ""
+    lines = [
+        f"run         {record.run_id}  ({record.path}/)",
+        f"experiment  {record.experiment or '?'}" + (f"  name: {config['name']}" if config.get("name") else ""),
+        f"status      {record.status}, exit code {_text(system.get('exit_code'))}"
+        + ("" if record.sealed else ", not sealed"),
+        f"created     {record.created or '-'}",
+        f"duration    {_duration(system.get('duration_s'))}",
+        f"code        {commit if isinstance(commit, str) else 'no commit'}{dirty}",
+        f"fingerprint {_text(config.get('fingerprint'))}",
+        f"host        {_text(_get(system, 'host', 'hostname'))}, {_text(_get(system, 'host', 'os'))}, python {_text(_get(system, 'python', 'version'))}",
+    ]  # fmt: skip
+    if record.tags:
+        lines.append(f"tags        {', '.join(record.tags)}")
+    for title, values in (
+        ("inputs", record.inputs),
+        ("params", dict(_flatten(record.params))),
+        ("metrics", dict(_flatten(record.final))),
+    ):
+        lines.append(f"{title}:" if values else f"{title}: none")
+        width = max((len(k) for k in values), default=0)
+        lines += [f"  {k.ljust(width)}  {_text(v)}" for k, v in values.items()]
+    history = record.metrics.get("history")
+    if isinstance(history, dict) and history:
+        points = ", ".join(
+            f"{k} ({len(v)} steps)" for k, v in sorted(history.items()) if isinstance(v, list)
+        )
+        lines.append(f"history     {points}")
+    lines += [f"problem     {p}" for p in record.problems]
+    return "\n".join(lines) + "\n"
+
+
+def _delta(values: tuple[object, ...], index: int) -> str:
+    first, value = _number(values[0]), _number(values[index])
+    if index == 0 or first is None or value is None or value == first:
+        return ""
+    return f" ({value - first:+.4g})"
+
+
+def format_compare(comparison: Comparison) -> str:
+    ids = [r.run_id for r in comparison.runs]
+    rows: list[list[str]] = []
+    for section, entries in comparison.rows.items():
+        if not entries:
+            continue
+        rows.append([section] + [""] * len(ids))
+        for key, values in entries.items():
+            cells = [
+                _text(v) + (_delta(values, i) if section == "metrics" else "")
+                for i, v in enumerate(values)
+            ]
+            rows.append([f"  {key}", *cells])
+    lines = _table(["", *ids], rows) if rows else [f"no differences between {' and '.join(ids)}"]
+    if comparison.identical:
+        lines.append(f"({comparison.identical} identical fields hidden; --all shows them)")
+    return "\n".join(lines) + "\n"
