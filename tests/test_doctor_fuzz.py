@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -136,8 +137,10 @@ def _apply(version: Path, ops: list[tuple[str, str, str]]) -> None:
 def _doctor_everything(root: Path) -> None:
     report = run_doctor(root, strict=True)
     assert all(d.code in RULES for d in report.diagnostics)
-    assert REPORTERS["text"](report).rstrip().splitlines()[-1].startswith(("OK", "FAILED"))
-    annotations = REPORTERS["github"](report).splitlines()
+    text = REPORTERS["text"](report)
+    assert text.rstrip().split("\n")[-1].startswith(("OK", "FAILED"))
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", text), text
+    annotations = REPORTERS["github"](report).split("\n")[:-1]
     assert len(annotations) == len(report.diagnostics)
     assert all(line.startswith("::") for line in annotations)
     assert len(json.loads(REPORTERS["json"](report))["diagnostics"]) == len(report.diagnostics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from itertools import groupby
 from pathlib import Path
@@ -16,6 +17,16 @@ from strataml.doctor.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+# Characters a terminal or a line-oriented reader would act on: C0/C1 controls, DEL and the
+# Unicode line and paragraph separators. Hostile metadata must not drive the user's terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _visible(text: str) -> str:
+    """One line, no control characters: each shown as its Python escape (\\x1b, \\n)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _plural(n: int, word: str) -> str:
@@ -40,15 +51,15 @@ def format_text(report: Report, *, color: bool = False) -> str:
         report.diagnostics, key=lambda d: (_group(d) == "repository", _group(d), d.sort_key())
     )
     for group, items in groupby(ordered, key=_group):
-        out.append(paint(group, "1"))
+        out.append(paint(_visible(group), "1"))
         for d in items:
-            shown = d.path if group == "repository" else d.path[len(group) + 1 :]
+            shown = _visible(d.path if group == "repository" else d.path[len(group) + 1 :])
             where = f"{shown}:{d.line}: " if d.line else f"{shown}: " if shown else ""
             out.append(
-                f"  {where}{paint(d.severity.value, _COLORS[d.severity])} {d.code} {d.message}"
+                f"  {where}{paint(d.severity.value, _COLORS[d.severity])} {d.code} {_visible(d.message)}"
             )
             if d.hint:
-                out.append(f"    hint: {d.hint}")
+                out.append(f"    hint: {_visible(d.hint)}")
         out.append("")
     verdict = paint("FAILED", "31;1") if report.failed else paint("OK", "32;1")
     counts = ", ".join(
@@ -158,12 +169,14 @@ def _escape_property(text: str) -> str:
 def format_github(report: Report, *, color: bool = False) -> str:
     lines = []
     for d in report.diagnostics:
-        props = [f"file={_escape_property(d.path)}"]
+        props = [f"file={_escape_property(_visible(d.path))}"]
         if d.line:
             props.append(f"line={d.line}")
         props.append(f"title={_escape_property(d.code)}")
         text = f"{d.message} (hint: {d.hint})" if d.hint else d.message
-        lines.append(f"::{_GITHUB_COMMAND[d.severity]} {','.join(props)}::{_escape_data(text)}")
+        lines.append(
+            f"::{_GITHUB_COMMAND[d.severity]} {','.join(props)}::{_escape_data(_visible(text))}"
+        )
     return "".join(line + "\n" for line in lines)
 
 
