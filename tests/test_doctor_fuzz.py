@@ -171,3 +171,43 @@ def test_doctor_never_raises_on_config(pyproject: bytes) -> None:
         root = copy_tree(EXAMPLES / "base", Path(tmp) / "repo")
         (root / "pyproject.toml").write_bytes(b"[tool.strataml]\n" + pyproject)
         _doctor_everything(root)
+
+
+RUN = next((EXAMPLES / "base" / "runs").glob("run-*")).relative_to(EXAMPLES / "base")
+RUN_FILES = ("config.yaml", "system.json", "metrics.json")
+
+
+def run_documents(name: str) -> st.SearchStrategy[bytes]:
+    original = (EXAMPLES / "base" / RUN / name).read_bytes()
+    if name.endswith(".json"):  # JSON-shaped junk too: what a buggy writer would leave
+        return documents(original) | json_values.map(lambda v: json.dumps(v).encode())
+    return documents(original)
+
+
+@FUZZ
+@given(
+    files=st.fixed_dictionaries({name: st.none() | run_documents(name) for name in RUN_FILES}),
+    ops=tree_ops,
+)
+def test_doctor_never_raises_on_runs(
+    files: dict[str, bytes | None], ops: list[tuple[str, str, str]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_tree(EXAMPLES / "base", Path(tmp) / "repo")
+        for name, data in files.items():
+            if data is not None:
+                (root / RUN / name).write_bytes(data)
+        _apply(root / RUN, ops)
+        _doctor_everything(root)
+        from strataml.registry.runs import (
+            compare_runs,
+            format_compare,
+            format_list,
+            format_show,
+            load_runs,
+        )
+
+        records = load_runs(root)  # `strata runs` reads the same damage without raising
+        format_list(records)
+        format_show(records[0])
+        format_compare(compare_runs([records[0], records[0]], show_all=True))
