@@ -117,12 +117,16 @@ def _token(value: Any) -> Any:
 def _git(repo: Path, action: str) -> None:
     """'commit': make the tree a Git repository with one commit; 'shallow': and mark it shallow."""
 
+    fixed = "2026-11-25T10:00:00+00:00"  # fixed dates: the same commit ids on every machine
+    env = {**os.environ, "GIT_AUTHOR_DATE": fixed, "GIT_COMMITTER_DATE": fixed}
+
     def run(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+            ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env
         ).stdout
 
-    run("init", "-q", "-b", "main")
+    if not (repo / ".git").exists():
+        run("init", "-q", "-b", "main")
     run("add", "-A")
     run("commit", "-q", "-m", "golden case")
     if action == "shallow":  # what `git clone --depth 1` leaves: history cut at HEAD

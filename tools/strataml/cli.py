@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 
+from strataml.atomic import write_text_atomic
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.stamp import stamp_directory
-from strataml.registry import runs
+from strataml.registry import datasets, exports, lineage, models, runs, stages, store
 from strataml.runner import session
 from strataml.runner.execute import Interrupts, forwarding
 from strataml.workspace import find_root
@@ -197,7 +198,9 @@ def runs_show(
 
 @runs_app.command("compare")
 def runs_compare(
-    run_refs: Annotated[list[str], typer.Argument(metavar="RUN…", help="Two or more runs.")],
+    run_refs: Annotated[
+        list[str], typer.Argument(metavar="RUN", help="Two or more runs.", show_default=False)
+    ],
     show_all: Annotated[bool, typer.Option("--all", help="Show identical fields too.")] = False,
     output_format: FormatOption = "text",
 ) -> None:
@@ -225,6 +228,336 @@ def runs_best(
         raise typer.Exit(1)
     text = f"{best.run.run_id}  {metric}={best.value:.6g}  (best of {best.considered}, {'lowest' if minimize else 'highest'})\n"
     _emit(output_format, text, best.document())
+
+
+def _sub_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, add_completion=False,
+        pretty_exceptions_enable=False, rich_markup_mode=None,
+    )  # fmt: skip
+
+
+dataset_app = _sub_app("Dataset versions: add, list, show (TFC-0004).")
+model_app = _sub_app(
+    "Model versions and stages: register, list, show, promote, alias, history (TFC-0005)."
+)
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(model_app, name="model")
+
+
+@dataset_app.command("add")
+def dataset_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")],
+    source: Annotated[Path, typer.Argument(metavar="SRC", help="File or directory to version.")],
+    version: Annotated[
+        str | None, typer.Option(metavar="vN", help="Version (default: next).")
+    ] = None,
+    license_id: Annotated[
+        str | None, typer.Option("--license", metavar="SPDX", help="Licence of the data.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(metavar="TEXT")] = None,
+    derived_from: Annotated[
+        list[str] | None,
+        typer.Option("--derived-from", metavar="REF", help="Parent dataset version."),
+    ] = None,
+    from_run: Annotated[
+        str | None, typer.Option("--from-run", metavar="RUN", help="Run that produced the data.")
+    ] = None,
+    source_names: Annotated[
+        list[str] | None, typer.Option("--source", metavar="NAME|URL", help="External origin.")
+    ] = None,
+    splits: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--split", metavar="NAME=PATH", help="A split (default: train/val/test folders)."
+        ),
+    ] = None,
+) -> None:
+    """Create the next immutable version of a dataset from files."""
+    added = datasets.add_dataset(
+        find_root(Path()), name, source, version=version, description=description,
+        license_id=license_id, derived_from=derived_from or (), from_run=from_run,
+        sources=source_names or (), splits=splits or (),
+    )  # fmt: skip
+    split_text = ", ".join(f"{k} {v['files']} files" for k, v in added.splits.items())
+    typer.echo(f"{added.path}: {added.files} files, {added.bytes} bytes ({split_text})")
+    typer.echo(f"  {added.ref}")
+
+
+@dataset_app.command("list")
+def dataset_list(output_format: FormatOption = "text") -> None:
+    """Every dataset version."""
+    rows = datasets.list_datasets(find_root(Path()))
+    text = (
+        "".join(
+            f"{r['ref']}  {r.get('license', '?')}  "
+            + ", ".join(f"{k}={v.get('files', '?')}" for k, v in (r.get("splits") or {}).items())
+            + (f"  PROBLEM {r['problem']}" if "problem" in r else "")
+            + "\n"
+            for r in rows
+        )
+        or "no datasets\n"
+    )
+    _emit(output_format, text, rows)
+
+
+@dataset_app.command("show")
+def dataset_show(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN or NAME@vN.")],
+    output_format: FormatOption = "text",
+) -> None:
+    """One dataset version."""
+    root = find_root(Path())
+    parsed = store.parse_ref(ref, "datasets", name_only_ok=True)
+    store.existing(root, parsed)
+    row = datasets.describe(root, parsed.name, parsed.version)
+    _emit(output_format, _mapping_text(row), row)
+
+
+def _mapping_text(row: dict[str, object]) -> str:
+    return "".join(
+        f"{key:<13} {json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict | list) else value}\n"
+        for key, value in row.items()
+    )
+
+
+@model_app.command("register")
+def model_register(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    from_run: Annotated[str, typer.Option("--from-run", metavar="RUN", help="Succeeded run.")],
+    artifacts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--artifact", metavar="PATH", help="File under the run's artifacts/ (default: all)."
+        ),
+    ] = None,
+    parents: Annotated[
+        list[str] | None, typer.Option("--parent", metavar="REF", help="Parent model version.")
+    ] = None,
+    relations: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--relation",
+            metavar="KIND",
+            help="fine-tune, distill, quantize, prune or merge (one per --parent).",
+        ),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(metavar="vN", help="Version (default: next).")
+    ] = None,
+    task: Annotated[str | None, typer.Option(metavar="TASK", help="e.g. classification.")] = None,
+    framework: Annotated[str | None, typer.Option(metavar="NAME")] = None,
+    license_id: Annotated[str | None, typer.Option("--license", metavar="SPDX")] = None,
+    description: Annotated[str | None, typer.Option(metavar="TEXT")] = None,
+) -> None:
+    """Create the next immutable version of a model from a run's outputs."""
+    if len(parents or []) != len(relations or []):
+        raise UsageError("give one --relation for each --parent")
+    registered = models.register_model(
+        find_root(Path()), name, from_run, artifacts=artifacts or (),
+        parents=list(zip(parents or [], relations or [], strict=True)), version=version,
+        description=description, framework=framework, task=task, license_id=license_id,
+    )  # fmt: skip
+    typer.echo(
+        f"{registered.path}: {len(registered.artifacts)} artifact files, {registered.metrics} metrics"
+    )
+    typer.echo(f"  {registered.ref}")
+    if registered.skipped_metrics:
+        typer.echo(
+            "  not in metrics.yaml (no <split>/ prefix naming a split of the training data): "
+            + ", ".join(registered.skipped_metrics),
+            err=True,
+        )
+
+
+@model_app.command("list")
+def model_list(output_format: FormatOption = "text") -> None:
+    """Every model version with its stage."""
+    rows = models.list_models(find_root(Path()))
+    text = (
+        "".join(
+            f"{r['ref']}  {r.get('stage', '?')}  {r.get('task', '?')}  "
+            + " ".join(f"{m['split']}/{m['name']}={m['value']:.4g}" for m in r.get("metrics", []))
+            + "\n"
+            for r in rows
+        )
+        or "no models\n"
+    )
+    _emit(output_format, text, rows)
+
+
+@model_app.command("show")
+def model_show(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN or NAME@vN.")],
+    output_format: FormatOption = "text",
+) -> None:
+    """One model version."""
+    root = find_root(Path())
+    parsed = store.parse_ref(ref, "models", name_only_ok=True)
+    store.existing(root, parsed)
+    row = models.describe(root, parsed.name, parsed.version)
+    _emit(output_format, _mapping_text(row), row)
+
+
+def _promotions(args: list[str], to: str) -> list[stages.Promotion]:
+    items = []
+    pending = list(args)
+    while pending:
+        head = pending.pop(0)
+        if "@" in head:
+            ref = store.parse_ref(head, "models", name_only_ok=True)
+            items.append(stages.Promotion(ref.name, ref.version, to))
+        elif pending:
+            items.append(stages.Promotion(head, pending.pop(0), to))
+        else:
+            raise UsageError(f"{head!r}: give NAME VERSION or NAME@VERSION")
+    return items
+
+
+@model_app.command("promote")
+def model_promote(
+    targets: Annotated[
+        list[str], typer.Argument(metavar="NAME VERSION", help="One or more: NAME vN, or NAME@vN.")
+    ],
+    to: Annotated[
+        str, typer.Option("--to", metavar="STAGE", help="staging, production or archived.")
+    ],
+    reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why (kept in history).")
+    ] = None,
+    override: Annotated[
+        bool, typer.Option("--override", help="Allow archived -> production.")
+    ] = False,
+    commit: Annotated[
+        bool, typer.Option("--commit", help="Commit the stage files, all in one commit.")
+    ] = False,
+) -> None:
+    """Move model versions between stages (TFC-0005 R9)."""
+    result = stages.promote(
+        find_root(Path()), _promotions(targets, to), reason=reason, override=override, commit=commit
+    )
+    for name, entry in result.entries:
+        typer.echo(f"models/{name}@{entry['version']}: {entry['from']} -> {entry['to']}")
+    if result.commit:
+        typer.echo(f"committed {result.commit[:12]}")
+
+
+@model_app.command("alias")
+def model_alias(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    alias: Annotated[str, typer.Argument(metavar="ALIAS", help="e.g. champion.")],
+    version: Annotated[str | None, typer.Argument(metavar="vN", help="Target version.")] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove the alias.")] = False,
+) -> None:
+    """Point an alias at a version, or remove it with --delete."""
+    if (version is None) != delete:
+        raise UsageError("give a version, or --delete")
+    stages.set_alias(find_root(Path()), name, alias, None if delete else version)
+    typer.echo(
+        f"models/{name}: {alias} -> {version}" if version else f"models/{name}: {alias} removed"
+    )
+
+
+@model_app.command("history")
+def model_history(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", metavar="WHEN", help="Date or date-time: what held each stage then."),
+    ] = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Stage transitions, or (with --at) the stages as committed at a time, from Git history."""
+    root = find_root(Path())
+    if at is None:
+        entries = list(stages.history_entries(root, name))
+        text = (
+            "".join(
+                f"{e['at']}  {e['version']}  {e['from']} -> {e['to']}  by {e['by']}: {e['reason']}\n"
+                for e in entries
+            )
+            or f"models/{name}: no stage changes yet\n"
+        )
+        _emit(output_format, text, entries)
+        return
+    moment = stages.parse_moment(at)
+    found = stages.stages_at(root, name, moment)
+    state = found.stages
+    document = {
+        "model": name, "at": moment.isoformat(), "commit": found.commit,
+        "committed": found.committed.isoformat() if found.committed else None,
+        "production": state.production, "staging": state.staging,
+        "archived": state.archived, "aliases": state.aliases,
+    }  # fmt: skip
+    source = (
+        f"as committed in {found.commit[:12]} ({document['committed']})"
+        if found.commit else "no stages.yaml committed by then: every version experimental"
+    )  # fmt: skip
+    text = (
+        f"models/{name} at {moment.isoformat()}, {source}\n"
+        f"  production  {state.production or '-'}\n  staging     {state.staging or '-'}\n"
+        f"  archived    {', '.join(state.archived) or '-'}\n"
+    )
+    _emit(output_format, text, document)
+
+
+@app.command("lineage")
+def lineage_command(
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="datasets/NAME@vN, models/NAME@vN or a run id.")
+    ],
+    up: Annotated[bool, typer.Option("--up", help="Only what it came from.")] = False,
+    down: Annotated[bool, typer.Option("--down", help="Only what came from it.")] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text, dot, mermaid or prov-json.")
+    ] = "text",
+) -> None:
+    """Walk dataset -> run -> model -> derived models (TFC-0005 R5)."""
+    if output_format not in lineage.FORMATS:
+        raise UsageError(
+            f"unknown format {output_format!r} (choose from {', '.join(lineage.FORMATS)})"
+        )
+    start = lineage.normalise(ref)
+    both = not up and not down
+    graph = lineage.subgraph(
+        lineage.build_graph(find_root(Path())), start, up=up or both, down=down or both
+    )
+    typer.echo(lineage.render(graph, start, output_format), nl=False)
+
+
+export_app = _sub_app("Standard documents from the metadata: hf-card, croissant.")
+app.add_typer(export_app, name="export")
+
+
+def _write_or_print(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+        typer.echo(f"wrote {output}", err=True)
+
+
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write here, not to stdout.")
+]
+
+
+@export_app.command("hf-card")
+def export_hf_card(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN.")],
+    output: OutputOption = None,
+) -> None:
+    """A Hugging Face model card (README.md) for a model version."""
+    _write_or_print(exports.hf_card(find_root(Path()), ref), output)
+
+
+@export_app.command("croissant")
+def export_croissant(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN.")],
+    output: OutputOption = None,
+) -> None:
+    """A Croissant 1.0 JSON-LD description of a dataset version."""
+    _write_or_print(exports.croissant_json(find_root(Path()), ref), output)
 
 
 def _note(message: str) -> None:

@@ -31,6 +31,7 @@ class ConfigProblem:
 class Config:
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
     problems: tuple[ConfigProblem, ...] = ()
+    policy: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.policy], schema-valid
 
 
 def has_strataml_table(pyproject: Path) -> bool:
@@ -63,7 +64,8 @@ def load_config(root: Path) -> Config:
                 (glob, tuple(codes)) for glob, codes in doctor.get("per-path-ignores", {}).items()
             ),
             allow_top_level=tuple(doctor.get("allow-top-level", ())),
-        )
+        ),
+        policy=table.get("policy", {}),
     )
 
 

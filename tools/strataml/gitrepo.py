@@ -127,3 +127,105 @@ def commits_present(root: Path, shas: Iterable[str]) -> CommitPresence | None:
             raise StrataError(f"git cat-file failed: {' '.join(done.stderr.split())}")
         found = {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" commit")}
     return CommitPresence(frozenset(sha for sha in asked if sha in found), shallow)
+
+
+def user_identity(root: Path) -> str | None:
+    """`Name <email>` from Git's configuration (GIT_AUTHOR_* win, as for a commit); None if unset."""
+    name = os.environ.get("GIT_AUTHOR_NAME")
+    email = os.environ.get("GIT_AUTHOR_EMAIL")
+    repo = open_repository(root)
+    if repo is not None and (name is None or email is None):
+        reader = repo.config_reader()
+        name = name or str(reader.get_value("user", "name", "")) or None
+        email = email or str(reader.get_value("user", "email", "")) or None
+    if not name:
+        return None
+    return f"{name} <{email}>" if email else name
+
+
+def _git(root: Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise StrataError(f"git {args[0]} failed: {' '.join(done.stderr.split())}")
+    return done.stdout
+
+
+def file_commits(root: Path, path: str) -> list[tuple[str, int]]:
+    """(commit, committer time) of every commit reachable from HEAD that changed `path`, newest first."""
+    if open_repository(root) is None:
+        return []
+    if not _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip():
+        return []
+    out = _git(root, "log", "--format=%H %ct", "--", path)
+    return [(sha, int(when)) for sha, when in (line.split() for line in out.splitlines())]
+
+
+def file_at(root: Path, commit: str, path: str) -> bytes | None:
+    """The bytes of `path` as of `commit`; None where it did not exist."""
+    done = subprocess.run(
+        ["git", "show", f"{commit}:{path}"], cwd=root, capture_output=True, check=False
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def commit_paths(root: Path, paths: Iterable[str], message: str) -> str:
+    """Stage exactly `paths` and commit them (nothing else that is staged); the new commit id."""
+    listed = sorted(set(paths))
+    _git(root, "add", "--", *listed)
+    _git(root, "commit", "-q", "-m", message, "--only", "--", *listed)
+    return _git(root, "rev-parse", "HEAD").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    commit: str
+    time: int
+    status: str  # A, M, D, T …
+    path: str
+
+
+def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | None:
+    """Every change to files under `trees` in the history of HEAD, oldest first; None outside Git."""
+    if open_repository(root) is None or shutil.which("git") is None:
+        return None
+    if not _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip():
+        return []
+    out = subprocess.run(
+        ["git", "log", "--reverse", "--topo-order", "--no-renames", "--format=%x01%H %ct",
+         "--name-status", "-z", "--", *trees],
+        cwd=root, capture_output=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise StrataError(
+            f"git log failed: {' '.join(out.stderr.decode(errors='replace').split())}"
+        )
+    changes = []
+    for chunk in out.stdout.split(b"\x01")[1:]:
+        header, _, body = chunk.partition(b"\0")  # "<sha> <time>\0\n<status>\0<path>\0…"
+        sha, when = header.decode().split()
+        tokens = body.lstrip(b"\n").split(b"\0")
+        for index in range(0, len(tokens) - 1, 2):
+            status = tokens[index].decode().strip()
+            if status:
+                path = tokens[index + 1].decode("utf-8", "surrogateescape")
+                changes.append(FileChange(sha, int(when), status[0], path))
+    return changes
+
+
+def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | None:
+    """(status, path) of uncommitted changes under `trees`, untracked files included."""
+    if open_repository(root) is None or shutil.which("git") is None:
+        return None
+    done = subprocess.run(
+        ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *trees],
+        cwd=root, capture_output=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None
+    found = []
+    for entry in done.stdout.split(b"\0"):
+        if len(entry) > 3:
+            found.append((entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape")))
+    return found

@@ -35,7 +35,11 @@ def _plural(n: int, word: str) -> str:
 
 def _group(d: Diagnostic) -> str:
     parts = d.path.split("/")
-    if parts[0] in {"datasets", "models"} and len(parts) >= 3:
+    if parts[0] in {"datasets", "models"} and len(parts) >= 4:
+        return "/".join(parts[:3])  # a version directory
+    if parts[0] == "models" and len(parts) == 3:
+        return "/".join(parts[:2])  # models/<name>/stages.yaml
+    if parts[0] in {"datasets", "models"} and len(parts) == 3:
         return "/".join(parts[:3])
     if parts[0] == "runs" and len(parts) >= 2:
         return "/".join(parts[:2])

@@ -261,6 +261,109 @@ RUN013 = Rule(
     "Recorded code commit cannot be checked in a shallow clone",
 )
 
+# Lineage, stages, policy, immutability (TFC-0004, TFC-0005)
+LIN001 = Rule(
+    "LIN001",
+    "reference-unresolved",
+    E,
+    "TFC-0005 R5",
+    "Referenced dataset, model or run does not exist",
+)
+LIN002 = Rule(
+    "LIN002",
+    "pin-mismatch",
+    E,
+    "TFC-0005 R5",
+    "Pinned reference no longer matches the version's content_hash",
+)
+LIN003 = Rule(
+    "LIN003", "lineage-cycle", E, "TFC-0005 R5", "Lineage (derived_from or parents) forms a cycle"
+)
+LIN004 = Rule(
+    "LIN004",
+    "producing-run-not-succeeded",
+    E,
+    "TFC-0005 R4",
+    "Run that produced a version did not succeed",
+)
+LIN005 = Rule(
+    "LIN005",
+    "metric-split-unknown",
+    E,
+    "TFC-0005 R7",
+    "Metric names a split its dataset version does not declare",
+)
+MOD005 = Rule(
+    "MOD005",
+    "card-disagrees",
+    E,
+    "TFC-0005 R6",
+    "Model card front matter missing or disagreeing with metadata",
+)
+STG001 = Rule(
+    "STG001",
+    "stage-multiple-versions",
+    E,
+    "TFC-0005 R8",
+    "More than one version in production or staging",
+)
+STG002 = Rule(
+    "STG002",
+    "stage-version-missing",
+    E,
+    "TFC-0005 R8",
+    "stages.yaml names a version that does not exist",
+)
+STG003 = Rule(
+    "STG003", "version-in-two-stages", E, "TFC-0005 R8", "A version holds two stages at once"
+)
+STG004 = Rule(
+    "STG004",
+    "stages-history-mismatch",
+    E,
+    "TFC-0005 R8",
+    "Current stages differ from what the history replays to",
+)
+STG005 = Rule(
+    "STG005",
+    "transition-not-allowed",
+    E,
+    "TFC-0005 R9",
+    "History records a transition the table does not allow",
+)
+STG006 = Rule(
+    "STG006", "history-rewritten", E, "TFC-0005 R8", "Stage history was changed, not appended to"
+)
+STG007 = Rule("STG007", "alias-reserved", E, "TFC-0005 R8", "Alias uses a stage name or 'latest'")
+POL001 = Rule(
+    "POL001",
+    "policy-card-section",
+    E,
+    "TFC-0005 R10",
+    "Version in a stage lacks a card section its policy requires",
+)
+POL002 = Rule(
+    "POL002",
+    "policy-metric",
+    E,
+    "TFC-0005 R10",
+    "Version in a stage misses a metric threshold of its policy",
+)
+IMM001 = Rule(
+    "IMM001",
+    "committed-version-changed",
+    E,
+    "TFC-0005 R11",
+    "A later commit changed a committed version",
+)
+IMM002 = Rule(
+    "IMM002",
+    "committed-version-edited",
+    E,
+    "TFC-0005 R11",
+    "Uncommitted edit inside a committed version",
+)
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -273,5 +376,8 @@ RULES: dict[str, Rule] = {
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
         RUN011, RUN012, RUN013,
+        LIN001, LIN002, LIN003, LIN004, LIN005, MOD005,
+        STG001, STG002, STG003, STG004, STG005, STG006, STG007,
+        POL001, POL002, IMM001, IMM002,
     )
 }  # fmt: skip

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from strataml.doctor.checks import artifacts, checksums, documents, layout, repository, runs
+from strataml.doctor.checks import (
+    artifacts,
+    checksums,
+    documents,
+    history,
+    layout,
+    registry,
+    repository,
+    runs,
+)
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.workspace import Artifact
@@ -17,6 +26,9 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "layout": layout.check_layout,
     "experiments": layout.check_experiments_tree,
     "shared-documents": documents.check_shared_documents,
+    "stages": registry.check_stages,
+    "lineage-cycles": registry.check_lineage_cycles,
+    "immutability": history.check_immutability,
 }
 
 # Run for every selected artifact.
@@ -27,5 +39,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "dataset": artifacts.check_dataset,
     "model": artifacts.check_model,
     "run": runs.check_run,
+    "lineage": registry.check_lineage,
+    "card": registry.check_card,
     "checksums": checksums.check_checksums,
 }

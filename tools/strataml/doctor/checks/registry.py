@@ -1,0 +1,467 @@
+"""Stages, lineage, cards and promotion policy (TFC-0004 R7, TFC-0005 R4-R10)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from strataml.doctor.checks.artifacts import metadata
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import (
+    LIN001,
+    LIN002,
+    LIN003,
+    LIN004,
+    LIN005,
+    MOD005,
+    POL001,
+    POL002,
+    STG001,
+    STG002,
+    STG003,
+    STG004,
+    STG005,
+    STG006,
+    STG007,
+)
+from strataml.gitrepo import file_at, file_commits
+from strataml.refs import ArtifactRef, is_run_id
+from strataml.registry.cards import parse_card
+from strataml.registry.policy import evaluate, load_policy
+from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
+from strataml.safeopen import read_regular
+from strataml.workspace import Artifact
+from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# --- lineage ------------------------------------------------------------------------------------
+
+
+def _references(
+    data: dict[str, Any], kind: str
+) -> Iterator[tuple[tuple[str | int, ...], object, str]]:
+    """(key path, reference text, what it is) for every artifact reference in a metadata file."""
+    if kind == "dataset":
+        provenance = _dict(data.get("provenance"))
+        for i, ref in enumerate(provenance.get("derived_from") or []):
+            yield ("provenance", "derived_from", i), ref, "derived_from"
+    else:
+        training = _dict(data.get("training"))
+        for i, ref in enumerate(training.get("datasets") or []):
+            yield ("training", "datasets", i), ref, "training dataset"
+        lineage = _dict(data.get("lineage"))
+        for i, parent in enumerate(lineage.get("parents") or []):
+            if isinstance(parent, dict):
+                yield ("lineage", "parents", i, "ref"), parent.get("ref"), "parent"
+
+
+def _runs_of(data: dict[str, Any], kind: str) -> Iterator[tuple[tuple[str, ...], object]]:
+    if kind == "dataset":
+        provenance = _dict(data.get("provenance"))
+        yield ("provenance", "generated_by"), provenance.get("generated_by")
+    else:
+        training = _dict(data.get("training"))
+        yield ("training", "run"), training.get("run")
+
+
+def _current_hash(ctx: Context, ref: ArtifactRef) -> str | None:
+    document = ctx.document(f"{ref.path}/metadata.yaml")
+    data = document.data if document is not None and document.ok else None
+    value = data.get("content_hash") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _resolve(ctx: Context, text: object) -> tuple[ArtifactRef | None, str | None]:
+    """(reference, problem) for a reference text; (None, None) when the schema reports it."""
+    if not isinstance(text, str):
+        return None, None
+    try:
+        ref = ArtifactRef.parse(text)
+    except ValueError:
+        return None, None
+    directory = ctx.root / ref.path
+    if directory.is_symlink() or not directory.is_dir():
+        return ref, f"{ref.kind}/{ref.name}@{ref.version} does not exist"
+    return ref, None
+
+
+def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    if artifact.kind not in ("dataset", "model"):
+        return
+    loaded = metadata(ctx, artifact)
+    if loaded is None:
+        return
+    document, data = loaded
+    at = f"{artifact.path}/metadata.yaml"
+    for key, text, role in _references(data, artifact.kind):
+        ref, missing = _resolve(ctx, text)
+        if ref is None:
+            continue
+        line = document.line_of(key)
+        if missing:
+            yield LIN001.at(
+                at,
+                f"{role} {missing}",
+                line=line,
+                hint="restore that version, or fix the reference",
+            )
+            continue
+        current = _current_hash(ctx, ref)
+        if ref.pin is not None and current is not None and current != ref.pin:
+            yield LIN002.at(
+                at,
+                f"{role} {ref.kind}/{ref.name}@{ref.version} is pinned to {ref.pin[:19]}… but now holds {current[:19]}…",
+                line=line,
+                hint=f"versions are immutable: restore {ref.path} from Git",
+            )
+    for key, run_id in _runs_of(data, artifact.kind):
+        if not isinstance(run_id, str) or not is_run_id(run_id):
+            continue
+        run_dir = ctx.root / "runs" / run_id
+        line = document.line_of(key)
+        if not run_dir.is_dir() or run_dir.is_symlink():
+            yield LIN001.at(
+                at, f"run {run_id} does not exist", line=line, hint="restore runs/" + run_id
+            )
+            continue
+        system = ctx.document(f"runs/{run_id}/system.json")
+        status = (
+            system.data.get("status")
+            if system and system.ok and isinstance(system.data, dict)
+            else None
+        )
+        if status != "succeeded":
+            yield LIN004.at(
+                at,
+                f"run {run_id} is {status or 'unreadable'}, not succeeded",
+                line=line,
+                hint="only a succeeded run can produce a dataset or model version",
+            )
+    if artifact.kind == "model":
+        yield from _check_metrics_refs(ctx, artifact)
+
+
+def _check_metrics_refs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    path = f"{artifact.path}/metrics.yaml"
+    document = ctx.document(path)
+    if document is None or not document.ok or not isinstance(document.data, dict):
+        return
+    entries = document.data.get("metrics")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        ref, missing = _resolve(ctx, entry.get("dataset"))
+        if ref is None:
+            continue
+        line = document.line_of(("metrics", index, "dataset"))
+        if missing:
+            yield LIN001.at(
+                path,
+                f"metric {entry.get('name')!r}: dataset {missing}",
+                line=line,
+                hint="fix the reference",
+            )
+            continue
+        splits_doc = ctx.document(f"{ref.path}/metadata.yaml")
+        splits = (
+            splits_doc.data.get("splits")
+            if splits_doc and splits_doc.ok and isinstance(splits_doc.data, dict)
+            else None
+        )
+        split = entry.get("split")
+        if isinstance(splits, dict) and isinstance(split, str) and split not in splits:
+            yield LIN005.at(
+                path,
+                f"metric {entry.get('name')!r}: {ref.kind}/{ref.name}@{ref.version} has no split {split!r} (it has {', '.join(sorted(splits))})",
+                line=document.line_of(("metrics", index, "split")),
+                hint="name a split the dataset version declares",
+            )
+
+
+def check_lineage_cycles(ctx: Context) -> Iterator[Diagnostic]:
+    """derived_from among datasets and parents among models must not loop (TFC-0004 R7, TFC-0005 R5)."""
+    edges: dict[str, list[str]] = {}
+    lines: dict[str, tuple[str, int | None]] = {}
+    for artifact in ctx.layout.artifacts:
+        if artifact.kind not in ("dataset", "model"):
+            continue
+        loaded = metadata(ctx, artifact)
+        if loaded is None:
+            continue
+        document, data = loaded
+        key = f"{artifact.kind}s/{artifact.name}@{artifact.version}"
+        for path, text, role in _references(data, artifact.kind):
+            if role == "training dataset" or not isinstance(text, str):
+                continue
+            target = text.split("#", 1)[0]
+            edges.setdefault(key, []).append(target)
+            lines.setdefault(key, (f"{artifact.path}/metadata.yaml", document.line_of(path)))
+    seen: set[str] = set()
+    for start in sorted(edges):
+        cycle = _cycle_from(start, edges)
+        if cycle is None or frozenset(cycle) & seen:
+            continue
+        seen |= set(cycle)
+        head = min(cycle)
+        at, line = lines[head]
+        if not ctx.selected(at):
+            continue
+        rotated = cycle[cycle.index(head) :] + cycle[: cycle.index(head)]
+        yield LIN003.at(
+            at,
+            "lineage cycle: " + " -> ".join([*rotated, head]),
+            line=line,
+            hint="a version cannot descend from itself; fix the parent references",
+        )
+
+
+def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
+    path: list[str] = []
+    on_path: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        if node in on_path:
+            return path[path.index(node) :]
+        if len(path) > 10_000:
+            return None
+        path.append(node)
+        on_path.add(node)
+        for nxt in edges.get(node, []):
+            found = visit(nxt)
+            if found is not None:
+                return found
+        path.pop()
+        on_path.discard(node)
+        return None
+
+    found = visit(start)
+    return found if found is not None and start in found else None
+
+
+# --- model cards --------------------------------------------------------------------------------
+
+
+def check_card(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    """The card's front matter agrees with metadata.yaml (TFC-0005 R6)."""
+    if artifact.kind != "model" or "card.md" not in ctx.scan(artifact).files:
+        return
+    loaded = metadata(ctx, artifact)
+    if loaded is None:
+        return
+    path = f"{artifact.path}/card.md"
+    try:
+        text = read_regular(ctx.root / path, 16 * MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return
+    card = parse_card(text)
+    if card.front_matter is None:
+        yield MOD005.at(
+            path,
+            "card has no YAML front matter",
+            line=1,
+            hint="start it with ---, the Hugging Face metadata, ---",
+        )
+        return
+    data = loaded[1]
+    expected_license = str(data.get("license", "")).lower()
+    actual = card.front_matter.get("license")
+    if expected_license and str(actual).lower() != expected_license:
+        yield MOD005.at(
+            path,
+            f"front matter license is {actual!r} but metadata.yaml says {data.get('license')!r}",
+            line=_front_line(text, "license"),
+            hint="make them agree",
+        )
+    training = _dict(data.get("training"))
+    wanted = sorted(str(r).split("#", 1)[0] for r in training.get("datasets") or [])
+    listed = card.front_matter.get("datasets") or []
+    if isinstance(listed, list) and sorted(str(x) for x in listed) != wanted:
+        yield MOD005.at(
+            path,
+            f"front matter datasets {sorted(str(x) for x in listed)} differ from the training datasets {wanted}",
+            line=_front_line(text, "datasets"),
+            hint="list the training datasets, unpinned",
+        )
+
+
+def _front_line(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines()[:200], start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+def _stage_documents(ctx: Context) -> Iterator[tuple[str, str, YamlDocument, dict[str, Any]]]:
+    for name in sorted(
+        {a.name for a in ctx.layout.artifacts if a.kind == "model"} | _stage_files(ctx)
+    ):
+        path = f"models/{name}/stages.yaml"
+        if not ctx.selected(path):
+            continue
+        document = ctx.document(path)
+        if document is not None and document.ok and isinstance(document.data, dict):
+            yield name, path, document, document.data
+
+
+def _stage_files(ctx: Context) -> set[str]:
+    models = ctx.root / "models"
+    if not models.is_dir():
+        return set()
+    return {p.parent.name for p in models.glob("*/stages.yaml")}
+
+
+def check_stages(ctx: Context) -> Iterator[Diagnostic]:
+    policies = load_policy(ctx.config.policy)
+    for name, path, document, data in _stage_documents(ctx):
+        present = {a.version for a in ctx.layout.artifacts if a.kind == "model" and a.name == name}
+        holders: dict[str, list[str]] = {}
+        for stage in ("production", "staging"):
+            value = data.get(stage)
+            if isinstance(value, list):
+                yield STG001.at(
+                    path,
+                    f"{stage} names {len(value)} versions ({', '.join(map(str, value))}); a model has at most one",
+                    line=document.line_of((stage,)),
+                    hint=f"keep one; `strata model promote NAME VERSION --to {stage}` archives the other",
+                )
+                values = value
+            else:
+                values = [value] if value is not None else []
+            for version in values:
+                if isinstance(version, str):
+                    holders.setdefault(version, []).append(stage)
+        archived = data.get("archived")
+        for version in archived if isinstance(archived, list) else []:
+            if isinstance(version, str):
+                holders.setdefault(version, []).append("archived")
+        aliases = _dict(data.get("aliases"))
+        named: list[tuple[str, tuple[str, ...]]] = [
+            (v, (s,)) for v, ss in holders.items() for s in ss
+        ] + [(v, ("aliases", a)) for a, v in aliases.items() if isinstance(v, str)]
+        for version, key in named:
+            if version not in present:
+                yield STG002.at(
+                    path,
+                    f"{key[-1]} names {version}, which does not exist in models/{name}/",
+                    line=document.line_of(key),
+                    hint="restore the version, or remove it from stages.yaml",
+                )
+        for version, stages in sorted(holders.items()):
+            if len(stages) > 1:
+                yield STG003.at(
+                    path,
+                    f"{version} is in {' and '.join(stages)} at once",
+                    line=document.line_of((stages[1],)),
+                    hint="a version holds one stage; use `strata model promote`",
+                )
+        for alias in sorted(a for a in aliases if a in RESERVED_ALIASES):
+            yield STG007.at(
+                path,
+                f"alias {alias!r} is a reserved name",
+                line=document.line_of(("aliases", alias)),
+                hint="choose another alias name",
+            )
+        yield from _check_history(path, document, data)
+        yield from _check_append_only(ctx, path, data)
+        for stage, policy in policies.items():
+            version = data.get(stage)
+            if isinstance(version, str) and version in present:
+                for violation in evaluate(ctx.root, name, version, policy):
+                    rule = POL001 if violation.kind == "card-section" else POL002
+                    yield rule.at(
+                        violation.path,
+                        f"{stage} version: {violation.message}",
+                        hint=f"meet [tool.strataml.policy.{stage}], or move {version} out of {stage}",
+                    )
+
+
+def _check_history(path: str, document: YamlDocument, data: dict[str, Any]) -> Iterator[Diagnostic]:
+    history = data.get("history")
+    if not isinstance(history, list):
+        return
+    replay = Stages()
+    for index, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            return
+        version, frm, to = entry.get("version"), entry.get("from"), entry.get("to")
+        if not all(isinstance(x, str) for x in (version, frm, to)):
+            return
+        assert isinstance(version, str) and isinstance(to, str)
+        actual = replay.stage_of(version)
+        line = document.line_of(("history", index))
+        if frm != actual:
+            yield STG005.at(
+                path,
+                f"history entry {index + 1}: {version} moves from {frm}, but it was {actual} then",
+                line=line,
+                hint="history is written by `strata model promote`; restore it from Git",
+            )
+        elif (frm, to) not in TRANSITIONS:
+            yield STG005.at(
+                path,
+                f"history entry {index + 1}: {frm} -> {to} is not an allowed transition (TFC-0005 R9)",
+                line=line,
+                hint="restore stages.yaml from Git",
+            )
+        replay.move(version, to)
+    for stage in ("production", "staging", "archived"):
+        have, want = data.get(stage), getattr(replay, stage)
+        if stage == "archived":
+            if not isinstance(have, list):
+                continue
+            have, want = sorted(str(v) for v in have), sorted(want)
+        elif isinstance(have, list):
+            continue  # STG001 reports it
+        if want != have:
+            yield STG004.at(
+                path,
+                f"{stage} is {_shown(have)} but the history replays to {_shown(want)}",
+                line=document.line_of((stage,)),
+                hint="change stages only with `strata model promote`, which writes both",
+            )
+
+
+def _shown(value: object) -> str:
+    """A stage value as YAML writes it: null, v1, [v1, v2]."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def _check_append_only(ctx: Context, path: str, data: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Each committed version of the file, and the working copy, extends the one before."""
+    commits = file_commits(ctx.root, path)
+    versions: list[tuple[str, list[Any]]] = []
+    for sha, _ in reversed(commits):  # oldest first
+        raw = file_at(ctx.root, sha, path)
+        parsed = parse_yaml(raw[: MAX_BYTES + 1]) if raw is not None else None
+        if parsed is None or not parsed.ok or not isinstance(parsed.data, dict):
+            continue
+        history = parsed.data.get("history")
+        versions.append((sha[:12], history if isinstance(history, list) else []))
+    current = data.get("history")
+    versions.append(("the working tree", current if isinstance(current, list) else []))
+    for (_, before), (where, after) in itertools.pairwise(versions):
+        if after[: len(before)] != before:
+            kept = next(
+                (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                len(after),
+            )
+            yield STG006.at(
+                path,
+                f"history rewritten in {where}: entry {kept + 1} of the earlier history was changed or removed",
+                line=None,
+                hint="history is append-only; restore the earlier entries and add new ones at the end",
+            )
+            return

@@ -1,0 +1,323 @@
+"""Dataset versions: add the next immutable version from files, list and show them (TFC-0004)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import stat
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.atomic import write_text_atomic
+from strataml.errors import StrataError
+from strataml.gitrepo import user_identity
+from strataml.integrity.stamp import stamp_directory
+from strataml.refs import ArtifactRef, Kind
+from strataml.registry.rows import count_rows
+from strataml.registry.runs import RunLookupError, resolve_run
+from strataml.registry.store import (
+    RegistryError,
+    check_name,
+    existing,
+    load_mapping,
+    names,
+    next_version,
+    parse_ref,
+    publish,
+    staging,
+    versions,
+)
+from strataml.yamlio import dump_yaml
+
+KIND: Kind = "datasets"
+SPLIT_DIRS = ("train", "val", "test")
+SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val", "testing": "test"}
+RESERVED = frozenset({"metadata.yaml", "datasheet.md", "CHECKSUMS.txt", "SIGNATURE.asc"})
+DATASHEET_SECTIONS = (
+    "Motivation",
+    "Composition",
+    "Collection process",
+    "Preprocessing/cleaning/labeling",
+    "Uses",
+    "Distribution",
+    "Maintenance",
+)
+_MODELINE = "../../../schemas/dataset-metadata.schema.json"
+
+
+@dataclass(frozen=True)
+class AddedDataset:
+    ref: ArtifactRef  # pinned
+    path: str
+    files: int
+    bytes: int
+    splits: dict[str, dict[str, int]]
+
+
+def _regular_files(source: Path) -> list[Path]:
+    """Every file under `source`, refusing what a version may not hold (TFC-0001 R9)."""
+    if source.is_symlink():
+        raise RegistryError(f"{source}: is a symlink; give the real file or directory")
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise RegistryError(f"{source}: no such file or directory")
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(source):
+        subdirs.sort()
+        for name in sorted(files) + [d for d in subdirs if (Path(directory) / d).is_symlink()]:
+            path = Path(directory) / name
+            mode = path.lstat().st_mode
+            if not stat.S_ISREG(mode):
+                raise RegistryError(
+                    f"{path}: not a regular file (symlinks, FIFOs and devices cannot be versioned)"
+                )
+            found.append(path)
+    if not found:
+        raise RegistryError(f"{source}: holds no files")
+    return found
+
+
+def _plan_layout(source: Path, given: Sequence[str]) -> tuple[dict[str, str], dict[Path, str]]:
+    """(split -> path in the version, source file -> path in the version)."""
+    files = _regular_files(source)
+    if source.is_file():
+        placed = {source: f"data/{source.name}"}
+        return {_split_for_file(source, given): "data"}, placed
+    placed = {f: f.relative_to(source).as_posix() for f in files}
+    for rel in placed.values():
+        if rel in RESERVED:
+            raise RegistryError(
+                f"{source / rel}: {rel} is written by strata; rename the source file"
+            )
+    if given:
+        splits = {}
+        for item in given:
+            split, _, path = item.partition("=")
+            if not split or not path:
+                raise RegistryError(
+                    f"--split {item!r}: expected NAME=PATH, the path inside the source"
+                )
+            if not any(
+                rel == path.rstrip("/") or rel.startswith(path.rstrip("/") + "/")
+                for rel in placed.values()
+            ):
+                raise RegistryError(f"--split {item!r}: {source / path} holds no files")
+            splits[split] = path.rstrip("/")
+        return splits, placed
+    top = {rel.split("/", 1)[0] for rel in placed.values() if "/" in rel}
+    detected = {
+        SPLIT_ALIASES.get(d, d): d for d in sorted(top) if SPLIT_ALIASES.get(d, d) in SPLIT_DIRS
+    }
+    if detected:
+        return detected, placed
+    return {"all": "data"}, {f: f"data/{rel}" for f, rel in placed.items()}
+
+
+def _split_for_file(source: Path, given: Sequence[str]) -> str:
+    if not given:
+        return "all"
+    if len(given) != 1 or not given[0].endswith("=" + source.name):
+        raise RegistryError("a single source file is one split: --split NAME=" + source.name)
+    return given[0].split("=", 1)[0]
+
+
+def _columns(csv_file: Path) -> list[dict[str, str]] | None:
+    try:
+        with csv_file.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
+        return None
+    return [{"name": h, "type": "string"} for h in header]
+
+
+def add_dataset(
+    root: Path,
+    name: str,
+    source: Path,
+    *,
+    version: str | None = None,
+    description: str | None = None,
+    license_id: str | None = None,
+    derived_from: Sequence[str] = (),
+    from_run: str | None = None,
+    sources: Sequence[str] = (),
+    splits: Sequence[str] = (),
+    today: dt.date | None = None,
+) -> AddedDataset:
+    """Create datasets/<name>/<next version>/ from `source`: all or nothing."""
+    check_name(KIND, name)
+    parents = [existing(root, parse_ref(text, KIND, name_only_ok=True)) for text in derived_from]
+    run_id = None
+    if from_run is not None:
+        try:
+            run = resolve_run(root, from_run)
+        except RunLookupError as exc:
+            raise RegistryError(f"--from-run: {exc}") from exc
+        if run.status != "succeeded":
+            raise RegistryError(
+                f"--from-run: {run.run_id} {run.status}; only a succeeded run can produce a dataset"
+            )
+        run_id = run.run_id
+    if license_id is None and parents:
+        inherited = {
+            str(load_mapping(root / p.path / "metadata.yaml").get("license")) for p in parents
+        }
+        if len(inherited) == 1:
+            license_id = inherited.pop()
+    if license_id is None:
+        raise RegistryError(
+            "say under which licence the data may be used: --license SPDX-ID (e.g. CC-BY-4.0)"
+        )
+    if not (sources or parents or run_id):
+        raise RegistryError(
+            "say where the data came from: --source NAME|URL, --derived-from REF or --from-run RUN"
+        )
+    number = next_version(root, KIND, name, version)
+    split_paths, placed = _plan_layout(
+        source.resolve() if not source.is_symlink() else source, splits
+    )
+    target = root / KIND / name / number
+    with staging(root) as stage:
+        for src, rel in placed.items():
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, stage / rel)
+        metadata = _metadata(
+            name, number, stage, split_paths, placed, description=description, license_id=license_id,
+            parents=parents, run_id=run_id, sources=sources, today=today or dt.date.today(), root=root,
+        )  # fmt: skip
+        write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_MODELINE))
+        write_text_atomic(stage / "datasheet.md", datasheet(name, number, metadata))
+        stamp = stamp_directory(stage)
+        publish(stage, target)
+    totals = metadata["splits"]
+    return AddedDataset(
+        ArtifactRef(KIND, name, number, stamp.content_hash),
+        f"{KIND}/{name}/{number}",
+        sum(s["files"] for s in totals.values()),
+        sum(s["bytes"] for s in totals.values()),
+        totals,
+    )
+
+
+def _metadata(
+    name: str,
+    number: str,
+    stage: Path,
+    split_paths: dict[str, str],
+    placed: dict[Path, str],
+    *,
+    description: str | None,
+    license_id: str,
+    parents: list[ArtifactRef],
+    run_id: str | None,
+    sources: Sequence[str],
+    today: dt.date,
+    root: Path,
+) -> dict[str, Any]:
+    split_info: dict[str, dict[str, Any]] = {}
+    for split, path in sorted(split_paths.items()):
+        members = [
+            stage / rel for rel in placed.values() if rel == path or rel.startswith(path + "/")
+        ]
+        info: dict[str, Any] = {
+            "path": path,
+            "files": len(members),
+            "bytes": sum(m.stat().st_size for m in members),
+        }
+        counts = [count_rows(m) for m in members]
+        if counts and all(c is not None for c in counts):
+            info["rows"] = sum(c for c in counts if c is not None)
+        split_info[split] = info
+    suffixes = Counter(Path(rel).suffix.lower().lstrip(".") for rel in placed.values())
+    provenance: dict[str, Any] = {}
+    if sources:
+        provenance["sources"] = [
+            {"name": s, "url": s} if "://" in s else {"name": s} for s in sources
+        ]
+    if parents:
+        provenance["derived_from"] = [str(p) for p in parents]
+    if run_id:
+        provenance["generated_by"] = run_id
+    metadata: dict[str, Any] = {
+        "schema_version": 1,
+        "name": name,
+        "version": number,
+        "description": description or f"{name} {number}.",
+        "license": license_id,
+        "created": today.isoformat(),
+    }
+    who = user_identity(root)
+    if who:
+        metadata["creators"] = [who]
+    fmt = suffixes.most_common(1)[0][0] if suffixes else ""
+    if fmt:
+        metadata["format"] = fmt
+    metadata["provenance"] = provenance
+    metadata["splits"] = split_info
+    csv_files = sorted(stage / rel for rel in placed.values() if rel.endswith(".csv"))
+    headers = {tuple(c["name"] for c in cols) for f in csv_files if (cols := _columns(f))}
+    if len(headers) == 1 and len(csv_files) == len(placed):
+        metadata["columns"] = [{"name": h, "type": "string"} for h in headers.pop()]
+    metadata["content_hash"] = "blake3:" + "0" * 64  # replaced by the stamp below
+    return metadata
+
+
+def datasheet(name: str, number: str, metadata: dict[str, Any]) -> str:
+    """A datasheet skeleton (Gebru et al.) with what the metadata already knows filled in."""
+    splits = ", ".join(
+        f"`{k}` ({v['files']} files, {v['bytes']} bytes"
+        + (f", {v['rows']} rows)" if "rows" in v else ")")
+        for k, v in metadata["splits"].items()
+    )
+    known = {
+        "Composition": f"Splits: {splits}.",
+        "Distribution": f"Licence: {metadata['license']}.",
+    }
+    lines = [
+        f"# {name} {number}",
+        "",
+        'A datasheet in the form proposed by Gebru et al., "Datasheets for Datasets"',
+        "(Communications of the ACM 64(12), 2021). Answer each section, or say why",
+        "it does not apply.",
+    ]
+    for section in DATASHEET_SECTIONS:
+        lines += ["", f"## {section}", "", known.get(section, "_To be written._")]
+    return "\n".join(lines) + "\n"
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def list_datasets(root: Path) -> list[dict[str, Any]]:
+    rows = []
+    for name in names(root, KIND):
+        for number in versions(root, KIND, name):
+            rows.append(describe(root, name, number))
+    return rows
+
+
+def describe(root: Path, name: str, number: str) -> dict[str, Any]:
+    path = f"{KIND}/{name}/{number}"
+    try:
+        metadata = load_mapping(root / path / "metadata.yaml")
+    except StrataError as exc:  # a damaged version is still listed
+        return {"ref": f"{KIND}/{name}@{number}", "path": path, "problem": str(exc)}
+    splits = metadata.get("splits") if isinstance(metadata.get("splits"), dict) else {}
+    return {
+        "ref": f"{KIND}/{name}@{number}",
+        "path": path,
+        "description": metadata.get("description"),
+        "license": metadata.get("license"),
+        "created": metadata.get("created"),
+        "content_hash": metadata.get("content_hash"),
+        "splits": splits,
+        "provenance": metadata.get("provenance"),
+    }

@@ -1,0 +1,232 @@
+"""The lineage graph: dataset -> run -> model -> derived models, and its exports (TFC-0005 R5)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.refs import ArtifactRef, is_run_id
+from strataml.registry.runs import load_runs
+from strataml.registry.store import RegistryError, load_mapping, names, versions
+
+FORMATS = ("text", "dot", "mermaid", "prov-json")
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    source: str  # "datasets/iris@v1", "runs/<id>", "models/m@v1"
+    target: str
+    relation: str  # used, trained, generated, derived_from, fine-tune, distill, …
+
+
+@dataclass
+class Graph:
+    nodes: set[str] = field(default_factory=set)
+    edges: set[Edge] = field(default_factory=set)
+
+    def add(self, source: str, target: str, relation: str) -> None:
+        self.nodes |= {source, target}
+        self.edges.add(Edge(source, target, relation))
+
+
+def _unpinned(text: object) -> str | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        ref = ArtifactRef.parse(text)
+    except ValueError:
+        return None
+    return f"{ref.kind}/{ref.name}@{ref.version}"
+
+
+def _metadata(root: Path, path: str) -> dict[str, Any]:
+    try:
+        return load_mapping(root / path / "metadata.yaml")
+    except StrataError:
+        return {}
+
+
+def build_graph(root: Path) -> Graph:
+    """Every lineage edge the repository's records state."""
+    graph = Graph()
+    for name in names(root, "datasets"):
+        for version in versions(root, "datasets", name):
+            node = f"datasets/{name}@{version}"
+            graph.nodes.add(node)
+            provenance = _metadata(root, f"datasets/{name}/{version}").get("provenance")
+            provenance = provenance if isinstance(provenance, dict) else {}
+            for parent in provenance.get("derived_from") or []:
+                if (ref := _unpinned(parent)) is not None:
+                    graph.add(ref, node, "derived_from")
+            run = provenance.get("generated_by")
+            if isinstance(run, str) and is_run_id(run):
+                graph.add(f"runs/{run}", node, "generated")
+    for record in load_runs(root):
+        node = record.path
+        graph.nodes.add(node)
+        for text in record.inputs.values():
+            if (ref := _unpinned(text)) is not None:
+                graph.add(ref, node, "used")
+    for name in names(root, "models"):
+        for version in versions(root, "models", name):
+            node = f"models/{name}@{version}"
+            graph.nodes.add(node)
+            data = _metadata(root, f"models/{name}/{version}")
+            training = data.get("training") if isinstance(data.get("training"), dict) else {}
+            run = training.get("run") if isinstance(training, dict) else None
+            if isinstance(run, str) and is_run_id(run):
+                graph.add(f"runs/{run}", node, "generated")
+            used_by_run = {e.source for e in graph.edges if e.target == f"runs/{run}"}
+            for text in (training or {}).get("datasets") or []:
+                ref = _unpinned(text)
+                if ref is not None and ref not in used_by_run:
+                    graph.add(ref, node, "trained_on")
+            lineage = data.get("lineage") if isinstance(data.get("lineage"), dict) else {}
+            for parent in (lineage or {}).get("parents") or []:
+                if isinstance(parent, dict) and (ref := _unpinned(parent.get("ref"))) is not None:
+                    graph.add(ref, node, str(parent.get("relation", "derived_from")))
+    return graph
+
+
+def normalise(text: str) -> str:
+    """A node id from what a user typed: datasets/x@v1, models/x@v1, a run id or runs/<id>."""
+    bare = text.strip().rstrip("/")
+    if is_run_id(bare.removeprefix("runs/")):
+        return f"runs/{bare.removeprefix('runs/')}"
+    ref = _unpinned(bare)
+    if ref is None:
+        raise RegistryError(
+            f"not a lineage reference: {text!r} (datasets/NAME@vN, models/NAME@vN or a run id)"
+        )
+    return ref
+
+
+def subgraph(graph: Graph, start: str, *, up: bool, down: bool) -> Graph:
+    if start not in graph.nodes:
+        raise RegistryError(f"{start} does not exist")
+    keep = {start}
+    for direction, wanted in (("up", up), ("down", down)):
+        if not wanted:
+            continue
+        queue = deque([start])
+        seen = {start}
+        while queue:
+            node = queue.popleft()
+            for edge in graph.edges:
+                nxt = (
+                    edge.source
+                    if direction == "up" and edge.target == node
+                    else (edge.target if direction == "down" and edge.source == node else None)
+                )
+                if nxt is not None and nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        keep |= seen
+    return Graph(keep, {e for e in graph.edges if e.source in keep and e.target in keep})
+
+
+def _order(graph: Graph) -> list[Edge]:
+    """Edges in dependency order (sources before targets), ties by name; cycles last."""
+    indegree = dict.fromkeys(graph.nodes, 0)
+    for edge in graph.edges:
+        indegree[edge.target] += 1
+    ready = sorted(n for n, d in indegree.items() if d == 0)
+    rank: dict[str, int] = {}
+    while ready:
+        node = ready.pop(0)
+        rank[node] = len(rank)
+        for edge in sorted(e for e in graph.edges if e.source == node):
+            indegree[edge.target] -= 1
+            if indegree[edge.target] == 0:
+                ready.append(edge.target)
+                ready.sort()
+    last = len(rank)
+    return sorted(
+        graph.edges, key=lambda e: (rank.get(e.source, last), rank.get(e.target, last), e)
+    )
+
+
+def format_text(graph: Graph, start: str) -> str:
+    edges = _order(graph)
+    if not edges:
+        return f"{start}: no lineage recorded\n"
+    return "".join(f"{e.source} -> {e.target}  [{e.relation}]\n" for e in edges)
+
+
+def _kind(node: str) -> str:
+    return node.split("/", 1)[0]
+
+
+def format_dot(graph: Graph) -> str:
+    shapes = {"datasets": "cylinder", "runs": "box", "models": "component"}
+    lines = ["digraph lineage {", "  rankdir=LR;"]
+    for node in sorted(graph.nodes):
+        lines.append(f"  {json.dumps(node)} [shape={shapes.get(_kind(node), 'ellipse')}];")
+    for edge in _order(graph):
+        lines.append(
+            f"  {json.dumps(edge.source)} -> {json.dumps(edge.target)} [label={json.dumps(edge.relation)}];"
+        )
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+def format_mermaid(graph: Graph) -> str:
+    ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
+    brackets = {"datasets": ("[(", ")]"), "runs": ("[", "]"), "models": ("[[", "]]")}
+    lines = ["flowchart LR"]
+    for node, ident in ids.items():
+        left, right = brackets.get(_kind(node), ("(", ")"))
+        lines.append(f'  {ident}{left}"{node}"{right}')
+    for edge in _order(graph):
+        lines.append(f"  {ids[edge.source]} -->|{edge.relation}| {ids[edge.target]}")
+    return "\n".join(lines) + "\n"
+
+
+def format_prov(graph: Graph) -> str:
+    """W3C PROV-JSON: datasets and models are entities, runs are activities."""
+
+    def qname(node: str) -> str:
+        return "strata:" + node.replace("@", "/")
+
+    document: dict[str, Any] = {
+        "prefix": {"strata": "https://strataml.dev/id/"},
+        "entity": {},
+        "activity": {},
+    }
+    for node in sorted(graph.nodes):
+        section = "activity" if _kind(node) == "runs" else "entity"
+        document[section][qname(node)] = {"prov:label": node, "strata:kind": _kind(node)[:-1]}
+    relations: dict[str, dict[str, dict[str, str]]] = {}
+    for index, edge in enumerate(_order(graph), start=1):
+        source, target = qname(edge.source), qname(edge.target)
+        if _kind(edge.target) == "runs":  # entity used by a run
+            relation, body = "used", {"prov:activity": target, "prov:entity": source}
+        elif _kind(edge.source) == "runs":
+            relation, body = "wasGeneratedBy", {"prov:entity": target, "prov:activity": source}
+        else:
+            relation = "wasDerivedFrom"
+            body = {
+                "prov:generatedEntity": target,
+                "prov:usedEntity": source,
+                "prov:type": f"strata:{edge.relation}",
+            }
+        relations.setdefault(relation, {})[f"strata:_e{index}"] = body
+    document.update(relations)
+    if not document["activity"]:
+        del document["activity"]
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render(graph: Graph, start: str, output_format: str) -> str:
+    if output_format == "text":
+        return format_text(graph, start)
+    if output_format == "dot":
+        return format_dot(graph)
+    if output_format == "mermaid":
+        return format_mermaid(graph)
+    if output_format == "prov-json":
+        return format_prov(graph)
+    raise RegistryError(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")

@@ -1,0 +1,299 @@
+"""Model versions: register the next immutable version from a run's outputs (TFC-0005)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.atomic import write_text_atomic
+from strataml.doctor.engine import run_doctor
+from strataml.errors import StrataError
+from strataml.integrity.stamp import stamp_directory
+from strataml.integrity.tree import scan_tree
+from strataml.refs import ArtifactRef, Kind
+from strataml.registry.cards import render_card
+from strataml.registry.runs import RunLookupError, RunRecord, resolve_run
+from strataml.registry.store import (
+    RegistryError,
+    check_name,
+    existing,
+    load_mapping,
+    names,
+    next_version,
+    parse_ref,
+    publish,
+    staging,
+    versions,
+)
+from strataml.schemas import is_safe_relative_path
+from strataml.yamlio import dump_yaml
+
+KIND: Kind = "models"
+RELATIONS = ("fine-tune", "distill", "quantize", "prune", "merge")
+RESERVED = frozenset({"metadata.yaml", "metrics.yaml", "card.md", "CHECKSUMS.txt", "SIGNATURE.asc"})
+FRAMEWORKS = {
+    ".pt": "pytorch", ".pth": "pytorch", ".safetensors": "safetensors", ".onnx": "onnx",
+    ".joblib": "sklearn", ".pkl": "pickle", ".npz": "numpy", ".npy": "numpy", ".h5": "keras",
+    ".keras": "keras", ".gguf": "gguf", ".json": "json", ".txt": "text", ".bin": "binary",
+}  # fmt: skip
+_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "perplexity", "wer", "cer", "latency")
+_HIGHER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "bleu", "rouge", "map", "r2", "iou")
+_META_MODELINE = "../../../schemas/model-metadata.schema.json"
+_METRICS_MODELINE = "../../../schemas/model-metrics.schema.json"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    ref: ArtifactRef  # pinned
+    path: str
+    artifacts: tuple[str, ...]
+    metrics: int
+    skipped_metrics: tuple[str, ...]  # run metrics with no <split>/ prefix a dataset declares
+
+
+def _sealed_run(root: Path, text: str) -> RunRecord:
+    try:
+        run = resolve_run(root, text)
+    except RunLookupError as exc:
+        raise RegistryError(f"--from-run: {exc}") from exc
+    if run.status != "succeeded":
+        raise RegistryError(
+            f"--from-run: {run.run_id} {run.status}; only a succeeded run can produce a model"
+        )
+    if not run.sealed:
+        raise RegistryError(
+            f"--from-run: {run.run_id} has no CHECKSUMS.txt; it never finished sealing"
+        )
+    report = run_doctor(root / run.path, select=("CHK", "LAY010", "LAY011", "LAY012"))
+    failing = [d for d in report.diagnostics if d.severity.value == "error"]
+    if failing:
+        first = failing[0]
+        raise RegistryError(f"--from-run: {first.path}: {first.code} {first.message}")
+    return run
+
+
+def _artifacts(root: Path, run: RunRecord, wanted: Sequence[str]) -> list[str]:
+    outputs = root / run.path / "artifacts"
+    files = list(scan_tree(outputs).files) if outputs.is_dir() else []
+    if not wanted:
+        if not files:
+            raise RegistryError(
+                f"{run.run_id} wrote no files under artifacts/; nothing to register"
+            )
+        chosen = files
+    else:
+        chosen = []
+        for path in wanted:
+            rel = path.removeprefix("artifacts/")
+            if not is_safe_relative_path(rel):
+                raise RegistryError(
+                    f"--artifact {path!r}: not a relative path inside the run's artifacts/"
+                )
+            members = [f for f in files if f == rel or f.startswith(rel.rstrip("/") + "/")]
+            if not members:
+                raise RegistryError(
+                    f"--artifact {path!r}: {run.path}/artifacts/{rel} does not exist"
+                )
+            chosen += members
+    for rel in chosen:
+        if rel in RESERVED:
+            raise RegistryError(
+                f"{run.path}/artifacts/{rel}: {rel} is written by strata; register the other files"
+            )
+    return sorted(set(chosen))
+
+
+def _dataset_inputs(root: Path, run: RunRecord) -> list[ArtifactRef]:
+    refs = []
+    for name, text in run.inputs.items():
+        try:
+            ref = ArtifactRef.parse(text)
+        except ValueError as exc:
+            raise RegistryError(
+                f"{run.path}/config.yaml: input {name} is not a reference; run `strata doctor`"
+            ) from exc
+        if ref.kind == "datasets":
+            try:
+                refs.append(existing(root, ref))
+            except RegistryError as exc:
+                raise RegistryError(f"{run.run_id} input {name}: {exc}") from exc
+    return refs
+
+
+def _direction(metric: str) -> bool | None:
+    lowered = metric.lower()
+    if any(word in lowered for word in _LOWER_IS_BETTER):
+        return False
+    if any(word in lowered for word in _HIGHER_IS_BETTER):
+        return True
+    return None
+
+
+def model_metrics(
+    root: Path, run: RunRecord, datasets: list[ArtifactRef]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run metrics named <split>/<metric>, tied to the training dataset that declares the split."""
+    declared = []
+    for ref in datasets:
+        splits = load_mapping(root / ref.path / "metadata.yaml").get("splits")
+        declared.append((ref, set(splits) if isinstance(splits, dict) else set()))
+    entries: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for name, value in sorted(run.final.items()):
+        split, _, metric = name.partition("/")
+        owner = next((ref for ref, splits in declared if split in splits), None)
+        if (
+            not metric
+            or owner is None
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+        ):
+            skipped.append(name)
+            continue
+        entry: dict[str, Any] = {
+            "name": metric,
+            "value": value,
+            "dataset": str(owner),
+            "split": split,
+        }
+        direction = _direction(metric)
+        if direction is not None:
+            entry["higher_is_better"] = direction
+        entries.append(entry)
+    return entries, skipped
+
+
+def register_model(
+    root: Path,
+    name: str,
+    from_run: str,
+    *,
+    artifacts: Sequence[str] = (),
+    parents: Sequence[tuple[str, str]] = (),
+    version: str | None = None,
+    description: str | None = None,
+    framework: str | None = None,
+    task: str | None = None,
+    license_id: str | None = None,
+    today: dt.date | None = None,
+) -> RegisteredModel:
+    """Create models/<name>/<next version>/ from a run's outputs: all or nothing."""
+    check_name(KIND, name)
+    run = _sealed_run(root, from_run)
+    chosen = _artifacts(root, run, artifacts)
+    datasets = _dataset_inputs(root, run)
+    lineage = []
+    for ref_text, relation in parents:
+        if relation not in RELATIONS:
+            raise RegistryError(f"--relation {relation!r}: choose one of {', '.join(RELATIONS)}")
+        parent = existing(root, parse_ref(ref_text, KIND, name_only_ok=True))
+        lineage.append({"ref": str(parent), "relation": relation})
+    previous = _previous_metadata(root, name)
+    task = task or previous.get("task")
+    license_id = license_id or previous.get("license")
+    if not task:
+        raise RegistryError("say what the model does: --task (e.g. classification)")
+    if not license_id:
+        raise RegistryError("say under which licence the model may be used: --license SPDX-ID")
+    entries, skipped = model_metrics(root, run, datasets)
+    if not entries:
+        raise RegistryError(
+            f"{run.run_id} reported no metric named <split>/<metric> for a split of its datasets "
+            "(e.g. test/accuracy); metrics.yaml needs at least one"
+        )
+    number = next_version(root, KIND, name, version)
+    suffixes = {Path(rel).suffix.lower() for rel in chosen}
+    guessed = FRAMEWORKS.get(next(iter(suffixes))) if len(suffixes) == 1 else None
+    metadata: dict[str, Any] = {
+        "schema_version": 1,
+        "name": name,
+        "version": number,
+        "description": description
+        or previous.get("description")
+        or f"{name} {number}, trained by {run.run_id}.",
+        "created": (today or dt.date.today()).isoformat(),
+        "framework": framework or guessed or previous.get("framework") or "unknown",
+        "task": task,
+        "license": license_id,
+        "artifacts": [
+            {"path": rel, "format": Path(rel).suffix.lstrip(".").lower() or "binary"}
+            for rel in chosen
+        ],
+        "training": {"run": run.run_id, "datasets": [str(d) for d in datasets]},
+    }
+    if lineage:
+        metadata["lineage"] = {"parents": lineage}
+    metadata["content_hash"] = "blake3:" + "0" * 64  # replaced by the stamp below
+    target = root / KIND / name / number
+    with staging(root) as stage:
+        for rel in chosen:
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / run.path / "artifacts" / rel, stage / rel)
+        metrics_doc = {"schema_version": 1, "source_run": run.run_id, "metrics": entries}
+        write_text_atomic(
+            stage / "metrics.yaml", dump_yaml(metrics_doc, modeline=_METRICS_MODELINE)
+        )
+        write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_META_MODELINE))
+        write_text_atomic(stage / "card.md", render_card(metadata, entries))
+        stamp = stamp_directory(stage)
+        publish(stage, target)
+    return RegisteredModel(
+        ArtifactRef(KIND, name, number, stamp.content_hash),
+        f"{KIND}/{name}/{number}",
+        tuple(chosen),
+        len(entries),
+        tuple(skipped),
+    )
+
+
+def _previous_metadata(root: Path, name: str) -> dict[str, Any]:
+    earlier = versions(root, KIND, name)
+    if not earlier:
+        return {}
+    try:
+        return load_mapping(root / KIND / name / earlier[-1] / "metadata.yaml")
+    except StrataError:
+        return {}
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def describe(root: Path, name: str, number: str) -> dict[str, Any]:
+    from strataml.registry.stages import stage_of  # stages read models; avoid the import cycle
+
+    path = f"{KIND}/{name}/{number}"
+    try:
+        metadata = load_mapping(root / path / "metadata.yaml")
+    except StrataError as exc:
+        return {"ref": f"{KIND}/{name}@{number}", "path": path, "problem": str(exc)}
+    try:
+        metrics = load_mapping(root / path / "metrics.yaml").get("metrics")
+    except StrataError:
+        metrics = None
+    return {
+        "ref": f"{KIND}/{name}@{number}",
+        "path": path,
+        "stage": stage_of(root, name, number),
+        "description": metadata.get("description"),
+        "framework": metadata.get("framework"),
+        "task": metadata.get("task"),
+        "license": metadata.get("license"),
+        "created": metadata.get("created"),
+        "content_hash": metadata.get("content_hash"),
+        "training": metadata.get("training"),
+        "lineage": metadata.get("lineage"),
+        "metrics": metrics if isinstance(metrics, list) else [],
+    }
+
+
+def list_models(root: Path) -> list[dict[str, Any]]:
+    return [
+        describe(root, name, number)
+        for name in names(root, KIND)
+        for number in versions(root, KIND, name)
+    ]

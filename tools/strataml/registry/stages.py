@@ -1,0 +1,300 @@
+"""models/<name>/stages.yaml: promotion with a transition table, aliases, history (TFC-0005 R8-R10)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml import schemas
+from strataml.atomic import write_text_atomic
+from strataml.config import load_config
+from strataml.doctor.engine import run_doctor
+from strataml.errors import StrataError
+from strataml.gitrepo import commit_paths, file_at, file_commits, user_identity
+from strataml.integrity.hashing import hash_bytes
+from strataml.refs import Kind, is_run_id, is_version
+from strataml.registry.policy import evaluate, load_policy
+from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
+from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
+from strataml.safeopen import read_regular
+from strataml.yamlio import MAX_BYTES, dump_yaml, parse_yaml
+
+KIND: Kind = "models"
+STAGES_FILE = "stages.yaml"
+TARGETS = ("staging", "production", "archived")
+_MODELINE = "../../schemas/stages.schema.json"
+
+
+def stages_path(name: str) -> str:
+    return f"{KIND}/{name}/{STAGES_FILE}"
+
+
+def load_stages(root: Path, name: str) -> Stages:
+    """The current stages of a model; a missing file means every version is experimental."""
+    path = root / stages_path(name)
+    if not path.exists():
+        return Stages()
+    data = load_mapping(path)
+    problems = schemas.validate("stages", data)
+    if (
+        problems
+        or isinstance(data.get("production"), list)
+        or isinstance(data.get("staging"), list)
+    ):
+        detail = problems[0].message if problems else "more than one version in one stage"
+        raise RegistryError(
+            f"{stages_path(name)}: {detail}; fix it first (`strata doctor {stages_path(name)}`)"
+        )
+    return Stages.from_document(data)
+
+
+def stage_of(root: Path, name: str, version: str) -> str:
+    try:
+        return load_stages(root, name).stage_of(version)
+    except StrataError:
+        return "unknown"
+
+
+def _check_version(root: Path, name: str, version: str) -> None:
+    check_name(KIND, name)
+    if not is_version(version):
+        raise RegistryError(f"bad version {version!r}: write v<N> or v<MAJOR>.<MINOR>.<PATCH>")
+    if version not in versions(root, KIND, name):
+        available = versions(root, KIND, name)
+        known = f"it has {', '.join(available)}" if available else f"there is no model {name!r}"
+        raise RegistryError(f"models/{name}/{version} does not exist ({known})")
+
+
+def evidence(root: Path, name: str, version: str) -> dict[str, Any]:
+    """What a promotion rests on: the training run, the metrics, the digest of CHECKSUMS.txt."""
+    directory = root / KIND / name / version
+    found: dict[str, Any] = {}
+    with contextlib.suppress(StrataError):
+        run = (load_mapping(directory / "metadata.yaml").get("training") or {}).get("run")
+        if isinstance(run, str) and is_run_id(run):
+            found["run"] = run
+    with contextlib.suppress(StrataError):
+        metrics = {}
+        for entry in load_mapping(directory / "metrics.yaml").get("metrics") or []:
+            dataset = str(entry["dataset"]).split("#", 1)[0].removeprefix("datasets/")
+            metrics[f"{dataset}:{entry['split']}/{entry['name']}"] = entry["value"]
+        if metrics:
+            found["metrics"] = metrics
+    with contextlib.suppress(OSError):
+        found["checksums"] = "blake3:" + hash_bytes(read_regular(directory / "CHECKSUMS.txt"))
+    return found
+
+
+@dataclass(frozen=True)
+class Promotion:
+    name: str
+    version: str
+    to: str
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    changed: tuple[str, ...]  # stages.yaml paths written
+    entries: tuple[tuple[str, dict[str, Any]], ...]  # (model name, history entry) in order
+    commit: str | None
+
+
+def _verify(root: Path, name: str, version: str) -> None:
+    """Fail closed: only a version that verifies may change stage."""
+    report = run_doctor(
+        root / KIND / name / version, select=("CHK", "LAY010", "LAY011", "LAY012", "SCH", "MOD")
+    )
+    failing = [d for d in report.diagnostics if d.severity.value == "error"]
+    if failing:
+        first = failing[0]
+        raise RegistryError(
+            f"models/{name}/{version} does not verify: {first.path}: {first.code} {first.message}"
+        )
+
+
+def _plan(
+    root: Path,
+    stages: Stages,
+    item: Promotion,
+    *,
+    reason: str | None,
+    override: bool,
+    at: str,
+    by: str,
+) -> list[dict[str, Any]]:
+    current = stages.stage_of(item.version)
+    if current == item.to:
+        raise RegistryError(f"models/{item.name}/{item.version} is already {item.to}")
+    rule = TRANSITIONS.get((current, item.to), "refused")
+    if rule == "refused":
+        raise RegistryError(
+            f"models/{item.name}/{item.version}: {current} -> {item.to} is not allowed (TFC-0005 R9)"
+        )
+    if rule == "override" and not override:
+        raise RegistryError(
+            f"models/{item.name}/{item.version}: {current} -> {item.to} needs --override and a --reason"
+        )
+    if rule == "override" and not reason:
+        raise RegistryError("--override needs a --reason saying why")
+    if item.to in ("staging", "production"):
+        _verify(root, item.name, item.version)
+        policy = load_policy(load_config(root).policy).get(item.to)
+        failures = evaluate(root, item.name, item.version, policy) if policy else []
+        if failures:
+            raise RegistryError(
+                f"models/{item.name}/{item.version} breaks the {item.to} policy: {failures[0].message}"
+                + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+            )
+    entries = []
+    displaced = (
+        stages.production
+        if item.to == "production"
+        else stages.staging
+        if item.to == "staging"
+        else None
+    )
+    if displaced is not None:
+        fallback = "archived" if item.to == "production" else "experimental"
+        stages.move(displaced, fallback)
+        entries.append(
+            {"version": displaced, "from": item.to, "to": fallback, "at": at, "by": by,
+             "reason": f"replaced by {item.version}"}
+        )  # fmt: skip
+    stages.move(item.version, item.to)
+    entry: dict[str, Any] = {
+        "version": item.version, "from": current, "to": item.to, "at": at, "by": by,
+        "reason": reason or f"promoted to {item.to}",
+    }  # fmt: skip
+    found = evidence(root, item.name, item.version)
+    if found:
+        entry["evidence"] = found
+    entries.append(entry)
+    return entries
+
+
+def promote(
+    root: Path,
+    items: Sequence[Promotion],
+    *,
+    reason: str | None = None,
+    override: bool = False,
+    commit: bool = False,
+    now: dt.datetime | None = None,
+) -> PromotionResult:
+    """Change the stage of one or more model versions: all checked first, then all written."""
+    if not items:
+        raise RegistryError("name at least one model version to promote")
+    for item in items:
+        if item.to not in TARGETS:
+            raise RegistryError(f"--to {item.to!r}: choose one of {', '.join(TARGETS)}")
+        _check_version(root, item.name, item.version)
+    if len({i.name for i in items}) != len(items):
+        raise RegistryError("each model may appear once per promotion")
+    by = user_identity(root) or "unknown"
+    at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    names = sorted({i.name for i in items})
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(locked(root, f"stages-{name}"))
+        planned: dict[str, Stages] = {}
+        added: list[tuple[str, dict[str, Any]]] = []
+        for item in items:
+            stages = load_stages(root, item.name)
+            for entry in _plan(root, stages, item, reason=reason, override=override, at=at, by=by):
+                stages.history.append(entry)
+                added.append((item.name, entry))
+            planned[item.name] = stages
+        written = []
+        for name, stages in planned.items():
+            write_stages(root, name, stages)
+            written.append(stages_path(name))
+    sha = None
+    if commit:
+        summary = "; ".join(f"{i.name} {i.version} to {i.to}" for i in items)
+        sha = commit_paths(
+            root, written, f"Promote {summary}" + (f"\n\n{reason}" if reason else "")
+        )
+    return PromotionResult(tuple(written), tuple(added), sha)
+
+
+def write_stages(root: Path, name: str, stages: Stages) -> None:
+    text = dump_yaml(stages.document(), modeline=_MODELINE)
+    problems = schemas.validate("stages", parse_yaml(text.encode()).data)
+    if problems:  # never write a file doctor would reject
+        raise StrataError(f"internal: stages.yaml would not validate: {problems[0].message}")
+    write_text_atomic(root / stages_path(name), text)
+
+
+def set_alias(root: Path, name: str, alias: str, version: str | None) -> Stages:
+    """Point `alias` at `version`, or remove it when version is None."""
+    check_name(KIND, name)
+    if alias in RESERVED_ALIASES:
+        raise RegistryError(f"alias {alias!r} is reserved (stage names and 'latest')")
+    if not schemas.validate("stages", {**Stages().document(), "aliases": {alias: "v1"}}) == []:
+        raise RegistryError(
+            f"bad alias {alias!r}: a lower-case letter, then letters, digits, '_' or '-'"
+        )
+    if version is not None:
+        _check_version(root, name, version)
+    with locked(root, f"stages-{name}"):
+        stages = load_stages(root, name)
+        if version is None:
+            if alias not in stages.aliases:
+                raise RegistryError(f"models/{name} has no alias {alias!r}")
+            del stages.aliases[alias]
+        else:
+            stages.aliases[alias] = version
+        write_stages(root, name, stages)
+    return stages
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagesAt:
+    commit: str | None  # None: no commit of stages.yaml yet at that time
+    committed: dt.datetime | None
+    stages: Stages
+
+
+def parse_moment(text: str) -> dt.datetime:
+    """RFC 3339 date-time, or a date (meaning the end of that day, UTC)."""
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RegistryError(f"--at {text!r}: expected YYYY-MM-DD or an ISO 8601 date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def stages_at(root: Path, name: str, moment: dt.datetime) -> StagesAt:
+    """What stages.yaml said in the newest commit made at or before `moment` (Git history)."""
+    check_name(KIND, name)
+    if not (root / KIND / name).is_dir():
+        raise RegistryError(f"there is no model {name!r}")
+    limit = moment.timestamp()
+    for sha, when in file_commits(root, stages_path(name)):
+        if when <= limit:
+            raw = file_at(root, sha, stages_path(name))
+            committed = dt.datetime.fromtimestamp(when, dt.UTC)
+            if raw is None:  # the commit deleted the file
+                return StagesAt(sha, committed, Stages())
+            document = parse_yaml(raw[: MAX_BYTES + 1])
+            if not document.ok or not isinstance(document.data, dict):
+                raise RegistryError(f"{stages_path(name)} at {sha[:12]} does not parse")
+            return StagesAt(sha, committed, Stages.from_document(document.data))
+    return StagesAt(None, None, Stages())
+
+
+def history_entries(root: Path, name: str) -> Iterator[dict[str, Any]]:
+    check_name(KIND, name)
+    if not (root / KIND / name).is_dir():
+        raise RegistryError(f"there is no model {name!r}")
+    yield from load_stages(root, name).history
