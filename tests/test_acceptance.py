@@ -15,7 +15,7 @@ from conftest import doctor_script as doctor
 from conftest import require_tool, shipped_runs
 
 IRIS = "datasets/iris/v1"
-OK_SUMMARY = "OK (strict): 0 errors, 0 warnings, 0 info; 2 artifacts checked, 10 files hashed\n"
+OK_SUMMARY = "OK (strict): 0 errors, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
 
 
 def test_doctor_strict_passes_on_the_template(template: Path) -> None:
@@ -97,15 +97,23 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
     (template / IRIS).rename(template / "datasets" / "iris" / "version1")
     result = doctor(template)
     assert (result.returncode, result.stderr) == (1, "")
-    [shipped] = shipped_runs()  # the example run read datasets/iris@v1, which is now gone
+    [shipped] = shipped_runs()  # the example run and model read datasets/iris@v1, now gone
+    gone = "dataset datasets/iris@v1 does not exist\n    hint: fix the reference\n"
     assert result.stdout == (
         "datasets/iris/version1\n"
         "  error LAY004 version directory must be v<N> or v<MAJOR>.<MINOR>.<PATCH>\n"
         "    hint: rename it, e.g. v1\n"
         "\n"
+        "models/iris-classifier/v1\n"
+        "  metadata.yaml:17: error LIN001 training dataset datasets/iris@v1 does not exist\n"
+        "    hint: restore that version, or fix the reference\n"
+        f"  metrics.yaml:7: error LIN001 metric 'accuracy': {gone}"
+        f"  metrics.yaml:12: error LIN001 metric 'loss': {gone}"
+        f"  metrics.yaml:17: error LIN001 metric 'accuracy': {gone}"
+        "\n"
         f"runs/{shipped}\n"
         "  config.yaml:36: error RUN010 input data: datasets/iris@v1 no longer exists (no directory datasets/iris/v1)\n"
         "    hint: restore that version; a run's inputs are kept as long as the run is\n"
         "\n"
-        "FAILED: 2 errors, 0 warnings, 0 info; 1 artifact checked, 5 files hashed\n"
+        "FAILED: 6 errors, 0 warnings, 0 info; 2 artifacts checked, 9 files hashed\n"
     )
