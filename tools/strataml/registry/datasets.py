@@ -181,9 +181,7 @@ def add_dataset(
             "say where the data came from: --source NAME|URL, --derived-from REF or --from-run RUN"
         )
     number = next_version(root, KIND, name, version)
-    split_paths, placed = _plan_layout(
-        source.resolve() if not source.is_symlink() else source, splits
-    )
+    split_paths, placed = _plan_layout(source, splits)
     target = root / KIND / name / number
     with staging(root) as stage:
         for src, rel in placed.items():

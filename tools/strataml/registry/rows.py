@@ -119,7 +119,8 @@ class _Compact:
         elif kind == 7:  # double
             self.at += 8
         elif kind == 8:  # binary
-            self.at += self._varint()
+            length = self._varint()  # read first: `self.at += …` would add to the old offset
+            self.at += length
         elif kind in (9, 10):  # list, set
             header = self._byte()
             count = header >> 4
