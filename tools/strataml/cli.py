@@ -15,6 +15,7 @@ from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.stamp import stamp_directory
+from strataml.refs import Kind
 from strataml.registry import datasets, exports, lineage, models, runs, stages, store
 from strataml.runner import session
 from strataml.runner.execute import Interrupts, forwarding
@@ -307,10 +308,14 @@ def dataset_show(
     output_format: FormatOption = "text",
 ) -> None:
     """One dataset version."""
+    _show_version("datasets", ref, output_format)
+
+
+def _show_version(kind: Kind, ref: str, output_format: str) -> None:
     root = find_root(Path())
-    parsed = store.parse_ref(ref, "datasets", name_only_ok=True)
-    store.existing(root, parsed)
-    row = datasets.describe(root, parsed.name, parsed.version)
+    parsed = store.existing(root, store.parse_ref(ref, kind, name_only_ok=True))
+    describe = datasets.describe if kind == "datasets" else models.describe
+    row = describe(root, parsed.name, parsed.version)
     _emit(output_format, _mapping_text(row), row)
 
 
@@ -392,11 +397,7 @@ def model_show(
     output_format: FormatOption = "text",
 ) -> None:
     """One model version."""
-    root = find_root(Path())
-    parsed = store.parse_ref(ref, "models", name_only_ok=True)
-    store.existing(root, parsed)
-    row = models.describe(root, parsed.name, parsed.version)
-    _emit(output_format, _mapping_text(row), row)
+    _show_version("models", ref, output_format)
 
 
 def _promotions(args: list[str], to: str) -> list[stages.Promotion]:

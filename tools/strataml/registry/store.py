@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from strataml.atomic import fsync_path
 from strataml.errors import StrataError, UsageError
 from strataml.refs import ArtifactRef, Kind, is_name, is_version, version_key
 from strataml.safeopen import read_regular
@@ -138,11 +139,7 @@ def publish(staged: Path, final: Path) -> None:
     except OSError:
         final.rmdir()
         raise
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(final.parent)
 
 
 @contextlib.contextmanager

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-from strataml.atomic import write_text_atomic
+from strataml.atomic import fsync_path, write_text_atomic
 from strataml.errors import StrataError
 from strataml.yamlio import dump_yaml
 
@@ -92,8 +91,4 @@ def append_log(log_path: Path, line: str) -> None:
 
 
 def sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
