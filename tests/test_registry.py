@@ -405,3 +405,58 @@ def test_template_example_is_in_production_and_doctor_passes(repo: Path, strata:
     _, out, _ = strata("model", "show", "models/iris-classifier@v1", "--format", "json")
     shown = json.loads(out)
     assert (shown["stage"], shown["training"]["run"]) == ("production", next(iter(shipped_runs())))
+
+
+def test_derived_model_aliases_and_generated_dataset(repo: Path, strata: RunCli) -> None:
+    [shipped] = shipped_runs()
+    run_id = new_run(repo, "--set", "epochs=200")
+    code, _, err = strata("model", "register", "iris-classifier", "--from-run", run_id,
+                          "--parent", "iris-classifier@v1", "--relation", "fine-tune")  # fmt: skip
+    assert (code, err) == (0, "")
+    metadata = yaml.safe_load((repo / "models/iris-classifier/v2/metadata.yaml").read_text())
+    assert metadata["lineage"]["parents"][0]["relation"] == "fine-tune"
+    assert metadata["lineage"]["parents"][0]["ref"].startswith("models/iris-classifier@v1#blake3:")
+    card = (repo / "models/iris-classifier/v2/card.md").read_text()
+    assert "base_model: models/iris-classifier@v1\nbase_model_relation: finetune\n" in card
+    code, out, _ = strata("lineage", "models/iris-classifier@v2", "--up")
+    lines = out.splitlines()
+    assert sorted(lines) == sorted([
+        f"datasets/iris@v1 -> runs/{run_id}  [used]",
+        f"datasets/iris@v1 -> runs/{shipped}  [used]",
+        f"runs/{shipped} -> models/iris-classifier@v1  [generated]",
+        "models/iris-classifier@v1 -> models/iris-classifier@v2  [fine-tune]",
+        f"runs/{run_id} -> models/iris-classifier@v2  [generated]",
+    ])  # fmt: skip
+    assert lines[0].startswith("datasets/iris@v1 -> ")  # sources before what they feed
+    assert lines.index(f"runs/{shipped} -> models/iris-classifier@v1  [generated]") < lines.index(
+        "models/iris-classifier@v1 -> models/iris-classifier@v2  [fine-tune]"
+    )
+    assert strata("model", "register", "x", "--from-run", run_id, "--parent", "iris-classifier@v1") == (
+        2, "", "strata: error: give one --relation for each --parent\n",
+    )  # fmt: skip
+
+    assert strata("model", "alias", "iris-classifier", "champion", "v2") == (
+        0, "models/iris-classifier: champion -> v2\n", "",
+    )  # fmt: skip
+    stages = yaml.safe_load((repo / "models/iris-classifier/stages.yaml").read_text())
+    assert (stages["aliases"], stages["production"]) == ({"champion": "v2"}, "v1")
+    assert strata("model", "alias", "iris-classifier", "champion", "--delete")[0] == 0
+    assert (
+        yaml.safe_load((repo / "models/iris-classifier/stages.yaml").read_text())["aliases"] == {}
+    )
+
+    source = repo / "runs" / run_id / "artifacts"
+    code, out, err = strata("dataset", "add", "predictions", str(source), "--from-run", run_id,
+                            "--license", "CC0-1.0")  # fmt: skip
+    assert (code, err) == (0, "")
+    provenance = yaml.safe_load((repo / "datasets/predictions/v1/metadata.yaml").read_text())[
+        "provenance"
+    ]
+    assert provenance == {"generated_by": run_id}
+    code, out, _ = strata("lineage", "datasets/predictions@v1", "--up")
+    assert out.splitlines()[-1] == f"runs/{run_id} -> datasets/predictions@v1  [generated]"
+    commit_all(repo, "derived model and generated dataset")
+    report = doctor_script(repo, "--strict")
+    assert (report.returncode, report.stdout.splitlines()[-1]) == (
+        0, "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 26 files hashed",
+    )  # fmt: skip
