@@ -211,3 +211,22 @@ def test_doctor_never_raises_on_runs(
         format_list(records)
         format_show(records[0])
         format_compare(compare_runs([records[0], records[0]], show_all=True))
+
+
+STAGES = EXAMPLES / "base" / "models" / "toy-model" / "stages.yaml"
+
+
+@FUZZ
+@given(
+    stages=documents(STAGES.read_bytes())
+    | st.fixed_dictionaries(
+        dict.fromkeys(("schema_version", "production", "staging", "archived", "aliases", "history"), json_values)
+    ).map(lambda v: yaml.safe_dump(v).encode()),
+    card=documents((EXAMPLES / "base/models/toy-model/v1/card.md").read_bytes()),
+)
+def test_doctor_never_raises_on_stages_and_cards(stages: bytes, card: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_tree(EXAMPLES / "base", Path(tmp) / "repo")
+        (root / "models/toy-model/stages.yaml").write_bytes(stages)
+        (root / "models/toy-model/v1/card.md").write_bytes(card)
+        _doctor_everything(root)
