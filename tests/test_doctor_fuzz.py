@@ -220,7 +220,10 @@ STAGES = EXAMPLES / "base" / "models" / "toy-model" / "stages.yaml"
 @given(
     stages=documents(STAGES.read_bytes())
     | st.fixed_dictionaries(
-        dict.fromkeys(("schema_version", "production", "staging", "archived", "aliases", "history"), json_values)
+        dict.fromkeys(
+            ("schema_version", "production", "staging", "archived", "aliases", "history"),
+            json_values,
+        )
     ).map(lambda v: yaml.safe_dump(v).encode()),
     card=documents((EXAMPLES / "base/models/toy-model/v1/card.md").read_bytes()),
 )

@@ -106,6 +106,8 @@ def read_metric_lines(raw: bytes) -> tuple[MetricsRecord, list[str]]:
 def _read_line(line: bytes, record: MetricsRecord) -> str | None:
     try:
         entry = json.loads(line, parse_constant=_reject_constant)
+    except _NotFiniteError:
+        return "value is not a finite number (NaN and Infinity are not JSON)"
     except (ValueError, RecursionError):
         return "not a JSON object"
     if not isinstance(entry, dict):
@@ -135,8 +137,12 @@ def _read_line(line: bytes, record: MetricsRecord) -> str | None:
     return None
 
 
+class _NotFiniteError(ValueError):
+    pass
+
+
 def _reject_constant(token: str) -> float:
-    raise ValueError(f"{token} is not a finite number")
+    raise _NotFiniteError(f"{token} is not a finite number")
 
 
 def metrics_document(record: MetricsRecord) -> dict[str, Any]:
