@@ -97,6 +97,11 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
             from strataml.integrity.stamp import stamp_directory
 
             stamp_directory(repo / arg)
+        elif op == "fixture":  # a file from tests/examples/fixtures/
+            target = repo / arg["to"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("ab" if arg.get("append") else "wb") as handle:
+                handle.write((EXAMPLES / "fixtures" / arg["from"]).read_bytes())
         elif op == "git":
             _git(repo, arg)
         else:

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import REPO, RunCli, copy_tree
+from conftest import REPO, RunCli, copy_tree, require_tool
 from golden import EXAMPLES, Case, apply_steps, load_cases
 from strataml.doctor.model import Severity
 from strataml.doctor.rules import RULES
@@ -22,6 +22,8 @@ UPDATE = os.environ.get("STRATA_UPDATE_GOLDEN") == "1"
 
 
 def _prepare(case: Case, tmp_path: Path) -> Path:
+    if "signing/" in str(case.spec.get("steps", [])):
+        require_tool("gpg")  # signatures are verified by the real gpg
     repo = copy_tree(EXAMPLES / case.spec.get("base", "base"), tmp_path / "repo")
     apply_steps(repo, case.spec.get("steps", []))
     return repo

@@ -10,16 +10,20 @@ from typing import Annotated
 import typer
 
 from strataml.atomic import write_text_atomic
+from strataml.config import load_config
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
+from strataml.integrity import keys as key_store
+from strataml.integrity import signatures
+from strataml.integrity.gpg import Keyring
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import Kind
 from strataml.registry import datasets, exports, lineage, models, runs, stages, store
 from strataml.runner import session
 from strataml.runner.execute import Interrupts, forwarding
-from strataml.workspace import find_root
+from strataml.workspace import find_root, relative, scan_layout
 
 app = typer.Typer(
     name="strata",
@@ -559,6 +563,117 @@ def export_croissant(
 ) -> None:
     """A Croissant 1.0 JSON-LD description of a dataset version."""
     _write_or_print(exports.croissant_json(find_root(Path()), ref), output)
+
+
+def _artifact_path(root: Path, path: Path) -> str:
+    rel = relative(root, path.resolve())
+    if not any(a.path == rel for a in scan_layout(root).artifacts):
+        raise UsageError(f"{path}: not a dataset version, model version or run directory")
+    return rel
+
+
+@app.command("sign")
+def sign(
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Artifact directories.", show_default=False)
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", metavar="FPR", help="Signing key fingerprint (default: gpg's)."),
+    ] = None,
+) -> None:
+    """Add your detached signature over CHECKSUMS.txt to SIGNATURE.asc (TFC-0008 R7)."""
+    root = find_root(Path())
+    targets = [_artifact_path(root, p) for p in paths]
+    for target in targets:
+        done = signatures.sign_directory(root, target, key)
+        verb = "re-signed" if done.replaced else "signed"
+        who = f"{done.fingerprint}" + (f" ({done.uid})" if done.uid else "")
+        typer.echo(
+            f"{target}: {verb} by {who}; {done.signatures} signature{'s' if done.signatures != 1 else ''}"
+        )
+
+
+@app.command("verify")
+def verify(
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Artifact directories.", show_default=False)
+    ],
+) -> None:
+    """Checksums, then signatures against keys/ and the trust list only (TFC-0008 R8)."""
+    root = find_root(Path())
+    targets = [_artifact_path(root, p) for p in paths]
+    trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
+    failed = False
+    with Keyring(root) as keyring:
+        for target in targets:
+            report = run_doctor(root / target, select=("CHK", "LAY01", "SIG"))
+            signed = signatures.verify_directory(keyring, root, target, trusted)
+            typer.echo(target)
+            for block in signed.blocks:
+                result = block.result
+                state = result.verdict.value + (
+                    "" if block.trusted or result.verdict.value != "good" else ", untrusted"
+                )
+                who = (result.fingerprint or "unknown key") + (
+                    f" {result.uid}" if result.uid else ""
+                )
+                typer.echo(f"  signature {block.index}: {state}: {who}")
+            if not signed.present:
+                typer.echo("  no SIGNATURE.asc")
+            body = (
+                REPORTERS["text"](report).split("\n", 1)[1]
+                if report.diagnostics
+                else REPORTERS["text"](report)
+            )
+            typer.echo("  " + body.strip().replace("\n", "\n  "))
+            failed = failed or report.failed or not signed.present
+    raise typer.Exit(1 if failed else 0)
+
+
+keys_app = _sub_app("Trusted public keys: keys/ and [tool.strataml.signing] trusted (TFC-0008 R9).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|FPR", help="Armored public key file, or a fingerprint in your keyring."
+        ),
+    ],
+) -> None:
+    """Add a public key to keys/ and trust its fingerprint."""
+    row = key_store.add_key(find_root(Path()), source)
+    typer.echo(f"{row.file}: {row.fingerprint} {row.uid or ''}".rstrip() + " (trusted)")
+
+
+@keys_app.command("list")
+def keys_list(output_format: FormatOption = "text") -> None:
+    """Keys in keys/, with their state and whether they are trusted."""
+    rows, problems = key_store.list_key_rows(find_root(Path()))
+    lines = []
+    for r in rows:
+        state = "revoked" if r.revoked else "expired" if r.expired else "valid"
+        lines.append(
+            f"{r.fingerprint}  {'trusted' if r.trusted else 'not trusted'}  {state}  {r.uid or ''}".rstrip()
+        )
+    text = (
+        "\n".join(lines + [f"problem: {p}" for p in problems]) + "\n"
+        if lines or problems
+        else "no keys\n"
+    )
+    _emit(output_format, text, {"keys": [r.__dict__ for r in rows], "problems": problems})
+
+
+@keys_app.command("remove")
+def keys_remove(fingerprint: Annotated[str, typer.Argument(metavar="FPR")]) -> None:
+    """Stop trusting a key and delete its file from keys/."""
+    removed = key_store.remove_key(find_root(Path()), fingerprint)
+    typer.echo(
+        f"untrusted {fingerprint.upper()}" + (f"; removed {', '.join(removed)}" if removed else "")
+    )
 
 
 def _note(message: str) -> None:

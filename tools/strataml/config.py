@@ -32,6 +32,7 @@ class Config:
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
     problems: tuple[ConfigProblem, ...] = ()
     policy: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.policy], schema-valid
+    signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
 
 
 def has_strataml_table(pyproject: Path) -> bool:
@@ -66,6 +67,7 @@ def load_config(root: Path) -> Config:
             allow_top_level=tuple(doctor.get("allow-top-level", ())),
         ),
         policy=table.get("policy", {}),
+        signing=table.get("signing", {}),
     )
 
 

@@ -364,6 +364,55 @@ IMM002 = Rule(
     "Uncommitted edit inside a committed version",
 )
 
+# Signatures (TFC-0008)
+SIG001 = Rule(
+    "SIG001",
+    "signature-missing",
+    E,
+    "TFC-0008 R11",
+    "Artifact needs signatures and has no SIGNATURE.asc",
+)
+SIG002 = Rule(
+    "SIG002", "signature-mismatch", E, "TFC-0008 R10", "Signature is not over this CHECKSUMS.txt"
+)
+SIG003 = Rule(
+    "SIG003", "signature-unverifiable", E, "TFC-0008 R10", "Signature could not be verified"
+)
+SIG004 = Rule(
+    "SIG004", "signature-unknown-key", E, "TFC-0008 R10", "Signed by a key that is not in keys/"
+)
+SIG005 = Rule(
+    "SIG005",
+    "signature-untrusted",
+    E,
+    "TFC-0008 R9",
+    "Good signature by a key outside the trust list",
+)
+SIG006 = Rule(
+    "SIG006", "signature-expired", E, "TFC-0008 R10", "Signing key or signature has expired"
+)
+SIG007 = Rule("SIG007", "signature-revoked", E, "TFC-0008 R10", "Signing key is revoked")
+SIG008 = Rule(
+    "SIG008",
+    "signature-malformed",
+    E,
+    "TFC-0008 R7",
+    "SIGNATURE.asc is not clean ASCII-armored signatures",
+)
+SIG009 = Rule(
+    "SIG009", "signers-too-few", E, "TFC-0008 R11", "Fewer distinct trusted signers than required"
+)
+SIG010 = Rule(
+    "SIG010", "key-file-invalid", E, "TFC-0008 R8", "File in keys/ is not one clean public key"
+)
+SIG011 = Rule(
+    "SIG011",
+    "trusted-key-missing",
+    W,
+    "TFC-0008 R9",
+    "Trusted fingerprint has no public key in keys/",
+)
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -379,5 +428,6 @@ RULES: dict[str, Rule] = {
         LIN001, LIN002, LIN003, LIN004, LIN005, MOD005,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,
+        SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,
     )
 }  # fmt: skip

@@ -36,6 +36,7 @@ class MetricRule:
 class StagePolicy:
     card_sections: tuple[str, ...] = ()
     metrics: tuple[MetricRule, ...] = ()
+    signatures: int = 0  # distinct trusted signers; checked with the signatures (SIG009)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def load_policy(table: dict[str, Any]) -> dict[str, StagePolicy]:
                 MetricRule(m["name"], m["dataset"], m["split"], m.get("min"), m.get("max"))
                 for m in entry.get("metrics", ())
             ),
+            int(entry.get("signatures", 0)),
         )
     return policies
 

@@ -11,6 +11,7 @@ from strataml.doctor.checks import (
     registry,
     repository,
     runs,
+    signatures,
 )
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
@@ -29,6 +30,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "stages": registry.check_stages,
     "lineage-cycles": registry.check_lineage_cycles,
     "immutability": history.check_immutability,
+    "signatures": signatures.check_signatures,
 }
 
 # Run for every selected artifact.
