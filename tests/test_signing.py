@@ -318,3 +318,38 @@ def test_sign_refuses_a_directory_that_does_not_verify(signed: tuple[Path, Path,
         f"strata: error: {MODEL} does not verify, not signing: {MODEL}/model.json: CHK005 "
     )
     assert (repo / MODEL / "SIGNATURE.asc").read_bytes() == before
+
+
+def test_a_signing_subkey_counts_for_its_primary(template: Path, user_home: Path) -> None:
+    carol = make_key(user_home, "Carol <carol@example.org>")
+    gpg(user_home, "--passphrase", "", "--quick-add-key", carol.fingerprint, "ed25519", "sign")
+    listing = gpg(user_home, "--with-colons", "--list-keys", carol.fingerprint).stdout.decode()
+    subkey = [line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")][1]
+    trust(
+        template,
+        Key(carol.fingerprint, gpg(user_home, "--armor", "--export", carol.fingerprint).stdout),
+    )
+    (template / MODEL / "SIGNATURE.asc").unlink()
+    done = strata(
+        template, "sign", MODEL, "--key", carol.fingerprint
+    )  # gpg picks the newest signing subkey
+    assert (
+        done.stdout
+        == f"{MODEL}: signed by {carol.fingerprint} (Carol <carol@example.org>); 1 signature\n"
+    )
+    block = (template / MODEL / "SIGNATURE.asc").read_bytes()
+    packets = subprocess.run(
+        ["gpg", "--list-packets"], input=block, capture_output=True, check=True
+    ).stdout
+    assert f"issuer fpr v4 {subkey}".encode() in packets  # made by the subkey…
+    verified = strata(template, "verify", MODEL)
+    assert verified.returncode == 0  # …and counted for the trusted primary
+    assert (
+        verified.stdout.splitlines()[1]
+        == f"  signature 1: good: {carol.fingerprint} Carol <carol@example.org>"
+    )
+    bad = strata(template, "sign", MODEL, "--key", "--output=/etc/passwd")
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        "strata: error: '--output=/etc/passwd' is not a full key fingerprint (40 hex digits)\n",
+    )
