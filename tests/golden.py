@@ -132,9 +132,11 @@ def _git(repo: Path, action: str) -> None:
 
     if not (repo / ".git").exists():
         run("init", "-q", "-b", "main")
+    if action == "lfs-commit":  # with git-lfs's filters, as `git lfs install` sets them up
+        run("lfs", "install", "--local")
     run("add", "-A")
     run("commit", "-q", "-m", "golden case")
     if action == "shallow":  # what `git clone --depth 1` leaves: history cut at HEAD
         (repo / ".git" / "shallow").write_text(run("rev-parse", "HEAD"), encoding="utf-8")
-    elif action != "commit":
+    elif action not in ("commit", "lfs-commit"):
         raise ValueError(f"unknown git step {action!r}")

@@ -24,6 +24,8 @@ UPDATE = os.environ.get("STRATA_UPDATE_GOLDEN") == "1"
 def _prepare(case: Case, tmp_path: Path) -> Path:
     if "signing/" in str(case.spec.get("steps", [])):
         require_tool("gpg")  # signatures are verified by the real gpg
+    if "lfs-commit" in str(case.spec.get("steps", [])):
+        require_tool("git-lfs")
     repo = copy_tree(EXAMPLES / case.spec.get("base", "base"), tmp_path / "repo")
     apply_steps(repo, case.spec.get("steps", []))
     return repo

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from strataml import lfs
 from strataml.atomic import write_text_atomic
 from strataml.config import load_config
 from strataml.doctor.engine import parse_codes, run_doctor
@@ -52,6 +53,10 @@ def doctor(
     explain_code: Annotated[
         str | None, typer.Option("--explain", metavar="CODE", help="Describe a rule and exit.")
     ] = None,
+    require_content: Annotated[
+        bool,
+        typer.Option("--require-content", help="Git LFS content that is not pulled is an error."),
+    ] = False,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
@@ -61,7 +66,10 @@ def doctor(
         return
     if output_format not in REPORTERS:
         raise UsageError(f"unknown format {output_format!r} (choose from {', '.join(REPORTERS)})")
-    report = run_doctor(path, strict=strict, select=parse_codes(select), ignore=parse_codes(ignore))
+    report = run_doctor(
+        path, strict=strict, select=parse_codes(select), ignore=parse_codes(ignore),
+        require_content=require_content,
+    )  # fmt: skip
     color = output_format == "text" and sys.stdout.isatty()
     typer.echo(REPORTERS[output_format](report, color=color), nl=False)
     raise typer.Exit(report.exit_code)
@@ -674,6 +682,67 @@ def keys_remove(fingerprint: Annotated[str, typer.Argument(metavar="FPR")]) -> N
     typer.echo(
         f"untrusted {fingerprint.upper()}" + (f"; removed {', '.join(removed)}" if removed else "")
     )
+
+
+lfs_app = _sub_app("Git LFS content of artifacts: status, pull (TFC-0008 R12).")
+app.add_typer(lfs_app, name="lfs")
+
+
+def _artifact_dirs(root: Path, refs: list[str]) -> list[str]:
+    """Artifact directories from refs (datasets/x@v1, models/x@v1, run ids) or paths."""
+    found = []
+    for text in refs:
+        if "@" in text:
+            kind: Kind = "models" if text.startswith("models/") else "datasets"
+            found.append(store.existing(root, store.parse_ref(text, kind)).path)
+        else:
+            found.append(_artifact_path(root, Path(text)))
+    return found
+
+
+@lfs_app.command("status")
+def lfs_status(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="REF|PATH", help="Artifacts (default: all).", show_default=False),
+    ] = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Artifact files by state: present, pointer (not pulled), plain (not in LFS)."""
+    root = find_root(Path())
+    targets = (
+        _artifact_dirs(root, paths) if paths else [a.path for a in scan_layout(root).artifacts]
+    )
+    states = lfs.file_states(root, targets)
+    text = "".join(f"{s.state:<8} {s.size:>12}  {s.path}\n" for s in states)
+    counts = {k: sum(1 for s in states if s.state == k) for k in ("present", "pointer", "plain")}
+    text += ", ".join(f"{n} {k}" for k, n in counts.items()) + "\n"
+    _emit(output_format, text, [s.__dict__ for s in states])
+
+
+@lfs_app.command("pull")
+def lfs_pull(
+    refs: Annotated[
+        list[str],
+        typer.Argument(metavar="REF", help="e.g. models/iris-classifier@v1.", show_default=False),
+    ],
+) -> None:
+    """Fetch exactly the LFS objects these artifact versions need, then verify them."""
+    root = find_root(Path())
+    targets = _artifact_dirs(root, refs)
+    lfs.pull(root, targets)
+    failed = False
+    for target in targets:
+        report = run_doctor(root / target, select=("CHK", "LFS"), require_content=True)
+        present = sum(1 for s in lfs.file_states(root, [target]) if s.state == "present")
+        status = "verified" if not report.failed else "FAILED"
+        typer.echo(
+            f"{target}: {present} LFS files present, {report.files_hashed} files hashed, {status}"
+        )
+        if report.failed:
+            typer.echo(REPORTERS["text"](report), nl=False)
+        failed = failed or report.failed
+    raise typer.Exit(1 if failed else 0)
 
 
 def _note(message: str) -> None:

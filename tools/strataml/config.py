@@ -33,6 +33,7 @@ class Config:
     problems: tuple[ConfigProblem, ...] = ()
     policy: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.policy], schema-valid
     signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
+    lfs: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.lfs], schema-valid
 
 
 def has_strataml_table(pyproject: Path) -> bool:
@@ -68,6 +69,7 @@ def load_config(root: Path) -> Config:
         ),
         policy=table.get("policy", {}),
         signing=table.get("signing", {}),
+        lfs=table.get("lfs", {}),
     )
 
 

@@ -7,6 +7,7 @@ from strataml.config import Config
 from strataml.gitrepo import CommitPresence, commits_present
 from strataml.integrity.hashing import hash_files
 from strataml.integrity.tree import TreeScan, scan_tree
+from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
@@ -27,6 +28,9 @@ class Context:
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     files_hashed: int = 0
+    require_content: bool = False  # --require-content: an unpulled LFS pointer is an error
+    listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
+    _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
 
     @property
@@ -55,6 +59,29 @@ class Context:
             except OSError:
                 self._documents[path] = None
         return self._documents[path]
+
+    def pointers(self, artifact: Artifact) -> dict[str, Pointer | BadPointer]:
+        """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones."""
+        if artifact.path not in self._pointers:
+            found: dict[str, Pointer | BadPointer] = {}
+            for rel, size in self.scan(artifact).files.items():
+                if size > MAX_POINTER_BYTES:
+                    continue
+                try:
+                    parsed = parse_pointer(
+                        read_regular(self.root / artifact.path / rel, MAX_POINTER_BYTES + 1)
+                    )
+                except OSError:
+                    continue
+                if parsed is not None:
+                    found[rel] = parsed
+            self._pointers[artifact.path] = found
+        return self._pointers[artifact.path]
+
+    def logical_size(self, artifact: Artifact, rel: str) -> int:
+        """A file's size, or for an unpulled LFS pointer the size of the content it stands for."""
+        pointer = self.pointers(artifact).get(rel)
+        return pointer.size if isinstance(pointer, Pointer) else self.scan(artifact).files[rel]
 
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
         self.files_hashed += len(paths)

@@ -62,12 +62,18 @@ def _keep(
 
 
 def run_doctor(
-    start: Path, *, strict: bool = False, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+    start: Path,
+    *,
+    strict: bool = False,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    require_content: bool = False,
 ) -> Report:
     root = find_root(start)
     ctx = Context(
-        root, load_config(root), scan_layout(root), target=relative(root, start.resolve())
-    )
+        root, load_config(root), scan_layout(root), target=relative(root, start.resolve()),
+        require_content=require_content,
+    )  # fmt: skip
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))

@@ -413,6 +413,46 @@ SIG011 = Rule(
     "Trusted fingerprint has no public key in keys/",
 )
 
+# Git LFS (TFC-0008 R12)
+LFS001 = Rule(
+    "LFS001",
+    "large-file-not-lfs",
+    E,
+    "TFC-0008 R12",
+    "Large artifact file not covered by an LFS attribute",
+)
+LFS002 = Rule(
+    "LFS002",
+    "lfs-content-not-pulled",
+    N,
+    "TFC-0008 R12",
+    "LFS pointer whose content is not pulled: not verified",
+)
+LFS003 = Rule(
+    "LFS003",
+    "lfs-pointer-malformed",
+    E,
+    "TFC-0008 R12",
+    "File looks like an LFS pointer but is malformed",
+)
+LFS004 = Rule(
+    "LFS004", "lfs-size-mismatch", E, "TFC-0008 R12", "LFS pointer sizes disagree with the metadata"
+)
+LFS005 = Rule(
+    "LFS005",
+    "lfs-content-mismatch",
+    E,
+    "TFC-0008 R12",
+    "Pulled content does not match its LFS pointer",
+)
+LFS006 = Rule(
+    "LFS006",
+    "lfs-stored-raw",
+    E,
+    "TFC-0008 R12",
+    "LFS attribute covers the file but Git stored it raw",
+)
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -429,5 +469,6 @@ RULES: dict[str, Rule] = {
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,
+        LFS001, LFS002, LFS003, LFS004, LFS005, LFS006,
     )
 }  # fmt: skip

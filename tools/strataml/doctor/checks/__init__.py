@@ -8,6 +8,7 @@ from strataml.doctor.checks import (
     documents,
     history,
     layout,
+    lfs,
     registry,
     repository,
     runs,
@@ -44,4 +45,5 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "lineage": registry.check_lineage,
     "card": registry.check_card,
     "checksums": checksums.check_checksums,
+    "lfs": lfs.check_lfs,  # after checksums: it reads what the listing says
 }

@@ -13,11 +13,13 @@ from strataml.doctor.rules import (
     DAT003,
     DAT004,
     DAT005,
+    LFS004,
     MOD001,
     MOD002,
     MOD003,
     MOD004,
 )
+from strataml.lfs import Pointer
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 from strataml.yamlio import YamlDocument
@@ -102,14 +104,20 @@ def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
                 hint="fix the path, or add the files",
             )
             continue
-        for key, actual in (("files", len(members)), ("bytes", sum(members.values()))):
+        logical = sum(ctx.logical_size(artifact, p) for p in members)
+        via_lfs = any(isinstance(ctx.pointers(artifact).get(p), Pointer) for p in members)
+        for key, actual in (("files", len(members)), ("bytes", logical)):
             declared = spec.get(key)
             if isinstance(declared, int) and not isinstance(declared, bool) and declared != actual:
-                yield DAT004.at(
+                rule = LFS004 if key == "bytes" and via_lfs else DAT004
+                yield rule.at(
                     at,
-                    f"split {split!r}: {key} is {declared} but {where} has {actual}",
+                    f"split {split!r}: {key} is {declared} but {where} has {actual}"
+                    + (" by the sizes its LFS pointers state" if rule is LFS004 else ""),
                     line=document.line_of(("splits", split, key)),
-                    hint="update the metadata (strata dataset add writes it)",
+                    hint="the pointers name other content than the metadata describes; restore them from Git"
+                    if rule is LFS004
+                    else "update the metadata (strata dataset add writes it)",
                 )
 
 

@@ -1,0 +1,97 @@
+"""Git LFS: content pulled or not, pointers well formed, large files kept out of Git (TFC-0008 R12)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic, Severity
+from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
+from strataml.gitrepo import uncommitted
+from strataml.integrity.hashing import hash_file
+from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, lfs_covered, parse_pointer
+from strataml.workspace import Artifact
+
+DEFAULT_MAX_PLAIN_BYTES = 1 << 20
+# Records people review as text stay in Git whatever their size.
+DOCUMENTS = frozenset({
+    "metadata.yaml", "metrics.yaml", "card.md", "datasheet.md", "CHECKSUMS.txt", "SIGNATURE.asc",
+    "config.yaml", "system.json", "metrics.json", "logs.txt", "README.md",
+})  # fmt: skip
+
+
+def _suffix_pattern(artifact: Artifact, rel: str) -> str:
+    suffix = rel.rsplit(".", 1)[1] if "." in rel.rsplit("/", 1)[-1] else None
+    top = artifact.path.split("/", 1)[0]
+    tree = "runs/*/artifacts" if top == "runs" else top
+    return f"{tree}/**/*.{suffix}" if suffix else f"{artifact.path}/{rel}"
+
+
+def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    files = ctx.scan(artifact).files
+    listed = ctx.listed.get(artifact.path, {})
+    pointers = ctx.pointers(artifact)
+    for rel, pointer in sorted(pointers.items()):
+        path = f"{artifact.path}/{rel}"
+        if isinstance(pointer, BadPointer):
+            yield LFS003.at(
+                path,
+                f"looks like a Git LFS pointer but {pointer.reason}",
+                line=1,
+                hint=f"restore it (git checkout -- {path}), then `git lfs pull`",
+            )
+        elif rel in listed and listed[rel] == hash_file(ctx.root / path):
+            continue  # the pointer text is the content CHECKSUMS.txt lists: a file, not a pointer
+        else:
+            severity = Severity.ERROR if ctx.require_content else Severity.INFO
+            yield Diagnostic(
+                LFS002.code, severity, path,
+                None, f"LFS content not pulled ({pointer.size} bytes, sha256 {pointer.oid[:12]}…): not verified",
+                f"`strata lfs pull {artifact.path}` fetches and verifies it",
+            )  # fmt: skip
+    if not in_git(ctx.root):
+        return  # which files LFS covers is Git's answer (.gitattributes)
+    limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
+    paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
+    covered = lfs_covered(ctx.root, paths)
+    for path, rel in sorted(paths.items()):
+        if files[rel] > limit and path not in covered and rel not in DOCUMENTS:
+            pattern = _suffix_pattern(artifact, rel)
+            yield LFS001.at(
+                path,
+                f"{files[rel]} bytes, over the {limit}-byte limit for plain Git files, and no LFS attribute covers it",
+                hint=f'git lfs track "{pattern}", then git add --renormalize {path}; if it is already committed, '
+                f'git lfs migrate import --include="{path}" rewrites the history',
+            )
+    blobs = index_blobs(ctx.root, sorted(covered))
+    # Git's stat cache says which files changed since they were added: hash only those.
+    changed = {p for status, p in (uncommitted(ctx.root, [artifact.path]) or []) if "M" in status}
+    for path in sorted(covered):
+        stored = blobs.get(path)
+        if stored is None:
+            continue  # not in the index yet
+        committed = parse_pointer(stored) if isinstance(stored, bytes) else None
+        if not isinstance(committed, Pointer):
+            size = stored if isinstance(stored, int) else len(stored)
+            yield LFS006.at(
+                path,
+                f"an LFS attribute covers it, but Git stored its {size} bytes raw",
+                hint=f'git add --renormalize {path} (or git lfs migrate import --include="{path}" if committed)',
+            )
+            continue
+        size = files[paths[path]]
+        if size != committed.size or (path in changed and _sha256(ctx, path) != committed.oid):
+            yield LFS005.at(
+                path,
+                f"content differs from its LFS pointer (pointer: {committed.size} bytes, sha256 {committed.oid[:12]}…)",
+                hint=f"restore it: git checkout -- {path} (git lfs pull fetches the committed content)",
+            )
+
+
+def _sha256(ctx: Context, path: str) -> str:
+    digest = hashlib.sha256()
+    with (ctx.root / path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,158 @@
+"""Git LFS: pointer files, which paths LFS covers, and what Git stored for them (TFC-0008 R12)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from strataml.errors import StrataError
+from strataml.gitrepo import open_repository
+from strataml.integrity.tree import scan_tree
+
+SPEC = b"version https://git-lfs.github.com/spec/v1\n"
+MAX_POINTER_BYTES = 1024
+_OID = re.compile(rb"oid sha256:([0-9a-f]{64})")
+_SIZE = re.compile(rb"size (0|[1-9][0-9]*)")
+_EXT = re.compile(rb"ext-[0-9]-[a-z0-9.-]+ [a-z0-9]+:[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class Pointer:
+    oid: str  # sha256 hex
+    size: int
+
+
+@dataclass(frozen=True)
+class BadPointer:
+    reason: str
+
+
+def parse_pointer(data: bytes) -> Pointer | BadPointer | None:
+    """A Git LFS pointer, a malformed one, or None when the bytes are not meant as a pointer."""
+    if len(data) > MAX_POINTER_BYTES or not data.startswith(b"version https://git-lfs"):
+        return None
+    if not data.startswith(SPEC):
+        return BadPointer("unknown version line")
+    if not data.endswith(b"\n"):
+        return BadPointer("does not end with a newline")
+    lines = data[len(SPEC) : -1].split(b"\n")
+    keys = [line.split(b" ", 1)[0] for line in lines]
+    if keys != sorted(keys) or len(set(keys)) != len(keys):
+        return BadPointer("keys are not sorted and unique")
+    oid = next((m for line in lines if (m := _OID.fullmatch(line))), None)
+    size = next((m for line in lines if (m := _SIZE.fullmatch(line))), None)
+    if oid is None or size is None:
+        return BadPointer("needs 'oid sha256:<64 hex>' and 'size <bytes>' lines")
+    others = [line for line in lines if not (_OID.fullmatch(line) or _SIZE.fullmatch(line))]
+    if any(not _EXT.fullmatch(line) for line in others):
+        return BadPointer("has a line that is not a pointer key")
+    return Pointer(oid.group(1).decode(), int(size.group(1)))
+
+
+def _git(root: Path, args: list[str], stdin: bytes) -> bytes:
+    done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise StrataError(
+            f"git {args[0]} failed: {' '.join(done.stderr.decode(errors='replace').split())}"
+        )
+    return done.stdout
+
+
+def in_git(root: Path) -> bool:
+    return shutil.which("git") is not None and open_repository(root) is not None
+
+
+def lfs_covered(root: Path, paths: Iterable[str]) -> set[str]:
+    """Which repo-relative paths .gitattributes sends through the LFS filter."""
+    asked = sorted(set(paths))
+    if not asked or not in_git(root):
+        return set()
+    out = _git(
+        root, ["check-attr", "-z", "--stdin", "filter"], "".join(p + "\0" for p in asked).encode()
+    )
+    fields = out.split(b"\0")
+    covered = set()
+    for index in range(0, len(fields) - 2, 3):
+        path, _, value = fields[index : index + 3]
+        if value == b"lfs":
+            covered.add(path.decode("utf-8", "surrogateescape"))
+    return covered
+
+
+def index_blobs(root: Path, paths: Iterable[str]) -> dict[str, bytes | int]:
+    """What the index holds for each path: the blob bytes when small (a pointer?), else its size."""
+    asked = sorted(set(paths))
+    if not asked or not in_git(root):
+        return {}
+    listing = _git(root, ["ls-files", "-s", "-z", "--", *asked], b"")
+    shas = {}
+    for entry in listing.split(b"\0"):
+        if entry:
+            meta, path = entry.split(b"\t", 1)
+            shas[path.decode("utf-8", "surrogateescape")] = meta.split()[1].decode()
+    if not shas:
+        return {}
+    sizes = _git(
+        root, ["cat-file", "--batch-check"], "".join(f"{s}\n" for s in shas.values()).encode()
+    )
+    size_of = {
+        line.split()[0].decode(): int(line.split()[2])
+        for line in sizes.splitlines()
+        if len(line.split()) == 3
+    }
+    small = [s for s in shas.values() if size_of.get(s, 0) <= MAX_POINTER_BYTES]
+    contents: dict[str, bytes] = {}
+    if small:
+        raw = _git(root, ["cat-file", "--batch"], "".join(f"{s}\n" for s in small).encode())
+        at = 0
+        while at < len(raw):
+            header_end = raw.index(b"\n", at)
+            sha, _, size = raw[at:header_end].decode().split()
+            body_start = header_end + 1
+            contents[sha] = raw[body_start : body_start + int(size)]
+            at = body_start + int(size) + 1
+    return {path: contents.get(sha, size_of.get(sha, 0)) for path, sha in shas.items()}
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    state: str  # "present" (LFS content here), "pointer" (not pulled), "plain" (not in LFS)
+    size: int  # of the content, as the pointer states when not pulled
+
+
+def file_states(root: Path, directories: Iterable[str]) -> list[FileState]:
+    states: list[FileState] = []
+    for directory in directories:
+        files = scan_tree(root / directory).files
+        paths = {f"{directory}/{rel}": size for rel, size in files.items()}
+        covered = lfs_covered(root, paths)
+        for path, size in sorted(paths.items()):
+            pointer = None
+            if size <= MAX_POINTER_BYTES:
+                with contextlib.suppress(OSError):
+                    pointer = parse_pointer((root / path).read_bytes())
+            if isinstance(pointer, Pointer) and path in covered:
+                states.append(FileState(path, "pointer", pointer.size))
+            else:
+                states.append(FileState(path, "present" if path in covered else "plain", size))
+    return states
+
+
+def pull(root: Path, directories: list[str]) -> None:
+    """Fetch and check out exactly the LFS objects under `directories` (git lfs pull --include)."""
+    if shutil.which("git-lfs") is None:
+        raise StrataError("git-lfs is not installed; install it (e.g. apt-get install git-lfs)")
+    include = ",".join(f"{d}/**" for d in directories)
+    done = subprocess.run(
+        ["git", "lfs", "pull", f"--include={include}", "--exclude="], cwd=root, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        detail = " ".join((done.stderr or done.stdout).split())
+        raise StrataError(f"git lfs pull failed: {detail[:400]}")
