@@ -27,19 +27,21 @@ def lfs_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.skip("giftless (test extra) is not installed")
     storage = tmp_path / "lfs-store"
     storage.mkdir()
-    server = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "lfs_server.py"), str(storage)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert server.stdout is not None and server.stdin is not None
-    port = server.stdout.readline().strip()
-    try:
-        assert port.isdigit(), "the LFS server did not start"
-        yield f"http://127.0.0.1:{port}/team/ml.git/info/lfs", storage
-    finally:
-        server.stdin.close()  # the server stops when its stdin closes
-        server.wait(timeout=30)
-        server.stdout.close()
+    log_path = tmp_path / "lfs-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "lfs_server.py"), str(storage)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+        )  # fmt: skip
+        assert server.stdout is not None and server.stdin is not None
+        port = server.stdout.readline().strip()
+        try:
+            assert port.isdigit(), "the LFS server did not start:\n" + log_path.read_text()
+            yield f"http://127.0.0.1:{port}/team/ml.git/info/lfs", storage
+        finally:
+            server.stdin.close()  # the server stops when its stdin closes
+            server.wait(timeout=30)
+            server.stdout.close()
 
 
 def strata(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
