@@ -199,6 +199,8 @@ def test_doctor_never_raises_on_runs(
                 (root / RUN / name).write_bytes(data)
         _apply(root / RUN, ops)
         _doctor_everything(root)
+        from strataml import schemas
+        from strataml.index.catalogue import build_index
         from strataml.registry.runs import (
             compare_runs,
             format_compare,
@@ -207,6 +209,7 @@ def test_doctor_never_raises_on_runs(
             load_runs,
         )
 
+        assert schemas.validate("index", build_index(root)) == []  # the index too
         records = load_runs(root)  # `strata runs` reads the same damage without raising
         format_list(records)
         format_show(records[0])

@@ -25,7 +25,7 @@ DOCUMENT_SCHEMAS = {
     "experiments/*.yaml": "experiment",
 }
 EXPECTED_SCHEMAS = {
-    "dataset-metadata", "doctor-report", "experiment", "model-metadata", "model-metrics",
+    "dataset-metadata", "doctor-report", "experiment", "index", "model-metadata", "model-metrics",
     "run-config", "run-metrics", "run-system", "stages", "strataml-config",
 }  # fmt: skip
 

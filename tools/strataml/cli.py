@@ -16,6 +16,8 @@ from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
+from strataml.index import catalogue
+from strataml.index import site as site_builder
 from strataml.integrity import keys as key_store
 from strataml.integrity import signatures
 from strataml.integrity.gpg import Keyring
@@ -745,6 +747,66 @@ def lfs_pull(
     raise typer.Exit(1 if failed else 0)
 
 
+def index(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", metavar="FILE", help="Write index.json here (default: stdout)."),
+    ] = None,
+    site: Annotated[
+        Path | None,
+        typer.Option("--site", metavar="DIR", help="Build the static dashboard into DIR."),
+    ] = None,
+    doctor_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--doctor-report",
+            metavar="FILE",
+            help="Show findings of `strata doctor --format json`.",
+        ),
+    ] = None,
+) -> None:
+    """Catalogue every dataset, model, run and lineage edge; optionally build the site (TFC-0007)."""
+    root = find_root(Path())
+    document = catalogue.build_index(root)
+    doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
+    if site is not None:
+        count = site_builder.build_site(root, document, site, doctor)
+        typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
+    if output is not None:
+        write_text_atomic(output, catalogue.dumps(document))
+    elif site is None:
+        typer.echo(catalogue.dumps(document), nl=False)
+
+
+app.command("index")(index)
+
+
+@app.command("serve")
+def serve(
+    directory: Annotated[Path, typer.Option("--dir", metavar="DIR", help="The built site.")] = Path(
+        "site"
+    ),
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Loopback port (0: any free one).")
+    ] = 8000,
+) -> None:
+    """Serve the built site on 127.0.0.1 (the site also works opened from disk)."""
+    import functools
+    import http.server
+
+    if not (directory / "index.html").is_file():
+        raise UsageError(
+            f"{directory}/index.html not found; build it with `python tools/index.py --site {directory}`"
+        )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        typer.echo(
+            f"serving {directory}/ on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)",
+            err=True,
+        )
+        server.serve_forever()
+
+
 def _note(message: str) -> None:
     typer.echo(f"[strata] {message}", err=True)
 
@@ -788,3 +850,11 @@ def doctor_main(argv: list[str] | None = None) -> int:
     )
     single.command()(doctor)
     return _run(single, argv, "doctor")
+
+
+def index_main(argv: list[str] | None = None) -> int:
+    single = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
+    single.command()(index)
+    return _run(single, argv, "index")

@@ -1,0 +1,95 @@
+"""Dashboard at scale: build time and runs-page interaction with N runs of M steps.
+
+    python benchmarks/dashboard.py [--runs 500] [--steps 1000]
+
+Prints the index and site build times (target: under 30 s for 500 x 1,000) and, with Chromium
+and Playwright present, how long the runs page takes to load, sort and filter in the browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from synthetic import generate_runs  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch) / "repo"
+        for name in ("pyproject.toml", "datasets", "models", "runs", "keys", "experiments"):
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, repo / name)
+            elif source.exists():
+                repo.mkdir(exist_ok=True)
+                shutil.copy2(source, repo / name)
+        started = time.perf_counter()
+        generate_runs(repo, args.runs, args.steps)
+        print(
+            f"generated {args.runs} runs x {args.steps} steps in {time.perf_counter() - started:.1f} s"
+        )
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(REPO / "tools" / "index.py"), "--site", str(repo / "site")],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+        build = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in (repo / "site").rglob("*") if p.is_file())
+        print(
+            f"index + site build: {build:.2f} s (target < 30 s, {build / 30:.0%} of it); site {size / 1e6:.1f} MB"
+        )
+        browse(repo / "site")
+
+
+def browse(site: Path) -> None:
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("browser: playwright not installed, skipped")
+        return
+    if chromium is None:
+        print("browser: chromium not installed, skipped")
+        return
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        started = time.perf_counter()
+        page.goto(site.as_uri() + "/index.html#/runs")
+        page.wait_for_selector("#runs-table tbody tr")
+        print(
+            f"browser: runs page with {page.eval_on_selector_all('#runs-table tbody tr', 'r => r.length')} rows in {time.perf_counter() - started:.2f} s"
+        )
+        started = time.perf_counter()
+        page.click("th[data-column='metric:val/accuracy']")
+        print(f"browser: sort by a metric {time.perf_counter() - started:.2f} s")
+        started = time.perf_counter()
+        page.fill("#run-filter", "learning_rate<0.01")
+        page.press("#run-filter", "Enter")
+        print(
+            f"browser: filter {time.perf_counter() - started:.2f} s -> {page.inner_text('#run-count')}"
+        )
+        first = page.eval_on_selector("#runs-table tbody tr a", "a => a.getAttribute('href')")
+        started = time.perf_counter()
+        page.goto(site.as_uri() + "/index.html" + first)
+        page.wait_for_selector("svg.chart path")
+        print(f"browser: run detail with curves {time.perf_counter() - started:.2f} s")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""index.json and the static dashboard, driven in real headless Chromium (TFC-0007)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from conftest import REPO, require_tool, shipped_runs
+from test_registry import snapshot
+from test_runner import run_py, runs
+
+ARTIFACTS = Path(os.environ.get("STRATA_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
+
+
+def index_py(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "index.py"), *args], cwd=repo, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        require_tool("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("playwright is not installed, and CI must provide it (the test extra)")
+        pytest.skip("playwright (test extra) is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A page that records console errors and every request it makes."""
+
+    def __init__(self, browser: Any, site: Path) -> None:
+        self.site = site
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, route: str = "") -> Any:
+        self.page.goto(self.site.as_uri() + "/index.html" + route)
+        self.page.wait_for_selector("main h1")
+        return self.page
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def site(template: Path, tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """The template with a second run (another learning rate), and its built site."""
+    assert (
+        run_py(
+            template, "--experiment", "experiments/my_experiment.yaml", "--set", "learning_rate=0.1"
+        ).returncode
+        == 0
+    )
+    out = tmp_path / "site"
+    built = index_py(template, "--site", str(out))
+    assert built.returncode == 0, built.stderr
+    return template, out, sorted([*runs(template), *shipped_runs()])
+
+
+def test_index_json_validates_and_is_deterministic(
+    site: tuple[Path, Path, list[str]], tmp_path: Path
+) -> None:
+    repo, out, run_ids = site
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    before = snapshot(repo)
+    assert index_py(repo, "--output", str(first)).returncode == 0
+    assert snapshot(repo) == before  # read-only
+    assert index_py(repo, "--output", str(second)).returncode == 0
+    assert first.read_bytes() == second.read_bytes() == (out / "index.json").read_bytes()
+    document = json.loads(first.read_text())
+    jsonschema.validate(document, json.loads((REPO / "schemas/index.schema.json").read_text()))
+    assert [r["id"] for r in document["runs"]] == run_ids
+    assert [v["ref"] for m in document["models"] for v in m["versions"]] == [
+        "models/iris-classifier@v1"
+    ]
+    assert document["models"][0]["versions"][0]["signatures"] == 1
+    assert {
+        "source": "datasets/iris@v1",
+        "target": f"runs/{run_ids[0]}",
+        "relation": "used",
+    } in document["lineage"]
+    assert str(repo) not in first.read_text()  # no absolute paths
+    assert index_py(repo).stdout == first.read_text()  # stdout by default
+
+
+def test_every_page_is_reachable_with_no_errors_and_no_network(
+    chromium: Any, site: tuple[Path, Path, list[str]]
+) -> None:
+    _, out, _ = site
+    page = Page(chromium, out)
+    seen: dict[str, str] = {}
+    queue = [""]
+    while queue and len(seen) < 60:
+        route = queue.pop(0)
+        if route in seen:
+            continue
+        view = page.open(route)
+        seen[route] = view.inner_text("main h1")
+        for href in view.eval_on_selector_all(
+            "a[href^='#']", "els => els.map(e => e.getAttribute('href'))"
+        ):
+            if href not in seen and href not in queue:
+                queue.append(href)
+    page.shot("overview-crawl-last")
+    assert page.errors == []
+    assert {u.split("#")[0] for u in page.requests} <= {
+        (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
+    } | {p.as_uri() for p in (out / "logs").iterdir()}
+    kinds = {route.split("/")[1] if route else "" for route in seen}
+    assert {
+        "",
+        "models",
+        "model",
+        "datasets",
+        "dataset",
+        "runs",
+        "run",
+        "lineage",
+        "doctor",
+    } <= kinds
+    assert seen["#/models"] == "Models" and seen["#/runs"] == "Runs"
+
+
+def test_runs_table_sorts_and_filters(chromium: Any, site: tuple[Path, Path, list[str]]) -> None:
+    _, out, _ = site
+    page = Page(chromium, out)
+    view = page.open("#/runs")
+    column = "th[data-column='param:learning_rate']"
+
+    def learning_rates() -> list[str]:
+        index = view.eval_on_selector_all(
+            "#runs-table thead th",
+            "ths => ths.findIndex(t => t.dataset.column === 'param:learning_rate')",
+        )
+        return view.eval_on_selector_all(
+            "#runs-table tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)"
+        )
+
+    view.click(column)
+    assert learning_rates() == ["0.1", "0.5"]
+    assert view.get_attribute(column, "aria-sort") == "ascending"
+    view.click(column)
+    assert learning_rates() == ["0.5", "0.1"]
+    view.fill("#run-filter", "learning_rate=0.1")
+    view.press("#run-filter", "Enter")
+    assert learning_rates() == ["0.1"]
+    assert view.inner_text("#run-count") == "1 of 2 runs"
+    view.fill("#run-filter", "test/accuracy>0.9")
+    view.press("#run-filter", "Enter")
+    assert learning_rates() == ["0.5"]
+    view.select_option("#filter-status", "succeeded")
+    view.select_option("#filter-experiment", "my_experiment")
+    assert view.inner_text("#run-count") == "1 of 2 runs"
+    view.fill("#run-filter", "nope-no-such-run")
+    view.press("#run-filter", "Enter")
+    assert view.inner_text("#run-count") == "0 of 2 runs"
+    page.shot("runs-filtered")
+    assert page.errors == []
+
+
+def test_run_detail_draws_metric_curves(chromium: Any, site: tuple[Path, Path, list[str]]) -> None:
+    _, out, run_ids = site
+    page = Page(chromium, out)
+    view = page.open(f"#/run/{run_ids[0]}")
+    path = view.get_attribute("#curves svg.chart path[data-series='train/loss']", "d")
+    assert path is not None and path.count("L") == 99  # 100 epochs, one segment between each
+    labels = view.eval_on_selector_all("#curves svg.chart text", "ts => ts.map(t => t.textContent)")
+    assert {"train/loss", "step", "value"} <= set(labels)
+    view.wait_for_function("document.getElementById('log').textContent.includes('[strata]')")
+    page.shot("run-detail")
+    assert page.errors == []
+
+
+def test_comparison_shows_only_the_differing_param(
+    chromium: Any, site: tuple[Path, Path, list[str]]
+) -> None:
+    _, out, run_ids = site
+    page = Page(chromium, out)
+    view = page.open("#/runs")
+    for run_id in run_ids:
+        view.check(f"input[aria-label='select {run_id}']")
+    view.click("#compare")
+    view.wait_for_selector("table[data-section='Parameters']")
+    rows = view.eval_on_selector_all(
+        "table[data-section='Parameters'] tbody tr",
+        "rs => rs.map(r => [...r.cells].map(c => c.textContent))",
+    )
+    assert (
+        len(rows) == 1 and rows[0][0] == "learning_rate" and sorted(rows[0][1:]) == ["0.1", "0.5"]
+    )
+    page.shot("compare")
+    assert page.errors == []
+
+
+def test_lineage_graph_shows_the_example_models_dataset(
+    chromium: Any, site: tuple[Path, Path, list[str]]
+) -> None:
+    _, out, _ = site
+    page = Page(chromium, out)
+    view = page.open("#/lineage/" + "models%2Firis-classifier%40v1")
+    nodes = view.eval_on_selector_all(
+        "svg.lineage a[data-node]", "as => as.map(a => a.dataset.node)"
+    )
+    assert "datasets/iris@v1" in nodes and "models/iris-classifier@v1" in nodes
+    page.shot("lineage")
+    assert page.errors == []
+
+
+def test_hostile_metadata_stays_text(chromium: Any, template: Path, tmp_path: Path) -> None:
+    evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    spec = template / "experiments" / "my_experiment.yaml"
+    assert (
+        run_py(template, "--experiment", str(spec.relative_to(template)), "--name", evil).returncode
+        == 0
+    )
+    out = tmp_path / "site"
+    assert index_py(template, "--site", str(out)).returncode == 0
+    page = Page(chromium, out)
+    view = page.open("#/runs")
+    [run_id] = runs(template)
+    view = page.open(f"#/run/{run_id}")
+    assert evil in view.inner_text("main")
+    assert view.eval_on_selector_all("main img, main script", "els => els.length") == 0
+    assert "pwned" not in view.title()
+    assert page.errors == []
+
+
+def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
+    chromium: Any, template: Path, tmp_path: Path
+) -> None:
+    from synthetic import generate_runs
+
+    ids = generate_runs(template, 500, 1000)
+    out = tmp_path / "site"
+    built = index_py(template, "--site", str(out))
+    assert built.returncode == 0, built.stderr
+    page = Page(chromium, out)
+    view = page.open("#/runs")
+    assert view.inner_text("#run-count") == "501 of 501 runs"
+    view.click("th[data-column='metric:val/accuracy']")
+    view.click("th[data-column='metric:val/accuracy']")  # descending: best first
+    best = view.eval_on_selector("#runs-table tbody tr", "r => r.dataset.run")
+    document = json.loads((out / "index.json").read_text())
+    accuracy = {r["id"]: r["metrics"].get("val/accuracy") for r in document["runs"]}
+    assert best == max((r for r in ids), key=lambda r: accuracy[r])
+    view.select_option("#filter-experiment", "deep")
+    view.fill("#run-filter", "learning_rate<0.01")
+    view.press("#run-filter", "Enter")
+    expected = sum(
+        1
+        for r in document["runs"]
+        if r["experiment"] == "deep" and r["params"]["learning_rate"] < 0.01
+    )
+    assert view.inner_text("#run-count") == f"{expected} of 501 runs"
+    view = page.open(f"#/run/{best}")
+    assert (
+        view.get_attribute("#curves svg.chart path[data-series='train/loss']", "d").count("L")
+        < 1300
+    )  # downsampled
+    page.shot("runs-500")
+    assert page.errors == []

@@ -1,0 +1,3 @@
+from strataml.cli import index_main
+
+raise SystemExit(index_main())

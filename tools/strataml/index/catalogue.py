@@ -1,0 +1,199 @@
+"""index.json: one deterministic, schema'd catalogue of the repository (TFC-0007 R1-R4)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.integrity.gpg import split_blocks
+from strataml.integrity.signatures import SIGNATURE
+from strataml.registry.lineage import build_graph
+from strataml.registry.runs import RunRecord, load_runs
+from strataml.registry.stagestate import Stages
+from strataml.registry.store import load_mapping, names, versions
+from strataml.safeopen import read_regular
+from strataml.yamlio import MAX_BYTES, parse_yaml
+
+INDEX_VERSION = 1
+_STATUSES = ("running", "succeeded", "failed", "interrupted")
+
+
+def _signature_blocks(directory: Path) -> int:
+    try:
+        return len(split_blocks(read_regular(directory / SIGNATURE, 1 << 20)).blocks)
+    except OSError:
+        return 0
+
+
+def _text(path: Path, limit: int = 4 * MAX_BYTES) -> str | None:
+    try:
+        return read_regular(path, limit).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _finite(value: object) -> object:
+    """JSON has no NaN or infinity: such values become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _datasets(root: Path, problems: list[dict[str, str]]) -> list[dict[str, Any]]:
+    found = []
+    for name in names(root, "datasets"):
+        for version in versions(root, "datasets", name):
+            path = f"datasets/{name}/{version}"
+            try:
+                metadata = load_mapping(root / path / "metadata.yaml")
+            except StrataError as exc:
+                problems.append({"path": path, "message": str(exc)})
+                continue
+            found.append({
+                "ref": f"datasets/{name}@{version}", "name": name, "version": version, "path": path,
+                "metadata": metadata, "datasheet": _text(root / path / "datasheet.md"),
+                "signatures": _signature_blocks(root / path),
+            })  # fmt: skip
+    return found
+
+
+def _stages(root: Path, name: str, problems: list[dict[str, str]]) -> dict[str, Any]:
+    path = f"models/{name}/stages.yaml"
+    raw = None
+    try:
+        raw = read_regular(root / path, MAX_BYTES + 1)
+    except FileNotFoundError:
+        return Stages().document()
+    except OSError as exc:
+        problems.append({"path": path, "message": str(exc)})
+        return Stages().document()
+    document = parse_yaml(raw)
+    if not document.ok or not isinstance(document.data, dict):
+        problems.append({"path": path, "message": "does not parse; run `strata doctor`"})
+        return Stages().document()
+    return {
+        k: document.data.get(k) for k in ("production", "staging", "archived", "aliases", "history")
+    }
+
+
+def _models(root: Path, problems: list[dict[str, str]]) -> list[dict[str, Any]]:
+    found = []
+    for name in names(root, "models"):
+        stages = _stages(root, name, problems)
+        entries = []
+        for version in versions(root, "models", name):
+            path = f"models/{name}/{version}"
+            try:
+                metadata = load_mapping(root / path / "metadata.yaml")
+                metrics = load_mapping(root / path / "metrics.yaml").get("metrics") or []
+            except StrataError as exc:
+                problems.append({"path": path, "message": str(exc)})
+                continue
+            stage = "experimental"
+            if stages.get("production") == version:
+                stage = "production"
+            elif stages.get("staging") == version:
+                stage = "staging"
+            elif version in (stages.get("archived") or []):
+                stage = "archived"
+            aliases = sorted(a for a, v in (stages.get("aliases") or {}).items() if v == version)
+            entries.append({
+                "ref": f"models/{name}@{version}", "version": version, "path": path, "stage": stage,
+                "aliases": aliases, "metadata": metadata, "metrics": metrics,
+                "card": _text(root / path / "card.md"), "signatures": _signature_blocks(root / path),
+            })  # fmt: skip
+        found.append({"name": name, "versions": entries, "stages": stages})
+    return found
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _num(value: object) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _history(metrics: dict[str, Any]) -> dict[str, list[list[float | int | None]]]:
+    """Metric histories as [step, value] pairs; whatever is not that is dropped (doctor reports it)."""
+    history = metrics.get("history")
+    if not isinstance(history, dict):
+        return {}
+    return {
+        str(name): [
+            [_int(p.get("step")), _num(p.get("value"))] for p in points if isinstance(p, dict)
+        ]
+        for name, points in sorted(history.items(), key=lambda kv: str(kv[0]))
+        if isinstance(points, list)
+    }
+
+
+def _run(record: RunRecord) -> dict[str, Any]:
+    code = record.config.get("code")
+    return {
+        "id": record.run_id,
+        "path": record.path,
+        "experiment": record.experiment,
+        "name": _str(record.config.get("name")),
+        "status": record.status if record.status in _STATUSES else "unknown",
+        "exit_code": _int(record.system.get("exit_code")),
+        "created": record.created or None,
+        "started": _str(record.system.get("started")),
+        "ended": _str(record.system.get("ended")),
+        "duration_s": _num(record.system.get("duration_s")),
+        "params": record.params,
+        "inputs": record.inputs,
+        "fingerprint": _str(record.config.get("fingerprint")),
+        "code": code if isinstance(code, dict) else None,
+        "tags": record.tags,
+        "metrics": {str(k): _num(v) for k, v in record.final.items()},
+        "history": _history(record.metrics),
+        "environment": {
+            "host": record.system.get("host"),
+            "python": record.system.get("python"),
+            "git": record.system.get("git"),
+            "packages": record.system.get("packages"),
+            "peak_memory_bytes": record.system.get("peak_memory_bytes"),
+            "strataml_version": record.system.get("strataml_version"),
+        },
+        "sealed": record.sealed,
+        "signatures": 0,
+        "problems": list(record.problems),
+    }
+
+
+def build_index(root: Path) -> dict[str, Any]:
+    """The catalogue. Reads only; the same repository content gives the same document."""
+    problems: list[dict[str, str]] = []
+    runs = [_run(r) for r in sorted(load_runs(root), key=lambda r: r.run_id)]
+    for run in runs:
+        run["signatures"] = _signature_blocks(root / run["path"])
+        problems += [{"path": run["path"], "message": p} for p in run["problems"]]
+    graph = build_graph(root)
+    return _finite({
+        "schema_version": INDEX_VERSION,
+        "datasets": _datasets(root, problems),
+        "models": _models(root, problems),
+        "runs": runs,
+        "lineage": [
+            {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
+        ],
+        "problems": sorted(problems, key=lambda p: (p["path"], p["message"])),
+    })  # type: ignore[return-value]  # fmt: skip
+
+
+def dumps(index: dict[str, Any]) -> str:
+    return json.dumps(index, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
