@@ -284,3 +284,36 @@ def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
     )  # downsampled
     page.shot("runs-500")
     assert page.errors == []
+
+
+def test_serve_offers_the_built_site_on_loopback(site: tuple[Path, Path, list[str]]) -> None:
+    import urllib.request
+
+    repo, out, _ = site
+    server = subprocess.Popen(
+        [sys.executable, "-m", "strataml", "serve", "--dir", str(out), "--port", "0"], cwd=repo,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        assert line.startswith(f"serving {out}/ on http://127.0.0.1:") and line.endswith(
+            " (Ctrl-C stops)\n"
+        )
+        url = line.split(" on ", 1)[1].split(" ", 1)[0]
+        with urllib.request.urlopen(url + "index.json", timeout=10) as response:
+            assert response.read() == (out / "index.json").read_bytes()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
+    missing = subprocess.run(
+        [sys.executable, "-m", "strataml", "serve", "--dir", str(repo / "nowhere")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"strata: error: {repo / 'nowhere'}/index.html not found; build it with `python tools/index.py --site {repo / 'nowhere'}`\n",
+    )
