@@ -229,3 +229,33 @@ def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | Non
         if len(entry) > 3:
             found.append((entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape")))
     return found
+
+
+def changed_since(root: Path, ref: str) -> set[str]:
+    """Artifact directories with any change since `ref`: committed, staged, unstaged or untracked."""
+    if open_repository(root) is None:
+        raise StrataError("--since needs a Git work tree")
+    if (
+        ref.startswith("-")
+        or _git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") is None
+    ):
+        raise StrataError(f"--since {ref!r}: no such commit")
+    paths = _git(
+        root, "diff", "--name-only", "-z", "--no-renames", ref, "--", *ARTIFACT_TREES
+    ).split("\0")
+    paths += _git(root, "ls-files", "-o", "--exclude-standard", "-z", "--", *ARTIFACT_TREES).split(
+        "\0"
+    )
+    changed = set()
+    for path in filter(None, paths):
+        parts = path.split("/")
+        if parts[0] == "runs" and len(parts) > 1:
+            changed.add("/".join(parts[:2]))
+        elif len(parts) > 2:
+            changed.add("/".join(parts[:3]))
+    return changed
+
+
+def _git_ok(root: Path, *args: str) -> str | None:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout if done.returncode == 0 else None

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from strataml.config import Config
 from strataml.gitrepo import CommitPresence, commits_present
+from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
 from strataml.integrity.hashing import hash_files
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer
@@ -29,6 +30,10 @@ class Context:
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     files_hashed: int = 0
     require_content: bool = False  # --require-content: an unpulled LFS pointer is an error
+    cache: HashCache | None = None  # None: no cache at all (e.g. outside a writable repository)
+    use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
+    only: set[str] | None = None  # --since: the artifact directories that changed
+    files_read: int = 0  # files actually read to hash them (the rest came from the cache)
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
@@ -43,7 +48,10 @@ class Context:
 
     @property
     def artifacts(self) -> tuple[Artifact, ...]:
-        return tuple(a for a in self.layout.artifacts if self.selected(a.path))
+        return tuple(
+            a for a in self.layout.artifacts
+            if self.selected(a.path) and (self.only is None or a.path in self.only)
+        )  # fmt: skip
 
     def scan(self, artifact: Artifact) -> TreeScan:
         if artifact.path not in self._scans:
@@ -84,8 +92,34 @@ class Context:
         return pointer.size if isinstance(pointer, Pointer) else self.scan(artifact).files[rel]
 
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
+        """Digests of an artifact's files: from the cache where a key matches, else by reading."""
         self.files_hashed += len(paths)
-        return hash_files([self.root / artifact.path / p for p in paths])
+        rels = [f"{artifact.path}/{p}" for p in paths]
+        cache = self.cache
+        found: dict[str, str | OSError] = {}
+        keys: dict[str, StatKey | None] = {}
+        if cache is not None and self.use_cache:
+            for rel, (key, digest) in cache.lookup_stat(rels).items():
+                found[rel] = digest
+                keys[rel] = key
+        misses = [r for r in rels if r not in found]
+        blobs = git_clean_blobs(self.root, misses) if cache is not None and misses else {}
+        # A blob id names the content only together with the size: an LFS pointer and the
+        # content it stands for share a blob id, never a size.
+        sizes = {r: StatKey.of(self.root / r) for r in blobs}
+        blobs = {r: f"{b}:{k.size}" for r, b in blobs.items() if (k := sizes[r]) is not None}
+        if cache is not None and self.use_cache and blobs:
+            for rel, cached in cache.lookup_blobs(blobs).items():
+                found[rel] = cached
+                cache.remember(rel, StatKey.of(self.root / rel), cached, None)
+        todo = [r for r in rels if r not in found]
+        before = {r: StatKey.of(self.root / r) for r in todo}
+        self.files_read += len(todo)
+        for rel, result in zip(todo, hash_files([self.root / r for r in todo]), strict=True):
+            found[rel] = result
+            if cache is not None and isinstance(result, str):
+                cache.remember(rel, before[rel], result, blobs.get(rel))
+        return [found[r] for r in rels]
 
     def commits(self) -> CommitPresence | None:
         """Which code commits recorded by the selected runs exist; one Git call per doctor run."""

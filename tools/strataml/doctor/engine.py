@@ -11,6 +11,8 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import RULES
 from strataml.errors import UsageError
+from strataml.gitrepo import changed_since
+from strataml.integrity.cache import HashCache
 from strataml.workspace import find_root, relative, scan_layout
 
 
@@ -20,7 +22,10 @@ class Report:
     strict: bool
     diagnostics: tuple[Diagnostic, ...]
     artifacts: int
-    files_hashed: int
+    files_hashed: int  # files verified against their listing
+    files_read: int = 0  # of those, read from disk (the rest matched the hash cache)
+    since: str | None = None  # --since REF: only artifacts changed since REF were checked
+    artifacts_total: int = 0
 
     def count(self, severity: Severity) -> int:
         return Counter(d.severity for d in self.diagnostics)[severity]
@@ -68,19 +73,28 @@ def run_doctor(
     select: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
     require_content: bool = False,
+    use_cache: bool = True,
+    since: str | None = None,
 ) -> Report:
     root = find_root(start)
     ctx = Context(
         root, load_config(root), scan_layout(root), target=relative(root, start.resolve()),
-        require_content=require_content,
+        require_content=require_content, use_cache=use_cache,
     )  # fmt: skip
+    ctx.cache = HashCache(root)
+    if since is not None:
+        ctx.only = changed_since(root, since)
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
     for artifact in ctx.artifacts:
         for artifact_check in ARTIFACT_CHECKS.values():
             found.extend(artifact_check(ctx, artifact))
+    ctx.cache.close()
     kept = sorted(
         {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
     )
-    return Report(ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed)
+    return Report(
+        ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
+        since, len(ctx.layout.artifacts),
+    )  # fmt: skip

@@ -1,0 +1,198 @@
+"""The hash cache in .strata/: only ever a cache (TFC-0008 R13).
+
+Two keys find a digest without reading the file:
+- the file's path with its size, mtime, ctime and inode, as they were when it was hashed;
+- the blob id Git holds for a clean tracked file (for an LFS file: the blob of its pointer, which
+  names the content by its SHA-256), so a fresh clone with a restored cache reads nothing.
+A cache that is corrupt, truncated, locked, from another version or simply wrong is dropped and
+rebuilt; a digest is never taken from it unless a key matches exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE_DIR = ".strata/cache"
+CACHE_FILE = "hashes-v1.sqlite"
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blob (blob TEXT PRIMARY KEY, digest TEXT NOT NULL);"
+)
+_FORMAT = "strataml-hash-cache-1"
+
+
+@dataclass(frozen=True, slots=True)
+class StatKey:
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> StatKey | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class HashCache:
+    """Lookups and updates for one doctor run; every failure degrades to 'not cached'."""
+
+    def __init__(self, root: Path, *, enabled: bool = True) -> None:
+        self.root = root
+        self.enabled = enabled
+        self.path = root / CACHE_DIR / CACHE_FILE
+        self.db: sqlite3.Connection | None = None
+        self._pending_stat: list[tuple[str, int, int, int, int, str]] = []
+        self._pending_blob: list[tuple[str, str]] = []
+        if enabled:
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection | None:
+        for attempt in range(2):
+            db: sqlite3.Connection | None = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
+                db.executescript(_SCHEMA)
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                if row is None:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
+                elif row[0] != _FORMAT:
+                    raise sqlite3.DatabaseError("foreign cache format")
+                db.execute("PRAGMA quick_check").fetchone()
+                return db
+            except (sqlite3.Error, OSError):
+                if db is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.close()
+                if attempt == 0:  # corrupt, truncated or foreign: start again from nothing
+                    with contextlib.suppress(OSError):
+                        for leftover in self.path.parent.glob(CACHE_FILE + "*"):
+                            leftover.unlink()
+        return None
+
+    def lookup_stat(self, paths: Sequence[str]) -> dict[str, tuple[StatKey, str]]:
+        """Cached digests whose stat key still matches the file: path -> (key, digest)."""
+        found: dict[str, tuple[StatKey, str]] = {}
+        keys = {p: StatKey.of(self.root / p) for p in paths}
+        if self.db is None:
+            return {}
+        try:
+            for batch in _batches(list(keys)):
+                marks = ",".join("?" * len(batch))
+                for path, size, mtime, ctime, inode, digest in self.db.execute(
+                    f"SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat WHERE path IN ({marks})",
+                    batch,
+                ):
+                    key = keys.get(path)
+                    if (
+                        key is not None
+                        and key == StatKey(size, mtime, ctime, inode)
+                        and _DIGEST.fullmatch(str(digest))
+                    ):
+                        found[path] = (key, str(digest))
+        except sqlite3.Error:
+            self.db = None
+        return found
+
+    def lookup_blobs(self, blobs: dict[str, str]) -> dict[str, str]:
+        """path -> digest for paths whose clean Git identity (`<blob id>:<size>`) is cached."""
+        if self.db is None or not blobs:
+            return {}
+        by_blob: dict[str, list[str]] = {}
+        for path, blob in blobs.items():
+            by_blob.setdefault(blob, []).append(path)
+        found: dict[str, str] = {}
+        try:
+            for batch in _batches(list(by_blob)):
+                marks = ",".join("?" * len(batch))
+                for blob, digest in self.db.execute(
+                    f"SELECT blob, digest FROM blob WHERE blob IN ({marks})", batch
+                ):
+                    if _DIGEST.fullmatch(str(digest)):
+                        for path in by_blob[blob]:
+                            found[path] = str(digest)
+        except sqlite3.Error:
+            self.db = None
+        return found
+
+    def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
+        if key is not None:
+            self._pending_stat.append(
+                (path, key.size, key.mtime_ns, key.ctime_ns, key.inode, digest)
+            )
+        if blob is not None:
+            self._pending_blob.append((blob, digest))
+
+    def flush(self) -> None:
+        if self.db is None or not (self._pending_stat or self._pending_blob):
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)", self._pending_stat
+            )
+            self.db.executemany("INSERT OR REPLACE INTO blob VALUES (?, ?)", self._pending_blob)
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+        self._pending_stat.clear()
+        self._pending_blob.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            self.db = None
+
+
+def _batches(items: list[str], size: int = 900) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def git_clean_blobs(root: Path, paths: Sequence[str]) -> dict[str, str]:
+    """Blob ids of those `paths` that Git tracks and considers unmodified in the working tree."""
+    import subprocess
+
+    from strataml.gitrepo import open_repository
+
+    if not paths or open_repository(root) is None:
+        return {}
+    wanted = set(paths)
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    listed = subprocess.run(["git", "ls-files", "-s", "-z", "--", *sorted({p.split("/", 1)[0] for p in wanted})],
+                            cwd=root, capture_output=True, check=False, env=env)  # fmt: skip
+    changed = subprocess.run(
+        ["git", "diff-files", "--name-only", "-z"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+        env=env,
+    )
+    if listed.returncode != 0 or changed.returncode != 0:
+        return {}
+    dirty = {p.decode("utf-8", "surrogateescape") for p in changed.stdout.split(b"\0") if p}
+    blobs = {}
+    for entry in listed.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, path_bytes = entry.split(b"\t", 1)
+        path = path_bytes.decode("utf-8", "surrogateescape")
+        if path in wanted and path not in dirty:
+            blobs[path] = meta.split()[1].decode()
+    return blobs
