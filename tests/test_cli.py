@@ -115,5 +115,5 @@ def test_tools_doctor_entry_point(base_repo: Path) -> None:
     assert (bad.returncode, bad.stdout, bad.stderr) == (
         2,
         "",
-        "doctor: error: No such option: --nope (Possible options: --ignore)\n",
+        "doctor: error: No such option: --nope (Possible options: --ignore, --no-cache, --since)\n",
     )

@@ -59,6 +59,16 @@ def doctor(
         bool,
         typer.Option("--require-content", help="Git LFS content that is not pulled is an error."),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Read every file; ignore (and refresh) the hash cache."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="REF", help="Check only artifacts changed since this commit."
+        ),
+    ] = None,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
@@ -70,7 +80,7 @@ def doctor(
         raise UsageError(f"unknown format {output_format!r} (choose from {', '.join(REPORTERS)})")
     report = run_doctor(
         path, strict=strict, select=parse_codes(select), ignore=parse_codes(ignore),
-        require_content=require_content,
+        require_content=require_content, use_cache=not no_cache, since=since,
     )  # fmt: skip
     color = output_format == "text" and sys.stdout.isatty()
     typer.echo(REPORTERS[output_format](report, color=color), nl=False)

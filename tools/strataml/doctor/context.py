@@ -7,6 +7,7 @@ from strataml.config import Config
 from strataml.gitrepo import CommitPresence, commits_present
 from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
 from strataml.integrity.hashing import hash_files
+from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer
 from strataml.safeopen import read_regular
@@ -102,7 +103,9 @@ class Context:
             for rel, (key, digest) in cache.lookup_stat(rels).items():
                 found[rel] = digest
                 keys[rel] = key
-        misses = [r for r in rels if r not in found]
+        misses = [
+            r for r in rels if r not in found and (cache is None or r not in cache.changed_in_place)
+        ]
         blobs = git_clean_blobs(self.root, misses) if cache is not None and misses else {}
         # A blob id names the content only together with the size: an LFS pointer and the
         # content it stands for share a blob id, never a size.
@@ -115,7 +118,12 @@ class Context:
         todo = [r for r in rels if r not in found]
         before = {r: StatKey.of(self.root / r) for r in todo}
         self.files_read += len(todo)
-        for rel, result in zip(todo, hash_files([self.root / r for r in todo]), strict=True):
+        progress = HashProgress(sum(k.size for k in before.values() if k), len(todo))
+        try:
+            digests = hash_files([self.root / r for r in todo], progress)
+        finally:
+            progress.close()
+        for rel, result in zip(todo, digests, strict=True):
             found[rel] = result
             if cache is not None and isinstance(result, str):
                 cache.remember(rel, before[rel], result, blobs.get(rel))

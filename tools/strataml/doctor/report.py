@@ -75,6 +75,8 @@ def format_text(report: Report, *, color: bool = False) -> str:
         )
     )
     scope = "" if report.target == "." else f" under {report.target}"
+    if report.since is not None:
+        scope += f" (of {report.artifacts_total}; only those changed since {report.since})"
     strict = " (strict)" if report.strict else ""
     out.append(
         f"{verdict}{strict}: {counts}; {_plural(report.artifacts, 'artifact')} checked{scope}, {_plural(report.files_hashed, 'file')} hashed"

@@ -56,6 +56,7 @@ class HashCache:
         self.db: sqlite3.Connection | None = None
         self._pending_stat: list[tuple[str, int, int, int, int, str]] = []
         self._pending_blob: list[tuple[str, str]] = []
+        self.changed_in_place: set[str] = set()
         if enabled:
             self.db = self._open()
 
@@ -84,7 +85,12 @@ class HashCache:
         return None
 
     def lookup_stat(self, paths: Sequence[str]) -> dict[str, tuple[StatKey, str]]:
-        """Cached digests whose stat key still matches the file: path -> (key, digest)."""
+        """Cached digests whose stat key still matches the file: path -> (key, digest).
+
+        A path whose entry names the same inode but another key was changed in place: it is
+        recorded in `self.changed_in_place`, and must be read (Git's clean verdict, which compares
+        whole seconds on some builds, is not enough for it).
+        """
         found: dict[str, tuple[StatKey, str]] = {}
         keys = {p: StatKey.of(self.root / p) for p in paths}
         if self.db is None:
@@ -103,6 +109,8 @@ class HashCache:
                         and _DIGEST.fullmatch(str(digest))
                     ):
                         found[path] = (key, str(digest))
+                    elif key is not None and key.inode == inode:
+                        self.changed_in_place.add(path)
         except sqlite3.Error:
             self.db = None
         return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -52,9 +52,16 @@ def _hash_or_error(path: Path) -> str | OSError:
         return exc
 
 
-def hash_files(paths: Sequence[Path]) -> list[str | OSError]:
-    """Hash many files, in order; an unreadable file yields its OSError instead of a digest."""
-    small = [i for i, p in enumerate(paths) if _size(p) < LARGE_FILE]
+def hash_files(
+    paths: Sequence[Path], progress: Callable[[int], None] | None = None
+) -> list[str | OSError]:
+    """Hash many files, in order; an unreadable file yields its OSError instead of a digest.
+
+    `progress`, if given, is called with the size of each file as it is done.
+    """
+    sizes = [_size(p) for p in paths]
+    tick = progress or (lambda _: None)
+    small = [i for i, size in enumerate(sizes) if size < LARGE_FILE]
     results: list[str | OSError] = [OSError("not hashed")] * len(paths)
     workers = os.cpu_count() or 1
     if len(small) >= POOL_MIN_FILES and workers > 1:
@@ -66,12 +73,14 @@ def hash_files(paths: Sequence[Path]) -> list[str | OSError]:
                 strict=True,
             ):
                 results[i] = digest
+                tick(sizes[i])
         pooled = set(small)
         todo = [i for i in range(len(paths)) if i not in pooled]
     else:
         todo = list(range(len(paths)))
     for i in todo:
         results[i] = _hash_or_error(paths[i])
+        tick(sizes[i])
     return results
 
 

@@ -1,0 +1,100 @@
+"""The hash cache is only a cache (TFC-0008 R13), and --since narrows the check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from conftest import commit_all, doctor_script, git
+from strataml.doctor.engine import run_doctor
+from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
+
+DATA = "datasets/iris/v1/train/iris.csv"
+
+
+def cache_file(repo: Path) -> Path:
+    return repo / CACHE_DIR / CACHE_FILE
+
+
+def test_warm_runs_read_nothing_and_no_cache_reads_everything(template: Path) -> None:
+    cold = run_doctor(template)
+    assert (cold.files_hashed, cold.files_read) == (14, 14)
+    warm = run_doctor(template)
+    assert (warm.files_hashed, warm.files_read, warm.diagnostics) == (14, 0, ())
+    full = run_doctor(template, use_cache=False)
+    assert (full.files_hashed, full.files_read) == (14, 14)
+
+
+def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(template: Path) -> None:
+    run_doctor(template)
+    for damage in (b"\x00garbage" * 100, cache_file(template).read_bytes()[:1000], b""):
+        cache_file(template).write_bytes(damage)
+        report = run_doctor(template)
+        assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+        assert run_doctor(template).files_read == 0  # rebuilt, and trusted again
+    with sqlite3.connect(cache_file(template)) as db:  # another tool's database in its place
+        db.execute("UPDATE meta SET value = 'something-else' WHERE key = 'format'")
+    assert run_doctor(template).files_read == 14
+
+
+def test_changed_bytes_are_caught_even_with_size_and_mtime_restored(template: Path) -> None:
+    run_doctor(template)
+    path = template / DATA
+    stat = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"5.1", b"5.2", 1))  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime: only ctime moved
+    report = run_doctor(template)
+    codes = [d.code for d in report.diagnostics]
+    # Git, comparing whole seconds of ctime, may still call the file clean (IMM002 then absent);
+    # the cache keys on nanoseconds and the inode, so the content is read and caught.
+    assert codes in (["CHK005"], ["CHK005", "IMM002"])
+    assert report.files_read == 1
+
+
+def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
+    run_doctor(template)
+    with sqlite3.connect(cache_file(template)) as db:
+        db.execute("UPDATE stat SET digest = ? WHERE path = ?", ("0" * 64, DATA))
+    assert [d.code for d in run_doctor(template).diagnostics] == ["CHK005"]  # the cache's limit
+    fresh = run_doctor(template, use_cache=False)
+    assert (fresh.diagnostics, fresh.files_read) == ((), 14)
+    assert run_doctor(template).diagnostics == ()  # --no-cache rewrote the entry
+
+
+def test_a_fresh_clone_with_the_cache_restored_reads_nothing(
+    template: Path, tmp_path: Path
+) -> None:
+    assert run_doctor(template).files_read == 14
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(template), str(clone))
+    shutil.copytree(template / CACHE_DIR, clone / CACHE_DIR)  # as a CI cache restores it
+    report = run_doctor(clone)
+    assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 14, 0)
+    (clone / DATA).write_bytes((clone / DATA).read_bytes().replace(b"5.1", b"5.2", 1))
+    assert [d.code for d in run_doctor(clone).diagnostics] == [
+        "CHK005",
+        "IMM002",
+    ]  # Git sees it dirty
+
+
+def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
+    base = git(template, "rev-parse", "HEAD").strip()
+    source = tmp_path / "extra"
+    source.mkdir()
+    (source / "a.csv").write_text("x\n1\n")
+    from strataml.registry.datasets import add_dataset
+
+    add_dataset(template, "extra", source, license_id="CC0-1.0", sources=["test"])
+    commit_all(template, "extra")
+    report = doctor_script(template, "--since", base)
+    assert report.stdout == (
+        "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked (of 4; only those changed since "
+        f"{base}), 3 files hashed\n"
+    )
+    assert (
+        doctor_script(template, "--since", "no-such-ref").stderr
+        == "doctor: error: --since 'no-such-ref': no such commit\n"
+    )
