@@ -59,7 +59,30 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(load_schema(name), format_checker=_FORMATS)
 
 
+@functools.cache
+def _fast_validator(name: str) -> Any:
+    """A compiled Rust validator for the common case (a valid document); None where unavailable."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs.validator_for(
+        load_schema(name),
+        validate_formats=True,
+        formats={RELATIVE_PATH: lambda value: is_safe_relative_path(value)},
+    )
+
+
 def validate(name: str, document: object) -> list[SchemaViolation]:
+    """Violations of a schema, each with its path. Valid documents take the compiled fast path;
+    any doubt goes to the reference validator, whose messages are the ones reported."""
+    fast = _fast_validator(name)
+    if fast is not None:
+        try:
+            if fast.is_valid(document):
+                return []
+        except Exception:
+            pass
     errors = sorted(
         _validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     )

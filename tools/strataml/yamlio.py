@@ -88,10 +88,14 @@ def parse_yaml(raw: bytes) -> YamlDocument:
             node = loader.get_single_node()
             if node is None:
                 return YamlDocument(None, (), {(): 1})
-            problem = _complexity(node)
+            # Without '*' there is no alias, so nothing expands: the walk below bounds size and depth.
+            problem = _complexity(node) if "*" in text else None
             if problem:
                 return _fatal(ProblemKind.TOO_COMPLEX, problem)
-            lines, duplicates = _walk(node)
+            walked = _walk(node)
+            if isinstance(walked, str):
+                return _fatal(ProblemKind.TOO_COMPLEX, walked)
+            lines, duplicates = walked
             data = loader.construct_document(node)
         finally:
             loader.dispose()
@@ -164,7 +168,8 @@ def _complexity(root: Node) -> str | None:
     return None
 
 
-def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]]:
+def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]] | str:
+    """Line of every key and item, and duplicate keys; a string when too deep or too large."""
     lines: dict[Path, int] = {(): root.start_mark.line + 1}
     duplicates: list[YamlProblem] = []
     seen: set[int] = set()
@@ -174,6 +179,10 @@ def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]]:
         if id(node) in seen:  # an alias: its lines were recorded where it was defined
             continue
         seen.add(id(node))
+        if len(path) >= MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if len(seen) > MAX_NODES:
+            return f"expands to more than {MAX_NODES} nodes (anchors and aliases included)"
         if isinstance(node, MappingNode):
             first_line: dict[str, int] = {}
             for key, value in node.value:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml.config import Config
-from strataml.gitrepo import CommitPresence, commits_present
+from strataml.gitrepo import CommitPresence, commits_present, uncommitted
 from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
 from strataml.integrity.hashing import hash_files
 from strataml.integrity.progress import HashProgress
@@ -37,6 +37,7 @@ class Context:
     files_read: int = 0  # files actually read to hash them (the rest came from the cache)
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
+    _status: list[list[tuple[str, str]] | None] = field(default_factory=list)
     _commits: list[CommitPresence | None] = field(default_factory=list)
 
     @property
@@ -69,6 +70,12 @@ class Context:
                 self._documents[path] = None
         return self._documents[path]
 
+    def uncommitted(self) -> list[tuple[str, str]] | None:
+        """`git status` of the artifact trees, once per doctor run (None outside Git)."""
+        if not self._status:
+            self._status.append(uncommitted(self.root, ("datasets", "models", "runs")))
+        return self._status[0]
+
     def pointers(self, artifact: Artifact) -> dict[str, Pointer | BadPointer]:
         """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones."""
         if artifact.path not in self._pointers:
@@ -96,29 +103,30 @@ class Context:
         """Digests of an artifact's files: from the cache where a key matches, else by reading."""
         self.files_hashed += len(paths)
         rels = [f"{artifact.path}/{p}" for p in paths]
+        scanned = self.scan(artifact).stats  # stat taken before any byte is read
+        keys = {
+            r: StatKey(*scanned[p]) if p in scanned else None
+            for r, p in zip(rels, paths, strict=True)
+        }
         cache = self.cache
         found: dict[str, str | OSError] = {}
-        keys: dict[str, StatKey | None] = {}
         if cache is not None and self.use_cache:
-            for rel, (key, digest) in cache.lookup_stat(rels).items():
+            for rel, (_, digest) in cache.lookup_stat(keys).items():
                 found[rel] = digest
-                keys[rel] = key
         misses = [
             r for r in rels if r not in found and (cache is None or r not in cache.changed_in_place)
         ]
         blobs = git_clean_blobs(self.root, misses) if cache is not None and misses else {}
         # A blob id names the content only together with the size: an LFS pointer and the
         # content it stands for share a blob id, never a size.
-        sizes = {r: StatKey.of(self.root / r) for r in blobs}
-        blobs = {r: f"{b}:{k.size}" for r, b in blobs.items() if (k := sizes[r]) is not None}
+        blobs = {r: f"{b}:{k.size}" for r, b in blobs.items() if (k := keys[r]) is not None}
         if cache is not None and self.use_cache and blobs:
             for rel, cached in cache.lookup_blobs(blobs).items():
                 found[rel] = cached
-                cache.remember(rel, StatKey.of(self.root / rel), cached, None)
+                cache.remember(rel, keys[rel], cached, None)
         todo = [r for r in rels if r not in found]
-        before = {r: StatKey.of(self.root / r) for r in todo}
         self.files_read += len(todo)
-        progress = HashProgress(sum(k.size for k in before.values() if k), len(todo))
+        progress = HashProgress(sum(k.size for r in todo if (k := keys[r])), len(todo))
         try:
             digests = hash_files([self.root / r for r in todo], progress)
         finally:
@@ -126,7 +134,7 @@ class Context:
         for rel, result in zip(todo, digests, strict=True):
             found[rel] = result
             if cache is not None and isinstance(result, str):
-                cache.remember(rel, before[rel], result, blobs.get(rel))
+                cache.remember(rel, keys[rel], result, blobs.get(rel))
         return [found[r] for r in rels]
 
     def commits(self) -> CommitPresence | None:

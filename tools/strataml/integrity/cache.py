@@ -84,7 +84,7 @@ class HashCache:
                             leftover.unlink()
         return None
 
-    def lookup_stat(self, paths: Sequence[str]) -> dict[str, tuple[StatKey, str]]:
+    def lookup_stat(self, keys: dict[str, StatKey | None]) -> dict[str, tuple[StatKey, str]]:
         """Cached digests whose stat key still matches the file: path -> (key, digest).
 
         A path whose entry names the same inode but another key was changed in place: it is
@@ -92,26 +92,26 @@ class HashCache:
         whole seconds on some builds, is not enough for it).
         """
         found: dict[str, tuple[StatKey, str]] = {}
-        keys = {p: StatKey.of(self.root / p) for p in paths}
         if self.db is None:
             return {}
+        wanted = {
+            p: (k.size, k.mtime_ns, k.ctime_ns, k.inode) for p, k in keys.items() if k is not None
+        }
+        prefix = os.path.commonpath(list(wanted)) if wanted else ""
         try:
-            for batch in _batches(list(keys)):
-                marks = ",".join("?" * len(batch))
-                for path, size, mtime, ctime, inode, digest in self.db.execute(
-                    f"SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat WHERE path IN ({marks})",
-                    batch,
-                ):
-                    key = keys.get(path)
-                    if (
-                        key is not None
-                        and key == StatKey(size, mtime, ctime, inode)
-                        and _DIGEST.fullmatch(str(digest))
-                    ):
-                        found[path] = (key, str(digest))
-                    elif key is not None and key.inode == inode:
-                        self.changed_in_place.add(path)
-        except sqlite3.Error:
+            rows = self.db.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat WHERE path >= ? AND path < ?",
+                (prefix, prefix + "\U0010ffff"),
+            )
+            for path, size, mtime, ctime, inode, digest in rows:
+                key = wanted.get(path)
+                if key is None:
+                    continue
+                if key == (size, mtime, ctime, inode) and _DIGEST.fullmatch(digest):
+                    found[path] = (keys[path], digest)  # type: ignore[assignment]
+                elif key[3] == inode:
+                    self.changed_in_place.add(path)
+        except (sqlite3.Error, TypeError):
             self.db = None
         return found
 

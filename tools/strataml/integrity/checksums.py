@@ -82,13 +82,21 @@ def parse_checksums(raw: bytes) -> Checksums:
         )
     for number, blob in enumerate(lines, start=1):
         blob = blob.removesuffix(b"\r")
-        problem = _line_problem(blob, number)
-        if problem:
-            problems.append(problem)
-            continue
-        match = _LINE.fullmatch(blob.decode("utf-8"))
-        assert match is not None  # _line_problem checked it
-        digest, path = match.groups()
+        fast = _PLAIN_LINE.fullmatch(blob)
+        if (
+            fast is not None
+            and b"/./" not in b"/" + fast.group(2) + b"/"
+            and b"/../" not in b"/" + fast.group(2) + b"/"
+        ):
+            digest, path = fast.group(1).decode("ascii"), fast.group(2).decode("ascii")
+        else:  # anything unusual takes the careful path
+            problem = _line_problem(blob, number)
+            if problem:
+                problems.append(problem)
+                continue
+            match = _LINE.fullmatch(blob.decode("utf-8"))
+            assert match is not None  # _line_problem checked it
+            digest, path = match.groups()
         if path in EXCLUDED:
             problems.append(
                 ChecksumProblem(
@@ -117,6 +125,10 @@ def parse_checksums(raw: bytes) -> Checksums:
             )
         )
     return Checksums(tuple(entries), tuple(problems))
+
+
+# The common case, checked in one step: lowercase hex, two spaces, a plain relative ASCII path.
+_PLAIN_LINE = re.compile(rb"([0-9a-f]{64})  ((?:[A-Za-z0-9_.@+=-]+/)*[A-Za-z0-9_.@+=-]+)")
 
 
 def _line_problem(blob: bytes, number: int) -> ChecksumProblem | None:

@@ -14,6 +14,9 @@ class TreeScan:
     """What lies under a directory, without following symlinks; paths relative, POSIX."""
 
     files: dict[str, int] = field(default_factory=dict)  # regular files -> size
+    stats: dict[str, tuple[int, int, int, int]] = field(
+        default_factory=dict
+    )  # size, mtime, ctime, inode
     symlinks: tuple[str, ...] = ()
     special: tuple[str, ...] = ()  # FIFOs, sockets, devices
     unportable: tuple[str, ...] = ()  # names that cannot appear in a CHECKSUMS line
@@ -22,6 +25,7 @@ class TreeScan:
 
 def scan_tree(root: Path) -> TreeScan:
     files: dict[str, int] = {}
+    stats: dict[str, tuple[int, int, int, int]] = {}
     symlinks: list[str] = []
     special: list[str] = []
     unportable: list[str] = []
@@ -49,11 +53,14 @@ def scan_tree(root: Path) -> TreeScan:
             elif stat.S_ISDIR(mode):
                 pending.append(rel)
             elif stat.S_ISREG(mode):
-                files[rel] = entry.stat(follow_symlinks=False).st_size
+                st = entry.stat(follow_symlinks=False)
+                files[rel] = st.st_size
+                stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             else:
                 special.append(rel)
     return TreeScan(
         dict(sorted(files.items())),
+        stats,
         tuple(sorted(symlinks)),
         tuple(sorted(special)),
         tuple(sorted(unportable)),

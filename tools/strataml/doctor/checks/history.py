@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import IMM001, IMM002
-from strataml.gitrepo import artifact_changes, uncommitted
+from strataml.gitrepo import artifact_changes
 
 TREES = ("datasets", "models", "runs")
 # May be added or extended after the version is committed (TFC-0008 R7).
@@ -47,7 +47,7 @@ def check_immutability(ctx: Context) -> Iterator[Diagnostic]:
             hint="a committed version never changes: revert that commit's change to it and "
             "publish the new content as a new version",
         )
-    for status, path in uncommitted(ctx.root, TREES) or []:
+    for status, path in ctx.uncommitted() or []:
         owner = _owner(ctx, path)
         if owner is None or owner not in introduced or not ctx.selected(owner):
             continue

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
-from strataml.gitrepo import uncommitted
 from strataml.integrity.hashing import hash_file
 from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, lfs_covered, parse_pointer
 from strataml.workspace import Artifact
@@ -66,7 +65,9 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             )
     blobs = index_blobs(ctx.root, sorted(covered))
     # Git's stat cache says which files changed since they were added: hash only those.
-    changed = {p for status, p in (uncommitted(ctx.root, [artifact.path]) or []) if "M" in status}
+    changed = {
+        p for status, p in (ctx.uncommitted() or []) if "M" in status and artifact.contains(p)
+    }
     for path in sorted(covered):
         stored = blobs.get(path)
         if stored is None:

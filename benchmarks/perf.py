@@ -1,0 +1,331 @@
+"""Validation at the speed of the hardware: doctor and its hashing beside b3sum, dd and dvc.
+
+    python benchmarks/perf.py [--small 20000] [--big-gib 2] [--huge 100000] [--repeat 3]
+
+Builds deterministic repositories in a temporary directory, then prints one line per target of
+issue 8: the measured medians, the ratio, the target and whether it is met. Cold-cache figures
+need root (to drop the page cache); without it they are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+from strataml import schemas  # noqa: E402
+from strataml.integrity.hashing import hash_file, hash_files  # noqa: E402
+from strataml.integrity.stamp import stamp_directory  # noqa: E402
+from strataml.yamlio import dump_yaml, parse_yaml  # noqa: E402
+
+RESULTS: list[tuple[str, str, bool | None]] = []
+
+
+def timed(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+
+
+def drop_caches() -> bool:
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def report(name: str, detail: str, ok: bool | None) -> None:
+    RESULTS.append((name, detail, ok))
+    mark = "PASS" if ok else "n/a " if ok is None else "FAIL"
+    print(f"[{mark}] {name}: {detail}", flush=True)
+
+
+def dataset(repo: Path, name: str, splits: dict[str, str]) -> Path:
+    directory = repo / "datasets" / name / "v1"
+    split_info = {}
+    for split, path in splits.items():
+        files = [p for p in (directory / path).rglob("*") if p.is_file()]
+        split_info[split] = {
+            "path": path,
+            "files": len(files),
+            "bytes": sum(p.stat().st_size for p in files),
+        }
+    metadata = {
+        "schema_version": 1, "name": name, "version": "v1", "description": f"benchmark data {name}",
+        "license": "CC0-1.0", "created": "2026-11-25", "provenance": {"sources": [{"name": "generated"}]},
+        "splits": split_info, "content_hash": "blake3:" + "0" * 64,
+    }  # fmt: skip
+    (directory / "metadata.yaml").write_text(dump_yaml(metadata))
+    (directory / "datasheet.md").write_text(f"# {name}\n")
+    stamp_directory(directory)
+    return directory
+
+
+def make_small(repo: Path, count: int) -> list[Path]:
+    rng = random.Random(0)
+    base = repo / "datasets" / "small" / "v1" / "train"
+    paths = []
+    for n in range(count):
+        path = base / f"d{n // 1000:03d}" / f"f{n:06d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(rng.randint(4, 64) * 1024))
+        paths.append(path)
+    dataset(repo, "small", {"train": "train"})
+    return paths
+
+
+def make_big(repo: Path, gib: int) -> Path:
+    path = repo / "datasets" / "big" / "v1" / "data" / "big.bin"
+    path.parent.mkdir(parents=True)
+    block = random.Random(1).randbytes(16 << 20)
+    with path.open("wb") as handle:
+        for n in range(gib * 64):
+            handle.write(n.to_bytes(8, "little") + block[8:])
+    dataset(repo, "big", {"all": "data"})
+    return path
+
+
+def _anon_rss(pid: int) -> int:
+    """Anonymous (not file-backed) memory of a process and its children, in bytes (PSS)."""
+    total = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:  # proportional: pages a forked worker shares with doctor are not counted twice
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith(("Pss_Anon:", "Pss_Shmem:")):
+                total += int(line.split()[1]) * 1024
+        todo += [int(c) for c in children]
+    return total
+
+
+def doctor(repo: Path, *args: str) -> tuple[float, int, str]:
+    """(seconds, peak anonymous RSS of doctor and its workers in bytes, summary line).
+
+    Pages of memory-mapped files are left out: the kernel can drop them at any time."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "doctor.py"), *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _anon_rss(proc.pid))
+        time.sleep(0.005)
+    out, err = proc.communicate()
+    took = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(err)
+    return took, peak, out.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=20000)
+    parser.add_argument("--big-gib", type=int, default=2)
+    parser.add_argument(
+        "--huge", type=int, default=100000, help="files for the memory target (0: skip)"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="strata-bench-"))
+    try:
+        bench(scratch, args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    failed = [name for name, _, ok in RESULTS if ok is False]
+    print(
+        f"\n{len(RESULTS) - len(failed)} of {len(RESULTS)} targets met or not applicable"
+        + (f"; missed: {', '.join(failed)}" if failed else "")
+    )
+
+
+def bench(scratch: Path, args: argparse.Namespace) -> None:
+    repo = scratch / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "bench"\nversion = "0"\n\n[tool.strataml]\n'
+    )
+    for tree in ("models", "runs"):
+        (repo / tree).mkdir()
+    started = time.perf_counter()
+    small = make_small(repo, args.small)
+    big = make_big(repo, args.big_gib)
+    (repo / ".gitignore").write_text(".strata/\ndatasets/big/\n")  # the big file stays out of Git
+    (repo / ".gitattributes").write_text("datasets/big/** filter=lfs diff=lfs merge=lfs -text\n")
+    for step in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "data"],
+    ):
+        run("git", "-c", "core.compression=0", "-c", "core.looseCompression=0", *step, cwd=repo)
+    total = sum(p.stat().st_size for p in small) + big.stat().st_size
+    print(
+        f"generated {len(small)} small files and {args.big_gib} GiB in one file ({total / 2**30:.2f} GiB) in {time.perf_counter() - started:.0f} s\n",
+        flush=True,
+    )
+    b3sum = shutil.which("b3sum")
+
+    # 1. One large file, warm and cold.
+    hash_file(big)
+    ours = timed(lambda: hash_file(big), args.repeat)
+    if b3sum:
+        ref = timed(lambda: run(b3sum, str(big)), args.repeat)
+        report(
+            "2 GiB file, warm",
+            f"{ours:.3f} s vs b3sum {ref:.3f} s = {ours / ref:.2f}x (target <= 1.05x)",
+            ours / ref <= 1.05,
+        )
+    if drop_caches():
+        cold_dd = []
+        cold_ours = []
+        for _ in range(args.repeat):
+            drop_caches()
+            started = time.perf_counter()
+            run("dd", f"if={big}", "of=/dev/null", "bs=16M")
+            cold_dd.append(time.perf_counter() - started)
+            drop_caches()
+            started = time.perf_counter()
+            hash_file(big)
+            cold_ours.append(time.perf_counter() - started)
+        a, b = statistics.median(cold_ours), statistics.median(cold_dd)
+        report(
+            "2 GiB file, cold",
+            f"{a:.3f} s vs dd {b:.3f} s = {a / b:.2f}x (target <= 1.10x)",
+            a / b <= 1.10,
+        )
+    else:
+        report("2 GiB file, cold", "cannot drop the page cache (needs root)", None)
+
+    # 2. Many small files, warm.
+    hash_files(small)
+    ours = timed(lambda: hash_files(small), args.repeat)
+    if b3sum:
+        tree = repo / "datasets/small/v1/train"
+        ref = timed(
+            lambda: subprocess.run(
+                f"find {tree} -type f -print0 | xargs -0 -P2 {b3sum} --num-threads 1 > /dev/null",
+                shell=True,
+                check=True,
+            ),
+            args.repeat,
+        )
+        report(
+            f"{len(small)} small files, warm",
+            f"{ours:.3f} s vs xargs -P2 b3sum {ref:.3f} s = {ours / ref:.2f}x (target <= 1.2x)",
+            ours / ref <= 1.2,
+        )
+
+    # 3. doctor end to end: first run (no cache) against an unchanged repository with its cache.
+    shutil.rmtree(repo / ".strata", ignore_errors=True)
+    drop_caches()  # the first run reads everything from disk, as in a fresh CI job
+    cold, cold_rss, summary = doctor(repo)
+    warm_runs = [doctor(repo) for _ in range(args.repeat)]
+    warm = statistics.median(t for t, _, _ in warm_runs)
+    print(f"       doctor: {summary}")
+    report(
+        "doctor, unchanged repository with its cache",
+        f"{warm:.3f} s end to end (target < 1.0 s)",
+        warm < 1.0,
+    )
+    report(
+        "doctor, cache speed-up",
+        f"first run {cold:.2f} s / warm {warm:.3f} s = {cold / warm:.1f}x (target >= 10x)",
+        cold / warm >= 10,
+    )
+    if shutil.which("dvc"):
+        report(
+            "doctor vs dvc status",
+            "dvc installed: compare by hand (`dvc add` the same data first)",
+            None,
+        )
+    else:
+        report("doctor vs dvc status", "dvc is not installed here; not measured", None)
+    peak = max(cold_rss, *(r for _, r, _ in warm_runs))
+    report(
+        "peak memory, 2 GiB + 20,000 files",
+        f"{peak / 2**20:.0f} MiB RSS (target < 300 MiB)",
+        peak < 300 * 2**20,
+    )
+
+    # 4. A fresh clone with the cache restored reads nothing.
+    clone = scratch / "clone"
+    run("git", "clone", "-q", str(repo), str(clone))
+    shutil.copytree(repo / ".strata", clone / ".strata")
+    from strataml.doctor.engine import run_doctor
+
+    restored = run_doctor(clone)
+    report(
+        "fresh clone, cache restored",
+        f"{restored.files_read} of {restored.files_hashed} files read (target 0)",
+        restored.files_read == 0,
+    )
+
+    # 5. --since: only what changed.
+    since_time, _, since_summary = doctor(repo, "--since", "HEAD")
+    report(
+        "doctor --since HEAD",
+        f"{since_time:.3f} s: {since_summary.split('; ', 1)[1]}",
+        "only those changed since HEAD" in since_summary,
+    )
+
+    # 6. Memory with 100,000 files.
+    if args.huge:
+        huge = scratch / "huge"
+        huge.mkdir()
+        shutil.copy2(repo / "pyproject.toml", huge / "pyproject.toml")
+        base = huge / "datasets/many/v1/train"
+        rng = random.Random(2)
+        for n in range(args.huge):
+            path = base / f"d{n // 1000:03d}" / f"f{n:06d}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(rng.randbytes(512))
+        dataset(huge, "many", {"train": "train"})
+        took, rss, _ = doctor(huge)
+        report(
+            f"peak memory, {args.huge} files",
+            f"{rss / 2**20:.0f} MiB RSS, {took:.1f} s (target < 500 MiB)",
+            rss < 500 * 2**20,
+        )
+
+    # 7. Metadata: 5,000 documents parsed and validated.
+    text = (REPO / "datasets/iris/v1/metadata.yaml").read_bytes()
+    documents = [text.replace(b"name: iris", f"name: iris-{n}".encode()) for n in range(5000)]
+    started = time.perf_counter()
+    problems = sum(len(schemas.validate("dataset-metadata", parse_yaml(d).data)) for d in documents)
+    took = time.perf_counter() - started
+    report(
+        "5,000 metadata files parsed and validated",
+        f"{took:.2f} s, {problems} problems (target < 2 s)",
+        took < 2.0 and problems == 0,
+    )
+
+
+if __name__ == "__main__":
+    main()
