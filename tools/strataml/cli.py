@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strataml import lfs
 from strataml.atomic import write_text_atomic
 from strataml.config import load_config
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
-from strataml.index import catalogue
-from strataml.index import site as site_builder
-from strataml.integrity import keys as key_store
-from strataml.integrity import signatures
-from strataml.integrity.gpg import Keyring
-from strataml.integrity.stamp import stamp_directory
-from strataml.refs import Kind
-from strataml.registry import datasets, exports, lineage, models, runs, stages, store
-from strataml.runner import session
-from strataml.runner.execute import Interrupts, forwarding
 from strataml.workspace import find_root, relative, scan_layout
+
+if TYPE_CHECKING:
+    from strataml.refs import Kind
+    from strataml.registry.stages import Promotion
+
+
+def _lazy(name: str) -> ModuleType:
+    """A module loaded on first use: `tools/doctor.py` should not pay for the registry or gpg."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+lfs = _lazy("strataml.lfs")
+catalogue = _lazy("strataml.index.catalogue")
+site_builder = _lazy("strataml.index.site")
+key_store = _lazy("strataml.integrity.keys")
+signatures = _lazy("strataml.integrity.signatures")
+gpg = _lazy("strataml.integrity.gpg")
+stamp = _lazy("strataml.integrity.stamp")
+datasets = _lazy("strataml.registry.datasets")
+exports = _lazy("strataml.registry.exports")
+lineage = _lazy("strataml.registry.lineage")
+models = _lazy("strataml.registry.models")
+runs = _lazy("strataml.registry.runs")
+stages = _lazy("strataml.registry.stages")
+store = _lazy("strataml.registry.store")
+session = _lazy("strataml.runner.session")
+execute = _lazy("strataml.runner.execute")
 
 app = typer.Typer(
     name="strata",
@@ -103,9 +130,9 @@ def checksum(
             typer.echo(REPORTERS["text"](report), nl=False)
             failed = failed or report.failed
         else:
-            stamp = stamp_directory(path)
-            note = " (metadata.yaml content_hash updated)" if stamp.metadata_updated else ""
-            typer.echo(f"{path}: {stamp.files} files, {stamp.content_hash}{note}")
+            done = stamp.stamp_directory(path)
+            note = " (metadata.yaml content_hash updated)" if done.metadata_updated else ""
+            typer.echo(f"{path}: {done.files} files, {done.content_hash}{note}")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -146,8 +173,8 @@ def run(
     if dry_run:
         typer.echo(session.format_plan(planned), nl=False)
         return
-    interrupts = Interrupts()
-    with forwarding(interrupts):
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
         results = session.run_all(
             root, planned, jobs=jobs, reuse_earlier=reuse_earlier, interrupts=interrupts,
             echo=(sys.stdout.buffer, sys.stderr.buffer), notify=_note,
@@ -424,7 +451,7 @@ def model_show(
     _show_version("models", ref, output_format)
 
 
-def _promotions(args: list[str], to: str) -> list[stages.Promotion]:
+def _promotions(args: list[str], to: str) -> list[Promotion]:
     items = []
     pending = list(args)
     while pending:
@@ -625,7 +652,7 @@ def verify(
     targets = [_artifact_path(root, p) for p in paths]
     trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
     failed = False
-    with Keyring(root) as keyring:
+    with gpg.Keyring(root) as keyring:
         for target in targets:
             report = run_doctor(root / target, select=("CHK", "LAY01", "SIG"))
             signed = signatures.verify_directory(keyring, root, target, trusted)

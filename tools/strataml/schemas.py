@@ -9,17 +9,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from strataml.errors import StrataError
+
+if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema costs ~40 ms to load
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 RELATIVE_PATH = "relative-path"
 
-_FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -34,7 +34,13 @@ def _check_relative_path(value: object) -> bool:
     return not isinstance(value, str) or is_safe_relative_path(value)
 
 
-_FORMATS.checks(RELATIVE_PATH)(_check_relative_path)
+@functools.cache
+def _format_checker() -> Any:
+    import jsonschema
+
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    checker.checks(RELATIVE_PATH)(_check_relative_path)
+    return checker
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +62,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema(name), format_checker=_FORMATS)
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(name), format_checker=_format_checker())
 
 
 @functools.cache
@@ -91,6 +99,8 @@ def validate(name: str, document: object) -> list[SchemaViolation]:
 
 def _leaf(error: ValidationError) -> ValidationError:
     # Under anyOf/oneOf the top error says nothing useful; pick the branch that came closest.
+    from jsonschema.exceptions import best_match
+
     while error.context:
         error = best_match(error.context)
     return error

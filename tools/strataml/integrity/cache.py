@@ -57,6 +57,7 @@ class HashCache:
         self._pending_stat: list[tuple[str, int, int, int, int, str]] = []
         self._pending_blob: list[tuple[str, str]] = []
         self.changed_in_place: set[str] = set()
+        self._pending_notes: list[tuple[str, str | None]] = []
         if enabled:
             self.db = self._open()
 
@@ -136,6 +137,22 @@ class HashCache:
             self.db = None
         return found
 
+    def get_note(self, key: str) -> str | None:
+        """A small verdict cached under a key, e.g. that an artifact's listing verified."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute(
+                "SELECT value FROM meta WHERE key = ?", ("note:" + key,)
+            ).fetchone()
+        except sqlite3.Error:
+            self.db = None
+            return None
+        return str(row[0]) if row else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        self._pending_notes.append(("note:" + key, value))
+
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
         if key is not None:
             self._pending_stat.append(
@@ -145,10 +162,15 @@ class HashCache:
             self._pending_blob.append((blob, digest))
 
     def flush(self) -> None:
-        if self.db is None or not (self._pending_stat or self._pending_blob):
+        if self.db is None or not (self._pending_stat or self._pending_blob or self._pending_notes):
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
+            for key, value in self._pending_notes:
+                if value is None:
+                    self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             self.db.executemany(
                 "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)", self._pending_stat
             )
@@ -159,6 +181,7 @@ class HashCache:
                 self.db.execute("ROLLBACK")
         self._pending_stat.clear()
         self._pending_blob.clear()
+        self._pending_notes.clear()
 
     def close(self) -> None:
         self.flush()
