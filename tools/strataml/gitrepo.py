@@ -259,3 +259,11 @@ def changed_since(root: Path, ref: str) -> set[str]:
 def _git_ok(root: Path, *args: str) -> str | None:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     return done.stdout if done.returncode == 0 else None
+
+
+def head_commit(root: Path) -> str | None:
+    """HEAD's commit id; None outside Git or before the first commit."""
+    if open_repository(root) is None or shutil.which("git") is None:
+        return None
+    out = _git_ok(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
+    return out.strip() or None if out else None
