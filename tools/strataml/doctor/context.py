@@ -6,7 +6,7 @@ from pathlib import Path
 from strataml.config import Config
 from strataml.gitrepo import CommitPresence, commits_present, uncommitted
 from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
-from strataml.integrity.hashing import hash_files
+from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer
@@ -38,6 +38,7 @@ class Context:
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _status: list[list[tuple[str, str]] | None] = field(default_factory=list)
+    _fingerprints: dict[str, str] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
 
     @property
@@ -69,6 +70,16 @@ class Context:
             except OSError:
                 self._documents[path] = None
         return self._documents[path]
+
+    def fingerprint(self, artifact: Artifact) -> str:
+        """Every file's path and stat key (size, mtime, ctime, inode): the tree as it stands."""
+        if artifact.path not in self._fingerprints:
+            stats = self.scan(artifact).stats
+            lines = "\n".join(
+                f"{p}\0{s[0]}\0{s[1]}\0{s[2]}\0{s[3]}" for p, s in sorted(stats.items())
+            )
+            self._fingerprints[artifact.path] = hash_bytes(lines.encode("utf-8", "surrogateescape"))
+        return self._fingerprints[artifact.path]
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
         """`git status` of the artifact trees, once per doctor run (None outside Git)."""

@@ -26,7 +26,6 @@ from strataml.integrity.checksums import (
     content_hash,
     parse_checksums,
 )
-from strataml.integrity.hashing import hash_bytes
 from strataml.lfs import Pointer
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
@@ -52,13 +51,6 @@ def _advice(artifact: Artifact, first: str | None) -> str:
     return f"{first}, or {restamp}" if first else restamp
 
 
-def _tree_fingerprint(ctx: Context, artifact: Artifact) -> str:
-    """Every file's path and stat key (size, mtime, ctime, inode), CHECKSUMS.txt included."""
-    stats = ctx.scan(artifact).stats
-    lines = "\n".join(f"{p}\0{s[0]}\0{s[1]}\0{s[2]}\0{s[3]}" for p, s in sorted(stats.items()))
-    return hash_bytes(lines.encode("utf-8", "surrogateescape"))
-
-
 def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     """The listing against the files. A listing that verified before, over files whose stat keys
     have not changed since, is not read again (the per-file cache would give the same answer)."""
@@ -71,7 +63,7 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         and not ctx.pointers(artifact)
         and not (scan.symlinks or scan.special or scan.unportable or scan.unreadable)
     ):
-        fingerprint = _tree_fingerprint(ctx, artifact)
+        fingerprint = ctx.fingerprint(artifact)
         known = cache.get_note(note)
         if known is not None and known.split(":", 1)[0] == fingerprint:
             ctx.files_hashed += int(known.split(":", 1)[1])

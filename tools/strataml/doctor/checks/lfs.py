@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
@@ -52,6 +53,32 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     if not in_git(ctx.root):
         return  # which files LFS covers is Git's answer (.gitattributes)
     limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
+    # Same files (stat keys), same attributes, same index and limit as a clean run before: clean.
+    state = None
+    if ctx.cache is not None and ctx.use_cache and not pointers:
+        state = _state(ctx, artifact, limit)
+        if ctx.cache.get_note(f"lfs:{artifact.path}") == state:
+            return
+    found = list(_git_checks(ctx, artifact, files, pointers, limit))
+    yield from found
+    if ctx.cache is not None and state is not None:
+        ctx.cache.set_note(f"lfs:{artifact.path}", None if found else state)
+
+
+def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
+    parts = [ctx.fingerprint(artifact), str(limit)]
+    for name in (".gitattributes", f"{artifact.path}/.gitattributes", ".git/index"):
+        try:
+            st = (ctx.root / name).stat()
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return ";".join(parts)
+
+
+def _git_checks(
+    ctx: Context, artifact: Artifact, files: dict[str, int], pointers: dict[str, Any], limit: int
+) -> Iterator[Diagnostic]:
     paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
     covered = lfs_covered(ctx.root, paths)
     for path, rel in sorted(paths.items()):
