@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,17 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{message}, and CI must provide it (.ci/run installs it)")
         pytest.skip(message)
     return path
+
+
+def require_module(name: str) -> Any:
+    """A test-extra module; skip without it, but fail under CI=true (CI installs the extra)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"{name} (test extra) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}, and CI must provide it")
+        pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, require_tool, shipped_runs
+from conftest import REPO, require_module, require_tool, shipped_runs
 from test_registry import snapshot
 from test_runner import run_py, runs
 
@@ -33,13 +33,8 @@ def chromium() -> Iterator[Any]:
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         require_tool("chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("playwright is not installed, and CI must provide it (the test extra)")
-        pytest.skip("playwright (test extra) is not installed")
-    with sync_playwright() as playwright:
+    sync_api = require_module("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield browser
         browser.close()

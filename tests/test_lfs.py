@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, doctor_script, git, require_tool
+from conftest import REPO, commit_all, doctor_script, git, require_module, require_tool
 
 ARRAYS = "datasets/arrays/v1"
 
@@ -19,12 +19,7 @@ ARRAYS = "datasets/arrays/v1"
 def lfs_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """(LFS endpoint URL, storage directory) of a giftless server that stops when the test ends."""
     require_tool("git-lfs")
-    try:
-        import giftless  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("giftless is not installed, and CI must provide it (the test extra)")
-        pytest.skip("giftless (test extra) is not installed")
+    require_module("giftless")
     storage = tmp_path / "lfs-store"
     storage.mkdir()
     log_path = tmp_path / "lfs-server.log"
