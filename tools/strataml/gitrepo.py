@@ -9,21 +9,39 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-# Without a git binary GitPython refuses to import; we degrade instead (no Git facts).
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-
-import git
+from typing import TYPE_CHECKING, Any
 
 from strataml.errors import StrataError
+
+if TYPE_CHECKING:
+    import git
+
+
+def _gitpython() -> Any:
+    """GitPython, imported when first needed (doctor's common path needs only the git binary)."""
+    # Without a git binary GitPython refuses to import; we degrade instead (no Git facts).
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    return git
+
+
+def in_work_tree(root: Path) -> bool:
+    """Is `root` inside a Git work tree (a `.git` directory or file at or above it)?"""
+    here = root.resolve()
+    return any((candidate / ".git").exists() for candidate in (here, *here.parents))
+
 
 _OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def open_repository(root: Path) -> git.Repo | None:
+    if not in_work_tree(root):
+        return None
+    gitpython = _gitpython()
     try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return gitpython.Repo(root, search_parent_directories=True)  # type: ignore[no-any-return]
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
         return None
 
 
@@ -33,6 +51,7 @@ def ignored(root: Path, names: Iterable[str]) -> set[str]:
     repo = open_repository(root)
     if repo is None or not candidates:
         return set()
+    git = _gitpython()
     absolute = {str(root / name): name for name in candidates}
     try:
         out = repo.git.check_ignore(*absolute)
@@ -65,6 +84,7 @@ def code_snapshot(root: Path) -> CodeSnapshot | None:
     repo = open_repository(root)
     if repo is None or repo.bare:
         return None
+    git = _gitpython()
     here = git.Git(str(root))  # paths and pathspecs relative to root, not to the top level
     try:
         commit = _run(here, "rev-parse", "--verify", "-q", "HEAD", ok=(0, 1)).decode().strip()
@@ -86,6 +106,7 @@ def code_snapshot(root: Path) -> CodeSnapshot | None:
 
 
 def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
+    git = _gitpython()
     try:
         out = here.execute(["git", *args], stdout_as_string=False, strip_newline_in_stdout=False)
     except git.GitCommandError as exc:
@@ -107,12 +128,10 @@ class CommitPresence:
 
 def commits_present(root: Path, shas: Iterable[str]) -> CommitPresence | None:
     """Which of `shas` (hex object names) are commits in this repository; None outside Git."""
-    repo = open_repository(root)
-    if repo is None or shutil.which("git") is None:
+    if not in_work_tree(root) or shutil.which("git") is None:
         return None
     asked = sorted({sha for sha in shas if _OBJECT_NAME.fullmatch(sha)})
-    here = git.Git(str(root))
-    shallow = _run(here, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    shallow = (_git_ok(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
     found: set[str] = set()
     if asked:
         done = subprocess.run(
@@ -154,7 +173,7 @@ def _git(root: Path, *args: str, stdin: str | None = None) -> str:
 
 def file_commits(root: Path, path: str) -> list[tuple[str, int]]:
     """(commit, committer time) of every commit reachable from HEAD that changed `path`, newest first."""
-    if open_repository(root) is None:
+    if not in_work_tree(root):
         return []
     if not _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip():
         return []
@@ -188,7 +207,7 @@ class FileChange:
 
 def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | None:
     """Every change to files under `trees` in the history of HEAD, oldest first; None outside Git."""
-    if open_repository(root) is None or shutil.which("git") is None:
+    if not in_work_tree(root) or shutil.which("git") is None:
         return None
     if not _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip():
         return []
@@ -216,7 +235,7 @@ def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | Non
 
 def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | None:
     """(status, path) of uncommitted changes under `trees`, untracked files included."""
-    if open_repository(root) is None or shutil.which("git") is None:
+    if not in_work_tree(root) or shutil.which("git") is None:
         return None
     done = subprocess.run(
         ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *trees],
@@ -233,7 +252,7 @@ def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | Non
 
 def changed_since(root: Path, ref: str) -> set[str]:
     """Artifact directories with any change since `ref`: committed, staged, unstaged or untracked."""
-    if open_repository(root) is None:
+    if not in_work_tree(root):
         raise StrataError("--since needs a Git work tree")
     if (
         ref.startswith("-")
@@ -263,7 +282,7 @@ def _git_ok(root: Path, *args: str) -> str | None:
 
 def head_commit(root: Path) -> str | None:
     """HEAD's commit id; None outside Git or before the first commit."""
-    if open_repository(root) is None or shutil.which("git") is None:
+    if not in_work_tree(root) or shutil.which("git") is None:
         return None
     out = _git_ok(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
     return out.strip() or None if out else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-from strataml.gitrepo import open_repository
+from strataml.gitrepo import in_work_tree
 from strataml.integrity.tree import scan_tree
 
 SPEC = b"version https://git-lfs.github.com/spec/v1\n"
@@ -64,7 +64,7 @@ def _git(root: Path, args: list[str], stdin: bytes) -> bytes:
 
 
 def in_git(root: Path) -> bool:
-    return shutil.which("git") is not None and open_repository(root) is not None
+    return shutil.which("git") is not None and in_work_tree(root)
 
 
 def lfs_covered(root: Path, paths: Iterable[str]) -> set[str]:

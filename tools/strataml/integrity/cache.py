@@ -200,9 +200,9 @@ def git_clean_blobs(root: Path, paths: Sequence[str]) -> dict[str, str]:
     """Blob ids of those `paths` that Git tracks and considers unmodified in the working tree."""
     import subprocess
 
-    from strataml.gitrepo import open_repository
+    from strataml.gitrepo import in_work_tree
 
-    if not paths or open_repository(root) is None:
+    if not paths or not in_work_tree(root):
         return {}
     wanted = set(paths)
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}

@@ -104,8 +104,12 @@ def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
                 hint="fix the path, or add the files",
             )
             continue
-        logical = sum(ctx.logical_size(artifact, p) for p in members)
-        via_lfs = any(isinstance(ctx.pointers(artifact).get(p), Pointer) for p in members)
+        pointers = ctx.pointers(artifact)
+        if pointers:
+            logical = sum(ctx.logical_size(artifact, p) for p in members)
+            via_lfs = any(isinstance(pointers.get(p), Pointer) for p in members)
+        else:  # no LFS pointer anywhere in the version: sizes are what the scan saw
+            logical, via_lfs = sum(members.values()), False
         for key, actual in (("files", len(members)), ("bytes", logical)):
             declared = spec.get(key)
             if isinstance(declared, int) and not isinstance(declared, bool) and declared != actual:
