@@ -91,6 +91,9 @@ def run_doctor(
         for artifact_check in ARTIFACT_CHECKS.values():
             found.extend(artifact_check(ctx, artifact))
     ctx.cache.close()
+    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too.
+    leftovers = {d.path for d in found if d.code == "LAY015"}
+    found = [d for d in found if d.path not in leftovers or d.code == "LAY015"]
     kept = sorted(
         {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
     )

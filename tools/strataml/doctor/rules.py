@@ -62,6 +62,13 @@ LAY014 = Rule(
     "TFC-0001 R11",
     "File name is not portable UTF-8 without control characters or backslashes",
 )
+LAY015 = Rule(
+    "LAY015",
+    "interrupted-write",
+    E,
+    "TFC-0001 R12",
+    "Temporary file left by an interrupted write",
+)
 
 # YAML documents and schemas (TFC-0006)
 SCH001 = Rule(
@@ -457,7 +464,7 @@ RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
         LAY001, LAY002, LAY003, LAY004, LAY005, LAY006,
-        LAY010, LAY011, LAY012, LAY013, LAY014,
+        LAY010, LAY011, LAY012, LAY013, LAY014, LAY015,
         SCH001, SCH002, SCH003, SCH004, SCH005,
         CFG001, CFG002, CFG003,
         DAT001, DAT002, DAT003, DAT004, DAT005,

@@ -27,6 +27,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "top-level": repository.check_top_level,
     "layout": layout.check_layout,
     "experiments": layout.check_experiments_tree,
+    "leftovers": layout.check_leftovers,
     "shared-documents": documents.check_shared_documents,
     "stages": registry.check_stages,
     "lineage-cycles": registry.check_lineage_cycles,

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import LAY003, LAY004, LAY005, LAY006, LAY010, LAY011, LAY012, LAY014
+from strataml.doctor.rules import (
+    LAY003,
+    LAY004,
+    LAY005,
+    LAY006,
+    LAY010,
+    LAY011,
+    LAY012,
+    LAY014,
+    LAY015,
+)
 from strataml.integrity.tree import scan_tree, symlink_escapes
 from strataml.workspace import Artifact, Misplaced
 
@@ -98,3 +109,29 @@ def _printable(path: str) -> str:
         .encode("unicode_escape")
         .decode("ascii")
     )
+
+
+# What the atomic writer names its temporary file: ".<name>.<8 random characters>.tmp".
+LEFTOVER = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def check_leftovers(ctx: Context) -> Iterator[Diagnostic]:
+    """Temporary files of writes that were killed before their rename (TFC-0001 R12)."""
+    places: list[tuple[str, Iterable[str]]] = [(a.path, ctx.scan(a).files) for a in ctx.artifacts]
+    models = ctx.root / "models"
+    if models.is_dir():
+        for model in sorted(p for p in models.iterdir() if p.is_dir() and not p.is_symlink()):
+            places.append(
+                (f"models/{model.name}", [f.name for f in model.iterdir() if f.is_file()])
+            )
+    for base, names in places:
+        for rel in sorted(names):
+            match = LEFTOVER.fullmatch(rel.rsplit("/", 1)[-1])
+            path = f"{base}/{rel}"
+            if match and ctx.selected(path):
+                yield LAY015.at(
+                    path,
+                    f"temporary file of an interrupted write of {match.group(1)}; "
+                    f"{match.group(1)} itself is whole (the old or the new version)",
+                    hint=f"delete it: rm {path}",
+                )
