@@ -77,3 +77,33 @@ def test_checksum_killed_at_random_leaves_a_listing_that_verifies(template: Path
     assert (report.returncode, report.stdout.splitlines()[-1]) == (
         0, "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked under datasets/iris/v1, 5 files hashed",
     )  # fmt: skip
+
+
+def test_sign_killed_at_random_leaves_a_whole_signature_file(template: Path) -> None:
+    from test_signing import MODEL, make_key, trust, user_home_dir
+
+    home = user_home_dir()
+    alice = make_key(home, "Alice <alice@example.org>")
+    trust(template, alice)
+    (template / MODEL / "SIGNATURE.asc").unlink()  # the example signer's
+    rng = random.Random(13)
+    span = span_of(template, ["sign", MODEL]) * 1.2
+    (template / MODEL / "SIGNATURE.asc").unlink()
+    states = set()
+    for _ in range(TRIALS // 2):
+        killed_at_random(template, ["sign", MODEL], rng, span)
+        path = template / MODEL / "SIGNATURE.asc"
+        if path.exists():
+            text = path.read_text()
+            assert (
+                text.count("-----BEGIN PGP SIGNATURE-----")
+                == text.count("-----END PGP SIGNATURE-----")
+                == 1
+            )
+            states.add("signed")
+            path.unlink()
+        else:
+            states.add("unsigned")
+        for leftover in (template / MODEL).glob(".SIGNATURE.asc.*.tmp"):
+            leftover.unlink()
+    assert states  # every trial left one of the two whole states

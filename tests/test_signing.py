@@ -47,13 +47,17 @@ def signature(home: Path, key: Key, data: Path, *, at: str | None = None) -> byt
                "--output", "-", str(data)).stdout  # fmt: skip
 
 
-@pytest.fixture
-def user_home() -> Path:
+def user_home_dir() -> Path:
     """The user's own GNUPGHOME (conftest points GNUPGHOME at a throwaway one)."""
     require_tool("gpg")
     home = Path(os.environ["GNUPGHOME"])
     home.mkdir(mode=0o700, exist_ok=True)
     return home
+
+
+@pytest.fixture
+def user_home() -> Path:
+    return user_home_dir()
 
 
 def strata(
