@@ -70,11 +70,19 @@ def log_metrics(values: Mapping[str, float], *, step: int | None = None) -> None
 def _problem(name: object, value: object, step: object) -> str | None:
     if not isinstance(name, str) or not METRIC_NAME.fullmatch(name):
         return "name must be letters, digits and _ . / : @ - (at most 128)"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
         return "value is not a finite number"
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         return "step is not a non-negative integer"
     return None
+
+
+def _finite(value: float) -> bool:
+    """Finite, and representable as a float (JSON allows integers of thousands of digits)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +128,7 @@ def _read_line(line: bytes, record: MetricsRecord) -> str | None:
     )
     problem = _problem(name, value, step)
     if problem is None and at is not None:
-        ok = (
-            isinstance(at, (int, float))
-            and not isinstance(at, bool)
-            and math.isfinite(at)
-            and at >= 0
-        )
+        ok = isinstance(at, (int, float)) and not isinstance(at, bool) and _finite(at) and at >= 0
         problem = None if ok else "time is not a non-negative number of seconds"
     if problem:
         return problem
