@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strataml.atomic import write_text_atomic
-from strataml.config import load_config
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
@@ -43,7 +42,6 @@ catalogue = _lazy("strataml.index.catalogue")
 site_builder = _lazy("strataml.index.site")
 key_store = _lazy("strataml.integrity.keys")
 signatures = _lazy("strataml.integrity.signatures")
-gpg = _lazy("strataml.integrity.gpg")
 stamp = _lazy("strataml.integrity.stamp")
 datasets = _lazy("strataml.registry.datasets")
 exports = _lazy("strataml.registry.exports")
@@ -650,31 +648,8 @@ def verify(
     """Checksums, then signatures against keys/ and the trust list only (TFC-0008 R8)."""
     root = find_root(Path())
     targets = [_artifact_path(root, p) for p in paths]
-    trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
-    failed = False
-    with gpg.Keyring(root) as keyring:
-        for target in targets:
-            report = run_doctor(root / target, select=("CHK", "LAY01", "SIG"))
-            signed = signatures.verify_directory(keyring, root, target, trusted)
-            typer.echo(target)
-            for block in signed.blocks:
-                result = block.result
-                state = result.verdict.value + (
-                    "" if block.trusted or result.verdict.value != "good" else ", untrusted"
-                )
-                who = (result.fingerprint or "unknown key") + (
-                    f" {result.uid}" if result.uid else ""
-                )
-                typer.echo(f"  signature {block.index}: {state}: {who}")
-            if not signed.present:
-                typer.echo("  no SIGNATURE.asc")
-            body = (
-                REPORTERS["text"](report).split("\n", 1)[1]
-                if report.diagnostics
-                else REPORTERS["text"](report)
-            )
-            typer.echo("  " + body.strip().replace("\n", "\n  "))
-            failed = failed or report.failed or not signed.present
+    text, failed = signatures.verify_artifacts(root, targets)
+    typer.echo(text, nl=False)
     raise typer.Exit(1 if failed else 0)
 
 

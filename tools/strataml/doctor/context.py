@@ -30,7 +30,6 @@ class Context:
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     files_hashed: int = 0
-    require_content: bool = False  # --require-content: an unpulled LFS pointer is an error
     cache: HashCache | None = None  # None: no cache at all (e.g. outside a writable repository)
     use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
     only: set[str] | None = None  # --since: the artifact directories that changed

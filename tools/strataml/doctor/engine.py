@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strataml.config import DoctorConfig, load_config
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
-from strataml.doctor.rules import RULES
+from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
 from strataml.gitrepo import changed_since
 from strataml.integrity.cache import HashCache
@@ -79,7 +79,7 @@ def run_doctor(
     root = find_root(start)
     ctx = Context(
         root, load_config(root), scan_layout(root), target=relative(root, start.resolve()),
-        require_content=require_content, use_cache=use_cache,
+        use_cache=use_cache,
     )  # fmt: skip
     ctx.cache = HashCache(root)
     if since is not None:
@@ -92,6 +92,8 @@ def run_doctor(
             found.extend(artifact_check(ctx, artifact))
     ctx.cache.close()
     # A leftover of an interrupted write is reported for what it is, not as an unlisted file too.
+    if require_content:  # --require-content: content that is not there is an error, not a note
+        found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
     leftovers = {d.path for d in found if d.code == "LAY015"}
     found = [d for d in found if d.path not in leftovers or d.code == "LAY015"]
     kept = sorted(

@@ -37,20 +37,11 @@ class StatKey:
     ctime_ns: int
     inode: int
 
-    @classmethod
-    def of(cls, path: Path) -> StatKey | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
 
 class HashCache:
     """Lookups and updates for one doctor run; every failure degrades to 'not cached'."""
 
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
-        self.root = root
         self.enabled = enabled
         self.path = root / CACHE_DIR / CACHE_FILE
         self.db: sqlite3.Connection | None = None

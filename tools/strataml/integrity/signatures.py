@@ -72,6 +72,39 @@ def verify_directory(
     return DirectoryReport(path, True, parsed.problem, tuple(reports))
 
 
+def verify_artifacts(root: Path, paths: list[str]) -> tuple[str, bool]:
+    """`strata verify`: per artifact, each signer's verdict, then doctor's CHK/LAY/SIG findings.
+
+    Returns the report text and whether anything failed (an unsigned artifact included)."""
+    from strataml.config import load_config
+    from strataml.doctor.engine import run_doctor  # doctor imports this module's neighbours
+    from strataml.doctor.report import REPORTERS
+
+    trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
+    lines: list[str] = []
+    failed = False
+    with Keyring(root) as keyring:
+        for path in paths:
+            report = run_doctor(root / path, select=("CHK", "LAY01", "SIG"))
+            signed = verify_directory(keyring, root, path, trusted)
+            lines.append(path)
+            for block in signed.blocks:
+                result = block.result
+                plain = block.trusted or result.verdict is not Verdict.GOOD
+                state = result.verdict.value + ("" if plain else ", untrusted")
+                who = (result.fingerprint or "unknown key") + (
+                    f" {result.uid}" if result.uid else ""
+                )
+                lines.append(f"  signature {block.index}: {state}: {who}")
+            if not signed.present:
+                lines.append("  no SIGNATURE.asc")
+            text = REPORTERS["text"](report)
+            body = text.split("\n", 1)[1] if report.diagnostics else text
+            lines.append("  " + body.strip().replace("\n", "\n  "))
+            failed = failed or report.failed or not signed.present
+    return "\n".join(lines) + "\n", failed
+
+
 @dataclass(frozen=True)
 class Signed:
     path: str

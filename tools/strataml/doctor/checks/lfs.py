@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from strataml.doctor.context import Context
-from strataml.doctor.model import Diagnostic, Severity
+from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
 from strataml.integrity.hashing import hash_file
 from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, lfs_covered, parse_pointer
@@ -44,12 +44,11 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         elif rel in listed and listed[rel] == hash_file(ctx.root / path):
             continue  # the pointer text is the content CHECKSUMS.txt lists: a file, not a pointer
         else:
-            severity = Severity.ERROR if ctx.require_content else Severity.INFO
-            yield Diagnostic(
-                LFS002.code, severity, path,
-                None, f"LFS content not pulled ({pointer.size} bytes, sha256 {pointer.oid[:12]}…): not verified",
-                f"`strata lfs pull {artifact.path}` fetches and verifies it",
-            )  # fmt: skip
+            yield LFS002.at(
+                path,
+                f"LFS content not pulled ({pointer.size} bytes, sha256 {pointer.oid[:12]}…): not verified",
+                hint=f"`strata lfs pull {artifact.path}` fetches and verifies it",
+            )
     if not in_git(ctx.root):
         return  # which files LFS covers is Git's answer (.gitattributes)
     limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
