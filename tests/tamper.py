@@ -1,5 +1,9 @@
 """The tamper matrix: every artifact kind x every way of changing its bytes, each one detected.
 
+Artifact kinds are the template's dataset, model and run versions (x every byte-level mutation),
+plus what vouches for them: the model's stages.yaml, keys/, the model's SIGNATURE.asc and the
+policy in pyproject.toml (x the mutations that mean something there).
+
 python tests/tamper.py      prints the matrix and the counts (tried, detected, missed)
 """
 
@@ -7,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -74,6 +79,184 @@ MUTATIONS: dict[str, Callable[[Path], None]] = {
 }
 
 
+STAGES = "models/iris-classifier/stages.yaml"
+SIGNED = "models/iris-classifier/v1"
+KEY = next((REPO / "keys").glob("*.asc")).name
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _rewrite_history(repo: Path) -> None:
+    """Commit the template, then change a committed history entry (caught from Git history)."""
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}  # fmt: skip
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fork"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    _edit(repo / STAGES, "from: experimental", "from: staging")
+
+
+def _foreign_signature(repo: Path) -> None:
+    """A good signature over this very CHECKSUMS.txt, by a throwaway key nobody trusts."""
+    with tempfile.TemporaryDirectory() as home:
+        gpg = [
+            "gpg",
+            "--homedir",
+            home,
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]
+        run = lambda *a: subprocess.run([*gpg, *a], check=True, capture_output=True)  # noqa: E731
+        run("--quick-gen-key", "Mallory <m@x.invalid>", "ed25519", "sign", "never")
+        signature = repo / SIGNED / "SIGNATURE.asc"
+        signature.unlink()
+        run(
+            "--armor",
+            "--detach-sign",
+            "--output",
+            str(signature),
+            str(repo / SIGNED / "CHECKSUMS.txt"),
+        )
+
+
+def _flip_armor(path: Path) -> None:
+    lines = path.read_text(encoding="ascii").splitlines(keepends=True)
+    body = next(i for i, line in enumerate(lines) if len(line) > 40)  # a base64 line
+    lines[body] = lines[body][:10] + ("A" if lines[body][10] != "A" else "B") + lines[body][11:]
+    path.write_text("".join(lines), encoding="ascii")
+
+
+def _require_signature(repo: Path) -> None:
+    _edit(repo / "pyproject.toml", "[tool.strataml.policy.production]\n",
+          "[tool.strataml.policy.production]\nsignatures = 1\n")  # fmt: skip
+
+
+# What vouches for the artifacts: target kind -> (where its findings may be reported, mutations).
+MUTABLE_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Callable[[Path], None]]]] = {
+    "stages": (
+        ("models/iris-classifier",),
+        {
+            "production names a missing version": lambda r: _edit(
+                r / STAGES, "production: v1", "production: v9"
+            ),
+            "staging holds the production version": lambda r: _edit(
+                r / STAGES, "staging: null", "staging: v1"
+            ),
+            "history dropped": lambda r: _edit(r / STAGES, "history:\n-", "history: []\nold:\n-"),
+            "committed history rewritten": _rewrite_history,
+            "transition the table refuses": lambda r: (r / STAGES).write_text(
+                (r / STAGES).read_text().replace("from: experimental", "from: archived"), "utf-8"
+            ),
+            "reserved alias": lambda r: _edit(r / STAGES, "aliases: {}", "aliases: {latest: v1}"),
+            "duplicate key": lambda r: _edit(
+                r / STAGES, "staging: null", "staging: null\nproduction: v1"
+            ),
+            "truncate": lambda r: (r / STAGES).write_bytes((r / STAGES).read_bytes()[:100]),
+            "empty the file": lambda r: (r / STAGES).write_bytes(b""),
+            "not UTF-8": lambda r: (r / STAGES).write_bytes(b"production: \xff\n"),
+            "YAML bomb": lambda r: (r / STAGES).write_bytes(
+                b"a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+                + b"".join(
+                    b"%s: &%s [%s]\n" % (n, n, b",".join([b"*" + p] * 10))
+                    for p, n in zip(
+                        [b"a", b"b", b"c", b"d", b"e"], [b"b", b"c", b"d", b"e", b"f"], strict=True
+                    )
+                )
+            ),
+            "replace by a symlink": lambda r: (
+                lambda p: (p.unlink(), p.symlink_to("/etc/hostname"))
+            )(r / STAGES),
+        },
+    ),
+    "keys": (
+        ("keys", SIGNED),
+        {
+            "flip one byte": lambda r: _flip_armor(r / "keys" / KEY),
+            "truncate": lambda r: (r / "keys" / KEY).write_bytes(
+                (r / "keys" / KEY).read_bytes()[:200]
+            ),
+            "empty the file": lambda r: (r / "keys" / KEY).write_bytes(b""),
+            "delete the key": lambda r: (r / "keys" / KEY).unlink(),
+            "replace by junk": lambda r: (r / "keys" / KEY).write_bytes(b"\x00\xffnot a key\n"),
+            "replace by a symlink": lambda r: (
+                lambda p: (p.unlink(), p.symlink_to("/etc/hostname"))
+            )(r / "keys" / KEY),
+            "replace by a FIFO": lambda r: (lambda p: (p.unlink(), os.mkfifo(p)))(r / "keys" / KEY),
+        },
+    ),
+    "signature": (
+        (SIGNED,),
+        {  # no CRLF or re-wrapped armor here: gpg reads the same signature from it, rightly
+            "flip one byte": lambda r: _flip_armor(r / SIGNED / "SIGNATURE.asc"),
+            "truncate": lambda r: (r / SIGNED / "SIGNATURE.asc").write_bytes(
+                (r / SIGNED / "SIGNATURE.asc").read_bytes()[:120]
+            ),
+            "empty the file": lambda r: (r / SIGNED / "SIGNATURE.asc").write_bytes(b""),
+            "replace by junk": lambda r: (r / SIGNED / "SIGNATURE.asc").write_bytes(
+                b"\x00\xffjunk\n"
+            ),
+            "delete it where policy requires it": lambda r: (
+                _require_signature(r),
+                (r / SIGNED / "SIGNATURE.asc").unlink(),
+            ),
+            "signed by an untrusted key": _foreign_signature,
+            "listing re-stamped under it": lambda r: (r / SIGNED / "CHECKSUMS.txt").write_bytes(
+                (r / SIGNED / "CHECKSUMS.txt").read_bytes() + b"0" * 64 + b"  zz-added\n"
+            ),
+            "replace by a symlink": lambda r: (
+                lambda p: (p.unlink(), p.symlink_to("/etc/hostname"))
+            )(r / SIGNED / "SIGNATURE.asc"),
+        },
+    ),
+    "policy": (
+        ("pyproject.toml", SIGNED),
+        {
+            "trust list emptied": lambda r: _edit(r / "pyproject.toml", f'  "{KEY[:-4]}",\n', ""),
+            "trusted fingerprint altered": lambda r: _edit(
+                r / "pyproject.toml", f'"{KEY[:-4]}"', f'"{KEY[:-5]}0"'
+            ),
+            "metric threshold out of reach": lambda r: _edit(
+                r / "pyproject.toml", "min = 0.9", "min = 0.99"
+            ),
+            "card section the card lacks": lambda r: _edit(
+                r / "pyproject.toml",
+                "card-sections = [",
+                'card-sections = ["Quantitative Analyses X", ',
+            ),
+            "two signers required": lambda r: _edit(
+                r / "pyproject.toml",
+                "[tool.strataml.policy.production]\n",
+                "[tool.strataml.policy.production]\nsignatures = 2\n",
+            ),
+            "not TOML": lambda r: (r / "pyproject.toml").write_bytes(
+                (r / "pyproject.toml").read_bytes() + b"\n[tool.strataml\n"
+            ),
+            "policy of the wrong type": lambda r: _edit(
+                r / "pyproject.toml", "min = 0.9", 'min = "high"'
+            ),
+        },
+    ),
+}
+
+
+def cases() -> list[tuple[str, str, str | tuple[str, ...], Callable[[Path], None]]]:
+    """(kind, mutation name, where findings count, mutation): the whole matrix."""
+    matrix: list[tuple[str, str, str | tuple[str, ...], Callable[[Path], None]]] = [
+        (kind, name, path, mutation)
+        for kind, path in artifacts().items()
+        for name, mutation in MUTATIONS.items()
+    ]
+    for kind, (where, mutations) in MUTABLE_KINDS.items():
+        matrix.extend((kind, name, where, mutation) for name, mutation in mutations.items())
+    return matrix
+
+
 def artifacts() -> dict[str, str]:
     run = next(p.name for p in (REPO / "runs").iterdir() if p.name.startswith("run-"))
     return {
@@ -83,8 +266,11 @@ def artifacts() -> dict[str, str]:
     }
 
 
-def trial(kind_path: str, mutation: Callable[[Path], None]) -> tuple[bool, list[str]]:
-    """(detected, codes reported under the artifact) for one mutation of one artifact."""
+def trial(
+    kind_path: str | tuple[str, ...], mutation: Callable[[Path], None]
+) -> tuple[bool, list[str]]:
+    """(detected, error codes reported under the target's paths) for one mutation."""
+    where = (kind_path,) if isinstance(kind_path, str) else kind_path
     with tempfile.TemporaryDirectory() as scratch:
         repo = Path(scratch) / "repo"
         for name in TEMPLATE:
@@ -96,13 +282,14 @@ def trial(kind_path: str, mutation: Callable[[Path], None]) -> tuple[bool, list[
             elif source.exists():
                 repo.mkdir(exist_ok=True)
                 shutil.copy2(source, repo / name)
-        mutation(repo / kind_path)
+        # An artifact's mutation gets its directory; the others get the repository.
+        mutation(repo / kind_path if isinstance(kind_path, str) else repo)
         report = run_doctor(repo)
         codes = sorted(
             {
                 d.code
                 for d in report.diagnostics
-                if d.path.startswith(kind_path) and d.severity.value == "error"
+                if d.path.startswith(where) and d.severity.value == "error"
             }
         )
         return report.failed and bool(codes), codes
@@ -110,13 +297,12 @@ def trial(kind_path: str, mutation: Callable[[Path], None]) -> tuple[bool, list[
 
 def main() -> int:
     tried = detected = 0
-    for kind, path in artifacts().items():
-        for name, mutation in MUTATIONS.items():
-            ok, codes = trial(path, mutation)
-            tried += 1
-            detected += ok
-            print(f"{'caught' if ok else 'MISSED'}  {kind:<8} {name:<26} {' '.join(codes)}")
-    print(f"\n{tried} tampering cases tried, {detected} detected, {tried - detected} missed")
+    for kind, name, where, mutation in cases():
+        ok, codes = trial(where, mutation)
+        tried += 1
+        detected += ok
+        print(f"{'caught' if ok else 'MISSED'}  {kind:<9} {name:<38} {' '.join(codes)}", flush=True)
+    print(f"\ntamper matrix: {tried} cases tried, {detected} detected, {tried - detected} missed")
     return 0 if tried == detected else 1
 
 

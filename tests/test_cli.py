@@ -39,7 +39,7 @@ def test_unknown_codes_and_formats_exit_2(base_repo: Path, strata: RunCli) -> No
     assert strata("doctor", str(base_repo), "--format", "xml") == (
         2,
         "",
-        "strata: error: unknown format 'xml' (choose from text, json, sarif, github)\n",
+        "strata: error: unknown format 'xml' (choose from text, json, sarif, github, gitlab)\n",
     )
     assert strata("doctor", "--explain", "ABC999") == (
         2,

@@ -42,3 +42,38 @@ def test_parallel_alias_and_promote_commands_lose_no_update(template: Path) -> N
     for entry in history[1:]:
         assert entry["from"] == replay  # each writer saw the state the previous one left
         replay = entry["to"]
+
+
+def test_eight_runs_and_promotions_at_once_collide_nowhere(template: Path) -> None:
+    from conftest import REPO, doctor_script, shipped_runs
+
+    run_py = [sys.executable, str(REPO / "tools" / "run.py"),
+              "--experiment", "experiments/my_experiment.yaml", "--set", "epochs=5"]  # fmt: skip
+    promote = [sys.executable, "-m", "strataml", "model", "promote", "iris-classifier", "v1"]
+    procs = [*(subprocess.Popen(run_py, cwd=template, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for _ in range(8)),
+             *(subprocess.Popen([*promote, "--to", to], cwd=template, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+               for to in ("staging", "archived", "staging", "archived"))]  # fmt: skip
+    outcomes = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    assert [o[2] for o in outcomes[:8]] == [0] * 8, [o[1] for o in outcomes[:8]]
+    runs = sorted({p.name for p in (template / "runs").iterdir()} - shipped_runs() - {".gitkeep"})
+    assert len(runs) == 8  # eight claims, eight distinct directories
+    for run in runs:
+        system = yaml.safe_load((template / "runs" / run / "system.json").read_text())
+        assert (
+            system["status"] == "succeeded"
+            and (template / "runs" / run / "CHECKSUMS.txt").is_file()
+        )
+    won = [o for o in outcomes[8:] if o[2] == 0]
+    assert all(o[2] in (0, 2) for o in outcomes[8:]) and won
+    history = yaml.safe_load((template / "models/iris-classifier/stages.yaml").read_text())[
+        "history"
+    ]
+    assert len(history) == 1 + len(won)
+    replay = "production"
+    for entry in history[1:]:
+        assert entry["from"] == replay  # every promotion saw the state the one before it left
+        replay = entry["to"]
+    report = doctor_script(template)
+    assert report.returncode == 0, report.stdout  # all eight runs sealed and verifying

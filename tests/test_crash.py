@@ -1,109 +1,72 @@
-"""SIGKILL at random moments: files are whole, old or new, and doctor says what needs attention."""
+"""SIGKILL every writer at 200 points: files stay whole, old or new, and doctor names what is left.
+
+The figures appear in the "evidence" section of pytest's report; `python tests/crash.py` prints them too.
+"""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
+import functools
 from pathlib import Path
 
-import yaml
+import pytest
 
-from conftest import doctor_script
+from conftest import RunCli, record_evidence, require_tool
+from crashkit import TRIALS, WRITERS, crash_all, fork_of_template
 
-TRIALS = 24
-
-
-def killed_at_random(repo: Path, argv: list[str], rng: random.Random, span: float) -> int:
-    proc = subprocess.Popen([sys.executable, "-m", "strataml", *argv], cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    time.sleep(rng.uniform(0, span))
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    return proc.wait(timeout=60)
+# The whole states each writer must have been caught in, besides before and after.
+STATES = {"run.py": {"claimed", "abandoned"}}
 
 
-def span_of(repo: Path, argv: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "strataml", *argv], cwd=repo, capture_output=True, check=False
-    )
-    return time.perf_counter() - started
+def test_every_writer_killed_at_200_points_leaves_no_half_written_file(tmp_path: Path) -> None:
+    require_tool("git")
+    require_tool("gpg")
+    tallies = crash_all(functools.partial(fork_of_template, tmp_path), trials=TRIALS)
+    for tally in tallies:
+        record_evidence(f"crash: {tally}")
+    assert [t.writer for t in tallies] == list(WRITERS)
+    for tally in tallies:
+        assert tally.problems == [], tally
+        assert (tally.trials, tally.half_written, tally.unexpected) == (TRIALS, 0, 0), tally
+        assert tally.killed >= TRIALS * 0.6, f"too few kills landed mid-write: {tally}"
+        assert {"before", "after"} | STATES.get(tally.writer, set()) <= set(tally.states), tally
 
 
-def test_promote_killed_at_random_leaves_the_old_or_the_new_stages(template: Path) -> None:
-    rng = random.Random(9)
-    stages = template / "models/iris-classifier/stages.yaml"
-    argv_up = ["model", "promote", "iris-classifier", "v1", "--to", "staging"]
-    argv_down = ["model", "promote", "iris-classifier", "v1", "--to", "production"]
-    span = span_of(template, argv_up) * 1.2
-    span_of(template, argv_down)
-    outcomes = {"before": 0, "after": 0}
-    for _ in range(TRIALS):
-        before = stages.read_bytes()
-        state = yaml.safe_load(before)
-        argv = argv_up if state["production"] == "v1" else argv_down
-        killed_at_random(template, argv, rng, span)
-        after = stages.read_bytes()
-        document = yaml.safe_load(after)  # always whole YAML
-        assert document["production"] in ("v1", None) and document["staging"] in ("v1", None)
-        outcomes["before" if after == before else "after"] += 1
-        leftovers = [p.name for p in stages.parent.iterdir() if p.name.startswith(".stages.yaml.")]
-        for name in leftovers:  # a killed atomic write leaves at most its temporary file
-            assert name.endswith(".tmp"), name
-            (stages.parent / name).unlink()
-    report = doctor_script(template, "--select", "STG,SCH")
-    assert report.returncode == 0, report.stdout
-    assert outcomes["before"] + outcomes["after"] == TRIALS
+def test_leftovers_at_the_top_level_are_named_as_such(template: Path) -> None:
+    from strataml.doctor.engine import run_doctor
+
+    (template / ".index.json.k2v9x0aq.tmp").write_text("{")  # an interrupted --output index.json
+    (template / ".site.c8e_1mzp.tmp").mkdir()  # a site build's staging copy
+    (template / ".site.c8e_1mzp.tmp" / "data.js").write_text("window.")
+    report = run_doctor(template)
+    assert [(d.code, d.path, d.message, d.hint) for d in report.diagnostics] == [
+        ("LAY015", ".index.json.k2v9x0aq.tmp",
+         "temporary file of an interrupted write of index.json; index.json itself is whole "
+         "(the old or the new version)", "delete it: rm .index.json.k2v9x0aq.tmp"),
+        ("LAY015", ".site.c8e_1mzp.tmp",
+         "temporary copy of an interrupted write of site; site itself is whole "
+         "(the old or the new version)", "delete it: rm -r .site.c8e_1mzp.tmp"),
+    ]  # fmt: skip
 
 
-def test_checksum_killed_at_random_leaves_a_listing_that_verifies(template: Path) -> None:
-    rng = random.Random(11)
-    version = template / "datasets/iris/v1"
-    listing = version / "CHECKSUMS.txt"
-    original = listing.read_bytes()
-    span = span_of(template, ["checksum", "datasets/iris/v1"]) * 1.2
-    for _ in range(TRIALS):
-        killed_at_random(template, ["checksum", "datasets/iris/v1"], rng, span)
-        assert listing.read_bytes() == original  # same content: rewritten whole or not at all
-        for leftover in version.glob(".CHECKSUMS.txt.*"):
-            leftover.unlink()
-        for leftover in version.glob(".metadata.yaml.*"):
-            leftover.unlink()
-    report = doctor_script(template, "datasets/iris/v1")
-    assert (report.returncode, report.stdout.splitlines()[-1]) == (
-        0, "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked under datasets/iris/v1, 5 files hashed",
+def test_a_site_is_replaced_whole_and_a_foreign_directory_refused(
+    template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(template)
+    assert strata("index", "--site", "site")[0] == 0
+    (template / "site" / "logs" / "run-2020-01-01-gone00.js").write_text("stale")
+    (template / ".site.ab12cd34.tmp").mkdir()  # left by a build that was killed
+    before = {p.name for p in (template / "site" / "logs").iterdir()}
+    code, out, err = strata("index", "--site", "site")
+    assert (code, out, err) == (0, "", "site/: 6 files; open site/index.html\n")
+    assert {p.name for p in (template / "site" / "logs").iterdir()} == before - {
+        "run-2020-01-01-gone00.js"
+    }  # nothing of the old build survives
+    assert sorted(p.name for p in template.glob(".site.*")) == []  # the staging copy is gone
+    mine = template / "notes"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("mine\n")
+    assert strata("index", "--site", "notes") == (
+        2, "", "strata: error: --site notes: not empty and not a built site; the build replaces "
+        "it whole, so choose a new or empty directory\n",
     )  # fmt: skip
-
-
-def test_sign_killed_at_random_leaves_a_whole_signature_file(template: Path) -> None:
-    from test_signing import MODEL, make_key, trust, user_home_dir
-
-    home = user_home_dir()
-    alice = make_key(home, "Alice <alice@example.org>")
-    trust(template, alice)
-    (template / MODEL / "SIGNATURE.asc").unlink()  # the example signer's
-    rng = random.Random(13)
-    span = span_of(template, ["sign", MODEL]) * 1.2
-    (template / MODEL / "SIGNATURE.asc").unlink()
-    states = set()
-    for _ in range(TRIALS // 2):
-        killed_at_random(template, ["sign", MODEL], rng, span)
-        path = template / MODEL / "SIGNATURE.asc"
-        if path.exists():
-            text = path.read_text()
-            assert (
-                text.count("-----BEGIN PGP SIGNATURE-----")
-                == text.count("-----END PGP SIGNATURE-----")
-                == 1
-            )
-            states.add("signed")
-            path.unlink()
-        else:
-            states.add("unsigned")
-        for leftover in (template / MODEL).glob(".SIGNATURE.asc.*.tmp"):
-            leftover.unlink()
-    assert states  # every trial left one of the two whole states
+    assert [p.name for p in mine.iterdir()] == ["todo.txt"]

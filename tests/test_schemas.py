@@ -25,8 +25,9 @@ DOCUMENT_SCHEMAS = {
     "experiments/*.yaml": "experiment",
 }
 EXPECTED_SCHEMAS = {
-    "dataset-metadata", "doctor-report", "experiment", "index", "model-metadata", "model-metrics",
-    "run-config", "run-metrics", "run-system", "stages", "strataml-config",
+    "bundle-manifest", "dataset-metadata", "doctor-report", "experiment", "index",
+    "model-metadata", "model-metrics",
+    "run-config", "run-metrics", "run-reproduction", "run-system", "stages", "strataml-config",
 }  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strataml.atomic import write_text_atomic
+from strataml.confine import check_user_path
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
 from strataml.doctor.rules import RULES
@@ -19,6 +20,7 @@ from strataml.errors import StrataError, UsageError
 from strataml.workspace import find_root, relative, scan_layout
 
 if TYPE_CHECKING:
+    from strataml.importers.record import Outcome
     from strataml.refs import Kind
     from strataml.registry.stages import Promotion
 
@@ -52,6 +54,11 @@ stages = _lazy("strataml.registry.stages")
 store = _lazy("strataml.registry.store")
 session = _lazy("strataml.runner.session")
 execute = _lazy("strataml.runner.execute")
+imported = _lazy("strataml.importers.record")
+mlflow_store = _lazy("strataml.importers.mlflow")
+dvc_project = _lazy("strataml.importers.dvc")
+reproducer = _lazy("strataml.runner.reproduce")
+verdicts = _lazy("strataml.runner.verdict")
 
 app = typer.Typer(
     name="strata",
@@ -64,12 +71,15 @@ app = typer.Typer(
 
 
 def doctor(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Repository or a path inside it.")
-    ] = Path(),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATH", help="Repository or a path inside it; with --files, changed files."
+        ),
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     output_format: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="text, json, sarif or github.")
+        str, typer.Option("--format", metavar="FORMAT", help="text, json, sarif, github or gitlab.")
     ] = "text",
     select: Annotated[
         str, typer.Option(metavar="CODES", help="Only these codes or prefixes, comma-separated.")
@@ -94,6 +104,12 @@ def doctor(
             "--since", metavar="REF", help="Check only artifacts changed since this commit."
         ),
     ] = None,
+    files: Annotated[
+        bool,
+        typer.Option(
+            "--files", help="PATHs are changed files (pre-commit): check the artifacts they touch."
+        ),
+    ] = False,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
@@ -103,9 +119,12 @@ def doctor(
         return
     if output_format not in REPORTERS:
         raise UsageError(f"unknown format {output_format!r} (choose from {', '.join(REPORTERS)})")
+    if len(paths or ()) > 1 and not files:
+        raise UsageError("give one PATH, or changed files with --files")
     report = run_doctor(
-        path, strict=strict, select=parse_codes(select), ignore=parse_codes(ignore),
-        require_content=require_content, use_cache=not no_cache, since=since,
+        Path() if files or not paths else paths[0], strict=strict, select=parse_codes(select),
+        ignore=parse_codes(ignore), require_content=require_content, use_cache=not no_cache,
+        since=since, changed=(paths or []) if files else None,
     )  # fmt: skip
     color = output_format == "text" and sys.stdout.isatty()
     typer.echo(REPORTERS[output_format](report, color=color), nl=False)
@@ -136,9 +155,9 @@ def checksum(
 
 def run(
     experiment: Annotated[
-        Path,
+        Path | None,
         typer.Option("--experiment", metavar="FILE", help="Experiment spec (experiments/*.yaml)."),
-    ],
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Override a parameter (repeatable)."),
@@ -162,8 +181,20 @@ def run(
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, metavar="N", help="Sweep points run side by side.")
     ] = 1,
+    reproduce_run: Annotated[
+        str | None,
+        typer.Option(
+            "--reproduce", metavar="RUN", help="Re-execute a recorded run; judge PASS/DRIFT/FAIL."
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment and record it under runs/ (TFC-0002)."""
+    if reproduce_run is not None:
+        if experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1:
+            raise UsageError("--reproduce RUN takes no other option: it runs the recorded config")
+        _reproduce(reproduce_run)
+    if experiment is None:
+        raise UsageError("give --experiment FILE (or --reproduce RUN)")
     root = find_root(experiment.parent if experiment.parent.is_dir() else Path())
     planned = session.plan(
         root, experiment, overrides=overrides or [], name=name, tags=tuple(tags or ())
@@ -183,6 +214,19 @@ def run(
     if code == 0 and interrupts.received:
         code = 128 + interrupts.received
     raise typer.Exit(code)
+
+
+def _reproduce(run_ref: str) -> None:
+    root = find_root(Path())
+    reproduction = reproducer.plan_reproduction(root, run_ref)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        verdict = reproducer.reproduce(
+            root, reproduction, interrupts=interrupts,
+            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=_note,
+        )  # fmt: skip
+    typer.echo(verdicts.format_report(verdict), nl=False)
+    raise typer.Exit(128 + interrupts.received if interrupts.received else verdict.exit_code)
 
 
 app.command("run")(run)
@@ -577,6 +621,42 @@ def lineage_command(
 
 export_app = _sub_app("Standard documents from the metadata: hf-card, croissant.")
 app.add_typer(export_app, name="export")
+import_app = _sub_app("Runs recorded by MLflow or DVC as sealed run directories (TFC-0003 R14).")
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("mlflow")
+def import_mlflow(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="An MLflow file store (mlruns/).")],
+    experiment: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this experiment (name or id).")
+    ] = None,
+) -> None:
+    """Import every finished run of an MLflow file store; runs imported before are skipped."""
+    root = find_root(Path())
+    found = mlflow_store.iter_runs(mlflow_store.find_store(path), experiment=experiment)
+    _import_report(imported.import_runs(root, found))
+
+
+@import_app.command("dvc")
+def import_dvc(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A DVC project.")] = Path(),
+    exp_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--exp-json", metavar="FILE", help="Saved `dvc exp show --json`: its experiments."
+        ),
+    ] = None,
+) -> None:
+    """Import a DVC project's params, metrics, dvclive history and dvc.lock (or its experiments)."""
+    root = find_root(Path())
+    found = dvc_project.iter_runs(dvc_project.find_project(path), exp_json=exp_json)
+    _import_report(imported.import_runs(root, found))
+
+
+def _import_report(outcomes: list[Outcome]) -> None:
+    typer.echo(imported.format_outcomes(outcomes), nl=False)
+    raise typer.Exit(imported.exit_code(outcomes))
 
 
 def _write_or_print(text: str, output: Path | None) -> None:
@@ -611,8 +691,10 @@ def export_croissant(
 
 
 def _artifact_path(root: Path, path: Path) -> str:
-    rel = relative(root, path.resolve())
-    if not any(a.path == rel for a in scan_layout(root).artifacts):
+    check_user_path(path)
+    resolved = path.resolve()
+    rel = relative(root, resolved) if resolved.is_relative_to(root) else None
+    if rel is None or not any(a.path == rel for a in scan_layout(root).artifacts):
         raise UsageError(f"{path}: not a dataset version, model version or run directory")
     return rel
 
@@ -757,6 +839,98 @@ def lfs_pull(
             typer.echo(REPORTERS["text"](report), nl=False)
         failed = failed or report.failed
     raise typer.Exit(1 if failed else 0)
+
+
+bundle_app = _sub_app(
+    "Air-gap bundles: history, LFS objects and manifest in one file (TFC-0008 R14)."
+)
+app.add_typer(bundle_app, name="bundle")
+bundle_create_mod = _lazy("strataml.bundle.create")
+bundle_verify_mod = _lazy("strataml.bundle.verify")
+bundle_import_mod = _lazy("strataml.bundle.importer")
+
+
+@bundle_app.command("create")
+def bundle_create(
+    refs: Annotated[
+        list[str],
+        typer.Argument(metavar="REF", help="Branches, tags or commits.", show_default=False),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Bundle file.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="BASE", help="Leave out BASE's history (the importer has it)."
+        ),
+    ] = None,
+    allow_missing_lfs: Annotated[
+        bool,
+        typer.Option("--allow-missing-lfs", help="Leave out LFS objects not present here."),
+    ] = False,
+) -> None:
+    """Write one self-verifying file: a Git bundle, its LFS objects and a manifest."""
+    done = bundle_create_mod.create_bundle(
+        Path(), refs, output, since=since, allow_missing_lfs=allow_missing_lfs
+    )
+    missing = f", {done.lfs_missing} left out" if done.lfs_missing else ""
+    typer.echo(
+        f"{output}: {_count(done.refs, 'ref')}, {_count(done.prerequisites, 'prerequisite')}, "
+        f"{_count(done.lfs, 'LFS object')}{missing}, {done.size} bytes; "
+        f"manifest blake3 {done.manifest_blake3}"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+@bundle_app.command("verify")
+def bundle_verify(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A bundle file.")],
+) -> None:
+    """Check every member, the manifest digest and the Git bundle against this repository."""
+    done = bundle_verify_mod.verify_bundle(file, Path())
+    for problem in done.problems:
+        typer.echo(f"{file}: {problem}")
+    if done.problems:
+        typer.echo(f"{file}: FAILED: {_count(len(done.problems), 'problem')}")
+        raise typer.Exit(1)
+    typer.echo(
+        f"{file}: verified: {_count(done.refs, 'ref')}, "
+        f"{_count(done.prerequisites, 'prerequisite')}, {_count(done.lfs, 'LFS object')}, "
+        f"{_count(done.members, 'member')}"
+    )
+
+
+@bundle_app.command("import")
+def bundle_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A bundle file.")],
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            "--branch", metavar="NAME", help="Import the bundle's one branch as this branch."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite local branches and tags that diverged.")
+    ] = False,
+) -> None:
+    """Verify, then fetch the bundle's refs and place its LFS objects; doctor if checked out."""
+    done = bundle_import_mod.import_bundle(file, Path(), branch=branch, force=force)
+    for update in done.updates:
+        was = f" (was {update.old[:12]})" if update.old and update.action != "unchanged" else ""
+        typer.echo(f"{update.ref}: {update.action} {update.new[:12]}{was}")
+    missing = f", {done.lfs_missing} not in the bundle" if done.lfs_missing else ""
+    typer.echo(f"LFS: {done.lfs_added} objects added, {done.lfs_present} already present{missing}")
+    if done.lfs_installed:
+        typer.echo("configured Git LFS for this repository (git lfs install --local)")
+    if done.checked_out is None:
+        typer.echo(f"not checked out; check it with: {done.check_command}")
+        return
+    typer.echo(f"checked out {done.checked_out}; doctor:")
+    report = run_doctor(done.root)
+    typer.echo(REPORTERS["text"](report), nl=False)
+    raise typer.Exit(report.exit_code)
 
 
 def index(

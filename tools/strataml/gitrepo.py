@@ -189,6 +189,15 @@ def file_at(root: Path, commit: str, path: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def tree_files(root: Path, commit: str, path: str) -> list[str]:
+    """Files under directory `path` as of `commit` (repo-relative), [] where it did not exist."""
+    done = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{path}/"],
+        cwd=root, capture_output=True, check=False,
+    )  # fmt: skip
+    return _paths(done.stdout) if done.returncode == 0 else []
+
+
 def commit_paths(root: Path, paths: Iterable[str], message: str) -> str:
     """Stage exactly `paths` and commit them (nothing else that is staged); the new commit id."""
     listed = sorted(set(paths))
@@ -273,6 +282,19 @@ def changed_since(root: Path, ref: str) -> set[str]:
         elif len(parts) > 2:
             changed.add("/".join(parts[:3]))
     return changed
+
+
+def deleted_since_head(root: Path) -> list[str]:
+    """Files under `root` deleted since HEAD, staged or not; none outside Git or before a commit."""
+    if head_commit(root) is None:
+        return []
+    done = subprocess.run(
+        ["git", "diff", "--relative", "--name-only", "--no-renames", "--diff-filter=D", "-z", "HEAD", "--"],
+        cwd=root, capture_output=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return []
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def _git_ok(root: Path, *args: str) -> str | None:

@@ -17,14 +17,20 @@ if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema co
     import jsonschema
     from jsonschema.exceptions import ValidationError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# schemata/ links to the repository's schemas/ and a wheel holds copies, so that an installed
+# package (a pre-commit hook's environment) validates too; a checkout without symlinks has only
+# the repository's copy.
+_PACKAGED = Path(__file__).resolve().parent / "schemata"
+_SOURCE = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR = _PACKAGED.resolve() if _PACKAGED.is_dir() else _SOURCE
 RELATIVE_PATH = "relative-path"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def is_safe_relative_path(value: str) -> bool:
-    if not value or value.startswith("/") or _CONTROL.search(value):
+    # A leading '~' is a home directory to any shell or tool that expands it (TFC-0001 R10).
+    if not value or value.startswith(("/", "~")) or _CONTROL.search(value):
         return False
     parts = value.split("/")
     return ".." not in parts and posixpath.normpath(value) not in {".", ""}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -115,6 +116,29 @@ def scan_layout(root: Path) -> Layout:
         else:
             artifacts.append(Artifact("run", name, None, path))
     return Layout(tuple(artifacts), tuple(findings))
+
+
+# Top-level entries whose change can alter the verdict on every artifact (TFC-0006 R13).
+GOVERNING = frozenset({".", "pyproject.toml", ".gitattributes", "keys", "schemas"})
+
+
+def owners(layout: Layout, paths: Iterable[str]) -> set[str] | None:
+    """Artifact directories that repo-relative `paths` touch; None when one of them governs all.
+
+    A path touches the artifact it lies in and the artifacts under it; a stage file touches every
+    version of its model, since the stage a version holds decides the policy it must meet.
+    """
+    present = {a.path for a in layout.artifacts}
+    touched: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        if parts[0] in GOVERNING:
+            return None
+        touched.update(p for p in ("/".join(parts[:2]), "/".join(parts[:3])) if p in present)
+        if len(parts) <= 2 or parts[2] in MODEL_FILES:  # above the versions: datasets/, models/x
+            above = "/".join(parts[:2])
+            touched.update(p for p in present if p.startswith(above + "/"))
+    return touched
 
 
 def relative(root: Path, path: Path) -> str:

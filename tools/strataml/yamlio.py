@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,24 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: Node) -> str:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def _not_json(loader: yaml.SafeLoader, node: Node) -> Any:
+    # The safe loader builds bytes, sets and pairs for these; every document is JSON-shaped.
+    raise yaml.constructor.ConstructorError(
+        None, None, f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed: "
+        "documents hold JSON types only", node.start_mark,
+    )  # fmt: skip
+
+
+for _tag in ("binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
+# YAML 1.1 reads 1e-09 (no dot), as JSON writes small floats, as a string: the records are JSON.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def _fatal(kind: ProblemKind, message: str, line: int | None = None) -> YamlDocument:

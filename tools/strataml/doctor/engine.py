@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,9 +12,9 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
-from strataml.gitrepo import changed_since
+from strataml.gitrepo import changed_since, deleted_since_head
 from strataml.integrity.cache import HashCache
-from strataml.workspace import find_root, relative, scan_layout
+from strataml.workspace import find_root, owners, relative, scan_layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class Report:
     files_read: int = 0  # of those, read from disk (the rest matched the hash cache)
     since: str | None = None  # --since REF: only artifacts changed since REF were checked
     artifacts_total: int = 0
+    changed: bool = False  # --files: only artifacts the given changed files touch were checked
 
     def count(self, severity: Severity) -> int:
         return Counter(d.severity for d in self.diagnostics)[severity]
@@ -75,15 +77,24 @@ def run_doctor(
     require_content: bool = False,
     use_cache: bool = True,
     since: str | None = None,
+    changed: Sequence[Path] | None = None,
 ) -> Report:
+    """Check the repository at or above `start`, or only what lies under it.
+
+    `changed` (pre-commit's file names, relative to `start`) narrows the artifacts to those the
+    files touch, and to those a file deleted since HEAD was in; the repository-wide rules still run.
+    """
+    if since is not None and changed is not None:
+        raise UsageError("--since and --files cannot be combined")
     root = find_root(start)
-    ctx = Context(
-        root, load_config(root), scan_layout(root), target=relative(root, start.resolve()),
-        use_cache=use_cache,
-    )  # fmt: skip
+    target = "." if changed is not None else relative(root, start.resolve())
+    ctx = Context(root, load_config(root), scan_layout(root), target=target, use_cache=use_cache)
     ctx.cache = HashCache(root)
     if since is not None:
         ctx.only = changed_since(root, since)
+    if changed is not None:
+        paths = [_repo_path(root, start, file) for file in changed]
+        ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
@@ -101,5 +112,15 @@ def run_doctor(
     )
     return Report(
         ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
-        since, len(ctx.layout.artifacts),
+        since, len(ctx.layout.artifacts), changed is not None,
     )  # fmt: skip
+
+
+def _repo_path(root: Path, start: Path, file: Path) -> str:
+    """Repo-relative path of `file`: directories resolved, a symlink itself not followed."""
+    full = (start / file).absolute()
+    full = full.resolve() if full.name in {"", ".."} else full.parent.resolve() / full.name
+    try:
+        return relative(root, full)
+    except ValueError:
+        raise UsageError(f"{file}: not inside the repository at {root}") from None

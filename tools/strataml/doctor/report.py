@@ -1,8 +1,9 @@
-"""Doctor reports: text for people, json, sarif and github for machines (TFC-0006 R8)."""
+"""Doctor reports: text for people; json, sarif, github and gitlab for machines (TFC-0006 R8)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -77,6 +78,8 @@ def format_text(report: Report, *, color: bool = False) -> str:
     scope = "" if report.target == "." else f" under {report.target}"
     if report.since is not None:
         scope += f" (of {report.artifacts_total}; only those changed since {report.since})"
+    if report.changed:
+        scope += f" (of {report.artifacts_total}; only those the changed files touch)"
     strict = " (strict)" if report.strict else ""
     out.append(
         f"{verdict}{strict}: {counts}; {_plural(report.artifacts, 'artifact')} checked{scope}, {_plural(report.files_hashed, 'file')} hashed"
@@ -186,12 +189,37 @@ def format_github(report: Report, *, color: bool = False) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+# GitLab Code Quality: a JSON array of CodeClimate issues with the fields GitLab reads
+# (https://docs.gitlab.com/ci/testing/code_quality/#code-quality-report-format).
+_GITLAB_SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
+
+
+def format_gitlab(report: Report, *, color: bool = False) -> str:
+    issues = []
+    for d in report.diagnostics:
+        # surrogatepass: any str hashes, even one with lone surrogates from hostile input
+        identity = "\0".join((d.code, d.path, str(d.line or 0), d.message)).encode(
+            "utf-8", "surrogatepass"
+        )
+        issues.append(
+            {
+                "check_name": d.code,
+                "description": f"{d.message} (hint: {d.hint})" if d.hint else d.message,
+                "fingerprint": hashlib.sha256(identity).hexdigest(),
+                "location": {"lines": {"begin": d.line or 1}, "path": d.path},
+                "severity": _GITLAB_SEVERITY[d.severity],
+            }
+        )
+    return json.dumps(issues, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 Reporter = Callable[..., str]
 REPORTERS: dict[str, Reporter] = {
     "text": format_text,
     "json": format_json,
     "sarif": format_sarif,
     "github": format_github,
+    "gitlab": format_gitlab,
 }
 
 

@@ -62,6 +62,13 @@ LAY014 = Rule(
     "TFC-0001 R11",
     "File name is not portable UTF-8 without control characters or backslashes",
 )
+LAY016 = Rule(
+    "LAY016",
+    "case-colliding-names",
+    E,
+    "TFC-0001 R11",
+    "File names in an artifact differ only in letter case",
+)
 LAY015 = Rule(
     "LAY015",
     "interrupted-write",
@@ -267,6 +274,27 @@ RUN013 = Rule(
     "TFC-0003 R12",
     "Recorded code commit cannot be checked in a shallow clone",
 )
+RUN030 = Rule(
+    "RUN030",
+    "run-facts-missing",
+    E,
+    "TFC-0003 R14",
+    "Run that was not imported lacks host, python or git facts",
+)
+RUN020 = Rule(
+    "RUN020",
+    "run-reproduction-inconsistent",
+    E,
+    "TFC-0002 R14",
+    "Reproduction verdict disagrees with the run records",
+)
+RUN015 = Rule(
+    "RUN015",
+    "run-record-secret",
+    W,
+    "TFC-0003 R9",
+    "Run record holds a value shaped like a credential",
+)
 
 # Lineage, stages, policy, immutability (TFC-0004, TFC-0005)
 LIN001 = Rule(
@@ -464,14 +492,14 @@ RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
         LAY001, LAY002, LAY003, LAY004, LAY005, LAY006,
-        LAY010, LAY011, LAY012, LAY013, LAY014, LAY015,
+        LAY010, LAY011, LAY012, LAY013, LAY014, LAY015, LAY016,
         SCH001, SCH002, SCH003, SCH004, SCH005,
         CFG001, CFG002, CFG003,
         DAT001, DAT002, DAT003, DAT004, DAT005,
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
-        RUN011, RUN012, RUN013,
+        RUN011, RUN012, RUN013, RUN015, RUN020, RUN030,
         LIN001, LIN002, LIN003, LIN004, LIN005, MOD005,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+import re
 import shutil
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from strataml.atomic import write_text_atomic
+from strataml.atomic import staged_directory
 from strataml.errors import UsageError
 from strataml.index.catalogue import dumps
 from strataml.safeopen import read_regular
@@ -38,17 +43,53 @@ def build_site(root: Path, index: dict[str, Any], out: Path, doctor: dict[str, A
     """Write the site into `out`; returns the number of files written."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--site {out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    logs = out / "logs"
+    if logs.exists() and not (out / "data.js").is_file():  # logs/ is replaced: only ever ours
+        raise UsageError(
+            f"--site {out}: holds logs/ but is not a built site; choose a new directory"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / "data.js").is_file():
+        raise UsageError(
+            f"--site {out}: not empty and not a built site; the build replaces it whole, "
+            "so choose a new or empty directory"
+        )
+    # The whole site appears at once, old or new, never a mix (TFC-0007 R9); one builder at a
+    # time per directory, which also makes the staging copies of killed builds safe to delete.
+    if out.is_symlink():
+        out = out.resolve()  # replace the directory it points to; the link stays
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out.parent):  # a lock on the directory itself: no lock file in the repository
+        stale = re.compile(rf"\.{re.escape(out.name)}\.[a-z0-9_]{{8}}\.tmp")
+        for leftover in out.parent.glob(f".{out.name}.*.tmp"):
+            if stale.fullmatch(leftover.name) and leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+        with staged_directory(out) as staging:
+            _write_site(root, index, staging, doctor)
+    return len(ASSETS) + 2 + len(index["runs"])
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock, as a kill does
+
+
+def _write_site(
+    root: Path, index: dict[str, Any], out: Path, doctor: dict[str, Any] | None
+) -> None:
+    """Fill a fresh staging directory (not yet visible: plain writes, synced before the swap)."""
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
-        write_text_atomic(out / name, (assets / name).read_text(encoding="utf-8"))
-    write_text_atomic(out / "index.json", dumps(index))
-    write_text_atomic(
-        out / "data.js", _script("STRATA_INDEX", index) + _script("STRATA_DOCTOR", doctor)
+        (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (out / "index.json").write_text(dumps(index), encoding="utf-8")
+    (out / "data.js").write_text(
+        _script("STRATA_INDEX", index) + _script("STRATA_DOCTOR", doctor), encoding="utf-8"
     )
     logs = out / "logs"
-    if logs.exists():
-        shutil.rmtree(logs)
     logs.mkdir()
     for run in index["runs"]:
         try:
@@ -58,8 +99,7 @@ def build_site(root: Path, index: dict[str, Any], out: Path, doctor: dict[str, A
         tail = raw[-LOG_TAIL_BYTES:].decode("utf-8", "replace")
         if len(raw) > LOG_TAIL_BYTES:
             tail = f"[… {len(raw) - LOG_TAIL_BYTES} earlier bytes not shown]\n" + tail
-        write_text_atomic(
-            logs / f"{run['id']}.js",
+        (logs / f"{run['id']}.js").write_text(
             f"window.STRATA_LOGS = window.STRATA_LOGS || {{}};\nwindow.STRATA_LOGS[{json.dumps(run['id'])}] = {json.dumps(tail, ensure_ascii=True)};\n",
+            encoding="utf-8",
         )
-    return len(ASSETS) + 2 + len(index["runs"])

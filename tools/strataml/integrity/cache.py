@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strataml.confine import symlink_on_the_way
+
 CACHE_DIR = ".strata/cache"
 CACHE_FILE = "hashes-v1.sqlite"
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -49,7 +51,7 @@ class HashCache:
         self._pending_blob: list[tuple[str, str]] = []
         self.changed_in_place: set[str] = set()
         self._pending_notes: list[tuple[str, str | None]] = []
-        if enabled:
+        if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import blake3
 
@@ -30,9 +31,19 @@ def hash_bytes(data: bytes) -> str:
     return str(blake3.blake3(data).hexdigest())
 
 
-def hash_file(path: Path) -> str:
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> object: ...
+    def hexdigest(self) -> str: ...
+
+
+def new_hasher() -> Hasher:
+    """An incremental BLAKE3, for bytes that arrive piece by piece (a member of an archive)."""
+    return blake3.blake3()
+
+
+def hash_file(path: Path, *, threads: bool = True) -> str:
     before = os.stat(path)  # noqa: PTH116 - str or Path, no Path object made
-    if before.st_size >= LARGE_FILE:
+    if before.st_size >= LARGE_FILE and threads:
         _read_ahead(path)
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(path)
@@ -90,7 +101,9 @@ def _hash_chunk(paths: list[str]) -> list[str | OSError]:
             try:
                 before = os.fstat(fd)
                 if before.st_size > SMALL_FILE:
-                    out.append(hash_file(Path(path)))
+                    # A forked worker must not use blake3's thread pool: one the parent started
+                    # is gone in the child, and waiting on it hangs forever.
+                    out.append(hash_file(Path(path), threads=False))
                     continue
                 digest = blake3.blake3(os.read(fd, SMALL_FILE + 1)).hexdigest()
                 after = os.stat(path)  # noqa: PTH116 - a rename over the path shows here

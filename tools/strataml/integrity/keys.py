@@ -10,6 +10,7 @@ from pathlib import Path
 
 from strataml.atomic import write_atomic, write_text_atomic
 from strataml.config import PYPROJECT, load_config
+from strataml.confine import confined
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.gpg import (
     MAX_KEY_BYTES,
@@ -86,8 +87,9 @@ def add_key(root: Path, source: str) -> KeyRow:
         out = Path(scratch) / "clean.asc"
         run_gpg(["--armor", "--output", str(out), "--export", info.fingerprint], home=home)
         armored = out.read_bytes()
-    (root / KEYS).mkdir(exist_ok=True)
-    write_atomic(root / KEYS / f"{info.fingerprint}.asc", armored)
+    target = confined(root, root / KEYS / f"{info.fingerprint}.asc")
+    target.parent.mkdir(exist_ok=True)
+    write_atomic(target, armored)
     trusted = [f.upper() for f in load_config(root).signing.get("trusted", [])]
     if info.fingerprint not in trusted:
         set_trusted(root, [*trusted, info.fingerprint])

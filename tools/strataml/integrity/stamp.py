@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.atomic import write_text_atomic
+from strataml.atomic import write_files_atomic, write_text_atomic
+from strataml.confine import check_user_path
 from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, format_checksums
-from strataml.integrity.hashing import hash_files
+from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.tree import scan_tree
 from strataml.yamlio import parse_yaml, top_level_key_line
 
@@ -27,6 +28,7 @@ def stamp_directory(directory: Path) -> Stamp:
     """Write CHECKSUMS.txt (and content_hash into metadata.yaml, if there is one)."""
     if not directory.is_dir():
         raise StrataError(f"{directory}: not a directory")
+    check_user_path(directory)  # never through a symlink out of the repository (TFC-0001 R8)
     scan = scan_tree(directory)
     odd = scan.symlinks + scan.special + scan.unportable + scan.unreadable
     if odd:
@@ -37,13 +39,17 @@ def stamp_directory(directory: Path) -> Stamp:
     digests = _hash(directory, paths)
     payload_hash = content_hash(digests)
     metadata = directory / METADATA
-    updated = False
-    if metadata.is_file():
-        updated = _set_content_hash(metadata, payload_hash)
-        if updated:
-            digests.update(_hash(directory, [METADATA]))
-    write_text_atomic(directory / CHECKSUMS, format_checksums(digests))
-    return Stamp(directory, len(digests), payload_hash, updated)
+    updated = _with_content_hash(metadata, payload_hash) if metadata.is_file() else None
+    if updated is None:
+        write_text_atomic(directory / CHECKSUMS, format_checksums(digests))
+        return Stamp(directory, len(digests), payload_hash, False)
+    digests[METADATA] = hash_bytes(updated)
+    # Both files written and synced before either is renamed: a kill leaves them old, new, or
+    # (between two back-to-back renames) the new metadata.yaml under the old listing.
+    write_files_atomic(
+        {metadata: updated, directory / CHECKSUMS: format_checksums(digests).encode("utf-8")}
+    )
+    return Stamp(directory, len(digests), payload_hash, True)
 
 
 def _hash(directory: Path, paths: list[str]) -> dict[str, str]:
@@ -55,13 +61,14 @@ def _hash(directory: Path, paths: list[str]) -> dict[str, str]:
     return digests
 
 
-def _set_content_hash(metadata: Path, value: str) -> bool:
+def _with_content_hash(metadata: Path, value: str) -> bytes | None:
+    """metadata.yaml with `content_hash: value`, or None if it already says so."""
     raw = metadata.read_bytes()
     document = parse_yaml(raw)
     if not document.ok or not isinstance(document.data, dict):
         raise StrataError(f"{metadata}: not a valid YAML mapping; fix it before checksumming")
     if document.data.get("content_hash") == value:
-        return False
+        return None
     text = raw.decode("utf-8")
     lines = text.splitlines(keepends=True)
     line = top_level_key_line(text, "content_hash")
@@ -78,5 +85,4 @@ def _set_content_hash(metadata: Path, value: str) -> bool:
         raise StrataError(
             f"{metadata}: content_hash is not a plain one-line value; cannot update it in place"
         )
-    write_text_atomic(metadata, updated)
-    return True
+    return updated.encode("utf-8")

@@ -29,10 +29,12 @@ _HEADING = re.compile(r"^## +(.+?)\s*#*\s*$")
 class Card:
     front_matter: dict[str, Any] | None  # None: no front matter, or it does not parse
     sections: dict[str, str]  # level-2 heading -> body, stripped
+    problem: tuple[int, str] | None = None  # (card line, message): front matter that does not parse
 
 
 def parse_card(text: str) -> Card:
     front: dict[str, Any] | None = None
+    problem: tuple[int, str] | None = None
     body = text
     if text.startswith("---\n"):
         end = text.find("\n---\n", 4)
@@ -40,6 +42,9 @@ def parse_card(text: str) -> Card:
             document = parse_yaml(text[4 : end + 1].encode("utf-8"))
             if document.ok and isinstance(document.data, dict):
                 front = document.data
+            elif not document.ok:
+                first = document.problems[0]
+                problem = ((first.line or 1) + 1, first.message)  # + the opening ---
             body = text[end + 5 :]
     sections: dict[str, str] = {}
     current: str | None = None
@@ -54,7 +59,7 @@ def parse_card(text: str) -> Card:
             lines.append(line)
     if current is not None:
         sections[current] = "\n".join(lines).strip()
-    return Card(front, sections)
+    return Card(front, sections, problem)
 
 
 def section_written(card: Card, section: str) -> bool:

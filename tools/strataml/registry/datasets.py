@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import shutil
 import stat
 from collections import Counter
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import write_text_atomic
+from strataml.confine import confined
 from strataml.errors import StrataError
 from strataml.gitrepo import user_identity
 from strataml.integrity.stamp import stamp_directory
@@ -37,6 +39,7 @@ from strataml.yamlio import dump_yaml
 KIND: Kind = "datasets"
 SPLIT_DIRS = ("train", "val", "test")
 SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val", "testing": "test"}
+SPLIT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # the schema's split-name pattern
 RESERVED = frozenset({"metadata.yaml", "datasheet.md", "CHECKSUMS.txt", "SIGNATURE.asc"})
 DATASHEET_SECTIONS = (
     "Motivation",
@@ -99,9 +102,10 @@ def _plan_layout(source: Path, given: Sequence[str]) -> tuple[dict[str, str], di
         splits = {}
         for item in given:
             split, _, path = item.partition("=")
-            if not split or not path:
+            if not SPLIT_NAME.fullmatch(split) or not path:
                 raise RegistryError(
-                    f"--split {item!r}: expected NAME=PATH, the path inside the source"
+                    f"--split {item!r}: expected NAME=PATH, NAME lower-case letters, digits, "
+                    "'_' and '-', PATH inside the source"
                 )
             if not any(
                 rel == path.rstrip("/") or rel.startswith(path.rstrip("/") + "/")
@@ -122,7 +126,11 @@ def _plan_layout(source: Path, given: Sequence[str]) -> tuple[dict[str, str], di
 def _split_for_file(source: Path, given: Sequence[str]) -> str:
     if not given:
         return "all"
-    if len(given) != 1 or not given[0].endswith("=" + source.name):
+    if (
+        len(given) != 1
+        or not given[0].endswith("=" + source.name)
+        or not SPLIT_NAME.fullmatch(given[0].split("=", 1)[0])
+    ):
         raise RegistryError("a single source file is one split: --split NAME=" + source.name)
     return given[0].split("=", 1)[0]
 
@@ -182,7 +190,7 @@ def add_dataset(
         )
     number = next_version(root, KIND, name, version)
     split_paths, placed = _plan_layout(source, splits)
-    target = root / KIND / name / number
+    target = confined(root, root / KIND / name / number)
     with staging(root) as stage:
         for src, rel in placed.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,10 @@ def _metadata(root: Path, path: str) -> dict[str, Any]:
         return {}
 
 
+def _list(value: object) -> list[Any]:  # a wrong type is the schema check's finding
+    return value if isinstance(value, list) else []
+
+
 def build_graph(root: Path) -> Graph:
     """Every lineage edge the repository's records state."""
     graph = Graph()
@@ -59,7 +63,7 @@ def build_graph(root: Path) -> Graph:
             graph.nodes.add(node)
             provenance = _metadata(root, f"datasets/{name}/{version}").get("provenance")
             provenance = provenance if isinstance(provenance, dict) else {}
-            for parent in provenance.get("derived_from") or []:
+            for parent in _list(provenance.get("derived_from")):
                 if (ref := _unpinned(parent)) is not None:
                     graph.add(ref, node, "derived_from")
             run = provenance.get("generated_by")
@@ -81,12 +85,12 @@ def build_graph(root: Path) -> Graph:
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
             used_by_run = {e.source for e in graph.edges if e.target == f"runs/{run}"}
-            for text in (training or {}).get("datasets") or []:
+            for text in _list((training or {}).get("datasets")):
                 ref = _unpinned(text)
                 if ref is not None and ref not in used_by_run:
                     graph.add(ref, node, "trained_on")
             lineage = data.get("lineage") if isinstance(data.get("lineage"), dict) else {}
-            for parent in (lineage or {}).get("parents") or []:
+            for parent in _list((lineage or {}).get("parents")):
                 if isinstance(parent, dict) and (ref := _unpinned(parent.get("ref"))) is not None:
                     graph.add(ref, node, str(parent.get("relation", "derived_from")))
     return graph

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import write_text_atomic
+from strataml.confine import confined
 from strataml.doctor.engine import run_doctor
 from strataml.errors import StrataError
 from strataml.integrity.stamp import stamp_directory
@@ -228,7 +229,7 @@ def register_model(
     if lineage:
         metadata["lineage"] = {"parents": lineage}
     metadata["content_hash"] = "blake3:" + "0" * 64  # replaced by the stamp below
-    target = root / KIND / name / number
+    target = confined(root, root / KIND / name / number)
     with staging(root) as stage:
         for rel in chosen:
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)

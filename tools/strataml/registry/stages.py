@@ -12,6 +12,7 @@ from typing import Any
 from strataml import schemas
 from strataml.atomic import write_text_atomic
 from strataml.config import load_config
+from strataml.confine import confined
 from strataml.doctor.engine import run_doctor
 from strataml.errors import StrataError
 from strataml.gitrepo import commit_paths, file_at, file_commits, user_identity
@@ -226,7 +227,7 @@ def write_stages(root: Path, name: str, stages: Stages) -> None:
     problems = schemas.validate("stages", parse_yaml(text.encode()).data)
     if problems:  # never write a file doctor would reject
         raise StrataError(f"internal: stages.yaml would not validate: {problems[0].message}")
-    write_text_atomic(root / stages_path(name), text)
+    write_text_atomic(confined(root, root / stages_path(name)), text)
 
 
 def set_alias(root: Path, name: str, alias: str, version: str | None) -> Stages:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import fsync_path
+from strataml.confine import confined
 from strataml.errors import StrataError, UsageError
 from strataml.refs import ArtifactRef, Kind, is_name, is_version, version_key
 from strataml.safeopen import read_regular
@@ -118,7 +119,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
 @contextlib.contextmanager
 def staging(root: Path) -> Iterator[Path]:
     """A scratch directory on the repository's file system, removed whatever happens."""
-    scratch = root / SCRATCH / "tmp"
+    scratch = confined(root, root / SCRATCH / "tmp")
     scratch.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="stage-", dir=scratch))
     try:
@@ -145,7 +146,7 @@ def publish(staged: Path, final: Path) -> None:
 @contextlib.contextmanager
 def locked(root: Path, name: str) -> Iterator[None]:
     """An exclusive lock shared by every writer of one mutable file (e.g. a stages.yaml)."""
-    locks = root / SCRATCH / "locks"
+    locks = confined(root, root / SCRATCH / "locks")
     locks.mkdir(parents=True, exist_ok=True)
     fd = os.open(locks / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:

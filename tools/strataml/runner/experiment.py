@@ -65,7 +65,11 @@ def load_experiment(root: Path, path: Path) -> Experiment:
         first = violations[0]
         line = document.line_of(first.path)
         raise SpecError(f"{where}:{line}: {first.message}" if line else f"{where}: {first.message}")
-    spec: dict[str, Any] = document.data
+    return experiment_from_spec(where, document.data)
+
+
+def experiment_from_spec(where: str, spec: dict[str, Any]) -> Experiment:
+    """An Experiment from a spec that validates (a file's, or one recorded in config.yaml)."""
     command = spec["command"]
     if isinstance(command, list) and spec.get("shell", False):
         raise SpecError(f"{where}: shell: true needs command as one string")

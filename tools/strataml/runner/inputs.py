@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.doctor.engine import run_doctor
+from strataml.gitrepo import file_at, file_commits, tree_files
+from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
+from strataml.integrity.hashing import hash_bytes
 from strataml.refs import ArtifactRef
 from strataml.runner.experiment import SpecError
 from strataml.safeopen import read_regular
@@ -21,6 +25,7 @@ class ResolvedInput:
     name: str
     ref: ArtifactRef  # pinned
     content_hash: str
+    source: Path | None = None  # where the bytes are, when not at ref.path (restored from Git)
 
     @property
     def path(self) -> str:
@@ -35,7 +40,7 @@ def resolve_input(root: Path, name: str, ref: ArtifactRef) -> ResolvedInput:
     directory = root / ref.path
     if directory.is_symlink() or not directory.is_dir():
         raise SpecError(f"input {name}: {ref} does not exist (no directory {ref.path})")
-    content_hash = _content_hash(directory, name, ref)
+    content_hash = read_content_hash(directory, name, ref)
     if ref.pin is not None and ref.pin != content_hash:
         raise SpecError(
             f"input {name}: {ref} is pinned to {ref.pin} but {ref.path} holds {content_hash}"
@@ -53,7 +58,7 @@ def resolve_input(root: Path, name: str, ref: ArtifactRef) -> ResolvedInput:
     return ResolvedInput(name, dataclasses.replace(ref, pin=content_hash), content_hash)
 
 
-def _content_hash(directory: Path, name: str, ref: ArtifactRef) -> str:
+def read_content_hash(directory: Path, name: str, ref: ArtifactRef) -> str:
     try:
         document = parse_yaml(read_regular(directory / "metadata.yaml", MAX_BYTES + 1))
     except OSError as exc:
@@ -64,3 +69,47 @@ def _content_hash(directory: Path, name: str, ref: ArtifactRef) -> str:
             f"input {name}: {ref.path}/metadata.yaml has no content_hash; run `strata checksum {ref.path}`"
         )
     return value
+
+
+def restore_input(
+    root: Path, name: str, ref: ArtifactRef, destination: Path
+) -> tuple[ResolvedInput, str] | None:
+    """The pinned bytes of `ref` from Git history, written to `destination`: (input, commit)."""
+    assert ref.pin is not None
+    metadata = f"{ref.path}/metadata.yaml"
+    for commit, _ in file_commits(root, metadata):
+        recorded = file_at(root, commit, metadata)
+        if recorded is None or _pin(recorded) != ref.pin:
+            continue
+        prefix = f"{ref.path}/"
+        files = {
+            path.removeprefix(prefix): file_at(root, commit, path)
+            for path in tree_files(root, commit, ref.path)
+        }
+        found = {path: data for path, data in files.items() if data is not None}
+        if not _verifies(found, ref.pin):
+            continue  # e.g. LFS pointers in place of the content: not the pinned bytes
+        if destination.exists():
+            shutil.rmtree(destination)
+        for path, data in sorted(found.items()):
+            (destination / path).parent.mkdir(parents=True, exist_ok=True)
+            (destination / path).write_bytes(data)
+        return ResolvedInput(name, ref, ref.pin, destination), commit
+    return None
+
+
+def _pin(metadata: bytes) -> object:
+    document = parse_yaml(metadata)
+    return document.data.get("content_hash") if isinstance(document.data, dict) else None
+
+
+def _verifies(files: dict[str, bytes], pin: str) -> bool:
+    """Every file listed in CHECKSUMS.txt with its digest, nothing unlisted, and the pin matches."""
+    listing = files.get(CHECKSUMS)
+    if listing is None:
+        return False
+    checksums = parse_checksums(listing)
+    digests = {p: hash_bytes(data) for p, data in files.items() if p not in EXCLUDED}
+    return (
+        not checksums.problems and checksums.digests() == digests and content_hash(digests) == pin
+    )

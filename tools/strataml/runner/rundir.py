@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
 from strataml.atomic import fsync_path, write_text_atomic
 from strataml.errors import StrataError
+from strataml.integrity.tree import scan_tree
 from strataml.yamlio import dump_yaml
 
 RUNS = "runs"
@@ -92,3 +94,23 @@ def append_log(log_path: Path, line: str) -> None:
 
 def sync(path: Path) -> None:
     fsync_path(path)
+
+
+def remove_unrecordable(run_dir: Path) -> list[str]:
+    """Delete what the command left that no CHECKSUMS.txt can hold; log notes (TFC-0003 R6).
+
+    A symlink is removed, never followed, so whatever it points at stays untouched.
+    """
+    scan = scan_tree(run_dir)
+    notes = []
+    for rel in (*scan.symlinks, *scan.special, *scan.unportable):
+        path = run_dir / rel
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        shown = rel.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        notes.append(
+            f"{shown!r}: removed before sealing: runs hold regular files with portable names only"
+        )
+    return notes

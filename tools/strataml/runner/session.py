@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from strataml import __version__, tracking
+from strataml.confine import confined
+from strataml.credentials import dotted, iter_secrets
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.runner import rundir
 from strataml.runner.environment import host_facts, installed_packages, python_facts
 from strataml.runner.execute import Interrupts, Outcome, execute
-from strataml.runner.experiment import Experiment, expand, load_experiment, parse_override
+from strataml.runner.experiment import (
+    Experiment,
+    SpecError,
+    expand,
+    load_experiment,
+    parse_override,
+)
 from strataml.runner.fingerprint import CodeState, code_state, fingerprint
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
 from strataml.runner.reuse import find_reusable
@@ -37,6 +45,7 @@ class PlannedRun:
     fingerprint: str
     name: str | None
     tags: tuple[str, ...]
+    reproduces: str | None = None  # the run this one re-executes (TFC-0002 R12)
 
     def config(self, run_id: str, created: str) -> dict[str, Any]:
         """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
@@ -72,6 +81,8 @@ class PlannedRun:
         }
         if self.name:
             document["name"] = self.name
+        if self.reproduces:
+            document["reproduces"] = self.reproduces
         return document
 
 
@@ -94,19 +105,30 @@ def plan(
     inputs = resolve_inputs(root, experiment.inputs)
     code = code_state(root)
     all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
-    return [
-        PlannedRun(
-            experiment, params, inputs, code,
-            fingerprint(
-                experiment=experiment.name, command=experiment.command,
-                shell=bool(experiment.spec.get("shell", False)), params=params,
-                inputs={n: i.content_hash for n, i in inputs.items()},
-                outputs=experiment.outputs, tree_hash=code.tree_hash,
-            ),
-            name, all_tags,
-        )
-        for params in points
-    ]  # fmt: skip
+    planned = [planned_run(experiment, params, inputs, code, name, all_tags) for params in points]
+    for point in planned:  # a record is never rewritten, so a secret in it is there for good
+        for where, kind in iter_secrets(point.config("", "")):
+            raise SpecError(
+                f"{experiment.path}: {dotted(where)} holds {kind}, which config.yaml would "
+                "record; pass secrets to the command through environment variables (TFC-0003 R9)"
+            )
+    return planned
+
+
+def planned_run(
+    experiment: Experiment, params: dict[str, Any], inputs: dict[str, ResolvedInput],
+    code: CodeState, name: str | None, tags: tuple[str, ...], reproduces: str | None = None,
+) -> PlannedRun:  # fmt: skip
+    return PlannedRun(
+        experiment, params, inputs, code,
+        fingerprint(
+            experiment=experiment.name, command=experiment.command,
+            shell=bool(experiment.spec.get("shell", False)), params=params,
+            inputs={n: i.content_hash for n, i in inputs.items()},
+            outputs=experiment.outputs, tree_hash=code.tree_hash,
+        ),
+        name, tags, reproduces,
+    )  # fmt: skip
 
 
 def reuse(root: Path, planned: PlannedRun) -> RunResult | None:
@@ -119,10 +141,12 @@ def reuse(root: Path, planned: PlannedRun) -> RunResult | None:
 def execute_run(
     root: Path, planned: PlannedRun, *, interrupts: Interrupts,
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
+    before_seal: Callable[[str, Path], None] | None = None,
 ) -> RunResult:  # fmt: skip
+    scratches = confined(root, root / ".strata" / "runs")  # before the claim: nothing to undo
     claimed_at = dt.datetime.now(dt.UTC)
     run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
-    scratch = root / ".strata" / "runs" / run_id
+    scratch = scratches / run_id
     scratch.mkdir(parents=True, exist_ok=True)
     metrics_file = scratch / "metrics.jsonl"
     metrics_file.touch()
@@ -148,6 +172,7 @@ def execute_run(
         )
     duration = round(time.monotonic() - clock, 3)
     status, exit_code, notes = _verdict(planned, run_dir, outcome)
+    notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
     record, warnings = tracking.read_metric_lines(metrics_file.read_bytes())
     for line in (
         *warnings,
@@ -165,6 +190,8 @@ def execute_run(
         peak_memory_bytes=outcome.peak_memory_bytes,
     )
     rundir.write_json(run_dir / rundir.SYSTEM, system)
+    if before_seal is not None:  # e.g. the reproduction verdict, sealed with the record
+        before_seal(run_id, run_dir)
     stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
     metrics_file.unlink()
     scratch.rmdir()
@@ -206,7 +233,8 @@ def _command_env(
         STRATA_METRICS_FILE=str(metrics_file.resolve()),
     )
     for name, resolved in planned.inputs.items():
-        env[f"STRATA_INPUT_{name.upper()}"] = str((root / resolved.path).resolve())
+        where = resolved.source or root / resolved.path
+        env[f"STRATA_INPUT_{name.upper()}"] = str(where.resolve())
     return env
 
 

@@ -11,6 +11,7 @@ from strataml.doctor.checks import (
     lfs,
     registry,
     repository,
+    reproduction,
     runs,
     signatures,
 )
@@ -43,6 +44,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "dataset": artifacts.check_dataset,
     "model": artifacts.check_model,
     "run": runs.check_run,
+    "reproduction": reproduction.check_reproduction,
     "lineage": registry.check_lineage,
     "card": registry.check_card,
     "checksums": checksums.check_checksums,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from strataml import schemas
 from strataml.doctor.context import Context, within
@@ -19,6 +20,7 @@ ARTIFACT_DOCUMENTS: dict[str, dict[str, str]] = {
         "config.yaml": "run-config",
         "system.json": "run-system",
         "metrics.json": "run-metrics",
+        "reproduction.json": "run-reproduction",  # only in a reproduction (TFC-0002 R12)
     },
 }
 
@@ -50,19 +52,32 @@ def check_document(ctx: Context, path: str, schema: str) -> Iterator[Diagnostic]
             hint=f"see schemas/{schema}.schema.json",
         )
         return
-    for violation in schemas.validate(schema, document.data):
-        line = document.line_of(violation.path)
+    violations = [(v, v.path, v.message, schema) for v in schemas.validate(schema, document.data)]
+    if schema == "run-config" and not violations:
+        violations = list(_recorded_spec(document.data))
+    for violation, where, message, governing in violations:
+        line = document.line_of(where)
         if violation.unsafe_path:
             yield LAY013.at(
                 path,
-                violation.message,
+                message,
                 line=line,
                 hint="write a relative path with '/' that stays inside the artifact (no '..', no leading '/')",
             )
         else:
-            yield SCH003.at(
-                path, violation.message, line=line, hint=f"see schemas/{schema}.schema.json"
-            )
+            yield SCH003.at(path, message, line=line, hint=f"see schemas/{governing}.schema.json")
+
+
+def _recorded_spec(
+    config: dict[str, Any],
+) -> Iterator[tuple[schemas.SchemaViolation, tuple[str | int, ...], str, str]]:
+    """A run records the experiment spec it ran: it must be a valid spec (TFC-0003 R10)."""
+    spec = config["experiment"].get("spec")
+    if spec is None:
+        return
+    for v in schemas.validate("experiment", spec):
+        prefix = "experiment.spec." if v.path else "experiment.spec: "
+        yield v, ("experiment", "spec", *v.path), prefix + v.message, "experiment"
 
 
 def check_artifact_documents(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:

@@ -17,6 +17,7 @@ from strataml.doctor.rules import (
     LAY012,
     LAY014,
     LAY015,
+    LAY016,
 )
 from strataml.integrity.tree import scan_tree, symlink_escapes
 from strataml.workspace import Artifact, Misplaced
@@ -100,6 +101,22 @@ def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
         )
     for rel in scan.unreadable:
         yield LAY012.at(f"{artifact.path}/{rel}", "cannot be read", hint="check its permissions")
+    yield from _case_collisions(artifact, [*scan.files, *scan.symlinks, *scan.special])
+
+
+def _case_collisions(artifact: Artifact, paths: list[str]) -> Iterator[Diagnostic]:
+    # On a case-insensitive checkout (macOS, Windows) one file overwrites the other.
+    first: dict[str, str] = {}
+    for rel in sorted(paths):
+        folded = rel.casefold()
+        if folded in first:
+            yield LAY016.at(
+                _printable(f"{artifact.path}/{rel}"),
+                f"differs from {_printable(first[folded])} only in letter case",
+                hint="rename one; a case-insensitive checkout keeps only one of them",
+            )
+        else:
+            first[folded] = rel
 
 
 def _printable(path: str) -> str:
@@ -134,4 +151,15 @@ def check_leftovers(ctx: Context) -> Iterator[Diagnostic]:
                     f"temporary file of an interrupted write of {match.group(1)}; "
                     f"{match.group(1)} itself is whole (the old or the new version)",
                     hint=f"delete it: rm {path}",
+                )
+    if ctx.whole_repository:  # e.g. index.json, or the staging copy of a site (tools/index.py)
+        for entry in sorted(ctx.root.iterdir()):
+            match = LEFTOVER.fullmatch(entry.name)
+            if match:
+                what = "copy" if entry.is_dir() and not entry.is_symlink() else "file"
+                yield LAY015.at(
+                    entry.name,
+                    f"temporary {what} of an interrupted write of {match.group(1)}; "
+                    f"{match.group(1)} itself is whole (the old or the new version)",
+                    hint=f"delete it: rm {'-r ' if what == 'copy' else ''}{entry.name}",
                 )

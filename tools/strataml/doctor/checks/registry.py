@@ -40,6 +40,10 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: object) -> list[Any]:  # a wrong type is the schema check's finding (SCH003)
+    return value if isinstance(value, list) else []
+
+
 # --- lineage ------------------------------------------------------------------------------------
 
 
@@ -49,14 +53,14 @@ def _references(
     """(key path, reference text, what it is) for every artifact reference in a metadata file."""
     if kind == "dataset":
         provenance = _dict(data.get("provenance"))
-        for i, ref in enumerate(provenance.get("derived_from") or []):
+        for i, ref in enumerate(_list(provenance.get("derived_from"))):
             yield ("provenance", "derived_from", i), ref, "derived_from"
     else:
         training = _dict(data.get("training"))
-        for i, ref in enumerate(training.get("datasets") or []):
+        for i, ref in enumerate(_list(training.get("datasets"))):
             yield ("training", "datasets", i), ref, "training dataset"
         lineage = _dict(data.get("lineage"))
-        for i, parent in enumerate(lineage.get("parents") or []):
+        for i, parent in enumerate(_list(lineage.get("parents"))):
             if isinstance(parent, dict):
                 yield ("lineage", "parents", i, "ref"), parent.get("ref"), "parent"
 
@@ -260,6 +264,14 @@ def check_card(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     except OSError:
         return
     card = parse_card(text)
+    if card.problem is not None:
+        yield MOD005.at(
+            path,
+            f"card front matter does not parse: {card.problem[1]}",
+            line=card.problem[0],
+            hint="fix the YAML between the --- lines",
+        )
+        return
     if card.front_matter is None:
         yield MOD005.at(
             path,
@@ -279,7 +291,7 @@ def check_card(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             hint="make them agree",
         )
     training = _dict(data.get("training"))
-    wanted = sorted(str(r).split("#", 1)[0] for r in training.get("datasets") or [])
+    wanted = sorted(str(r).split("#", 1)[0] for r in _list(training.get("datasets")))
     listed = card.front_matter.get("datasets") or []
     if isinstance(listed, list) and sorted(str(x) for x in listed) != wanted:
         yield MOD005.at(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml.credentials import dotted, iter_secrets
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -27,6 +28,8 @@ from strataml.doctor.rules import (
     RUN011,
     RUN012,
     RUN013,
+    RUN015,
+    RUN030,
 )
 from strataml.refs import ArtifactRef
 from strataml.schemas import is_safe_relative_path
@@ -38,7 +41,10 @@ ARTIFACTS, CHECKSUMS = "artifacts", "CHECKSUMS.txt"
 # What a run directory holds at its top level (TFC-0003 R1): name -> is a directory.
 _ALWAYS = {CONFIG: False, SYSTEM: False, LOGS: False}
 _FINISHED = {METRICS: False, ARTIFACTS: True}
-_ALLOWED = {**_ALWAYS, **_FINISHED, CHECKSUMS: False, "README.md": False, "SIGNATURE.asc": False}
+_ALLOWED = {
+    **_ALWAYS, **_FINISHED, CHECKSUMS: False, "README.md": False, "SIGNATURE.asc": False,
+    "reproduction.json": False,  # the verdict of tools/run.py --reproduce (TFC-0002 R12)
+}  # fmt: skip
 _STATUSES = ("running", "succeeded", "failed", "interrupted")
 # A runner starts before it records `started`; a live process that began later is not it.
 _START_SLACK_S = 5.0
@@ -50,6 +56,11 @@ class _Record:
 
     config: tuple[YamlDocument, dict[str, Any]] | None
     system: tuple[YamlDocument, dict[str, Any]] | None
+
+    @property
+    def imported(self) -> bool:
+        """Written by `strata import`, not the runner (TFC-0003 R14)."""
+        return self.config is not None and isinstance(self.config[1].get("imported_from"), dict)
 
     @property
     def status(self) -> str | None:
@@ -72,13 +83,30 @@ def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     )
     yield from _check_entries(ctx, artifact, record.status)
     yield from _check_identity(artifact, record)
+    yield from _check_secrets(artifact, record)
     if record.system is not None and record.status is not None:
-        yield from _check_status(ctx, artifact, record.system, record.status)
+        yield from _check_status(ctx, artifact, record.system, record.status, record.imported)
+    if record.system is not None and record.config is not None and not record.imported:
+        yield from _check_facts(artifact, record.system)
     if record.config is not None:
         if record.status == "succeeded":
             yield from _check_outputs(ctx, artifact, record.config)
         yield from _check_inputs(ctx, artifact, record.config)
         yield from _check_commit(ctx, artifact, record.config)
+
+
+def _check_secrets(artifact: Artifact, record: _Record) -> Iterator[Diagnostic]:
+    for name, parsed in ((CONFIG, record.config), (SYSTEM, record.system)):
+        if parsed is None:
+            continue
+        document, data = parsed
+        for where, kind in iter_secrets(data):
+            yield RUN015.at(
+                f"{artifact.path}/{name}",
+                f"{dotted(where)} holds {kind}",
+                line=document.line_of(where),
+                hint="revoke it, then remove the run from history; records are never edited",
+            )
 
 
 def _entries(directory: Path) -> dict[str, bool | None]:
@@ -161,7 +189,9 @@ def _moment(value: object) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _status_problems(system: dict[str, Any], status: str) -> list[tuple[str, str]]:
+def _status_problems(
+    system: dict[str, Any], status: str, imported: bool = False
+) -> list[tuple[str, str]]:
     """(key, problem) pairs where the record contradicts its own status (TFC-0002 R7)."""
     code, ended, duration = system.get("exit_code"), system.get("ended"), system.get("duration_s")
     problems: list[tuple[str, str]] = []
@@ -176,7 +206,7 @@ def _status_problems(system: dict[str, Any], status: str) -> list[tuple[str, str
         problems.append(("duration_s", f"status is {status} but duration_s is null"))
     if status == "succeeded" and code != 0:
         problems.append(("exit_code", f"status is succeeded but exit_code is {code!r}, not 0"))
-    if status == "interrupted" and code is None:
+    if status == "interrupted" and code is None and not imported:  # sources rarely know it
         problems.append(("exit_code", "status is interrupted but exit_code is null"))
     started, finished = _moment(system.get("started")), _moment(ended)
     if started is not None and finished is not None and finished < started:
@@ -185,11 +215,12 @@ def _status_problems(system: dict[str, Any], status: str) -> list[tuple[str, str
 
 
 def _check_status(
-    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]], status: str
-) -> Iterator[Diagnostic]:
+    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]], status: str,
+    imported: bool,
+) -> Iterator[Diagnostic]:  # fmt: skip
     document, system = loaded
     at = f"{artifact.path}/{SYSTEM}"
-    for key, problem in _status_problems(system, status):
+    for key, problem in _status_problems(system, status, imported):
         yield RUN004.at(
             at,
             problem,
@@ -207,6 +238,21 @@ def _check_status(
         )
         return
     yield from _check_liveness(artifact, document, system)
+
+
+def _check_facts(
+    artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
+) -> Iterator[Diagnostic]:
+    document, system = loaded
+    for key in ("host", "python", "git"):
+        if key in system and system[key] is None:
+            yield RUN030.at(
+                f"{artifact.path}/{SYSTEM}",
+                f"{key} is null, but the runner always records it; only an imported run "
+                "(config.yaml imported_from) may leave it out",
+                line=document.line_of((key,)),
+                hint="system.json is written by the runner only; restore it from Git",
+            )
 
 
 def _check_liveness(
@@ -324,6 +370,15 @@ def _check_inputs(
                 hint="restore that version; a run's inputs are kept as long as the run is",
             )
             continue
+        recorded = entry.get("content_hash")
+        if isinstance(recorded, str) and recorded != ref.pin:  # the same fact, recorded twice
+            yield RUN011.at(
+                at,
+                f"input {name}: content_hash {recorded[:19]}… differs from the pin of its ref "
+                f"({ref.pin[:19]}…)",
+                line=document.line_of(("inputs", name, "content_hash")),
+                hint="a finished run never changes (TFC-0003 R7); restore config.yaml from Git",
+            )
         metadata = _mapping(ctx, f"{ref.path}/metadata.yaml")
         current = metadata[1].get("content_hash") if metadata else None
         if isinstance(current, str) and current != ref.pin:
