@@ -11,6 +11,7 @@ need root (to drop the page cache); without it they are skipped and say so.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -81,8 +82,13 @@ def paired(
     )  # fmt: skip
 
 
+# Python programs (doctor, dvc) run as installed, with their bytecode cache: an environment that
+# sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module on every start.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+    return subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=ENV)
 
 
 def drop_caches() -> bool:
@@ -171,6 +177,7 @@ def doctor(repo: Path, *args: str) -> tuple[float, int, str]:
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "tools" / "doctor.py"), *args],
         cwd=repo,
+        env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -22,7 +22,7 @@ def test_every_writer_killed_at_200_points_leaves_no_half_written_file(tmp_path:
     require_tool("gpg")
     tallies = crash_all(functools.partial(fork_of_template, tmp_path), trials=TRIALS)
     for tally in tallies:
-        record_evidence(f"crash: {tally}")
+        record_evidence(str(tally))
     assert [t.writer for t in tallies] == list(WRITERS)
     for tally in tallies:
         assert tally.problems == [], tally

@@ -48,8 +48,10 @@ def open_repository(root: Path) -> git.Repo | None:
 def ignored(root: Path, names: Iterable[str]) -> set[str]:
     """Which of `names` (relative to `root`) Git ignores; none outside a Git work tree."""
     candidates = sorted(set(names))
+    if not candidates:  # the common case: nothing to ask, so GitPython is not even imported
+        return set()
     repo = open_repository(root)
-    if repo is None or not candidates:
+    if repo is None:
         return set()
     git = _gitpython()
     absolute = {str(root / name): name for name in candidates}
@@ -62,6 +64,18 @@ def ignored(root: Path, names: Iterable[str]) -> set[str]:
     except git.GitCommandNotFound:
         return set()
     return {absolute[line] for line in str(out).splitlines() if line in absolute}
+
+
+def split_batch(raw: bytes) -> dict[str, bytes]:
+    """Object id -> content, from the output of `git cat-file --batch`."""
+    contents, at = {}, 0
+    while at < len(raw):
+        header_end = raw.index(b"\n", at)
+        sha, _, size = raw[at:header_end].decode().split()
+        start = header_end + 1
+        contents[sha] = raw[start : start + int(size)]
+        at = start + int(size) + 1
+    return contents
 
 
 # Code is everything Git sees outside the artifact trees (TFC-0002 R10).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-from strataml.gitrepo import in_work_tree
+from strataml.gitrepo import in_work_tree, split_batch
 from strataml.integrity.tree import scan_tree
 
 SPEC = b"version https://git-lfs.github.com/spec/v1\n"
@@ -109,13 +109,7 @@ def index_blobs(root: Path, paths: Iterable[str]) -> dict[str, bytes | int]:
     contents: dict[str, bytes] = {}
     if small:
         raw = _git(root, ["cat-file", "--batch"], "".join(f"{s}\n" for s in small).encode())
-        at = 0
-        while at < len(raw):
-            header_end = raw.index(b"\n", at)
-            sha, _, size = raw[at:header_end].decode().split()
-            body_start = header_end + 1
-            contents[sha] = raw[body_start : body_start + int(size)]
-            at = body_start + int(size) + 1
+        contents = split_batch(raw)
     return {path: contents.get(sha, size_of.get(sha, 0)) for path, sha in shas.items()}
 
 

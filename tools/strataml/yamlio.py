@@ -115,7 +115,8 @@ def parse_yaml(raw: bytes) -> YamlDocument:
             if isinstance(walked, str):
                 return _fatal(ProblemKind.TOO_COMPLEX, walked)
             lines, duplicates = walked
-            data = loader.construct_document(node)
+            plain = "*" not in text and "<<" not in text  # no aliases, no merge keys
+            data = _construct_tree(loader, node) if plain else loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -125,6 +126,25 @@ def parse_yaml(raw: bytes) -> YamlDocument:
     except yaml.YAMLError as exc:
         return _fatal(ProblemKind.SYNTAX, " ".join(str(exc).split()))
     return YamlDocument(data, tuple(duplicates), lines)
+
+
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+
+
+def _construct_tree(loader: _Loader, node: Node) -> Any:
+    """What construct_document builds, for a tree (no aliases, no merge keys): the loader's
+    per-node bookkeeping was most of the cost of reading a metadata file."""
+    if isinstance(node, ScalarNode) and node.tag == _STR:
+        return node.value
+    if (
+        isinstance(node, MappingNode)
+        and node.tag == _MAP
+        and all(isinstance(key, ScalarNode) for key, _ in node.value)
+    ):
+        return {_construct_tree(loader, k): _construct_tree(loader, v) for k, v in node.value}
+    if isinstance(node, SequenceNode) and node.tag == _SEQ:
+        return [_construct_tree(loader, item) for item in node.value]
+    return loader.construct_object(node, deep=True)  # other tags and keys: the loader's rules
 
 
 def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:

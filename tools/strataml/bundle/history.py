@@ -15,6 +15,7 @@ from pathlib import Path
 
 from strataml.bundle.manifest import LfsEntry, RefEntry, Tip, TipFile
 from strataml.errors import StrataError
+from strataml.gitrepo import split_batch
 from strataml.integrity.hashing import hash_bytes
 from strataml.lfs import MAX_POINTER_BYTES, Pointer, parse_pointer
 
@@ -160,15 +161,9 @@ def read_header(path: Path) -> BundleHeader | None:
 def _blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
     if not shas:
         return {}
-    raw = git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
-    contents, at = {}, 0
-    while at < len(raw):
-        header_end = raw.index(b"\n", at)
-        sha, _, size = raw[at:header_end].decode().split()
-        start = header_end + 1
-        contents[sha] = raw[start : start + int(size)]
-        at = start + int(size) + 1
-    return contents
+    return split_batch(
+        git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
+    )
 
 
 def lfs_pointers(repo: Path, tips: Iterable[str], exclude: Iterable[str]) -> list[LfsEntry]:

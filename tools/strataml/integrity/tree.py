@@ -34,28 +34,32 @@ def scan_tree(root: Path) -> TreeScan:
     while pending:
         rel_dir = pending.pop()
         try:
-            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+            with os.scandir(root / rel_dir if rel_dir else root) as listing:
+                entries = list(listing)
         except OSError:
             unreadable.append(rel_dir or ".")
             continue
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        # One check of all names at once; names one by one only when some name fails it.
+        each = not _portable("".join(e.name for e in entries))
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if not _portable(entry.name):
+            rel = prefix + entry.name
+            if each and not _portable(entry.name):
                 unportable.append(rel)
                 continue
             try:
-                mode = entry.stat(follow_symlinks=False).st_mode
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 unreadable.append(rel)
                 continue
-            if stat.S_ISLNK(mode):
-                symlinks.append(rel)
-            elif stat.S_ISDIR(mode):
-                pending.append(rel)
-            elif stat.S_ISREG(mode):
-                st = entry.stat(follow_symlinks=False)
+            mode = st.st_mode
+            if stat.S_ISREG(mode):
                 files[rel] = st.st_size
                 stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            elif stat.S_ISDIR(mode):
+                pending.append(rel)
+            elif stat.S_ISLNK(mode):
+                symlinks.append(rel)
             else:
                 special.append(rel)
     return TreeScan(
