@@ -6,7 +6,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -57,7 +57,19 @@ class YamlDocument:
 
 
 class _Loader(yaml.CSafeLoader):
-    pass
+    # A plain scalar's tag depends on its text alone (this loader has no path resolvers), and the
+    # same short texts (numbers, true, a split name) recur in every file: resolve each text once.
+    _tags: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0] and len(value) <= 64:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                if len(self._tags) < 8192:
+                    self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
 def _timestamp_as_text(loader: yaml.SafeLoader, node: Node) -> str:
