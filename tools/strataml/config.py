@@ -45,11 +45,19 @@ def has_strataml_table(pyproject: Path) -> bool:
 
 
 def load_config(root: Path) -> Config:
-    path = root / PYPROJECT
     try:
-        text = read_regular(path).decode("utf-8")
+        raw = read_regular(root / PYPROJECT)
+    except OSError as exc:
+        return Config(problems=(ConfigProblem(True, None, _one_line(exc)),))
+    return parse_config(raw)
+
+
+def parse_config(raw: bytes) -> Config:
+    """The configuration a pyproject.toml's bytes hold (the working tree's, or a commit's)."""
+    try:
+        text = raw.decode("utf-8")
         table = _table(tomllib.loads(text), "tool", "strataml")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return Config(problems=(ConfigProblem(True, _toml_error_line(exc), _one_line(exc)),))
     violations = schemas.validate("strataml-config", table)
     if violations:

@@ -8,12 +8,12 @@ import os
 import re
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.bundle.manifest import LfsEntry, RefEntry, Tip, TipFile
+from strataml.config import parse_config
 from strataml.errors import StrataError
 from strataml.gitrepo import split_batch
 from strataml.integrity.hashing import hash_bytes
@@ -25,7 +25,6 @@ _TIP_FILE = re.compile(
     r"|runs/[^/]+/(CHECKSUMS\.txt|SIGNATURE\.asc)|keys/[^/]+\.asc"
 )
 _HEADER = re.compile(rb"# v[23] git bundle\n")
-_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 
 
 def git(
@@ -215,12 +214,6 @@ def tip_facts(repo: Path, ref: RefEntry) -> Tip:
 
 
 def _trusted(pyproject: bytes) -> tuple[str, ...]:
-    try:
-        table: object = tomllib.loads(pyproject.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return ()
-    for key in ("tool", "strataml", "signing", "trusted"):
-        table = table.get(key) if isinstance(table, dict) else None
-    if not isinstance(table, list):
-        return ()
-    return tuple(sorted({str(f).upper() for f in table if _FINGERPRINT.fullmatch(str(f))}))
+    """The trust list as doctor reads it: none at all when the configuration is broken."""
+    trusted = parse_config(pyproject).signing.get("trusted", [])
+    return tuple(sorted({str(f).upper() for f in trusted}))
