@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from strataml.yamlio import MAX_BYTES, ProblemKind, YamlProblem, parse_yaml
 
 
@@ -124,3 +127,87 @@ def _leaves(data: object) -> list[object]:
     if isinstance(data, list):
         return [leaf for item in data for leaf in _leaves(item)]
     return [data]
+
+
+# Texts where YAML 1.1's implicit types, quoting, tags and layout meet: the event reader
+# (yamlio._parse_tree) must give exactly what the node reader (yamlio._parse_nodes) gives.
+_TOKENS = [
+    "a", "name", "yes", "No", "on", "~", "null", "", "1", "01", "0x1f", "0o17", "1_000", "1:20",
+    "1.10", "1e-09", ".nan", "-.inf", "2026-11-25", "2026-11-25T10:00:00Z", "'007'", '"x y"',
+    "!!str 5", "!!int '7'", "!!float 1", "! 12", "!!binary aGk=", "!!python/name:os.system",
+    "é", "'a: b'", "v1", "true", "<<", "&x 1", "*x", "? a", "- a", "[a, b]", "{a: 1}", "{}", "[]",
+    "|\n  text", ">-\n  folded",
+]  # fmt: skip
+
+
+_KEYS = ["a", "b", "name", "x y", "'q'", '"é"', "v1", "2026", "yes", "~", "a"]
+
+
+def _layouts() -> st.SearchStrategy[str]:
+    token = st.sampled_from(_TOKENS)
+    key = st.sampled_from(_KEYS)
+    leaf = token.map(lambda t: t.replace("\n", "\n" + " " * 2))
+    block = st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.lists(st.tuples(key, inner), min_size=1, max_size=4).map(
+                lambda kvs: "{" + ", ".join(f"{k}: {v}" for k, v in kvs) + "}"
+            ),
+            st.lists(inner, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
+        ),
+        max_leaves=12,
+    )
+    lines = st.lists(
+        st.tuples(st.integers(0, 3), key, st.one_of(st.just(""), block)), min_size=1, max_size=8
+    ).map(lambda rows: "".join(f"{'  ' * d}{k}: {v}\n" for d, k, v in rows))
+    return st.one_of(block, lines, st.lists(block, max_size=4).map(
+        lambda items: "".join(f"- {i}\n" for i in items)
+    ))  # fmt: skip
+
+
+def _same_reading(text: str) -> bool:
+    from strataml.yamlio import _parse_nodes, _parse_tree
+
+    fast, full = _parse_tree(text), _parse_nodes(text)
+    if fast is None:
+        return False
+    assert fast.problems == full.problems == ()
+    assert fast.data == full.data or fast.data != fast.data  # NaN is never equal to itself
+    assert repr(fast.data) == repr(full.data)  # and the same types, keys in the same order
+    keys = list(full.lines or {})
+    assert [fast.line_of(k) for k in keys] == [full.line_of(k) for k in keys]
+    assert fast.lines == full.lines
+    return True
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_layouts())
+def test_the_event_reader_reads_as_the_node_reader(text: str) -> None:
+    _same_reading(text)
+
+
+def test_the_event_reader_takes_every_shipped_document() -> None:
+    from conftest import EXAMPLES, REPO
+
+    roots = [REPO / tree for tree in ("datasets", "models", "runs", "experiments")] + [EXAMPLES]
+    paths = sorted(p for root in roots for p in root.rglob("*.yaml"))
+    refused = [p for p in paths if not _same_reading(p.read_text("utf-8", errors="replace"))]
+    assert len(paths) > 100
+    assert refused == []
+
+
+def test_the_event_reader_hands_on_what_it_does_not_take() -> None:
+    from strataml.yamlio import _parse_nodes, _parse_tree
+
+    for text in (
+        "a: 1\na: 2\n",  # a duplicate key: the node reader reports it with both lines
+        "1: a\n01: b\n",  # keys that are not strings
+        "? [a]\n: b\n",  # a collection as a key
+        "!!set {a, b}\n",  # a tagged collection
+        "a: 1\n---\nb: 2\n",  # a second document
+        "a: [1, 2\n",  # a syntax error
+        "a: !!binary aGk=\n",  # a refused tag
+        "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 80)),  # too deep
+    ):
+        assert _parse_tree(text) is None, text
+        assert parse_yaml(text.encode()) == _parse_nodes(text), text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,7 +40,9 @@ class YamlProblem:
 class YamlDocument:
     data: Any
     problems: tuple[YamlProblem, ...] = ()
-    lines: Mapping[Path, int] = field(default_factory=dict)
+    # None until a diagnostic asks: then found once by composing `source` again.
+    lines: Mapping[Path, int] | None = field(default_factory=dict)
+    source: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -49,8 +51,12 @@ class YamlDocument:
 
     def line_of(self, path: Path) -> int | None:
         """Line of the deepest known node on `path` (a key's own line for mappings)."""
+        lines = self.lines
+        if lines is None:
+            lines = _parse_nodes(self.source or "").lines or {}
+            object.__setattr__(self, "lines", lines)  # a cache: the document stays frozen
         for end in range(len(path), -1, -1):
-            line = self.lines.get(path[:end])
+            line = lines.get(path[:end])
             if line is not None:
                 return line
         return None
@@ -111,6 +117,15 @@ def parse_yaml(raw: bytes) -> YamlDocument:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return _fatal(ProblemKind.ENCODING, f"invalid UTF-8 byte at offset {exc.start}", line)
+    if "*" not in text and "<<" not in text:  # no aliases, no merge keys: a plain tree
+        built = _parse_tree(text)
+        if built is not None:
+            return built
+    return _parse_nodes(text)
+
+
+def _parse_nodes(text: str) -> YamlDocument:
+    """The general reader: compose the node graph, bound it, then construct."""
     try:
         if len(text) > _SAFE_COMPOSE_CHARS and _event_depth(text) > MAX_DEPTH:
             return _fatal(ProblemKind.TOO_COMPLEX, f"nested deeper than {MAX_DEPTH} levels")
@@ -141,6 +156,103 @@ def parse_yaml(raw: bytes) -> YamlDocument:
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+# Constructed values of short non-string scalars ((tag, text) -> int, float, bool, None or a
+# date's text), all immutable, so one object serves every file that repeats the text.
+_SCALARS: dict[tuple[str, str], Any] = {}
+
+
+_NO_KEY, _ITEMS = object(), object()  # a mapping awaiting its next key; a sequence
+
+
+def _parse_tree(text: str) -> YamlDocument | None:
+    """Build the data straight from parser events, with no node graph and no lines (found
+    from the text when a diagnostic first asks): the common case of a metadata file, a tree
+    of untagged or core-tagged collections and scalars under unique string keys. None hands
+    anything else (a duplicate, non-string or collection key, a collection tag, an anchor, a
+    second document, a limit reached, an error) to `_parse_nodes`, the general reader; on
+    every document this one accepts the two agree."""
+    loader = _Loader(text)
+    get: Callable[[], Any] = loader.get_event
+    tags = _Loader._tags
+    scalar_event, mapping_start, sequence_start = (
+        yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
+    )  # fmt: skip
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    containers: list[Any] = []
+    pending: list[Any] = []  # per open collection: _ITEMS, _NO_KEY or the key awaiting a value
+    events = 0
+    data: Any = None
+    try:
+        get()  # stream start
+        if isinstance(get(), yaml.StreamEndEvent):
+            return YamlDocument(None, (), {(): 1})
+        while True:
+            event = get()
+            events += 1
+            if events > MAX_NODES:
+                return None
+            kind = event.__class__
+            if kind is scalar_event:
+                if event.anchor is not None:
+                    return None  # the composer refuses a repeated anchor: its message, not ours
+                value: Any = event.value
+                tag = event.tag
+                if tag is None and event.implicit[0]:
+                    tag = tags.get(value) or loader.resolve(ScalarNode, value, event.implicit)
+                if tag is not None and tag != _STR:
+                    value = _scalar(loader, tag, event)
+                if containers:
+                    if pending[-1] is _NO_KEY:  # a key
+                        if value.__class__ is not str or value in containers[-1]:
+                            return None
+                        pending[-1] = value
+                        continue
+                    if len(containers) >= MAX_DEPTH:
+                        return None
+            elif kind is mapping_start or kind is sequence_start:
+                if event.anchor is not None:
+                    return None
+                if containers and (pending[-1] is _NO_KEY or len(containers) >= MAX_DEPTH):
+                    return None
+                if event.tag not in (None, "!", _MAP if kind is mapping_start else _SEQ):
+                    return None
+                containers.append({} if kind is mapping_start else [])
+                pending.append(_NO_KEY if kind is mapping_start else _ITEMS)
+                continue
+            elif kind in ends:
+                value = containers.pop()
+                pending.pop()
+            elif kind is yaml.DocumentEndEvent:
+                break
+            else:
+                return None  # an alias: kept out by the caller
+            if not containers:
+                data = value
+            elif (key := pending[-1]) is _ITEMS:
+                containers[-1].append(value)
+            else:
+                containers[-1][key] = value
+                pending[-1] = _NO_KEY
+        if not isinstance(get(), yaml.StreamEndEvent):
+            return None  # another document: the composer's error
+    except (yaml.YAMLError, TypeError, ValueError):
+        return None
+    finally:
+        loader.dispose()
+    return YamlDocument(data, (), None, text)
+
+
+def _scalar(loader: _Loader, tag: str, event: Any) -> Any:
+    """A non-string scalar as the loader's constructor builds it, once per short text."""
+    value = event.value
+    cached = _SCALARS.get((tag, value), _SCALARS)
+    if cached is not _SCALARS:
+        return cached
+    node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+    built = loader.construct_object(node, deep=True)
+    if len(value) <= 64 and len(_SCALARS) < 8192:
+        _SCALARS[(tag, value)] = built
+    return built
 
 
 def _construct_tree(loader: _Loader, node: Node) -> Any:
