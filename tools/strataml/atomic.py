@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import shutil
@@ -100,6 +99,8 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 
 def _exchange(a: Path, b: Path) -> None:
     """Swap two directories atomically (Linux renameat2); elsewhere two renames, a short gap."""
+    import ctypes  # only the site swap needs it
+
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     at_cwd = -100

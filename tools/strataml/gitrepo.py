@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,19 +258,34 @@ def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | Non
 
 def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | None:
     """(status, path) of uncommitted changes under `trees`, untracked files included."""
+    return uncommitted_later(root, trees)()
+
+
+def uncommitted_later(
+    root: Path, trees: Iterable[str]
+) -> Callable[[], list[tuple[str, str]] | None]:
+    """Start `git status` now, in the background; the function returned waits for its answer
+    (doctor scans the trees meanwhile: git works on the other core)."""
     if not in_work_tree(root) or shutil.which("git") is None:
-        return None
-    done = subprocess.run(
+        return lambda: None
+    process = subprocess.Popen(
         ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *trees],
-        cwd=root, capture_output=True, check=False,
+        cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    if done.returncode != 0:
-        return None
-    found = []
-    for entry in done.stdout.split(b"\0"):
-        if len(entry) > 3:
-            found.append((entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape")))
-    return found
+    answer: list[list[tuple[str, str]] | None] = []
+
+    def wait() -> list[tuple[str, str]] | None:
+        if not answer:
+            out, _ = process.communicate()
+            found = [
+                (entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape"))
+                for entry in out.split(b"\0")
+                if len(entry) > 3
+            ]
+            answer.append(found if process.returncode == 0 else None)
+        return answer[0]
+
+    return wait
 
 
 def changed_since(root: Path, ref: str) -> set[str]:

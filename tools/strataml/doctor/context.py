@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml.config import Config
-from strataml.gitrepo import CommitPresence, commits_present, uncommitted
+from strataml.gitrepo import CommitPresence, commits_present, uncommitted_later
 from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
@@ -36,7 +38,7 @@ class Context:
     files_read: int = 0  # files actually read to hash them (the rest came from the cache)
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
-    _status: list[list[tuple[str, str]] | None] = field(default_factory=list)
+    _status: Callable[[], list[tuple[str, str]] | None] | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
 
@@ -73,18 +75,22 @@ class Context:
     def fingerprint(self, artifact: Artifact) -> str:
         """Every file's path and stat key (size, mtime, ctime, inode): the tree as it stands."""
         if artifact.path not in self._fingerprints:
-            stats = self.scan(artifact).stats
-            lines = "\n".join(
-                f"{p}\0{s[0]}\0{s[1]}\0{s[2]}\0{s[3]}" for p, s in sorted(stats.items())
-            )
-            self._fingerprints[artifact.path] = hash_bytes(lines.encode("utf-8", "surrogateescape"))
+            # The scan's path -> (size, mtime, ctime, inode) map, in path order, as one pickle:
+            # a C call, where formatting 20,000 lines cost tens of milliseconds.
+            listing = pickle.dumps(self.scan(artifact).stats, protocol=5)
+            self._fingerprints[artifact.path] = hash_bytes(listing)
         return self._fingerprints[artifact.path]
+
+    def start_status(self) -> None:
+        """Start `git status` of the artifact trees in the background (see `uncommitted`)."""
+        if self._status is None:
+            self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
         """`git status` of the artifact trees, once per doctor run (None outside Git)."""
-        if not self._status:
-            self._status.append(uncommitted(self.root, ("datasets", "models", "runs")))
-        return self._status[0]
+        self.start_status()
+        assert self._status is not None
+        return self._status()
 
     def pointers(self, artifact: Artifact) -> dict[str, Pointer | BadPointer]:
         """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones."""

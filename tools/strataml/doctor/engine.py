@@ -95,6 +95,8 @@ def run_doctor(
     if changed is not None:
         paths = [_repo_path(root, start, file) for file in changed]
         ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])
+    if ctx.artifacts:
+        ctx.start_status()  # git reads the work tree while the checks scan it
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))

@@ -11,7 +11,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from strataml import __version__
+from strataml import tool_version
 from strataml.doctor.engine import Report
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import RULES
@@ -104,7 +104,7 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
 def format_json(report: Report, *, color: bool = False) -> str:
     document = {
         "schema_version": 1,
-        "tool": {"name": "strataml", "version": __version__},
+        "tool": {"name": "strataml", "version": tool_version()},
         "target": report.target,
         "strict": report.strict,
         "exit_code": report.exit_code,
@@ -155,7 +155,7 @@ def format_sarif(report: Report, *, color: bool = False) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "strataml", "version": __version__, "rules": rules}},
+                "tool": {"driver": {"name": "strataml", "version": tool_version(), "rules": rules}},
                 "results": results,
                 "columnKind": "unicodeCodePoints",
             }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strataml import __version__
+from strataml import tool_version
 from strataml.atomic import fsync_path
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
@@ -268,7 +268,7 @@ def _fill(stage: Path, run: SourceRun, run_id: str) -> None:
             "host": None,
             "python": None,
             "git": None,
-            "strataml_version": __version__,
+            "strataml_version": tool_version(),
             "peak_memory_bytes": None,
         },
     )

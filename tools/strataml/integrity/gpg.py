@@ -16,8 +16,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gnupg
-
 from strataml.errors import StrataError
 from strataml.safeopen import read_regular
 
@@ -110,6 +108,8 @@ class KeyInfo:
 
 def list_keys(home: Path | None, secret: bool = False) -> dict[str, KeyInfo]:
     """Keys of a keyring by primary fingerprint (python-gnupg parses the colon listing)."""
+    import gnupg  # python-gnupg (and its logging) only where a keyring is listed
+
     gpg_binary()
     gpg = gnupg.GPG(gnupghome=str(home) if home else None, gpgbinary=gpg_binary())
     gpg.encoding = "utf-8"

@@ -16,7 +16,7 @@ class TreeScan:
     files: dict[str, int] = field(default_factory=dict)  # regular files -> size
     stats: dict[str, tuple[int, int, int, int]] = field(
         default_factory=dict
-    )  # size, mtime, ctime, inode
+    )  # size, mtime, ctime, inode; both in path order
     symlinks: tuple[str, ...] = ()
     special: tuple[str, ...] = ()  # FIFOs, sockets, devices
     unportable: tuple[str, ...] = ()  # names that cannot appear in a CHECKSUMS line
@@ -24,8 +24,7 @@ class TreeScan:
 
 
 def scan_tree(root: Path) -> TreeScan:
-    files: dict[str, int] = {}
-    stats: dict[str, tuple[int, int, int, int]] = {}
+    regular: list[tuple[str, int, int, int, int]] = []  # path, size, mtime, ctime, inode
     symlinks: list[str] = []
     special: list[str] = []
     unportable: list[str] = []
@@ -54,17 +53,17 @@ def scan_tree(root: Path) -> TreeScan:
                 continue
             mode = st.st_mode
             if stat.S_ISREG(mode):
-                files[rel] = st.st_size
-                stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                regular.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             elif stat.S_ISDIR(mode):
                 pending.append(rel)
             elif stat.S_ISLNK(mode):
                 symlinks.append(rel)
             else:
                 special.append(rel)
+    regular.sort()  # by path: both maps iterate in path order
     return TreeScan(
-        dict(sorted(files.items())),
-        stats,
+        {entry[0]: entry[1] for entry in regular},
+        {entry[0]: entry[1:] for entry in regular},
         tuple(sorted(symlinks)),
         tuple(sorted(special)),
         tuple(sorted(unportable)),

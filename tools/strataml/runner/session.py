@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strataml import __version__, tracking
+from strataml import tool_version, tracking
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
 from strataml.integrity.stamp import stamp_directory
@@ -215,7 +215,7 @@ def _system_record(planned: PlannedRun, started: dt.datetime) -> dict[str, Any]:
             "branch": planned.code.branch,
             "dirty": planned.code.dirty,
         },
-        "strataml_version": __version__,
+        "strataml_version": tool_version(),
         "peak_memory_bytes": None,
     }
 

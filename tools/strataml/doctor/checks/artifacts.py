@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,6 +86,7 @@ def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         return
     document = loaded[0]
     files = ctx.scan(artifact).files
+    names = list(files)  # in path order: a directory's files are one run of them
     for split, spec in splits.items():
         if (
             not isinstance(spec, dict)
@@ -93,14 +95,14 @@ def check_dataset(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         ):
             continue  # the schema check reports it
         where = spec["path"].rstrip("/")
-        members = {p: s for p, s in files.items() if p == where or p.startswith(where + "/")}
-        line = document.line_of(("splits", split))
+        inside = names[bisect_left(names, where + "/") : bisect_left(names, where + "0")]
+        members = {p: files[p] for p in ([where] if where in files else []) + inside}
         at = f"{artifact.path}/{METADATA}"
         if not members:
             yield DAT004.at(
                 at,
                 f"split {split!r}: {where} does not exist or holds no files",
-                line=line,
+                line=document.line_of(("splits", split)),
                 hint="fix the path, or add the files",
             )
             continue

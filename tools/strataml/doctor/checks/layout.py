@@ -106,6 +106,8 @@ def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
 
 def _case_collisions(artifact: Artifact, paths: list[str]) -> Iterator[Diagnostic]:
     # On a case-insensitive checkout (macOS, Windows) one file overwrites the other.
+    if len({rel.casefold() for rel in paths}) == len(paths):
+        return
     first: dict[str, str] = {}
     for rel in sorted(paths):
         folded = rel.casefold()
@@ -142,7 +144,7 @@ def check_leftovers(ctx: Context) -> Iterator[Diagnostic]:
                 (f"models/{model.name}", [f.name for f in model.iterdir() if f.is_file()])
             )
     for base, names in places:
-        for rel in sorted(names):
+        for rel in sorted(name for name in names if name.endswith(".tmp")):
             match = LEFTOVER.fullmatch(rel.rsplit("/", 1)[-1])
             path = f"{base}/{rel}"
             if match and ctx.selected(path):

@@ -107,12 +107,11 @@ def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         ref, missing = _resolve(ctx, text)
         if ref is None:
             continue
-        line = document.line_of(key)
         if missing:
             yield LIN001.at(
                 at,
                 f"{role} {missing}",
-                line=line,
+                line=document.line_of(key),
                 hint="restore that version, or fix the reference",
             )
             continue
@@ -121,17 +120,19 @@ def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield LIN002.at(
                 at,
                 f"{role} {ref.kind}/{ref.name}@{ref.version} is pinned to {ref.pin[:19]}… but now holds {current[:19]}…",
-                line=line,
+                line=document.line_of(key),
                 hint=f"versions are immutable: restore {ref.path} from Git",
             )
     for key, run_id in _runs_of(data, artifact.kind):
         if not isinstance(run_id, str) or not is_run_id(run_id):
             continue
         run_dir = ctx.root / "runs" / run_id
-        line = document.line_of(key)
         if not run_dir.is_dir() or run_dir.is_symlink():
             yield LIN001.at(
-                at, f"run {run_id} does not exist", line=line, hint="restore runs/" + run_id
+                at,
+                f"run {run_id} does not exist",
+                line=document.line_of(key),
+                hint="restore runs/" + run_id,
             )
             continue
         system = ctx.document(f"runs/{run_id}/system.json")
@@ -144,7 +145,7 @@ def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield LIN004.at(
                 at,
                 f"run {run_id} is {status or 'unreadable'}, not succeeded",
-                line=line,
+                line=document.line_of(key),
                 hint="only a succeeded run can produce a dataset or model version",
             )
     if artifact.kind == "model":
@@ -163,12 +164,11 @@ def _check_metrics_refs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
         ref, missing = _resolve(ctx, entry.get("dataset"))
         if ref is None:
             continue
-        line = document.line_of(("metrics", index, "dataset"))
         if missing:
             yield LIN001.at(
                 path,
                 f"metric {entry.get('name')!r}: dataset {missing}",
-                line=line,
+                line=document.line_of(("metrics", index, "dataset")),
                 hint="fix the reference",
             )
             continue
@@ -191,7 +191,7 @@ def _check_metrics_refs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
 def check_lineage_cycles(ctx: Context) -> Iterator[Diagnostic]:
     """derived_from among datasets and parents among models must not loop (TFC-0004 R7, TFC-0005 R5)."""
     edges: dict[str, list[str]] = {}
-    lines: dict[str, tuple[str, int | None]] = {}
+    lines: dict[str, tuple[str, YamlDocument, tuple[str | int, ...]]] = {}
     for artifact in ctx.layout.artifacts:
         if artifact.kind not in ("dataset", "model"):
             continue
@@ -205,7 +205,7 @@ def check_lineage_cycles(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             target = text.split("#", 1)[0]
             edges.setdefault(key, []).append(target)
-            lines.setdefault(key, (f"{artifact.path}/metadata.yaml", document.line_of(path)))
+            lines.setdefault(key, (f"{artifact.path}/metadata.yaml", document, path))
     seen: set[str] = set()
     for start in sorted(edges):
         cycle = _cycle_from(start, edges)
@@ -213,14 +213,14 @@ def check_lineage_cycles(ctx: Context) -> Iterator[Diagnostic]:
             continue
         seen |= set(cycle)
         head = min(cycle)
-        at, line = lines[head]
+        at, document, path = lines[head]
         if not ctx.selected(at):
             continue
         rotated = cycle[cycle.index(head) :] + cycle[: cycle.index(head)]
         yield LIN003.at(
             at,
             "lineage cycle: " + " -> ".join([*rotated, head]),
-            line=line,
+            line=document.line_of(path),
             hint="a version cannot descend from itself; fix the parent references",
         )
 
@@ -409,19 +409,18 @@ def _check_history(path: str, document: YamlDocument, data: dict[str, Any]) -> I
             return
         assert isinstance(version, str) and isinstance(to, str)
         actual = replay.stage_of(version)
-        line = document.line_of(("history", index))
         if frm != actual:
             yield STG005.at(
                 path,
                 f"history entry {index + 1}: {version} moves from {frm}, but it was {actual} then",
-                line=line,
+                line=document.line_of(("history", index)),
                 hint="history is written by `strata model promote`; restore it from Git",
             )
         elif (frm, to) not in TRANSITIONS:
             yield STG005.at(
                 path,
                 f"history entry {index + 1}: {frm} -> {to} is not an allowed transition (TFC-0005 R9)",
-                line=line,
+                line=document.line_of(("history", index)),
                 hint="restore stages.yaml from Git",
             )
         replay.move(version, to)

@@ -359,14 +359,13 @@ def _check_inputs(
             ref = None
         if ref is None or ref.pin is None:
             continue  # the schema check reports it
-        line = document.line_of(("inputs", name, "ref"))
         shown = f"{ref.kind}/{ref.name}@{ref.version}"
         directory = ctx.root / ref.path
         if directory.is_symlink() or not directory.is_dir():
             yield RUN010.at(
                 at,
                 f"input {name}: {shown} no longer exists (no directory {ref.path})",
-                line=line,
+                line=document.line_of(("inputs", name, "ref")),
                 hint="restore that version; a run's inputs are kept as long as the run is",
             )
             continue
@@ -386,7 +385,7 @@ def _check_inputs(
                 at,
                 f"input {name}: {shown} was pinned to {ref.pin[:19]}… but now holds "
                 f"{current[:19]}…",
-                line=line,
+                line=document.line_of(("inputs", name, "ref")),
                 hint=f"versions are immutable: restore {ref.path} from Git, and publish "
                 "changed data as a new version",
             )
