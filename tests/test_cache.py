@@ -99,3 +99,36 @@ def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
         doctor_script(template, "--since", "no-such-ref").stderr
         == "doctor: error: --since 'no-such-ref': no such commit\n"
     )
+
+
+def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(template: Path) -> None:
+    # The open checks only the file's length against its pages (a whole-file check would read
+    # every page on every run); damage inside surfaces as "malformed" on the query that meets it.
+    run_doctor(template)
+    with sqlite3.connect(cache_file(template)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        (root_page,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'stat'"
+        ).fetchone()
+    raw = bytearray(cache_file(template).read_bytes())
+    start = (root_page - 1) * page_size
+    raw[start : start + page_size] = b"\xa5" * page_size  # the stat table's page, all junk
+    cache_file(template).write_bytes(bytes(raw))
+    os.utime(template / DATA)  # a new stat key: the listing's verdict no longer applies
+    report = run_doctor(template)
+    assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+    assert not cache_file(template).exists()  # given up on, and deleted
+    assert run_doctor(template).files_read == 14  # rebuilt from nothing
+    assert run_doctor(template).files_read == 0  # and trusted again
+
+
+def test_a_cache_cut_at_a_page_boundary_is_caught_when_opened(template: Path) -> None:
+    run_doctor(template)
+    with sqlite3.connect(cache_file(template)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    raw = cache_file(template).read_bytes()
+    assert len(raw) >= 3 * page_size
+    cache_file(template).write_bytes(raw[: len(raw) - page_size])
+    report = run_doctor(template)
+    assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+    assert run_doctor(template).files_read == 0

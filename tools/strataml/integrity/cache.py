@@ -66,7 +66,12 @@ class HashCache:
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
                 elif row[0] != _FORMAT:
                     raise sqlite3.DatabaseError("foreign cache format")
-                db.execute("PRAGMA quick_check").fetchone()
+                # A whole-file check costs a read of every page on every run; a cut-off file is
+                # caught here by its length, damage inside by the query that meets it (_give_up).
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                page_size = db.execute("PRAGMA page_size").fetchone()[0]
+                if self.path.stat().st_size != pages * page_size:
+                    raise sqlite3.DatabaseError("cache file is cut off")
                 return db
             except (sqlite3.Error, OSError):
                 if db is not None:
@@ -105,9 +110,21 @@ class HashCache:
                     found[path] = (keys[path], digest)  # type: ignore[assignment]
                 elif key[3] == inode:
                     self.changed_in_place.add(path)
-        except (sqlite3.Error, TypeError):
-            self.db = None
+        except (sqlite3.Error, TypeError) as exc:
+            self._give_up(exc)
         return found
+
+    def _give_up(self, error: Exception) -> None:
+        """Stop using the cache for this run; a damaged one is deleted, for the next to rebuild."""
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+        self.db = None
+        if isinstance(error, sqlite3.OperationalError):
+            return  # locked or busy: another doctor holds it, nothing is wrong with it
+        with contextlib.suppress(OSError):
+            for leftover in self.path.parent.glob(CACHE_FILE + "*"):
+                leftover.unlink()
 
     def lookup_blobs(self, blobs: dict[str, str]) -> dict[str, str]:
         """path -> digest for paths whose clean Git identity (`<blob id>:<size>`) is cached."""
@@ -126,8 +143,8 @@ class HashCache:
                     if _DIGEST.fullmatch(str(digest)):
                         for path in by_blob[blob]:
                             found[path] = str(digest)
-        except sqlite3.Error:
-            self.db = None
+        except sqlite3.Error as exc:
+            self._give_up(exc)
         return found
 
     def get_note(self, key: str) -> str | None:
@@ -138,8 +155,8 @@ class HashCache:
             row = self.db.execute(
                 "SELECT value FROM meta WHERE key = ?", ("note:" + key,)
             ).fetchone()
-        except sqlite3.Error:
-            self.db = None
+        except sqlite3.Error as exc:
+            self._give_up(exc)
             return None
         return str(row[0]) if row else None
 
@@ -169,9 +186,10 @@ class HashCache:
             )
             self.db.executemany("INSERT OR REPLACE INTO blob VALUES (?, ?)", self._pending_blob)
             self.db.execute("COMMIT")
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
+            self._give_up(exc)
         self._pending_stat.clear()
         self._pending_blob.clear()
         self._pending_notes.clear()
