@@ -135,6 +135,10 @@ def _restamp(repo: Path, target: str, *, keep_content_hash: bool) -> None:
             return
     except StrataError:
         pass
+    listing = directory / CHECKSUMS
+    if listing.is_symlink() or (listing.exists() and not listing.is_file()):
+        # An earlier step put a FIFO (or a link) there: writing the listing would block on it.
+        raise StepNotApplicableError(f"{artifact}/{CHECKSUMS} is no longer a regular file")
     if True:
         files = [p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()]
         digests = {

@@ -161,7 +161,8 @@ _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
 _SCALARS: dict[tuple[str, str], Any] = {}
 
 
-_NO_KEY, _ITEMS = object(), object()  # a mapping awaiting its next key; a sequence
+class _HandOnError(Exception):
+    """Raised inside the event reader: this document is for the node reader."""
 
 
 def _parse_tree(text: str) -> YamlDocument | None:
@@ -173,73 +174,88 @@ def _parse_tree(text: str) -> YamlDocument | None:
     every document this one accepts the two agree."""
     loader = _Loader(text)
     get: Callable[[], Any] = loader.get_event
-    tags = _Loader._tags
-    scalar_event, mapping_start, sequence_start = (
-        yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
-    )  # fmt: skip
-    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-    containers: list[Any] = []
-    pending: list[Any] = []  # per open collection: _ITEMS, _NO_KEY or the key awaiting a value
-    events = 0
-    data: Any = None
     try:
         get()  # stream start
         if isinstance(get(), yaml.StreamEndEvent):
             return YamlDocument(None, (), {(): 1})
-        while True:
-            event = get()
-            events += 1
-            if events > MAX_NODES:
-                return None
-            kind = event.__class__
-            if kind is scalar_event:
-                if event.anchor is not None:
-                    return None  # the composer refuses a repeated anchor: its message, not ours
-                value: Any = event.value
-                tag = event.tag
-                if tag is None and event.implicit[0]:
-                    tag = tags.get(value) or loader.resolve(ScalarNode, value, event.implicit)
-                if tag is not None and tag != _STR:
-                    value = _scalar(loader, tag, event)
-                if containers:
-                    if pending[-1] is _NO_KEY:  # a key
-                        if value.__class__ is not str or value in containers[-1]:
-                            return None
-                        pending[-1] = value
-                        continue
-                    if len(containers) >= MAX_DEPTH:
-                        return None
-            elif kind is mapping_start or kind is sequence_start:
-                if event.anchor is not None:
-                    return None
-                if containers and (pending[-1] is _NO_KEY or len(containers) >= MAX_DEPTH):
-                    return None
-                if event.tag not in (None, "!", _MAP if kind is mapping_start else _SEQ):
-                    return None
-                containers.append({} if kind is mapping_start else [])
-                pending.append(_NO_KEY if kind is mapping_start else _ITEMS)
-                continue
-            elif kind in ends:
-                value = containers.pop()
-                pending.pop()
-            elif kind is yaml.DocumentEndEvent:
-                break
-            else:
-                return None  # an alias: kept out by the caller
-            if not containers:
-                data = value
-            elif (key := pending[-1]) is _ITEMS:
-                containers[-1].append(value)
-            else:
-                containers[-1][key] = value
-                pending[-1] = _NO_KEY
-        if not isinstance(get(), yaml.StreamEndEvent):
+        reader = _EventReader(loader, get, anchors="&" in text)
+        data = reader.node(get(), 0)
+        if not isinstance(get(), yaml.DocumentEndEvent) or not isinstance(
+            get(), yaml.StreamEndEvent
+        ):
             return None  # another document: the composer's error
-    except (yaml.YAMLError, TypeError, ValueError):
+    except (_HandOnError, yaml.YAMLError, TypeError, ValueError):
         return None
     finally:
         loader.dispose()
     return YamlDocument(data, (), None, text)
+
+
+class _EventReader:
+    """One document's events to data, a collection per call: each scalar costs a few lookups."""
+
+    def __init__(self, loader: _Loader, get: Callable[[], Any], *, anchors: bool) -> None:
+        self.loader, self.get, self.anchors = loader, get, anchors  # no '&': no anchor to ask for
+        self.nodes = 0
+
+    def scalar(self, event: Any) -> Any:
+        if self.anchors and event.anchor is not None:
+            raise _HandOnError  # the composer refuses a repeated anchor: its message, not ours
+        value = event.value
+        tag = event.tag
+        if tag is None:
+            if event.implicit[0]:  # plain: its type comes from its text
+                tag = _Loader._tags.get(value) or self.loader.resolve(
+                    ScalarNode, value, event.implicit
+                )
+                if tag != _STR:
+                    return _scalar(self.loader, tag, event)
+            return value
+        return value if tag == _STR else _scalar(self.loader, tag, event)
+
+    def node(self, event: Any, depth: int) -> Any:
+        kind = event.__class__
+        if kind is yaml.ScalarEvent:
+            return self.scalar(event)
+        # A collection opens at most at depth 62, so that every value in it lies within the node
+        # reader's depth limit; a deeper one, even empty, goes to that reader.
+        if depth >= MAX_DEPTH - 1 or kind is yaml.AliasEvent:
+            raise _HandOnError
+        if self.anchors and event.anchor is not None:
+            raise _HandOnError
+        get, scalar, scalar_event = self.get, self.scalar, yaml.ScalarEvent
+        if kind is yaml.MappingStartEvent:
+            if event.tag not in (None, "!", _MAP):
+                raise _HandOnError
+            mapping: dict[str, Any] = {}
+            while (event := get()).__class__ is scalar_event:
+                key = scalar(event)
+                if key.__class__ is not str or key in mapping:
+                    raise _HandOnError  # a duplicate: the node reader reports it, with both lines
+                event = get()
+                mapping[key] = scalar(event) if event.__class__ is scalar_event else (
+                    self.node(event, depth + 1)
+                )  # fmt: skip
+            if event.__class__ is not yaml.MappingEndEvent:
+                raise _HandOnError  # a collection (or an alias) as a key
+            self._count(2 * len(mapping))
+            return mapping
+        if kind is yaml.SequenceStartEvent and event.tag in (None, "!", _SEQ):
+            items: list[Any] = []
+            while (event := get()).__class__ is not yaml.SequenceEndEvent:
+                items.append(
+                    scalar(event)
+                    if event.__class__ is scalar_event
+                    else self.node(event, depth + 1)
+                )
+            self._count(len(items))
+            return items
+        raise _HandOnError  # a tagged collection
+
+    def _count(self, nodes: int) -> None:
+        self.nodes += nodes
+        if self.nodes > MAX_NODES:
+            raise _HandOnError
 
 
 def _scalar(loader: _Loader, tag: str, event: Any) -> Any:
