@@ -90,13 +90,23 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def _rewrite_history(repo: Path) -> None:
-    """Commit the template, then change a committed history entry (caught from Git history)."""
+def _commit_template(repo: Path) -> None:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}  # fmt: skip
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fork"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def _rewrite_history(repo: Path) -> None:
+    """Commit the template, then change a committed history entry (caught from Git history)."""
+    _commit_template(repo)
     _edit(repo / STAGES, "from: experimental", "from: staging")
+
+
+def _delete_committed_stages(repo: Path) -> None:
+    """Commit the template, then delete stages.yaml: its whole history goes with it."""
+    _commit_template(repo)
+    (repo / STAGES).unlink()
 
 
 def _foreign_signature(repo: Path) -> None:
@@ -150,6 +160,7 @@ MUTABLE_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Callable[[Path], None]
             ),
             "history dropped": lambda r: _edit(r / STAGES, "history:\n-", "history: []\nold:\n-"),
             "committed history rewritten": _rewrite_history,
+            "committed file deleted": _delete_committed_stages,
             "transition the table refuses": lambda r: (r / STAGES).write_text(
                 (r / STAGES).read_text().replace("from: experimental", "from: archived"), "utf-8"
             ),

@@ -47,4 +47,4 @@ def test_tampering_is_detected(
 def test_the_matrix_covers_every_kind() -> None:
     kinds = {k for k, _, _, _ in CASES}
     assert kinds == {"dataset", "model", "run", "stages", "keys", "signature", "policy"}
-    assert len(CASES) == 3 * 15 + 12 + 7 + 8 + 7
+    assert len(CASES) == 3 * 15 + 13 + 7 + 8 + 7

@@ -31,6 +31,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "leftovers": layout.check_leftovers,
     "shared-documents": documents.check_shared_documents,
     "stages": registry.check_stages,
+    "stages-kept": registry.check_stages_kept,
     "lineage-cycles": registry.check_lineage_cycles,
     "immutability": history.check_immutability,
     "signatures": signatures.check_signatures,

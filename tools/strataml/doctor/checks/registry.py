@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -329,6 +330,28 @@ def _stage_files(ctx: Context) -> set[str]:
     if not models.is_dir():
         return set()
     return {p.parent.name for p in models.glob("*/stages.yaml")}
+
+
+def check_stages_kept(ctx: Context) -> Iterator[Diagnostic]:
+    """A committed stages.yaml that is gone took its whole history with it (TFC-0005 R8)."""
+    for name in sorted({a.name for a in ctx.layout.artifacts if a.kind == "model"}):
+        path = f"models/{name}/stages.yaml"
+        if not ctx.selected(path) or os.path.lexists(ctx.root / path):
+            continue
+        commits = file_commits(ctx.root, path)
+        if not commits:
+            continue  # never committed: no history to lose (promote writes it)
+        newest = commits[0][0]
+        if file_at(ctx.root, newest, path) is None:  # the newest commit that touched it deleted it
+            where, restore = f"commit {newest[:12]}", f"git checkout {newest[:12]}~1 -- {path}"
+        else:
+            where, restore = "the working tree", f"git checkout -- {path}"
+        yield STG006.at(
+            path,
+            f"deleted in {where}: the stage history of {name} committed before is gone",
+            hint=f"history is append-only; restore it ({restore}) and record changes with "
+            "`strata model promote`",
+        )
 
 
 def check_stages(ctx: Context) -> Iterator[Diagnostic]:
