@@ -117,3 +117,30 @@ def test_a_forked_hash_worker_never_waits_on_the_parents_thread_pool(tmp_path: P
     expected = hash_file(big)  # multithreaded: the pool now exists in this process
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_hash_chunk, ([str(big)],)).get(timeout=60) == [expected]
+
+
+def test_a_path_past_path_max_is_named_for_its_length_not_its_permissions(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from hostile import BASE
+    from strataml.doctor.engine import run_doctor
+
+    repo = tmp_path / "repo"
+    shutil.copytree(BASE, repo, symlinks=True)
+    folder = os.open(repo / "datasets/toy/v1/train", os.O_RDONLY)
+    for _ in range(20):  # 20 x 250-byte names: 5,000 bytes, made one level at a time
+        os.mkdir(b"d" * 250, dir_fd=folder)
+        inner = os.open(b"d" * 250, os.O_RDONLY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    os.close(folder)
+    found = [d for d in run_doctor(repo).diagnostics if d.code == "LAY012"]
+    assert len(found) == 1
+    size = len(os.fsencode(repo / found[0].path))
+    assert size >= os.pathconf("/", "PC_PATH_MAX")
+    assert found[0].message == (
+        f"cannot be read: its path is {size} bytes, past the system's limit of "
+        f"{os.pathconf('/', 'PC_PATH_MAX')}"
+    )
+    assert found[0].hint == "shorten the directory names on the way to it"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 
@@ -83,6 +84,12 @@ def check_experiments_tree(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+try:
+    _PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
+except (OSError, ValueError):
+    _PATH_MAX = 4096
+
+
 def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     scan = ctx.scan(artifact)
     for rel in scan.symlinks:
@@ -100,6 +107,15 @@ def check_artifact_tree(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic
             hint="rename it; CHECKSUMS.txt lines cannot express this name",
         )
     for rel in scan.unreadable:
+        full = os.fsencode(ctx.root / artifact.path / rel)
+        if len(full) >= _PATH_MAX:  # the kernel refuses the name itself, whatever the permissions
+            yield LAY012.at(
+                _printable(f"{artifact.path}/{rel}"),
+                f"cannot be read: its path is {len(full)} bytes, past the system's limit of "
+                f"{_PATH_MAX}",
+                hint="shorten the directory names on the way to it",
+            )
+            continue
         yield LAY012.at(f"{artifact.path}/{rel}", "cannot be read", hint="check its permissions")
     yield from _case_collisions(artifact, [*scan.files, *scan.symlinks, *scan.special])
 
