@@ -458,3 +458,17 @@ def test_sweep_runs_every_point_with_jobs(template: Path) -> None:
     assert points == [(0.1, 1), (0.1, 2), (0.1, 3), (0.2, 1), (0.2, 2), (0.2, 3)]
     assert "sweep: 6 of 6 points ran or were reused\n" in result.stderr
     assert result.stderr.endswith("  6 succeeded\n")
+
+
+def test_a_new_run_sweeps_the_scratch_of_runs_that_are_sealed_or_gone(template: Path) -> None:
+    scratch = template / ".strata" / "runs"
+    [shipped, *_] = sorted(shipped_runs())
+    live = "run-2026-01-02-live01"  # unsealed: maybe running, maybe killed with salvageable metrics
+    (template / "runs" / live).mkdir()
+    for name in (shipped, "run-2026-01-01-gone01", live, "not-a-run"):
+        (scratch / name).mkdir(parents=True)
+        (scratch / name / "metrics.jsonl").write_text('{"step": 0}\n')
+    done = run_py(template, "--experiment", "experiments/my_experiment.yaml")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in scratch.iterdir()) == ["not-a-run", live]
+    assert (scratch / live / "metrics.jsonl").read_text() == '{"step": 0}\n'

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
+from strataml.refs import is_run_id
 from strataml.runner import rundir
 from strataml.runner.environment import host_facts, installed_packages, python_facts
 from strataml.runner.execute import Interrupts, Outcome, execute
@@ -144,6 +146,7 @@ def execute_run(
     before_seal: Callable[[str, Path], None] | None = None,
 ) -> RunResult:  # fmt: skip
     scratches = confined(root, root / ".strata" / "runs")  # before the claim: nothing to undo
+    _sweep_scratch(root, scratches)
     claimed_at = dt.datetime.now(dt.UTC)
     run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
     scratch = scratches / run_id
@@ -193,9 +196,23 @@ def execute_run(
     if before_seal is not None:  # e.g. the reproduction verdict, sealed with the record
         before_seal(run_id, run_dir)
     stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
-    metrics_file.unlink()
-    scratch.rmdir()
+    shutil.rmtree(scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
     return RunResult(run_id, run_dir, status, exit_code, duration)
+
+
+def _sweep_scratch(root: Path, scratches: Path) -> None:
+    """Remove the scratch of runs that are sealed or gone: a killed runner leaves its own behind.
+    The scratch of an unsealed run stays (it may be running, and its metrics may be salvaged)."""
+    try:
+        entries = list(os.scandir(scratches))
+    except OSError:
+        return
+    for entry in entries:
+        if not is_run_id(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        run_dir = root / rundir.RUNS / entry.name
+        if (run_dir / "CHECKSUMS.txt").is_file() or not os.path.lexists(run_dir):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _system_record(planned: PlannedRun, started: dt.datetime) -> dict[str, Any]:
