@@ -168,6 +168,21 @@ def test_reproducing_the_shipped_run_passes(template: Path) -> None:
     assert not (template / ".strata" / "reproduce").exists()
     checked = doctor_script(template, "--strict", f"runs/{run_id}")
     assert checked.returncode == 0, checked.stdout
+    shown = shown_run(template, run_id)
+    assert f"reproduces  {SHIPPED}, verdict PASS" in shown.splitlines()
+    listed = json.loads(shown_run(template, run_id, "--format", "json"))
+    assert (listed["reproduces"], listed["verdict"]) == (SHIPPED, "PASS")
+
+
+def shown_run(repo: Path, run_id: str, *args: str) -> str:
+    """`strata runs show` as a user runs it."""
+    code = "import sys; from strataml.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "runs", "show", run_id, *args],
+        cwd=repo, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},  # this checkout's library
+    )  # fmt: skip
+    return done.stdout
 
 
 # --- FAIL and DRIFT ------------------------------------------------------------------------------
@@ -201,6 +216,10 @@ def test_changed_training_code_fails_with_the_metric_delta(template: Path, here:
         "within": False,
     }
     assert verdict["code"]["changed_files"] == ["experiments/train.py"]
+    assert (
+        f"reproduces  {SHIPPED}, verdict FAIL: metric train/loss is out of tolerance; "
+        "code changed since the run: experiments/train.py"
+    ) in shown_run(template, run_id).splitlines()
 
 
 def test_tolerance_from_the_experiment_spec_turns_the_delta_into_drift(

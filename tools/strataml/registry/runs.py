@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     sealed: bool = False
     problems: tuple[str, ...] = ()
+    reproduction: dict[str, Any] = field(default_factory=dict)  # reproduction.json, if any
 
     @property
     def path(self) -> str:
@@ -100,6 +102,8 @@ class RunRecord:
             "tags": self.tags,
             "sealed": self.sealed,
             "problems": list(self.problems),
+            "reproduces": self.config.get("reproduces"),
+            "verdict": self.reproduction.get("verdict"),
         }
 
 
@@ -145,7 +149,13 @@ def load_run(root: Path, run_id: str) -> RunRecord:
         p for p in (p1, p2, None if running and p3 == "no metrics.json" else p3) if p is not None
     )
     sealed = (directory / "CHECKSUMS.txt").is_file()
-    return RunRecord(run_id, config, system, metrics, sealed, problems)
+    reproduction: dict[str, Any] = {}
+    if isinstance(config.get("reproduces"), str) or os.path.lexists(
+        directory / "reproduction.json"
+    ):
+        reproduction, p4 = _read_mapping(directory / "reproduction.json", MAX_BYTES, as_json=True)
+        problems += (p4,) if p4 is not None and not running else ()
+    return RunRecord(run_id, config, system, metrics, sealed, problems, reproduction)
 
 
 def run_ids(root: Path) -> list[str]:
@@ -408,6 +418,14 @@ def format_show(record: RunRecord) -> str:
     ]  # fmt: skip
     if record.tags:
         lines.append(f"tags        {', '.join(record.tags)}")
+    original = config.get("reproduces")
+    if isinstance(original, str):
+        verdict = record.reproduction.get("verdict")
+        reasons = record.reproduction.get("reasons")
+        shown = f"verdict {verdict}" if isinstance(verdict, str) else "no verdict"
+        if isinstance(reasons, list) and reasons:
+            shown += ": " + "; ".join(map(str, reasons))
+        lines.append(f"reproduces  {original}, {shown}")
     for title, values in (
         ("inputs", record.inputs),
         ("params", dict(_flatten(record.params))),
