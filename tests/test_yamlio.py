@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -211,3 +214,78 @@ def test_the_event_reader_hands_on_what_it_does_not_take() -> None:
     ):
         assert _parse_tree(text) is None, text
         assert parse_yaml(text.encode()) == _parse_nodes(text), text
+
+
+def _mixed_documents() -> list[bytes]:
+    """Shipped documents and broken ones, repeated past the size where parse_many shares out."""
+    from conftest import EXAMPLES, REPO
+    from strataml.yamlio import POOL_MIN_DOCUMENTS
+
+    roots = [REPO / tree for tree in ("datasets", "models", "runs", "experiments")] + [EXAMPLES]
+    shipped = [p.read_bytes() for root in roots for p in sorted(root.rglob("*.yaml"))]
+    broken = [
+        b"a: 1\na: 2\n",  # a duplicate (the node reader)
+        b"a: [1, 2\n",  # a syntax error
+        b"a: \xff\n",  # not UTF-8
+        b"x: !!python/object/apply:os.system ['true']\n",
+        b"a: &x [1]\nb: *x\n",  # an alias
+        b"",  # empty
+    ]
+    mixed = shipped + broken
+    return (mixed * (POOL_MIN_DOCUMENTS // len(mixed) + 2))[: POOL_MIN_DOCUMENTS + 37]
+
+
+def _assert_same(ours: list[object], raws: list[bytes]) -> None:
+    from strataml.yamlio import YamlDocument, _parse_nodes
+
+    assert len(ours) == len(raws)
+    for document, raw in zip(ours, raws, strict=True):
+        assert isinstance(document, YamlDocument)
+        alone = parse_yaml(raw)
+        assert (repr(document.data), document.problems) == (repr(alone.data), alone.problems)
+        if document.ok and alone.ok:
+            keys = list(_parse_nodes(raw.decode("utf-8")).lines or {})
+            assert [document.line_of(k) for k in keys] == [alone.line_of(k) for k in keys]
+
+
+def test_many_documents_read_in_worker_processes_read_as_one_by_one() -> None:
+    from strataml.yamlio import parse_many
+
+    raws = _mixed_documents()
+    _assert_same(parse_many(raws), raws)
+
+
+def test_a_worker_that_dies_hands_its_share_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from strataml import yamlio
+
+    def die(raws: list[bytes]) -> bytes:
+        os._exit(3)  # a real worker process, killed mid-share
+
+    monkeypatch.setattr(yamlio, "_parse_share", die)
+    raws = _mixed_documents()
+    _assert_same(yamlio.parse_many(raws), raws)
+
+
+def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import yamlio
+    from strataml.doctor.engine import run_doctor
+
+    metadata = template / "datasets/iris/v1/metadata.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    metadata.write_text(
+        text.replace("format: csv", "format: csv\nformat: tsv\nrows: many"), "utf-8"
+    )
+    alone = run_doctor(template, use_cache=False)
+    monkeypatch.setattr(yamlio, "POOL_MIN_DOCUMENTS", 1)  # the template's few documents, shared out
+    calls: list[int] = []
+    shared = yamlio.parse_many
+    monkeypatch.setattr(yamlio, "parse_many", lambda raws: calls.append(len(raws)) or shared(raws))
+    pooled = run_doctor(template, use_cache=False)
+    assert calls == [6]  # 2 metadata, the model metrics; the run: config, system, metrics
+    assert pooled.diagnostics == alone.diagnostics
+    assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003"}
+    assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from strataml import yamlio
 from strataml.config import Config
 from strataml.gitrepo import CommitPresence, commits_present, uncommitted_later
 from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
@@ -71,6 +72,22 @@ class Context:
             except OSError:
                 self._documents[path] = None
         return self._documents[path]
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read many documents at once (`parse_many`, in worker processes) before the checks ask
+        for them one by one; a few are left to `document`."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
+        if len(todo) < yamlio.POOL_MIN_DOCUMENTS:
+            return
+        read: list[str] = []
+        raws: list[bytes] = []
+        for path in todo:
+            try:
+                raws.append(read_regular(self.root / path, MAX_BYTES + 1))
+            except OSError:
+                continue  # missing or not a regular file: `document` records that itself
+            read.append(path)
+        self._documents.update(zip(read, yamlio.parse_many(raws), strict=True))
 
     def fingerprint(self, artifact: Artifact) -> str:
         """Every file's path and stat key (size, mtime, ctime, inode): the tree as it stands."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from strataml.config import DoctorConfig, load_config
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
+from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
@@ -97,6 +98,9 @@ def run_doctor(
         ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])
     if ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
+        ctx.prefetch(
+            [f"{a.path}/{name}" for a in ctx.artifacts for name in ARTIFACT_DOCUMENTS[a.kind]]
+        )
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
