@@ -90,7 +90,7 @@ def test_empty_document() -> None:
 
 
 def test_the_tree_fast_path_builds_what_the_loader_builds() -> None:
-    # Documents without aliases or merge keys skip the loader's constructor (yamlio._construct_tree)
+    # Plain trees skip the loader's constructor (yamlio._parse_tree)
     # and plain scalars' tags are cached (yamlio._Loader.resolve): every YAML file of the template
     # and of the golden cases must come out identical to what PyYAML itself builds.
     import yaml

@@ -872,16 +872,7 @@ def bundle_create(
     done = bundle_create_mod.create_bundle(
         Path(), refs, output, since=since, allow_missing_lfs=allow_missing_lfs
     )
-    missing = f", {done.lfs_missing} left out" if done.lfs_missing else ""
-    typer.echo(
-        f"{output}: {_count(done.refs, 'ref')}, {_count(done.prerequisites, 'prerequisite')}, "
-        f"{_count(done.lfs, 'LFS object')}{missing}, {done.size} bytes; "
-        f"manifest blake3 {done.manifest_blake3}"
-    )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    typer.echo(done.text(output), nl=False)
 
 
 @bundle_app.command("verify")
@@ -890,16 +881,9 @@ def bundle_verify(
 ) -> None:
     """Check every member, the manifest digest and the Git bundle against this repository."""
     done = bundle_verify_mod.verify_bundle(file, Path())
-    for problem in done.problems:
-        typer.echo(f"{file}: {problem}")
+    typer.echo(done.text(file), nl=False)
     if done.problems:
-        typer.echo(f"{file}: FAILED: {_count(len(done.problems), 'problem')}")
         raise typer.Exit(1)
-    typer.echo(
-        f"{file}: verified: {_count(done.refs, 'ref')}, "
-        f"{_count(done.prerequisites, 'prerequisite')}, {_count(done.lfs, 'LFS object')}, "
-        f"{_count(done.members, 'member')}"
-    )
 
 
 @bundle_app.command("import")
@@ -917,17 +901,9 @@ def bundle_import(
 ) -> None:
     """Verify, then fetch the bundle's refs and place its LFS objects; doctor if checked out."""
     done = bundle_import_mod.import_bundle(file, Path(), branch=branch, force=force)
-    for update in done.updates:
-        was = f" (was {update.old[:12]})" if update.old and update.action != "unchanged" else ""
-        typer.echo(f"{update.ref}: {update.action} {update.new[:12]}{was}")
-    missing = f", {done.lfs_missing} not in the bundle" if done.lfs_missing else ""
-    typer.echo(f"LFS: {done.lfs_added} objects added, {done.lfs_present} already present{missing}")
-    if done.lfs_installed:
-        typer.echo("configured Git LFS for this repository (git lfs install --local)")
+    typer.echo(done.text(), nl=False)
     if done.checked_out is None:
-        typer.echo(f"not checked out; check it with: {done.check_command}")
         return
-    typer.echo(f"checked out {done.checked_out}; doctor:")
     report = run_doctor(done.root)
     typer.echo(REPORTERS["text"](report), nl=False)
     raise typer.Exit(report.exit_code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -256,15 +257,11 @@ def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | Non
     return changes
 
 
-def uncommitted(root: Path, trees: Iterable[str]) -> list[tuple[str, str]] | None:
-    """(status, path) of uncommitted changes under `trees`, untracked files included."""
-    return uncommitted_later(root, trees)()
-
-
 def uncommitted_later(
     root: Path, trees: Iterable[str]
 ) -> Callable[[], list[tuple[str, str]] | None]:
-    """Start `git status` now, in the background; the function returned waits for its answer
+    """(status, path) of uncommitted changes under `trees`, untracked files included: `git
+    status` starts now, in the background, and the function returned waits for its answer
     (doctor scans the trees meanwhile: git works on the other core)."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return lambda: None
@@ -272,18 +269,17 @@ def uncommitted_later(
         ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *trees],
         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    answer: list[list[tuple[str, str]] | None] = []
 
+    @functools.cache
     def wait() -> list[tuple[str, str]] | None:
-        if not answer:
-            out, _ = process.communicate()
-            found = [
-                (entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape"))
-                for entry in out.split(b"\0")
-                if len(entry) > 3
-            ]
-            answer.append(found if process.returncode == 0 else None)
-        return answer[0]
+        out, _ = process.communicate()
+        if process.returncode != 0:
+            return None
+        return [
+            (entry[:2].decode().strip(), entry[3:].decode("utf-8", "surrogateescape"))
+            for entry in out.split(b"\0")
+            if len(entry) > 3
+        ]
 
     return wait
 

@@ -147,8 +147,7 @@ def _parse_nodes(text: str) -> YamlDocument:
             if isinstance(walked, str):
                 return _fatal(ProblemKind.TOO_COMPLEX, walked)
             lines, duplicates = walked
-            plain = "*" not in text and "<<" not in text  # no aliases, no merge keys
-            data = _construct_tree(loader, node) if plain else loader.construct_document(node)
+            data = loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -274,22 +273,6 @@ def _scalar(loader: _Loader, tag: str, event: Any) -> Any:
     if len(value) <= 64 and len(_SCALARS) < 8192:
         _SCALARS[(tag, value)] = built
     return built
-
-
-def _construct_tree(loader: _Loader, node: Node) -> Any:
-    """What construct_document builds, for a tree (no aliases, no merge keys): the loader's
-    per-node bookkeeping was most of the cost of reading a metadata file."""
-    if isinstance(node, ScalarNode) and node.tag == _STR:
-        return node.value
-    if (
-        isinstance(node, MappingNode)
-        and node.tag == _MAP
-        and all(isinstance(key, ScalarNode) for key, _ in node.value)
-    ):
-        return {_construct_tree(loader, k): _construct_tree(loader, v) for k, v in node.value}
-    if isinstance(node, SequenceNode) and node.tag == _SEQ:
-        return [_construct_tree(loader, item) for item in node.value]
-    return loader.construct_object(node, deep=True)  # other tags and keys: the loader's rules
 
 
 def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:

@@ -28,7 +28,7 @@ from strataml.bundle.manifest import (
     digest_line,
     lfs_member,
 )
-from strataml.bundle.problems import BundleError
+from strataml.bundle.problems import BundleError, counted
 from strataml.errors import StrataError
 
 
@@ -40,6 +40,14 @@ class Created:
     lfs_missing: int
     size: int
     manifest_blake3: str
+
+    def text(self, output: Path) -> str:
+        missing = f", {self.lfs_missing} left out" if self.lfs_missing else ""
+        return (
+            f"{output}: {counted(self.refs, 'ref')}, {counted(self.prerequisites, 'prerequisite')}, "
+            f"{counted(self.lfs, 'LFS object')}{missing}, {self.size} bytes; "
+            f"manifest blake3 {self.manifest_blake3}\n"
+        )
 
 
 def create_bundle(

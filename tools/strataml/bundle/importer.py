@@ -36,6 +36,24 @@ class Imported:
     checked_out: str | None  # the checked-out branch, whose working tree now shows the import
     lfs_installed: bool  # `git lfs install --local` was needed for the checkout
 
+    def text(self) -> str:
+        """What the import did: each ref, the LFS objects, and whether it was checked out."""
+        lines = []
+        for update in self.updates:
+            was = f" (was {update.old[:12]})" if update.old and update.action != "unchanged" else ""
+            lines.append(f"{update.ref}: {update.action} {update.new[:12]}{was}")
+        missing = f", {self.lfs_missing} not in the bundle" if self.lfs_missing else ""
+        lines.append(
+            f"LFS: {self.lfs_added} objects added, {self.lfs_present} already present{missing}"
+        )
+        if self.lfs_installed:
+            lines.append("configured Git LFS for this repository (git lfs install --local)")
+        if self.checked_out is None:
+            lines.append(f"not checked out; check it with: {self.check_command}")
+        else:
+            lines.append(f"checked out {self.checked_out}; doctor:")
+        return "\n".join(lines) + "\n"
+
     @property
     def check_command(self) -> str:
         """What to run to validate an import that was not checked out."""

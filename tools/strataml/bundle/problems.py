@@ -23,3 +23,8 @@ class BundleError(StrataError):
     def __init__(self, code: str, member: str, message: str) -> None:
         self.problem = Problem(code, member, message)
         super().__init__(str(self.problem))
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 ref`, `2 refs`: the counts the bundle commands report."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -28,7 +28,7 @@ from strataml.bundle.manifest import (
     parse_digest,
     parse_manifest,
 )
-from strataml.bundle.problems import BundleError, Problem
+from strataml.bundle.problems import BundleError, Problem, counted
 from strataml.errors import StrataError
 
 
@@ -247,6 +247,16 @@ class Verification:
     prerequisites: int
     lfs: int
     members: int
+
+    def text(self, path: Path) -> str:
+        if self.problems:
+            failed = f"{path}: FAILED: {counted(len(self.problems), 'problem')}"
+            return "".join(f"{path}: {problem}\n" for problem in self.problems) + failed + "\n"
+        return (
+            f"{path}: verified: {counted(self.refs, 'ref')}, "
+            f"{counted(self.prerequisites, 'prerequisite')}, {counted(self.lfs, 'LFS object')}, "
+            f"{counted(self.members, 'member')}\n"
+        )
 
 
 def verify_bundle(path: Path, start: Path) -> Verification:

@@ -66,11 +66,8 @@ class Context:
     def document(self, path: str) -> YamlDocument | None:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
         if path not in self._documents:
-            full = self.root / path
-            try:  # bounded: a huge file is reported, not loaded
-                self._documents[path] = parse_yaml(read_regular(full, MAX_BYTES + 1))
-            except OSError:
-                self._documents[path] = None
+            raw = self._raw(path)
+            self._documents[path] = None if raw is None else parse_yaml(raw)
         return self._documents[path]
 
     def prefetch(self, paths: list[str]) -> None:
@@ -79,15 +76,14 @@ class Context:
         todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
         if len(todo) < yamlio.POOL_MIN_DOCUMENTS:
             return
-        read: list[str] = []
-        raws: list[bytes] = []
-        for path in todo:
-            try:
-                raws.append(read_regular(self.root / path, MAX_BYTES + 1))
-            except OSError:
-                continue  # missing or not a regular file: `document` records that itself
-            read.append(path)
-        self._documents.update(zip(read, yamlio.parse_many(raws), strict=True))
+        raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+        self._documents.update(zip(raws, yamlio.parse_many(list(raws.values())), strict=True))
+
+    def _raw(self, path: str) -> bytes | None:
+        try:  # bounded: a huge file is reported, not loaded
+            return read_regular(self.root / path, MAX_BYTES + 1)
+        except OSError:
+            return None  # missing, or not a regular file
 
     def fingerprint(self, artifact: Artifact) -> str:
         """Every file's path and stat key (size, mtime, ctime, inode): the tree as it stands."""

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from strataml import tool_version, tracking
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
+from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.refs import is_run_id
@@ -211,7 +212,7 @@ def _sweep_scratch(root: Path, scratches: Path) -> None:
         if not is_run_id(entry.name) or not entry.is_dir(follow_symlinks=False):
             continue
         run_dir = root / rundir.RUNS / entry.name
-        if (run_dir / "CHECKSUMS.txt").is_file() or not os.path.lexists(run_dir):
+        if (run_dir / CHECKSUMS).is_file() or not os.path.lexists(run_dir):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
