@@ -51,10 +51,36 @@ def record_evidence(line: str) -> None:
     EVIDENCE.append(line)
 
 
+# Tests marked `hostile_pr("class")` each play a pull request written to pass the gate without
+# earning it; passing means the gate caught it (tests/test_hostile_prs.py and the class's own module).
+HOSTILE_PRS: set[str] = set()
+HOSTILE_PR_OUTCOMES: dict[str, bool] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    HOSTILE_PRS.update(item.nodeid for item in items if item.get_closest_marker("hostile_pr"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in HOSTILE_PRS or report.skipped:
+        return
+    if report.when == "call" or report.failed:
+        caught = HOSTILE_PR_OUTCOMES.get(report.nodeid, True) and report.passed
+        HOSTILE_PR_OUTCOMES[report.nodeid] = caught
+
+
+def hostile_pr_tally() -> str | None:
+    if not HOSTILE_PR_OUTCOMES:
+        return None
+    caught = sum(HOSTILE_PR_OUTCOMES.values())
+    return f"hostile pull requests: {len(HOSTILE_PR_OUTCOMES)} tried, {caught} caught"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if EVIDENCE:
+    lines = [*EVIDENCE, *filter(None, [hostile_pr_tally()])]
+    if lines:
         terminalreporter.section("evidence")
-        for line in EVIDENCE:
+        for line in lines:
             terminalreporter.write_line(line)
 
 
