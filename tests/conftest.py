@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -19,6 +20,20 @@ TEMPLATE_ENTRIES = (
     "datasets", "models", "runs", "experiments", "keys",
     ".github", ".gitlab-ci.yml", ".pre-commit-hooks.yaml", ".vscode",  # CI, hook, editor (TFC-0006)
 )  # fmt: skip
+
+# Property tests: under CI=true the same examples every run (seeded from each test, no example
+# database to replay an old failure from, no timing), with the blob to reproduce a failure;
+# elsewhere Hypothesis explores anew each run and keeps its failures in .hypothesis/.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    max_examples=100,  # where a test names no number of its own
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 
 def require_tool(name: str) -> str:
@@ -87,7 +102,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
@@ -96,6 +111,21 @@ def _isolated_environment(
     for var in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{var}_NAME", "Strata Test")
         monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@strataml.invalid")
+    yield
+    if (home / ".gnupg").is_dir():  # signing with a test's keys started the user's agent there
+        from gpgkeys import stop_agent
+
+        stop_agent(home / ".gnupg")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_agent_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Safety net for homes a test made itself; the library stops the agents of its own."""
+    yield
+    from gpgkeys import running_agents, stop_agent
+
+    for home in running_agents(tmp_path_factory.getbasetemp()):
+        stop_agent(home)
 
 
 def copy_tree(source: Path, destination: Path, entries: tuple[str, ...] | None = None) -> Path:

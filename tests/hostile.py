@@ -48,6 +48,7 @@ from hostile_steps import (  # noqa: E402
     STAGES,
     TRAVERSALS,
     WRONG_VALUES,
+    FieldEdit,
     Step,
     apply_step,
     artifact_of,
@@ -260,23 +261,28 @@ def corpus() -> list[Case]:
         for where in _nodes(document, []):
             if not where:
                 continue
-            encoded = json.dumps(where)
+            node = tuple(where)
             for name, value in WRONG_VALUES.items():
-                step = ("field", target, f"{encoded}={name}")
+                step = ("field", target, str(FieldEdit(node, name)))
                 add((step,), False, invalid_after(target, where, value, False))
             add(
-                (("field", target, f"{encoded}=delete"),),
+                (("field", target, str(FieldEdit(node, "delete"))),),
                 False,
                 invalid_after(target, where, None, True),
             )
             if in_artifact(target):  # the same edit without re-stamping: plain tampering
-                add((("field-unstamped", target, f"{encoded}=string"),), True)
+                add((("field-unstamped", target, str(FieldEdit(node, "string"))),), True)
     for target, where in PATH_FIELDS:
         for name in TRAVERSALS:
-            add((("field", target, f"{json.dumps(where)}=../{name}"),), False, True)
+            add((("field", target, str(FieldEdit(tuple(where), f"../{name}"))),), False, True)
     for target, where, value, _code in INCONSISTENT:
-        add((("field", target, f"{json.dumps(where)}=value:{json.dumps(value)}"),), False, True)
+        add((set_field(target, where, value),), False, True)
     return cases
+
+
+def set_field(target: str, where: list[str | int], value: Any) -> Step:
+    """The step that sets the node at `where` in `target` to the JSON value `value`."""
+    return ("field", target, str(FieldEdit(tuple(where), "value", value)))
 
 
 def _listing_kinds() -> list[str]:
@@ -290,10 +296,7 @@ def _listing_kinds() -> list[str]:
 
 def expected_codes() -> dict[str, str]:
     """Case id -> the code an inconsistent edit must be reported with."""
-    return {
-        Case((("field", t, f"{json.dumps(w)}=value:{json.dumps(v)}"),), False, True).id: code
-        for t, w, v, code in INCONSISTENT
-    }
+    return {Case((set_field(t, w, v),), False, True).id: code for t, w, v, code in INCONSISTENT}
 
 
 # -- running a case: a forked child of the zygote, bounded ----------------------------------------
@@ -422,6 +425,15 @@ def run_case(steps: list[Step]) -> Outcome:
     )
 
 
+def encode_steps(steps: tuple[Step, ...]) -> str:
+    """A case's steps as one line for the zygote's stdin (JSON escapes every newline)."""
+    return json.dumps(steps)
+
+
+def decode_steps(line: str) -> list[Step]:
+    return [(kind, target, arg) for kind, target, arg in json.loads(line)]
+
+
 def serve() -> int:
     """The zygote: read one case (a JSON list of steps) per line, answer one outcome per line."""
     from strataml import schemas
@@ -433,7 +445,7 @@ def serve() -> int:
         schemas.validate(schema.name.removesuffix(".schema.json"), {"": None})  # built on error
     gc.freeze()  # the children's collector leaves the inherited objects (and their pages) alone
     for line in sys.stdin:
-        outcome = run_case([tuple(s) for s in json.loads(line)])  # type: ignore[misc]
+        outcome = run_case(decode_steps(line))
         sys.stdout.write(json.dumps(dataclasses.astuple(outcome)) + "\n")
         sys.stdout.flush()
     return 0
@@ -453,7 +465,7 @@ class Zygote:
 
     def run(self, steps: tuple[Step, ...]) -> Outcome:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(steps) + "\n")
+        self.proc.stdin.write(encode_steps(steps) + "\n")
         self.proc.stdin.flush()
         fields = json.loads(self.proc.stdout.readline())
         return Outcome(*fields)

@@ -1,6 +1,8 @@
 """The damage a hostile-corpus step does to a copy of tests/examples/base (see tests/hostile.py).
 
-A step is (kind, repo-relative target, argument), plain strings, so that a case is data.
+A step is (kind, repo-relative target, argument), plain strings, so that a case is data. A
+`field` step's argument is a FieldEdit in its text form: JSON, never split on a delimiter, since
+the values it carries may hold any character.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,16 +152,43 @@ def _restamp(repo: Path, target: str, *, keep_content_hash: bool) -> None:
         (directory / CHECKSUMS).write_text(format_checksums(digests), encoding="utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class FieldEdit:
+    """What a `field` step does to one node of a document: set it, or delete it."""
+
+    where: tuple[str | int, ...]  # keys and indexes from the document's root
+    change: str  # "delete", a WRONG_VALUES name, "../" + a TRAVERSALS name, or "value"
+    value: Any = None  # the JSON value set, for "value" only
+
+    def __str__(self) -> str:
+        fields = [list(self.where), self.change]
+        return json.dumps([*fields, self.value] if self.change == "value" else fields)
+
+    @classmethod
+    def parse(cls, text: str) -> FieldEdit:
+        where, change, *value = json.loads(text)
+        if change == "value":
+            (literal,) = value
+            return cls(tuple(where), change, literal)
+        if value:
+            raise ValueError(f"only a 'value' edit carries a value: {text}")
+        return cls(tuple(where), change)
+
+    def new_value(self) -> Any:
+        if self.change == "value":
+            return self.value
+        if self.change.startswith("../"):
+            return TRAVERSALS[self.change[3:]]
+        return WRONG_VALUES[self.change]
+
+
 def _field(repo: Path, target: str, arg: str, *, restamp: bool) -> None:
-    where_text, _, name = arg.rpartition("=")
-    where = json.loads(where_text)
-    if name == "delete":
+    edit = FieldEdit.parse(arg)
+    where = list(edit.where)
+    if edit.change == "delete":
         _edit_document(repo, target, where, None, True)
     else:
-        value = TRAVERSALS[name[3:]] if name.startswith("../") else WRONG_VALUES.get(name)
-        if name.startswith("value:"):
-            value = json.loads(name[6:])
-        _edit_document(repo, target, where, value, False)
+        _edit_document(repo, target, where, edit.new_value(), False)
     if restamp:  # an edited content_hash must stay as edited
         _restamp(repo, target, keep_content_hash=where == ["content_hash"])
 

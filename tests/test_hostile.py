@@ -3,7 +3,6 @@ corrupted repository, and reports every tampering case as an error (TFC-0006 R12
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,15 @@ from hostile import (
     Tally,
     Zygote,
     corpus,
+    decode_steps,
     document_nodes,
+    encode_steps,
     invalid_after,
     run_all,
+    set_field,
     verdict,
 )
+from hostile_steps import TRAVERSALS, WRONG_VALUES, FieldEdit
 from strataml.doctor.rules import RULES
 from strataml.integrity.hashing import LARGE_FILE, _hash_chunk, hash_file
 
@@ -82,10 +85,50 @@ def test_any_value_anywhere(
     zygote: Zygote, node: tuple[str, list[str | int]], value: object
 ) -> None:
     target, where = node
-    step = ("field", target, f"{json.dumps(where)}=value:{json.dumps(value)}")
-    case = Case((step,), False, invalid_after(target, where, value, False))
+    case = Case(
+        (set_field(target, where, value),), False, invalid_after(target, where, value, False)
+    )
     outcome = zygote.run(case.steps)
     assert verdict(case, outcome) is None, (outcome.status, outcome.detail[-1500:])
+
+
+# Every JSON value, NaN and infinities included, and keys of any text: a field step must carry
+# them to the zygote's child exactly (a harness that split its argument on "=" once failed here).
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+changes = st.sampled_from(["delete", *WRONG_VALUES, *(f"../{n}" for n in TRAVERSALS)])
+
+
+@given(
+    where=st.lists(st.text() | st.integers(), max_size=4).map(tuple),
+    edit=st.tuples(changes, st.none()) | st.tuples(st.just("value"), any_json),
+    target=st.text(),
+)
+def test_a_field_step_reaches_the_child_as_it_was_written(
+    where: tuple[str | int, ...], edit: tuple[str, object], target: str
+) -> None:
+    change, value = edit
+    written = FieldEdit(where, change, value)
+    steps = decode_steps(encode_steps((("field", target, str(written)),)))
+    assert [(kind, at) for kind, at, _ in steps] == [("field", target)]
+    read = FieldEdit.parse(steps[0][2])
+    # repr tells True from 1, 1.0 from 1, -0.0 from 0.0, and sees NaN equal to itself
+    assert repr(read) == repr(written)
+    assert "\n" not in encode_steps((("field", target, str(written)),))  # one line on the pipe
+
+
+def test_a_field_step_names_one_change() -> None:
+    assert (
+        str(FieldEdit(("a=b", 0), "value", {"=": "x=y"})) == '[["a=b", 0], "value", {"=": "x=y"}]'
+    )
+    assert FieldEdit.parse('[["name"], "delete"]') == FieldEdit(("name",), "delete")
+    with pytest.raises(ValueError, match="only a 'value' edit carries a value"):
+        FieldEdit.parse('[["name"], "delete", 1]')
+    with pytest.raises(KeyError):
+        FieldEdit(("name",), "no-such-value").new_value()
 
 
 @pytest.mark.parametrize(
