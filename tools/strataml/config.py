@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from strataml import schemas
+from strataml.jsonio import MAX_INT_BITS, MAX_INT_DIGITS
 from strataml.safeopen import read_regular
 
 PYPROJECT = "pyproject.toml"
+MAX_DEPTH = 64  # as for YAML (yamlio.MAX_DEPTH)
+_LONG_DIGITS = re.compile(rf"[0-9_]{{{MAX_INT_DIGITS + 1},}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,8 @@ def parse_config(raw: bytes) -> Config:
     """The configuration a pyproject.toml's bytes hold (the working tree's, or a commit's)."""
     try:
         text = raw.decode("utf-8")
-        table = _table(tomllib.loads(text), "tool", "strataml")
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        table = _table(parse_toml(text), "tool", "strataml")
+    except ValueError as exc:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
         return Config(problems=(ConfigProblem(True, _toml_error_line(exc), _one_line(exc)),))
     violations = schemas.validate("strataml-config", table)
     if violations:
@@ -79,6 +83,40 @@ def parse_config(raw: bytes) -> Config:
         signing=table.get("signing", {}),
         lfs=table.get("lfs", {}),
     )
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """tomllib.loads, bounded: every way a text can fail, hostile ones too, is a ValueError."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError:  # int() past its 4,300-digit limit, the one other ValueError
+        found = _LONG_DIGITS.search(text)
+        where = f" (at line {text.count(chr(10), 0, found.start()) + 1})" if found else ""
+        raise ValueError(f"an integer of more than {MAX_INT_DIGITS} digits{where}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    problem = _too_complex(document)
+    if problem is not None:
+        raise ValueError(problem)
+    return document
+
+
+def _too_complex(document: dict[str, Any]) -> str | None:
+    """Why a parsed document is past what later readers (schemas, messages) can take."""
+    stack: list[tuple[object, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            return f"an integer of more than {MAX_INT_DIGITS} digits"
+    return None
 
 
 def _table(document: dict[str, Any], *keys: str) -> Any:

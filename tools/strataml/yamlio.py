@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from strataml.jsonio import MAX_INT_BITS, MAX_INT_DIGITS
+
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
@@ -98,6 +100,24 @@ def _not_json(loader: yaml.SafeLoader, node: Node) -> Any:
         "documents hold JSON types only", node.start_mark,
     )  # fmt: skip
 
+
+def _bounded_int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
+    # int() refuses a decimal text past 4,300 digits with a ValueError that has no line; a
+    # hexadecimal or sexagesimal one builds a number no one can print. Refuse both, marked.
+    text = str(node.value)
+    value = (
+        loader.construct_yaml_int(node)
+        if sum(c.isdigit() for c in text) <= MAX_INT_DIGITS
+        else None
+    )
+    if value is None or value.bit_length() > MAX_INT_BITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of more than {MAX_INT_DIGITS} digits", node.start_mark
+        )
+    return int(value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 for _tag in ("binary", "set", "omap", "pairs"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from strataml.bundle.manifest import Manifest, RefEntry, lfs_member
 from strataml.bundle.problems import BundleError
 from strataml.bundle.verify import Opened, open_bundle
 from strataml.errors import StrataError, UsageError
+from strataml.safeopen import LinkOnPathError, open_beneath
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,25 @@ def _check_checkout(root: Path, update: RefUpdate, scratch: Path) -> None:
         )
 
 
+def _stored_size(store: Path, target: Path) -> int | None:
+    """The size of an object in the LFS store, None if absent; the store's own location is the
+    user's, but a symlink below it is never followed, to read or to write (TFC-0008 R14)."""
+    try:
+        fd = open_beneath(store, target.relative_to(store).as_posix())
+    except LinkOnPathError as exc:
+        raise StrataError(
+            f"{store / exc.component}: a symlink in the LFS store, which is never followed; "
+            "nothing imported"
+        ) from exc
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 def _place_lfs(root: Path, opened: Opened) -> tuple[int, int]:
     """(added, already present) LFS objects; each is re-hashed as it is copied, and must match."""
     assert opened.manifest is not None
@@ -212,7 +233,7 @@ def _place_lfs(root: Path, opened: Opened) -> tuple[int, int]:
     present = 0
     for entry in opened.manifest.lfs:
         target = lfs_object_path(store, entry.oid)
-        if target.is_file() and target.stat().st_size == entry.size:
+        if _stored_size(store, target) == entry.size:
             present += 1
         else:
             wanted[lfs_member(entry.oid)] = (entry, target)

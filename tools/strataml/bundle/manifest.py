@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from strataml import schemas
 from strataml.bundle.problems import BundleError
 from strataml.integrity.hashing import hash_bytes
+from strataml.jsonio import load_json
 
 FORMAT = "strataml-bundle/1"
 MANIFEST = "manifest.json"
@@ -83,7 +84,7 @@ def parse_digest(data: bytes) -> str | None:
 
 def parse_manifest(data: bytes) -> Manifest:
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = load_json(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleError("bundle-manifest", MANIFEST, f"not valid JSON ({exc})") from exc
     violations = schemas.validate("bundle-manifest", document)

@@ -16,6 +16,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.importers.record import (
+    LAST_MS,
     Outcome,
     Point,
     SourceError,
@@ -28,6 +29,7 @@ from strataml.importers.record import (
 )
 from strataml.integrity.hashing import hash_bytes
 from strataml.integrity.tree import scan_tree
+from strataml.jsonio import load_json
 from strataml.yamlio import MAX_BYTES
 
 TOOL = "dvc"
@@ -54,7 +56,7 @@ def iter_runs(project: Path, *, exp_json: Path | None = None) -> Iterator[Source
             yield Outcome(f"{TOOL} workspace", "refused", str(exc))
         return
     try:
-        entries = json.loads(read_text(exp_json, _LARGE))
+        entries = load_json(read_text(exp_json.parent, exp_json.name, _LARGE))
     except (SourceError, ValueError) as exc:
         raise StrataError(f"{exp_json}: not `dvc exp show --json` output: {exc}") from exc
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -134,11 +136,14 @@ def _time(value: object, where: str) -> int:
         raise SourceError(where, f"timestamp {value!r} is not ISO 8601") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)  # exp show prints commit times without an offset
-    return int(moment.timestamp() * 1000)
+    moment_ms = int(moment.timestamp() * 1000)
+    if not 0 <= moment_ms <= LAST_MS:
+        raise SourceError(where, f"timestamp {value!r} is not between 1970 and 9999")
+    return moment_ms
 
 
 def _workspace(project: Path) -> SourceRun:
-    pipeline = read_mapping(project / PIPELINE).data if (project / PIPELINE).exists() else {}
+    pipeline = read_mapping(project, PIPELINE).data if (project / PIPELINE).exists() else {}
     params_files, metric_files = _declared(pipeline, project)
     params = {f: _read(project, f) for f in sorted(params_files)}
     final: dict[str, float] = {}
@@ -148,7 +153,7 @@ def _workspace(project: Path) -> SourceRun:
     for name, points in history.items():
         final.setdefault(name, points[-1].value)
     names, notes = metric_names({*final, *history}, str(project))
-    lock = _lock(project / LOCK) if (project / LOCK).exists() else {}
+    lock = _lock(project) if (project / LOCK).exists() else {}
     canonical = json.dumps(
         [params, final, {k: [(p.step, p.value, p.timestamp_ms) for p in v] for k, v in history.items()}, lock],
         sort_keys=True, ensure_ascii=False, allow_nan=False,
@@ -156,7 +161,7 @@ def _workspace(project: Path) -> SourceRun:
     times = [p.timestamp_ms for v in history.values() for p in v if p.timestamp_ms is not None]
     if not times:  # no dvclive times: when the record's files were last written
         times = [
-            (project / f).stat().st_mtime_ns // 1_000_000 for f in (*params_files, *metric_files)
+            (project / f).lstat().st_mtime_ns // 1_000_000 for f in (*params_files, *metric_files)
         ]
     if not times:
         raise SourceError(project, "no params, metrics or dvclive history to import")
@@ -212,7 +217,7 @@ def _summary(file: str, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read(project: Path, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = read_mapping(project / name, _LARGE).data
+    data: dict[str, Any] = read_mapping(project, name, _LARGE).data
     return data
 
 
@@ -230,15 +235,19 @@ def _leaves(value: object, prefix: str = "") -> dict[str, float]:
 def _dvclive(project: Path) -> dict[str, tuple[Point, ...]]:
     """dvclive/plots/metrics/<name>.tsv: a header (timestamp, step, <name>) and one row per step."""
     plots = project / _PLOTS
-    if plots.is_symlink() or not plots.is_dir():
-        return {}
+    for depth in range(1, 4):  # dvclive, dvclive/plots, dvclive/plots/metrics
+        part = project.joinpath(*_PLOTS.split("/")[:depth])
+        if part.is_symlink():
+            raise SourceError(part, "a symlink, which is never followed; the run is not imported")
+        if not part.is_dir():
+            return {}
     scan = scan_tree(plots)
     if scan.symlinks or scan.special:
         raise SourceError(plots / (scan.symlinks + scan.special)[0], "not a regular file")
     history: dict[str, tuple[Point, ...]] = {}
     for rel in sorted(p for p in scan.files if p.endswith(".tsv")):
         path = plots / rel
-        lines = read_text(path, _LARGE).splitlines()
+        lines = read_text(project, f"{_PLOTS}/{rel}", _LARGE).splitlines()
         header = lines[0].split("\t") if lines else []
         name = rel.removesuffix(".tsv")
         value_column = (
@@ -256,19 +265,23 @@ def _dvclive(project: Path) -> dict[str, tuple[Point, ...]]:
                 stamp = int(row["timestamp"]) if "timestamp" in row else None
             except (KeyError, ValueError) as exc:
                 raise SourceError(path, f"not a row of numbers: {line[:60]!r}", number) from exc
-            if step < 0 or not math.isfinite(value) or (stamp is not None and stamp < 0):
+            if step < 0 or not math.isfinite(value):
                 raise SourceError(path, f"negative step or non-finite value: {line[:60]!r}", number)
+            if stamp is not None and not 0 <= stamp <= LAST_MS:
+                raise SourceError(
+                    path, f"timestamp is not between 1970 and 9999: {line[:60]!r}", number
+                )
             points.append(Point(step, value, stamp))
         if points:
             history[name] = tuple(points)
     return history
 
 
-def _lock(path: Path) -> dict[str, Any]:
+def _lock(project: Path) -> dict[str, Any]:
     """dvc.lock stages as provenance: command, and each dep and out with its hash and size."""
-    stages = read_mapping(path, _LARGE).data.get("stages")
+    stages = read_mapping(project, LOCK, _LARGE).data.get("stages")
     if not isinstance(stages, dict):
-        raise SourceError(path, "no stages: mapping")
+        raise SourceError(project / LOCK, "no stages: mapping")
     kept = ("path", "hash", "md5", "etag", "checksum", "size", "nfiles")
     return {
         str(name): {

@@ -14,6 +14,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.importers.record import (
+    LAST_MS,
     Outcome,
     Point,
     SourceError,
@@ -33,7 +34,8 @@ TOOL = "mlflow"
 # mlflow.entities.RunStatus: the numbers meta.yaml holds.
 _STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 _STATUS = {"FINISHED": "succeeded", "FAILED": "failed", "KILLED": "interrupted"}
-_INTEGER = re.compile(r"^-?[0-9]+$")
+_MILLIS = re.compile(r"^[0-9]{1,15}$")  # below 10**15: int() never meets its digit limit
+_STEP = re.compile(r"^-?[0-9]{1,19}$")  # MLflow's steps are 64-bit
 _NUMBER = re.compile(
     r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?(nan|inf|infinity)$", re.I
 )
@@ -75,7 +77,7 @@ def iter_runs(store: Path, *, experiment: str | None = None) -> Iterator[SourceR
     for directory in _experiment_dirs(store):
         try:
             _refuse_link(directory)
-            experiments.append((directory, read_mapping(directory / "meta.yaml").data))
+            experiments.append((directory, read_mapping(store, f"{directory.name}/meta.yaml").data))
         except SourceError as exc:
             experiments.append(Outcome(f"{TOOL} experiment {directory.name}", "refused", str(exc)))
     if experiment is not None:
@@ -116,7 +118,7 @@ def _read_run(
     store: Path, run_dir: Path, experiment: dict[str, Any], experiment_id: str
 ) -> SourceRun | Outcome:
     meta_path = run_dir / "meta.yaml"
-    document = read_mapping(meta_path)
+    document = read_mapping(store, _below(store, meta_path))
     meta = document.data
     run_id = meta.get("run_id", meta.get("run_uuid"))
     if run_id != run_dir.name:
@@ -141,8 +143,8 @@ def _read_run(
         raise SourceError(
             meta_path, "end_time is before start_time", document.line_of(("end_time",))
         )
-    tags = _values(run_dir / "tags")
-    history, final, notes = _metrics(run_dir / "metrics")
+    tags = _values(store, run_dir / "tags")
+    history, final, notes = _metrics(store, run_dir / "metrics")
     artifacts = run_dir / "artifacts"
     uri = meta.get("artifact_uri")
     if not artifacts.exists() and isinstance(uri, str) and uri:
@@ -166,7 +168,7 @@ def _read_run(
         started_ms=start,
         ended_ms=end,
         name=name if isinstance(name, str) and name else None,
-        params=_values(run_dir / "params"),
+        params=_values(store, run_dir / "params"),
         history=history,
         final=final,
         artifacts=artifacts if artifacts.exists() or artifacts.is_symlink() else None,
@@ -177,7 +179,7 @@ def _read_run(
 
 def _millis(path: Path, meta: dict[str, Any], key: str, line: int | None) -> int:
     value = meta.get(key)
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= LAST_MS:
         raise SourceError(path, f"{key} is {value!r}, not milliseconds since 1970", line)
     return value
 
@@ -191,19 +193,23 @@ def _files(directory: Path) -> list[str]:
     return sorted(scan_tree(directory).files)
 
 
-def _values(directory: Path) -> dict[str, str]:
+def _below(store: Path, path: Path) -> str:
+    return path.relative_to(store).as_posix()
+
+
+def _values(store: Path, directory: Path) -> dict[str, str]:
     """params/ or tags/: key (nested with '/') -> the file's text, exactly."""
-    return {key: read_text(directory / key) for key in _files(directory)}
+    return {key: read_text(store, _below(store, directory / key)) for key in _files(directory)}
 
 
 def _metrics(
-    directory: Path,
+    store: Path, directory: Path
 ) -> tuple[dict[str, tuple[Point, ...]], dict[str, float], list[str]]:
     names, notes = metric_names(_files(directory), str(directory))
     history: dict[str, tuple[Point, ...]] = {}
     final: dict[str, float] = {}
     for key, name in names.items():
-        points = _points(directory / key, key, notes)
+        points = _points(store, directory / key, key, notes)
         if not points:
             notes.append(f"metric {key!r} has no finite value; left out")
             continue
@@ -213,18 +219,20 @@ def _metrics(
     return history, final, notes
 
 
-def _points(path: Path, key: str, notes: list[str]) -> list[Point]:
+def _points(store: Path, path: Path, key: str, notes: list[str]) -> list[Point]:
     points: list[Point] = []
-    for number, line in enumerate(read_text(path, _METRIC_BYTES).splitlines(), 1):
+    for number, line in enumerate(
+        read_text(store, _below(store, path), _METRIC_BYTES).splitlines(), 1
+    ):
         fields = line.split()
         if not fields:
             continue
         if (
             len(fields) not in (2, 3)
-            or not _INTEGER.match(fields[0])
+            or not _MILLIS.match(fields[0])
             or not _NUMBER.match(fields[1])
-            or (len(fields) == 3 and not _INTEGER.match(fields[2]))
-            or int(fields[0]) < 0
+            or (len(fields) == 3 and not _STEP.match(fields[2]))
+            or int(fields[0]) > LAST_MS
         ):
             raise SourceError(path, f"not 'timestamp value step': {line[:60]!r}", number)
         timestamp, value = int(fields[0]), float(fields[1])

@@ -19,12 +19,13 @@ from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.registry import store
 from strataml.runner import rundir
-from strataml.safeopen import read_regular
+from strataml.safeopen import LinkOnPathError, open_beneath, read_beneath, read_regular
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
 
 _METRIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,127}$")
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
-_COPY_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+# 9999-12-31T23:59:59.999Z: the last moment a record's ISO 8601 times can name.
+LAST_MS = 253_402_300_799_999
 
 
 class SourceError(Exception):
@@ -107,10 +108,21 @@ def finite(value: float) -> bool:
     return math.isfinite(value)
 
 
-def read_text(path: Path, limit: int = MAX_BYTES) -> str:
-    """A small text file of the source: regular, not a symlink, UTF-8; SourceError otherwise."""
+def link_refused(base: Path, exc: LinkOnPathError) -> SourceError:
+    """No symlink inside a source is followed, even one that stays inside it (TFC-0003 R14)."""
+    return SourceError(
+        base / exc.component, "a symlink, which is never followed; the run is not imported"
+    )
+
+
+def read_text(base: Path, rel: str, limit: int = MAX_BYTES) -> str:
+    """A small text file below `base`, reached through real directories only, regular, UTF-8;
+    SourceError otherwise."""
+    path = base / rel
     try:
-        raw = read_regular(path, limit + 1)
+        raw = read_beneath(base, rel, limit + 1)
+    except LinkOnPathError as exc:
+        raise link_refused(base, exc) from exc
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
     if len(raw) > limit:
@@ -123,9 +135,10 @@ def read_text(path: Path, limit: int = MAX_BYTES) -> str:
         ) from exc
 
 
-def read_mapping(path: Path, limit: int = MAX_BYTES) -> YamlDocument:
+def read_mapping(base: Path, rel: str, limit: int = MAX_BYTES) -> YamlDocument:
     """A YAML (or JSON) mapping of the source, with its lines; SourceError otherwise."""
-    document = parse_yaml(read_text(path, limit).encode("utf-8"))
+    path = base / rel
+    document = parse_yaml(read_text(base, rel, limit).encode("utf-8"))
     if not document.ok or document.problems:
         problem = document.problems[0]
         raise SourceError(path, problem.message, problem.line)
@@ -149,14 +162,18 @@ def check_tree(directory: Path) -> None:
             raise SourceError(directory / paths[0], f"{kind}; the run is not imported")
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    for rel in sorted(scan_tree(source).files):
+def _copy_tree(base: Path, source: str, target: Path) -> None:
+    """`base/source`'s files into `target`; each opened beneath `base`, so that a directory
+    swapped for a symlink after the scan is refused, not followed."""
+    for rel in sorted(scan_tree(base / source).files):
         destination = target / rel
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(source / rel, _COPY_FLAGS)  # O_NOFOLLOW: a file swapped for a link fails
+            fd = open_beneath(base, f"{source}/{rel}")
+        except LinkOnPathError as exc:
+            raise link_refused(base, exc) from exc
         except OSError as exc:
-            raise SourceError(source / rel, f"cannot read: {exc.strerror or exc}") from exc
+            raise SourceError(base / source / rel, f"cannot read: {exc.strerror or exc}") from exc
         with os.fdopen(fd, "rb") as reader, destination.open("xb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
             writer.flush()
@@ -216,6 +233,9 @@ def import_runs(root: Path, found: Iterable[SourceRun | Outcome]) -> list[Outcom
 
 def write_run(root: Path, run: SourceRun) -> str:
     """Claim runs/<id>/ (dated by the source's start), fill a scratch copy, move it into place."""
+    for what, ms in (("start", run.started_ms), ("end", run.ended_ms)):
+        if not 0 <= ms <= LAST_MS:  # each reader refuses these first, with the file and line
+            raise SourceError(run.path, f"{what} time {ms} ms is not between 1970 and 9999")
     if run.artifacts is not None:
         check_tree(run.artifacts)
     started = dt.datetime.fromtimestamp(run.started_ms / 1000, dt.UTC)
@@ -275,7 +295,8 @@ def _fill(stage: Path, run: SourceRun, run_id: str) -> None:
     rundir.write_metrics(stage / rundir.METRICS, _metrics(run))
     (stage / rundir.ARTIFACTS).mkdir()
     if run.artifacts is not None:
-        _copy_tree(run.artifacts, stage / rundir.ARTIFACTS)
+        source = Path(run.path)
+        _copy_tree(source, run.artifacts.relative_to(source).as_posix(), stage / rundir.ARTIFACTS)
     lines = [
         f"imported from {run.tool} run {run.source_id} ({run.path}) at {imported_at}",
         *run.notes,

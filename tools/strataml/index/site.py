@@ -16,6 +16,7 @@ from typing import Any
 from strataml.atomic import staged_directory
 from strataml.errors import UsageError
 from strataml.index.catalogue import dumps
+from strataml.jsonio import load_json
 from strataml.safeopen import read_regular
 
 ASSETS = ("index.html", "app.js", "app.css")
@@ -29,7 +30,7 @@ def _script(name: str, value: object) -> str:
 
 def load_doctor_report(path: Path) -> dict[str, Any]:
     try:
-        report = json.loads(read_regular(path))
+        report = load_json(read_regular(path))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--doctor-report {path}: not a doctor JSON report ({exc})") from exc
     if not isinstance(report, dict) or not isinstance(report.get("diagnostics"), list):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import write_text_atomic
-from strataml.confine import confined
+from strataml.confine import confined, symlink_on_the_way
 from strataml.errors import StrataError
 from strataml.gitrepo import user_identity
 from strataml.integrity.stamp import stamp_directory
@@ -34,6 +34,7 @@ from strataml.registry.store import (
     staging,
     versions,
 )
+from strataml.safeopen import LinkOnPathError, open_beneath
 from strataml.yamlio import dump_yaml
 
 KIND: Kind = "datasets"
@@ -62,10 +63,13 @@ class AddedDataset:
     splits: dict[str, dict[str, int]]
 
 
-def _regular_files(source: Path) -> list[Path]:
+def _regular_files(root: Path, source: Path) -> list[Path]:
     """Every file under `source`, refusing what a version may not hold (TFC-0001 R9)."""
     if source.is_symlink():
         raise RegistryError(f"{source}: is a symlink; give the real file or directory")
+    inside = Path(os.path.abspath(source))  # noqa: PTH100 - resolve() follows the links we look for
+    if inside.is_relative_to(root) and (link := symlink_on_the_way(root, inside)) is not None:
+        raise RegistryError(f"{link}: is a symlink; give the real file or directory")
     if source.is_file():
         return [source]
     if not source.is_dir():
@@ -86,9 +90,11 @@ def _regular_files(source: Path) -> list[Path]:
     return found
 
 
-def _plan_layout(source: Path, given: Sequence[str]) -> tuple[dict[str, str], dict[Path, str]]:
+def _plan_layout(
+    root: Path, source: Path, given: Sequence[str]
+) -> tuple[dict[str, str], dict[Path, str]]:
     """(split -> path in the version, source file -> path in the version)."""
-    files = _regular_files(source)
+    files = _regular_files(root, source)
     if source.is_file():
         placed = {source: f"data/{source.name}"}
         return {_split_for_file(source, given): "data"}, placed
@@ -121,6 +127,30 @@ def _plan_layout(source: Path, given: Sequence[str]) -> tuple[dict[str, str], di
     if detected:
         return detected, placed
     return {"all": "data"}, {f: f"data/{rel}" for f, rel in placed.items()}
+
+
+def _copy_in(source: Path, src: Path, target: Path) -> None:
+    """One file of `source`, opened beneath it: a directory swapped for a symlink after the walk
+    is refused, not followed (TFC-0004 R11)."""
+    base, rel = (
+        (source.parent, source.name)
+        if src == source
+        else (source, src.relative_to(source).as_posix())
+    )
+    try:
+        fd = open_beneath(base, rel)
+    except LinkOnPathError as exc:
+        raise RegistryError(
+            f"{base / exc.component}: is a symlink; give the real file or directory"
+        ) from exc
+    except OSError as exc:
+        raise RegistryError(f"{src}: cannot read: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as reader, target.open("xb") as writer:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise RegistryError(
+                f"{src}: not a regular file (symlinks, FIFOs and devices cannot be versioned)"
+            )
+        shutil.copyfileobj(reader, writer, 1 << 20)
 
 
 def _split_for_file(source: Path, given: Sequence[str]) -> str:
@@ -189,12 +219,12 @@ def add_dataset(
             "say where the data came from: --source NAME|URL, --derived-from REF or --from-run RUN"
         )
     number = next_version(root, KIND, name, version)
-    split_paths, placed = _plan_layout(source, splits)
+    split_paths, placed = _plan_layout(root, source, splits)
     target = confined(root, root / KIND / name / number)
     with staging(root) as stage:
         for src, rel in placed.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, stage / rel)
+            _copy_in(source, src, stage / rel)
         metadata = _metadata(
             name, number, stage, split_paths, placed, description=description, license_id=license_id,
             parents=parents, run_id=run_id, sources=sources, today=today or dt.date.today(), root=root,

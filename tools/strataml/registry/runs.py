@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.jsonio import load_json
 from strataml.refs import is_run_id
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
@@ -126,7 +127,7 @@ def _read_mapping(path: Path, limit: int, *, as_json: bool) -> tuple[dict[str, A
         return {}, f"{name} is larger than {limit} bytes"
     if as_json:
         try:
-            data = json.loads(raw)
+            data = load_json(raw)
         except ValueError as exc:  # UnicodeDecodeError included
             return {}, f"{name} is not JSON: {exc}"
     else:

@@ -1,0 +1,25 @@
+"""JSON from files the tools did not write: every failure a ValueError, whatever the input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Python refuses to convert integers longer than 4,300 digits (CVE-2020-10735); a record's
+# numbers are far shorter, so longer ones are refused here with a message of our own.
+MAX_INT_DIGITS = 4000
+MAX_INT_BITS = int(MAX_INT_DIGITS * 3.3219)  # log2(10) bits per digit
+
+
+def _int(text: str) -> int:
+    if len(text) - text.startswith("-") > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def load_json(raw: str | bytes) -> Any:
+    """json.loads, with over-long integers and over-deep nesting as ValueError."""
+    try:
+        return json.loads(raw, parse_int=_int)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
