@@ -104,6 +104,8 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
                 handle.write((EXAMPLES / "fixtures" / arg["from"]).read_bytes())
         elif op == "git":
             _git(repo, arg)
+        elif op == "git_force_add":  # what `git add -f` does with an ignored path
+            subprocess.run(["git", "add", "-f", "--", arg], cwd=repo, check=True)
         else:
             raise ValueError(f"unknown step {op!r}")
 
@@ -132,6 +134,9 @@ def _git(repo: Path, action: str) -> None:
 
     if not (repo / ".git").exists():
         run("init", "-q", "-b", "main")
+    if action == "stage":  # into the index only, with no commit yet
+        run("add", "-A")
+        return
     if action == "lfs-commit":  # with git-lfs's filters, as `git lfs install` sets them up
         run("lfs", "install", "--local")
     run("add", "-A")

@@ -211,8 +211,11 @@ def test_large_files_outside_lfs_are_refused(template: Path, tmp_path: Path) -> 
 
 
 def test_pointer_problems_without_a_server(template: Path) -> None:
-    """Malformed pointers, and pointers whose sizes contradict the metadata."""
+    """Malformed pointers, and pointers whose sizes contradict the metadata: where LFS covers the
+    path and the index holds the pointer (TFC-0008 R12)."""
     csv = template / "datasets/iris/v1/train/iris.csv"
+    with (template / ".gitattributes").open("a") as attributes:
+        attributes.write("datasets/iris/v1/train/iris.csv filter=lfs diff=lfs merge=lfs -text\n")
     csv.write_text("version https://git-lfs.github.com/spec/v1\nsize 12\n")
     report = doctor_script(template, "datasets/iris/v1")
     assert (
@@ -220,6 +223,7 @@ def test_pointer_problems_without_a_server(template: Path) -> None:
         in report.stdout
     )
     csv.write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize 99\n")
+    git(template, "add", "--", "datasets/iris/v1/train/iris.csv")  # the index holds the pointer
     report = doctor_script(template, "datasets/iris/v1")
     assert (
         "metadata.yaml:32: error LFS004 split 'train': bytes is 2730 but train has 99 by the sizes its LFS pointers state"

@@ -143,7 +143,8 @@ def checksum(
     failed = False
     for path in paths:
         if check:
-            report = run_doctor(path, select=("CHK", "LAY01"))
+            # Content that is not here is not verified: never OK (TFC-0008 R12).
+            report = run_doctor(path, select=("CHK", "LAY01", "LFS002"), require_content=True)
             typer.echo(REPORTERS["text"](report), nl=False)
             failed = failed or report.failed
         else:

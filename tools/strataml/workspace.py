@@ -119,7 +119,10 @@ def scan_layout(root: Path) -> Layout:
 
 
 # Top-level entries whose change can alter the verdict on every artifact (TFC-0006 R13).
-GOVERNING = frozenset({".", "pyproject.toml", ".gitattributes", "keys", "schemas"})
+# A change to any of these can change the verdict on every artifact (TFC-0006 R15): the rules,
+# the keys, the schemas, the attributes that decide what Git checks out, and local state.
+GOVERNING = frozenset({".", "pyproject.toml", "keys", "schemas", ".strata"})
+GOVERNING_NAMES = frozenset({".gitattributes", ".gitignore"})  # at any depth
 
 
 def owners(layout: Layout, paths: Iterable[str]) -> set[str] | None:
@@ -132,7 +135,7 @@ def owners(layout: Layout, paths: Iterable[str]) -> set[str] | None:
     touched: set[str] = set()
     for path in paths:
         parts = path.split("/")
-        if parts[0] in GOVERNING:
+        if parts[0] in GOVERNING or parts[-1] in GOVERNING_NAMES:
             return None
         touched.update(p for p in ("/".join(parts[:2]), "/".join(parts[:3])) if p in present)
         if len(parts) <= 2 or parts[2] in MODEL_FILES:  # above the versions: datasets/, models/x

@@ -7,8 +7,19 @@ from pathlib import Path
 
 from strataml import yamlio
 from strataml.config import Config
-from strataml.gitrepo import CommitPresence, commits_present, uncommitted_later
-from strataml.integrity.cache import HashCache, StatKey, git_clean_blobs
+from strataml.gitrepo import (
+    ARTIFACT_TREES,
+    Checkout,
+    CommitPresence,
+    IndexFacts,
+    blob_sizes,
+    checkout_attributes,
+    checkout_kind,
+    commits_present,
+    index_facts,
+    uncommitted_later,
+)
+from strataml.integrity.cache import HashCache, StatKey
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
@@ -42,6 +53,10 @@ class Context:
     _status: Callable[[], list[tuple[str, str]] | None] | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
+    _index: list[IndexFacts | None] = field(default_factory=list)
+    tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
+    _attributes: dict[str, dict[str, str]] | None = None
+    _blob_sizes: dict[str, int] | None = None
 
     @property
     def whole_repository(self) -> bool:
@@ -105,23 +120,85 @@ class Context:
         assert self._status is not None
         return self._status()
 
+    def index(self) -> IndexFacts | None:
+        """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
+        if not self._index:
+            self._index.append(index_facts(self.root, ARTIFACT_TREES))
+        return self._index[0]
+
+    def attributes(self, path: str) -> dict[str, str]:
+        """The checkout attributes of a file of a selected artifact: one `git check-attr` for
+        every file of every selected artifact, on first use."""
+        if self._attributes is None:
+            paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
+            self._attributes = checkout_attributes(self.root, paths)
+        return self._attributes.get(path, {})
+
     def pointers(self, artifact: Artifact) -> dict[str, Pointer | BadPointer]:
-        """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones."""
+        """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones.
+
+        Bytes that parse as a pointer count as one only where the attributes say `filter=lfs`
+        and the index holds those same bytes (TFC-0008 R12); anywhere else they are a file like
+        any other, verified against CHECKSUMS.txt.
+        """
         if artifact.path not in self._pointers:
             found: dict[str, Pointer | BadPointer] = {}
             for rel, size in self.scan(artifact).files.items():
                 if size > MAX_POINTER_BYTES:
                     continue
+                path = f"{artifact.path}/{rel}"
                 try:
-                    parsed = parse_pointer(
-                        read_regular(self.root / artifact.path / rel, MAX_POINTER_BYTES + 1)
-                    )
+                    data = read_regular(self.root / path, MAX_POINTER_BYTES + 1)
                 except OSError:
                     continue
-                if parsed is not None:
+                parsed = parse_pointer(data)
+                if parsed is None or self.attributes(path).get("filter") != "lfs":
+                    continue
+                index = self.index()
+                if isinstance(parsed, BadPointer) or (
+                    index is not None and index.holds(path, data)
+                ):
                     found[rel] = parsed
             self._pointers[artifact.path] = found
         return self._pointers[artifact.path]
+
+    def clean_blobs(self, paths: list[str], sizes: dict[str, StatKey | None]) -> dict[str, str]:
+        """Blob ids of those `paths` whose working-tree bytes are exactly their blob: tracked,
+        unmodified, and with no attribute that can make the two differ (TFC-0008 R13)."""
+        index = self.index()
+        if index is None:
+            return {}
+        found, folded = {}, {}
+        for path in paths:
+            blob = index.blobs.get(path)
+            if blob is None or path in index.dirty:
+                continue
+            kind = checkout_kind(self.attributes(path), index.core)
+            if kind is Checkout.IDENTITY:
+                found[path] = blob
+            elif kind is Checkout.LF:
+                folded[path] = blob
+        if folded:
+            if self._blob_sizes is None:  # one git process for every artifact of the run
+                self._blob_sizes = blob_sizes(self.root, self._folded_blobs(index))
+            for path, blob in folded.items():
+                key = sizes.get(path)
+                if key is not None and self._blob_sizes.get(blob) == key.size:
+                    found[path] = blob
+        return found
+
+    def _folded_blobs(self, index: IndexFacts) -> list[str]:
+        blobs = []
+        for artifact in self.artifacts:
+            for rel in self.scan(artifact).files:
+                path = f"{artifact.path}/{rel}"
+                blob = index.blobs.get(path)
+                if (
+                    blob is not None
+                    and checkout_kind(self.attributes(path), index.core) is Checkout.LF
+                ):
+                    blobs.append(blob)
+        return blobs
 
     def logical_size(self, artifact: Artifact, rel: str) -> int:
         """A file's size, or for an unpulled LFS pointer the size of the content it stands for."""
@@ -145,10 +222,15 @@ class Context:
         misses = [
             r for r in rels if r not in found and (cache is None or r not in cache.changed_in_place)
         ]
-        blobs = git_clean_blobs(self.root, misses) if cache is not None and misses else {}
-        # A blob id names the content only together with the size: an LFS pointer and the
-        # content it stands for share a blob id, never a size.
-        blobs = {r: f"{b}:{k.size}" for r, b in blobs.items() if (k := keys[r]) is not None}
+        blobs = self.clean_blobs(misses, keys) if cache is not None and misses else {}
+        # An LFS pointer and the content it stands for share a blob id: the key says which of
+        # the two the working tree holds, and its size.
+        pointers = self.pointers(artifact)
+        blobs = {
+            r: f"{b}:{k.size}" + (":pointer" if r[len(artifact.path) + 1 :] in pointers else "")
+            for r, b in blobs.items()
+            if (k := keys[r]) is not None
+        }
         if cache is not None and self.use_cache and blobs:
             for rel, cached in cache.lookup_blobs(blobs).items():
                 found[rel] = cached

@@ -13,7 +13,7 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
-from strataml.gitrepo import changed_since, deleted_since_head
+from strataml.gitrepo import changed_since, deleted_since_head, tracked_local_state
 from strataml.integrity.cache import HashCache
 from strataml.workspace import find_root, owners, relative, scan_layout
 
@@ -90,9 +90,11 @@ def run_doctor(
     root = find_root(start)
     target = "." if changed is not None else relative(root, start.resolve())
     ctx = Context(root, load_config(root), scan_layout(root), target=target, use_cache=use_cache)
-    ctx.cache = HashCache(root)
+    # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
+    ctx.tracked_state = tracked_local_state(root)
+    ctx.cache = HashCache(root, enabled=not ctx.tracked_state)
     if since is not None:
-        ctx.only = changed_since(root, since)
+        ctx.only = owners(ctx.layout, changed_since(root, since))
     if changed is not None:
         paths = [_repo_path(root, start, file) for file in changed]
         ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])

@@ -76,6 +76,13 @@ LAY015 = Rule(
     "TFC-0001 R12",
     "Temporary file left by an interrupted write",
 )
+LAY017 = Rule(
+    "LAY017",
+    "local-state-tracked",
+    E,
+    "TFC-0001 R13",
+    "File under .strata/ is tracked by Git: local state is never repository content",
+)
 
 # YAML documents and schemas (TFC-0006)
 SCH001 = Rule(
@@ -492,7 +499,7 @@ RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
         LAY001, LAY002, LAY003, LAY004, LAY005, LAY006,
-        LAY010, LAY011, LAY012, LAY013, LAY014, LAY015, LAY016,
+        LAY010, LAY011, LAY012, LAY013, LAY014, LAY015, LAY016, LAY017,
         SCH001, SCH002, SCH003, SCH004, SCH005,
         CFG001, CFG002, CFG003,
         DAT001, DAT002, DAT003, DAT004, DAT005,

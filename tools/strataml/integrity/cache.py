@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class HashCache:
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
+        self._discard_foreign()
         for attempt in range(2):
             db: sqlite3.Connection | None = None
             try:
@@ -82,6 +84,24 @@ class HashCache:
                         for leftover in self.path.parent.glob(CACHE_FILE + "*"):
                             leftover.unlink()
         return None
+
+    def _discard_foreign(self) -> None:
+        """Anything beside the database itself (a journal, a WAL, a stray file someone put there)
+        could change what the database reads once opened: start again from nothing."""
+        try:
+            entries = list(self.path.parent.iterdir())
+        except OSError:
+            return  # no cache yet
+        if all(
+            entry == self.path and entry.is_file() and not entry.is_symlink() for entry in entries
+        ):
+            return
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
     def lookup_stat(self, keys: dict[str, StatKey | None]) -> dict[str, tuple[StatKey, str]]:
         """Cached digests whose stat key still matches the file: path -> (key, digest).
@@ -205,36 +225,3 @@ class HashCache:
 def _batches(items: list[str], size: int = 900) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def git_clean_blobs(root: Path, paths: Sequence[str]) -> dict[str, str]:
-    """Blob ids of those `paths` that Git tracks and considers unmodified in the working tree."""
-    import subprocess
-
-    from strataml.gitrepo import in_work_tree
-
-    if not paths or not in_work_tree(root):
-        return {}
-    wanted = set(paths)
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    listed = subprocess.run(["git", "ls-files", "-s", "-z", "--", *sorted({p.split("/", 1)[0] for p in wanted})],
-                            cwd=root, capture_output=True, check=False, env=env)  # fmt: skip
-    changed = subprocess.run(
-        ["git", "diff-files", "--name-only", "-z"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-        env=env,
-    )
-    if listed.returncode != 0 or changed.returncode != 0:
-        return {}
-    dirty = {p.decode("utf-8", "surrogateescape") for p in changed.stdout.split(b"\0") if p}
-    blobs = {}
-    for entry in listed.stdout.split(b"\0"):
-        if not entry:
-            continue
-        meta, path_bytes = entry.split(b"\t", 1)
-        path = path_bytes.decode("utf-8", "surrogateescape")
-        if path in wanted and path not in dirty:
-            blobs[path] = meta.split()[1].decode()
-    return blobs

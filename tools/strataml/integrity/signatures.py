@@ -85,7 +85,9 @@ def verify_artifacts(root: Path, paths: list[str]) -> tuple[str, bool]:
     failed = False
     with Keyring(root) as keyring:
         for path in paths:
-            report = run_doctor(root / path, select=("CHK", "LAY01", "SIG"))
+            report = run_doctor(
+                root / path, select=("CHK", "LAY01", "LFS002", "SIG"), require_content=True
+            )
             signed = verify_directory(keyring, root, path, trusted)
             lines.append(path)
             for block in signed.blocks:

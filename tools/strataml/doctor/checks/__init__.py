@@ -26,6 +26,7 @@ ArtifactCheck = Callable[[Context, Artifact], Iterator[Diagnostic]]
 REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "config": repository.check_config,
     "top-level": repository.check_top_level,
+    "local-state": repository.check_local_state,
     "layout": layout.check_layout,
     "experiments": layout.check_experiments_tree,
     "leftovers": layout.check_leftovers,

@@ -9,7 +9,7 @@ from strataml.config import PYPROJECT
 from strataml.doctor.checks.layout import LEFTOVER
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import CFG001, CFG002, CFG003, LAY001, LAY002, RULES
+from strataml.doctor.rules import CFG001, CFG002, CFG003, LAY001, LAY002, LAY017, RULES
 
 REQUIRED = ("pyproject.toml", "datasets", "models", "runs")
 KNOWN = frozenset(
@@ -70,4 +70,17 @@ def check_top_level(ctx: Context) -> Iterator[Diagnostic]:
             name,
             f"{name} is not part of the repository layout",
             hint=f'add "{name}" to allow-top-level in [tool.strataml.doctor] if it belongs here',
+        )
+
+
+def check_local_state(ctx: Context) -> Iterator[Diagnostic]:
+    """.strata/ is the tools' own cache and scratch space; a tracked file there is someone else's,
+    and could change what the cache says once restored (TFC-0001 R13)."""
+    if not ctx.whole_repository:
+        return
+    for path in ctx.tracked_state:
+        yield LAY017.at(
+            path,
+            "tracked by Git, so every clone and CI job receives it; the hash cache is not used",
+            hint="git rm --cached -r -- .strata (and keep `.strata/` in .gitignore)",
         )
