@@ -461,3 +461,55 @@ def _quiet_git(
         env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
     )  # fmt: skip
     return done.stdout if done.returncode in ok else None
+
+
+def resolve_commit(root: Path, ref: str) -> str | None:
+    """The commit `ref` names; None when it names none (or looks like an option)."""
+    if ref.startswith("-") or not in_work_tree(root):
+        return None
+    out = _git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+    return out.strip() or None if out else None
+
+
+def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
+    """Repo-relative path -> bytes of every file at or under `paths` as of `commit`: one
+    `ls-tree` and one `cat-file --batch`, whatever their number. Symlinks and submodules are
+    left out: a rule is a regular file."""
+    listed = _quiet_git(root, "ls-tree", "-r", "-z", commit, "--", *paths)
+    blobs: dict[str, str] = {}
+    for entry in (listed or b"").split(b"\0"):
+        if entry:
+            meta, path = entry.split(b"\t", 1)
+            mode, kind, blob = meta.decode().split()
+            if kind == "blob" and mode in {"100644", "100755"}:
+                blobs[path.decode("utf-8", "surrogateescape")] = blob
+    if not blobs:
+        return {}
+    stdin = "".join(f"{blob}\n" for blob in sorted(set(blobs.values()))).encode()
+    contents = split_batch(_quiet_git(root, "cat-file", "--batch", stdin=stdin) or b"")
+    return {path: contents[blob] for path, blob in blobs.items() if blob in contents}
+
+
+def last_changes(root: Path, since: str, paths: Iterable[str]) -> dict[str, str]:
+    """path -> the newest commit after `since` (reachable from HEAD) that changed it; a path
+    changed only in the working tree or the index maps to "uncommitted"."""
+    found: dict[str, str] = {}
+    pathspec = list(paths)
+    dirty = _quiet_git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
+        *pathspec,
+    )  # fmt: skip
+    for entry in (dirty or b"").split(b"\0"):
+        if len(entry) > 3:
+            found[entry[3:].decode("utf-8", "surrogateescape")] = "uncommitted"
+    log = _quiet_git(
+        root, "log", "-m", "--no-renames", "--format=%x01%H", "--name-only", "-z",
+        f"{since}..HEAD", "--", *pathspec,
+    )  # fmt: skip
+    for chunk in (log or b"").split(b"\x01")[1:]:
+        sha, _, names = chunk.partition(b"\0")
+        for name in names.strip(b"\n").split(b"\0"):
+            path = name.strip(b"\n").decode("utf-8", "surrogateescape")
+            if path:
+                found.setdefault(path, sha.decode().strip())
+    return found

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,29 @@ class SchemaViolation:
     path: tuple[str | int, ...]
     message: str
     unsafe_path: bool  # a `relative-path` field holding an absolute or escaping path
+
+
+@contextlib.contextmanager
+def schema_directory(directory: Path | None) -> Iterator[None]:
+    """Validate with the schemas in `directory` for a while (doctor --base: a trusted revision's
+    schemas, not the working tree's); None keeps the current ones."""
+    global SCHEMA_DIR
+    if directory is None:
+        yield
+        return
+    previous = SCHEMA_DIR
+    _forget()
+    SCHEMA_DIR = directory
+    try:
+        yield
+    finally:
+        SCHEMA_DIR = previous
+        _forget()
+
+
+def _forget() -> None:
+    for cached in (load_schema, _validator, _fast_validator):
+        cached.cache_clear()
 
 
 @functools.cache

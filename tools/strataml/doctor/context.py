@@ -55,6 +55,12 @@ class Context:
     _commits: list[CommitPresence | None] = field(default_factory=list)
     _index: list[IndexFacts | None] = field(default_factory=list)
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
+    declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
+    keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
+
+    @property
+    def rules_root(self) -> Path:
+        return self.keys_root if self.keys_root is not None else self.root
     _attributes: dict[str, dict[str, str]] | None = None
     _blob_sizes: dict[str, int] | None = None
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections import Counter
 from collections.abc import Sequence
@@ -7,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strataml.config import DoctorConfig, load_config
+from strataml.doctor.base import base_rules
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
 from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
 from strataml.doctor.context import Context
@@ -79,17 +81,50 @@ def run_doctor(
     use_cache: bool = True,
     since: str | None = None,
     changed: Sequence[Path] | None = None,
+    base: str | None = None,
 ) -> Report:
     """Check the repository at or above `start`, or only what lies under it.
 
     `changed` (pre-commit's file names, relative to `start`) narrows the artifacts to those the
     files touch, and to those a file deleted since HEAD was in; the repository-wide rules still run.
+    `base` takes the rules from that revision and reports the working tree's changes to them.
     """
     if since is not None and changed is not None:
         raise UsageError("--since and --files cannot be combined")
     root = find_root(start)
     target = "." if changed is not None else relative(root, start.resolve())
-    ctx = Context(root, load_config(root), scan_layout(root), target=target, use_cache=use_cache)
+    declared = load_config(root)
+    with contextlib.ExitStack() as stack:
+        rules = None if base is None else stack.enter_context(base_rules(root, base))
+        ctx = Context(
+            root, declared if rules is None else rules.config, scan_layout(root), target=target,
+            use_cache=use_cache, declared=declared,
+        )  # fmt: skip
+        if rules is not None:
+            ctx.keys_root = rules.keys_root
+        found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
+        if rules is not None and ctx.whole_repository:
+            found.extend(rules.changes)
+    leftovers = {d.path for d in found if d.code == "LAY015"}
+    found = [d for d in found if d.path not in leftovers or d.code == "LAY015"]
+    kept = sorted(
+        {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
+    )
+    return Report(
+        ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
+        since, len(ctx.layout.artifacts), changed is not None,
+    )  # fmt: skip
+
+
+def _check(
+    ctx: Context,
+    start: Path,
+    *,
+    since: str | None,
+    changed: Sequence[Path] | None,
+    require_content: bool,
+) -> list[Diagnostic]:
+    root = ctx.root
     # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
     ctx.tracked_state = tracked_local_state(root)
     ctx.cache = HashCache(root, enabled=not ctx.tracked_state)
@@ -110,18 +145,11 @@ def run_doctor(
         for artifact_check in ARTIFACT_CHECKS.values():
             found.extend(artifact_check(ctx, artifact))
     ctx.cache.close()
-    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too.
     if require_content:  # --require-content: content that is not there is an error, not a note
         found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
-    leftovers = {d.path for d in found if d.code == "LAY015"}
-    found = [d for d in found if d.path not in leftovers or d.code == "LAY015"]
-    kept = sorted(
-        {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
-    )
-    return Report(
-        ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
-        since, len(ctx.layout.artifacts), changed is not None,
-    )  # fmt: skip
+    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too
+    # (by the caller).
+    return found
 
 
 def _repo_path(root: Path, start: Path, file: Path) -> str:

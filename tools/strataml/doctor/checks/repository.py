@@ -26,7 +26,8 @@ KNOWN_PREFIXES = ("LICENSE", "CHANGELOG")
 def check_config(ctx: Context) -> Iterator[Diagnostic]:
     if not ctx.whole_repository:
         return
-    for problem in ctx.config.problems:
+    declared = ctx.declared or ctx.config  # the working tree's file, whichever rules apply
+    for problem in declared.problems:
         rule = CFG002 if problem.unreadable else CFG001
         yield rule.at(
             PYPROJECT,
@@ -34,7 +35,7 @@ def check_config(ctx: Context) -> Iterator[Diagnostic]:
             line=problem.line,
             hint="see schemas/strataml-config.schema.json",
         )
-    doctor = ctx.config.doctor
+    doctor = declared.doctor
     named = [*doctor.ignore, *(code for _, codes in doctor.per_path_ignores for code in codes)]
     for code in sorted(set(named)):
         if not any(known.startswith(code) for known in RULES):
