@@ -10,7 +10,8 @@ from typing import Any
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import IMM001, IMM002
-from strataml.gitrepo import artifact_changes, head_commit
+from strataml.githistory import TREE_MODE, ParentDiff, parent_diffs
+from strataml.gitrepo import head_commit
 
 TREES = ("datasets", "models", "runs")
 # May be added or extended after the version is committed (TFC-0008 R7).
@@ -29,34 +30,46 @@ def _owner(path: str) -> str | None:
 
 
 def _history(ctx: Context) -> dict[str, list[Any]] | None:
-    """Version directory -> [commit that introduced it, first later change or None].
+    """Version directory -> [commit that introduced it, first change to it or None].
 
     Computed from `git log` once per HEAD and kept in the cache: history below HEAD never changes.
     """
     head = head_commit(ctx.root)
     if head is None:
         return None
-    note = f"history:{head}"
+    # Named anew when merges came to be judged: a note written before them may have missed one.
+    note = f"history-merges:{head}"
     cached = ctx.cache.get_note(note) if ctx.cache is not None and ctx.use_cache else None
     if cached is not None:
         with contextlib.suppress(ValueError):
             value = json.loads(cached)
             if isinstance(value, dict):
                 return value
-    changes = artifact_changes(ctx.root, TREES)
-    if changes is None:
+    diffs = parent_diffs(ctx.root, TREES)
+    if diffs is None:
         return None
-    found: dict[str, list[Any]] = {}
-    for change in changes:
-        owner = _owner(change.path)
-        if owner is None:
-            continue
-        entry = found.setdefault(owner, [change.commit, None])
-        name = change.path[len(owner) + 1 :]
-        if change.commit != entry[0] and name not in _MAY_CHANGE and entry[1] is None:
-            entry[1] = [change.commit, change.status, change.path]
+    found = _first_changes(diffs)
     if ctx.cache is not None:
         ctx.cache.set_note(note, json.dumps(found, sort_keys=True))
+    return found
+
+
+def _first_changes(diffs: list[ParentDiff]) -> dict[str, list[Any]]:
+    """A version's files, once committed, never differ in a descendant (TFC-0004 R8): so every
+    commit is judged against each parent, and a change to a version that parent already held
+    breaks the rule. A merge that brings in a version from its other side is new against the
+    first parent (the version did not exist there) and unchanged against the other."""
+    found: dict[str, list[Any]] = {}
+    for diff in diffs:
+        held = {c.path for c in diff.changes if c.old_mode == TREE_MODE}  # the parent's dirs
+        for change in diff.changes:
+            owner = _owner(change.path)
+            if owner is None or change.is_tree:
+                continue
+            entry = found.setdefault(owner, [diff.commit, None])
+            name = change.path[len(owner) + 1 :]
+            if owner in held and name not in _MAY_CHANGE and entry[1] is None:
+                entry[1] = [diff.commit, change.status, change.path, diff.parents > 1]
     return found
 
 
@@ -70,10 +83,11 @@ def check_immutability(ctx: Context) -> Iterator[Diagnostic]:
     for owner, (first, later) in sorted(history.items()):
         if owner not in present or later is None:
             continue
-        commit, status, path = later
+        commit, status, path, merge = later
+        by = "merge commit" if merge else "commit"
         yield IMM001.at(
             path,
-            f"{_STATUS.get(status, 'changed')} by commit {commit[:12]}, after "
+            f"{_STATUS.get(status, 'changed')} by {by} {commit[:12]}, after "
             f"{owner} was committed in {first[:12]}",
             hint="a committed version never changes: revert that commit's change to it and "
             "publish the new content as a new version",

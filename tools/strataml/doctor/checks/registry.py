@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from strataml.doctor.checks.artifacts import metadata
+from strataml.doctor.checks.stagehistory import Committed, StageHistory, committed_stages
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -27,14 +27,13 @@ from strataml.doctor.rules import (
     STG006,
     STG007,
 )
-from strataml.gitrepo import file_at, file_commits
 from strataml.refs import ArtifactRef, is_run_id
 from strataml.registry.cards import parse_card
 from strataml.registry.policy import evaluate, load_policy
 from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
-from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
+from strataml.yamlio import MAX_BYTES, YamlDocument
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -334,18 +333,22 @@ def _stage_files(ctx: Context) -> set[str]:
 
 def check_stages_kept(ctx: Context) -> Iterator[Diagnostic]:
     """A committed stages.yaml that is gone took its whole history with it (TFC-0005 R8)."""
+    committed: dict[str, Committed] | None = None
     for name in sorted({a.name for a in ctx.layout.artifacts if a.kind == "model"}):
         path = f"models/{name}/stages.yaml"
         if not ctx.selected(path) or os.path.lexists(ctx.root / path):
             continue
-        commits = file_commits(ctx.root, path)
-        if not commits:
+        committed = committed_stages(ctx) if committed is None else committed
+        known = committed.get(path)
+        if known is None:
             continue  # never committed: no history to lose (promote writes it)
-        newest = commits[0][0]
-        if file_at(ctx.root, newest, path) is None:  # the newest commit that touched it deleted it
-            where, restore = f"commit {newest[:12]}", f"git checkout {newest[:12]}~1 -- {path}"
-        else:
+        if known.head is not None:
             where, restore = "the working tree", f"git checkout -- {path}"
+        elif known.deleted is not None:
+            where = f"commit {known.deleted[:12]}"
+            restore = f"git checkout {known.deleted[:12]}~1 -- {path}"
+        else:
+            continue
         yield STG006.at(
             path,
             f"deleted in {where}: the stage history of {name} committed before is gone",
@@ -356,6 +359,7 @@ def check_stages_kept(ctx: Context) -> Iterator[Diagnostic]:
 
 def check_stages(ctx: Context) -> Iterator[Diagnostic]:
     policies = load_policy(ctx.config.policy)
+    kept = StageHistory(ctx)
     for name, path, document, data in _stage_documents(ctx):
         present = {a.version for a in ctx.layout.artifacts if a.kind == "model" and a.name == name}
         holders: dict[str, list[str]] = {}
@@ -406,7 +410,7 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
                 hint="choose another alias name",
             )
         yield from _check_history(path, document, data)
-        yield from _check_append_only(ctx, path, data)
+        yield from kept.check(path, data)
         for stage, policy in policies.items():
             version = data.get(stage)
             if isinstance(version, str) and version in present:
@@ -471,31 +475,3 @@ def _shown(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
     return str(value)
-
-
-def _check_append_only(ctx: Context, path: str, data: dict[str, Any]) -> Iterator[Diagnostic]:
-    """Each committed version of the file, and the working copy, extends the one before."""
-    commits = file_commits(ctx.root, path)
-    versions: list[tuple[str, list[Any]]] = []
-    for sha, _ in reversed(commits):  # oldest first
-        raw = file_at(ctx.root, sha, path)
-        parsed = parse_yaml(raw[: MAX_BYTES + 1]) if raw is not None else None
-        if parsed is None or not parsed.ok or not isinstance(parsed.data, dict):
-            continue
-        history = parsed.data.get("history")
-        versions.append((sha[:12], history if isinstance(history, list) else []))
-    current = data.get("history")
-    versions.append(("the working tree", current if isinstance(current, list) else []))
-    for (_, before), (where, after) in itertools.pairwise(versions):
-        if after[: len(before)] != before:
-            kept = next(
-                (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
-                len(after),
-            )
-            yield STG006.at(
-                path,
-                f"history rewritten in {where}: entry {kept + 1} of the earlier history was changed or removed",
-                line=None,
-                hint="history is append-only; restore the earlier entries and add new ones at the end",
-            )
-            return
