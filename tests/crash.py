@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 from crashkit import TRIALS, crash_all, fork_of_template
+from gpgkeys import stop_agent
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +30,10 @@ def main(argv: list[str]) -> int:
             os.environ[f"GIT_{var}_NAME"] = "Strata Test"
             os.environ[f"GIT_{var}_EMAIL"] = "test@strataml.invalid"
         make_repo = functools.partial(fork_of_template, Path(scratch))
-        tallies = crash_all(make_repo, trials=trials, names=tuple(argv[1:]))
+        try:
+            tallies = crash_all(make_repo, trials=trials, names=tuple(argv[1:]))
+        finally:
+            stop_agent(home / ".gnupg")  # `strata sign` trials start the signer's agent
     for tally in tallies:
         print(tally)
         for problem in tally.problems:

@@ -241,7 +241,7 @@ class Sign(Writer):
     places = (MODEL,)
 
     def setup(self, repo: Path) -> None:
-        from test_signing import make_key  # the tests' throwaway-key helper
+        from gpgkeys import make_key  # the tests' throwaway-key helper
 
         home = Path(os.environ["GNUPGHOME"])
         home.mkdir(mode=0o700, exist_ok=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
+from gpgkeys import stop_agent  # noqa: E402
 from strataml.doctor.engine import run_doctor  # noqa: E402
 
 TEMPLATE = ("pyproject.toml", "datasets", "models", "runs", "experiments", "keys")
@@ -123,16 +124,19 @@ def _foreign_signature(repo: Path) -> None:
             "",
         ]
         run = lambda *a: subprocess.run([*gpg, *a], check=True, capture_output=True)  # noqa: E731
-        run("--quick-gen-key", "Mallory <m@x.invalid>", "ed25519", "sign", "never")
         signature = repo / SIGNED / "SIGNATURE.asc"
-        signature.unlink()
-        run(
-            "--armor",
-            "--detach-sign",
-            "--output",
-            str(signature),
-            str(repo / SIGNED / "CHECKSUMS.txt"),
-        )
+        try:
+            run("--quick-gen-key", "Mallory <m@x.invalid>", "ed25519", "sign", "never")
+            signature.unlink()
+            run(
+                "--armor",
+                "--detach-sign",
+                "--output",
+                str(signature),
+                str(repo / SIGNED / "CHECKSUMS.txt"),
+            )
+        finally:
+            stop_agent(Path(home))  # the key's agent would outlive its home
 
 
 def _flip_armor(path: Path) -> None:

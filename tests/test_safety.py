@@ -295,10 +295,15 @@ def test_keys_and_trust_entries_that_look_like_options(
     )
     code, out, _ = strata("doctor", str(template), "--format", "json", "--select", "CFG,SIG")
     found = [(d["code"], d["path"]) for d in json.loads(out)["diagnostics"]]
-    # One bad entry makes the whole list unusable: no signature counts (fail closed).
+    # One bad entry makes the whole list unusable: no signature counts (fail closed); the file's
+    # name is not its key's fingerprint, so keys/ refuses it too (TFC-0008 R8).
     assert (code, found) == (
         1,
-        [("SIG005", "models/iris-classifier/v1/SIGNATURE.asc"), ("CFG001", "pyproject.toml")],
+        [
+            ("SIG010", "keys/--output=pwned.asc"),
+            ("SIG005", "models/iris-classifier/v1/SIGNATURE.asc"),
+            ("CFG001", "pyproject.toml"),
+        ],
     )
     assert strata("verify", "models/iris-classifier/v1")[0] == 1
     assert len(calls(gpg_calls)) > 4  # gpg did run: imports, listings, verifications

@@ -6,53 +6,18 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, doctor_script, require_tool
+from conftest import REPO, commit_all, doctor_script
+from gpgkeys import Key, gpg, make_key, signature, user_home_dir
 
 MODEL = "models/iris-classifier/v1"
 EXAMPLE_KEY = (
     "8E04A1814EC87130EF8BA1B01C217A0E35158B16"  # signs the shipped model; private half not kept
 )
 DATASET = "datasets/iris/v1"
-
-
-@dataclass(frozen=True)
-class Key:
-    fingerprint: str
-    public: bytes
-
-
-def gpg(home: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["gpg", "--batch", "--no-tty", *args], input=stdin, capture_output=True, check=True,
-        env={**os.environ, "GNUPGHOME": str(home)},
-    )  # fmt: skip
-
-
-def make_key(home: Path, uid: str, *, expire: str = "never", at: str | None = None) -> Key:
-    faked = ["--faked-system-time", at] if at else []
-    gpg(home, *faked, "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", expire)
-    listing = gpg(home, "--with-colons", "--list-keys", uid).stdout.decode()
-    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
-    return Key(fpr, gpg(home, "--armor", "--export", fpr).stdout)
-
-
-def signature(home: Path, key: Key, data: Path, *, at: str | None = None) -> bytes:
-    faked = ["--faked-system-time", at] if at else []
-    return gpg(home, *faked, "--armor", "--detach-sign", "--local-user", key.fingerprint,
-               "--output", "-", str(data)).stdout  # fmt: skip
-
-
-def user_home_dir() -> Path:
-    """The user's own GNUPGHOME (conftest points GNUPGHOME at a throwaway one)."""
-    require_tool("gpg")
-    home = Path(os.environ["GNUPGHOME"])
-    home.mkdir(mode=0o700, exist_ok=True)
-    return home
 
 
 @pytest.fixture
@@ -186,7 +151,7 @@ def test_valid_key_outside_the_trust_list(signed: tuple[Path, Path, Key]) -> Non
     assert sig_lines(report.stdout) == [
         f"SIGNATURE.asc: error SIG004 signature 2 by {bob.fingerprint}: key not in keys/"
     ]
-    (repo / "keys" / "bob.asc").write_bytes(bob.public)  # known, but nobody listed it as trusted
+    (repo / "keys" / f"{bob.fingerprint}.asc").write_bytes(bob.public)  # known, not trusted
     report = doctor_script(repo, MODEL, "--select", "SIG")
     assert sig_lines(report.stdout) == [
         f"SIGNATURE.asc: error SIG005 signature 2 by {bob.fingerprint} (Bob <bob@example.org>) is good, but that key is not in [tool.strataml.signing] trusted"
@@ -204,8 +169,8 @@ def test_expired_and_revoked_keys(template: Path, user_home: Path) -> None:
     revocation = (user_home / "openpgp-revocs.d" / f"{gone.fingerprint}.rev").read_text()
     gpg(user_home, "--import", stdin=revocation.replace(":-----BEGIN", "-----BEGIN").encode())
     revoked_public = gpg(user_home, "--armor", "--export", gone.fingerprint).stdout
-    (template / "keys" / "old.asc").write_bytes(old.public)
-    (template / "keys" / "gone.asc").write_bytes(revoked_public)
+    (template / "keys" / f"{old.fingerprint}.asc").write_bytes(old.public)
+    (template / "keys" / f"{gone.fingerprint}.asc").write_bytes(revoked_public)
     with (template / "pyproject.toml").open("a") as handle:
         handle.write(
             f'\n[tool.strataml.signing]\ntrusted = ["{old.fingerprint}", "{gone.fingerprint}"]\n'

@@ -13,10 +13,18 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml.errors import StrataError
+from strataml.integrity.keyfiles import (
+    Listed,
+    Refusal,
+    armor_refusal,
+    listing_refusal,
+    parse_listing,
+)
 from strataml.safeopen import read_regular
 
 FINGERPRINT = re.compile(r"[0-9A-F]{40}")
@@ -52,6 +60,7 @@ class GpgResult:
     returncode: int
     status: list[list[str]]  # [GNUPG:] lines, split
     stderr: str
+    stdout: str = ""  # only when asked for
 
     def first(self, keyword: str) -> list[str] | None:
         return next((line for line in self.status if line and line[0] == keyword), None)
@@ -60,17 +69,23 @@ class GpgResult:
         return [line for line in self.status if line and line[0] == keyword]
 
 
-def run_gpg(args: list[str], *, home: Path | None, stdin: bytes | None = None) -> GpgResult:
-    """gpg with status on a pipe; `home` None means the user's own GNUPGHOME (for signing)."""
+def run_gpg(
+    args: list[str], *, home: Path | None, stdin: bytes | None = None, stdout: bool = False
+) -> GpgResult:
+    """gpg with status on a pipe; `home` None means the user's own GNUPGHOME (for signing).
+
+    In a throwaway home gpg never starts an agent: public keys and verification need none."""
     env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+    quiet = []
     if home is not None:
         env["GNUPGHOME"] = str(home)
+        quiet = ["--no-autostart"]
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(
-            [gpg_binary(), "--batch", "--no-tty", "--status-fd", str(write_fd), *args],
+            [gpg_binary(), "--batch", "--no-tty", *quiet, "--status-fd", str(write_fd), *args],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
             pass_fds=(write_fd,),
@@ -79,7 +94,7 @@ def run_gpg(args: list[str], *, home: Path | None, stdin: bytes | None = None) -
         os.close(write_fd)
     with os.fdopen(read_fd, "rb") as status_pipe:
         try:
-            _, err = proc.communicate(stdin, timeout=_TIMEOUT_S)
+            out, err = proc.communicate(stdin, timeout=_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.communicate()
@@ -90,7 +105,35 @@ def run_gpg(args: list[str], *, home: Path | None, stdin: bytes | None = None) -
         for line in raw.decode("utf-8", "replace").splitlines()
         if line.startswith("[GNUPG:] ")
     ]
-    return GpgResult(proc.returncode, status, err.decode("utf-8", "replace"))
+    return GpgResult(
+        proc.returncode,
+        status,
+        err.decode("utf-8", "replace"),
+        out.decode("utf-8", "replace") if out else "",
+    )
+
+
+def stop_agents(home: Path) -> None:
+    """Stop whatever gpg started for `home`: an agent outlives the directory it serves."""
+    gpgconf = shutil.which("gpgconf")
+    if gpgconf is None:
+        return  # gpg without gpgconf; --no-autostart kept agents away in the first place
+    subprocess.run(
+        [gpgconf, "--homedir", str(home), "--kill", "all"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=_TIMEOUT_S, check=False,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def throwaway_home(prefix: str = "strata-gpg-") -> Iterator[Path]:
+    """An empty GnuPG home, its agents stopped and the directory removed afterwards (TFC-0008 R8)."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        home.chmod(0o700)
+        yield home
+    finally:
+        stop_agents(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -110,8 +153,11 @@ def list_keys(home: Path | None, secret: bool = False) -> dict[str, KeyInfo]:
     """Keys of a keyring by primary fingerprint (python-gnupg parses the colon listing)."""
     import gnupg  # python-gnupg (and its logging) only where a keyring is listed
 
-    gpg_binary()
-    gpg = gnupg.GPG(gnupghome=str(home) if home else None, gpgbinary=gpg_binary())
+    gpg = gnupg.GPG(
+        gnupghome=str(home) if home else None,
+        gpgbinary=gpg_binary(),
+        options=["--no-autostart"] if home else None,
+    )
     gpg.encoding = "utf-8"
     listed = gpg.list_keys(secret=secret)
     found = {}
@@ -143,30 +189,37 @@ def primary_of(keys: dict[str, KeyInfo], fingerprint: str) -> str | None:
 class KeyFileProblem:
     path: str  # repo-relative
     message: str
+    hint: str | None = None
 
 
 class Keyring(contextlib.AbstractContextManager["Keyring"]):
-    """A throwaway GnuPG home holding only the public keys of keys/ (TFC-0008 R8)."""
+    """A throwaway GnuPG home holding only the public keys of keys/ (TFC-0008 R8).
+
+    A file is imported only once keyfiles.py admits it; a refused file's keys never count."""
 
     def __init__(self, root: Path, keys_dir: str = "keys") -> None:
         gpg_binary()
         self.root = root
         self.keys_dir = keys_dir
-        self.home = Path(tempfile.mkdtemp(prefix="strata-gpg-"))
-        self.home.chmod(0o700)
         self.problems: list[KeyFileProblem] = []
         self.files: dict[str, str] = {}  # primary fingerprint -> key file
-        self._import_all()
-        self.keys = list_keys(self.home)
+        with contextlib.ExitStack() as stack:
+            self.home = stack.enter_context(throwaway_home())
+            self._import_all()
+            listed = list_keys(self.home)
+            self.keys = {f: k for f, k in listed.items() if f in self.files}  # admitted only
+            self._cleanup = stack.pop_all()
 
     def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.home, ignore_errors=True)
+        self._cleanup.close()
 
     def _import_all(self) -> None:
         directory = self.root / self.keys_dir
         if not directory.is_dir():
             return
-        for path in sorted(directory.iterdir()):
+        entries = sorted(directory.iterdir())
+        names = frozenset(p.name for p in entries)
+        for path in entries:
             if path.name.startswith(".") or path.name == "README.md":
                 continue
             rel = f"{self.keys_dir}/{path.name}"
@@ -182,19 +235,33 @@ class Keyring(contextlib.AbstractContextManager["Keyring"]):
                 self.problems.append(KeyFileProblem(rel, f"larger than {MAX_KEY_BYTES} bytes"))
                 continue
             if b"PRIVATE KEY BLOCK" in data:
-                self.problems.append(
-                    KeyFileProblem(rel, "holds secret key material; keys/ takes public keys only")
-                )
+                self.problems.append(KeyFileProblem(rel, _SECRET))
                 continue
-            result = run_gpg(
-                ["--import", "--import-options", "import-clean"], home=self.home, stdin=data
+            listed = self._list(data)
+            refusal = _refusal(data, listed, self.keys_dir, path.name, names)
+            if refusal is not None:
+                self.problems.append(KeyFileProblem(rel, refusal.message, refusal.hint))
+                continue
+            self._import(rel, data, listed.primaries[0])
+
+    def _list(self, data: bytes) -> Listed:
+        listing = ["--with-colons", "--import-options", "show-only", "--import"]
+        result = run_gpg(listing, home=self.home, stdin=data, stdout=True)
+        return parse_listing(result.stdout)
+
+    def _import(self, rel: str, data: bytes, fingerprint: str) -> None:
+        result = run_gpg(
+            ["--import", "--import-options", "import-clean"], home=self.home, stdin=data
+        )
+        imported = {line[2].upper() for line in result.all("IMPORT_OK") if len(line) > 2}
+        if imported - {fingerprint}:  # fail closed: the keyring now holds what nobody admitted
+            raise StrataError(
+                f"{rel}: gpg imported keys it did not list ({', '.join(sorted(imported))})"
             )
-            imported = [line[2].upper() for line in result.all("IMPORT_OK") if len(line) > 2]
-            if not imported or result.first("NODATA") is not None:
-                self.problems.append(KeyFileProblem(rel, "does not parse as an OpenPGP public key"))
-                continue
-            for fpr in imported:
-                self.files.setdefault(fpr, rel)
+        if not imported or result.first("NODATA") is not None:
+            self.problems.append(KeyFileProblem(rel, _UNPARSED))
+            return
+        self.files[fingerprint] = rel
 
     def verify_block(self, block: bytes, data: Path) -> BlockResult:
         with tempfile.TemporaryDirectory(prefix="strata-sig-") as scratch:
@@ -213,6 +280,20 @@ class Keyring(contextlib.AbstractContextManager["Keyring"]):
                 home=self.home,
             )
         return interpret(result, self.keys)
+
+
+_SECRET = "holds secret key material; keys/ takes public keys only"
+_UNPARSED = "does not parse as an OpenPGP public key"
+
+
+def _refusal(
+    data: bytes, listed: Listed, keys_dir: str, name: str, names: frozenset[str]
+) -> Refusal | None:
+    if listed.secret:
+        return Refusal(_SECRET)
+    if not listed.primaries:
+        return Refusal(_UNPARSED)
+    return armor_refusal(data) or listing_refusal(keys_dir, name, listed, names)
 
 
 class Verdict(enum.Enum):
@@ -327,13 +408,11 @@ def split_blocks(raw: bytes) -> SignatureFile:
 
 def issuer_fingerprint(block: bytes) -> str | None:
     """The issuer fingerprint a signature packet names (no keyring needed)."""
-    with tempfile.TemporaryDirectory(prefix="strata-sig-") as scratch:
-        home = Path(scratch) / "home"
-        home.mkdir(mode=0o700)
-        sig = Path(scratch) / "block.asc"
+    with throwaway_home("strata-sig-") as home:
+        sig = home / "block.asc"
         sig.write_bytes(block)
         done = subprocess.run(
-            [gpg_binary(), "--batch", "--no-tty", "--list-packets", "--", str(sig)],
+            [gpg_binary(), "--batch", "--no-tty", "--no-autostart", "--list-packets", "--", str(sig)],
             capture_output=True, env={**os.environ, "GNUPGHOME": str(home), "LC_ALL": "C"},
             timeout=_TIMEOUT_S, check=False,
         )  # fmt: skip

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.atomic import write_atomic, write_text_atomic
-from strataml.config import PYPROJECT, load_config
+from strataml.config import PYPROJECT, load_config, parse_toml
 from strataml.confine import confined
 from strataml.errors import StrataError, UsageError
 from strataml.integrity.gpg import (
@@ -19,7 +18,9 @@ from strataml.integrity.gpg import (
     list_keys,
     normalise_fingerprint,
     run_gpg,
+    throwaway_home,
 )
+from strataml.integrity.keyfiles import key_file_name
 from strataml.safeopen import read_regular
 
 KEYS = "keys"
@@ -75,25 +76,24 @@ def _public_key_bytes(source: str) -> bytes:
 def add_key(root: Path, source: str) -> KeyRow:
     """Put one public key into keys/<FPR>.asc and its fingerprint on the trust list."""
     data = _public_key_bytes(source)
-    with tempfile.TemporaryDirectory(prefix="strata-key-") as scratch:
-        home = Path(scratch) / "home"
-        home.mkdir(mode=0o700)
+    with throwaway_home("strata-key-") as home:
         result = run_gpg(["--import", "--import-options", "import-clean"], home=home, stdin=data)
         keys = list_keys(home)
         if result.first("NODATA") is not None or len(keys) != 1:
             found = "no key" if not keys else f"{len(keys)} keys"
             raise UsageError(f"{source}: expected exactly one OpenPGP public key, found {found}")
         [info] = keys.values()
-        out = Path(scratch) / "clean.asc"
+        out = home / "clean.asc"
         run_gpg(["--armor", "--output", str(out), "--export", info.fingerprint], home=home)
         armored = out.read_bytes()
-    target = confined(root, root / KEYS / f"{info.fingerprint}.asc")
+    name = key_file_name(info.fingerprint)  # the name doctor requires (TFC-0008 R8)
+    target = confined(root, root / KEYS / name)
     target.parent.mkdir(exist_ok=True)
     write_atomic(target, armored)
     trusted = [f.upper() for f in load_config(root).signing.get("trusted", [])]
     if info.fingerprint not in trusted:
         set_trusted(root, [*trusted, info.fingerprint])
-    return _row(info, f"{KEYS}/{info.fingerprint}.asc", trusted=True)
+    return _row(info, f"{KEYS}/{name}", trusted=True)
 
 
 def _row(info: KeyInfo, file: str, trusted: bool) -> KeyRow:
@@ -155,8 +155,8 @@ def set_trusted(root: Path, fingerprints: list[str]) -> None:
             section = rendered + "\n" + section
         text = "".join(lines[: start + 1]) + section + "".join(lines[end:])
     try:
-        parsed = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        parsed = parse_toml(text)
+    except ValueError as exc:  # TOMLDecodeError, and hostile numbers or depth (parse_toml)
         raise StrataError(f"{PYPROJECT}: could not update the trust list in place ({exc})") from exc
     got = parsed.get("tool", {}).get("strataml", {}).get("signing", {}).get("trusted")
     if [str(f).upper() for f in got or []] != fingerprints:
