@@ -226,3 +226,218 @@ def test_since_widens_to_what_a_change_governs(template: Path, path: str, checke
     commit_all(template, "touch a governing file")
     report = run_doctor(template, since=base)
     assert (report.artifacts, report.artifacts_total) == (checked, 3)
+
+
+# Class 7: a pull request does not control its own judge (doctor --base).
+
+BASE = "origin/main"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def judged(clone: Path, *extra: str) -> tuple[int, list[str]]:
+    done = doctor_script(clone, "--strict", "--base", BASE, *extra)
+    return done.returncode, findings(done.stdout)
+
+
+def changes(lines: list[str]) -> list[str]:
+    return [line.split(" CFG004 ", 1)[1] for line in lines if " CFG004 " in line]
+
+
+@pytest.mark.hostile_pr("own-judge")
+def test_an_ignore_added_by_the_pull_request_does_not_apply(template: Path, tmp_path: Path) -> None:
+    def change(repo: Path) -> None:
+        edit(repo / "pyproject.toml", "ignore = []", 'ignore = ["IMM", "CHK"]')
+        edit(repo / MODEL / "card.md", "Retrain", "Re-train")
+
+    clone = pull_request(template, tmp_path, change)
+    assert doctor_script(clone, "--strict").returncode == 0  # its own rules let it through
+    code, lines = judged(clone)
+    commit = git(clone, "rev-parse", "HEAD").strip()[:12]
+    base = git(clone, "rev-parse", BASE).strip()[:12]
+    assert code == 1
+    assert any("card.md: error CHK005 " in line for line in lines), lines
+    assert changes(lines) == [
+        f"doctor ignore added: IMM, CHK (by commit {commit}, not on the base {base})"
+    ]
+
+
+@pytest.mark.hostile_pr("own-judge")
+def test_per_path_ignores_policy_entries_and_limits_are_the_base_s(
+    template: Path, tmp_path: Path
+) -> None:
+    def change(repo: Path) -> None:
+        edit(repo / "pyproject.toml", "ignore = []", 'ignore = []\nallow-top-level = ["notes"]')
+        edit(
+            repo / "pyproject.toml",
+            "[tool.strataml.policy.production]",
+            '[tool.strataml.doctor.per-path-ignores]\n"models/**" = ["MOD", "POL"]\n\n'
+            "[tool.strataml.lfs]\nmax-plain-bytes = 1000000000\n\n"
+            "[tool.strataml.policy.production]",
+        )
+        edit(repo / "pyproject.toml", "min = 0.9", "min = 0.0")
+
+    clone = pull_request(template, tmp_path, change)
+    code, lines = judged(clone)
+    assert code == 1
+    found = [text.split(" (by commit ")[0] for text in changes(lines)]
+    assert found == [
+        "LFS limits max-plain-bytes changed: (unset) → 1000000000",
+        "allowed top-level entries added: notes",
+        "per-path ignore models/** added: MOD, POL",
+        "stage policy production.metrics[0].min changed: 0.9 → 0.0",
+    ]
+
+
+@pytest.mark.hostile_pr("own-judge")
+def test_a_loosened_schema_does_not_apply(template: Path, tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).resolve().parents[1] / "schemas", template / "schemas")
+    commit_all(template, "the fork keeps its schemas")
+    git(template, "checkout", "-q", "main")
+
+    def change(repo: Path) -> None:
+        (repo / "schemas/dataset-metadata.schema.json").write_text("{}\n")
+        edit(repo / DATASET / "metadata.yaml", "license:", "licence_was:")
+        subprocess.run(["strata", "checksum", DATASET], cwd=repo, check=True, capture_output=True)
+
+    clone = pull_request(template, tmp_path, change)
+    code, lines = judged(clone)
+    assert code == 1
+    assert any(" error SCH" in line for line in lines)
+    assert [c.split(" (by ")[0] for c in changes(lines)] == ["schema changed"]
+
+
+@pytest.mark.hostile_pr("own-judge")
+def test_a_key_the_pull_request_trusts_itself_does_not_count(
+    template: Path, tmp_path: Path
+) -> None:
+    require_tool("gpg")
+    from gpgkeys import make_key, user_home_dir
+
+    mallory = make_key(user_home_dir(), "Mallory <mallory@example.org>")
+
+    def change(repo: Path) -> None:
+        public = tmp_path / "mallory.asc"
+        public.write_bytes(mallory.public)
+        for command in (
+            ["keys", "add", str(public)],
+            ["sign", MODEL, "--key", mallory.fingerprint],
+        ):
+            done = subprocess.run(["strata", *command], cwd=repo, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout + done.stderr
+
+    clone = pull_request(template, tmp_path, change)
+    assert doctor_script(clone, "--strict").returncode == 0  # its own trust list says yes
+    code, lines = judged(clone)
+    assert code == 1
+    assert any("SIGNATURE.asc: error SIG004" in line for line in lines), lines
+    assert [c.split(" (by ")[0] for c in changes(lines)] == [
+        "key file added",
+        f"trust list added: {mallory.fingerprint}",
+    ]
+
+
+def test_an_honest_pull_request_passes_with_the_base_s_rules(
+    template: Path, tmp_path: Path
+) -> None:
+    clone = pull_request(template, tmp_path, lambda repo: append(repo / "README.md", "More.\n"))
+    assert judged(clone) == (0, [])
+
+
+def test_a_base_that_is_not_a_commit_is_a_usage_error(template: Path) -> None:
+    done = doctor_script(template, "--base", "no-such-ref")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "doctor: error: --base 'no-such-ref': no such commit\n",
+    )  # fmt: skip
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pull_request_workspace(template: Path, tmp_path: Path, hostile: bool) -> tuple[Path, str]:
+    base = git(template, "rev-parse", "main").strip()
+
+    def change(repo: Path) -> None:
+        append(repo / "README.md", "More.\n")
+        if hostile:
+            edit(repo / "pyproject.toml", "ignore = []", 'ignore = ["IMM", "CHK"]')
+            edit(repo / MODEL / "card.md", "Retrain", "Re-train")
+
+    return pull_request(template, tmp_path, change), base
+
+
+def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, **env}, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.hostile_pr("own-judge")
+@pytest.mark.parametrize("hostile", [True, False])
+def test_github_pull_request_job_runs_as_written(
+    template: Path, tmp_path: Path, hostile: bool
+) -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/strataml.yml").read_text())
+    job = workflow["jobs"]["doctor-pull-request"]
+    assert workflow[True] == {
+        "push": None,
+        "pull_request_target": None,
+    }  # YAML 1.1 reads on: as True
+    steps = {s.get("name", s.get("uses", "").split("@")[0]): s for s in job["steps"]}
+    assert steps["install the base's tool"]["run"] == "python -m pip install ./base"
+    assert "actions/cache/restore@v4" in {s.get("uses") for s in job["steps"]}
+    assert not any(s.get("uses", "").startswith("actions/cache@") for s in job["steps"])
+    clone, base = _pull_request_workspace(template, tmp_path, hostile)
+    pr = tmp_path / "workspace" / "pr"
+    pr.parent.mkdir()
+    clone.rename(pr)
+    git(pr, "remote", "remove", "origin")  # the base commit arrives by the step's own fetch
+    doctor = steps["doctor"]
+    assert doctor["working-directory"] == "pr"
+    env = {
+        "BASE_SHA": base,
+        "GITHUB_SERVER_URL": str(template.parent),
+        "GITHUB_REPOSITORY": "template",
+    }
+    done = _bash(doctor["run"], pr, env)
+    if not hostile:
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+        return
+    assert (done.returncode, done.stderr) == (1, "")
+    assert "card.md: error CHK005 content does not match" in done.stdout
+    assert "warning CFG004 doctor ignore added: IMM, CHK" in done.stdout
+    import json
+
+    sarif = json.loads((pr.parent / "doctor.sarif").read_text())
+    assert sorted({r["ruleId"] for r in sarif["runs"][0]["results"]}) == [
+        "CFG004",
+        "CHK005",
+        "IMM001",
+    ]
+
+
+@pytest.mark.hostile_pr("own-judge")
+def test_gitlab_merge_request_job_runs_as_written(template: Path, tmp_path: Path) -> None:
+    import yaml
+
+    job = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())["strataml-doctor-merge-request"]
+    assert job["cache"]["policy"] == "pull"
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    clone, base = _pull_request_workspace(template, tmp_path, hostile=True)
+    env = {"CI_MERGE_REQUEST_DIFF_BASE_SHA": base}
+    setup = [line for line in job["before_script"] if not line.startswith("python -m pip")]
+    done = _bash("\n".join([*setup, *job["script"]]), clone, env)
+    assert (done.returncode, done.stderr) == (1, "")
+    assert "card.md: error CHK005 content does not match" in done.stdout
+    assert (tmp_path / "strataml-base" / "pyproject.toml").read_text() == git(
+        clone, "show", f"{base}:pyproject.toml"
+    )

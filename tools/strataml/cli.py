@@ -110,6 +110,14 @@ def doctor(
             "--files", help="PATHs are changed files (pre-commit): check the artifacts they touch."
         ),
     ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Take trust, keys, policy, ignores and schemas from REF; report changes to them.",
+        ),
+    ] = None,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
@@ -124,7 +132,7 @@ def doctor(
     report = run_doctor(
         Path() if files or not paths else paths[0], strict=strict, select=parse_codes(select),
         ignore=parse_codes(ignore), require_content=require_content, use_cache=not no_cache,
-        since=since, changed=(paths or []) if files else None,
+        since=since, changed=(paths or []) if files else None, base=base,
     )  # fmt: skip
     color = output_format == "text" and sys.stdout.isatty()
     typer.echo(REPORTERS[output_format](report, color=color), nl=False)

@@ -140,10 +140,16 @@ def _strataml_table(raw: bytes | None) -> dict[str, Any] | None:
 def _diff(path: tuple[str, ...], old: Any, new: Any, changes: list[str]) -> None:
     if old == new:
         return
-    if isinstance(old, dict) and isinstance(new, dict):
+    if isinstance(old, dict | None) and isinstance(new, dict | None):
+        old, new = old or {}, new or {}
         for key in sorted({*old, *new}):
             _diff((*path, key), old.get(key), new.get(key), changes)
         return
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        if not (_scalars(old) and _scalars(new)):  # e.g. one metric threshold edited
+            for index, (before, after) in enumerate(zip(old, new, strict=True)):
+                _diff((*path, f"[{index}]"), before, after, changes)
+            return
     name = _name(path)
     if _scalars(old) and _scalars(new):
         before, after = old or [], new or []
@@ -162,9 +168,9 @@ def _name(path: tuple[str, ...]) -> str:
     for size in (2, 1):
         label = _NAMES.get(path[:size])
         if label is not None:
-            rest = ".".join(path[size:])
+            rest = ".".join(path[size:]).replace(".[", "[")
             return f"{label} {rest}" if rest else label
-    return "configuration " + ".".join(path)
+    return "configuration " + ".".join(path).replace(".[", "[")
 
 
 def _scalars(value: Any) -> bool:

@@ -117,6 +117,13 @@ CFG003 = Rule(
     "TFC-0006 R11",
     "Configuration names a rule code that does not exist",
 )
+CFG004 = Rule(
+    "CFG004",
+    "rules-changed",
+    W,
+    "TFC-0006 R17",
+    "The rules differ from the base revision's (doctor --base): not yet in force",
+)
 
 # Datasets (TFC-0004)
 DAT001 = Rule(
@@ -501,7 +508,7 @@ RULES: dict[str, Rule] = {
         LAY001, LAY002, LAY003, LAY004, LAY005, LAY006,
         LAY010, LAY011, LAY012, LAY013, LAY014, LAY015, LAY016, LAY017,
         SCH001, SCH002, SCH003, SCH004, SCH005,
-        CFG001, CFG002, CFG003,
+        CFG001, CFG002, CFG003, CFG004,
         DAT001, DAT002, DAT003, DAT004, DAT005,
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,

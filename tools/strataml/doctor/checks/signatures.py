@@ -81,11 +81,11 @@ def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
                 hint=f"after review, `strata sign {artifact.path}`",
             )
     check_keys = ctx.whole_repository or within("keys", ctx.target)
-    if not signed and not (check_keys and (ctx.root / "keys").is_dir()):
+    if not signed and not (check_keys and (ctx.rules_root / "keys").is_dir()):
         return
     if not signed and shutil.which("gpg") is None:
         return  # keys/ alone is checked where gpg exists; a signature is never skipped
-    with Keyring(ctx.root) as keyring:
+    with Keyring(ctx.rules_root) as keyring:  # REF's keys/ with --base
         if check_keys:
             for problem in keyring.problems:
                 yield SIG010.at(
