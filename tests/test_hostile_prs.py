@@ -194,8 +194,8 @@ def test_a_transforming_attribute_is_never_answered_from_the_blob(
 
     clone = pull_request(template, tmp_path, change)
     if transform == "filter":  # the reviewer's machine has a filter configured for it
-        git(clone, "config", "filter.strata-test.smudge", "sed s/Intended/Unintended/")
-        git(clone, "config", "filter.strata-test.clean", "sed s/Unintended/Intended/")
+        git(clone, "config", "filter.strata-test.smudge", "sed s/Intended/Extended/")  # same size
+        git(clone, "config", "filter.strata-test.clean", "sed s/Extended/Intended/")
     (clone / target).unlink()
     git(clone, "checkout", "--", target)  # checked out under the new attributes
     shutil.copytree(saved, clone / CACHE_DIR, dirs_exist_ok=True)
@@ -441,3 +441,62 @@ def test_gitlab_merge_request_job_runs_as_written(template: Path, tmp_path: Path
     assert (tmp_path / "strataml-base" / "pyproject.toml").read_text() == git(
         clone, "show", f"{base}:pyproject.toml"
     )
+
+
+CANDIDATES = (f"{MODEL}/card.md", f"{MODEL}/model.json", f"{DATASET}/train/iris.csv")
+ATTRIBUTES = (
+    "working-tree-encoding=UTF-16LE", "text eol=crlf", "text eol=lf", "ident", "-text", "text",
+    "filter=strata-test", "crlf", "text=auto",
+)  # fmt: skip
+MUTATIONS = ("none", "crlf", "flip", "ident")
+
+
+@pytest.mark.hostile_pr("cache")
+def test_the_cache_never_changes_a_finding(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Random attributes and content changes on a pull request, checked out fresh with main's CI
+    cache restored: doctor with the cache and without it report exactly the same (TFC-0008 R13)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    saved = _ci_cache(template, tmp_path_factory.mktemp("ci"))
+    change = st.tuples(
+        st.sampled_from(CANDIDATES), st.sampled_from(ATTRIBUTES), st.sampled_from(MUTATIONS)
+    )
+
+    @settings(max_examples=12, deadline=None)
+    @given(st.lists(change, min_size=1, max_size=3), st.booleans())
+    def check(changes: list[tuple[str, str, str]], autocrlf: bool) -> None:
+        where = tmp_path_factory.mktemp("pr")
+        fork = where / "fork"
+        git(where, "clone", "-q", str(template), str(fork))
+        for path, _, mutation in changes:
+            target = fork / path
+            if mutation == "crlf":
+                target.write_bytes(target.read_bytes().replace(b"\n", b"\r\n"))
+            elif mutation == "flip":
+                target.write_bytes(target.read_bytes().replace(b"a", b"b", 1))
+            elif mutation == "ident":
+                append(target, "$Id$\n")
+        git(fork, "add", "-A")
+        git(fork, "commit", "-q", "--allow-empty", "-m", "pull request: content")
+        for path, attribute, _ in changes:  # attributes last: what checkout will do to the bytes
+            append(fork / ".gitattributes", f"{path} {attribute}\n")
+        git(fork, "add", ".gitattributes")
+        git(fork, "commit", "-q", "-m", "pull request: attributes")
+        clone = where / "clone"
+        git(where, "clone", "-q", str(fork), str(clone))
+        git(clone, "config", "filter.strata-test.smudge", "sed s/a/A/")
+        git(clone, "config", "filter.strata-test.clean", "sed s/A/a/")
+        if autocrlf:
+            git(clone, "config", "core.autocrlf", "true")
+        for path in {path for path, _, _ in changes}:
+            (clone / path).unlink()
+        git(clone, "checkout", "--", ".")  # as checked out under the pull request's attributes
+        shutil.copytree(saved, clone / CACHE_DIR, dirs_exist_ok=True)
+        cached = run_doctor(clone, strict=True)
+        audited = run_doctor(clone, strict=True, use_cache=False)
+        assert cached.diagnostics == audited.diagnostics
+
+    check()
