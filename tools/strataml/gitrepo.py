@@ -223,42 +223,6 @@ def commit_paths(root: Path, paths: Iterable[str], message: str) -> str:
     return _git(root, "rev-parse", "HEAD").strip()
 
 
-@dataclass(frozen=True, slots=True)
-class FileChange:
-    commit: str
-    time: int
-    status: str  # A, M, D, T …
-    path: str
-
-
-def artifact_changes(root: Path, trees: Iterable[str]) -> list[FileChange] | None:
-    """Every change to files under `trees` in the history of HEAD, oldest first; None outside Git."""
-    if not in_work_tree(root) or shutil.which("git") is None:
-        return None
-    if not _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip():
-        return []
-    out = subprocess.run(
-        ["git", "log", "--reverse", "--topo-order", "--no-renames", "--format=%x01%H %ct",
-         "--name-status", "-z", "--", *trees],
-        cwd=root, capture_output=True, check=False,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise StrataError(
-            f"git log failed: {' '.join(out.stderr.decode(errors='replace').split())}"
-        )
-    changes = []
-    for chunk in out.stdout.split(b"\x01")[1:]:
-        header, _, body = chunk.partition(b"\0")  # "<sha> <time>\0\n<status>\0<path>\0…"
-        sha, when = header.decode().split()
-        tokens = body.lstrip(b"\n").split(b"\0")
-        for index in range(0, len(tokens) - 1, 2):
-            status = tokens[index].decode().strip()
-            if status:
-                path = tokens[index + 1].decode("utf-8", "surrogateescape")
-                changes.append(FileChange(sha, int(when), status[0], path))
-    return changes
-
-
 def uncommitted_later(
     root: Path, trees: Iterable[str]
 ) -> Callable[[], list[tuple[str, str]] | None]:
