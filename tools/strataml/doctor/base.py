@@ -25,6 +25,7 @@ from strataml.safeopen import read_regular
 
 KEYS, SCHEMAS = "keys", "schemas"
 RULE_PATHS = (PYPROJECT, KEYS, SCHEMAS)
+_MAX_RULE_BYTES = 16 << 20  # a larger file differs from any rule file the base holds
 # How a difference under [tool.strataml] is named, by its first keys.
 _NAMES = {
     ("signing", "trusted"): "trust list",
@@ -112,7 +113,7 @@ def _working_rules(root: Path) -> dict[str, bytes]:
             candidates = []
         for path in candidates:
             with contextlib.suppress(OSError):  # unreadable or a link: not a rule file
-                found[path.relative_to(root).as_posix()] = read_regular(path)
+                found[path.relative_to(root).as_posix()] = read_regular(path, _MAX_RULE_BYTES)
     return found
 
 
@@ -145,11 +146,11 @@ def _diff(path: tuple[str, ...], old: Any, new: Any, changes: list[str]) -> None
         for key in sorted({*old, *new}):
             _diff((*path, key), old.get(key), new.get(key), changes)
         return
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        if not (_scalars(old) and _scalars(new)):  # e.g. one metric threshold edited
-            for index, (before, after) in enumerate(zip(old, new, strict=True)):
-                _diff((*path, f"[{index}]"), before, after, changes)
-            return
+    tables = not (_scalars(old) and _scalars(new))  # e.g. one metric threshold edited
+    if tables and isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            _diff((*path, f"[{index}]"), before, after, changes)
+        return
     name = _name(path)
     if _scalars(old) and _scalars(new):
         before, after = old or [], new or []
