@@ -1,12 +1,20 @@
-"""Promotion policy as code: what a model version needs to hold a stage (TFC-0005 R10)."""
+"""Promotion policy as code: what a model version needs to hold a stage (TFC-0005 R10).
+
+The one evaluation doctor (POL001-POL002, SIG001-SIG009) and `strata model promote` share, so
+that a version promote refuses is the version doctor fails once a hand edit puts it there."""
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from strataml.config import Config
 from strataml.errors import StrataError
+from strataml.integrity.gpg import Keyring, Verdict
+from strataml.integrity.signatures import SIGNATURE, DirectoryReport, verify_directory
 from strataml.registry.cards import parse_card, section_written
 from strataml.registry.store import load_mapping
 from strataml.safeopen import read_regular
@@ -41,7 +49,7 @@ class StagePolicy:
 
 @dataclass(frozen=True)
 class Violation:
-    kind: str  # "card-section" or "metric"
+    kind: str  # "card-section", "metric" or "signature"
     path: str  # repo-relative file at fault
     message: str
 
@@ -119,3 +127,107 @@ def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[V
                     )
                 )
     return violations
+
+
+# --- signatures (TFC-0008 R10, R11) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignerNeed:
+    count: int = 0  # distinct trusted signers, by primary fingerprint
+    why: str | None = None  # the configuration that asks for them
+
+
+def trusted_signers(config: Config) -> frozenset[str]:
+    return frozenset(f.upper() for f in config.signing.get("trusted", []))
+
+
+def signer_need(config: Config, path: str, stages: Iterable[str] = ()) -> SignerNeed:
+    """The most any `[[tool.strataml.signing.require]]` glob matching `path`, or the policy of a
+    stage it holds (or is promoted to), asks of it."""
+    need = SignerNeed()
+    for entry in config.signing.get("require", []):
+        if fnmatch.fnmatchcase(path, entry["path"]) and entry["signers"] > need.count:
+            why = f"[[tool.strataml.signing.require]] path {entry['path']!r}"
+            need = SignerNeed(entry["signers"], why)
+    policies = load_policy(config.policy)
+    for stage in stages:
+        policy = policies.get(stage)
+        if policy is not None and policy.signatures > need.count:
+            need = SignerNeed(policy.signatures, f"[tool.strataml.policy.{stage}]")
+    return need
+
+
+@dataclass(frozen=True)
+class SignatureFailure:
+    kind: Literal["missing", "malformed", "untrusted", "failed", "too-few"]
+    message: str
+    verdict: Verdict | None = None  # "failed": gpg's verdict on the block
+    fingerprint: str | None = None  # "untrusted": the good signer outside the trust list
+
+
+def signature_failures(report: DirectoryReport, need: SignerNeed) -> list[SignatureFailure]:
+    """Why an artifact's SIGNATURE.asc does not vouch for it as `need` asks; [] when it does.
+
+    Every block must be a good signature by a trusted key, whatever is required (TFC-0008 R10)."""
+    if not report.present:
+        if not need.count:
+            return []
+        plural = "s" if need.count > 1 else ""
+        message = f"{need.count} trusted signature{plural} required by {need.why}, none present"
+        return [SignatureFailure("missing", message)]
+    failures = []
+    if report.problem:
+        failures.append(SignatureFailure("malformed", f"{SIGNATURE} {report.problem}"))
+    for block in report.blocks:
+        result, who = block.result, _who(block.result.fingerprint, block.result.uid)
+        if result.verdict is Verdict.GOOD:
+            if not block.trusted:
+                message = f"signature {block.index} by {who} is good, but that key is not in [tool.strataml.signing] trusted"
+                failures.append(
+                    SignatureFailure("untrusted", message, fingerprint=result.fingerprint)
+                )
+            continue
+        detail = (
+            f" ({result.detail})"
+            if result.detail and result.verdict in (Verdict.ERROR, Verdict.MALFORMED)
+            else ""
+        )
+        message = f"signature {block.index} by {who}: {result.verdict.value}{detail}"
+        failures.append(SignatureFailure("failed", message, verdict=result.verdict))
+    signers = sorted(report.signers)
+    if need.count and len(signers) < need.count and report.blocks:
+        plural = "s" if len(signers) != 1 else ""
+        message = (
+            f"{len(signers)} distinct trusted signer{plural} ({', '.join(signers) or 'none'}), "
+            f"{need.count} required by {need.why}"
+        )
+        failures.append(SignatureFailure("too-few", message))
+    return failures
+
+
+def _who(fingerprint: str | None, uid: str | None) -> str:
+    if fingerprint is None:
+        return "an unknown key"
+    return f"{fingerprint}" + (f" ({uid})" if uid else "")
+
+
+def check_signed(root: Path, config: Config, path: str, need: SignerNeed) -> list[SignatureFailure]:
+    """Verify `path`'s SIGNATURE.asc against keys/ and the trust list (gpg only if one exists)."""
+    if not (root / path / SIGNATURE).exists():
+        return signature_failures(DirectoryReport(path, False, None, ()), need)
+    with Keyring(root) as keyring:
+        report = verify_directory(keyring, root, path, trusted_signers(config))
+    return signature_failures(report, need)
+
+
+def evaluate_stage(
+    root: Path, config: Config, name: str, version: str, stage: str
+) -> list[Violation]:
+    """Everything doctor reports against `models/<name>/<version>` once it holds `stage`: the
+    stage policy's card sections and thresholds, then its signatures."""
+    policy = load_policy(config.policy).get(stage)
+    found = evaluate(root, name, version, policy) if policy else []
+    path = f"models/{name}/{version}"
+    failures = check_signed(root, config, path, signer_need(config, path, (stage,)))
+    return found + [Violation("signature", f"{path}/{SIGNATURE}", f.message) for f in failures]

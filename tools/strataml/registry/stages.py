@@ -11,14 +11,14 @@ from typing import Any
 
 from strataml import schemas
 from strataml.atomic import write_text_atomic
-from strataml.config import load_config
+from strataml.config import PYPROJECT, Config, load_config
 from strataml.confine import confined
 from strataml.doctor.engine import run_doctor
 from strataml.errors import StrataError
 from strataml.gitrepo import commit_paths, file_at, file_commits, user_identity
 from strataml.integrity.hashing import hash_bytes
 from strataml.refs import Kind, is_run_id, is_version
-from strataml.registry.policy import evaluate, load_policy
+from strataml.registry.policy import evaluate_stage
 from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
@@ -119,6 +119,7 @@ def _verify(root: Path, name: str, version: str) -> None:
 
 def _plan(
     root: Path,
+    config: Config,
     stages: Stages,
     item: Promotion,
     *,
@@ -143,8 +144,8 @@ def _plan(
         raise RegistryError("--override needs a --reason saying why")
     if item.to in ("staging", "production"):
         _verify(root, item.name, item.version)
-        policy = load_policy(load_config(root).policy).get(item.to)
-        failures = evaluate(root, item.name, item.version, policy) if policy else []
+        # Doctor's own evaluation of the stage (TFC-0005 R10, TFC-0008 R10-R11); no option skips it.
+        failures = evaluate_stage(root, config, item.name, item.version, item.to)
         if failures:
             raise RegistryError(
                 f"models/{item.name}/{item.version} breaks the {item.to} policy: {failures[0].message}"
@@ -195,6 +196,7 @@ def promote(
         _check_version(root, item.name, item.version)
     if len({i.name for i in items}) != len(items):
         raise RegistryError("each model may appear once per promotion")
+    config = _policy_config(root)
     by = user_identity(root) or "unknown"
     at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     names = sorted({i.name for i in items})
@@ -205,7 +207,10 @@ def promote(
         added: list[tuple[str, dict[str, Any]]] = []
         for item in items:
             stages = load_stages(root, item.name)
-            for entry in _plan(root, stages, item, reason=reason, override=override, at=at, by=by):
+            planned_entries = _plan(
+                root, config, stages, item, reason=reason, override=override, at=at, by=by
+            )
+            for entry in planned_entries:
                 stages.history.append(entry)
                 added.append((item.name, entry))
             planned[item.name] = stages
@@ -220,6 +225,17 @@ def promote(
             root, written, f"Promote {summary}" + (f"\n\n{reason}" if reason else "")
         )
     return PromotionResult(tuple(written), tuple(added), sha)
+
+
+def _policy_config(root: Path) -> Config:
+    """The policy promote enforces; a broken [tool.strataml] would read as no policy at all."""
+    config = load_config(root)
+    if config.problems and (root / PYPROJECT).exists():
+        raise RegistryError(
+            f"{PYPROJECT}: {config.problems[0].message}; fix it before promoting "
+            f"(`strata doctor {PYPROJECT}`)"
+        )
+    return config
 
 
 def write_stages(root: Path, name: str, stages: Stages) -> None:

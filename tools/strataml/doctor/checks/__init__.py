@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from strataml.doctor.checks import (
     artifacts,
     checksums,
+    claims,
     documents,
     history,
     layout,
@@ -49,6 +50,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "reproduction": reproduction.check_reproduction,
     "lineage": registry.check_lineage,
     "card": registry.check_card,
+    "claimed-metrics": claims.check_claimed_metrics,
     "checksums": checksums.check_checksums,
     "lfs": lfs.check_lfs,  # after checksums: it reads what the listing says
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import shutil
 from collections.abc import Iterator
 
@@ -22,8 +21,16 @@ from strataml.doctor.rules import (
     SIG011,
 )
 from strataml.integrity.gpg import Keyring, Verdict
-from strataml.integrity.signatures import SIGNATURE, verify_directory
-from strataml.registry.policy import load_policy
+from strataml.integrity.keyfiles import ONE_FILE_EACH
+from strataml.integrity.signatures import SIGNATURE, DirectoryReport, verify_directory
+from strataml.registry.policy import (
+    STAGES,
+    SignatureFailure,
+    SignerNeed,
+    signature_failures,
+    signer_need,
+    trusted_signers,
+)
 from strataml.workspace import Artifact
 
 _VERDICT_RULES: dict[Verdict, tuple[Rule, str]] = {
@@ -46,40 +53,26 @@ _VERDICT_RULES: dict[Verdict, tuple[Rule, str]] = {
 }
 
 
-def _required(ctx: Context, artifact: Artifact) -> tuple[int, str | None]:
-    """(distinct trusted signers needed, why) from signing.require globs and stage policy."""
-    needed, why = 0, None
-    for entry in ctx.config.signing.get("require", []):
-        if fnmatch.fnmatchcase(artifact.path, entry["path"]) and entry["signers"] > needed:
-            needed, why = (
-                entry["signers"],
-                f"[[tool.strataml.signing.require]] path {entry['path']!r}",
-            )
+def _required(ctx: Context, artifact: Artifact) -> SignerNeed:
+    """What signing.require and the policy of the stages the artifact holds ask of it."""
+    held: tuple[str, ...] = ()
     if artifact.kind == "model":
         document = ctx.document(f"models/{artifact.name}/stages.yaml")
         data = document.data if document is not None and document.ok else None
         if isinstance(data, dict):
-            for stage, policy in load_policy(ctx.config.policy).items():
-                if data.get(stage) == artifact.version and policy.signatures > needed:
-                    needed, why = (
-                        policy.signatures,
-                        f"[tool.strataml.policy.{stage}] (it is in {stage})",
-                    )
-    return needed, why
+            held = tuple(stage for stage in STAGES if data.get(stage) == artifact.version)
+    return signer_need(ctx.config, artifact.path, held)
 
 
 def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
-    trusted = frozenset(f.upper() for f in ctx.config.signing.get("trusted", []))
+    trusted = trusted_signers(ctx.config)
     signed = [a for a in ctx.artifacts if (ctx.root / a.path / SIGNATURE).exists()]
     required = {a.path: _required(ctx, a) for a in ctx.artifacts}
     for artifact in ctx.artifacts:
-        needed, why = required[artifact.path]
-        if needed and artifact not in signed:
-            yield SIG001.at(
-                f"{artifact.path}/{SIGNATURE}",
-                f"{needed} trusted signature{'s' if needed > 1 else ''} required by {why}, none present",
-                hint=f"after review, `strata sign {artifact.path}`",
-            )
+        if artifact not in signed:
+            unsigned = DirectoryReport(artifact.path, False, None, ())
+            for failure in signature_failures(unsigned, required[artifact.path]):
+                yield _finding(failure, artifact)
     check_keys = ctx.whole_repository or within("keys", ctx.target)
     if not signed and not (check_keys and (ctx.rules_root / "keys").is_dir()):
         return
@@ -88,11 +81,7 @@ def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
     with Keyring(ctx.rules_root) as keyring:  # REF's keys/ with --base
         if check_keys:
             for problem in keyring.problems:
-                yield SIG010.at(
-                    problem.path,
-                    problem.message,
-                    hint="keys/ holds ASCII-armored public keys, one file each (`strata keys add`)",
-                )
+                yield SIG010.at(problem.path, problem.message, hint=problem.hint or ONE_FILE_EACH)
             if ctx.whole_repository:
                 for fpr in sorted(trusted - set(keyring.keys)):
                     yield SIG011.at(
@@ -101,56 +90,29 @@ def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
                         hint="`strata keys add` its key, or remove it from [tool.strataml.signing] trusted",
                     )
         for artifact in signed:
-            yield from _check_artifact(ctx, keyring, artifact, trusted, required[artifact.path])
+            report = verify_directory(keyring, ctx.root, artifact.path, trusted)
+            for failure in signature_failures(report, required[artifact.path]):
+                yield _finding(failure, artifact)
 
 
-def _check_artifact(
-    ctx: Context,
-    keyring: Keyring,
-    artifact: Artifact,
-    trusted: frozenset[str],
-    need: tuple[int, str | None],
-) -> Iterator[Diagnostic]:
+def _finding(failure: SignatureFailure, artifact: Artifact) -> Diagnostic:
     at = f"{artifact.path}/{SIGNATURE}"
-    report = verify_directory(keyring, ctx.root, artifact.path, trusted)
-    if report.problem:
-        yield SIG008.at(
-            at,
-            f"{SIGNATURE} {report.problem}",
-            hint="remove the damaged part and re-sign (`strata sign PATH`)",
+    if failure.kind == "missing":
+        return SIG001.at(at, failure.message, hint=f"after review, `strata sign {artifact.path}`")
+    if failure.kind == "malformed":
+        return SIG008.at(
+            at, failure.message, hint="remove the damaged part and re-sign (`strata sign PATH`)"
         )
-    for block in report.blocks:
-        result, who = block.result, _who(block.result.fingerprint, block.result.uid)
-        if result.verdict is Verdict.GOOD:
-            if not block.trusted:
-                yield SIG005.at(
-                    at,
-                    f"signature {block.index} by {who} is good, but that key is not in [tool.strataml.signing] trusted",
-                    hint=f"if you trust it: `strata keys add {result.fingerprint}`",
-                )
-            continue
-        rule, hint = _VERDICT_RULES[result.verdict]
-        detail = (
-            f" ({result.detail})"
-            if result.detail and result.verdict in (Verdict.ERROR, Verdict.MALFORMED)
-            else ""
+    if failure.kind == "untrusted":
+        return SIG005.at(
+            at, failure.message, hint=f"if you trust it: `strata keys add {failure.fingerprint}`"
         )
-        yield rule.at(
+    if failure.kind == "too-few":
+        return SIG009.at(
             at,
-            f"signature {block.index} by {who}: {result.verdict.value}{detail}",
-            hint=hint.replace("PATH", artifact.path),
-        )
-    needed, why = need
-    if needed and len(report.signers) < needed and report.blocks:
-        count = len(report.signers)
-        yield SIG009.at(
-            at,
-            f"{count} distinct trusted signer{'s' if count != 1 else ''} ({', '.join(sorted(report.signers)) or 'none'}), {needed} required by {why}",
+            failure.message,
             hint="more trusted people must review and `strata sign` it; one key signing twice counts once",
         )
-
-
-def _who(fingerprint: str | None, uid: str | None) -> str:
-    if fingerprint is None:
-        return "an unknown key"
-    return f"{fingerprint}" + (f" ({uid})" if uid else "")
+    assert failure.verdict is not None
+    rule, hint = _VERDICT_RULES[failure.verdict]
+    return rule.at(at, failure.message, hint=hint.replace("PATH", artifact.path))
