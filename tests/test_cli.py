@@ -6,10 +6,10 @@ from conftest import REPO, RunCli, doctor_script
 
 
 def test_unknown_option_is_one_line_exit_2(base_repo: Path, strata: RunCli) -> None:
-    assert strata("doctor", str(base_repo), "--bogus") == (
+    assert strata("doctor", str(base_repo), "--qqqq") == (
         2,
         "",
-        "strata: error: No such option: --bogus\n",
+        "strata: error: No such option: --qqqq\n",
     )
 
 
