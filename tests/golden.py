@@ -53,6 +53,11 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
         elif op == "append":
             with (repo / arg["path"]).open("ab") as handle:
                 handle.write(arg["text"].encode("utf-8"))
+        elif op == "pad":  # append copies of a line until the file holds `to` bytes or more
+            target, line = repo / arg["path"], arg["text"].encode("utf-8")
+            missing = arg["to"] - target.stat().st_size
+            with target.open("ab") as handle:
+                handle.write(line * -(-missing // len(line)))
         elif op == "replace":
             target = repo / arg["path"]
             text = target.read_bytes().decode("utf-8")

@@ -6,10 +6,12 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from strataml import metrichistory
 
 METRIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,127}$")
 
@@ -98,20 +100,58 @@ class MetricsRecord:
     history: dict[str, list[MetricPoint]] = field(default_factory=dict)
 
 
+class MetricEntry(NamedTuple):
+    """One line of the metrics file: a history point when `step` is set, else a final value."""
+
+    name: str
+    value: float
+    step: int | None
+    time: float | None
+
+
+# The line `log_metrics` writes, read without the JSON parser (a million lines in a second);
+# any other line takes the general path.
+_TRACKED = re.compile(
+    rb'\{"name": "([A-Za-z0-9_][A-Za-z0-9_./:@-]{0,127})", '
+    rb'"value": (-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)'
+    rb'(?:, "step": (0|[1-9][0-9]{0,17}))?\}\s*'
+)
+
+
 def read_metric_lines(raw: bytes) -> tuple[MetricsRecord, list[str]]:
     """Parse a metrics file; bad lines are skipped with a warning, never raised."""
     record = MetricsRecord()
     warnings = []
-    for number, line in enumerate(raw.split(b"\n"), 1):
-        if not line.strip():
-            continue
-        problem = _read_line(line, record)
-        if problem:
-            warnings.append(f"metrics line {number}: {problem}")
+    for number, entry in iter_metric_lines(raw.split(b"\n")):
+        if isinstance(entry, str):
+            warnings.append(f"metrics line {number}: {entry}")
+        elif entry.step is None:
+            record.final[entry.name] = entry.value
+        else:
+            point = MetricPoint(entry.step, entry.value, entry.time)
+            record.history.setdefault(entry.name, []).append(point)
     return record, warnings
 
 
-def _read_line(line: bytes, record: MetricsRecord) -> str | None:
+def iter_metric_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, MetricEntry | str]]:
+    """(line number, entry or the problem with the line), blank lines skipped; streams a file."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fast = _TRACKED.fullmatch(line)
+        if fast is not None:
+            name, text, step = fast.groups()
+            value = metrichistory.number(text)
+            if _finite(value):
+                yield (
+                    number,
+                    MetricEntry(name.decode(), value, None if step is None else int(step), None),
+                )
+                continue
+        yield number, _read_line(line)
+
+
+def _read_line(line: bytes) -> MetricEntry | str:
     try:
         entry = json.loads(line, parse_constant=_reject_constant)
     except _NotFiniteError:
@@ -133,11 +173,7 @@ def _read_line(line: bytes, record: MetricsRecord) -> str | None:
     if problem:
         return problem
     assert isinstance(name, str) and isinstance(value, (int, float))
-    if step is None:
-        record.final[name] = value
-    else:
-        record.history.setdefault(name, []).append(MetricPoint(step, value, at))
-    return None
+    return MetricEntry(name, value, step, at)
 
 
 class _NotFiniteError(ValueError):

@@ -10,11 +10,12 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.integrity.gpg import split_blocks
 from strataml.integrity.signatures import SIGNATURE
+from strataml.metrichistory import HISTORY, read_chart_points
 from strataml.registry.lineage import build_graph
 from strataml.registry.runs import RunRecord, load_runs
 from strataml.registry.stagestate import Stages
 from strataml.registry.store import load_mapping, names, versions
-from strataml.safeopen import read_regular
+from strataml.safeopen import open_regular, read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
 INDEX_VERSION = 1
@@ -127,8 +128,12 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _history(metrics: dict[str, Any]) -> dict[str, list[list[float | int | None]]]:
-    """Metric histories as [step, value] pairs; whatever is not that is dropped (doctor reports it)."""
+def _history(root: Path, record: RunRecord) -> dict[str, list[list[float | int | None]]]:
+    """Metric histories as [step, value] pairs; whatever is not that is dropped (doctor reports it).
+    A long history (metrics.csv, TFC-0003 R15) is thinned to CHART_POINTS a metric."""
+    metrics = record.metrics
+    if metrics.get("schema_version") == 2:
+        return _long_history(root / record.path, metrics.get("series"))
     history = metrics.get("history")
     if not isinstance(history, dict):
         return {}
@@ -141,7 +146,24 @@ def _history(metrics: dict[str, Any]) -> dict[str, list[list[float | int | None]
     }
 
 
-def _run(record: RunRecord) -> dict[str, Any]:
+def _long_history(directory: Path, series: object) -> dict[str, list[list[float | int | None]]]:
+    if not isinstance(series, dict):
+        return {}
+    counts = {
+        str(name): brief["count"]
+        for name, brief in series.items()
+        if isinstance(brief, dict) and _int(brief.get("count")) is not None
+    }
+    try:
+        handle = open_regular(directory / HISTORY)
+    except OSError:
+        return {}
+    with handle:
+        points = read_chart_points(handle, counts)
+    return {name: [[step, _num(value)] for step, value in kept] for name, kept in points.items()}
+
+
+def _run(root: Path, record: RunRecord) -> dict[str, Any]:
     code = record.config.get("code")
     return {
         "id": record.run_id,
@@ -160,7 +182,7 @@ def _run(record: RunRecord) -> dict[str, Any]:
         "code": code if isinstance(code, dict) else None,
         "tags": record.tags,
         "metrics": {str(k): _num(v) for k, v in record.final.items()},
-        "history": _history(record.metrics),
+        "history": _history(root, record),
         "environment": {
             "host": record.system.get("host"),
             "python": record.system.get("python"),
@@ -178,7 +200,7 @@ def _run(record: RunRecord) -> dict[str, Any]:
 def build_index(root: Path) -> dict[str, Any]:
     """The catalogue. Reads only; the same repository content gives the same document."""
     problems: list[dict[str, str]] = []
-    runs = [_run(r) for r in sorted(load_runs(root), key=lambda r: r.run_id)]
+    runs = [_run(root, r) for r in sorted(load_runs(root), key=lambda r: r.run_id)]
     for run in runs:
         run["signatures"] = _signature_blocks(root / run["path"])
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]

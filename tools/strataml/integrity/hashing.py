@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -140,7 +141,7 @@ def hash_files(
         parts = workers * 4
         chunks = [small[k::parts] for k in range(parts)]
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        with context.Pool(workers) as pool:
+        with context.Pool(workers, initializer=_default_sigterm) as pool:
             for chunk, digests in zip(
                 chunks,
                 pool.imap(_hash_chunk, [[str(paths[i]) for i in c] for c in chunks]),
@@ -155,6 +156,13 @@ def hash_files(
             results[i] = _hash_or_error(paths[i])
             tick(sizes[i])
     return results
+
+
+def _default_sigterm() -> None:
+    """A forked worker inherits the parent's handlers (the runner forwards SIGTERM to its
+    command); Pool.terminate() ends workers with SIGTERM, and a worker that only ran the handler
+    and went back to waiting for the queue's lock left terminate() waiting for ever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _size(path: Path) -> int:

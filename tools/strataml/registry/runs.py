@@ -17,7 +17,8 @@ from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
 RUNS = "runs"
-# metrics.json carries every step of every metric: allow far more than a metadata file.
+# metrics.json written before TFC-0003 R15 may carry every step of every metric: allow far
+# more than a metadata file.
 _MAX_METRICS_BYTES = 256 * MAX_BYTES
 
 
@@ -435,14 +436,26 @@ def format_show(record: RunRecord) -> str:
         lines.append(f"{title}:" if values else f"{title}: none")
         width = max((len(k) for k in values), default=0)
         lines += [f"  {k.ljust(width)}  {_text(v)}" for k, v in values.items()]
-    history = record.metrics.get("history")
-    if isinstance(history, dict) and history:
-        points = ", ".join(
-            f"{k} ({len(v)} steps)" for k, v in sorted(history.items()) if isinstance(v, list)
-        )
+    steps = _history_counts(record.metrics)
+    if steps:
+        points = ", ".join(f"{k} ({n} steps)" for k, n in sorted(steps.items()))
         lines.append(f"history     {points}")
     lines += [f"problem     {p}" for p in record.problems]
     return "\n".join(lines) + "\n"
+
+
+def _history_counts(metrics: dict[str, Any]) -> dict[str, int]:
+    """Points per metric: inline (schema_version 1) or as `series` counts them (TFC-0003 R15)."""
+    history, series = metrics.get("history"), metrics.get("series")
+    if isinstance(series, dict):
+        return {
+            str(k): v["count"]
+            for k, v in series.items()
+            if isinstance(v, dict) and isinstance(v.get("count"), int)
+        }
+    if isinstance(history, dict):
+        return {str(k): len(v) for k, v in history.items() if isinstance(v, list)}
+    return {}
 
 
 def _delta(values: tuple[object, ...], index: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import selectors
 import signal
@@ -27,6 +28,31 @@ class Outcome:
     timed_out: bool
     peak_memory_bytes: int | None
     start_error: str | None
+    log_full: bool = False  # the disk filled up while logs.txt was written: the log is cut short
+
+
+class _Log:
+    """logs.txt as the pump writes it: once the disk is full, the rest of the output is only
+    drained (and echoed), never a traceback that leaves the run `running` (TFC-0002 R15)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.full = False
+
+    def write(self, data: bytes) -> None:
+        if self.full:
+            return
+        view = memoryview(data)
+        try:
+            while view:  # an unbuffered handle may write part of it
+                written = self.handle.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, "nothing written")
+                view = view[written:]
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.full = True
 
 
 class Interrupts:
@@ -97,14 +123,17 @@ def execute(
     interrupts.add(proc.pid)
     if interrupts.received:  # Ctrl-C came while the command was starting
         _signal_group(proc.pid, interrupts.received)
+    sink = _Log(log)
     try:
-        timed_out = _pump(proc, log, echo, timeout_s, interrupts, grace_s)
+        timed_out = _pump(proc, sink, echo, timeout_s, interrupts, grace_s)
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
         interrupts.discard(proc.pid)
         _signal_group(proc.pid, signal.SIGKILL)  # nothing of the run outlives it
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Outcome(proc.returncode, interrupts.received, timed_out, usage.ru_maxrss * 1024, None)
+    return Outcome(
+        proc.returncode, interrupts.received, timed_out, usage.ru_maxrss * 1024, None, sink.full
+    )
 
 
 def _program(argv: str | list[str]) -> str:
@@ -112,7 +141,7 @@ def _program(argv: str | list[str]) -> str:
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], log: BinaryIO, echo: tuple[BinaryIO, BinaryIO] | None,
+    proc: subprocess.Popen[bytes], log: _Log, echo: tuple[BinaryIO, BinaryIO] | None,
     timeout_s: float | None, interrupts: Interrupts, grace_s: float,
 ) -> bool:  # fmt: skip
     """Copy output until the command exits; enforce the timeout and the grace period."""
@@ -159,7 +188,6 @@ def _pump(
                 if sink is not None:
                     sink.write(chunk)
                     sink.flush()
-            log.flush()
     finally:
         selector.close()
         proc.stdout.close()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from strataml.atomic import fsync_path, write_text_atomic
 from strataml.errors import StrataError
 from strataml.integrity.tree import scan_tree
+from strataml.metrichistory import MetricsWriter
 from strataml.yamlio import dump_yaml
 
 RUNS = "runs"
@@ -56,29 +60,53 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     write_text_atomic(path, text + "\n")
 
 
-def write_metrics(path: Path, document: dict[str, Any]) -> None:
-    """metrics.json with one history point per line: readable and diffable at thousands of steps."""
+def write_metrics(path: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json from a whole v1 document (an importer's), through the runner's writer: a long
+    history goes to metrics.csv (TFC-0003 R15). Returns what metrics.json holds."""
+    with MetricsWriter(path.parent, final_from_history=False) as writer:
+        for name, points in document["history"].items():
+            for p in points:
+                writer.add(
+                    name, p["step"], p["value"], time=p.get("time"), timestamp=p.get("timestamp")
+                )
+        writer.final.update(document["final"])
+        return writer.write(path)
 
-    def dumps(value: object) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
-    final = json.dumps(
-        document["final"], indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
-    )
-    series = [
-        f"    {dumps(name)}: [\n" + ",\n".join(f"      {dumps(p)}" for p in points) + "\n    ]"
-        for name, points in sorted(document["history"].items())
-    ]
-    history = "{\n" + ",\n".join(series) + "\n  }" if series else "{}"
-    text = (
-        "{\n"
-        f'  "final": {final.replace(chr(10), chr(10) + "  ")},\n'
-        f'  "history": {history},\n'
-        f'  "schema_version": {dumps(document["schema_version"])}\n'
-        "}\n"
-    )
-    assert json.loads(text) == document  # the layout is cosmetic; the content is exact
-    write_text_atomic(path, text)
+# Disk space set aside when a run starts, freed just before its record is sealed, so that a
+# full disk still gets the run recorded `failed` (TFC-0002 R15): it holds system.json (a few
+# tens of KiB with the package list), metrics.json, the runner's last log lines and a
+# CHECKSUMS.txt of about 2,000 files.
+RESERVE_BYTES = 256 << 10
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def no_space(error: OSError) -> bool:
+    return error.errno in NO_SPACE
+
+
+def reserve_space(directory: Path) -> Path:
+    """A file of RESERVE_BYTES in `directory` (blocks allocated, not a sparse file)."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".reserve-")
+    try:
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            os.write(fd, bytes(RESERVE_BYTES))  # a file system without fallocate
+            os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        Path(name).unlink()
+        if no_space(exc):
+            raise StrataError(
+                f"no space left on device: a run needs {RESERVE_BYTES} bytes free in {directory} "
+                "to be sure it can be sealed (TFC-0002 R15); nothing was run"
+            ) from exc
+        raise
+    os.close(fd)
+    return Path(name)
 
 
 def write_config(run_dir: Path, document: dict[str, Any]) -> None:

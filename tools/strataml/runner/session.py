@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from strataml import tool_version, tracking
+from strataml.atomic import write_text_atomic
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
+from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
+from strataml.metrichistory import HISTORY, MetricsWriter, format_metrics
 from strataml.refs import is_run_id
+from strataml.runlog import LOG_CAP, cap_log
 from strataml.runner import rundir
 from strataml.runner.environment import host_facts, installed_packages, python_facts
 from strataml.runner.execute import Interrupts, Outcome, execute
@@ -148,22 +152,40 @@ def execute_run(
 ) -> RunResult:  # fmt: skip
     scratches = confined(root, root / ".strata" / "runs")  # before the claim: nothing to undo
     _sweep_scratch(root, scratches)
+    scratches.mkdir(parents=True, exist_ok=True)
+    reserve = rundir.reserve_space(scratches)  # before the claim: a full disk creates nothing
     claimed_at = dt.datetime.now(dt.UTC)
-    run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
+    try:
+        run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
+    except BaseException:
+        reserve.unlink()
+        raise
     scratch = scratches / run_id
-    scratch.mkdir(parents=True, exist_ok=True)
     metrics_file = scratch / "metrics.jsonl"
-    metrics_file.touch()
-    (run_dir / rundir.ARTIFACTS).mkdir()
     log_path = run_dir / rundir.LOGS
-    rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
-    started = dt.datetime.now(dt.UTC)
-    system = _system_record(planned, started)
-    rundir.write_json(run_dir / rundir.SYSTEM, system)
-    rundir.append_log(log_path, f"{run_id} started at {system['started']}")
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        reserve = reserve.rename(scratch / "reserve")
+        metrics_file.touch()
+        (run_dir / rundir.ARTIFACTS).mkdir()
+        rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
+        started = dt.datetime.now(dt.UTC)
+        system = _system_record(planned, started)
+        rundir.write_json(run_dir / rundir.SYSTEM, system)
+        rundir.append_log(log_path, f"{run_id} started at {system['started']}")
+    except OSError as exc:
+        if not rundir.no_space(exc):
+            raise
+        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        reserve.unlink(missing_ok=True)
+        raise StrataError(
+            f"no space left on device while starting a run in {rundir.RUNS}/: nothing was run "
+            "and nothing is left (TFC-0002 R15)"
+        ) from exc
     notify(f"{run_id} started: {rundir.RUNS}/{run_id}/")
     clock = time.monotonic()
-    with log_path.open("ab") as log:
+    with log_path.open("ab", buffering=0) as log:
         outcome = execute(
             planned.experiment.command,
             shell=bool(planned.experiment.spec.get("shell", False)),
@@ -175,17 +197,30 @@ def execute_run(
             interrupts=interrupts,
         )
     duration = round(time.monotonic() - clock, 3)
+    disk_was_full = _disk_full(run_dir)
+    reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
     status, exit_code, notes = _verdict(planned, run_dir, outcome)
     notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
-    record, warnings = tracking.read_metric_lines(metrics_file.read_bytes())
-    for line in (
-        *warnings,
-        *notes,
-        f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s",
-    ):
-        rundir.append_log(log_path, line)
-    rundir.sync(log_path)
-    rundir.write_metrics(run_dir / rundir.METRICS, tracking.metrics_document(record))
+    unwritten = [rundir.LOGS] if outcome.log_full else []
+    warnings = _write_metrics(run_dir, metrics_file, unwritten)
+    if unwritten and status == "succeeded":
+        status, exit_code = "failed", 1
+    ending = f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s"
+    try:
+        for line in (*warnings, *notes, ending):
+            rundir.append_log(log_path, line)
+        rundir.sync(log_path)
+        full_log = cap_log(log_path, run_dir / rundir.ARTIFACTS)
+    except OSError as exc:
+        if not rundir.no_space(exc):
+            raise
+        unwritten.append(rundir.LOGS)
+        full_log = None
+    if full_log is not None:
+        notify(f"{run_id}: logs.txt kept to {LOG_CAP} bytes; the whole log is {full_log}")
+    reason = _reason(unwritten, disk_was_full, status)
+    if reason is not None and status == "succeeded":
+        status, exit_code = "failed", 1
     system.update(
         status=status,
         exit_code=outcome.exit_code,
@@ -193,12 +228,87 @@ def execute_run(
         duration_s=duration,
         peak_memory_bytes=outcome.peak_memory_bytes,
     )
-    rundir.write_json(run_dir / rundir.SYSTEM, system)
-    if before_seal is not None:  # e.g. the reproduction verdict, sealed with the record
-        before_seal(run_id, run_dir)
-    stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
+    if reason is not None:
+        system["reason"] = reason
+        notify(f"{run_id} {status}: {reason}")
+    try:
+        rundir.write_json(run_dir / rundir.SYSTEM, system)
+    except OSError as exc:
+        if not rundir.no_space(exc):
+            raise
+        raise StrataError(
+            f"no space left on device while writing {rundir.RUNS}/{run_id}/{rundir.SYSTEM}: "
+            "the run stays `running` and doctor reports it abandoned (RUN006)"
+        ) from exc
+    try:
+        if before_seal is not None:  # e.g. the reproduction verdict, sealed with the record
+            before_seal(run_id, run_dir)
+        stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
+    except OSError as exc:
+        if not rundir.no_space(exc):
+            raise
+        raise StrataError(
+            f"no space left on device while sealing {rundir.RUNS}/{run_id}/: it is recorded "
+            f"{status} but has no CHECKSUMS.txt, which doctor reports (RUN005)"
+        ) from exc
     shutil.rmtree(scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
     return RunResult(run_id, run_dir, status, exit_code, duration)
+
+
+_MAX_WARNINGS = 100  # a command that writes a million bad lines gets a summary, not a million
+
+
+def _write_metrics(run_dir: Path, metrics_file: Path, unwritten: list[str]) -> list[str]:
+    """Fold the command's metrics file into metrics.json (and metrics.csv, TFC-0003 R15),
+    streaming; on a full disk, metrics.json with the final values only. Returns log warnings."""
+    warnings: list[str] = []
+    bad = 0
+    writer = MetricsWriter(run_dir)
+    try:
+        with metrics_file.open("rb") as handle, writer:
+            for number, entry in tracking.iter_metric_lines(handle):
+                if isinstance(entry, str):
+                    bad += 1
+                    if bad <= _MAX_WARNINGS:
+                        warnings.append(f"metrics line {number}: {entry}")
+                elif entry.step is None:
+                    writer.final[entry.name] = entry.value
+                else:
+                    writer.add(entry.name, entry.step, entry.value, time=entry.time)
+            writer.write(run_dir / rundir.METRICS)
+    except OSError as exc:
+        if not rundir.no_space(exc):
+            raise
+        unwritten.append(HISTORY if writer.spilled else rundir.METRICS)
+        final = writer.document()["final"]
+        try:  # the history is lost; the final values are small enough to keep
+            write_text_atomic(
+                run_dir / rundir.METRICS,
+                format_metrics({"schema_version": 1, "final": final, "history": {}}),
+            )
+        except OSError as again:
+            if not rundir.no_space(again):
+                raise
+            unwritten.append(rundir.METRICS)
+    if bad > _MAX_WARNINGS:
+        warnings.append(f"metrics: {bad - _MAX_WARNINGS} more bad lines")
+    return warnings
+
+
+def _disk_full(run_dir: Path) -> bool:
+    try:
+        return os.statvfs(run_dir).f_bavail == 0
+    except OSError:
+        return False
+
+
+def _reason(unwritten: list[str], disk_was_full: bool, status: str) -> str | None:
+    """Why a full disk failed the run, as system.json records it (TFC-0002 R15)."""
+    if unwritten:
+        return f"no space left on device while writing {', '.join(dict.fromkeys(unwritten))}"
+    if disk_was_full and status == "failed":
+        return f"no space left on device: the file system of {rundir.RUNS}/ was full when the command ended"
+    return None
 
 
 def _sweep_scratch(root: Path, scratches: Path) -> None:

@@ -13,6 +13,7 @@ from strataml.doctor.checks import (
     registry,
     repository,
     reproduction,
+    runmetrics,
     runs,
     signatures,
 )
@@ -47,6 +48,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "dataset": artifacts.check_dataset,
     "model": artifacts.check_model,
     "run": runs.check_run,
+    "run-metrics": runmetrics.check_run_metrics,
     "reproduction": reproduction.check_reproduction,
     "lineage": registry.check_lineage,
     "card": registry.check_card,

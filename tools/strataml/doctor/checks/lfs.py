@@ -19,6 +19,8 @@ DOCUMENTS = frozenset({
     "metadata.yaml", "metrics.yaml", "card.md", "datasheet.md", "CHECKSUMS.txt", "SIGNATURE.asc",
     "config.yaml", "system.json", "metrics.json", "logs.txt", "README.md",
 })  # fmt: skip
+# A run's metric history is a record too (TFC-0003 R15): doctor reads it to check the summary.
+RUN_DOCUMENTS = frozenset({"metrics.csv"})
 
 
 def _suffix_pattern(artifact: Artifact, rel: str) -> str:
@@ -81,7 +83,8 @@ def _git_checks(
     paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
     covered = lfs_covered(ctx.root, paths)
     for path, rel in sorted(paths.items()):
-        if files[rel] > limit and path not in covered and rel not in DOCUMENTS:
+        exempt = rel in DOCUMENTS or (artifact.kind == "run" and rel in RUN_DOCUMENTS)
+        if files[rel] > limit and path not in covered and not exempt:
             pattern = _suffix_pattern(artifact, rel)
             yield LFS001.at(
                 path,

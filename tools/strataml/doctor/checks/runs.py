@@ -44,6 +44,7 @@ _FINISHED = {METRICS: False, ARTIFACTS: True}
 _ALLOWED = {
     **_ALWAYS, **_FINISHED, CHECKSUMS: False, "README.md": False, "SIGNATURE.asc": False,
     "reproduction.json": False,  # the verdict of tools/run.py --reproduce (TFC-0002 R12)
+    "metrics.csv": False,  # a long metric history (TFC-0003 R15)
 }  # fmt: skip
 _STATUSES = ("running", "succeeded", "failed", "interrupted")
 # A runner starts before it records `started`; a live process that began later is not it.
@@ -195,6 +196,8 @@ def _status_problems(
     """(key, problem) pairs where the record contradicts its own status (TFC-0002 R7)."""
     code, ended, duration = system.get("exit_code"), system.get("ended"), system.get("duration_s")
     problems: list[tuple[str, str]] = []
+    if "reason" in system and status != "failed":
+        problems.append(("reason", f"status is {status} but a failure reason is recorded"))
     if status == "running":
         for key, value in (("exit_code", code), ("ended", ended), ("duration_s", duration)):
             if value is not None:
