@@ -93,7 +93,7 @@ def test_any_value_anywhere(
 
 
 # Every JSON value, NaN and infinities included, and keys of any text: a field step must carry
-# them to the zygote's child exactly (a harness that split its argument on "=" once failed here).
+# them to the zygote's child exactly (an argument split on "=" once broke test_any_value_anywhere).
 any_json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
