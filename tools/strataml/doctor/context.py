@@ -57,12 +57,12 @@ class Context:
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
     declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
     keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
+    _attributes: dict[str, dict[str, str]] | None = None
+    _blob_sizes: dict[str, int] | None = None
 
     @property
     def rules_root(self) -> Path:
         return self.keys_root if self.keys_root is not None else self.root
-    _attributes: dict[str, dict[str, str]] | None = None
-    _blob_sizes: dict[str, int] | None = None
 
     @property
     def whole_repository(self) -> bool:
