@@ -128,6 +128,23 @@ def _no_agent_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> 
         stop_agent(home)
 
 
+def settle(repo: Path) -> Path:
+    """Wait until every file under `repo` was last changed longer ago than the racy window, so
+    that the hash cache may remember it (TFC-0008 R13): what a file checked out a while ago is."""
+    import time
+
+    from strataml.integrity.cache import RACY_NS
+
+    newest = max(
+        (p.lstat().st_ctime_ns for p in repo.rglob("*") if ".git" not in p.relative_to(repo).parts),
+        default=0,
+    )
+    wait = newest + RACY_NS - time.time_ns()
+    if wait > 0:
+        time.sleep(wait / 1e9 + 0.01)
+    return repo
+
+
 def copy_tree(source: Path, destination: Path, entries: tuple[str, ...] | None = None) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", ".strata")
     names = entries if entries is not None else tuple(p.name for p in source.iterdir())

@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from conftest import commit_all, doctor_script, git
+from conftest import commit_all, doctor_script, git, settle
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 
@@ -19,6 +19,7 @@ def cache_file(repo: Path) -> Path:
 
 
 def test_warm_runs_read_nothing_and_no_cache_reads_everything(template: Path) -> None:
+    settle(template)
     cold = run_doctor(template)
     assert (cold.files_hashed, cold.files_read) == (14, 14)
     warm = run_doctor(template)
@@ -28,6 +29,7 @@ def test_warm_runs_read_nothing_and_no_cache_reads_everything(template: Path) ->
 
 
 def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(template: Path) -> None:
+    settle(template)
     run_doctor(template)
     for damage in (b"\x00garbage" * 100, cache_file(template).read_bytes()[:1000], b""):
         cache_file(template).write_bytes(damage)
@@ -40,6 +42,7 @@ def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(templ
 
 
 def test_changed_bytes_are_caught_even_with_size_and_mtime_restored(template: Path) -> None:
+    settle(template)
     run_doctor(template)
     path = template / DATA
     stat = path.stat()
@@ -55,6 +58,7 @@ def test_changed_bytes_are_caught_even_with_size_and_mtime_restored(template: Pa
 
 
 def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
+    settle(template)
     run_doctor(template)
     with sqlite3.connect(cache_file(template)) as db:
         db.execute("UPDATE stat SET digest = ? WHERE path = ?", ("0" * 64, DATA))
@@ -68,10 +72,11 @@ def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
 def test_a_fresh_clone_with_the_cache_restored_reads_nothing(
     template: Path, tmp_path: Path
 ) -> None:
-    assert run_doctor(template).files_read == 14
+    assert run_doctor(settle(template)).files_read == 14
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(template), str(clone))
     shutil.copytree(template / CACHE_DIR, clone / CACHE_DIR)  # as a CI cache restores it
+    settle(clone)  # checked out a while ago, as before CI's doctor step
     report = run_doctor(clone)
     assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 14, 0)
     (clone / DATA).write_bytes((clone / DATA).read_bytes().replace(b"5.1", b"5.2", 1))
@@ -104,7 +109,7 @@ def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
 def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(template: Path) -> None:
     # The open checks only the file's length against its pages (a whole-file check would read
     # every page on every run); damage inside surfaces as "malformed" on the query that meets it.
-    run_doctor(template)
+    run_doctor(settle(template))
     with sqlite3.connect(cache_file(template)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
         (root_page,) = db.execute(
@@ -118,11 +123,12 @@ def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(templat
     report = run_doctor(template)
     assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
     assert not cache_file(template).exists()  # given up on, and deleted
-    assert run_doctor(template).files_read == 14  # rebuilt from nothing
+    assert run_doctor(settle(template)).files_read == 14  # rebuilt from nothing
     assert run_doctor(template).files_read == 0  # and trusted again
 
 
 def test_a_cache_cut_at_a_page_boundary_is_caught_when_opened(template: Path) -> None:
+    settle(template)
     run_doctor(template)
     with sqlite3.connect(cache_file(template)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
@@ -131,4 +137,19 @@ def test_a_cache_cut_at_a_page_boundary_is_caught_when_opened(template: Path) ->
     cache_file(template).write_bytes(raw[: len(raw) - page_size])
     report = run_doctor(template)
     assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+    assert run_doctor(template).files_read == 0
+
+
+def test_a_file_changed_within_the_racy_window_is_neither_remembered_nor_taken_from_git(
+    template: Path,
+) -> None:
+    """A same-size rewrite inside one tick of a coarse clock keeps every part of the stat key, and
+    Git may still call the file clean: within the window nothing is keyed on either (TFC-0008 R13)."""
+    settle(template)
+    path = template / DATA
+    path.write_bytes(path.read_bytes())  # changed just now, same bytes
+    assert run_doctor(template).files_read == 14  # first run: nothing cached yet
+    assert run_doctor(template).files_read == 1  # the recent file is read again, the rest not
+    settle(template)
+    assert run_doctor(template).files_read == 1  # now remembered
     assert run_doctor(template).files_read == 0

@@ -19,7 +19,7 @@ from strataml.gitrepo import (
     index_facts,
     uncommitted_later,
 )
-from strataml.integrity.cache import HashCache, StatKey
+from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
@@ -115,6 +115,12 @@ class Context:
             self._fingerprints[artifact.path] = hash_bytes(listing)
         return self._fingerprints[artifact.path]
 
+    def settled(self, artifact: Artifact) -> bool:
+        """Was every file of the artifact last changed long enough ago that a verdict keyed on
+        their stat keys cannot go stale within one clock tick? (TFC-0008 R13)"""
+        cutoff = self.cache.settled_before if self.cache is not None else settled_before()
+        return all(stat[2] < cutoff for stat in self.scan(artifact).stats.values())
+
     def start_status(self) -> None:
         """Start `git status` of the artifact trees in the background (see `uncommitted`)."""
         if self._status is None:
@@ -175,9 +181,13 @@ class Context:
         if index is None:
             return {}
         found, folded = {}, {}
+        cutoff = self.cache.settled_before if self.cache is not None else settled_before()
         for path in paths:
             blob = index.blobs.get(path)
-            if blob is None or path in index.dirty:
+            key = sizes.get(path)
+            # Git's clean verdict compares whole seconds of ctime on some builds: a file changed
+            # within the racy window is read, whatever Git says.
+            if blob is None or path in index.dirty or key is None or key.ctime_ns >= cutoff:
                 continue
             kind = checkout_kind(self.attributes(path), index.core)
             if kind is Checkout.IDENTITY:

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,17 @@ _SCHEMA = (
 _FORMAT = "strataml-hash-cache-1"
 
 
+# A file changed within this long of being looked at could change again within the same tick of a
+# coarse file-system clock (ext3 and FAT keep whole seconds, FAT's mtime two) and keep every part
+# of its stat key: such a key proves nothing yet, so nothing is remembered under it (TFC-0008 R13).
+RACY_NS = 2_000_000_000
+
+
+def settled_before() -> int:
+    """Stat keys whose ctime is older than this may be remembered: a later change moves ctime."""
+    return time.time_ns() - RACY_NS
+
+
 @dataclass(frozen=True, slots=True)
 class StatKey:
     size: int
@@ -46,6 +58,7 @@ class HashCache:
 
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.settled_before = settled_before()  # racy stat keys are not remembered
         self.path = root / CACHE_DIR / CACHE_FILE
         self.db: sqlite3.Connection | None = None
         self._pending_stat: list[tuple[str, int, int, int, int, str]] = []
@@ -184,7 +197,7 @@ class HashCache:
         self._pending_notes.append(("note:" + key, value))
 
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
-        if key is not None:
+        if key is not None and key.ctime_ns < self.settled_before:
             self._pending_stat.append(
                 (path, key.size, key.mtime_ns, key.ctime_ns, key.inode, digest)
             )

@@ -70,7 +70,7 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             return
     found = list(_check_checksums(ctx, artifact))
     yield from found
-    if cache is not None and fingerprint is not None:
+    if cache is not None and fingerprint is not None and ctx.settled(artifact):
         listed = ctx.listed.get(artifact.path)
         clean = not found and listed is not None
         cache.set_note(note, f"{fingerprint}:{len(listed or {})}" if clean else None)

@@ -62,7 +62,7 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             return
     found = list(_git_checks(ctx, artifact, files, pointers, limit))
     yield from found
-    if ctx.cache is not None and state is not None:
+    if ctx.cache is not None and state is not None and ctx.settled(artifact):
         ctx.cache.set_note(f"lfs:{artifact.path}", None if found else state)
 
 

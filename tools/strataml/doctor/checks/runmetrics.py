@@ -82,7 +82,7 @@ def _check_history(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         return
     found = list(_compare(ctx, document, briefs, at_json, at_csv))
     yield from found
-    if state is not None and ctx.cache is not None:
+    if state is not None and ctx.cache is not None and ctx.settled(artifact):
         ctx.cache.set_note(key, None if found else state)
 
 
