@@ -337,7 +337,11 @@ def bench(scratch: Path, args: argparse.Namespace) -> None:
     run("git", "clone", "-q", str(repo), str(clone))
     shutil.copytree(repo / ".strata", clone / ".strata")
     from strataml.doctor.engine import run_doctor
+    from strataml.integrity.cache import RACY_NS
 
+    # CI installs the tool between checkout and doctor: files just checked out are in the cache's
+    # racy window and are read whatever it holds (TFC-0008 R13), so wait it out as CI does.
+    time.sleep(RACY_NS / 1e9 + 0.1)
     restored = run_doctor(clone)
     report(
         "fresh clone, cache restored",

@@ -501,3 +501,30 @@ def test_the_cache_never_changes_a_finding(
         assert cached.diagnostics == audited.diagnostics
 
     check()
+
+
+# Class 6, beyond the numbers: the weights are a claim too (TFC-0005 R14).
+
+
+@pytest.mark.hostile_pr("claimed-weights")
+def test_other_weights_under_an_honest_run_and_honest_metrics(
+    template: Path, tmp_path: Path
+) -> None:
+    v2 = "models/iris-classifier/v2"
+
+    def change(repo: Path) -> None:
+        shutil.copytree(repo / MODEL, repo / v2)
+        (repo / v2 / "SIGNATURE.asc").unlink()
+        edit(repo / v2 / "metadata.yaml", "version: v1", "version: v2")
+        weights = repo / v2 / "model.json"
+        weights.write_bytes(weights.read_bytes().replace(b"0.", b"1.", 1))
+        done = subprocess.run(["strata", "checksum", v2], cwd=repo, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    clone = pull_request(template, tmp_path, change)
+    done = doctor_script(clone, "--strict")
+    assert done.returncode == 1
+    errors = [line for line in findings(done.stdout) if " error " in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        "model.json: error MOD007 differs from runs/run-2026-11-25-sunrtb/artifacts/model.json"
+    ), errors

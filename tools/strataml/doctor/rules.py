@@ -364,6 +364,13 @@ MOD006 = Rule(
     "TFC-0005 R13",
     "metrics.yaml claims a value its source run did not record",
 )
+MOD007 = Rule(
+    "MOD007",
+    "artifact-not-from-run",
+    E,
+    "TFC-0005 R14",
+    "Model file is not what its training run wrote under artifacts/",
+)
 STG001 = Rule(
     "STG001",
     "stage-multiple-versions",
@@ -529,7 +536,7 @@ RULES: dict[str, Rule] = {
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
         RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN020, RUN030,
-        LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006,
+        LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006, MOD007,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,

@@ -53,6 +53,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "lineage": registry.check_lineage,
     "card": registry.check_card,
     "claimed-metrics": claims.check_claimed_metrics,
+    "artifacts-from-run": claims.check_artifacts_from_run,
     "checksums": checksums.check_checksums,
     "lfs": lfs.check_lfs,  # after checksums: it reads what the listing says
 }

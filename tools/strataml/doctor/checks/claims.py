@@ -12,10 +12,14 @@ from typing import Any
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import MOD006
+from strataml.doctor.rules import MOD006, MOD007
+from strataml.integrity.checksums import CHECKSUMS, parse_checksums
 from strataml.refs import is_run_id
+from strataml.safeopen import read_regular
+from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 
+_MAX_LISTING_BYTES = 64 << 20  # as the checksum check reads a listing (TFC-0006 R16)
 _HINT = (
     "metrics.yaml repeats its source run's final metrics (`strata model register` writes it); "
     "metrics evaluated by another run name that run in source_run"
@@ -109,3 +113,55 @@ def _disagreement(
         shown = ", ".join(sorted(read)) or "no dataset"
         return "dataset", f"{claim}: {run_id} did not read {unpinned} (it read {shown})"
     return None
+
+
+def check_artifacts_from_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    """Each file a model version lists under `artifacts` is, byte for byte, what its training run
+    wrote under artifacts/: the two listings name the same digest (TFC-0005 R14). Two listings
+    read, nothing hashed: the checksum checks prove each listing against its bytes."""
+    if artifact.kind != "model":
+        return
+    loaded = metadata(ctx, artifact)
+    if not loaded:
+        return
+    data = loaded[1]
+    training = data.get("training")
+    run_id = training.get("run") if isinstance(training, dict) else None
+    declared = data.get("artifacts")
+    if not isinstance(run_id, str) or not is_run_id(run_id) or not isinstance(declared, list):
+        return  # the schema reports it
+    mine = _listing(ctx, artifact.path)
+    theirs = _listing(ctx, f"runs/{run_id}")
+    if mine is None or theirs is None:
+        return  # CHK001 (or the run's RUN005, LIN001) says why there is no listing
+    for entry in declared:
+        rel = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(rel, str) or not is_safe_relative_path(rel):
+            continue  # the schema reports it
+        files = [p for p in mine if p == rel or p.startswith(rel.rstrip("/") + "/")]
+        for path in sorted(files):
+            made = theirs.get(f"artifacts/{path}")
+            if made == mine[path]:
+                continue
+            said = (
+                f"differs from runs/{run_id}/artifacts/{path} (blake3 {mine[path][:12]}…, the run "
+                f"wrote {made[:12]}…)"
+                if made is not None
+                else f"is not among the outputs of {run_id} (no artifacts/{path} in its listing)"
+            )
+            yield MOD007.at(
+                f"{artifact.path}/{path}",
+                said,
+                hint="register the version from the run that wrote it (`strata model register "
+                "NAME --from-run RUN`); a file made elsewhere needs its own run",
+            )
+
+
+def _listing(ctx: Context, directory: str) -> dict[str, str] | None:
+    if directory in ctx.listed:
+        return ctx.listed[directory]
+    try:
+        raw = read_regular(ctx.root / directory / CHECKSUMS, _MAX_LISTING_BYTES)
+    except OSError:
+        return None
+    return parse_checksums(raw).digests()
