@@ -34,6 +34,7 @@ _NAMES = {
     ("doctor", "per-path-ignores"): "per-path ignore",
     ("doctor", "allow-top-level"): "allowed top-level entries",
     ("lfs",): "LFS limits",
+    ("policy", "models"): "per-model stage policy",
     ("policy",): "stage policy",
 }
 

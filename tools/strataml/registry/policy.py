@@ -45,6 +45,7 @@ class StagePolicy:
     card_sections: tuple[str, ...] = ()
     metrics: tuple[MetricRule, ...] = ()
     signatures: int = 0  # distinct trusted signers; checked with the signatures (SIG009)
+    source: str = ""  # the table that says it, as messages and hints name it
 
 
 @dataclass(frozen=True)
@@ -54,22 +55,36 @@ class Violation:
     message: str
 
 
-def load_policy(table: dict[str, Any]) -> dict[str, StagePolicy]:
-    """[tool.strataml.policy] (already schema-valid) as one StagePolicy per stage."""
+def load_policy(table: dict[str, Any], name: str) -> dict[str, StagePolicy]:
+    """The policy of model `name` under [tool.strataml.policy] (already schema-valid), one
+    StagePolicy per stage. The first [[tool.strataml.policy.models]] entry whose `match` glob
+    fits the name replaces the default table of each stage it names; a stage it does not name
+    keeps the default (TFC-0005 R10)."""
+    tables = {stage: (table.get(stage), f"[tool.strataml.policy.{stage}]") for stage in STAGES}
+    for entry in table.get("models", ()):
+        if fnmatch.fnmatchcase(name, entry["match"]):
+            for stage in STAGES:
+                if stage in entry:
+                    where = f'[[tool.strataml.policy.models]] match = "{entry["match"]}", {stage}'
+                    tables[stage] = (entry[stage], where)
+            break
     policies = {}
-    for stage in STAGES:
-        entry = table.get(stage)
-        if not isinstance(entry, dict):
-            continue
-        policies[stage] = StagePolicy(
-            tuple(entry.get("card-sections", ())),
-            tuple(
-                MetricRule(m["name"], m["dataset"], m["split"], m.get("min"), m.get("max"))
-                for m in entry.get("metrics", ())
-            ),
-            int(entry.get("signatures", 0)),
-        )
+    for stage, (entry, where) in tables.items():
+        if isinstance(entry, dict):
+            policies[stage] = _stage_policy(entry, where)
     return policies
+
+
+def _stage_policy(entry: dict[str, Any], source: str) -> StagePolicy:
+    return StagePolicy(
+        tuple(entry.get("card-sections", ())),
+        tuple(
+            MetricRule(m["name"], m["dataset"], m["split"], m.get("min"), m.get("max"))
+            for m in entry.get("metrics", ())
+        ),
+        int(entry.get("signatures", 0)),
+        source,
+    )
 
 
 def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[Violation]:
@@ -150,11 +165,14 @@ def signer_need(config: Config, path: str, stages: Iterable[str] = ()) -> Signer
         if fnmatch.fnmatchcase(path, entry["path"]) and entry["signers"] > need.count:
             why = f"[[tool.strataml.signing.require]] path {entry['path']!r}"
             need = SignerNeed(entry["signers"], why)
-    policies = load_policy(config.policy)
+    parts = path.split("/")
+    policies = (
+        load_policy(config.policy, parts[1]) if parts[0] == "models" and len(parts) > 1 else {}
+    )
     for stage in stages:
         policy = policies.get(stage)
         if policy is not None and policy.signatures > need.count:
-            need = SignerNeed(policy.signatures, f"[tool.strataml.policy.{stage}]")
+            need = SignerNeed(policy.signatures, policy.source)
     return need
 
 
@@ -226,7 +244,7 @@ def evaluate_stage(
 ) -> list[Violation]:
     """Everything doctor reports against `models/<name>/<version>` once it holds `stage`: the
     stage policy's card sections and thresholds, then its signatures."""
-    policy = load_policy(config.policy).get(stage)
+    policy = load_policy(config.policy, name).get(stage)
     found = evaluate(root, name, version, policy) if policy else []
     path = f"models/{name}/{version}"
     failures = check_signed(root, config, path, signer_need(config, path, (stage,)))

@@ -15,10 +15,11 @@ from strataml.config import PYPROJECT, Config, load_config
 from strataml.confine import confined
 from strataml.doctor.engine import run_doctor
 from strataml.errors import StrataError
-from strataml.gitrepo import commit_paths, file_at, file_commits, user_identity
+from strataml.gitrepo import commit_paths, file_at, file_commits, not_committed, user_identity
 from strataml.integrity.hashing import hash_bytes
 from strataml.refs import Kind, is_run_id, is_version
-from strataml.registry.policy import evaluate_stage
+from strataml.registry.lineage import upstream_directories
+from strataml.registry.policy import Violation, evaluate_stage
 from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
@@ -104,16 +105,26 @@ class PromotionResult:
     commit: str | None
 
 
-def _verify(root: Path, name: str, version: str) -> None:
-    """Fail closed: only a version that verifies may change stage."""
+def verification_failures(root: Path, name: str, version: str) -> list[Violation]:
+    """Doctor's errors on the version's own files: what stops it changing stage before any
+    policy is read (promote stops at the first, `strata model check` lists them all)."""
     report = run_doctor(
         root / KIND / name / version, select=("CHK", "LAY010", "LAY011", "LAY012", "SCH", "MOD")
     )
-    failing = [d for d in report.diagnostics if d.severity.value == "error"]
+    return [
+        Violation("verify", d.path, f"{d.code} {d.message}")
+        for d in report.diagnostics
+        if d.severity.value == "error"
+    ]
+
+
+def _verify(root: Path, name: str, version: str) -> None:
+    """Fail closed: only a version that verifies may change stage."""
+    failing = verification_failures(root, name, version)
     if failing:
         first = failing[0]
         raise RegistryError(
-            f"models/{name}/{version} does not verify: {first.path}: {first.code} {first.message}"
+            f"models/{name}/{version} does not verify: {first.path}: {first.message}"
         )
 
 
@@ -185,9 +196,11 @@ def promote(
     reason: str | None = None,
     override: bool = False,
     commit: bool = False,
+    with_lineage: bool = False,
     now: dt.datetime | None = None,
 ) -> PromotionResult:
-    """Change the stage of one or more model versions: all checked first, then all written."""
+    """Change the stage of one or more model versions: all checked first, then all written.
+    `with_lineage` commits each version and what its lineage needs with the stage files."""
     if not items:
         raise RegistryError("name at least one model version to promote")
     for item in items:
@@ -196,6 +209,7 @@ def promote(
         _check_version(root, item.name, item.version)
     if len({i.name for i in items}) != len(items):
         raise RegistryError("each model may appear once per promotion")
+    lineage = _lineage_to_commit(root, items, commit=commit, with_lineage=with_lineage)
     config = _policy_config(root)
     by = user_identity(root) or "unknown"
     at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
@@ -219,12 +233,35 @@ def promote(
             write_stages(root, name, stages)
             written.append(stages_path(name))
     sha = None
-    if commit:
+    if commit or with_lineage:
         summary = "; ".join(f"{i.name} {i.version} to {i.to}" for i in items)
         sha = commit_paths(
-            root, written, f"Promote {summary}" + (f"\n\n{reason}" if reason else "")
+            root, [*written, *lineage], f"Promote {summary}" + (f"\n\n{reason}" if reason else "")
         )
     return PromotionResult(tuple(written), tuple(added), sha)
+
+
+def _lineage_to_commit(
+    root: Path, items: Sequence[Promotion], *, commit: bool, with_lineage: bool
+) -> list[str]:
+    """What a commit of stages.yaml must not name without (TFC-0005 R15): each version's
+    directory, its training run, its datasets and parents, and theirs. With `with_lineage`
+    they are committed together; with `commit` alone each must already be committed and clean,
+    else every clone would fail STG002 or LIN001."""
+    if not (commit or with_lineage):
+        return []
+    needed = sorted(
+        {d for i in items for d in upstream_directories(root, f"{KIND}/{i.name}@{i.version}")}
+    )
+    missing = [] if with_lineage else not_committed(root, needed)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise RegistryError(
+            f"--commit: {missing[0]}{more} is not committed or has uncommitted changes, so the "
+            "commit would name a version no clone can verify; commit it first, or add "
+            "--with-lineage to commit it with the promotion"
+        )
+    return needed
 
 
 def _policy_config(root: Path) -> Config:

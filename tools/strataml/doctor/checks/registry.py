@@ -358,7 +358,6 @@ def check_stages_kept(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def check_stages(ctx: Context) -> Iterator[Diagnostic]:
-    policies = load_policy(ctx.config.policy)
     kept = StageHistory(ctx)
     for name, path, document, data in _stage_documents(ctx):
         present = {a.version for a in ctx.layout.artifacts if a.kind == "model" and a.name == name}
@@ -411,7 +410,7 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
             )
         yield from _check_history(path, document, data)
         yield from kept.check(path, data)
-        for stage, policy in policies.items():
+        for stage, policy in load_policy(ctx.config.policy, name).items():
             version = data.get(stage)
             if isinstance(version, str) and version in present:
                 for violation in evaluate(ctx.root, name, version, policy):
@@ -419,7 +418,7 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
                     yield rule.at(
                         violation.path,
                         f"{stage} version: {violation.message}",
-                        hint=f"meet [tool.strataml.policy.{stage}], or move {version} out of {stage}",
+                        hint=f"meet {policy.source}, or move {version} out of {stage}",
                     )
 
 

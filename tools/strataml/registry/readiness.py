@@ -1,0 +1,50 @@
+"""What a model version still lacks for a stage: `strata model check`, a dry run of promote.
+
+Nothing here judges twice: the version's own files through promote's verification, the stage
+policy and signatures through the evaluation doctor and promote share (TFC-0005 R10), then what
+a clone needs, the version and its training run committed and clean (TFC-0005 R15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strataml.gitrepo import head_commit, uncommitted_later
+from strataml.registry.policy import STAGES, Violation, evaluate_stage
+from strataml.registry.stages import (
+    _check_version,
+    _policy_config,
+    evidence,
+    verification_failures,
+)
+from strataml.registry.store import RegistryError
+
+
+def missing_for_stage(root: Path, name: str, version: str, stage: str) -> list[Violation]:
+    """Everything `models/<name>/<version>` lacks to be promoted to `stage`; [] when ready."""
+    if stage not in STAGES:
+        raise RegistryError(f"--stage {stage!r}: choose one of {', '.join(STAGES)}")
+    _check_version(root, name, version)
+    config = _policy_config(root)
+    found = verification_failures(root, name, version)
+    found += evaluate_stage(root, config, name, version, stage)
+    return found + uncommitted(root, name, version)
+
+
+def uncommitted(root: Path, name: str, version: str) -> list[Violation]:
+    """The version directory and its training run, each as one finding unless committed and
+    clean: stages.yaml naming anything less fails every clone (STG002, LIN002)."""
+    trees = [f"models/{name}/{version}"]
+    run = evidence(root, name, version).get("run")
+    if isinstance(run, str) and (root / "runs" / run).is_dir():
+        trees.append(f"runs/{run}")
+    if head_commit(root) is None:
+        return [Violation("commit", tree, "not committed (no Git commit yet)") for tree in trees]
+    status = uncommitted_later(root, trees)() or []
+    found = []
+    for tree in trees:
+        inside = [path for _, path in status if path == tree or path.startswith(f"{tree}/")]
+        if inside:
+            plural = "s" if len(inside) > 1 else ""
+            message = f"not committed: {len(inside)} file{plural} new or changed"
+            found.append(Violation("commit", tree, message))
+    return found
