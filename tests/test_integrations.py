@@ -346,8 +346,9 @@ def test_gitlab_format_is_a_code_quality_report(base_repo: Path, strata: RunCli)
         },
         {
             "check_name": "LAY001",
-            "description": "notes.txt is not part of the repository layout (hint: add "
-            '"notes.txt" to allow-top-level in [tool.strataml.doctor] if it belongs here)',
+            "description": "notes.txt is not part of the repository layout (hint: write "
+            "generated files under out/ (ignored by Git) or outside the repository; if notes.txt "
+            "belongs here, add it to allow-top-level in [tool.strataml.doctor])",
             "location": {"lines": {"begin": 1}, "path": "notes.txt"},
             "severity": "minor",
         },

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from strataml.errors import StrataError
+
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write `data` so that readers see the old file or the new one, never a mix."""
@@ -17,8 +19,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 
 @contextlib.contextmanager
-def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """A file to stream into that appears at `path` whole when the block ends, or not at all."""
+def open_atomic(path: Path, *, mode: int = 0o644, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """A file to stream into that appears at `path` whole when the block ends, or not at all.
+
+    With overwrite=False an existing `path` is refused before and after writing: the final
+    step is a hard link, which fails rather than replace a file that appeared meanwhile.
+    """
+    if not overwrite:
+        refuse_existing(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -26,11 +34,37 @@ def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).chmod(mode)  # mkstemp creates 0600
-        Path(tmp).replace(path)
+        if overwrite:
+            Path(tmp).replace(path)
+        else:
+            _link_new(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_path(path.parent)
+
+
+def check_output(path: Path, *, overwrite: bool) -> None:
+    """A file named by the user (-o, --output) is never clobbered without --force (TFC-0001 R14)."""
+    if not path.parent.is_dir():
+        raise StrataError(f"{path.parent}: no such directory")
+    if path.is_dir():
+        raise StrataError(f"{path}: is a directory; name the file to write")
+    if not overwrite:
+        refuse_existing(path)
+
+
+def refuse_existing(path: Path) -> None:
+    if path.exists() or path.is_symlink():
+        raise StrataError(f"{path} exists; give --force to overwrite it")
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise StrataError(f"{path} exists; give --force to overwrite it") from None
+    tmp.unlink()
 
 
 def fsync_path(path: Path) -> None:
@@ -42,8 +76,9 @@ def fsync_path(path: Path) -> None:
         os.close(dir_fd)
 
 
-def write_text_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
-    write_atomic(path, text.encode("utf-8"), mode=mode)
+def write_text_atomic(path: Path, text: str, *, mode: int = 0o644, overwrite: bool = True) -> None:
+    with open_atomic(path, mode=mode, overwrite=overwrite) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def write_files_atomic(files: dict[Path, bytes], *, mode: int = 0o644) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strataml.atomic import write_text_atomic
+from strataml.atomic import check_output, write_text_atomic
 from strataml.confine import check_user_path
 from strataml.doctor.engine import parse_codes, run_doctor
 from strataml.doctor.report import REPORTERS, explain
@@ -668,35 +668,39 @@ def _import_report(outcomes: list[Outcome]) -> None:
     raise typer.Exit(imported.exit_code(outcomes))
 
 
-def _write_or_print(text: str, output: Path | None) -> None:
+def _write_or_print(text: str, output: Path | None, *, force: bool) -> None:
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_text_atomic(output, text)
+        check_output(output, overwrite=force)
+        write_text_atomic(output, text, overwrite=force)
         typer.echo(f"wrote {output}", err=True)
 
 
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write here, not to stdout.")
 ]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
 
 
 @export_app.command("hf-card")
 def export_hf_card(
     ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN.")],
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """A Hugging Face model card (README.md) for a model version."""
-    _write_or_print(exports.hf_card(find_root(Path()), ref), output)
+    _write_or_print(exports.hf_card(find_root(Path()), ref), output, force=force)
 
 
 @export_app.command("croissant")
 def export_croissant(
     ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN.")],
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """A Croissant 1.0 JSON-LD description of a dataset version."""
-    _write_or_print(exports.croissant_json(find_root(Path()), ref), output)
+    _write_or_print(exports.croissant_json(find_root(Path()), ref), output, force=force)
 
 
 def _artifact_path(root: Path, path: Path) -> str:
@@ -876,10 +880,11 @@ def bundle_create(
         bool,
         typer.Option("--allow-missing-lfs", help="Leave out LFS objects not present here."),
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Write one self-verifying file: a Git bundle, its LFS objects and a manifest."""
     done = bundle_create_mod.create_bundle(
-        Path(), refs, output, since=since, allow_missing_lfs=allow_missing_lfs
+        Path(), refs, output, since=since, allow_missing_lfs=allow_missing_lfs, overwrite=force
     )
     typer.echo(done.text(output), nl=False)
 
@@ -935,16 +940,19 @@ def index(
             help="Show findings of `strata doctor --format json`.",
         ),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Catalogue every dataset, model, run and lineage edge; optionally build the site (TFC-0007)."""
     root = find_root(Path())
+    if output is not None:
+        check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
     document = catalogue.build_index(root)
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
         count = site_builder.build_site(root, document, site, doctor)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
-        write_text_atomic(output, catalogue.dumps(document))
+        write_text_atomic(output, catalogue.dumps(document), overwrite=force)
     elif site is None:
         typer.echo(catalogue.dumps(document), nl=False)
 

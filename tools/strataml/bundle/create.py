@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.atomic import open_atomic
+from strataml.atomic import open_atomic, refuse_existing
 from strataml.bundle.archive import Digests, writing
 from strataml.bundle.history import (
     lfs_object_path,
@@ -52,7 +52,7 @@ class Created:
 
 def create_bundle(
     start: Path, names: list[str], output: Path, *, since: str | None = None,
-    allow_missing_lfs: bool = False,
+    allow_missing_lfs: bool = False, overwrite: bool = False,
 ) -> Created:  # fmt: skip
     root = toplevel(start)
     refs = resolve_refs(root, names)
@@ -62,6 +62,8 @@ def create_bundle(
         raise StrataError(f"{output.parent}: no such directory")
     if output.is_dir():
         raise StrataError(f"{output}: is a directory; name the bundle file to write")
+    if not overwrite:
+        refuse_existing(output)
     with scratch_repository(root) as scratch:
         inner = scratch.parent / GIT_BUNDLE
         write_git_bundle(scratch, inner, refs, base)
@@ -78,7 +80,7 @@ def create_bundle(
                 "fetch it (git lfs fetch --all) or pass --allow-missing-lfs",
             )  # fmt: skip
         present = [e for e in pointers if e not in missing]
-        with open_atomic(output) as handle, writing(handle) as writer:
+        with open_atomic(output, overwrite=overwrite) as handle, writing(handle) as writer:
             members = [_member(GIT_BUNDLE, writer.add_file(GIT_BUNDLE, inner))]
             for entry in present:
                 name = lfs_member(entry.oid)

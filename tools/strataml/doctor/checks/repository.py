@@ -70,7 +70,7 @@ def check_top_level(ctx: Context) -> Iterator[Diagnostic]:
         yield LAY001.at(
             name,
             f"{name} is not part of the repository layout",
-            hint=f'add "{name}" to allow-top-level in [tool.strataml.doctor] if it belongs here',
+            hint=f"write generated files under out/ (ignored by Git) or outside the repository; if {name} belongs here, add it to allow-top-level in [tool.strataml.doctor]",
         )
 
 
