@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -12,6 +13,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.jsonio import load_json
+from strataml.liveness import runner_liveness
 from strataml.refs import is_run_id
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
@@ -51,6 +53,25 @@ class RunRecord:
     def status(self) -> str:
         value = self.system.get("status")
         return value if isinstance(value, str) else "unknown"
+
+    @functools.cached_property
+    def state(self) -> str:
+        """The status as a reader should see it: `abandoned` for a run recorded `running` whose
+        runner is gone, as doctor's RUN006 tells it (TFC-0002 R9)."""
+        running = self.status == "running" and not self.sealed
+        return (
+            "abandoned" if running and runner_liveness(self.system) == "abandoned" else self.status
+        )
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run failed (system.json `reason`), or why it is abandoned."""
+        if self.state == "abandoned":
+            return (
+                f"its runner (pid {_text(self.system.get('pid'))}) is gone: the run was abandoned"
+            )
+        value = self.system.get("reason")
+        return value if isinstance(value, str) else None
 
     @property
     def created(self) -> str:
@@ -93,7 +114,8 @@ class RunRecord:
             "path": self.path,
             "experiment": self.experiment,
             "name": self.config.get("name"),
-            "status": self.status,
+            "status": self.state,
+            "reason": self.reason,
             "exit_code": self.system.get("exit_code"),
             "created": self.created or None,
             "duration_s": self.system.get("duration_s"),
@@ -179,7 +201,7 @@ def load_runs(
             r
             for r in records
             if (experiment is None or r.experiment == experiment)
-            and (status is None or r.status == status)
+            and (status is None or r.state == status)
         ),
         key=lambda r: (r.created, r.run_id),
     )
@@ -390,7 +412,7 @@ def format_list(records: list[RunRecord], *, metrics_shown: int = 3) -> str:
         final = [f"{k}={_text(v)}" for k, v in sorted(r.final.items())[:metrics_shown]] + (
             ["…"] if len(r.final) > metrics_shown else []
         )
-        status = r.status if not r.problems else f"{r.status}!"
+        status = r.state if not r.problems else f"{r.state}!"
         rows.append(
             [r.run_id, r.experiment or "?", status, r.created[:19].replace("T", " ") or "-",
              _duration(r.system.get("duration_s")), " ".join(final)]
@@ -410,8 +432,9 @@ def format_show(record: RunRecord) -> str:
     lines = [
         f"run         {record.run_id}  ({record.path}/)",
         f"experiment  {record.experiment or '?'}" + (f"  name: {config['name']}" if config.get("name") else ""),
-        f"status      {record.status}, exit code {_text(system.get('exit_code'))}"
+        f"status      {record.state}, exit code {_text(system.get('exit_code'))}"
         + ("" if record.sealed else ", not sealed"),
+        *([f"reason      {record.reason}"] if record.reason is not None else []),
         f"created     {record.created or '-'}",
         f"duration    {_duration(system.get('duration_s'))}",
         f"code        {commit if isinstance(commit, str) else 'no commit'}{dirty}",

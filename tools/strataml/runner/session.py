@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -199,7 +200,7 @@ def execute_run(
     duration = round(time.monotonic() - clock, 3)
     disk_was_full = _disk_full(run_dir)
     reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
-    status, exit_code, notes = _verdict(planned, run_dir, outcome)
+    status, exit_code, notes, failure = _verdict(planned, run_dir, outcome)
     notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
     unwritten = [rundir.LOGS] if outcome.log_full else []
     warnings = _write_metrics(run_dir, metrics_file, unwritten)
@@ -221,6 +222,7 @@ def execute_run(
     reason = _reason(unwritten, disk_was_full, status)
     if reason is not None and status == "succeeded":
         status, exit_code = "failed", 1
+    reason = reason if reason is not None or status != "failed" else failure
     system.update(
         status=status,
         exit_code=outcome.exit_code,
@@ -370,10 +372,13 @@ def tracking_params(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
-def _verdict(planned: PlannedRun, run_dir: Path, outcome: Outcome) -> tuple[str, int, list[str]]:
-    """(status, the runner's exit code, log notes) for how the command ended (TFC-0002 R7-R8)."""
+def _verdict(
+    planned: PlannedRun, run_dir: Path, outcome: Outcome
+) -> tuple[str, int, list[str], str | None]:
+    """(status, the runner's exit code, log notes, the failure's reason) for how the command
+    ended (TFC-0002 R7-R8); every failed run has a reason (TFC-0002 R16)."""
     if outcome.start_error is not None:
-        return "failed", 127, [outcome.start_error]
+        return "failed", 127, [outcome.start_error], outcome.start_error
     assert outcome.exit_code is not None
     code = outcome.exit_code if outcome.exit_code >= 0 else 128 - outcome.exit_code
     if outcome.interrupted_by is not None:
@@ -381,11 +386,13 @@ def _verdict(planned: PlannedRun, run_dir: Path, outcome: Outcome) -> tuple[str,
             "interrupted",
             code if outcome.exit_code < 0 else 128 + outcome.interrupted_by,
             [f"interrupted by signal {outcome.interrupted_by}"],
+            None,
         )
     if outcome.timed_out:
-        return "failed", code or 1, [f"timed out after {planned.experiment.timeout_s} s"]
+        timed_out = f"timed out after {planned.experiment.timeout_s:g} s"
+        return "failed", code or 1, [timed_out], timed_out
     if code != 0:
-        return "failed", code, []
+        return "failed", code, [], _exit_reason(outcome.exit_code)
     artifacts = run_dir / rundir.ARTIFACTS
     missing = [p for p in planned.experiment.outputs if not (artifacts / p).exists()]
     scan = scan_tree(artifacts)
@@ -393,8 +400,25 @@ def _verdict(planned: PlannedRun, run_dir: Path, outcome: Outcome) -> tuple[str,
     notes = [f"declared output {p} is missing from artifacts/" for p in missing]
     notes += [f"artifacts/{p}: runs hold regular files with portable names only" for p in odd]
     if notes:
-        return "failed", 1, notes
-    return "succeeded", 0, []
+        more = f" (and {len(notes) - 1} more in logs.txt)" if len(notes) > 1 else ""
+        return "failed", 1, notes, _clip(notes[0]) + more
+    return "succeeded", 0, [], None
+
+
+def _exit_reason(exit_code: int) -> str:
+    if exit_code > 0:
+        return f"command exited with status {exit_code}"
+    try:
+        name = f" ({signal.Signals(-exit_code).name})"
+    except ValueError:
+        name = ""
+    return f"command was killed by signal {-exit_code}{name}"
+
+
+def _clip(text: str, limit: int = 900) -> str:
+    """system.json's reason is one bounded line (run-system.schema.json: at most 1000)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def run_all(
