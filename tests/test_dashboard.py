@@ -14,9 +14,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, require_module, require_tool, shipped_runs
+from conftest import REPO, doctor_script, require_module, require_tool, shipped_runs
 from test_registry import snapshot
-from test_runner import run_py, runs
+from test_runner import run_py, runs, write_experiment
 
 ARTIFACTS = Path(os.environ.get("STRATA_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
 
@@ -278,6 +278,76 @@ def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
         < 1300
     )  # downsampled
     page.shot("runs-500")
+    assert page.errors == []
+
+
+def test_doctor_page_prints_the_doctor_summary_line(
+    chromium: Any, template: Path, tmp_path: Path
+) -> None:
+    spec = write_experiment(template, "fails", "command: [sh, -c, 'exit 3']\n")
+    assert run_py(template, "--experiment", spec).returncode == 3
+    text = doctor_script(template, "--no-cache")  # a finding or two: the run is uncommitted
+    report = tmp_path / "report.json"
+    as_json = doctor_script(template, "--no-cache", "--format", "json")
+    report.write_text(as_json.stdout)
+    out = tmp_path / "site"
+    built = index_py(template, "--site", str(out), "--doctor-report", str(report))
+    assert built.returncode == 0, built.stderr
+    page = Page(chromium, out)
+    view = page.open("#/doctor")
+    summary = text.stdout.splitlines()[
+        -1
+    ]  # e.g. FAILED: 1 error, 0 warnings, 0 info; 3 artifacts …
+    assert summary.startswith(("OK", "FAILED")) and "object" not in summary
+    assert view.inner_text("#doctor-summary") == summary
+    assert page.errors == []
+
+
+def test_a_failed_run_shows_its_reason_and_a_reproduction_its_verdict(
+    chromium: Any, template: Path, tmp_path: Path
+) -> None:
+    spec = write_experiment(template, "fails", "command: [sh, -c, 'exit 3']\n")
+    assert run_py(template, "--experiment", spec).returncode == 3
+    [failed] = runs(template)
+    [shipped] = sorted(shipped_runs())
+    reproduced = run_py(template, "--reproduce", shipped)
+    assert reproduced.returncode in (0, 1), reproduced.stderr
+    [again] = sorted(set(runs(template)) - {failed})
+    verdict = json.loads((template / "runs" / again / "reproduction.json").read_text())
+    out = tmp_path / "site"
+    built = index_py(template, "--site", str(out))
+    assert built.returncode == 0, built.stderr
+    index = json.loads((out / "index.json").read_text())
+    jsonschema.validate(index, json.loads((REPO / "schemas/index.schema.json").read_text()))
+    by_id = {r["id"]: r for r in index["runs"]}
+    assert (by_id[failed]["reason"], by_id[failed]["verdict"]) == (
+        "command exited with status 3",
+        None,
+    )
+    assert (by_id[again]["reproduces"], by_id[again]["verdict"]) == (shipped, verdict["verdict"])
+
+    page = Page(chromium, out)
+    view = page.open(f"#/run/{failed}")
+    assert view.inner_text("#run-reason") == "Failed: command exited with status 3"
+    assert view.eval_on_selector_all("#reproduction", "els => els.length") == 0
+    view = page.open(f"#/run/{again}")
+    rows = view.eval_on_selector_all(
+        "#reproduction tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert rows == [
+        ["reproduces", shipped],
+        ["verdict", verdict["verdict"]],
+        *(["reason", reason] for reason in verdict["reasons"]),
+    ]
+    assert view.eval_on_selector_all("#run-reason", "els => els.length") == 0
+    view = page.open("#/runs")
+    status = view.eval_on_selector(
+        f"#runs-table tr[data-run='{again}'] td.status", "td => td.textContent"
+    )
+    assert status == f"succeeded {verdict['verdict']}"
+    failed_cell = f"#runs-table tr[data-run='{failed}'] td.status"
+    assert view.get_attribute(failed_cell, "title") == "command exited with status 3"
+    page.shot("run-reason-and-verdict")
     assert page.errors == []
 
 

@@ -165,6 +165,7 @@ def _long_history(directory: Path, series: object) -> dict[str, list[list[float 
 
 def _run(root: Path, record: RunRecord) -> dict[str, Any]:
     code = record.config.get("code")
+    reasons = record.reproduction.get("reasons")
     return {
         "id": record.run_id,
         "path": record.path,
@@ -172,6 +173,11 @@ def _run(root: Path, record: RunRecord) -> dict[str, Any]:
         "name": _str(record.config.get("name")),
         "status": record.status if record.status in _STATUSES else "unknown",
         "exit_code": _int(record.system.get("exit_code")),
+        # system.json only: whether a runner is alive is no fact of the repository's content
+        "reason": _str(record.system.get("reason")),
+        "reproduces": _str(record.config.get("reproduces")),
+        "verdict": _str(record.reproduction.get("verdict")),
+        "verdict_reasons": [str(r) for r in reasons] if isinstance(reasons, list) else [],
         "created": record.created or None,
         "started": _str(record.system.get("started")),
         "ended": _str(record.system.get("ended")),

@@ -330,7 +330,8 @@ function runsTable(runs, interactive) {
   })) : null, cols.map(([key]) => {
     const v = valueOf(r, key);
     if (key === "id") return el("td", {}, link("/run/" + enc(r.id), r.id));
-    if (key === "status") return el("td", { class: "status " + r.status }, r.status);
+    if (key === "status") return el("td", { class: "status " + r.status, title: r.reason }, r.status,
+      r.verdict ? el("span", { class: "verdict " + r.verdict }, " " + r.verdict) : null);
     return el("td", { class: typeof v === "number" ? "num" : null }, fmt(v));
   })));
   return el("table", { id: interactive ? "runs-table" : null }, el("thead", {}, head), el("tbody", {}, body));
@@ -381,6 +382,10 @@ function runPage(id) {
     table(["Field", "Value"], [["experiment", r.experiment], ["name", r.name], ["exit code", r.exit_code], ["created", r.created],
       ["duration (s)", r.duration_s], ["fingerprint", r.fingerprint], ["code", r.code ? `${r.code.commit || "no commit"}${r.code.dirty ? " (dirty)" : ""}` : null],
       ["tags", (r.tags || []).join(", ")], ["sealed", r.sealed ? "yes" : "no"]]),
+    r.reason ? el("p", { id: "run-reason", class: "problem" }, "Failed: " + r.reason) : null,
+    r.reproduces ? [el("h2", {}, "Reproduction"), table(["Field", "Value"], [["reproduces", runLink(r.reproduces)],
+      ["verdict", r.verdict ? el("span", { class: "verdict " + r.verdict }, r.verdict) : "no verdict"],
+      ...(r.verdict_reasons || []).map((reason) => ["reason", reason])], { id: "reproduction" })] : null,
     el("h2", {}, "Parameters"), table(["Name", "Value"], Object.entries(flatten(r.params)).map(([k, v]) => [k, v])),
     el("h2", {}, "Metrics"), table(["Name", "Final"], Object.entries(r.metrics).map(([k, v]) => [k, v])),
     el("h2", {}, "Curves"),
@@ -477,8 +482,17 @@ function lineagePage(start) {
 
 function doctorPage() {
   if (!DOCTOR) return [el("h1", {}, "Doctor"), el("p", { class: "muted" }, "Build with --doctor-report report.json to show findings.")];
-  return [el("h1", {}, "Doctor findings"), el("p", {}, DOCTOR.summary || ""),
+  return [el("h1", {}, "Doctor findings"), el("p", { id: "doctor-summary" }, doctorSummary(DOCTOR)),
     table(["Severity", "Code", "Path", "Line", "Message", "Hint"], DOCTOR.diagnostics.map((d) => [d.severity, d.code, d.path, d.line, d.message, d.hint]))];
+}
+
+/* the summary line of `strata doctor`'s text report, from its JSON report's counts */
+function doctorSummary(report) {
+  const s = report.summary || {};
+  const plural = (n, word) => `${fmt(n)} ${n === 1 || word === "info" ? word : word + "s"}`;
+  const verdict = report.exit_code === 0 ? "OK" : "FAILED";
+  return `${verdict}${report.strict ? " (strict)" : ""}: ${plural(s.errors, "error")}, ${plural(s.warnings, "warning")}, `
+    + `${plural(s.info, "info")}; ${plural(s.artifacts, "artifact")} checked, ${plural(s.files_hashed, "file")} hashed`;
 }
 
 function notFound() { return [el("h1", {}, "Not found"), link("/", "Back to the overview")]; }
