@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, installed_script
 from strataml import schemas
 
 SCHEMAS = sorted((REPO / "schemas").glob("*.schema.json"))
@@ -65,8 +64,7 @@ def test_shipped_documents_are_found() -> None:
     ids=lambda v: str(v.relative_to(REPO)) if isinstance(v, Path) else v,
 )
 def test_shipped_document_passes_check_jsonschema(path: Path, schema: str) -> None:
-    tool = shutil.which("check-jsonschema")
-    assert tool is not None, "check-jsonschema comes with the test extra"
+    tool = installed_script("check-jsonschema")
     result = subprocess.run(
         [tool, "--schemafile", str(REPO / "schemas" / f"{schema}.schema.json"), str(path)],
         capture_output=True,
