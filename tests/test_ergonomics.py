@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import RunCli, doctor_script, git
 
@@ -66,3 +67,55 @@ def test_lay001_names_the_place_for_outputs(repo: Path, strata: RunCli) -> None:
         "    hint: write generated files under out/ (ignored by Git) or outside the repository;"
         " if croissant.json belongs here, add it to allow-top-level in [tool.strataml.doctor]",
     ])  # fmt: skip
+
+
+# 8. Hints never make it worse.
+
+
+def test_chk005_on_a_committed_version_suggests_a_new_version(repo: Path, strata: RunCli) -> None:
+    data = repo / "datasets/iris/v1/train/iris.csv"
+    data.write_bytes(data.read_bytes().replace(b"5.1", b"5.2", 1))
+    head = git(repo, "log", "-1", "--format=%H", "--", "datasets/iris/v1").strip()
+    code, out, _ = strata("doctor", "--select", "CHK005")
+    assert (code, out.splitlines()[1:3]) == (1, [
+        "  train/iris.csv: error CHK005 content does not match CHECKSUMS.txt line 4"
+        f" (blake3 {out.split('blake3 ')[1][:12]}…, listed {out.split('listed ')[1][:12]}…)",
+        f"    hint: restore it (git checkout -- datasets/iris/v1); datasets/iris/v1 was committed in"
+        f" {head[:12]} and never changes: put changed files in a new version"
+        " (`strata dataset add NAME SRC`)",
+    ])  # fmt: skip
+
+
+def test_chk005_on_an_uncommitted_version_still_suggests_restamping(
+    base_repo: Path, strata: RunCli
+) -> None:
+    data = base_repo / "datasets/toy/v1/train/data.csv"
+    data.write_bytes(data.read_bytes() + b"9,9\n")
+    code, out, _ = strata("doctor", str(base_repo), "--select", "CHK005")
+    assert (code, out.splitlines()[2]) == (
+        1,
+        "    hint: restore it (git checkout -- datasets/toy/v1), or if the change is intended,"
+        " run `strata checksum datasets/toy/v1`",
+    )
+
+
+def test_dataset_add_infers_numeric_column_types(
+    repo: Path, strata: RunCli, tmp_path: Path
+) -> None:
+    source = tmp_path / "houses"
+    for split, rows in {"train": "3,120.5,north\n4,80,south\n", "test": "2,95,\n"}.items():
+        (source / split).mkdir(parents=True)
+        (source / split / "houses.csv").write_text("rooms,area,zone\n" + rows, "utf-8")
+    assert (
+        strata(
+            "dataset", "add", "houses", str(source), "--license", "CC0-1.0", "--source", "survey"
+        )[0]
+        == 0
+    )
+    metadata = yaml.safe_load((repo / "datasets/houses/v1/metadata.yaml").read_text("utf-8"))
+    assert metadata["columns"] == [
+        {"name": "rooms", "type": "integer"},
+        {"name": "area", "type": "float"},  # 120.5 in train, 95 in test: the wider type
+        {"name": "zone", "type": "string"},  # an empty cell says nothing
+    ]
+    assert doctor_script(repo, "--select", "SCH,DAT").returncode == 0

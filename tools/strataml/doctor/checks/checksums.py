@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strataml.doctor.checks.artifacts import metadata
+from strataml.doctor.checks.history import committed_versions
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -42,13 +43,31 @@ _LINE_RULES = {
 _MAX_CHECKSUMS_BYTES = 64 * MAX_BYTES
 
 
-def _advice(artifact: Artifact, first: str | None) -> str:
-    """How to repair a listing mismatch: versions may be re-stamped, finished runs never change."""
+def _advice(artifact: Artifact, first: str | None, committed: str | None = None) -> str:
+    """How to repair a listing mismatch: an uncommitted version may be re-stamped; a committed
+    one or a finished run never changes, and re-stamping it would add IMM002, LIN002, RUN011."""
     if artifact.kind == "run":
         sealed = "a finished run never changes (TFC-0003 R7)"
         return f"{first}; {sealed}" if first else f"restore it from Git; {sealed}"
+    if committed is not None:
+        how = (
+            "strata dataset add NAME SRC"
+            if artifact.kind == "dataset"
+            else "strata model register NAME --from-run RUN"
+        )
+        return (
+            f"{first or 'restore it from Git'}; {artifact.path} was committed in {committed[:12]} "
+            f"and never changes: put changed files in a new version (`{how}`)"
+        )
     restamp = f"if the change is intended, run `strata checksum {artifact.path}`"
     return f"{first}, or {restamp}" if first else restamp
+
+
+def _committed(ctx: Context, artifact: Artifact) -> str | None:
+    """The commit that introduced a dataset or model version, asked only when a hint needs it."""
+    if artifact.kind == "run":
+        return None
+    return committed_versions(ctx).get(artifact.path)
 
 
 def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
@@ -118,14 +137,18 @@ def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield CHK003.at(
                 f"{artifact.path}/{entry.path}",
                 f"listed in {CHECKSUMS} (line {entry.line}) but missing",
-                hint=_advice(artifact, f"restore it (git checkout -- {artifact.path})"),
+                hint=_advice(
+                    artifact,
+                    f"restore it (git checkout -- {artifact.path})",
+                    _committed(ctx, artifact),
+                ),
             )
     listed = {e.path for e in listing.entries}
     for path in sorted(on_disk - listed):
         yield CHK004.at(
             f"{artifact.path}/{path}",
             f"not listed in {CHECKSUMS}",
-            hint=_advice(artifact, "remove it"),
+            hint=_advice(artifact, "remove it", _committed(ctx, artifact)),
         )
     digests = ctx.hash(artifact, [e.path for e in to_hash])
     for entry, digest in zip(to_hash, digests, strict=True):
@@ -141,7 +164,11 @@ def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield CHK005.at(
                 f"{artifact.path}/{entry.path}",
                 f"content does not match {CHECKSUMS} line {entry.line} (blake3 {digest[:12]}…, listed {entry.digest[:12]}…)",
-                hint=_advice(artifact, f"restore it (git checkout -- {artifact.path})"),
+                hint=_advice(
+                    artifact,
+                    f"restore it (git checkout -- {artifact.path})",
+                    _committed(ctx, artifact),
+                ),
             )
     yield from _check_content_hash(ctx, artifact, listing.digests())
 

@@ -54,6 +54,11 @@ def _history(ctx: Context) -> dict[str, list[Any]] | None:
     return found
 
 
+def committed_versions(ctx: Context) -> dict[str, str]:
+    """Version (or run) directory -> the commit that introduced it; empty outside Git."""
+    return {owner: entry[0] for owner, entry in (_history(ctx) or {}).items()}
+
+
 def _first_changes(diffs: list[ParentDiff]) -> dict[str, list[Any]]:
     """A version's files, once committed, never differ in a descendant (TFC-0004 R8): so every
     commit is judged against each parent, and a change to a version that parent already held
