@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, RunCli, require_module, shipped_runs
+from stores import RUN, T0, dvc_project, mlflow_store
 from strataml.integrity.hashing import hash_bytes
 
-T0 = 1_764_000_000_000  # tests/fixtures/make_mlruns.py's start time, ms
 MAKE_MLRUNS = REPO / "tests" / "fixtures" / "make_mlruns.py"
 
 
@@ -180,31 +180,10 @@ def test_mlflow_experiment_filter(
 
 # --- bad input: a store written by hand in MLflow's format, then broken ------------------------
 
-RUN = "0123456789abcdef0123456789abcdef"
-
-
-def _store(base: Path) -> Path:
-    store = base / "mlruns"
-    run = store / "7" / RUN
-    (run / "metrics").mkdir(parents=True)
-    (run / "params").mkdir()
-    (run / "artifacts").mkdir()
-    (store / "7" / "meta.yaml").write_text(
-        "experiment_id: '7'\nname: hand\nlifecycle_stage: active\n"
-    )
-    (run / "meta.yaml").write_text(
-        f"run_id: {RUN}\nexperiment_id: '7'\nstatus: 3\nstart_time: {T0}\nend_time: {T0 + 2000}\n"
-        "lifecycle_stage: active\n"
-    )
-    (run / "params" / "lr").write_text("0.5")
-    (run / "metrics" / "loss").write_text(f"{T0 + 1} 0.5 0\n{T0 + 2} 0.25 1\n")
-    (run / "artifacts" / "w.bin").write_bytes(b"\x00\x01")
-    return store
-
 
 def test_a_hand_written_store_imports(tmp_path: Path, template: Path, strata: RunCli,
                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    store = _store(tmp_path)
+    store = mlflow_store(tmp_path)
     metrics = store / "7" / RUN / "metrics"
     (metrics / "f1 score").write_text(f"{T0 + 5} 0.5\n")  # MLflow < 1.0: no step column
     (metrics / "old").write_text(f"{T0 + 6} 1.0 -1\n{T0 + 7} inf 0\n")
@@ -248,7 +227,7 @@ def test_any_bytes_in_a_store_are_read_or_refused(tmp_path: Path, meta: bytes, l
     from strataml.importers import mlflow
 
     with tempfile.TemporaryDirectory(dir=tmp_path) as scratch:
-        store = _store(Path(scratch))
+        store = mlflow_store(Path(scratch))
         run = store / "7" / RUN
         (run / "meta.yaml").write_bytes(f"run_id: {RUN}\n".encode() + meta)
         (run / "metrics" / "loss").write_bytes(line)
@@ -329,7 +308,7 @@ def _swap_for_link(path: Path, target: Path, *, keep: bool = False) -> None:
 def test_a_broken_source_run_is_refused_and_leaves_nothing(
     case: str, tmp_path: Path, template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = _store(tmp_path)
+    store = mlflow_store(tmp_path)
     run = store / "7" / RUN
     breaks, expected = BROKEN[case]
     breaks(run)
@@ -353,7 +332,7 @@ def test_a_broken_source_run_is_refused_and_leaves_nothing(
 def test_artifacts_kept_elsewhere_are_named_not_read(
     tmp_path: Path, template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = _store(tmp_path)
+    store = mlflow_store(tmp_path)
     run = store / "7" / RUN
     _swap_for_link(run / "artifacts", tmp_path)
     (run / "artifacts").unlink()
@@ -367,14 +346,14 @@ def test_artifacts_kept_elsewhere_are_named_not_read(
         "[strata] artifacts at s3://bucket/7/run/artifacts are outside the mlruns tree "
         "and were not imported"
     ]
-    assert list((entry["dir"] / "artifacts").iterdir()) == []
+    assert not (entry["dir"] / "artifacts").exists()  # no outputs, no artifacts/ (TFC-0003 R1)
 
 
 def test_two_imports_at_once_import_a_run_once(tmp_path: Path, template: Path) -> None:
     from strataml.importers import mlflow
     from strataml.importers.record import import_runs
 
-    store = mlflow.find_store(_store(tmp_path))
+    store = mlflow.find_store(mlflow_store(tmp_path))
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = list(pool.map(lambda _: import_runs(template, mlflow.iter_runs(store)), range(2)))
     assert sorted(o.action for outcomes in done for o in outcomes) == ["imported", "skipped"]
@@ -397,7 +376,7 @@ def test_not_a_store_is_a_one_line_error(tmp_path: Path, template: Path, strata:
 
 def test_a_malformed_experiment_is_refused(tmp_path: Path, template: Path, strata: RunCli,
                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    store = _store(tmp_path)
+    store = mlflow_store(tmp_path)
     (store / "7" / "meta.yaml").write_bytes(b"experiment_id: '7'\nname: [\n")
     monkeypatch.chdir(template)
     code, out, _ = strata("import", "mlflow", str(store))
@@ -413,41 +392,10 @@ def test_a_malformed_experiment_is_refused(tmp_path: Path, template: Path, strat
 # experiment has executor null.
 
 
-def _dvc_project(base: Path) -> Path:
-    project = base / "proj"
-    (project / "dvclive" / "plots" / "metrics" / "train").mkdir(parents=True)
-    (project / "params.yaml").write_text("train:\n  lr: 0.01\n  epochs: 2\nseed: 7\n")
-    (project / "extra.json").write_text('{"augment": true}')
-    (project / "dvc.yaml").write_text(
-        "params:\n- extra.json\n"
-        "stages:\n  train:\n    cmd: python train.py\n    deps: [data.csv, train.py]\n"
-        "    params: [train.lr, train.epochs]\n"
-        "    outs: [model.pkl]\n"
-        "    metrics:\n    - eval.json:\n        cache: false\n"
-    )
-    (project / "eval.json").write_text('{"test": {"acc": 0.93}, "ok": true}')
-    (project / "dvc.lock").write_text(
-        "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n"
-        "    - path: data.csv\n      hash: md5\n      md5: 3f1b2c0e7d5a4b9c8e6f1a2b3c4d5e6f\n      size: 120\n"
-        "    outs:\n    - path: model.pkl\n      hash: md5\n      md5: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\n"
-        "      size: 2048\n"
-    )
-    (project / "dvclive" / "metrics.json").write_text(
-        '{\n    "train": {\n        "loss": 0.4\n    },\n    "acc": 0.75,\n    "step": 1\n}'
-    )
-    (project / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv").write_text(
-        f"timestamp\tstep\tloss\n{T0}\t0\t0.9\n{T0 + 4000}\t1\t0.4\n"
-    )
-    (project / "dvclive" / "plots" / "metrics" / "acc.tsv").write_text(
-        "step\tacc\n0\t0.5\n1\t0.75\n"
-    )
-    return project
-
-
 def test_dvc_workspace_imports_params_metrics_history_and_lock(
     tmp_path: Path, template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _dvc_project(tmp_path)
+    project = dvc_project(tmp_path)
     monkeypatch.chdir(template)
     code, out, _ = strata("import", "dvc", str(project))
     ((source, entry),) = _new_runs(template).items()
@@ -509,7 +457,7 @@ def _exp_data(lr: float, acc: float | None, when: str) -> dict[str, Any]:
 def test_dvc_exp_show_json_imports_each_experiment(
     tmp_path: Path, template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _dvc_project(tmp_path)
+    project = dvc_project(tmp_path)
     base, good, bad, queued = "a" * 40, "b" * 40, "c" * 40, "d" * 40
     shown = [
         {"rev": "workspace", "data": _exp_data(0.01, 0.9, "2025-11-24T16:00:00"), "experiments": None},
@@ -569,7 +517,7 @@ def test_a_broken_dvc_project_is_refused(
     breaks: Any, expected: str, tmp_path: Path, template: Path, strata: RunCli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    project = _dvc_project(tmp_path)
+    project = dvc_project(tmp_path)
     breaks(project)
     monkeypatch.chdir(template)
     code, out, _ = strata("import", "dvc", str(project))

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, doctor_script, git, require_tool, shipped_runs
+from conftest import commit_all, doctor_script, git, require_tool, shipped_runs
+from runkit import RUN_PY, SLEEPER, run_py, runs, write_experiment
 from strataml import schemas
 from strataml.yamlio import parse_yaml
 
-RUN_PY = str(REPO / "tools" / "run.py")
 RECORD_FILES = [
     "CHECKSUMS.txt",
     "artifacts",
@@ -25,35 +25,6 @@ RECORD_FILES = [
     "metrics.json",
     "system.json",
 ]
-
-
-def run_py(
-    repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, RUN_PY, *args], cwd=repo, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-
-
-def runs(repo: Path) -> list[str]:
-    """Runs made by the test, not those the template ships with."""
-    made = (p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-"))
-    return sorted(set(made) - shipped_runs())
-
-
-def write_experiment(repo: Path, name: str, body: str, files: dict[str, str] | None = None) -> str:
-    for path, text in (files or {}).items():
-        target = repo / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        if path.endswith(".sh"):
-            target.chmod(0o755)
-    spec = repo / "experiments" / f"{name}.yaml"
-    spec.parent.mkdir(exist_ok=True)
-    spec.write_text(f"schema_version: 1\nname: {name}\n{body}", encoding="utf-8")
-    commit_all(repo, f"experiment {name}")
-    return f"experiments/{name}.yaml"
 
 
 def load_record(run_dir: Path) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
@@ -74,13 +45,6 @@ def assert_valid_record(run_dir: Path) -> None:
     if (run_dir / "metrics.json").exists():
         assert schemas.validate("run-metrics", metrics) == []
     assert config["run_id"] == run_dir.name
-
-
-SLEEPER = """\
-import sys, time
-print("ready", flush=True)
-time.sleep(60)
-"""
 
 
 # --- the worked example -------------------------------------------------------------------------
@@ -271,7 +235,8 @@ def test_failures_are_recorded_and_sealed(
     assert result.returncode == exit_code, result.stderr
     [run_id] = runs(template)
     run_dir = template / "runs" / run_id
-    assert sorted(p.name for p in run_dir.iterdir()) == RECORD_FILES
+    no_outputs = [name for name in RECORD_FILES if name != "artifacts"]  # TFC-0003 R1
+    assert sorted(p.name for p in run_dir.iterdir()) == no_outputs
     assert_valid_record(run_dir)
     assert load_record(run_dir)[1]["status"] == status
 

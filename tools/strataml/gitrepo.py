@@ -223,6 +223,26 @@ def commit_paths(root: Path, paths: Iterable[str], message: str) -> str:
     return _git(root, "rev-parse", "HEAD").strip()
 
 
+def not_committed(root: Path, paths: Iterable[str]) -> list[str]:
+    """Those of `paths` (files or directories) that HEAD lacks, or under which the index or the
+    work tree differ from HEAD (untracked files included): what a clone would not get as is."""
+    listed = sorted(set(paths))
+    if not listed:
+        return []
+    if head_commit(root) is None:
+        return listed
+    held = set(_git(root, "ls-tree", "-z", "--name-only", "HEAD", "--", *listed).split("\0"))
+    status = _git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
+        *listed,
+    )  # fmt: skip
+    changed = [entry[3:] for entry in status.split("\0") if len(entry) > 3]
+    return [
+        p for p in listed
+        if p not in held or any(c == p or c.startswith(f"{p}/") for c in changed)
+    ]  # fmt: skip
+
+
 def uncommitted_later(
     root: Path, trees: Iterable[str]
 ) -> Callable[[], list[tuple[str, str]] | None]:

@@ -30,6 +30,7 @@ def cap_log(log: Path, artifacts: Path, cap: int = LOG_CAP) -> str | None:
     size = log.stat().st_size
     if size <= cap:
         return None
+    artifacts.mkdir(exist_ok=True)  # absent when the command wrote no outputs (TFC-0003 R1)
     target = _free_name(artifacts)
     shown = f"{artifacts.name}/{target.name}"
     half = cap // 2

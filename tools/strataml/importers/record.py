@@ -293,8 +293,7 @@ def _fill(stage: Path, run: SourceRun, run_id: str) -> None:
         },
     )
     rundir.write_metrics(stage / rundir.METRICS, _metrics(run))
-    (stage / rundir.ARTIFACTS).mkdir()
-    if run.artifacts is not None:
+    if run.artifacts is not None:  # artifacts/ only where there are files (TFC-0003 R1)
         source = Path(run.path)
         _copy_tree(source, run.artifacts.relative_to(source).as_posix(), stage / rundir.ARTIFACTS)
     lines = [

@@ -234,3 +234,51 @@ def render(graph: Graph, start: str, output_format: str) -> str:
     if output_format == "prov-json":
         return format_prov(graph)
     raise RegistryError(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
+
+
+def _sources(root: Path, node: str) -> list[str]:
+    """The nodes `node`'s own record says it rests on (unpinned ids, as in the graph)."""
+    texts: list[object] = []
+    runs: list[object] = []
+    if node.startswith("runs/"):
+        inputs = _config(root, node).get("inputs")
+        entries = inputs.values() if isinstance(inputs, dict) else []
+        texts += [e.get("ref") for e in entries if isinstance(e, dict)]
+    elif ArtifactRef.parse(node).kind == "datasets":
+        provenance = _mapping_at(_metadata(root, ArtifactRef.parse(node).path), "provenance")
+        texts += _list(provenance.get("derived_from"))
+        runs.append(provenance.get("generated_by"))
+    else:
+        data = _metadata(root, ArtifactRef.parse(node).path)
+        training, lineage = _mapping_at(data, "training"), _mapping_at(data, "lineage")
+        texts += _list(training.get("datasets"))
+        texts += [p.get("ref") for p in _list(lineage.get("parents")) if isinstance(p, dict)]
+        runs.append(training.get("run"))
+    nodes = [found for text in texts if (found := _unpinned(text)) is not None]
+    return nodes + [f"runs/{run}" for run in runs if isinstance(run, str) and is_run_id(run)]
+
+
+def _mapping_at(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _config(root: Path, node: str) -> dict[str, Any]:
+    try:
+        return load_mapping(root / node / "config.yaml")
+    except StrataError:
+        return {}
+
+
+def upstream_directories(root: Path, node: str) -> list[str]:
+    """`node`'s directory and every directory its lineage rests on (training run, datasets,
+    parents, their runs' inputs, …), read record by record from `node` up, never the whole
+    repository; an explicit stack, so a long chain is as cheap as a short one."""
+    seen: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(_sources(root, current))
+    return sorted(n if n.startswith("runs/") else ArtifactRef.parse(n).path for n in seen)

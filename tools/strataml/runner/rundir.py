@@ -141,4 +141,15 @@ def remove_unrecordable(run_dir: Path) -> list[str]:
         notes.append(
             f"{shown!r}: removed before sealing: runs hold regular files with portable names only"
         )
+    remove_empty_directories(run_dir / ARTIFACTS)
     return notes
+
+
+def remove_empty_directories(top: Path) -> None:
+    """Remove every empty directory under `top`, and `top` itself if it ends up empty: Git
+    stores no empty directory, so a record must not depend on one (TFC-0003 R1, R6)."""
+    if top.is_symlink() or not top.is_dir():
+        return
+    for directory, _, _ in os.walk(top, topdown=False):  # deepest first: parents empty out
+        if not any(Path(directory).iterdir()):
+            Path(directory).rmdir()

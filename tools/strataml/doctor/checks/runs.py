@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from strataml.doctor.rules import (
     RUN015,
     RUN030,
 )
+from strataml.liveness import parse_moment, runner_liveness
 from strataml.refs import ArtifactRef
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
@@ -38,17 +37,17 @@ from strataml.yamlio import YamlDocument
 
 CONFIG, SYSTEM, LOGS, METRICS = "config.yaml", "system.json", "logs.txt", "metrics.json"
 ARTIFACTS, CHECKSUMS = "artifacts", "CHECKSUMS.txt"
-# What a run directory holds at its top level (TFC-0003 R1): name -> is a directory.
+# What a run directory holds at its top level (TFC-0003 R1): name -> is a directory. artifacts/
+# is optional: Git stores no empty directory, so a run with no outputs has none in any clone.
 _ALWAYS = {CONFIG: False, SYSTEM: False, LOGS: False}
-_FINISHED = {METRICS: False, ARTIFACTS: True}
+_FINISHED = {METRICS: False}
 _ALLOWED = {
-    **_ALWAYS, **_FINISHED, CHECKSUMS: False, "README.md": False, "SIGNATURE.asc": False,
+    **_ALWAYS, **_FINISHED, ARTIFACTS: True, CHECKSUMS: False,
+    "README.md": False, "SIGNATURE.asc": False,
     "reproduction.json": False,  # the verdict of tools/run.py --reproduce (TFC-0002 R12)
     "metrics.csv": False,  # a long metric history (TFC-0003 R15)
 }  # fmt: skip
 _STATUSES = ("running", "succeeded", "failed", "interrupted")
-# A runner starts before it records `started`; a live process that began later is not it.
-_START_SLACK_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +179,6 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _moment(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def _status_problems(
     system: dict[str, Any], status: str, imported: bool = False
 ) -> list[tuple[str, str]]:
@@ -211,7 +200,7 @@ def _status_problems(
         problems.append(("exit_code", f"status is succeeded but exit_code is {code!r}, not 0"))
     if status == "interrupted" and code is None and not imported:  # sources rarely know it
         problems.append(("exit_code", "status is interrupted but exit_code is null"))
-    started, finished = _moment(system.get("started")), _moment(ended)
+    started, finished = parse_moment(system.get("started")), parse_moment(ended)
     if started is not None and finished is not None and finished < started:
         problems.append(("ended", f"ended ({ended}) is before started ({system['started']})"))
     return problems
@@ -263,10 +252,9 @@ def _check_liveness(
 ) -> Iterator[Diagnostic]:
     at = f"{artifact.path}/{SYSTEM}"
     line = document.line_of(("status",))
-    host = system.get("host")
-    hostname = host.get("hostname") if isinstance(host, dict) else None
-    pid = system.get("pid")
-    if isinstance(hostname, str) and hostname != socket.gethostname():
+    liveness = runner_liveness(system)
+    if liveness == "elsewhere":
+        hostname = system["host"]["hostname"]
         yield RUN008.at(
             at,
             f"status is running on host {hostname!r}; whether it still runs cannot be told from here",
@@ -274,8 +262,7 @@ def _check_liveness(
             hint=f"check on {hostname}; a run that died there stays `running` for ever",
         )
         return
-    started = _moment(system.get("started"))
-    if isinstance(pid, int) and not isinstance(pid, bool) and _alive(pid, started):
+    if liveness == "alive":
         yield RUN007.at(
             at,
             "run in progress: its runner is alive",
@@ -285,42 +272,11 @@ def _check_liveness(
         return
     yield RUN006.at(
         at,
-        f"status is running but its runner (pid {pid}) is gone: the run was abandoned",
+        f"status is running but its runner (pid {system.get('pid')}) is gone: the run was abandoned",
         line=line,
         hint="the runner was killed or the machine went down; keep the directory as evidence "
         f"or delete it (`git rm -r {artifact.path}`), then run the experiment again",
     )
-
-
-def _alive(pid: int, started: dt.datetime | None) -> bool:
-    """Is `pid` a live process that could be the run's runner?"""
-    if not 0 < pid < 2**22:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, owned by someone else
-    began = _process_start(pid)
-    if began is None or started is None:
-        return True
-    return began <= started.timestamp() + _START_SLACK_S  # else the pid was reused
-
-
-def _process_start(pid: int) -> float | None:
-    """When `pid` started (Unix time), from /proc on Linux; None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_bytes().splitlines()
-            if line.startswith(b"btime ")
-        )
-        ticks = os.sysconf("SC_CLK_TCK")
-        return boot + int(fields[19]) / ticks  # field 22 of stat: starttime, in ticks
-    except (OSError, IndexError, ValueError, StopIteration):
-        return None
 
 
 def _check_outputs(
