@@ -213,7 +213,14 @@ def test_promote_with_lineage_commits_the_version_and_its_run_with_it(
     repo: Path, strata: RunCli
 ) -> None:
     run_id = register(repo, strata, "iris-b")
-    code, out, err = strata("model", "promote", "iris-b", "v1", "--to", "staging", "--with-lineage")
+    promote = ("model", "promote", "iris-b", "v1", "--to", "staging", "--with-lineage")
+    (repo / "runs" / run_id).rename(repo / "elsewhere")
+    assert strata(*promote) == (
+        2, "", f"strata: error: --with-lineage: runs/{run_id} does not exist; restore it first\n"
+    )  # fmt: skip
+    assert not (repo / "models/iris-b/stages.yaml").exists()
+    (repo / "elsewhere").rename(repo / "runs" / run_id)
+    code, out, err = strata(*promote)
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == "models/iris-b@v1: experimental -> staging"
     assert git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() == [

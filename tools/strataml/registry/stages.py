@@ -244,7 +244,7 @@ def promote(
 def _lineage_to_commit(
     root: Path, items: Sequence[Promotion], *, commit: bool, with_lineage: bool
 ) -> list[str]:
-    """What a commit of stages.yaml must not name without (TFC-0005 R15): each version's
+    """What a commit of stages.yaml must not name without (TFC-0005 R8): each version's
     directory, its training run, its datasets and parents, and theirs. With `with_lineage`
     they are committed together; with `commit` alone each must already be committed and clean,
     else every clone would fail STG002 or LIN001."""
@@ -253,6 +253,9 @@ def _lineage_to_commit(
     needed = sorted(
         {d for i in items for d in upstream_directories(root, f"{KIND}/{i.name}@{i.version}")}
     )
+    absent = [d for d in needed if not (root / d).is_dir()]
+    if with_lineage and absent:  # checked before stages.yaml is written, like the rest
+        raise RegistryError(f"--with-lineage: {absent[0]} does not exist; restore it first")
     missing = [] if with_lineage else not_committed(root, needed)
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
