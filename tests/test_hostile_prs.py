@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, doctor_script, git, require_tool, settle
+from conftest import commit_all, doctor_script, git, installed_script, require_tool, settle
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 
@@ -72,7 +72,11 @@ def test_pointer_bytes_over_the_production_model_are_content(
     assert "model.json: FAILED" in plain.stdout
     for command in (["checksum", "--check", MODEL], ["verify", MODEL]):
         done = subprocess.run(
-            ["strata", *command], cwd=clone, capture_output=True, text=True, timeout=120
+            [installed_script("strata"), *command],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 1, command
         assert "CHK005" in done.stdout and "OK" not in done.stdout.split("\n")[-2]
@@ -107,7 +111,7 @@ def test_verify_and_checksum_check_never_pass_content_that_is_not_here(
         source.mkdir()
         (source / "data.bin").write_bytes(b"\x00\x01" * 600)
         done = subprocess.run(
-            ["strata", "dataset", "add", "blobs", str(source), "--description", "bytes",
+            [installed_script("strata"), "dataset", "add", "blobs", str(source), "--description", "bytes",
              "--license", "CC0-1.0", "--source", "generated"],
             cwd=repo, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
@@ -122,7 +126,11 @@ def test_verify_and_checksum_check_never_pass_content_that_is_not_here(
     clone = pull_request(template, tmp_path, change)
     for command in (["checksum", "--check", "datasets/blobs/v1"], ["verify", "datasets/blobs/v1"]):
         done = subprocess.run(
-            ["strata", *command], cwd=clone, capture_output=True, text=True, timeout=120
+            [installed_script("strata"), *command],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 1, command
         assert "error LFS002 LFS content not pulled" in done.stdout, command
@@ -190,7 +198,12 @@ def test_a_transforming_attribute_is_never_answered_from_the_blob(
         append(repo / ".gitattributes", f"{target} {TRANSFORMS[transform]}\n")
         if transform == "ident":
             append(repo / target, "$Id$\n")
-            subprocess.run(["strata", "checksum", MODEL], cwd=repo, check=True, capture_output=True)
+            subprocess.run(
+                [installed_script("strata"), "checksum", MODEL],
+                cwd=repo,
+                check=True,
+                capture_output=True,
+            )
 
     clone = pull_request(template, tmp_path, change)
     if transform == "filter":  # the reviewer's machine has a filter configured for it
@@ -303,7 +316,12 @@ def test_a_loosened_schema_does_not_apply(template: Path, tmp_path: Path) -> Non
     def change(repo: Path) -> None:
         (repo / "schemas/dataset-metadata.schema.json").write_text("{}\n")
         edit(repo / DATASET / "metadata.yaml", "license:", "licence_was:")
-        subprocess.run(["strata", "checksum", DATASET], cwd=repo, check=True, capture_output=True)
+        subprocess.run(
+            [installed_script("strata"), "checksum", DATASET],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
 
     clone = pull_request(template, tmp_path, change)
     code, lines = judged(clone)
@@ -328,7 +346,9 @@ def test_a_key_the_pull_request_trusts_itself_does_not_count(
             ["keys", "add", str(public)],
             ["sign", MODEL, "--key", mallory.fingerprint],
         ):
-            done = subprocess.run(["strata", *command], cwd=repo, capture_output=True, text=True)
+            done = subprocess.run(
+                [installed_script("strata"), *command], cwd=repo, capture_output=True, text=True
+            )
             assert done.returncode == 0, done.stdout + done.stderr
 
     clone = pull_request(template, tmp_path, change)
@@ -518,7 +538,9 @@ def test_other_weights_under_an_honest_run_and_honest_metrics(
         edit(repo / v2 / "metadata.yaml", "version: v1", "version: v2")
         weights = repo / v2 / "model.json"
         weights.write_bytes(weights.read_bytes().replace(b"0.", b"1.", 1))
-        done = subprocess.run(["strata", "checksum", v2], cwd=repo, capture_output=True, text=True)
+        done = subprocess.run(
+            [installed_script("strata"), "checksum", v2], cwd=repo, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
 
     clone = pull_request(template, tmp_path, change)

@@ -8,6 +8,7 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from typing import BinaryIO
 GRACE_S = 10.0
 _DRAIN_S = 2.0  # after the command exits, how long its leftover children may hold the pipes
 _FORWARDED = (signal.SIGINT, signal.SIGTERM)
+_THIS_PYTHON = ("python", "python3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def execute(
     interrupts: Interrupts,
     grace_s: float = GRACE_S,
 ) -> Outcome:
-    argv: str | list[str] = command if isinstance(command, str) else list(command)
+    argv: str | list[str] = command if isinstance(command, str) else this_python(command)
     try:
         proc = subprocess.Popen(
             argv, shell=shell, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
@@ -134,6 +136,14 @@ def execute(
     return Outcome(
         proc.returncode, interrupts.received, timed_out, usage.ru_maxrss * 1024, None, sink.full
     )
+
+
+def this_python(command: tuple[str, ...]) -> list[str]:
+    """A list command's leading bare `python` or `python3` is the interpreter running the runner,
+    the one system.json records, not whichever PATH finds first (TFC-0002 R5)."""
+    if command and command[0] in _THIS_PYTHON and sys.executable:
+        return [sys.executable, *command[1:]]
+    return list(command)
 
 
 def _program(argv: str | list[str]) -> str:
