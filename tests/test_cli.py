@@ -53,13 +53,14 @@ def test_explain(strata: RunCli) -> None:
     line = (REPO / "tfc" / tfc).read_text(encoding="utf-8").splitlines().index(
         "### R4. Digests match"
     ) + 1
-    assert strata("doctor", "--explain", "chk005") == (
+    code, out, err = strata("doctor", "--explain", "chk005")
+    assert (code, out.split("\n\n")[0], err) == (
         0,
         "CHK005 (checksums-mismatch): File content does not match its checksum\n"
         "severity: error\n"
-        f'defined by: TFC-0008 R4 "Digests match" (tfc/{tfc}:{line})\n',
+        f'defined by: TFC-0008 R4 "Digests match" (tfc/{tfc}:{line})',
         "",
-    )
+    )  # the rest: tests/test_ergonomics.py
 
 
 def test_subpath_checks_only_that_artifact(base_repo: Path, strata: RunCli) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import RunCli, doctor_script, git
+from conftest import REPO, RunCli, copy_tree, doctor_script, git
 
 
 @pytest.fixture
@@ -119,3 +122,130 @@ def test_dataset_add_infers_numeric_column_types(
         {"name": "zone", "type": "string"},  # an empty cell says nothing
     ]
     assert doctor_script(repo, "--select", "SCH,DAT").returncode == 0
+
+
+# 7. One command line.
+
+
+def test_explain_prints_the_rule_why_how_and_an_example(strata: RunCli) -> None:
+    tfc = "TFC-0008-checksums-and-signatures.md"
+    line = (REPO / "tfc" / tfc).read_text("utf-8").splitlines().index("### R4. Digests match")
+    assert strata("doctor", "--explain", "CHK005") == (0, (
+        "CHK005 (checksums-mismatch): File content does not match its checksum\n"
+        "severity: error\n"
+        f'defined by: TFC-0008 R4 "Digests match" (tfc/{tfc}:{line + 1})\n'
+        "\n"
+        "why (TFC-0008 R4):\n"
+        "  The BLAKE3 digest of each listed file's content MUST equal the digest listed\n"
+        "  for it.\n"
+        "\n"
+        "how to fix (doctor's hint in the example):\n"
+        "  restore it (git checkout -- datasets/toy/v1), or if the change is intended,"
+        " run `strata checksum datasets/toy/v1`\n"
+        "\n"
+        "example (tests/examples/negative/byte-flipped):\n"
+        "  datasets/toy/v1\n"
+        "    train/data.csv: error CHK005 content does not match CHECKSUMS.txt line 4"
+        " (blake3 2cbc3499907f…, listed 207df788cf69…)\n"
+    ), "")  # fmt: skip
+
+
+def test_explain_of_an_unknown_code_names_the_closest(strata: RunCli) -> None:
+    assert strata("doctor", "--explain", "CHK0005") == (
+        2, "", "strata: error: unknown rule code: CHK0005 (did you mean CHK005 or SCH005 or CHK010?)\n",
+    )  # fmt: skip
+
+
+def test_an_installed_package_explains_from_its_own_tfcs(template: Path, tmp_path: Path) -> None:
+    source = copy_tree(REPO, tmp_path / "source", ("pyproject.toml", "README.md", "tools", "tfc"))
+    build = tmp_path / "build"
+    subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
+         "--build-lib", str(build)],
+        cwd=source, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    packaged = build / "strataml" / "tfc"
+    assert not packaged.is_symlink()
+    assert sorted(p.name for p in packaged.iterdir()) == sorted(
+        p.name for p in (REPO / "tfc").glob("*.md")
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "doctor", "--explain", "LAY002"],
+        cwd=template, env={**os.environ, "PYTHONPATH": str(build)}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split("\n\n")[1:] == [
+        "why (TFC-0001 R2):\n"
+        "  The root MUST contain `pyproject.toml` and the directories `datasets/`,\n"
+        "  `models/` and `runs/`, even when they hold no artifact yet (a `.gitkeep`\n"
+        "  keeps an empty directory in Git).\n"
+    ]  # no golden cases in a wheel: no example, no hint taken from one
+
+
+def test_a_broken_config_is_one_finding_not_a_cascade(repo: Path, strata: RunCli) -> None:
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text("utf-8") + "[tool.strataml.policy.production]\nsignatures = 1\n",
+        "utf-8",
+    )
+    line = len(pyproject.read_text("utf-8").splitlines()) - 1
+    code, out, _ = strata("doctor")
+    assert (code, out) == (1, (
+        "repository\n"
+        f"  pyproject.toml:{line}: error CFG002 Cannot declare ('tool', 'strataml', 'policy',"
+        f" 'production') twice (at line {line}, column 33)\n"
+        "    hint: see schemas/strataml-config.schema.json; until it is fixed, doctor skips what"
+        " reads it (signature trust and requirements, policy, allow-top-level, the LFS size limit)\n"
+        "\n"
+        "FAILED: 1 error, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
+    ))  # fmt: skip
+    # Where the report cannot say why, it keeps what an empty trust list implies: fail closed.
+    code, out, _ = strata("doctor", "--select", "SIG")
+    assert (code, out.split(" ", 3)[:3]) == (
+        1,
+        ["models/iris-classifier/v1\n", "", "SIGNATURE.asc:"],
+    )
+    assert strata("verify", "models/iris-classifier/v1")[0] == 1
+
+
+SHOWN = (
+    "models/iris-classifier@v1  production\n"
+    "  classification, json, Apache-2.0; created 2026-11-25\n"
+    "  Softmax regression on the four iris measurements: predicts the species (setosa,"
+    " versicolor, virginica). The worked example of the template.\n"
+    "  trained by   runs/run-2026-11-25-sunrtb\n"
+    "  on           datasets/iris@v1\n"
+    "  metrics      test/accuracy=0.9565  train/loss=0.1783  val/accuracy=0.9091\n"
+    "  content      blake3:e44da15141a82e2863e53ddfda150bdfa25144a65ec2f191c1299844cf70134d\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("iris-classifier", "v1"), ("iris-classifier@v1",), ("models/iris-classifier@v1",)],
+    ids=["name-version", "name-at-version", "reference"],
+)
+def test_model_show_takes_a_version_either_way_and_reads_well(
+    repo: Path, strata: RunCli, args: tuple[str, ...]
+) -> None:
+    assert strata("model", "show", *args) == (0, SHOWN, "")
+
+
+def test_model_show_json_holds_the_rest(repo: Path, strata: RunCli) -> None:
+    import json
+
+    code, out, _ = strata("model", "show", "iris-classifier", "v1", "--format", "json")
+    assert (code, sorted(json.loads(out))) == (0, [
+        "content_hash", "created", "description", "framework", "license", "lineage", "metrics",
+        "path", "ref", "stage", "task", "training",
+    ])  # fmt: skip
+
+
+def test_a_version_named_twice_is_a_usage_error(repo: Path, strata: RunCli) -> None:
+    assert strata("dataset", "show", "iris@v1", "v2") == (
+        2, "", "strata: error: 'iris@v1' already names a version; give NAME VERSION or NAME@VERSION\n",
+    )  # fmt: skip
+    assert strata("dataset", "show", "iris", "v1")[0] == 0
+    assert strata("export", "hf-card", "iris-classifier", "v1")[0] == 0
+    assert strata("export", "croissant", "iris", "v1")[0] == 0

@@ -364,7 +364,8 @@ def test_a_hostile_pyproject_breaks_no_command(
     assert done.stdout.splitlines()[-5:-2] == [
         "repository",
         finding,
-        "    hint: see schemas/strataml-config.schema.json",
+        "    hint: see schemas/strataml-config.schema.json; until it is fixed, doctor skips what"
+        " reads it (signature trust and requirements, policy, allow-top-level, the LFS size limit)",
     ]
     monkeypatch.chdir(base_repo)
     code, out, err = strata("--help")

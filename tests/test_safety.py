@@ -295,13 +295,14 @@ def test_keys_and_trust_entries_that_look_like_options(
     )
     code, out, _ = strata("doctor", str(template), "--format", "json", "--select", "CFG,SIG")
     found = [(d["code"], d["path"]) for d in json.loads(out)["diagnostics"]]
-    # One bad entry makes the whole list unusable: no signature counts (fail closed); the file's
-    # name is not its key's fingerprint, so keys/ refuses it too (TFC-0008 R8).
+    # One bad entry makes the whole list unusable: no signature counts (fail closed: CFG001 is an
+    # error, and verify fails), and doctor reports the list, not each signature it no longer
+    # trusts (TFC-0006 R18); the file's name is not its key's fingerprint, so keys/ refuses it
+    # too (TFC-0008 R8).
     assert (code, found) == (
         1,
         [
             ("SIG010", "keys/--output=pwned.asc"),
-            ("SIG005", "models/iris-classifier/v1/SIGNATURE.asc"),
             ("CFG001", "pyproject.toml"),
         ],
     )

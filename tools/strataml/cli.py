@@ -14,9 +14,11 @@ import typer
 from strataml.atomic import check_output, write_text_atomic
 from strataml.confine import check_user_path
 from strataml.doctor.engine import parse_codes, run_doctor
-from strataml.doctor.report import REPORTERS, explain
+from strataml.doctor.explain import explain
+from strataml.doctor.report import REPORTERS
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
+from strataml.suggest import did_you_mean
 from strataml.workspace import find_root, relative, scan_layout
 
 if TYPE_CHECKING:
@@ -122,7 +124,8 @@ def doctor(
     """Validate layout, metadata and checksums (TFC-0006)."""
     if explain_code is not None:
         if explain_code.upper() not in RULES:
-            raise UsageError(f"unknown rule code: {explain_code}")
+            close = did_you_mean(explain_code.upper(), RULES)
+            raise UsageError(f"unknown rule code: {explain_code}{close}")
         typer.echo(explain(explain_code.upper()), nl=False)
         return
     if output_format not in REPORTERS:
@@ -404,13 +407,28 @@ def dataset_list(output_format: FormatOption = "text") -> None:
     _emit(output_format, text, rows)
 
 
+VersionArgument = Annotated[
+    str | None, typer.Argument(metavar="[VERSION]", help="vN, when REF is only a name.")
+]
+
+
+def _versioned(ref: str, version: str | None) -> str:
+    """NAME vN and NAME@vN name the same version, wherever a version is named."""
+    if version is None:
+        return ref
+    if "@" in ref:
+        raise UsageError(f"{ref!r} already names a version; give NAME VERSION or NAME@VERSION")
+    return f"{ref}@{version}"
+
+
 @dataset_app.command("show")
 def dataset_show(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN or NAME@vN.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN, NAME@vN or NAME.")],
+    version: VersionArgument = None,
     output_format: FormatOption = "text",
 ) -> None:
     """One dataset version."""
-    _show_version("datasets", ref, output_format)
+    _show_version("datasets", _versioned(ref, version), output_format)
 
 
 def _show_version(kind: Kind, ref: str, output_format: str) -> None:
@@ -418,7 +436,8 @@ def _show_version(kind: Kind, ref: str, output_format: str) -> None:
     parsed = store.existing(root, store.parse_ref(ref, kind, name_only_ok=True))
     describe = datasets.describe if kind == "datasets" else models.describe
     row = describe(root, parsed.name, parsed.version)
-    _emit(output_format, _mapping_text(row), row)
+    text = models.format_show(row) if kind == "models" else _mapping_text(row)
+    _emit(output_format, text, row)
 
 
 def _mapping_text(row: dict[str, object]) -> str:
@@ -495,11 +514,12 @@ def model_list(output_format: FormatOption = "text") -> None:
 
 @model_app.command("show")
 def model_show(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN or NAME@vN.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN, NAME@vN or NAME.")],
+    version: VersionArgument = None,
     output_format: FormatOption = "text",
 ) -> None:
-    """One model version."""
-    _show_version("models", ref, output_format)
+    """One model version: stage, task, training run and data, metrics (--format json: all)."""
+    _show_version("models", _versioned(ref, version), output_format)
 
 
 def _promotions(args: list[str], to: str) -> list[Promotion]:
@@ -685,22 +705,26 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existin
 
 @export_app.command("hf-card")
 def export_hf_card(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN or NAME vN.")],
+    version: VersionArgument = None,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:
     """A Hugging Face model card (README.md) for a model version."""
-    _write_or_print(exports.hf_card(find_root(Path()), ref), output, force=force)
+    card = exports.hf_card(find_root(Path()), _versioned(ref, version))
+    _write_or_print(card, output, force=force)
 
 
 @export_app.command("croissant")
 def export_croissant(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN or NAME vN.")],
+    version: VersionArgument = None,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:
     """A Croissant 1.0 JSON-LD description of a dataset version."""
-    _write_or_print(exports.croissant_json(find_root(Path()), ref), output, force=force)
+    document = exports.croissant_json(find_root(Path()), _versioned(ref, version))
+    _write_or_print(document, output, force=force)
 
 
 def _artifact_path(root: Path, path: Path) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
 from strataml import tool_version
@@ -222,26 +220,3 @@ REPORTERS: dict[str, Reporter] = {
     "gitlab": format_gitlab,
 }
 
-
-TFC_DIR = Path(__file__).resolve().parents[3] / "tfc"
-
-
-def explain(code: str) -> str:
-    rule = RULES[code]
-    return (
-        f"{rule.code} ({rule.name}): {rule.summary}\n"
-        f"severity: {rule.severity.value}\n"
-        f"defined by: {rule.tfc}{_clause_location(rule.tfc)}\n"
-    )
-
-
-def _clause_location(clause: str) -> str:
-    """' "<title>" (tfc/<file>:<line>)' for 'TFC-0008 R4', or '' when the TFCs are not at hand."""
-    document, number = clause.split(" ", 1)
-    for path in sorted(TFC_DIR.glob(f"{document}-*.md")):
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if line.startswith(f"### {number}. "):
-                    title = line.removeprefix(f"### {number}. ")
-                    return f' "{title}" (tfc/{path.name}:{line_no})'
-    return ""

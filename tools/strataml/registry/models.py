@@ -298,3 +298,41 @@ def list_models(root: Path) -> list[dict[str, Any]]:
         for name in names(root, KIND)
         for number in versions(root, KIND, name)
     ]
+
+
+def format_show(row: dict[str, Any]) -> str:
+    """`strata model show`: what a reader asks first; `--format json` holds everything."""
+    if "problem" in row:
+        return f"{row['ref']}  PROBLEM {row['problem']}\n"
+    facts = [row.get("task"), row.get("framework"), row.get("license")]
+    about = ", ".join(str(f) for f in facts if f) + (
+        f"; created {row['created']}" if row.get("created") else ""
+    )
+    training = _mapping(row.get("training"))
+    inputs = [str(d).split("#", 1)[0] for d in training.get("datasets") or []]
+    lineage = _mapping(row.get("lineage"))
+    parents = [
+        f"{str(p.get('ref', '?')).split('#', 1)[0]} ({p.get('relation', '?')})"
+        for p in lineage.get("parents") or []
+        if isinstance(p, dict)
+    ]
+    metrics = [
+        f"{m.get('split')}/{m.get('name')}={m['value']:.4g}"
+        for m in row.get("metrics") or []
+        if isinstance(m, dict) and isinstance(m.get("value"), int | float)
+    ]
+    lines = [
+        f"{row['ref']}  {row.get('stage') or 'experimental'}",
+        f"  {about}" if about else None,
+        f"  {row['description']}" if row.get("description") else None,
+        f"  trained by   runs/{training['run']}" if training.get("run") else None,
+        f"  on           {', '.join(inputs)}" if inputs else None,
+        f"  parents      {', '.join(parents)}" if parents else None,
+        f"  metrics      {'  '.join(metrics) or '-'}",
+        f"  content      {row.get('content_hash') or '-'}",
+    ]
+    return "".join(f"{line}\n" for line in lines if line is not None)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -21,6 +21,10 @@ KNOWN = frozenset(
     }
 )  # fmt: skip
 KNOWN_PREFIXES = ("LICENSE", "CHANGELOG")
+SKIPPED = (
+    "see schemas/strataml-config.schema.json; until it is fixed, doctor skips what reads it"
+    " (signature trust and requirements, policy, allow-top-level, the LFS size limit)"
+)
 
 
 def check_config(ctx: Context) -> Iterator[Diagnostic]:
@@ -33,7 +37,7 @@ def check_config(ctx: Context) -> Iterator[Diagnostic]:
             PYPROJECT,
             problem.message,
             line=problem.line,
-            hint="see schemas/strataml-config.schema.json",
+            hint=SKIPPED if declared is ctx.config else "see schemas/strataml-config.schema.json",
         )
     doctor = declared.doctor
     named = [*doctor.ignore, *(code for _, codes in doctor.per_path_ignores for code in codes)]
