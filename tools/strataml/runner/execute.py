@@ -119,9 +119,7 @@ def execute(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
     except OSError as exc:
-        return Outcome(
-            None, None, False, None, f"cannot start {_program(argv)}: {exc.strerror or exc}"
-        )
+        return Outcome(None, None, False, None, _start_error(argv, exc))
     interrupts.add(proc.pid)
     if interrupts.received:  # Ctrl-C came while the command was starting
         _signal_group(proc.pid, interrupts.received)
@@ -146,8 +144,15 @@ def this_python(command: tuple[str, ...]) -> list[str]:
     return list(command)
 
 
-def _program(argv: str | list[str]) -> str:
-    return repr(argv if isinstance(argv, str) else argv[0])
+def _start_error(argv: str | list[str], exc: OSError) -> str:
+    """One line saying why the command never ran (TFC-0002 R16)."""
+    program = "/bin/sh" if isinstance(argv, str) else argv[0]
+    shown = program if program.isprintable() and program.strip() == program else repr(program)
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {shown}"
+    if isinstance(exc, PermissionError):
+        return f"command not executable: {shown} (permission denied)"
+    return f"cannot start {shown}: {exc.strerror or exc}"
 
 
 def _pump(
