@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import REPO, RunCli, copy_tree, doctor_script, git
+from runkit import run_py, runs, write_experiment
 
 
 @pytest.fixture
@@ -233,8 +235,6 @@ def test_model_show_takes_a_version_either_way_and_reads_well(
 
 
 def test_model_show_json_holds_the_rest(repo: Path, strata: RunCli) -> None:
-    import json
-
     code, out, _ = strata("model", "show", "iris-classifier", "v1", "--format", "json")
     assert (code, sorted(json.loads(out))) == (0, [
         "content_hash", "created", "description", "framework", "license", "lineage", "metrics",
@@ -249,3 +249,42 @@ def test_a_version_named_twice_is_a_usage_error(repo: Path, strata: RunCli) -> N
     assert strata("dataset", "show", "iris", "v1")[0] == 0
     assert strata("export", "hf-card", "iris-classifier", "v1")[0] == 0
     assert strata("export", "croissant", "iris", "v1")[0] == 0
+
+
+def test_verify_of_an_unsigned_artifact_says_what_its_exit_code_means(
+    repo: Path, strata: RunCli
+) -> None:
+    run = next(p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-"))
+    assert strata("verify", f"runs/{run}") == (1, (
+        f"runs/{run}\n"
+        "  no SIGNATURE.asc: unsigned, so not verified (exit code 1) even where the checksums"
+        f" match; after review, `strata sign runs/{run}`\n"
+        f"  OK: 0 errors, 0 warnings, 0 info; 1 artifact checked under runs/{run}, 5 files hashed\n"
+    ), "")  # fmt: skip
+
+
+def test_runs_best_reports_ties_and_suggests_names(repo: Path, strata: RunCli) -> None:
+    spec = write_experiment(
+        repo, "flat",
+        "command: [sh, experiments/flat.sh]\nparams:\n  seed: 1\n",
+        {"experiments/flat.sh": 'echo \'{"name": "score", "value": 3}\' >> "$STRATA_METRICS_FILE"\n'},
+    )  # fmt: skip
+    made = []
+    for seed in ("1", "2"):
+        before = set(runs(repo))
+        assert run_py(repo, "--experiment", spec, "--set", f"seed={seed}").returncode == 0
+        made += sorted(set(runs(repo)) - before)
+    first, second = made
+    assert strata("runs", "best", "--experiment", "flat", "--metric", "score") == (
+        0, f"{second}  score=3  (best of 2, highest; tied with {first})\n", "",
+    )  # fmt: skip
+    code, out, _ = strata(
+        "runs", "best", "--experiment", "flat", "--metric", "score", "--format", "json"
+    )
+    assert (code, json.loads(out)["tied_with"]) == (0, [first])
+    assert strata("runs", "best", "--experiment", "flat", "--metric", "scor") == (
+        1, "", "strata: no succeeded run of 'flat' reports 'scor' (did you mean score?)\n",
+    )  # fmt: skip
+    assert strata("runs", "best", "--experiment", "falt", "--metric", "score") == (
+        1, "", "strata: no run of experiment 'falt' (did you mean flat?)\n",
+    )  # fmt: skip

@@ -328,12 +328,12 @@ def runs_best(
     output_format: FormatOption = "text",
 ) -> None:
     """The succeeded run with the best final value of a metric."""
-    best = runs.best_run(find_root(Path()), experiment, metric, minimize=minimize)
+    root = find_root(Path())
+    best = runs.best_run(root, experiment, metric, minimize=minimize)
     if best is None:
-        typer.echo(f"strata: no succeeded run of {experiment!r} reports {metric!r}", err=True)
+        typer.echo(f"strata: {runs.why_no_best(root, experiment, metric)}", err=True)
         raise typer.Exit(1)
-    text = f"{best.run.run_id}  {metric}={best.value:.6g}  (best of {best.considered}, {'lowest' if minimize else 'highest'})\n"
-    _emit(output_format, text, best.document())
+    _emit(output_format, best.text(), best.document())
 
 
 def _sub_app(help_text: str) -> typer.Typer:

@@ -99,7 +99,10 @@ def verify_artifacts(root: Path, paths: list[str]) -> tuple[str, bool]:
                 )
                 lines.append(f"  signature {block.index}: {state}: {who}")
             if not signed.present:
-                lines.append("  no SIGNATURE.asc")
+                lines.append(
+                    "  no SIGNATURE.asc: unsigned, so not verified (exit code 1) even where the"
+                    f" checksums match; after review, `strata sign {path}`"
+                )
             text = REPORTERS["text"](report)
             body = text.split("\n", 1)[1] if report.diagnostics else text
             lines.append("  " + body.strip().replace("\n", "\n  "))

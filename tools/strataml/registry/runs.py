@@ -16,6 +16,7 @@ from strataml.jsonio import load_json
 from strataml.liveness import runner_liveness
 from strataml.refs import is_run_id
 from strataml.safeopen import read_regular
+from strataml.suggest import did_you_mean
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
 RUNS = "runs"
@@ -237,6 +238,7 @@ class Best:
     value: float
     minimize: bool
     considered: int
+    ties: tuple[str, ...] = ()  # other runs with the same value, newest first
 
     def document(self) -> dict[str, Any]:
         return {
@@ -247,7 +249,16 @@ class Best:
             "value": self.value,
             "goal": "minimize" if self.minimize else "maximize",
             "runs_considered": self.considered,
+            "tied_with": list(self.ties),
         }
+
+    def text(self) -> str:
+        goal = "lowest" if self.minimize else "highest"
+        tied = f"; tied with {', '.join(self.ties)}" if self.ties else ""
+        return (
+            f"{self.run.run_id}  {self.metric}={self.value:.6g}"
+            f"  (best of {self.considered}, {goal}{tied})\n"
+        )
 
 
 def _number(value: object) -> float | None:
@@ -268,7 +279,20 @@ def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Bes
     sign = -1.0 if minimize else 1.0
     # load_runs is oldest first; max keeps the first maximum, so walk newest first.
     value, record = max(reversed(scored), key=lambda pair: sign * pair[0])
-    return Best(record, metric, value, minimize, len(scored))
+    ties = tuple(r.run_id for v, r in reversed(scored) if v == value and r is not record)
+    return Best(record, metric, value, minimize, len(scored), ties)
+
+
+def why_no_best(root: Path, experiment: str, metric: str) -> str:
+    """Why best_run found nothing, with the closest experiment or metric names that exist."""
+    records = load_runs(root)
+    experiments = {r.experiment for r in records if r.experiment}
+    if experiment not in experiments:
+        return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
+    succeeded = [r for r in records if r.experiment == experiment and r.state == "succeeded"]
+    reported = {name for r in succeeded for name in r.final}
+    close = did_you_mean(metric, reported)
+    return f"no succeeded run of {experiment!r} reports {metric!r}{close}"
 
 
 # --- compare ------------------------------------------------------------------------------------
