@@ -288,3 +288,19 @@ def test_runs_best_reports_ties_and_suggests_names(repo: Path, strata: RunCli) -
     assert strata("runs", "best", "--experiment", "falt", "--metric", "score") == (
         1, "", "strata: no run of experiment 'falt' (did you mean flat?)\n",
     )  # fmt: skip
+
+
+def test_an_unknown_key_names_the_closest_known_one(base_repo: Path, strata: RunCli) -> None:
+    metadata = base_repo / "datasets/toy/v1/metadata.yaml"
+    metadata.write_text(metadata.read_text("utf-8").replace("license:", "licence:"), "utf-8")
+    code, out, _ = strata("doctor", str(base_repo), "--select", "SCH")
+    assert (code, out.splitlines()[3]) == (
+        1, "  metadata.yaml:6: error SCH003 unexpected key 'licence' (did you mean license?)",
+    )  # fmt: skip
+
+
+def test_a_mistyped_experiment_file_names_the_closest(repo: Path, strata: RunCli) -> None:
+    assert strata("run", "--experiment", "experiments/my_experimnt.yaml", "--dry-run") == (
+        2, "", "strata: error: experiments/my_experimnt.yaml: cannot read the experiment:"
+        " No such file or directory (did you mean my_experiment.yaml?)\n",
+    )  # fmt: skip

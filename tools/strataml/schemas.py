@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strataml.errors import StrataError
+from strataml.suggest import did_you_mean
 
 if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema costs ~40 ms to load
     import jsonschema
@@ -148,7 +149,8 @@ def _violation(error: ValidationError) -> SchemaViolation:
         extra = sorted(_unexpected_keys(error.instance, schema), key=str)
         if extra:
             path = (*path, extra[0])
-            names = ", ".join(repr(str(k)) for k in extra)
+            known = schema.get("properties", {})
+            names = ", ".join(repr(str(k)) + did_you_mean(str(k), known) for k in extra)
             return SchemaViolation(path, f"{_where(path[:-1])}unexpected key {names}", False)
     if unsafe:
         message = f"{error.instance!r} is absolute, has '..' or control characters, or is empty"

@@ -13,6 +13,7 @@ from strataml import schemas
 from strataml.errors import UsageError
 from strataml.refs import ArtifactRef
 from strataml.safeopen import read_regular
+from strataml.suggest import did_you_mean
 from strataml.workspace import relative
 from strataml.yamlio import MAX_BYTES, parse_scalar, parse_yaml
 
@@ -39,12 +40,24 @@ class Experiment:
     grid: dict[str, list[Any]]
 
 
+def _nearby(path: Path) -> str:
+    """' (did you mean x.yaml?)' for a mistyped experiment file name."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml")]
+    except OSError:
+        return ""
+    return did_you_mean(path.name, names)
+
+
 def load_experiment(root: Path, path: Path) -> Experiment:
     where = relative(root, path.resolve())
     try:
         raw = read_regular(path, MAX_BYTES + 1)
     except OSError as exc:
-        raise SpecError(f"{where}: cannot read the experiment: {exc.strerror or exc}") from exc
+        close = _nearby(path) if isinstance(exc, FileNotFoundError) else ""
+        raise SpecError(
+            f"{where}: cannot read the experiment: {exc.strerror or exc}{close}"
+        ) from exc
     document = parse_yaml(raw)
     if document.problems:
         problem = document.problems[0]
