@@ -304,3 +304,13 @@ def test_a_mistyped_experiment_file_names_the_closest(repo: Path, strata: RunCli
         2, "", "strata: error: experiments/my_experimnt.yaml: cannot read the experiment:"
         " No such file or directory (did you mean my_experiment.yaml?)\n",
     )  # fmt: skip
+
+
+def test_alias_takes_the_version_either_way(repo: Path, strata: RunCli) -> None:
+    assert strata("model", "alias", "iris-classifier@v1", "champion") == (
+        0, "models/iris-classifier: champion -> v1\n", "",
+    )  # fmt: skip
+    assert strata("model", "alias", "iris-classifier", "challenger", "v1") == (
+        0, "models/iris-classifier: challenger -> v1\n", "",
+    )  # fmt: skip
+    assert strata("model", "alias", "iris-classifier@v1", "champion", "v1")[0] == 2

@@ -567,12 +567,15 @@ def model_promote(
 
 @model_app.command("alias")
 def model_alias(
-    name: Annotated[str, typer.Argument(metavar="NAME")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="NAME, or NAME@vN for the target.")],
     alias: Annotated[str, typer.Argument(metavar="ALIAS", help="e.g. champion.")],
     version: Annotated[str | None, typer.Argument(metavar="vN", help="Target version.")] = None,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the alias.")] = False,
 ) -> None:
-    """Point an alias at a version, or remove it with --delete."""
+    """Point an alias at a version (NAME ALIAS vN, or NAME@vN ALIAS), or remove it with --delete."""
+    if "@" in name:
+        ref = store.parse_ref(_versioned(name, version), "models", name_only_ok=True)
+        name, version = ref.name, ref.version
     if (version is None) != delete:
         raise UsageError("give a version, or --delete")
     stages.set_alias(find_root(Path()), name, alias, None if delete else version)
