@@ -314,3 +314,9 @@ def test_alias_takes_the_version_either_way(repo: Path, strata: RunCli) -> None:
         0, "models/iris-classifier: challenger -> v1\n", "",
     )  # fmt: skip
     assert strata("model", "alias", "iris-classifier@v1", "champion", "v1")[0] == 2
+
+
+def test_runs_list_of_a_mistyped_experiment_names_the_closest(repo: Path, strata: RunCli) -> None:
+    assert strata("runs", "list", "--experiment", "my_experimnt") == (
+        0, "no run of experiment 'my_experimnt' (did you mean my_experiment?)\n", "",
+    )  # fmt: skip

@@ -280,7 +280,11 @@ def runs_list(
 ) -> None:
     """Runs, newest first."""
     records = runs.load_runs(find_root(Path()), experiment=experiment, status=status)
-    _emit(output_format, runs.format_list(records), [r.summary() for r in reversed(records)])
+    text = runs.format_list(records)
+    if not records and experiment is not None:
+        unknown = runs.unknown_experiment(runs.load_runs(find_root(Path())), experiment)
+        text = f"{unknown}\n" if unknown else text
+    _emit(output_format, text, [r.summary() for r in reversed(records)])
 
 
 @runs_app.command("show")

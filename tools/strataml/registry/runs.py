@@ -283,12 +283,20 @@ def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Bes
     return Best(record, metric, value, minimize, len(scored), ties)
 
 
+def unknown_experiment(records: list[RunRecord], experiment: str) -> str | None:
+    """'no run of experiment …' with the closest names that have runs; None if it has some."""
+    experiments = {r.experiment for r in records if r.experiment}
+    if experiment in experiments:
+        return None
+    return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
+
+
 def why_no_best(root: Path, experiment: str, metric: str) -> str:
     """Why best_run found nothing, with the closest experiment or metric names that exist."""
     records = load_runs(root)
-    experiments = {r.experiment for r in records if r.experiment}
-    if experiment not in experiments:
-        return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
+    unknown = unknown_experiment(records, experiment)
+    if unknown is not None:
+        return unknown
     succeeded = [r for r in records if r.experiment == experiment and r.state == "succeeded"]
     reported = {name for r in succeeded for name in r.final}
     close = did_you_mean(metric, reported)
