@@ -558,15 +558,54 @@ def model_promote(
     commit: Annotated[
         bool, typer.Option("--commit", help="Commit the stage files, all in one commit.")
     ] = False,
+    with_lineage: Annotated[
+        bool,
+        typer.Option(
+            "--with-lineage",
+            help="Commit each version, its training run and datasets too (implies --commit).",
+        ),
+    ] = False,
 ) -> None:
     """Move model versions between stages (TFC-0005 R9)."""
     result = stages.promote(
-        find_root(Path()), _promotions(targets, to), reason=reason, override=override, commit=commit
-    )
+        find_root(Path()), _promotions(targets, to), reason=reason, override=override,
+        commit=commit, with_lineage=with_lineage,
+    )  # fmt: skip
     for name, entry in result.entries:
         typer.echo(f"models/{name}@{entry['version']}: {entry['from']} -> {entry['to']}")
     if result.commit:
         typer.echo(f"committed {result.commit[:12]}")
+
+
+readiness = _lazy("strataml.registry.readiness")
+
+
+@model_app.command("check")
+def model_check(
+    target: Annotated[
+        list[str], typer.Argument(metavar="NAME VERSION", help="NAME vN, or NAME@vN.")
+    ],
+    stage: Annotated[
+        str, typer.Option("--stage", metavar="STAGE", help="staging or production.")
+    ] = "production",
+) -> None:
+    """What a version still lacks for a stage, one line each: promote's checks, nothing written.
+
+    Example: strata model check iris-classifier v2 --stage production
+    """
+    items = _promotions(target, stage)
+    if len(items) != 1:
+        raise UsageError("name one model version: NAME VERSION or NAME@VERSION")
+    item = items[0]
+    missing = readiness.missing_for_stage(find_root(Path()), item.name, item.version, stage)
+    for lack in missing:
+        typer.echo(f"{lack.path}: {lack.message}")
+    ref = f"models/{item.name}@{item.version}"
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        typer.echo(f"{ref}: {len(missing)} thing{plural} missing for {stage}")
+        raise typer.Exit(1)
+    typer.echo(f"{ref}: ready for {stage}")
 
 
 @model_app.command("alias")
