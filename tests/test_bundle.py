@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RunCli, commit_all, doctor_script, git, require_tool
+from conftest import RunCli, commit_all, doctor_script, git, require_tool, write_prose
 from strataml.integrity.hashing import hash_bytes
 
 ARRAYS = "datasets/arrays/v1"
@@ -35,6 +35,7 @@ def source(template: Path, tmp_path: Path, strata: RunCli, monkeypatch: pytest.M
         "dataset", "add", "arrays", str(data), "--license", "CC0-1.0", "--source", "random bytes"
     )
     assert (code, err) == (0, "")
+    write_prose(template / ARRAYS)
     commit_all(template, "arrays v1")
     pointer = git(template, "cat-file", "-p", f"HEAD:{ARRAYS}/train/x.npz")
     assert pointer.startswith("version https://git-lfs.github.com/spec/v1\n")

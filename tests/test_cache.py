@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from conftest import commit_all, doctor_script, git, settle
+from conftest import commit_all, doctor_script, git, settle, write_prose
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 
@@ -94,6 +94,7 @@ def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
     from strataml.registry.datasets import add_dataset
 
     add_dataset(template, "extra", source, license_id="CC0-1.0", sources=["test"])
+    write_prose(template / "datasets/extra/v1")
     commit_all(template, "extra")
     report = doctor_script(template, "--since", base)
     assert report.stdout == (

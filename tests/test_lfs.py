@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, doctor_script, git, require_module, require_tool
+from conftest import (
+    REPO,
+    commit_all,
+    doctor_script,
+    git,
+    require_module,
+    require_tool,
+    write_prose,
+)
 
 ARRAYS = "datasets/arrays/v1"
 
@@ -87,6 +95,7 @@ def published(
         ).returncode
         == 0
     )
+    write_prose(work / ARRAYS)
     commit_all(work, "arrays v1")
     assert "filter: lfs" in git(work, "check-attr", "filter", f"{ARRAYS}/train/x.npz")
     push = subprocess.run(
@@ -180,6 +189,7 @@ def test_large_files_outside_lfs_are_refused(template: Path, tmp_path: Path) -> 
         ).returncode
         == 0
     )
+    write_prose(template / "datasets/big/v1")
     # As on a machine without git-lfs: the attribute is ignored and Git stores the bytes raw.
     no_lfs = [
         "-c",

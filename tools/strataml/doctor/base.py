@@ -148,9 +148,16 @@ def _diff(path: tuple[str, ...], old: Any, new: Any, changes: list[str]) -> None
             _diff((*path, key), old.get(key), new.get(key), changes)
         return
     tables = not (_scalars(old) and _scalars(new))  # e.g. one metric threshold edited
-    if tables and isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (before, after) in enumerate(zip(old, new, strict=True)):
-            _diff((*path, f"[{index}]"), before, after, changes)
+    if tables and isinstance(old, list | None) and isinstance(new, list | None):
+        old, new = old or [], new or []  # e.g. a [[tool.strataml.policy.models]] entry added
+        for index in range(max(len(old), len(new))):
+            where = (*path, f"[{index}]")
+            if index >= len(old):
+                changes.append(f"{_name(where)} added: {_show(new[index])}")
+            elif index >= len(new):
+                changes.append(f"{_name(where)} removed: {_show(old[index])}")
+            else:
+                _diff(where, old[index], new[index], changes)
         return
     name = _name(path)
     if _scalars(old) and _scalars(new):

@@ -154,6 +154,14 @@ DAT005 = Rule(
     "DAT005", "dataset-datasheet-missing", N, "TFC-0004 R6", "Dataset version has no datasheet.md"
 )
 
+DAT006 = Rule(
+    "DAT006",
+    "datasheet-section-unwritten",
+    W,
+    "TFC-0004 R6",
+    "Committed datasheet section still holds the placeholder",
+)
+
 # Models (TFC-0005)
 MOD001 = Rule(
     "MOD001", "model-metadata-missing", E, "TFC-0005 R1", "Model version has no metadata.yaml"
@@ -371,6 +379,20 @@ MOD007 = Rule(
     "TFC-0005 R14",
     "Model file is not what its training run wrote under artifacts/",
 )
+MOD008 = Rule(
+    "MOD008",
+    "card-section-unwritten",
+    W,
+    "TFC-0005 R6",
+    "Committed model card section still holds the placeholder",
+)
+MOD009 = Rule(
+    "MOD009",
+    "production-card-unwritten",
+    E,
+    "TFC-0005 R6",
+    "Production version's card section still holds the placeholder",
+)
 STG001 = Rule(
     "STG001",
     "stage-multiple-versions",
@@ -531,12 +553,12 @@ RULES: dict[str, Rule] = {
         LAY010, LAY011, LAY012, LAY013, LAY014, LAY015, LAY016, LAY017,
         SCH001, SCH002, SCH003, SCH004, SCH005,
         CFG001, CFG002, CFG003, CFG004,
-        DAT001, DAT002, DAT003, DAT004, DAT005,
+        DAT001, DAT002, DAT003, DAT004, DAT005, DAT006,
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
         RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN020, RUN030,
-        LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006, MOD007,
+        LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006, MOD007, MOD008, MOD009,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,

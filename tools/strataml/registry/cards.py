@@ -67,6 +67,18 @@ def section_written(card: Card, section: str) -> bool:
     return bool(body) and body != PLACEHOLDER
 
 
+def unwritten_sections(text: str) -> list[tuple[str, int]]:
+    """(section, line of its heading) for each level-2 section of a card or datasheet that
+    holds only the placeholder the writers put in (TFC-0004 R6, TFC-0005 R6)."""
+    headings: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _HEADING.match(line)
+        if match:
+            headings.setdefault(match.group(1), number)
+    sections = parse_card(text).sections.items()
+    return [(name, headings.get(name, 1)) for name, body in sections if body == PLACEHOLDER]
+
+
 def front_matter(metadata: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
     """What the card's front matter must say, from the version's metadata and metrics."""
     training = metadata.get("training") or {}

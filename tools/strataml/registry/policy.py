@@ -15,7 +15,7 @@ from strataml.config import Config
 from strataml.errors import StrataError
 from strataml.integrity.gpg import Keyring, Verdict
 from strataml.integrity.signatures import SIGNATURE, DirectoryReport, verify_directory
-from strataml.registry.cards import parse_card, section_written
+from strataml.registry.cards import PLACEHOLDER, parse_card, section_written
 from strataml.registry.store import load_mapping
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES
@@ -46,6 +46,7 @@ class StagePolicy:
     metrics: tuple[MetricRule, ...] = ()
     signatures: int = 0  # distinct trusted signers; checked with the signatures (SIG009)
     source: str = ""  # the table that says it, as messages and hints name it
+    whole_card: bool = False  # no section left as the placeholder (production, TFC-0005 R6)
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,13 @@ def load_policy(table: dict[str, Any], name: str) -> dict[str, StagePolicy]:
             break
     policies = {}
     for stage, (entry, where) in tables.items():
-        if isinstance(entry, dict):
-            policies[stage] = _stage_policy(entry, where)
+        # Production holds whatever the tables say: its card is written throughout (TFC-0005 R6).
+        if isinstance(entry, dict) or stage == "production":
+            policies[stage] = _stage_policy(entry or {}, where, whole_card=stage == "production")
     return policies
 
 
-def _stage_policy(entry: dict[str, Any], source: str) -> StagePolicy:
+def _stage_policy(entry: dict[str, Any], source: str, *, whole_card: bool) -> StagePolicy:
     return StagePolicy(
         tuple(entry.get("card-sections", ())),
         tuple(
@@ -84,6 +86,7 @@ def _stage_policy(entry: dict[str, Any], source: str) -> StagePolicy:
         ),
         int(entry.get("signatures", 0)),
         source,
+        whole_card,
     )
 
 
@@ -91,7 +94,7 @@ def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[V
     """Everything `models/<name>/<version>` lacks for a stage with this policy."""
     directory = f"models/{name}/{version}"
     violations: list[Violation] = []
-    if policy.card_sections:
+    if policy.card_sections or policy.whole_card:
         try:
             text = read_regular(root / directory / "card.md", 16 * MAX_BYTES).decode(
                 "utf-8", "replace"
@@ -108,6 +111,16 @@ def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[V
                         f"card section {section!r} is missing or not written",
                     )
                 )
+        unwritten = [
+            repr(section)
+            for section, body in card.sections.items()
+            if body == PLACEHOLDER and section not in policy.card_sections
+        ]
+        if policy.whole_card and unwritten:
+            what = "section" if len(unwritten) == 1 else "sections"
+            verb = "is" if len(unwritten) == 1 else "are"
+            message = f"card {what} {', '.join(unwritten)} {verb} still {PLACEHOLDER}"
+            violations.append(Violation("unwritten", f"{directory}/card.md", message))
     if policy.metrics:
         try:
             entries = load_mapping(root / directory / "metrics.yaml").get("metrics")

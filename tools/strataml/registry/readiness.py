@@ -2,7 +2,7 @@
 
 Nothing here judges twice: the version's own files through promote's verification, the stage
 policy and signatures through the evaluation doctor and promote share (TFC-0005 R10), then what
-a clone needs, the version and its training run committed and clean (TFC-0005 R15)."""
+a clone needs, the version and its training run committed and clean (TFC-0005 R10)."""
 
 from __future__ import annotations
 

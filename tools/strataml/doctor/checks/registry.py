@@ -17,6 +17,7 @@ from strataml.doctor.rules import (
     LIN004,
     LIN005,
     MOD005,
+    MOD009,
     POL001,
     POL002,
     STG001,
@@ -357,6 +358,13 @@ def check_stages_kept(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
+# Violation kind -> (rule, hint when not "meet the policy"); metric thresholds are POL002.
+_POLICY_RULES = {
+    "card-section": (POL001, None),
+    "unwritten": (MOD009, "write each section, or say why it does not apply, in the next version"),
+}
+
+
 def check_stages(ctx: Context) -> Iterator[Diagnostic]:
     kept = StageHistory(ctx)
     for name, path, document, data in _stage_documents(ctx):
@@ -414,11 +422,11 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
             version = data.get(stage)
             if isinstance(version, str) and version in present:
                 for violation in evaluate(ctx.root, name, version, policy):
-                    rule = POL001 if violation.kind == "card-section" else POL002
+                    rule, hint = _POLICY_RULES.get(violation.kind, (POL002, None))
                     yield rule.at(
                         violation.path,
                         f"{stage} version: {violation.message}",
-                        hint=f"meet {policy.source}, or move {version} out of {stage}",
+                        hint=hint or f"meet {policy.source}, or move {version} out of {stage}",
                     )
 
 
