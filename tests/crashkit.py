@@ -335,7 +335,7 @@ class Index(Writer):
         self.before = self._outputs(repo)
 
     def invoke(self) -> None:
-        cli.index(output=Path("index.json"), site=Path("site"), doctor_report=None)
+        cli.index(output=Path("index.json"), site=Path("site"), doctor_report=None, force=True)
 
     def inspect(self, repo: Path) -> Outcome:
         site, catalogue = self._outputs(repo)
