@@ -93,7 +93,7 @@ def test_list_show_and_best(two_runs: tuple[Path, str, str], strata: RunCli) -> 
     assert all(r["sealed"] and r["problems"] == [] for r in mine)
 
     code, out, _ = strata("runs", "list", "--experiment", "nope")
-    assert (code, out) == (0, "no runs\n")
+    assert (code, out) == (0, "no run of experiment 'nope'\n")
     code, out, _ = strata("runs", "list", "--status", "succeeded")
     lines = out.splitlines()
     assert lines[0].split() == ["RUN", "EXPERIMENT", "STATUS", "CREATED", "DURATION", "METRICS"]
