@@ -219,4 +219,3 @@ REPORTERS: dict[str, Reporter] = {
     "github": format_github,
     "gitlab": format_gitlab,
 }
-
