@@ -320,3 +320,9 @@ def test_runs_list_of_a_mistyped_experiment_names_the_closest(repo: Path, strata
     assert strata("runs", "list", "--experiment", "my_experimnt") == (
         0, "no run of experiment 'my_experimnt' (did you mean my_experiment?)\n", "",
     )  # fmt: skip
+
+
+def test_lineage_takes_the_version_either_way(repo: Path, strata: RunCli) -> None:
+    pinned = strata("lineage", "models/iris-classifier@v1")
+    assert pinned[0] == 0
+    assert strata("lineage", "models/iris-classifier", "v1") == pinned

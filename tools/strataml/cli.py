@@ -675,6 +675,7 @@ def lineage_command(
     ref: Annotated[
         str, typer.Argument(metavar="REF", help="datasets/NAME@vN, models/NAME@vN or a run id.")
     ],
+    version: VersionArgument = None,
     up: Annotated[bool, typer.Option("--up", help="Only what it came from.")] = False,
     down: Annotated[bool, typer.Option("--down", help="Only what came from it.")] = False,
     output_format: Annotated[
@@ -686,7 +687,7 @@ def lineage_command(
         raise UsageError(
             f"unknown format {output_format!r} (choose from {', '.join(lineage.FORMATS)})"
         )
-    start = lineage.normalise(ref)
+    start = lineage.normalise(_versioned(ref, version))
     both = not up and not down
     graph = lineage.subgraph(
         lineage.build_graph(find_root(Path())), start, up=up or both, down=down or both
