@@ -181,6 +181,18 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """The user's own GNUPGHOME (conftest points it at a throwaway); its agent stopped after."""
+    require_tool("gpg")
+    path = Path(os.environ["GNUPGHOME"])
+    path.mkdir(mode=0o700, exist_ok=True)
+    yield path
+    if shutil.which("gpgconf"):
+        subprocess.run(["gpgconf", "--homedir", str(path), "--kill", "all"],
+                       capture_output=True, timeout=60, check=False)  # fmt: skip
+
+
 def write_prose(artifact: Path) -> None:
     """What a person does before committing what a writer made: answer every section left as
     `_To be written._` in card.md and datasheet.md (else MOD008, DAT006), then re-stamp."""

@@ -7,15 +7,13 @@ tools/run.py, real gpg with a throwaway key, the real `strata` commands."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import RunCli, commit_all, git, require_tool
+from conftest import RunCli, commit_all, git
 from runkit import run_py, runs, write_experiment
 
 IRIS = "iris-classifier"
@@ -68,18 +66,6 @@ WRITTEN = (
 def repo(template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(template)
     return template
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    """The user's own GNUPGHOME (conftest points it at a throwaway); its agent stopped after."""
-    require_tool("gpg")
-    path = Path(os.environ["GNUPGHOME"])
-    path.mkdir(mode=0o700, exist_ok=True)
-    yield path
-    if shutil.which("gpgconf"):
-        subprocess.run(["gpgconf", "--homedir", str(path), "--kill", "all"],
-                       capture_output=True, timeout=60, check=False)  # fmt: skip
 
 
 def trusted_key(home: Path, strata: RunCli) -> str:

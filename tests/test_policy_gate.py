@@ -13,13 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RunCli, commit_all, doctor_script, git, require_tool, shipped_runs
+from conftest import REPO, RunCli, commit_all, doctor_script, git, shipped_runs
 
 NAME = "iris-classifier"
 V1, V2 = f"models/{NAME}/v1", f"models/{NAME}/v2"
@@ -46,18 +46,6 @@ def make_key(home: Path, uid: str) -> Key:
     listing = gpg(home, "--with-colons", "--list-keys", uid).decode()
     fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
     return Key(fpr, gpg(home, "--armor", "--export", fpr))
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    """The user's own GNUPGHOME (conftest points it at a throwaway); its agent stopped after."""
-    require_tool("gpg")
-    path = Path(os.environ["GNUPGHOME"])
-    path.mkdir(mode=0o700, exist_ok=True)
-    yield path
-    if shutil.which("gpgconf"):
-        subprocess.run(["gpgconf", "--homedir", str(path), "--kill", "all"],
-                       capture_output=True, timeout=60, check=False)  # fmt: skip
 
 
 @pytest.fixture
