@@ -15,6 +15,8 @@ import yaml
 
 from conftest import RunCli, commit_all, git
 from runkit import run_py, runs, write_experiment
+from strataml.config import load_config
+from strataml.registry.policy import load_policy
 
 IRIS = "iris-classifier"
 PETAL = "petal-regressor"
@@ -203,9 +205,6 @@ def test_the_first_matching_entry_wins_and_replaces_the_default_stage(
 ) -> None:
     """An entry for iris before a broader one: iris gets its own, petal the broad one; a stage
     an entry does not name keeps the default."""
-    from strataml.config import load_config
-    from strataml.registry.policy import load_policy
-
     with (repo / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write(
             '\n[[tool.strataml.policy.models]]\nmatch = "iris-*"\nstaging = { signatures = 2 }\n'
