@@ -5,11 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from conftest import commit_all, doctor_script, git, settle, write_prose
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
+
+
+@contextmanager
+def database(path: Path) -> Iterator[sqlite3.Connection]:
+    """The cache opened as another tool would, committed and closed on leaving: `with connect()`
+    alone leaves it open, which Python 3.13 reports (an error under this suite's warning filter)."""
+    with closing(sqlite3.connect(path)) as db, db:
+        yield db
+
 
 DATA = "datasets/iris/v1/train/iris.csv"
 
@@ -36,7 +47,7 @@ def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(templ
         report = run_doctor(template)
         assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
         assert run_doctor(template).files_read == 0  # rebuilt, and trusted again
-    with sqlite3.connect(cache_file(template)) as db:  # another tool's database in its place
+    with database(cache_file(template)) as db:  # another tool's database in its place
         db.execute("UPDATE meta SET value = 'something-else' WHERE key = 'format'")
     assert run_doctor(template).files_read == 14
 
@@ -60,7 +71,7 @@ def test_changed_bytes_are_caught_even_with_size_and_mtime_restored(template: Pa
 def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
     settle(template)
     run_doctor(template)
-    with sqlite3.connect(cache_file(template)) as db:
+    with database(cache_file(template)) as db:
         db.execute("UPDATE stat SET digest = ? WHERE path = ?", ("0" * 64, DATA))
         db.execute("DELETE FROM meta WHERE key LIKE 'note:%'")  # the listing-level verdict too
     assert [d.code for d in run_doctor(template).diagnostics] == ["CHK005"]  # the cache's limit
@@ -111,7 +122,7 @@ def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(templat
     # The open checks only the file's length against its pages (a whole-file check would read
     # every page on every run); damage inside surfaces as "malformed" on the query that meets it.
     run_doctor(settle(template))
-    with sqlite3.connect(cache_file(template)) as db:
+    with database(cache_file(template)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
         (root_page,) = db.execute(
             "SELECT rootpage FROM sqlite_master WHERE name = 'stat'"
@@ -131,7 +142,7 @@ def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(templat
 def test_a_cache_cut_at_a_page_boundary_is_caught_when_opened(template: Path) -> None:
     settle(template)
     run_doctor(template)
-    with sqlite3.connect(cache_file(template)) as db:
+    with database(cache_file(template)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
     raw = cache_file(template).read_bytes()
     assert len(raw) >= 3 * page_size

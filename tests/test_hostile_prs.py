@@ -392,11 +392,15 @@ def _pull_request_workspace(template: Path, tmp_path: Path, hostile: bool) -> tu
 
 
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The job's script as its runner runs it: the job's Python (setup-python, the image's) and
+    the `strata` installed with it come first on PATH; here, this interpreter's."""
     import os
+    import sys
 
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return subprocess.run(
         ["bash", "-eo", "pipefail", "-c", script], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, **env}, timeout=300,
+        env={**os.environ, "PATH": path, **env}, timeout=300,
     )  # fmt: skip
 
 

@@ -138,6 +138,20 @@ def _check(
     # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
     ctx.tracked_state = tracked_local_state(root)
     ctx.cache = HashCache(root, enabled=not ctx.tracked_state)
+    try:  # a StrataError on the way still closes the cache (Python 3.13 warns of an open one)
+        found = _check_all(ctx, root, start, since=since, changed=changed)
+    finally:
+        ctx.cache.close()
+    if require_content:  # --require-content: content that is not there is an error, not a note
+        found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
+    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too
+    # (by the caller).
+    return found
+
+
+def _check_all(
+    ctx: Context, root: Path, start: Path, *, since: str | None, changed: Sequence[Path] | None
+) -> list[Diagnostic]:
     if since is not None:
         ctx.only = owners(ctx.layout, changed_since(root, since))
     if changed is not None:
@@ -154,11 +168,6 @@ def _check(
     for artifact in ctx.artifacts:
         for artifact_check in ARTIFACT_CHECKS.values():
             found.extend(artifact_check(ctx, artifact))
-    ctx.cache.close()
-    if require_content:  # --require-content: content that is not there is an error, not a note
-        found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
-    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too
-    # (by the caller).
     return found
 
 
