@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, RunCli, commit_all, doctor_script, git, require_tool, shipped_runs
+from stores import RUN, T0, mlflow_store
 from strataml.importers import record
 from strataml.integrity.hashing import hash_bytes
 from strataml.safeopen import LinkOnPathError, read_beneath
@@ -19,8 +20,6 @@ from strataml.safeopen import LinkOnPathError, read_beneath
 SECRET = "hunter2-do-not-copy"
 LINKED = pytest.mark.hostile_pr("symlinked-import")
 NUMBERS = pytest.mark.hostile_pr("hostile-numbers")
-T0 = 1_764_000_000_000
-RUN = "0123456789abcdef0123456789abcdef"
 HUGE = "7" * 5000
 
 
@@ -111,20 +110,9 @@ def test_dvc_refuses_a_link_that_stays_inside_the_project(
 
 
 def _store(base: Path) -> Path:
-    store = base / "mlruns"
-    run = store / "7" / RUN
-    for part in ("metrics", "params", "artifacts"):
-        (run / part).mkdir(parents=True)
-    (store / "7" / "meta.yaml").write_text(
-        "experiment_id: '7'\nname: hand\nlifecycle_stage: active\n"
-    )
-    (run / "meta.yaml").write_text(
-        f"run_id: {RUN}\nexperiment_id: '7'\nstatus: 3\nstart_time: {T0}\nend_time: {T0 + 2000}\n"
-        "lifecycle_stage: active\n"
-    )
-    (run / "params" / "lr").write_text("0.5")
-    (run / "metrics" / "loss").write_text(f"{T0 + 1} 0.5 0\n")
-    (run / "artifacts" / "w.bin").write_bytes(b"\x00\x01")
+    """The hand-written MLflow store of tests/stores.py, with one loss point."""
+    store = mlflow_store(base)
+    (store / "7" / RUN / "metrics" / "loss").write_text(f"{T0 + 1} 0.5 0\n")
     return store
 
 

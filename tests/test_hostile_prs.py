@@ -36,6 +36,13 @@ def pull_request(fork: Path, tmp_path: Path, change: Callable[[Path], None]) -> 
     return clone
 
 
+def strata_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `strata` command, run in `repo` as a user would."""
+    return subprocess.run(
+        [installed_script("strata"), *args], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+
+
 def findings(report: str) -> list[str]:
     return [
         line.strip() for line in report.splitlines() if ": error " in line or ": warning " in line
@@ -71,13 +78,7 @@ def test_pointer_bytes_over_the_production_model_are_content(
     )
     assert "model.json: FAILED" in plain.stdout
     for command in (["checksum", "--check", MODEL], ["verify", MODEL]):
-        done = subprocess.run(
-            [installed_script("strata"), *command],
-            cwd=clone,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = strata_in(clone, *command)
         assert done.returncode == 1, command
         assert "CHK005" in done.stdout and "OK" not in done.stdout.split("\n")[-2]
 
@@ -125,13 +126,7 @@ def test_verify_and_checksum_check_never_pass_content_that_is_not_here(
 
     clone = pull_request(template, tmp_path, change)
     for command in (["checksum", "--check", "datasets/blobs/v1"], ["verify", "datasets/blobs/v1"]):
-        done = subprocess.run(
-            [installed_script("strata"), *command],
-            cwd=clone,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = strata_in(clone, *command)
         assert done.returncode == 1, command
         assert "error LFS002 LFS content not pulled" in done.stdout, command
 

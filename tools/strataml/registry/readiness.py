@@ -11,9 +11,9 @@ from pathlib import Path
 from strataml.gitrepo import head_commit, uncommitted_later
 from strataml.registry.policy import STAGES, Violation, evaluate_stage
 from strataml.registry.stages import (
-    _check_version,
-    _policy_config,
+    check_version,
     evidence,
+    policy_config,
     verification_failures,
 )
 from strataml.registry.store import RegistryError
@@ -23,8 +23,8 @@ def missing_for_stage(root: Path, name: str, version: str, stage: str) -> list[V
     """Everything `models/<name>/<version>` lacks to be promoted to `stage`; [] when ready."""
     if stage not in STAGES:
         raise RegistryError(f"--stage {stage!r}: choose one of {', '.join(STAGES)}")
-    _check_version(root, name, version)
-    config = _policy_config(root)
+    check_version(root, name, version)
+    config = policy_config(root)
     found = verification_failures(root, name, version)
     found += evaluate_stage(root, config, name, version, stage)
     return found + uncommitted(root, name, version)

@@ -61,7 +61,7 @@ def stage_of(root: Path, name: str, version: str) -> str:
         return "unknown"
 
 
-def _check_version(root: Path, name: str, version: str) -> None:
+def check_version(root: Path, name: str, version: str) -> None:
     check_name(KIND, name)
     if not is_version(version):
         raise RegistryError(f"bad version {version!r}: write v<N> or v<MAJOR>.<MINOR>.<PATCH>")
@@ -206,11 +206,11 @@ def promote(
     for item in items:
         if item.to not in TARGETS:
             raise RegistryError(f"--to {item.to!r}: choose one of {', '.join(TARGETS)}")
-        _check_version(root, item.name, item.version)
+        check_version(root, item.name, item.version)
     if len({i.name for i in items}) != len(items):
         raise RegistryError("each model may appear once per promotion")
     lineage = _lineage_to_commit(root, items, commit=commit, with_lineage=with_lineage)
-    config = _policy_config(root)
+    config = policy_config(root)
     by = user_identity(root) or "unknown"
     at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     names = sorted({i.name for i in items})
@@ -267,7 +267,7 @@ def _lineage_to_commit(
     return needed
 
 
-def _policy_config(root: Path) -> Config:
+def policy_config(root: Path) -> Config:
     """The policy promote enforces; a broken [tool.strataml] would read as no policy at all."""
     config = load_config(root)
     if config.problems and (root / PYPROJECT).exists():
@@ -296,7 +296,7 @@ def set_alias(root: Path, name: str, alias: str, version: str | None) -> Stages:
             f"bad alias {alias!r}: a lower-case letter, then letters, digits, '_' or '-'"
         )
     if version is not None:
-        _check_version(root, name, version)
+        check_version(root, name, version)
     with locked(root, f"stages-{name}"):
         stages = load_stages(root, name)
         if version is None:
