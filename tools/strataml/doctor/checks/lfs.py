@@ -10,7 +10,7 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
 from strataml.integrity.hashing import hash_file
-from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, lfs_covered, parse_pointer
+from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, parse_pointer
 from strataml.workspace import Artifact
 
 DEFAULT_MAX_PLAIN_BYTES = 1 << 20
@@ -81,7 +81,8 @@ def _git_checks(
     ctx: Context, artifact: Artifact, files: dict[str, int], pointers: dict[str, Any], limit: int
 ) -> Iterator[Diagnostic]:
     paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
-    covered = lfs_covered(ctx.root, paths)
+    # The run's one `git check-attr` already answered for every file (Context.attributes).
+    covered = {path for path in paths if ctx.attributes(path).get("filter") == "lfs"}
     for path, rel in sorted(paths.items()):
         exempt = rel in DOCUMENTS or (artifact.kind == "run" and rel in RUN_DOCUMENTS)
         if files[rel] > limit and path not in covered and not exempt:
