@@ -5,6 +5,8 @@ python tests/crash.py prints one summary line per writer; tests/test_crash.py as
 strataml is imported once; each trial forks a child that runs the writer's CLI command
 in-process in its own process group, and the parent kills the whole group at a moment drawn from a
 stratum of the writer's measured span, so the kill points cover the write from start to end.
+A second pass kills it just before each of its changes to the file system (an audit hook counts
+them), so that every boundary between two file operations is visited on every run.
 """
 
 from __future__ import annotations
@@ -245,8 +247,9 @@ class Sign(Writer):
 
         home = Path(os.environ["GNUPGHOME"])
         home.mkdir(mode=0o700, exist_ok=True)
-        key = make_key(home, "Crash Tester <crash@example.org>")
-        public = repo.parent / "crash-tester.asc"
+        key = make_key(home, f"Crash Tester {repo.name} <crash@example.org>")  # one per repository
+        self.key = key.fingerprint
+        public = repo.parent / f"{repo.name}.asc"
         public.write_bytes(key.public)
         cli.key_store.add_key(repo, str(public))
 
@@ -258,7 +261,7 @@ class Sign(Writer):
         (repo / MODEL / "SIGNATURE.asc").write_bytes(self.shipped)
 
     def invoke(self) -> None:
-        cli.sign(paths=[Path(MODEL)], key=None)
+        cli.sign(paths=[Path(MODEL)], key=self.key)
 
     def inspect(self, repo: Path) -> Outcome:
         raw = (repo / MODEL / "SIGNATURE.asc").read_bytes()
@@ -370,17 +373,57 @@ class Tally:
     seconds: float = 0.0
     span: float = 0.0  # a clean run's duration, median
     problems: list[str] = field(default_factory=list)
+    at_changes: bool = False  # killed before each change to the file system, not at moments
 
     def __str__(self) -> str:
         states = ", ".join(f"{k} {v}" for k, v in sorted(self.states.items()))
+        points = "file-system changes" if self.at_changes else "kill points"
         return (
-            f"crash: {self.writer} {self.trials} kill points ({self.killed} mid-write), "
+            f"crash: {self.writer} {self.trials} {points} ({self.killed} mid-write), "
             f"{self.half_written} half-written files, {self.unexpected} unexpected doctor findings"
             f" [{states}; span {self.span:.2f} s; doctor {self.doctor_runs}x; {self.seconds:.1f} s]"
         )
 
 
-def _child(repo: Path, writer: Writer, errors: Path) -> None:  # never returns
+# The audit events of a change to the file system, and the flags of an open that writes.
+CHANGES = frozenset({"os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.link", "os.symlink",
+                     "os.truncate"})  # fmt: skip
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _is_change(repo: Path, event: str, args: tuple[object, ...]) -> bool:
+    if event == "open":
+        path, _, flags = args
+        if not isinstance(flags, int) or not flags & WRITE_FLAGS or isinstance(path, int):
+            return False
+    elif event in CHANGES:
+        path = args[0]
+    else:
+        return False
+    if not isinstance(path, str | bytes | os.PathLike):
+        return False
+    target = Path(os.fsdecode(path))
+    return (target if target.is_absolute() else Path.cwd() / target).is_relative_to(repo)
+
+
+def _count_changes(repo: Path, kill_at: int | None, counted: Path) -> None:
+    """Count the writer's file-system changes in the repository; SIGKILL just before the Nth."""
+    seen = 0
+
+    def hook(event: str, args: tuple[object, ...]) -> None:
+        nonlocal seen
+        if _is_change(repo, event, args):
+            seen += 1
+            if seen == kill_at:
+                os.killpg(0, signal.SIGKILL)
+            counted.write_text(str(seen))  # outside the repository: not itself counted
+
+    sys.addaudithook(hook)
+
+
+def _child(
+    repo: Path, writer: Writer, errors: Path, kill_at: int | None, counted: Path | None
+) -> None:  # never returns
     code = 70
     try:
         os.setpgid(0, 0)  # its own group, so that the kill reaches the commands it spawns
@@ -389,6 +432,8 @@ def _child(repo: Path, writer: Writer, errors: Path) -> None:  # never returns
             os.dup2(null, fd)
         sys.stdout = sys.stderr = Path(os.devnull).open("w")  # noqa: SIM115 - lives until _exit
         os.chdir(repo)
+        if counted is not None:
+            _count_changes(repo.resolve(), kill_at, counted)
         try:
             writer.invoke()
             code = 0
@@ -402,14 +447,21 @@ def _child(repo: Path, writer: Writer, errors: Path) -> None:  # never returns
         os._exit(code)
 
 
-def fork_writer(repo: Path, writer: Writer, kill_after: float | None) -> bool:
-    """Run the writer in a forked child; True if the kill landed before it ended."""
+def fork_writer(
+    repo: Path, writer: Writer, kill_after: float | None, *, kill_at: int | None = None,
+    counted: Path | None = None,
+) -> bool:  # fmt: skip
+    """Run the writer in a forked child; True if the kill landed before it ended.
+
+    `kill_after` kills it after that many seconds; `kill_at` just before its Nth change to the
+    file system (the count of changes is written to `counted`).
+    """
     errors = repo.parent / f"{repo.name}.child-error"
     errors.unlink(missing_ok=True)
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        _child(repo, writer, errors)
+        _child(repo, writer, errors, kill_at, counted)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.setpgid(pid, pid)  # also here: the group exists before either side goes on
     if kill_after is not None:
@@ -432,69 +484,107 @@ def doctor_findings(repo: Path) -> frozenset[tuple[str, str]]:
     return frozenset((d.code, d.path) for d in report.diagnostics)
 
 
+class Trials:
+    """One writer in one repository: clean runs, kills, and the judgement of what each left."""
+
+    def __init__(self, repo: Path, name: str, *, doctor_every: int) -> None:
+        self.started = time.perf_counter()
+        self.repo, self.writer, self.tally = repo, WRITERS[name](), Tally(name)
+        self.doctor_every = doctor_every
+        self.writer.setup(repo)
+        self.baseline = doctor_findings(repo)
+        self.durations: list[float] = []
+        self.finished, self.seen = True, set[str]()
+
+    def clean_run(self, counted: Path | None = None) -> None:
+        """Uninterrupted: its duration, and proof that it ends "after"."""
+        self.writer.prepare(self.repo, True)
+        clock = time.perf_counter()
+        fork_writer(self.repo, self.writer, None, counted=counted)
+        self.durations.append(time.perf_counter() - clock)
+        outcome = self.writer.inspect(self.repo)
+        if outcome.state != "after" or outcome.leftovers:
+            self.tally.problems.append(f"a clean run left {outcome.state} {outcome.leftovers}")
+        self.writer.tidy(self.repo, outcome)
+
+    def trial(self, number: int, *, kill_after: float | None = None, kill_at: int | None = None,
+              counted: Path | None = None) -> bool:  # fmt: skip
+        """Kill the writer once and judge what it left; False when a file was half-written."""
+        self.writer.prepare(self.repo, self.finished)
+        killed = fork_writer(self.repo, self.writer, kill_after, kill_at=kill_at, counted=counted)
+        self.finished = not killed
+        self.tally.trials += 1
+        self.tally.killed += killed
+        try:
+            outcome = self.writer.inspect(self.repo)
+        except HalfWrittenError as exc:
+            self.tally.half_written += 1
+            self.tally.problems.append(str(exc))
+            return False
+        self.tally.states[outcome.state] += 1
+        if outcome.state not in self.seen or number % self.doctor_every == 0:
+            self.seen.add(outcome.state)
+            self.tally.doctor_runs += 1
+            found = doctor_findings(self.repo) - self.baseline
+            if found != outcome.expected:
+                self.tally.unexpected += len(found ^ outcome.expected)
+                self.tally.problems.append(
+                    f"trial {number} ({outcome.state}): doctor reported {sorted(found)}, "
+                    f"expected {sorted(outcome.expected)}"
+                )
+        self.writer.tidy(self.repo, outcome)
+        return True
+
+    def end(self) -> Tally:
+        self.clean_run()  # the last state is a finished write: doctor has nothing to say
+        self.tally.doctor_runs += 1
+        left = doctor_findings(self.repo) - self.baseline
+        if left:
+            self.tally.unexpected += len(left)
+            self.tally.problems.append(f"after the last trial: {sorted(left)}")
+        self.tally.span = statistics.median(self.durations)
+        self.tally.seconds = time.perf_counter() - self.started
+        return self.tally
+
+
 def crash(
     repo: Path, name: str, *, trials: int, seed: int, doctor_every: int = 40, clean_every: int = 20
 ) -> Tally:
     """Kill one writer at `trials` points spread over its span, re-measured as the run goes."""
-    started = time.perf_counter()
-    writer = WRITERS[name]()
-    tally = Tally(name)
-    writer.setup(repo)
-    baseline = doctor_findings(repo)
-    durations: list[float] = []
-
-    def clean_run() -> None:  # uninterrupted: its duration, and proof that it ends "after"
-        writer.prepare(repo, True)
-        clock = time.perf_counter()
-        fork_writer(repo, writer, None)
-        durations.append(time.perf_counter() - clock)
-        outcome = writer.inspect(repo)
-        if outcome.state != "after" or outcome.leftovers:
-            tally.problems.append(f"a clean run left {outcome.state} {outcome.leftovers}")
-        writer.tidy(repo, outcome)
-
+    run = Trials(repo, name, doctor_every=doctor_every)
     for _ in range(3):
-        clean_run()
+        run.clean_run()
     rng = random.Random(seed)
     fractions = [(i + rng.random()) / trials for i in range(trials)]  # one per stratum of the span
     rng.shuffle(fractions)
-    finished, seen = True, set()
     for number, fraction in enumerate(fractions, start=1):
-        span = statistics.median(durations[-5:])
-        writer.prepare(repo, finished)
-        killed = fork_writer(repo, writer, fraction * span)
-        finished = not killed
-        tally.trials += 1
-        tally.killed += killed
-        try:
-            outcome = writer.inspect(repo)
-        except HalfWrittenError as exc:
-            tally.half_written += 1
-            tally.problems.append(str(exc))
+        span = statistics.median(run.durations[-5:])
+        if not run.trial(number, kill_after=fraction * span):
             break
-        tally.states[outcome.state] += 1
-        if outcome.state not in seen or number % doctor_every == 0:
-            seen.add(outcome.state)
-            tally.doctor_runs += 1
-            found = doctor_findings(repo) - baseline
-            if found != outcome.expected:
-                tally.unexpected += len(found ^ outcome.expected)
-                tally.problems.append(
-                    f"trial {number} ({outcome.state}): doctor reported {sorted(found)}, "
-                    f"expected {sorted(outcome.expected)}"
-                )
-        writer.tidy(repo, outcome)
         if number % clean_every == 0:
-            clean_run()
-    clean_run()  # the last state is a finished write: doctor has nothing to say
-    tally.doctor_runs += 1
-    left = doctor_findings(repo) - baseline
-    if left:
-        tally.unexpected += len(left)
-        tally.problems.append(f"after the last trial: {sorted(left)}")
-    tally.span = statistics.median(durations)
-    tally.seconds = time.perf_counter() - started
-    return tally
+            run.clean_run()
+    return run.end()
+
+
+def crash_at_every_change(repo: Path, name: str) -> Tally:
+    """Kill one writer just before each of its changes to the file system, in order.
+
+    Where `crash` samples moments, this visits every boundary between two file operations, so
+    that a state a few microseconds wide is reached on every run, not now and then.
+    """
+    run = Trials(repo, name, doctor_every=1)
+    run.tally.at_changes = True
+    counted = repo.parent / f"{repo.name}.changes"
+    counts = []
+    for _ in range(2):
+        run.clean_run(counted)
+        counts.append(int(counted.read_text()))
+    if counts[0] != counts[1]:
+        run.tally.problems.append(f"two clean runs made {counts} changes to the file system")
+    for number in range(1, max(counts) + 1):
+        if not run.trial(number, kill_at=number, counted=counted):
+            break
+    return run.end()
 
 
 # Two workers, one per core, each with its own repositories; run.py alone is about half the work.
@@ -519,4 +609,8 @@ def crash_all(
 
 def _share(make_repo: Callable[[str], Path], names: tuple[str, ...], trials: int) -> list[Tally]:
     seeds = {name: number for number, name in enumerate(WRITERS, start=1)}
-    return [crash(make_repo(name), name, trials=trials, seed=seeds[name]) for name in names]
+    tallies = []
+    for name in names:
+        tallies.append(crash_at_every_change(make_repo(f"{name} changes"), name))
+        tallies.append(crash(make_repo(name), name, trials=trials, seed=seeds[name]))
+    return tallies

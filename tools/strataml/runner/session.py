@@ -172,8 +172,10 @@ def execute_run(
         rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
         started = dt.datetime.now(dt.UTC)
         system = _system_record(planned, started)
-        rundir.write_json(run_dir / rundir.SYSTEM, system)
+        # The log first: a run whose system.json says running always has its whole record
+        # (a kill between the two leaves RUN006 alone, never RUN001 beside it).
         rundir.append_log(log_path, f"{run_id} started at {system['started']}")
+        rundir.write_json(run_dir / rundir.SYSTEM, system)
     except OSError as exc:
         if not rundir.no_space(exc):
             raise
