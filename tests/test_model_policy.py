@@ -271,6 +271,26 @@ def test_model_check_names_an_edit_promote_would_refuse(repo: Path, strata: RunC
     assert code == 2 and f"does not verify: {lines[0]}" in err
 
 
+def test_model_check_names_every_directory_promote_commit_needs(repo: Path, strata: RunCli) -> None:
+    """A dataset version the run read, left uncommitted (its history rewritten): model check names
+    it, exactly as `promote --commit` refuses it, not only the version and its run."""
+    run = regression_run(repo)
+    register_petal(repo, strata, run)
+    own_policy(repo, rmse_max=0.5)
+    write_card(repo, strata)
+    commit_all(repo, "petal")
+    datasheet = repo / "datasets" / "iris" / "v1" / "datasheet.md"
+    datasheet.write_text(datasheet.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    code, out, err = strata("model", "check", PETAL, "v1", "--stage", "staging")
+    assert (code, err) == (1, "")
+    assert out.splitlines()[-2:] == [
+        "datasets/iris/v1: not committed: 1 file new or changed",
+        f"models/{PETAL}@v1: 1 thing missing for staging",
+    ]
+    code, _, err = strata("model", "promote", PETAL, "v1", "--to", "staging", "--commit")
+    assert code == 2 and "--commit: datasets/iris/v1 is not committed" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

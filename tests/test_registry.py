@@ -66,7 +66,7 @@ def test_register_promote_register_promote_and_ask_the_past(
     code, out, err = strata("model", "register", "iris-b", "--from-run", first,
                             "--task", "classification", "--license", "MIT")  # fmt: skip
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == "models/iris-b/v1: 1 artifact files, 3 metrics"
+    assert out.splitlines()[0] == "models/iris-b/v1: 1 artifact file, 3 metrics"
     write_card(repo, strata, "iris-b", "v1")
     commit_all(repo, "register v1")
     commit_at(repo, monkeypatch, "2026-03-01T12:00:00+00:00")
@@ -231,7 +231,7 @@ def test_dataset_add_detects_splits_counts_rows_and_verifies(
     assert (code, err) == (0, "")
     total = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
     assert out.splitlines()[0] == (
-        f"datasets/toy/v1: 4 files, {total} bytes (test 1 files, train 2 files, val 1 files)"
+        f"datasets/toy/v1: 4 files, {total} bytes (test 1 file, train 2 files, val 1 file)"
     )
     metadata = yaml.safe_load((repo / "datasets/toy/v1/metadata.yaml").read_text())
     assert metadata["splits"] == {
@@ -245,7 +245,7 @@ def test_dataset_add_detects_splits_counts_rows_and_verifies(
     ]
     assert metadata["creators"] == ["Strata Test <test@strataml.invalid>"]
     assert (
-        "## Composition\n\nSplits: `test` (1 files, 11 bytes, 1 rows)"
+        "## Composition\n\nSplits: `test` (1 file, 11 bytes, 1 row)"
         in (repo / "datasets/toy/v1/datasheet.md").read_text()
     )
     assert doctor_script(repo, "datasets/toy/v1", "--strict").returncode == 0
@@ -253,7 +253,7 @@ def test_dataset_add_detects_splits_counts_rows_and_verifies(
     code, out, _ = strata(
         "dataset", "add", "toy", str(source / "test/t.csv"), "--license", "CC0-1.0", "--source", "x"
     )
-    assert out.startswith("datasets/toy/v2: 1 files, 11 bytes (all 1 files)")
+    assert out.startswith("datasets/toy/v2: 1 file, 11 bytes (all 1 file)")
     assert (repo / "datasets/toy/v2/data/t.csv").is_file()
     code, out, _ = strata("dataset", "list", "--format", "json")
     assert [d["ref"] for d in json.loads(out)] == [

@@ -19,6 +19,7 @@ from strataml.doctor.report import REPORTERS
 from strataml.doctor.rules import RULES
 from strataml.errors import StrataError, UsageError
 from strataml.suggest import did_you_mean
+from strataml.wording import counted
 from strataml.workspace import find_root, relative, scan_layout
 
 if TYPE_CHECKING:
@@ -389,8 +390,8 @@ def dataset_add(
         license_id=license_id, derived_from=derived_from or (), from_run=from_run,
         sources=source_names or (), splits=splits or (),
     )  # fmt: skip
-    split_text = ", ".join(f"{k} {v['files']} files" for k, v in added.splits.items())
-    typer.echo(f"{added.path}: {added.files} files, {added.bytes} bytes ({split_text})")
+    split_text = ", ".join(f"{k} {counted(v['files'], 'file')}" for k, v in added.splits.items())
+    typer.echo(f"{added.path}: {counted(added.files, 'file')}, {added.bytes} bytes ({split_text})")
     typer.echo(f"  {added.ref}")
 
 
@@ -489,7 +490,8 @@ def model_register(
         description=description, framework=framework, task=task, license_id=license_id,
     )  # fmt: skip
     typer.echo(
-        f"{registered.path}: {len(registered.artifacts)} artifact files, {registered.metrics} metrics"
+        f"{registered.path}: {counted(len(registered.artifacts), 'artifact file')}, "
+        f"{counted(registered.metrics, 'metric')}"
     )
     typer.echo(f"  {registered.ref}")
     if registered.skipped_metrics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strataml.errors import StrataError
+from strataml.wording import counted as counted  # the bundle commands' counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +24,3 @@ class BundleError(StrataError):
     def __init__(self, code: str, member: str, message: str) -> None:
         self.problem = Problem(code, member, message)
         super().__init__(str(self.problem))
-
-
-def counted(n: int, noun: str) -> str:
-    """`1 ref`, `2 refs`: the counts the bundle commands report."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -36,6 +36,7 @@ from strataml.registry.store import (
     versions,
 )
 from strataml.safeopen import LinkOnPathError, open_beneath
+from strataml.wording import counted
 from strataml.yamlio import dump_yaml
 
 KIND: Kind = "datasets"
@@ -340,8 +341,8 @@ def _metadata(
 def datasheet(name: str, number: str, metadata: dict[str, Any]) -> str:
     """A datasheet skeleton (Gebru et al.) with what the metadata already knows filled in."""
     splits = ", ".join(
-        f"`{k}` ({v['files']} files, {v['bytes']} bytes"
-        + (f", {v['rows']} rows)" if "rows" in v else ")")
+        f"`{k}` ({counted(v['files'], 'file')}, {v['bytes']} bytes"
+        + (f", {counted(v['rows'], 'row')})" if "rows" in v else ")")
         for k, v in metadata["splits"].items()
     )
     known = {

@@ -2,21 +2,18 @@
 
 Nothing here judges twice: the version's own files through promote's verification, the stage
 policy and signatures through the evaluation doctor and promote share (TFC-0005 R10), then what
-a clone needs, the version and its training run committed and clean (TFC-0005 R10)."""
+a clone needs: everything the version's lineage rests on committed and clean (TFC-0005 R8)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from strataml.gitrepo import head_commit, uncommitted_later
+from strataml.registry.lineage import upstream_directories
 from strataml.registry.policy import STAGES, Violation, evaluate_stage
-from strataml.registry.stages import (
-    check_version,
-    evidence,
-    policy_config,
-    verification_failures,
-)
+from strataml.registry.stages import check_version, policy_config, verification_failures
 from strataml.registry.store import RegistryError
+from strataml.wording import counted
 
 
 def missing_for_stage(root: Path, name: str, version: str, stage: str) -> list[Violation]:
@@ -31,12 +28,11 @@ def missing_for_stage(root: Path, name: str, version: str, stage: str) -> list[V
 
 
 def uncommitted(root: Path, name: str, version: str) -> list[Violation]:
-    """The version directory and its training run, each as one finding unless committed and
-    clean: stages.yaml naming anything less fails every clone (STG002, LIN002)."""
-    trees = [f"models/{name}/{version}"]
-    run = evidence(root, name, version).get("run")
-    if isinstance(run, str) and (root / "runs" / run).is_dir():
-        trees.append(f"runs/{run}")
+    """Each directory a committed promotion must name committed and clean (the version, its
+    training run, its datasets and parents, and theirs: what `promote --commit` requires,
+    TFC-0005 R8), as one finding unless it is: stages.yaml naming anything less fails every
+    clone (STG002, LIN001)."""
+    trees = upstream_directories(root, f"models/{name}@{version}")
     if head_commit(root) is None:
         return [Violation("commit", tree, "not committed (no Git commit yet)") for tree in trees]
     status = uncommitted_later(root, trees)() or []
@@ -44,7 +40,6 @@ def uncommitted(root: Path, name: str, version: str) -> list[Violation]:
     for tree in trees:
         inside = [path for _, path in status if path == tree or path.startswith(f"{tree}/")]
         if inside:
-            plural = "s" if len(inside) > 1 else ""
-            message = f"not committed: {len(inside)} file{plural} new or changed"
+            message = f"not committed: {counted(len(inside), 'file')} new or changed"
             found.append(Violation("commit", tree, message))
     return found
