@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,23 @@ def test_stamp_refuses_symlinks_and_broken_metadata(tmp_path: Path) -> None:
     with pytest.raises(StrataError, match="not a valid YAML mapping"):
         stamp_directory(tmp_path)
     assert not (tmp_path / "CHECKSUMS.txt").exists()
+
+
+def test_a_file_that_changes_while_hashed_is_an_error_value_not_a_raise(tmp_path: Path) -> None:
+    """Both hashing paths hand back what they could not hash as an OSError value (a worker's
+    across the process boundary too): a file rewritten mid-read is not verified, never a crash."""
+    import pickle
+
+    from strataml.integrity.hashing import FileChangedError, _identity
+
+    error = pickle.loads(pickle.dumps(FileChangedError("x changed while it was being hashed")))
+    assert isinstance(error, OSError) and str(error) == "x changed while it was being hashed"
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"a" * 100)
+    before = path.stat()
+    time.sleep(0.05)  # past the kernel's coarsest timestamp tick (10 ms at HZ=100)
+    path.write_bytes(b"b" * 100)  # same size; the mtime put back as it was
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert _identity(after) != _identity(before)  # the ctime tells

@@ -102,3 +102,14 @@ def test_relative_path_format_is_enforced_by_our_validator() -> None:
     assert messages == [
         "artifacts[0].path: '../outside' is absolute, has '..' or control characters, or is empty"
     ]
+
+
+def test_the_relative_path_format_stays_out_of_jsonschemas_shared_checker() -> None:
+    """Our format is ours: another jsonschema user in the process keeps the stock checker."""
+    import jsonschema
+
+    from strataml import schemas
+
+    assert schemas.validate("run-config", {"inputs": {"x": {"path": "../out"}}}) != []
+    assert schemas.RELATIVE_PATH not in jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
+    assert schemas.RELATIVE_PATH not in jsonschema.FormatChecker().checkers

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -454,7 +454,8 @@ def parse_many(raws: Sequence[bytes]) -> list[YamlDocument]:
         for k, job in enumerate(pending, start=1):
             try:
                 results[k] = _unpack(job.result(), shares[k])
-            except Exception:  # a lost worker's share is read here instead
+            except (BrokenExecutor, OSError, MemoryError, EOFError, TypeError, ValueError):
+                # a lost worker (or a share that came back unreadable) is read here instead
                 results[k] = [parse_yaml(raw) for raw in shares[k]]
     out: list[YamlDocument] = [None] * len(raws)  # type: ignore[list-item]
     for k, documents in enumerate(results):

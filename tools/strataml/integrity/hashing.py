@@ -24,8 +24,15 @@ _CHUNK = 1 << 20
 SMALL_FILE = 1 << 20
 
 
-class FileChangedError(StrataError):
-    pass
+class FileChangedError(StrataError, OSError):
+    """A file that changed while it was read: its digest would be of neither version. An
+    OSError too, so that every caller that takes an unreadable file's error takes this one."""
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What changes when a file is rewritten, renamed over or touched back: both hashing paths
+    compare it before and after the read (ctime catches a rewrite whose mtime was restored)."""
+    return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 def hash_bytes(data: bytes) -> str:
@@ -63,7 +70,7 @@ def hash_file(path: Path, *, threads: bool = True) -> str:
                 hasher.update(chunk)
     after = os.stat(path)  # noqa: PTH116
     # A file rewritten while we read it would give a hash of neither version.
-    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+    if _identity(before) != _identity(after):
         raise FileChangedError(f"{path} changed while it was being hashed")
     return str(hasher.hexdigest())
 
@@ -110,11 +117,7 @@ def _hash_chunk(paths: list[str]) -> list[str | OSError]:
                 after = os.stat(path)  # noqa: PTH116 - a rename over the path shows here
             finally:
                 os.close(fd)
-            if (before.st_size, before.st_mtime_ns, before.st_ino) != (
-                after.st_size,
-                after.st_mtime_ns,
-                after.st_ino,
-            ):
+            if _identity(before) != _identity(after):
                 raise FileChangedError(f"{path} changed while it was being hashed")
             out.append(str(digest))
         except OSError as exc:

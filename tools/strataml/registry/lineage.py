@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,23 +111,24 @@ def normalise(text: str) -> str:
 
 
 def subgraph(graph: Graph, start: str, *, up: bool, down: bool) -> Graph:
+    """`start` and what it rests on (`up`) or what rests on it (`down`): one pass over the
+    edges to index them, then a breadth-first walk, linear in the graph."""
     if start not in graph.nodes:
         raise RegistryError(f"{start} does not exist")
+    sources: dict[str, list[str]] = defaultdict(list)
+    targets: dict[str, list[str]] = defaultdict(list)
+    for edge in graph.edges:
+        sources[edge.target].append(edge.source)
+        targets[edge.source].append(edge.target)
     keep = {start}
-    for direction, wanted in (("up", up), ("down", down)):
+    for neighbours, wanted in ((sources, up), (targets, down)):
         if not wanted:
             continue
         queue = deque([start])
         seen = {start}
         while queue:
-            node = queue.popleft()
-            for edge in graph.edges:
-                nxt = (
-                    edge.source
-                    if direction == "up" and edge.target == node
-                    else (edge.target if direction == "down" and edge.source == node else None)
-                )
-                if nxt is not None and nxt not in seen:
+            for nxt in neighbours[queue.popleft()]:
+                if nxt not in seen:
                     seen.add(nxt)
                     queue.append(nxt)
         keep |= seen
@@ -136,18 +138,20 @@ def subgraph(graph: Graph, start: str, *, up: bool, down: bool) -> Graph:
 def _order(graph: Graph) -> list[Edge]:
     """Edges in dependency order (sources before targets), ties by name; cycles last."""
     indegree = dict.fromkeys(graph.nodes, 0)
-    for edge in graph.edges:
+    leaving: dict[str, list[Edge]] = defaultdict(list)
+    for edge in sorted(graph.edges):
         indegree[edge.target] += 1
-    ready = sorted(n for n, d in indegree.items() if d == 0)
+        leaving[edge.source].append(edge)
+    ready = [n for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
     rank: dict[str, int] = {}
     while ready:
-        node = ready.pop(0)
+        node = heapq.heappop(ready)
         rank[node] = len(rank)
-        for edge in sorted(e for e in graph.edges if e.source == node):
+        for edge in leaving[node]:
             indegree[edge.target] -= 1
             if indegree[edge.target] == 0:
-                ready.append(edge.target)
-                ready.sort()
+                heapq.heappush(ready, edge.target)
     last = len(rank)
     return sorted(
         graph.edges, key=lambda e: (rank.get(e.source, last), rank.get(e.target, last), e)

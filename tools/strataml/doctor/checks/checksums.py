@@ -27,6 +27,7 @@ from strataml.integrity.checksums import (
     content_hash,
     parse_checksums,
 )
+from strataml.integrity.hashing import FileChangedError
 from strataml.lfs import Pointer
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
@@ -152,7 +153,13 @@ def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         )
     digests = ctx.hash(artifact, [e.path for e in to_hash])
     for entry, digest in zip(to_hash, digests, strict=True):
-        if isinstance(digest, OSError):
+        if isinstance(digest, FileChangedError):
+            yield CHK005.at(
+                f"{artifact.path}/{entry.path}",
+                "changed while it was being read, so it is not verified",
+                hint="run doctor again once nothing is writing to it",
+            )
+        elif isinstance(digest, OSError):
             yield CHK005.at(
                 f"{artifact.path}/{entry.path}",
                 f"cannot read: {digest.strerror or digest}",

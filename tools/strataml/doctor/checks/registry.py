@@ -207,46 +207,90 @@ def check_lineage_cycles(ctx: Context) -> Iterator[Diagnostic]:
             target = text.split("#", 1)[0]
             edges.setdefault(key, []).append(target)
             lines.setdefault(key, (f"{artifact.path}/metadata.yaml", document, path))
-    seen: set[str] = set()
-    for start in sorted(edges):
-        cycle = _cycle_from(start, edges)
-        if cycle is None or frozenset(cycle) & seen:
-            continue
-        seen |= set(cycle)
-        head = min(cycle)
+    for cycle in _cycles(edges):
+        head = cycle[0]
         at, document, path = lines[head]
         if not ctx.selected(at):
             continue
-        rotated = cycle[cycle.index(head) :] + cycle[: cycle.index(head)]
         yield LIN003.at(
             at,
-            "lineage cycle: " + " -> ".join([*rotated, head]),
+            "lineage cycle: " + _cycle_text(cycle),
             line=document.line_of(path),
             hint="a version cannot descend from itself; fix the parent references",
         )
 
 
-def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
-    path: list[str] = []
-    on_path: set[str] = set()
+def _cycle_text(cycle: list[str], shown: int = 6) -> str:
+    """`a -> b -> a`; a long cycle keeps its ends and says how many it leaves out, so that the
+    message stays one readable line whatever the chain's length."""
+    nodes = [*cycle, cycle[0]]
+    if len(nodes) > 2 * shown:
+        nodes = [*nodes[:shown], f"({len(nodes) - 2 * shown + 1} more)", *nodes[-shown + 1 :]]
+    return " -> ".join(nodes)
 
-    def visit(node: str) -> list[str] | None:
-        if node in on_path:
-            return path[path.index(node) :]
-        if len(path) > 10_000:
-            return None
-        path.append(node)
-        on_path.add(node)
-        for nxt in edges.get(node, []):
-            found = visit(nxt)
-            if found is not None:
-                return found
-        path.pop()
-        on_path.discard(node)
-        return None
 
-    found = visit(start)
-    return found if found is not None and start in found else None
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component that holds one, each from its smallest node,
+    sorted: one linear pass (Tarjan's algorithm), with explicit stacks, so that a lineage chain
+    of any length costs neither recursion nor a walk per node (EXAMPLES E7)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(edges.get(root, ())))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(edges.get(target, ()))))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                head = min(component)
+                if len(component) > 1 or head in edges.get(head, ()):
+                    found.append(_cycle_within(head, edges, component))
+    return sorted(found)
+
+
+def _cycle_within(head: str, edges: dict[str, list[str]], members: set[str]) -> list[str]:
+    """A path from `head` back to it inside its component (one exists), edges in order."""
+    path, seen = [head], {head}
+    work = [iter(edges.get(head, ()))]
+    while work:
+        target = next(work[-1], None)
+        if target is None:
+            work.pop()
+            path.pop()
+        elif target == head:
+            return path
+        elif target in members and target not in seen:
+            seen.add(target)
+            path.append(target)
+            work.append(iter(edges.get(target, ())))
+    raise AssertionError(f"{head} is in a strongly connected component but on no cycle")
 
 
 # --- model cards --------------------------------------------------------------------------------
