@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -204,6 +205,17 @@ def write_prose(artifact: Path) -> None:
             text = path.read_text(encoding="utf-8")
             path.write_text(text.replace("_To be written._", "Written for the test."), "utf-8")
     stamp_directory(artifact)
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """Every file outside .git and .strata, by content: what 'nothing changed on disk' means."""
+    found = {}
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo).as_posix()
+        if rel.split("/", 1)[0] in {".git", ".strata"} or not path.is_file():
+            continue
+        found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
 
 
 def commit_all(repo: Path, message: str = "snapshot") -> None:

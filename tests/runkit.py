@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import REPO, commit_all, shipped_runs
+from strataml import schemas
+from strataml.yamlio import parse_yaml
 
 RUN_PY = str(REPO / "tools" / "run.py")
 
@@ -45,3 +48,23 @@ def write_experiment(repo: Path, name: str, body: str, files: dict[str, str] | N
     spec.write_text(f"schema_version: 1\nname: {name}\n{body}", encoding="utf-8")
     commit_all(repo, f"experiment {name}")
     return f"experiments/{name}.yaml"
+
+
+def load_record(run_dir: Path) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
+    config = parse_yaml((run_dir / "config.yaml").read_bytes()).data
+    system = json.loads((run_dir / "system.json").read_text())
+    metrics = (
+        json.loads((run_dir / "metrics.json").read_text())
+        if (run_dir / "metrics.json").exists()
+        else {}
+    )
+    return config, system, metrics
+
+
+def assert_valid_record(run_dir: Path) -> None:
+    config, system, metrics = load_record(run_dir)
+    assert schemas.validate("run-config", config) == []
+    assert schemas.validate("run-system", system) == []
+    if (run_dir / "metrics.json").exists():
+        assert schemas.validate("run-metrics", metrics) == []
+    assert config["run_id"] == run_dir.name

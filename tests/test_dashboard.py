@@ -14,9 +14,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, doctor_script, require_module, require_tool, shipped_runs
-from test_registry import snapshot
-from test_runner import run_py, runs, write_experiment
+from conftest import REPO, doctor_script, require_module, require_tool, shipped_runs, snapshot
+from runkit import run_py, runs, write_experiment
 
 ARTIFACTS = Path(os.environ.get("STRATA_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
 

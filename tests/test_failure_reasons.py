@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, RunCli, doctor_script
-from test_runner import assert_valid_record, load_record, run_py, runs, write_experiment
+from runkit import assert_valid_record, load_record, run_py, runs, write_experiment
 
 
 def _ended(stderr: str, run_id: str) -> str:

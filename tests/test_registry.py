@@ -11,21 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import RunCli, commit_all, doctor_script, git, shipped_runs
-from test_runner import run_py, runs
+from conftest import RunCli, commit_all, doctor_script, git, shipped_runs, snapshot
+from runkit import run_py, runs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def snapshot(repo: Path) -> dict[str, str]:
-    """Every file outside .git and .strata, by content: what 'nothing changed on disk' means."""
-    found = {}
-    for path in sorted(repo.rglob("*")):
-        rel = path.relative_to(repo).as_posix()
-        if rel.split("/", 1)[0] in {".git", ".strata"} or not path.is_file():
-            continue
-        found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 @pytest.fixture

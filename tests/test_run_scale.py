@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import TEMPLATE_ENTRIES, commit_all, copy_tree, doctor_script, git, require_tool
+from runkit import assert_valid_record, load_record, run_py, runs, write_experiment
 from strataml.metrichistory import HEADER
 from strataml.runlog import LOG_CAP
-from test_runner import assert_valid_record, load_record, run_py, runs, write_experiment
 
 # Writes N points of `loss` (and of `acc` when asked), straight to the metrics file, in the
 # line format `strataml.tracking` writes; value i is (i % 1000) + 0.5, so the last is known.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import commit_all, doctor_script, git, require_tool, shipped_runs
-from runkit import RUN_PY, SLEEPER, run_py, runs, write_experiment
-from strataml import schemas
+from runkit import RUN_PY, SLEEPER, assert_valid_record, load_record, run_py, runs, write_experiment
 from strataml.yamlio import parse_yaml
 
 RECORD_FILES = [
@@ -25,26 +23,6 @@ RECORD_FILES = [
     "metrics.json",
     "system.json",
 ]
-
-
-def load_record(run_dir: Path) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
-    config = parse_yaml((run_dir / "config.yaml").read_bytes()).data
-    system = json.loads((run_dir / "system.json").read_text())
-    metrics = (
-        json.loads((run_dir / "metrics.json").read_text())
-        if (run_dir / "metrics.json").exists()
-        else {}
-    )
-    return config, system, metrics
-
-
-def assert_valid_record(run_dir: Path) -> None:
-    config, system, metrics = load_record(run_dir)
-    assert schemas.validate("run-config", config) == []
-    assert schemas.validate("run-system", system) == []
-    if (run_dir / "metrics.json").exists():
-        assert schemas.validate("run-metrics", metrics) == []
-    assert config["run_id"] == run_dir.name
 
 
 # --- the worked example -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COMPENSATED_SUM, RunCli
-from test_runner import run_py, runs, write_experiment
+from runkit import run_py, runs, write_experiment
 
 EXPERIMENT = "experiments/my_experiment.yaml"
 # train/loss at learning_rate 0.1, as this interpreter computes it (see COMPENSATED_SUM)
