@@ -18,7 +18,7 @@ from conftest import COMPENSATED_SUM, REPO, commit_all, doctor_script, git, ship
 from strataml import schemas
 from strataml.cli import run_main
 from strataml.integrity.stamp import stamp_directory
-from strataml.runner.verdict import compare_metrics, judge, read_tolerances
+from strataml.registry.verdict import compare_metrics, judge, read_tolerances
 from strataml.yamlio import parse_yaml
 
 RUN_PY = str(REPO / "tools" / "run.py")

@@ -46,7 +46,8 @@ lfs = _lazy("strataml.lfs")
 catalogue = _lazy("strataml.index.catalogue")
 site_builder = _lazy("strataml.index.site")
 key_store = _lazy("strataml.integrity.keys")
-signatures = _lazy("strataml.integrity.signatures")
+signing = _lazy("strataml.signing")
+verifying = _lazy("strataml.doctor.verify")
 stamp = _lazy("strataml.integrity.stamp")
 datasets = _lazy("strataml.registry.datasets")
 exports = _lazy("strataml.registry.exports")
@@ -61,7 +62,7 @@ imported = _lazy("strataml.importers.record")
 mlflow_store = _lazy("strataml.importers.mlflow")
 dvc_project = _lazy("strataml.importers.dvc")
 reproducer = _lazy("strataml.runner.reproduce")
-verdicts = _lazy("strataml.runner.verdict")
+verdicts = _lazy("strataml.registry.verdict")
 
 app = typer.Typer(
     name="strata",
@@ -799,7 +800,7 @@ def sign(
     root = find_root(Path())
     targets = [_artifact_path(root, p) for p in paths]
     for target in targets:
-        done = signatures.sign_directory(root, target, key)
+        done = signing.sign(root, target, key)
         verb = "re-signed" if done.replaced else "signed"
         who = f"{done.fingerprint}" + (f" ({done.uid})" if done.uid else "")
         typer.echo(
@@ -816,7 +817,7 @@ def verify(
     """Checksums, then signatures against keys/ and the trust list only (TFC-0008 R8)."""
     root = find_root(Path())
     targets = [_artifact_path(root, p) for p in paths]
-    text, failed = signatures.verify_artifacts(root, targets)
+    text, failed = verifying.verify_artifacts(root, targets)
     typer.echo(text, nl=False)
     raise typer.Exit(1 if failed else 0)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.atomic import write_atomic
-from strataml.errors import StrataError, UsageError
+from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.gpg import (
     BlockResult,
@@ -72,44 +72,6 @@ def verify_directory(
     return DirectoryReport(path, True, parsed.problem, tuple(reports))
 
 
-def verify_artifacts(root: Path, paths: list[str]) -> tuple[str, bool]:
-    """`strata verify`: per artifact, each signer's verdict, then doctor's CHK/LAY/SIG findings.
-
-    Returns the report text and whether anything failed (an unsigned artifact included)."""
-    from strataml.config import load_config
-    from strataml.doctor.engine import run_doctor  # doctor imports this module's neighbours
-    from strataml.doctor.report import REPORTERS
-
-    trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
-    lines: list[str] = []
-    failed = False
-    with Keyring(root) as keyring:
-        for path in paths:
-            report = run_doctor(
-                root / path, select=("CHK", "LAY01", "LFS002", "SIG"), require_content=True
-            )
-            signed = verify_directory(keyring, root, path, trusted)
-            lines.append(path)
-            for block in signed.blocks:
-                result = block.result
-                plain = block.trusted or result.verdict is not Verdict.GOOD
-                state = result.verdict.value + ("" if plain else ", untrusted")
-                who = (result.fingerprint or "unknown key") + (
-                    f" {result.uid}" if result.uid else ""
-                )
-                lines.append(f"  signature {block.index}: {state}: {who}")
-            if not signed.present:
-                lines.append(
-                    "  no SIGNATURE.asc: unsigned, so not verified (exit code 1) even where the"
-                    f" checksums match; after review, `strata sign {path}`"
-                )
-            text = REPORTERS["text"](report)
-            body = text.split("\n", 1)[1] if report.diagnostics else text
-            lines.append("  " + body.strip().replace("\n", "\n  "))
-            failed = failed or report.failed or not signed.present
-    return "\n".join(lines) + "\n", failed
-
-
 @dataclass(frozen=True)
 class Signed:
     path: str
@@ -119,18 +81,11 @@ class Signed:
     signatures: int
 
 
-def sign_directory(root: Path, path: str, key: str | None) -> Signed:
-    """Append (or replace) the signer's detached signature over CHECKSUMS.txt, atomically."""
-    from strataml.doctor.engine import run_doctor  # doctor imports this module's neighbours
+def append_signature(root: Path, path: str, key: str | None) -> Signed:
+    """Append (or replace) the signer's detached signature over CHECKSUMS.txt, atomically.
 
+    It signs what is there: a caller verifies the directory first (`strataml.signing.sign`)."""
     directory = root / path
-    report = run_doctor(directory, select=("CHK", "LAY010", "LAY011", "LAY012"))
-    failing = [d for d in report.diagnostics if d.severity.value == "error"]
-    if failing:
-        first = failing[0]
-        raise UsageError(
-            f"{path} does not verify, not signing: {first.path}: {first.code} {first.message}"
-        )
     fingerprint = normalise_fingerprint(key) if key else None
     with tempfile.TemporaryDirectory(prefix="strata-sign-") as scratch:
         out = Path(scratch) / "signature.asc"

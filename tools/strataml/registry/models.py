@@ -11,13 +11,14 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined
-from strataml.doctor.engine import run_doctor
+from strataml.doctor.intact import require_intact
 from strataml.errors import StrataError
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.cards import render_card
 from strataml.registry.runs import RunLookupError, RunRecord, resolve_run
+from strataml.registry.stages import stage_of
 from strataml.registry.store import (
     RegistryError,
     check_name,
@@ -69,11 +70,7 @@ def _sealed_run(root: Path, text: str) -> RunRecord:
         raise RegistryError(
             f"--from-run: {run.run_id} has no CHECKSUMS.txt; it never finished sealing"
         )
-    report = run_doctor(root / run.path, select=("CHK", "LAY010", "LAY011", "LAY012"))
-    failing = [d for d in report.diagnostics if d.severity.value == "error"]
-    if failing:
-        first = failing[0]
-        raise RegistryError(f"--from-run: {first.path}: {first.code} {first.message}")
+    require_intact(root, run.path, what="--from-run")
     return run
 
 
@@ -265,8 +262,6 @@ def _previous_metadata(root: Path, name: str) -> dict[str, Any]:
 
 
 def describe(root: Path, name: str, number: str) -> dict[str, Any]:
-    from strataml.registry.stages import stage_of  # stages read models; avoid the import cycle
-
     path = f"{KIND}/{name}/{number}"
     try:
         metadata = load_mapping(root / path / "metadata.yaml")

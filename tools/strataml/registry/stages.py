@@ -13,7 +13,7 @@ from strataml import schemas
 from strataml.atomic import write_text_atomic
 from strataml.config import PYPROJECT, Config, load_config
 from strataml.confine import confined
-from strataml.doctor.engine import run_doctor
+from strataml.doctor.intact import NotIntactError, findings
 from strataml.errors import StrataError
 from strataml.gitrepo import commit_paths, file_at, file_commits, not_committed, user_identity
 from strataml.integrity.hashing import hash_bytes
@@ -105,27 +105,24 @@ class PromotionResult:
     commit: str | None
 
 
+_VERIFIED = ("CHK", "LAY010", "LAY011", "LAY012", "SCH", "MOD")  # a version's own files
+
+
 def verification_failures(root: Path, name: str, version: str) -> list[Violation]:
     """Doctor's errors on the version's own files: what stops it changing stage before any
     policy is read (promote stops at the first, `strata model check` lists them all)."""
-    report = run_doctor(
-        root / KIND / name / version, select=("CHK", "LAY010", "LAY011", "LAY012", "SCH", "MOD")
-    )
     return [
         Violation("verify", d.path, f"{d.code} {d.message}")
-        for d in report.diagnostics
-        if d.severity.value == "error"
+        for d in findings(root, f"{KIND}/{name}/{version}", select=_VERIFIED)
     ]
 
 
 def _verify(root: Path, name: str, version: str) -> None:
     """Fail closed: only a version that verifies may change stage."""
-    failing = verification_failures(root, name, version)
+    path = f"{KIND}/{name}/{version}"
+    failing = findings(root, path, select=_VERIFIED)
     if failing:
-        first = failing[0]
-        raise RegistryError(
-            f"models/{name}/{version} does not verify: {first.path}: {first.message}"
-        )
+        raise NotIntactError(f"{path} does not verify", failing, path=path)
 
 
 def _plan(

@@ -7,7 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.doctor.engine import run_doctor
+from strataml.doctor.intact import BYTES, require_intact
+from strataml.doctor.model import Severity
 from strataml.gitrepo import file_at, file_commits, tree_files
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
 from strataml.integrity.hashing import hash_bytes
@@ -17,7 +18,7 @@ from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
 # What must hold before an input's bytes may feed a run: its listing and its files.
-_VERIFY = ("CHK", "LAY010", "LAY011", "LAY012", "SCH")
+_VERIFY = (*BYTES, "SCH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +46,7 @@ def resolve_input(root: Path, name: str, ref: ArtifactRef) -> ResolvedInput:
         raise SpecError(
             f"input {name}: {ref} is pinned to {ref.pin} but {ref.path} holds {content_hash}"
         )
-    report = run_doctor(directory, select=_VERIFY)
-    failing = [d for d in report.diagnostics if d.severity.value != "info"]
-    if failing:
-        first = failing[0]
-        more = (
-            f" (and {len(failing) - 1} more; see `strata doctor {ref.path}`)"
-            if len(failing) > 1
-            else ""
-        )
-        raise SpecError(f"input {name}: {first.path}: {first.code} {first.message}{more}")
+    require_intact(root, ref.path, what=f"input {name}", select=_VERIFY, worst=Severity.WARNING)
     return ResolvedInput(name, dataclasses.replace(ref, pin=content_hash), content_hash)
 
 

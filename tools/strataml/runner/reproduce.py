@@ -10,18 +10,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from strataml import schemas
-from strataml.doctor.engine import run_doctor
+from strataml.doctor.intact import NotIntactError, intact
 from strataml.errors import StrataError
 from strataml.gitrepo import commits_present, file_at
 from strataml.refs import ArtifactRef
 from strataml.registry.runs import RunRecord, load_run, resolve_run
-from strataml.runner import rundir
-from strataml.runner.execute import Interrupts
-from strataml.runner.experiment import SpecError, experiment_from_spec, load_experiment
-from strataml.runner.fingerprint import CodeState, code_state
-from strataml.runner.inputs import ResolvedInput, read_content_hash, resolve_input, restore_input
-from strataml.runner.session import Notify, PlannedRun, execute_run, planned_run
-from strataml.runner.verdict import (
+from strataml.registry.verdict import (
     FAIL,
     Tolerances,
     Verdict,
@@ -30,6 +24,12 @@ from strataml.runner.verdict import (
     judge,
     read_tolerances,
 )
+from strataml.runner import rundir
+from strataml.runner.execute import Interrupts
+from strataml.runner.experiment import SpecError, experiment_from_spec, load_experiment
+from strataml.runner.fingerprint import CodeState, code_state
+from strataml.runner.inputs import ResolvedInput, read_content_hash, resolve_input, restore_input
+from strataml.runner.session import Notify, PlannedRun, execute_run, planned_run
 
 REPRODUCTION = "reproduction.json"
 
@@ -61,7 +61,7 @@ def plan_reproduction(root: Path, run_ref: str) -> Reproduction:
             f"{record.run_id} is {record.status}{'' if record.sealed else ', not sealed'}; "
             "only a sealed, succeeded run can be reproduced"
         )
-    if run_doctor(root / record.path, select=("CHK",)).failed:  # the reference must be intact
+    if not intact(root, record.path, select=("CHK",)):  # the reference must be intact
         raise ReproduceError(
             f"{record.run_id}: the record does not match its CHECKSUMS.txt "
             f"(see `strata doctor {record.path}`)"
@@ -104,7 +104,7 @@ def _input(
     try:
         found: ResolvedInput | None = resolve_input(root, name, ref)
         commit = None
-    except SpecError:  # gone, changed or damaged: the pinned bytes may still be in Git
+    except (SpecError, NotIntactError):  # gone, changed or damaged: maybe still in Git
         restored = restore_input(root, name, ref, destination)
         found, commit = restored if restored is not None else (None, None)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strataml.doctor.engine import run_doctor
+from strataml.doctor.intact import intact
 from strataml.registry.runs import load_runs
 
 
@@ -16,6 +16,6 @@ def find_reusable(root: Path, experiment: str, fingerprint: str) -> str | None:
         if record.config.get("fingerprint") == fingerprint and record.sealed
     ]
     for record in reversed(candidates):  # newest first
-        if not run_doctor(root / record.path, select=("CHK",)).failed:  # fail closed
+        if intact(root, record.path, select=("CHK",)):  # fail closed
             return record.run_id
     return None

@@ -9,7 +9,7 @@ from strataml import schemas
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import RUN020
-from strataml.runner.verdict import FAIL, Tolerance
+from strataml.registry.verdict import FAIL, Tolerance
 from strataml.workspace import Artifact
 
 REPRODUCTION = "reproduction.json"
