@@ -166,3 +166,19 @@ def test_a_file_that_changes_while_hashed_is_an_error_value_not_a_raise(tmp_path
     after = path.stat()
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     assert _identity(after) != _identity(before)  # the ctime tells
+
+
+def test_a_digest_is_a_value_that_knows_its_algorithm() -> None:
+    from strataml.digest import PLACEHOLDER, Digest, is_tagged, shown
+
+    text = "blake3:" + "ab" * 32
+    assert str(Digest.parse(text)) == text
+    assert Digest.of(b"") == Digest.parse(
+        "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+    )  # b3sum of nothing
+    for bad in ("sha256:" + "ab" * 32, "blake3:" + "AB" * 32, "blake3:abc", "ab" * 32):
+        with pytest.raises(ValueError, match="not a blake3 digest"):
+            Digest.parse(bad)
+    assert (is_tagged(text), is_tagged("sha256:x"), is_tagged(7)) == (True, False, False)
+    assert shown(text) == "blake3:abababababab…"
+    assert str(PLACEHOLDER) == "blake3:" + "0" * 64

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from strataml.digest import Digest
 from strataml.errors import StrataError
 from strataml.importers.record import (
     LAST_MS,
@@ -27,7 +28,6 @@ from strataml.importers.record import (
     read_mapping,
     read_text,
 )
-from strataml.integrity.hashing import hash_bytes
 from strataml.integrity.tree import scan_tree
 from strataml.jsonio import load_json
 from strataml.yamlio import MAX_BYTES
@@ -167,7 +167,7 @@ def _workspace(project: Path) -> SourceRun:
         raise SourceError(project, "no params, metrics or dvclive history to import")
     return SourceRun(
         tool=TOOL,
-        source_id="blake3:" + hash_bytes(canonical.encode("utf-8")),  # the same record, once
+        source_id=str(Digest.of(canonical.encode("utf-8"))),  # the same record, once
         path=project.as_posix(),
         experiment=experiment_name(project.name, "dvc"),
         status="succeeded",

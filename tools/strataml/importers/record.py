@@ -15,6 +15,7 @@ from typing import Any
 
 from strataml import tool_version
 from strataml.atomic import fsync_path
+from strataml.digest import is_tagged
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.registry import store
@@ -66,7 +67,7 @@ class SourceRun:
 
 def label(tool: str, source_id: str, name: str | None = None) -> str:
     """How output names a source run: tool, the id's start, the run's name."""
-    keep = 19 if source_id.startswith("blake3:") else 12
+    keep = 19 if is_tagged(source_id) else 12
     shown = source_id if len(source_id) <= keep + 4 else source_id[:keep] + "…"
     return f"{tool} {shown}" + (f" ({name})" if name else "")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from strataml.integrity.hashing import hash_bytes
+from strataml.digest import Digest
 from strataml.schemas import is_safe_relative_path
 
 CHECKSUMS = "CHECKSUMS.txt"
@@ -167,4 +167,4 @@ def format_checksums(digests: Mapping[str, str]) -> str:
 
 def content_hash(digests: Mapping[str, str]) -> str:
     payload = {path: d for path, d in digests.items() if path not in PROSE and path not in EXCLUDED}
-    return "blake3:" + hash_bytes(format_checksums(payload).encode("utf-8"))
+    return str(Digest.of(format_checksums(payload).encode("utf-8")))

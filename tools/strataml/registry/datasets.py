@@ -17,6 +17,7 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined, symlink_on_the_way
+from strataml.digest import PLACEHOLDER
 from strataml.errors import StrataError
 from strataml.gitrepo import user_identity
 from strataml.integrity.stamp import stamp_directory
@@ -334,7 +335,7 @@ def _metadata(
                 headers.pop(), *([c["type"] for c in cols] for cols in columns), strict=True
             )
         ]
-    metadata["content_hash"] = "blake3:" + "0" * 64  # replaced by the stamp below
+    metadata["content_hash"] = str(PLACEHOLDER)  # replaced by the stamp below
     return metadata
 
 

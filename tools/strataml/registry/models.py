@@ -11,6 +11,7 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined
+from strataml.digest import PLACEHOLDER
 from strataml.doctor.intact import require_intact
 from strataml.errors import StrataError
 from strataml.integrity.stamp import stamp_directory
@@ -225,7 +226,7 @@ def register_model(
     }
     if lineage:
         metadata["lineage"] = {"parents": lineage}
-    metadata["content_hash"] = "blake3:" + "0" * 64  # replaced by the stamp below
+    metadata["content_hash"] = str(PLACEHOLDER)  # replaced by the stamp below
     target = confined(root, root / KIND / name / number)
     with staging(root) as stage:
         for rel in chosen:

@@ -13,6 +13,7 @@ from typing import Any
 
 from strataml.atomic import fsync_path
 from strataml.confine import confined
+from strataml.digest import is_tagged
 from strataml.errors import StrataError, UsageError
 from strataml.refs import ArtifactRef, Kind, is_name, is_version, version_key
 from strataml.safeopen import read_regular
@@ -91,7 +92,7 @@ def existing(root: Path, ref: ArtifactRef) -> ArtifactRef:
         raise RegistryError(f"{ref.kind}/{ref.name}@{ref.version} does not exist{known}")
     metadata = load_mapping(directory / "metadata.yaml")
     pin = metadata.get("content_hash")
-    if not isinstance(pin, str) or not pin.startswith("blake3:"):
+    if not isinstance(pin, str) or not is_tagged(pin):
         raise RegistryError(
             f"{ref.path}/metadata.yaml has no content_hash; run `strata checksum {ref.path}`"
         )

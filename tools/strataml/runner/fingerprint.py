@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml.digest import Digest
 from strataml.errors import StrataError
 from strataml.gitrepo import ARTIFACT_TREES, CodeSnapshot, code_snapshot
 from strataml.integrity.checksums import content_hash
@@ -75,7 +76,7 @@ def _diff_hash(root: Path, snapshot: CodeSnapshot) -> str:
         if isinstance(d, str)
     }
     listing = "".join(f"{d}  {p}\n" for p, d in sorted(untracked.items())).encode()
-    return "blake3:" + hash_bytes(snapshot.diff + b"\0" + listing)
+    return str(Digest.of(snapshot.diff + b"\0" + listing))
 
 
 def _walk_code(root: Path) -> tuple[str, ...]:
@@ -110,4 +111,4 @@ def fingerprint(
         "outputs": sorted(outputs),
         "code": tree_hash,
     }
-    return "blake3:" + hash_bytes(canonical_json(payload))
+    return str(Digest.of(canonical_json(payload)))

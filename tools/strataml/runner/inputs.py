@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from strataml.digest import is_tagged
 from strataml.doctor.intact import BYTES, require_intact
 from strataml.doctor.model import Severity
 from strataml.gitrepo import file_at, file_commits, tree_files
@@ -56,7 +57,7 @@ def read_content_hash(directory: Path, name: str, ref: ArtifactRef) -> str:
     except OSError as exc:
         raise SpecError(f"input {name}: {ref.path}/metadata.yaml: {exc.strerror or exc}") from exc
     value = document.data.get("content_hash") if isinstance(document.data, dict) else None
-    if not isinstance(value, str) or not value.startswith("blake3:"):
+    if not isinstance(value, str) or not is_tagged(value):
         raise SpecError(
             f"input {name}: {ref.path}/metadata.yaml has no content_hash; run `strata checksum {ref.path}`"
         )

@@ -19,6 +19,7 @@ from strataml import tool_version, tracking
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
+from strataml.digest import shown
 from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.stamp import stamp_directory
@@ -434,7 +435,7 @@ def run_all(
             return None  # Ctrl-C stops the sweep: nothing new starts
         if reuse_earlier and (earlier := reuse(root, point)) is not None:
             notify(
-                f"{earlier.run_id} reused: same fingerprint {point.fingerprint[:19]}…, nothing run"
+                f"{earlier.run_id} reused: same fingerprint {shown(point.fingerprint)}, nothing run"
             )
             return earlier
         result = execute_run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from strataml.digest import is_tagged, shown
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.checks.history import committed_versions
 from strataml.doctor.context import Context
@@ -185,13 +186,13 @@ def _check_content_hash(
 ) -> Iterator[Diagnostic]:
     loaded = metadata(ctx, artifact)
     declared = loaded[1].get("content_hash") if loaded else None
-    if not loaded or not isinstance(declared, str) or not declared.startswith("blake3:"):
+    if not loaded or not isinstance(declared, str) or not is_tagged(declared):
         return  # missing or malformed: the schema check reports it
     expected = content_hash(listed)
     if declared != expected:
         yield CHK006.at(
             f"{artifact.path}/metadata.yaml",
-            f"content_hash {declared[:19]}… does not match {CHECKSUMS} ({expected[:19]}…)",
+            f"content_hash {shown(declared)} does not match {CHECKSUMS} ({shown(expected)})",
             line=loaded[0].line_of(("content_hash",)),
             hint=f"run `strata checksum {artifact.path}`",
         )

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from strataml.digest import shown
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.checks.stagehistory import Committed, StageHistory, committed_stages
 from strataml.doctor.context import Context
@@ -120,7 +121,7 @@ def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         if ref.pin is not None and current is not None and current != ref.pin:
             yield LIN002.at(
                 at,
-                f"{role} {ref.kind}/{ref.name}@{ref.version} is pinned to {ref.pin[:19]}… but now holds {current[:19]}…",
+                f"{role} {ref.kind}/{ref.name}@{ref.version} is pinned to {shown(ref.pin)} but now holds {shown(current)}",
                 line=document.line_of(key),
                 hint=f"versions are immutable: restore {ref.path} from Git",
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.credentials import dotted, iter_secrets
+from strataml.digest import shown
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -318,12 +319,12 @@ def _check_inputs(
             ref = None
         if ref is None or ref.pin is None:
             continue  # the schema check reports it
-        shown = f"{ref.kind}/{ref.name}@{ref.version}"
+        where = f"{ref.kind}/{ref.name}@{ref.version}"
         directory = ctx.root / ref.path
         if directory.is_symlink() or not directory.is_dir():
             yield RUN010.at(
                 at,
-                f"input {name}: {shown} no longer exists (no directory {ref.path})",
+                f"input {name}: {where} no longer exists (no directory {ref.path})",
                 line=document.line_of(("inputs", name, "ref")),
                 hint="restore that version; a run's inputs are kept as long as the run is",
             )
@@ -332,8 +333,8 @@ def _check_inputs(
         if isinstance(recorded, str) and recorded != ref.pin:  # the same fact, recorded twice
             yield RUN011.at(
                 at,
-                f"input {name}: content_hash {recorded[:19]}… differs from the pin of its ref "
-                f"({ref.pin[:19]}…)",
+                f"input {name}: content_hash {shown(recorded)} differs from the pin of its ref "
+                f"({shown(ref.pin)})",
                 line=document.line_of(("inputs", name, "content_hash")),
                 hint="a finished run never changes (TFC-0003 R7); restore config.yaml from Git",
             )
@@ -342,8 +343,8 @@ def _check_inputs(
         if isinstance(current, str) and current != ref.pin:
             yield RUN011.at(
                 at,
-                f"input {name}: {shown} was pinned to {ref.pin[:19]}… but now holds "
-                f"{current[:19]}…",
+                f"input {name}: {where} was pinned to {shown(ref.pin)} but now holds "
+                f"{shown(current)}",
                 line=document.line_of(("inputs", name, "ref")),
                 hint=f"versions are immutable: restore {ref.path} from Git, and publish "
                 "changed data as a new version",
