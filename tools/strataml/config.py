@@ -39,6 +39,16 @@ class Config:
     signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
     lfs: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.lfs], schema-valid
 
+    @property
+    def trusted_list(self) -> list[str]:
+        """[tool.strataml.signing] trusted, upper-cased, in the file's order."""
+        return [str(f).upper() for f in self.signing.get("trusted", [])]
+
+    @property
+    def trusted(self) -> frozenset[str]:
+        """The trusted primary fingerprints: whose signatures count (TFC-0008 R9)."""
+        return frozenset(self.trusted_list)
+
 
 def has_strataml_table(pyproject: Path) -> bool:
     try:

@@ -215,5 +215,4 @@ def tip_facts(repo: Path, ref: RefEntry) -> Tip:
 
 def _trusted(pyproject: bytes) -> tuple[str, ...]:
     """The trust list as doctor reads it: none at all when the configuration is broken."""
-    trusted = parse_config(pyproject).signing.get("trusted", [])
-    return tuple(sorted({str(f).upper() for f in trusted}))
+    return tuple(sorted(parse_config(pyproject).trusted))

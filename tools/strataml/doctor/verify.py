@@ -15,7 +15,7 @@ def verify_artifacts(root: Path, paths: list[str]) -> tuple[str, bool]:
     """`strata verify`: per artifact, each signer's verdict, then doctor's CHK/LAY/SIG findings.
 
     Returns the report text and whether anything failed (an unsigned artifact included)."""
-    trusted = frozenset(f.upper() for f in load_config(root).signing.get("trusted", []))
+    trusted = load_config(root).trusted
     lines: list[str] = []
     failed = False
     with Keyring(root) as keyring:

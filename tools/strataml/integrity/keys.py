@@ -90,7 +90,7 @@ def add_key(root: Path, source: str) -> KeyRow:
     target = confined(root, root / KEYS / name)
     target.parent.mkdir(exist_ok=True)
     write_atomic(target, armored)
-    trusted = [f.upper() for f in load_config(root).signing.get("trusted", [])]
+    trusted = load_config(root).trusted_list
     if info.fingerprint not in trusted:
         set_trusted(root, [*trusted, info.fingerprint])
     return _row(info, f"{KEYS}/{name}", trusted=True)
@@ -103,7 +103,7 @@ def _row(info: KeyInfo, file: str, trusted: bool) -> KeyRow:
 
 def list_key_rows(root: Path) -> tuple[list[KeyRow], list[str]]:
     """(keys in keys/, problems) as verification sees them."""
-    trusted = {f.upper() for f in load_config(root).signing.get("trusted", [])}
+    trusted = load_config(root).trusted
     with Keyring(root) as keyring:
         rows = [
             _row(k, keyring.files.get(k.fingerprint, "?"), k.fingerprint in trusted)
@@ -119,7 +119,7 @@ def list_key_rows(root: Path) -> tuple[list[KeyRow], list[str]]:
 def remove_key(root: Path, fingerprint: str) -> list[str]:
     """Take a fingerprint off the trust list and delete its key file; the files removed."""
     fpr = normalise_fingerprint(fingerprint)
-    trusted = [f.upper() for f in load_config(root).signing.get("trusted", [])]
+    trusted = load_config(root).trusted_list
     removed = []
     with Keyring(root) as keyring:
         if fpr in keyring.files:

@@ -166,10 +166,6 @@ class SignerNeed:
     why: str | None = None  # the configuration that asks for them
 
 
-def trusted_signers(config: Config) -> frozenset[str]:
-    return frozenset(f.upper() for f in config.signing.get("trusted", []))
-
-
 def signer_need(config: Config, path: str, stages: Iterable[str] = ()) -> SignerNeed:
     """The most any `[[tool.strataml.signing.require]]` glob matching `path`, or the policy of a
     stage it holds (or is promoted to), asks of it."""
@@ -248,7 +244,7 @@ def check_signed(root: Path, config: Config, path: str, need: SignerNeed) -> lis
     if not (root / path / SIGNATURE).exists():
         return signature_failures(DirectoryReport(path, False, None, ()), need)
     with Keyring(root) as keyring:
-        report = verify_directory(keyring, root, path, trusted_signers(config))
+        report = verify_directory(keyring, root, path, config.trusted)
     return signature_failures(report, need)
 
 

@@ -29,7 +29,6 @@ from strataml.registry.policy import (
     SignerNeed,
     signature_failures,
     signer_need,
-    trusted_signers,
 )
 from strataml.workspace import Artifact
 
@@ -65,7 +64,7 @@ def _required(ctx: Context, artifact: Artifact) -> SignerNeed:
 
 
 def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
-    trusted = trusted_signers(ctx.config)
+    trusted = ctx.config.trusted
     signed = [a for a in ctx.artifacts if (ctx.root / a.path / SIGNATURE).exists()]
     required = {a.path: _required(ctx, a) for a in ctx.artifacts}
     for artifact in ctx.artifacts:
