@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import RunCli, record_evidence, require_tool
-from crashkit import TRIALS, WRITERS, crash_all, fork_of_template
+from crashkit import ATTEMPTS, TRIALS, WRITERS, crash_all, fork_of_template
 
-# The whole states each writer must have been caught in, besides before and after.
-STATES = {"run.py": {"claimed", "abandoned"}}
+# The in-between states each writer must be caught in when killed before each file change.
+STATES = {"run.py": {"claimed", "abandoned", "unsealed"}, "strata checksum": {"between"},
+          "index --site": {"site only"}}  # fmt: skip
 # At least this many changes to the file system in the repository per writer (measured, rounded).
 CHANGES = {"run.py": 20, "strata checksum": 4, "strata sign": 8, "strata model promote": 10,
            "index --site": 15}  # fmt: skip
@@ -32,13 +33,12 @@ def test_every_writer_killed_at_200_points_leaves_no_half_written_file(tmp_path:
     for tally in tallies:
         assert tally.problems == [], tally
         assert (tally.half_written, tally.unexpected) == (0, 0), tally
-        assert {"before"} | STATES.get(tally.writer, set()) <= set(tally.states), tally
+        assert "before" in tally.states, tally
         if tally.at_changes:  # every boundary visited, each kill before the writer ended
             assert tally.killed == tally.trials >= CHANGES[tally.writer], tally
-        else:
-            assert "after" in tally.states, tally
-            assert tally.trials == TRIALS, tally
-            assert tally.killed >= TRIALS * 0.6, f"too few kills landed mid-write: {tally}"
+            assert STATES.get(tally.writer, set()) <= set(tally.states), tally
+        else:  # every clean run between the kills ends "after", and doctor agrees
+            assert tally.killed == TRIALS <= tally.trials <= ATTEMPTS * TRIALS, tally
 
 
 def test_leftovers_at_the_top_level_are_named_as_such(template: Path) -> None:
