@@ -1,0 +1,30 @@
+"""Options and arguments more than one command takes, written once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="FORMAT", help="text or json.")
+]  # fmt: skip
+VersionArgument = Annotated[
+    str | None, typer.Argument(metavar="[VERSION]", help="vN, when REF is only a name.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write here, not to stdout.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
+ArtifactPaths = Annotated[
+    list[Path], typer.Argument(metavar="PATH", help="Artifact directories.", show_default=False)
+]
+
+
+def sub_app(help_text: str) -> typer.Typer:
+    """A command group as every group is made: plain help, no completion, exceptions as is."""
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, add_completion=False,
+        pretty_exceptions_enable=False, rich_markup_mode=None,
+    )  # fmt: skip
