@@ -12,10 +12,11 @@ from typing import Annotated
 import typer
 
 from strataml.cli import bundle, datasets, exports, imports, integrity, lfs, models, runs
-from strataml.cli.doctor import doctor
-from strataml.cli.index import index, serve
-from strataml.cli.lineage import lineage
-from strataml.cli.run import run
+from strataml.cli import doctor as doctor_cli
+from strataml.cli import index as index_cli
+from strataml.cli import lineage as lineage_cli
+from strataml.cli import run as run_cli
+from strataml.cli.options import examples
 from strataml.errors import StrataError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog=examples("strata doctor --strict", "strata model list"),
 )
 
 
@@ -48,14 +50,14 @@ def _options(
     pass
 
 
-app.command("doctor")(doctor)
-app.command("checksum")(integrity.checksum)
-app.command("run")(run)
-app.command("lineage")(lineage)
-app.command("sign")(integrity.sign)
-app.command("verify")(integrity.verify)
-app.command("index")(index)
-app.command("serve")(serve)
+app.command("doctor", epilog=doctor_cli.EXAMPLES)(doctor_cli.doctor)
+app.command("checksum", epilog=integrity.CHECKSUM_EXAMPLES)(integrity.checksum)
+app.command("run", epilog=run_cli.EXAMPLES)(run_cli.run)
+app.command("lineage", epilog=lineage_cli.EXAMPLES)(lineage_cli.lineage)
+app.command("sign", epilog=integrity.SIGN_EXAMPLES)(integrity.sign)
+app.command("verify", epilog=integrity.VERIFY_EXAMPLES)(integrity.verify)
+app.command("index", epilog=index_cli.INDEX_EXAMPLES)(index_cli.index)
+app.command("serve", epilog=index_cli.SERVE_EXAMPLES)(index_cli.serve)
 for name, group in {
     "runs": runs.app, "dataset": datasets.app, "model": models.app, "export": exports.app,
     "import": imports.app, "keys": integrity.keys_app, "lfs": lfs.app, "bundle": bundle.app,
@@ -84,10 +86,12 @@ def _run(app_: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
     return code if isinstance(code, int) else 0
 
 
-def _single(command: Callable[..., None], argv: list[str] | None, prog_name: str) -> int:
+def _single(
+    command: Callable[..., None], epilog: str, argv: list[str] | None, prog_name: str
+) -> int:
     """One command as a program of its own: `python tools/<prog_name>.py`."""
     alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-    alone.command()(command)
+    alone.command(epilog=epilog)(command)
     return _run(alone, argv, prog_name)
 
 
@@ -96,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_main(argv: list[str] | None = None) -> int:
-    return _single(run, argv, "run")
+    return _single(run_cli.run, run_cli.EXAMPLES, argv, "run")
 
 
 def doctor_main(argv: list[str] | None = None) -> int:
-    return _single(doctor, argv, "doctor")
+    return _single(doctor_cli.doctor, doctor_cli.EXAMPLES, argv, "doctor")
 
 
 def index_main(argv: list[str] | None = None) -> int:
-    return _single(index, argv, "index")
+    return _single(index_cli.index, index_cli.INDEX_EXAMPLES, argv, "index")

@@ -7,13 +7,22 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import ForceOption, sub_app
+from strataml.cli.options import ForceOption, examples, sub_app
 
-app = sub_app("Air-gap bundles: history, LFS objects and manifest in one file (TFC-0008 R14).")
+app = sub_app(
+    "Air-gap bundles: history, LFS objects and manifest in one file (TFC-0008 R14).",
+    "strata bundle create main -o out/main.bundle",
+)
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="A bundle file.")]
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "strata bundle create main -o out/main.bundle",
+        "strata bundle create main --since v1.0 -o out/update.bundle",
+    ),
+)
 def bundle_create(
     refs: Annotated[
         list[str],
@@ -41,7 +50,7 @@ def bundle_create(
     typer.echo(done.text(output), nl=False)
 
 
-@app.command("verify")
+@app.command("verify", epilog=examples("strata bundle verify out/main.bundle"))
 def bundle_verify(file: FileArgument) -> None:
     """Check every member, the manifest digest and the Git bundle against this repository."""
     from strataml.bundle.verify import verify_bundle
@@ -52,7 +61,13 @@ def bundle_verify(file: FileArgument) -> None:
         raise typer.Exit(1)
 
 
-@app.command("import")
+@app.command(
+    "import",
+    epilog=examples(
+        "strata bundle import out/main.bundle",
+        "strata bundle import out/main.bundle --branch from-lab",
+    ),
+)
 def bundle_import(
     file: FileArgument,
     branch: Annotated[

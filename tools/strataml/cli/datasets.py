@@ -7,14 +7,20 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import FormatOption, VersionArgument, sub_app
+from strataml.cli.options import FormatOption, VersionArgument, examples, sub_app
 from strataml.cli.output import emit
 from strataml.workspace import find_root
 
-app = sub_app("Dataset versions: add, list, show (TFC-0004).")
+app = sub_app("Dataset versions: add, list, show (TFC-0004).", "strata dataset list")
 
 
-@app.command("add")
+@app.command(
+    "add",
+    epilog=examples(
+        "strata dataset add petals out/petals --derived-from datasets/iris@v1 --license CC-BY-4.0",
+        "strata dataset add iris data/ --version v2 --split train=train.csv --split test=test.csv",
+    ),
+)
 def dataset_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")],
     source: Annotated[Path, typer.Argument(metavar="SRC", help="File or directory to version.")],
@@ -53,7 +59,7 @@ def dataset_add(
     typer.echo(added.text(), nl=False)
 
 
-@app.command("list")
+@app.command("list", epilog=examples("strata dataset list", "strata dataset list --format json"))
 def dataset_list(output_format: FormatOption = "text") -> None:
     """Every dataset version."""
     from strataml.registry import datasets, listings
@@ -61,7 +67,12 @@ def dataset_list(output_format: FormatOption = "text") -> None:
     emit(output_format, listings.DatasetList(tuple(datasets.list_datasets(find_root(Path())))))
 
 
-@app.command("show")
+@app.command(
+    "show",
+    epilog=examples(
+        "strata dataset show iris v1", "strata dataset show datasets/iris@v1 --format json"
+    ),
+)
 def dataset_show(
     ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN, NAME@vN or NAME.")],
     version: VersionArgument = None,

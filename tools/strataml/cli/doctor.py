@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
+from strataml.cli.options import examples
 from strataml.errors import UsageError
+
+EXAMPLES = examples(
+    "strata doctor --strict",
+    "strata doctor models/iris-classifier/v1 --format json --select CHK,SIG",
+)
 
 
 def doctor(

@@ -7,14 +7,23 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import ForceOption, OutputOption, VersionArgument, sub_app
+from strataml.cli.options import ForceOption, OutputOption, VersionArgument, examples, sub_app
 from strataml.cli.output import write_or_print
 from strataml.workspace import find_root
 
-app = sub_app("Standard documents from the metadata: hf-card, croissant.")
+app = sub_app(
+    "Standard documents from the metadata: hf-card, croissant.",
+    "strata export hf-card models/iris-classifier@v1 -o out/README.md",
+)
 
 
-@app.command("hf-card")
+@app.command(
+    "hf-card",
+    epilog=examples(
+        "strata export hf-card models/iris-classifier@v1 -o out/README.md",
+        "strata export hf-card iris-classifier v1",
+    ),
+)
 def export_hf_card(
     ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN or NAME vN.")],
     version: VersionArgument = None,
@@ -29,7 +38,9 @@ def export_hf_card(
     write_or_print(card, output, force=force)
 
 
-@app.command("croissant")
+@app.command(
+    "croissant", epilog=examples("strata export croissant datasets/iris@v1 -o out/croissant.json")
+)
 def export_croissant(
     ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN or NAME vN.")],
     version: VersionArgument = None,

@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strataml.cli.options import sub_app
+from strataml.cli.options import examples, sub_app
 from strataml.workspace import find_root
 
 if TYPE_CHECKING:
     from strataml.importers.record import Outcome
 
-app = sub_app("Runs recorded by MLflow or DVC as sealed run directories (TFC-0003 R14).")
+app = sub_app(
+    "Runs recorded by MLflow or DVC as sealed run directories (TFC-0003 R14).",
+    "strata import mlflow path/to/mlruns",
+)
 
 
-@app.command("mlflow")
+@app.command(
+    "mlflow",
+    epilog=examples(
+        "strata import mlflow path/to/mlruns",
+        'strata import mlflow path/to/mlruns --experiment "Iris Sweep"',
+    ),
+)
 def import_mlflow(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="An MLflow file store (mlruns/).")],
     experiment: Annotated[
@@ -31,7 +40,13 @@ def import_mlflow(
     _report(record.import_runs(root, found))
 
 
-@app.command("dvc")
+@app.command(
+    "dvc",
+    epilog=examples(
+        "strata import dvc path/to/project",
+        "strata import dvc path/to/project --exp-json exps.json",
+    ),
+)
 def import_dvc(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="A DVC project.")] = Path(),
     exp_json: Annotated[

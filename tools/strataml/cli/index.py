@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from strataml.atomic import check_output, write_text_atomic
-from strataml.cli.options import ForceOption
+from strataml.cli.options import ForceOption, examples
 from strataml.errors import UsageError
 from strataml.workspace import find_root
+
+INDEX_EXAMPLES = examples("strata index --output index.json", "strata index --site out/site")
+SERVE_EXAMPLES = examples("strata serve --dir out/site --port 8000")
 
 
 def index(

@@ -7,9 +7,18 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import ArtifactPaths, FormatOption, sub_app
+from strataml.cli.options import ArtifactPaths, FormatOption, examples, sub_app
 from strataml.cli.output import emit
 from strataml.workspace import find_root
+
+CHECKSUM_EXAMPLES = examples(
+    "strata checksum datasets/iris/v1", "strata checksum --check datasets/iris/v1"
+)
+SIGN_EXAMPLES = examples(
+    "strata sign models/iris-classifier/v1",
+    "strata sign models/iris-classifier/v1 --key 0123456789ABCDEF0123456789ABCDEF01234567",
+)
+VERIFY_EXAMPLES = examples("strata verify models/iris-classifier/v1 datasets/iris/v1")
 
 
 def checksum(
@@ -62,10 +71,18 @@ def verify(paths: ArtifactPaths) -> None:
     raise typer.Exit(1 if failed else 0)
 
 
-keys_app = sub_app("Trusted public keys: keys/ and [tool.strataml.signing] trusted (TFC-0008 R9).")
+keys_app = sub_app(
+    "Trusted public keys: keys/ and [tool.strataml.signing] trusted (TFC-0008 R9).",
+    "strata keys list",
+)
 
 
-@keys_app.command("add")
+@keys_app.command(
+    "add",
+    epilog=examples(
+        "strata keys add you.asc", "strata keys add 0123456789ABCDEF0123456789ABCDEF01234567"
+    ),
+)
 def keys_add(
     source: Annotated[
         str,
@@ -81,7 +98,7 @@ def keys_add(
     typer.echo(f"{row.file}: {row.fingerprint} {row.uid or ''}".rstrip() + " (trusted)")
 
 
-@keys_app.command("list")
+@keys_app.command("list", epilog=examples("strata keys list", "strata keys list --format json"))
 def keys_list(output_format: FormatOption = "text") -> None:
     """Keys in keys/, with their state and whether they are trusted."""
     from strataml.integrity.keys import key_list
@@ -89,7 +106,9 @@ def keys_list(output_format: FormatOption = "text") -> None:
     emit(output_format, key_list(find_root(Path())))
 
 
-@keys_app.command("remove")
+@keys_app.command(
+    "remove", epilog=examples("strata keys remove 0123456789ABCDEF0123456789ABCDEF01234567")
+)
 def keys_remove(fingerprint: Annotated[str, typer.Argument(metavar="FPR")]) -> None:
     """Stop trusting a key and delete its file from keys/."""
     from strataml.integrity.keys import remove_key

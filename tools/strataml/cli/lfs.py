@@ -7,14 +7,19 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import FormatOption, sub_app
+from strataml.cli.options import FormatOption, examples, sub_app
 from strataml.cli.output import emit
 from strataml.workspace import find_root, scan_layout
 
-app = sub_app("Git LFS content of artifacts: status, pull (TFC-0008 R12).")
+app = sub_app("Git LFS content of artifacts: status, pull (TFC-0008 R12).", "strata lfs status")
 
 
-@app.command("status")
+@app.command(
+    "status",
+    epilog=examples(
+        "strata lfs status", "strata lfs status models/iris-classifier@v1 --format json"
+    ),
+)
 def lfs_status(
     paths: Annotated[
         list[str] | None,
@@ -31,7 +36,7 @@ def lfs_status(
     emit(output_format, lfs.FileStates(tuple(lfs.file_states(root, targets))))
 
 
-@app.command("pull")
+@app.command("pull", epilog=examples("strata lfs pull models/iris-classifier@v1 datasets/iris@v1"))
 def lfs_pull(
     refs: Annotated[
         list[str],

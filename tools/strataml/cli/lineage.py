@@ -7,9 +7,14 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import VersionArgument
+from strataml.cli.options import VersionArgument, examples
 from strataml.errors import UsageError
 from strataml.workspace import find_root
+
+EXAMPLES = examples(
+    "strata lineage models/iris-classifier@v1",
+    "strata lineage datasets/iris@v1 --down --format mermaid",
+)
 
 
 def lineage(

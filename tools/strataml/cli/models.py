@@ -7,21 +7,28 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import FormatOption, VersionArgument, sub_app
+from strataml.cli.options import FormatOption, VersionArgument, examples, sub_app
 from strataml.cli.output import emit
 from strataml.errors import UsageError
 from strataml.wording import counted
 from strataml.workspace import find_root
 
 app = sub_app(
-    "Model versions and stages: register, list, show, promote, alias, history (TFC-0005)."
+    "Model versions and stages: register, list, show, promote, alias, history (TFC-0005).",
+    "strata model list",
 )
 VersionsArgument = Annotated[
     list[str], typer.Argument(metavar="NAME VERSION", help="NAME vN, or NAME@vN.")
 ]
 
 
-@app.command("register")
+@app.command(
+    "register",
+    epilog=examples(
+        "strata model register iris-classifier --from-run latest",
+        "strata model register petal-width --from-run latest --task regression --license CC-BY-4.0",
+    ),
+)
 def model_register(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     from_run: Annotated[str, typer.Option("--from-run", metavar="RUN", help="Succeeded run.")],
@@ -73,7 +80,7 @@ def model_register(
         )
 
 
-@app.command("list")
+@app.command("list", epilog=examples("strata model list", "strata model list --format json"))
 def model_list(output_format: FormatOption = "text") -> None:
     """Every model version with its stage."""
     from strataml.registry import listings, models
@@ -81,7 +88,12 @@ def model_list(output_format: FormatOption = "text") -> None:
     emit(output_format, listings.ModelList(tuple(models.list_models(find_root(Path())))))
 
 
-@app.command("show")
+@app.command(
+    "show",
+    epilog=examples(
+        "strata model show iris-classifier v1", "strata model show iris-classifier@v1 --format json"
+    ),
+)
 def model_show(
     ref: Annotated[str, typer.Argument(metavar="REF", help="models/NAME@vN, NAME@vN or NAME.")],
     version: VersionArgument = None,
@@ -94,7 +106,13 @@ def model_show(
     emit(output_format, listings.show_version(find_root(Path()), "models", wanted))
 
 
-@app.command("promote")
+@app.command(
+    "promote",
+    epilog=examples(
+        'strata model promote iris-classifier v2 --to production --reason "better recall" --commit',
+        "strata model promote iris-classifier@v1 --to archived",
+    ),
+)
 def model_promote(
     targets: Annotated[
         list[str], typer.Argument(metavar="NAME VERSION", help="One or more: NAME vN, or NAME@vN.")
@@ -132,17 +150,14 @@ def model_promote(
     typer.echo(result.text(), nl=False)
 
 
-@app.command("check")
+@app.command("check", epilog=examples("strata model check iris-classifier v2 --stage production"))
 def model_check(
     target: VersionsArgument,
     stage: Annotated[
         str, typer.Option("--stage", metavar="STAGE", help="staging or production.")
     ] = "production",
 ) -> None:
-    """What a version still lacks for a stage, one line each: promote's checks, nothing written.
-
-    Example: strata model check iris-classifier v2 --stage production
-    """
+    """What a version still lacks for a stage, one line each: promote's checks, nothing written."""
     from strataml.registry import readiness, store
 
     found = store.parse_versions(target, "models")
@@ -160,7 +175,13 @@ def model_check(
     typer.echo(f"{ref}: ready for {stage}")
 
 
-@app.command("alias")
+@app.command(
+    "alias",
+    epilog=examples(
+        "strata model alias iris-classifier champion v2",
+        "strata model alias iris-classifier champion --delete",
+    ),
+)
 def model_alias(
     name: Annotated[str, typer.Argument(metavar="NAME", help="NAME, or NAME@vN for the target.")],
     alias: Annotated[str, typer.Argument(metavar="ALIAS", help="e.g. champion.")],
@@ -181,7 +202,13 @@ def model_alias(
     )
 
 
-@app.command("history")
+@app.command(
+    "history",
+    epilog=examples(
+        "strata model history iris-classifier",
+        "strata model history iris-classifier --at 2026-11-30",
+    ),
+)
 def model_history(
     name: Annotated[str, typer.Argument(metavar="NAME")],
     at: Annotated[

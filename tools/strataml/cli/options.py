@@ -22,9 +22,15 @@ ArtifactPaths = Annotated[
 ]
 
 
-def sub_app(help_text: str) -> typer.Typer:
-    """A command group as every group is made: plain help, no completion, exceptions as is."""
+def examples(*commands: str) -> str:
+    """The end of a --help: real commands, one a line, as typed (\\b: click keeps the lines)."""
+    head = "Examples:" if len(commands) > 1 else "Example:"
+    return f"{head}\n\n\b\n" + "\n".join(f"  {c}" for c in commands)
+
+
+def sub_app(help_text: str, *commands: str) -> typer.Typer:
+    """A command group as every group is made: plain help, examples last, exceptions as is."""
     return typer.Typer(
-        help=help_text, no_args_is_help=True, add_completion=False,
+        help=help_text, epilog=examples(*commands), no_args_is_help=True, add_completion=False,
         pretty_exceptions_enable=False, rich_markup_mode=None,
     )  # fmt: skip

@@ -8,9 +8,15 @@ from typing import Annotated
 
 import typer
 
+from strataml.cli.options import examples
 from strataml.cli.output import note
 from strataml.errors import UsageError
 from strataml.workspace import find_root
+
+EXAMPLES = examples(
+    "strata run --experiment experiments/my_experiment.yaml --set epochs=50 --tag baseline",
+    "strata run --reproduce latest",
+)
 
 
 def run(

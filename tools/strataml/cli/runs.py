@@ -7,15 +7,19 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import FormatOption, sub_app
+from strataml.cli.options import FormatOption, examples, sub_app
 from strataml.cli.output import Pair, emit
 from strataml.errors import UsageError
 from strataml.workspace import find_root
 
-app = sub_app("Read recorded runs: list, show, compare, best (TFC-0003).")
+app = sub_app(
+    "Read recorded runs: list, show, compare, best (TFC-0003).", "strata runs show latest"
+)
 
 
-@app.command("list")
+@app.command(
+    "list", epilog=examples("strata runs list --experiment my_experiment --status succeeded")
+)
 def runs_list(
     experiment: Annotated[
         str | None, typer.Option(metavar="NAME", help="Only runs of this experiment.")
@@ -33,7 +37,9 @@ def runs_list(
     emit(output_format, found)
 
 
-@app.command("show")
+@app.command(
+    "show", epilog=examples("strata runs show latest", "strata runs show latest --format json")
+)
 def runs_show(
     run_ref: Annotated[
         str,
@@ -48,7 +54,7 @@ def runs_show(
     emit(output_format, Pair(runs.format_show(record), record.document()))
 
 
-@app.command("compare")
+@app.command("compare", epilog=examples("strata runs compare run-2026-11-25 latest --all"))
 def runs_compare(
     run_refs: Annotated[
         list[str], typer.Argument(metavar="RUN", help="Two or more runs.", show_default=False)
@@ -68,7 +74,13 @@ def runs_compare(
     emit(output_format, Pair(runs.format_compare(comparison), comparison.document()))
 
 
-@app.command("best")
+@app.command(
+    "best",
+    epilog=examples(
+        "strata runs best --experiment iris_sweep --metric val/accuracy",
+        "strata runs best --experiment iris_sweep --metric val/loss --minimize",
+    ),
+)
 def runs_best(
     experiment: Annotated[str, typer.Option(metavar="NAME", help="Experiment name.")],
     metric: Annotated[str, typer.Option(metavar="NAME", help="Final metric to rank by.")],
