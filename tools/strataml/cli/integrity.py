@@ -9,6 +9,7 @@ import typer
 
 from strataml.cli.options import ArtifactPaths, FormatOption, examples, sub_app
 from strataml.cli.output import emit
+from strataml.wording import counted
 from strataml.workspace import find_root
 
 CHECKSUM_EXAMPLES = examples(
@@ -57,7 +58,10 @@ def sign(
 
     root = find_root(Path())
     for target in [artifact_dir(root, p) for p in paths]:
-        typer.echo(sign_directory(root, target, key).text(), nl=False)
+        done = sign_directory(root, target, key)
+        verb = "re-signed" if done.replaced else "signed"
+        who = done.fingerprint + (f" ({done.uid})" if done.uid else "")
+        typer.echo(f"{target}: {verb} by {who}; {counted(done.signatures, 'signature')}")
 
 
 def verify(paths: ArtifactPaths) -> None:

@@ -138,7 +138,7 @@ def model_promote(
     ] = False,
 ) -> None:
     """Move model versions between stages (TFC-0005 R9)."""
-    from strataml.registry import stages, store
+    from strataml.registry import listings, stages, store
 
     root = find_root(Path())
     wanted = [
@@ -147,7 +147,7 @@ def model_promote(
     result = stages.promote(
         root, wanted, reason=reason, override=override, commit=commit, with_lineage=with_lineage
     )
-    typer.echo(result.text(), nl=False)
+    typer.echo(listings.promotion_text(result), nl=False)
 
 
 @app.command("check", epilog=examples("strata model check iris-classifier v2 --stage production"))

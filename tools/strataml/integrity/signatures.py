@@ -22,7 +22,6 @@ from strataml.integrity.gpg import (
     split_blocks,
 )
 from strataml.safeopen import read_regular
-from strataml.wording import counted
 
 SIGNATURE = "SIGNATURE.asc"
 
@@ -118,11 +117,6 @@ class Signed:
     uid: str | None
     replaced: bool
     signatures: int
-
-    def text(self) -> str:
-        verb = "re-signed" if self.replaced else "signed"
-        who = self.fingerprint + (f" ({self.uid})" if self.uid else "")
-        return f"{self.path}: {verb} by {who}; {counted(self.signatures, 'signature')}\n"
 
 
 def sign_directory(root: Path, path: str, key: str | None) -> Signed:

@@ -1,4 +1,4 @@
-"""What the registry's read commands show: each value has its text form and its JSON document."""
+"""What the registry commands print: what they read, as values with a text form and a JSON document."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from strataml.refs import Kind
 
 if TYPE_CHECKING:
-    from strataml.registry.stages import StagesAt
+    from strataml.registry.stages import PromotionResult, StagesAt
 
 
 @dataclass(frozen=True)
@@ -163,3 +163,11 @@ class StagesView:
             f"  production  {state.production or '-'}\n  staging     {state.staging or '-'}\n"
             f"  archived    {', '.join(state.archived) or '-'}\n"
         )
+
+
+def promotion_text(result: PromotionResult) -> str:
+    """`strata model promote`: one line per stage change, then the commit that holds them."""
+    moves = "".join(
+        f"models/{name}@{e['version']}: {e['from']} -> {e['to']}\n" for name, e in result.entries
+    )
+    return moves + (f"committed {result.commit[:12]}\n" if result.commit else "")

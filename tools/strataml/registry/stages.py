@@ -104,12 +104,6 @@ class PromotionResult:
     entries: tuple[tuple[str, dict[str, Any]], ...]  # (model name, history entry) in order
     commit: str | None
 
-    def text(self) -> str:
-        moves = "".join(
-            f"models/{name}@{e['version']}: {e['from']} -> {e['to']}\n" for name, e in self.entries
-        )
-        return moves + (f"committed {self.commit[:12]}\n" if self.commit else "")
-
 
 def verification_failures(root: Path, name: str, version: str) -> list[Violation]:
     """Doctor's errors on the version's own files: what stops it changing stage before any
