@@ -151,7 +151,7 @@ def test_a_mistyped_command_names_the_closest(
 def test_the_command_line_loads_no_feature_until_a_command_runs() -> None:
     # `strata --help` and `python tools/doctor.py` pay only for what they run.
     code = (
-        "import sys; import strataml.cli; "
+        "import sys; import strataml.cli.app; "
         "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('strataml.')}))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
