@@ -190,3 +190,17 @@ def test_every_help_ends_with_examples_that_parse(strata: RunCli) -> None:
         )
         for line in lines:  # every option an example names exists
             assert strata(*shlex.split(line)[1:], "--help")[0] == 0, line
+
+
+def test_shell_completion(strata: RunCli) -> None:
+    code, out, err = strata("--show-completion", "bash")
+    assert (code, err) == (0, "")
+    assert "_STRATA_COMPLETE=complete_bash" in out and out.rstrip().endswith("strata")
+    env = {
+        **os.environ, "PYTHONPATH": str(REPO / "tools"), "_STRATA_COMPLETE": "complete_bash",
+        "COMP_WORDS": "strata model pro", "COMP_CWORD": "2",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "promote\n", "")

@@ -17,6 +17,10 @@ def run_app(app_: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
         )
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except SystemExit as exc:  # shell completion exits from inside click
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        raise
     except typer.TyperException as exc:  # typer's usage errors (unknown option, bad value)
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         typer.echo(f"{prog_name}: error: {message}", err=True)
