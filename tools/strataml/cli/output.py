@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,20 +18,6 @@ class Shown(Protocol):
     def text(self) -> str: ...
 
     def document(self) -> object: ...
-
-
-@dataclass(frozen=True)
-class Pair:
-    """A text and a document the library gives separately."""
-
-    text_form: str
-    document_form: object
-
-    def text(self) -> str:
-        return self.text_form
-
-    def document(self) -> object:
-        return self.document_form
 
 
 def emit(output_format: str, shown: Shown) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from strataml.cli.options import FormatOption, examples, sub_app
-from strataml.cli.output import Pair, emit
+from strataml.cli.output import emit
 from strataml.errors import UsageError
 from strataml.workspace import find_root
 
@@ -51,7 +51,7 @@ def runs_show(
     from strataml.registry import runs
 
     record = runs.resolve_run(find_root(Path()), run_ref)
-    emit(output_format, Pair(runs.format_show(record), record.document()))
+    emit(output_format, record)
 
 
 @app.command("compare", epilog=examples("strata runs compare run-2026-11-25 latest --all"))
@@ -71,7 +71,7 @@ def runs_compare(
     comparison = runs.compare_runs(
         [runs.resolve_run(root, ref) for ref in run_refs], show_all=show_all
     )
-    emit(output_format, Pair(runs.format_compare(comparison), comparison.document()))
+    emit(output_format, comparison)
 
 
 @app.command(

@@ -131,6 +131,9 @@ class RunRecord:
             "verdict": self.reproduction.get("verdict"),
         }
 
+    def text(self) -> str:
+        return format_show(self)
+
     def document(self) -> dict[str, Any]:
         """The JSON form of `strata runs show`: the summary, then the three records whole."""
         records = {"config": self.config, "system": self.system, "metrics": self.metrics}
@@ -390,6 +393,9 @@ class Comparison:
     # section -> key -> one value per run (_MISSING where a run lacks the key)
     rows: dict[str, dict[str, tuple[object, ...]]]
     identical: int  # rows hidden because every run agrees
+
+    def text(self) -> str:
+        return format_compare(self)
 
     def document(self) -> dict[str, Any]:
         return {
