@@ -27,18 +27,18 @@ def checksum(
     check: Annotated[bool, typer.Option("--check", help="Verify instead of writing.")] = False,
 ) -> None:
     """Write CHECKSUMS.txt and content_hash (TFC-0008), or verify them with --check."""
+    from strataml.integrity.stamp import stamp_directory
+
     failed = False
     for path in paths:
         if check:
-            from strataml.doctor.content import check_checksums
+            from strataml.doctor.content import check_checksums  # doctor only for --check
             from strataml.doctor.report import format_text
 
             report = check_checksums(path)
             typer.echo(format_text(report), nl=False)
             failed = failed or report.failed
         else:
-            from strataml.integrity.stamp import stamp_directory
-
             done = stamp_directory(path)
             note = " (metadata.yaml content_hash updated)" if done.metadata_updated else ""
             typer.echo(f"{path}: {done.files} files, {done.content_hash}{note}")
