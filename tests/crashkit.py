@@ -30,8 +30,13 @@ import typer
 import yaml
 
 from conftest import REPO, TEMPLATE_ENTRIES, commit_all, copy_tree, git
-from strataml import cli, schemas
+from strataml import schemas
+from strataml.cli import index as index_cli
+from strataml.cli import integrity as integrity_cli
+from strataml.cli import models as models_cli
+from strataml.cli import run as run_cli
 from strataml.doctor.engine import run_doctor
+from strataml.integrity import keys, stamp
 from strataml.registry import stages
 from strataml.yamlio import parse_yaml
 
@@ -131,7 +136,7 @@ class RunPy(Writer):
     def invoke(self) -> None:
         # `python` in the spec is this interpreter, not a version manager's shim script.
         os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-        cli.run(experiment=Path("experiments/my_experiment.yaml"), overrides=["epochs=5"], dry_run=False,
+        run_cli.run(experiment=Path("experiments/my_experiment.yaml"), overrides=["epochs=5"], dry_run=False,
                 reuse_earlier=False, name=None, tags=None, jobs=1)  # fmt: skip
 
     def inspect(self, repo: Path) -> Outcome:
@@ -191,7 +196,7 @@ class Checksum(Writer):
         self.sealed: dict[bool, tuple[bytes, bytes]] = {}
         for extra in (True, False):
             self._payload(repo, extra=extra)
-            cli.stamp.stamp_directory(repo / NEW_DATASET)
+            stamp.stamp_directory(repo / NEW_DATASET)
             self.sealed[extra] = self._pair(repo)
 
     def _payload(self, repo: Path, *, extra: bool) -> None:
@@ -216,7 +221,7 @@ class Checksum(Writer):
         self.before = self._pair(repo)
 
     def invoke(self) -> None:
-        cli.checksum(paths=[Path(NEW_DATASET)], check=False)
+        integrity_cli.checksum(paths=[Path(NEW_DATASET)], check=False)
 
     def inspect(self, repo: Path) -> Outcome:
         pair = self._pair(repo)
@@ -251,7 +256,7 @@ class Sign(Writer):
         self.key = key.fingerprint
         public = repo.parent / f"{repo.name}.asc"
         public.write_bytes(key.public)
-        cli.key_store.add_key(repo, str(public))
+        keys.add_key(repo, str(public))
 
         self.shipped = (repo / MODEL / "SIGNATURE.asc").read_bytes()  # the example signer's
 
@@ -261,7 +266,7 @@ class Sign(Writer):
         (repo / MODEL / "SIGNATURE.asc").write_bytes(self.shipped)
 
     def invoke(self) -> None:
-        cli.sign(paths=[Path(MODEL)], key=self.key)
+        integrity_cli.sign(paths=[Path(MODEL)], key=self.key)
 
     def inspect(self, repo: Path) -> Outcome:
         raw = (repo / MODEL / "SIGNATURE.asc").read_bytes()
@@ -290,7 +295,7 @@ class Promote(Writer):
         self.to = "staging" if self.state["production"] == "v1" else "production"
 
     def invoke(self) -> None:
-        cli.model_promote(targets=["iris-classifier", "v1"], to=self.to, reason="crash trial",
+        models_cli.model_promote(targets=["iris-classifier", "v1"], to=self.to, reason="crash trial",
                           override=False, commit=False)  # fmt: skip
 
     def inspect(self, repo: Path) -> Outcome:
@@ -338,7 +343,9 @@ class Index(Writer):
         self.before = self._outputs(repo)
 
     def invoke(self) -> None:
-        cli.index(output=Path("index.json"), site=Path("site"), doctor_report=None, force=True)
+        index_cli.index(
+            output=Path("index.json"), site=Path("site"), doctor_report=None, force=True
+        )
 
     def inspect(self, repo: Path) -> Outcome:
         site, catalogue = self._outputs(repo)

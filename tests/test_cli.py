@@ -1,6 +1,14 @@
 from __future__ import annotations
 
+import ast
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from conftest import REPO, RunCli, doctor_script
 
@@ -118,3 +126,81 @@ def test_tools_doctor_entry_point(base_repo: Path) -> None:
         "",
         "doctor: error: No such option: --nope (Possible options: --ignore, --no-cache, --since)\n",
     )
+
+
+def test_version(strata: RunCli) -> None:
+    from strataml import tool_version
+
+    assert strata("--version") == (0, f"strata {tool_version()}\n", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("doctr",), "No such command 'doctr'. Did you mean 'doctor'?"),
+        (("model", "promot"), "No such command 'promot'. Did you mean 'promote'?"),
+        (("keys", "lst"), "No such command 'lst'. Did you mean 'list'?"),
+    ],
+)
+def test_a_mistyped_command_names_the_closest(
+    strata: RunCli, args: tuple[str, ...], error: str
+) -> None:
+    assert strata(*args) == (2, "", f"strata: error: {error}\n")
+
+
+def test_the_command_line_loads_no_feature_until_a_command_runs() -> None:
+    # `strata --help` and `python tools/doctor.py` pay only for what they run.
+    code = (
+        "import sys; import strataml.cli.app; "
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('strataml.')}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    loaded = set(ast.literal_eval(done.stdout))
+    features = {"bundle", "doctor", "importers", "index", "integrity", "registry", "runner"}
+    assert loaded & features == set()
+
+
+def _commands(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_help_ends_with_examples_that_parse(strata: RunCli) -> None:
+    from typer.main import get_command
+
+    from strataml.cli.app import app
+
+    paths = list(_commands(get_command(app)))
+    assert len(paths) == 43  # the app, 8 commands, 8 groups and their 26 commands
+    for path in paths:
+        code, out, err = strata(*path, "--help")
+        assert (code, err) == (0, ""), path
+        lines = out.rstrip("\n").split("\n\n")[-1].splitlines()
+        assert lines and all(
+            line.startswith(f"    strata {' '.join(path)}".rstrip()) for line in lines
+        )
+        for line in lines:  # every option an example names exists
+            assert strata(*shlex.split(line)[1:], "--help")[0] == 0, line
+
+
+def test_shell_completion(strata: RunCli) -> None:
+    code, out, err = strata("--show-completion", "bash")
+    assert (code, err) == (0, "")
+    assert "_STRATA_COMPLETE=complete_bash" in out and out.rstrip().endswith("strata")
+    env = {
+        **os.environ, "PYTHONPATH": str(REPO / "tools"), "_STRATA_COMPLETE": "complete_bash",
+        "COMP_WORDS": "strata model pro", "COMP_CWORD": "2",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "promote\n", "")

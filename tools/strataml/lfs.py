@@ -119,6 +119,27 @@ class FileState:
     state: str  # "present" (LFS content here), "pointer" (not pulled), "plain" (not in LFS)
     size: int  # of the content, as the pointer states when not pulled
 
+    def document(self) -> dict[str, object]:
+        return {"path": self.path, "state": self.state, "size": self.size}
+
+
+@dataclass(frozen=True)
+class FileStates:
+    """`strata lfs status`: one line per file, then the count of each state."""
+
+    states: tuple[FileState, ...]
+
+    def text(self) -> str:
+        lines = "".join(f"{s.state:<8} {s.size:>12}  {s.path}\n" for s in self.states)
+        counts = {k: sum(1 for s in self.states if s.state == k) for k in STATES}
+        return lines + ", ".join(f"{n} {k}" for k, n in counts.items()) + "\n"
+
+    def document(self) -> list[dict[str, object]]:
+        return [s.document() for s in self.states]
+
+
+STATES = ("present", "pointer", "plain")
+
 
 def file_states(root: Path, directories: Iterable[str]) -> list[FileState]:
     states: list[FileState] = []

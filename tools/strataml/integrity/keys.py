@@ -37,6 +37,36 @@ class KeyRow:
     expired: bool
     trusted: bool
 
+    @property
+    def state(self) -> str:
+        return "revoked" if self.revoked else "expired" if self.expired else "valid"
+
+    def text(self) -> str:
+        trust = "trusted" if self.trusted else "not trusted"
+        return f"{self.fingerprint}  {trust}  {self.state}  {self.uid or ''}".rstrip()
+
+    def document(self) -> dict[str, object]:
+        return {
+            "fingerprint": self.fingerprint, "uid": self.uid, "file": self.file,
+            "expires": self.expires, "revoked": self.revoked, "expired": self.expired,
+            "trusted": self.trusted,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KeyList:
+    """`strata keys list`: the keys in keys/, then what could not be read."""
+
+    rows: tuple[KeyRow, ...]
+    problems: tuple[str, ...]
+
+    def text(self) -> str:
+        lines = [r.text() for r in self.rows] + [f"problem: {p}" for p in self.problems]
+        return "\n".join(lines) + "\n" if lines else "no keys\n"
+
+    def document(self) -> dict[str, object]:
+        return {"keys": [r.document() for r in self.rows], "problems": list(self.problems)}
+
 
 def _public_key_bytes(source: str) -> bytes:
     path = Path(source)
@@ -114,6 +144,11 @@ def list_key_rows(root: Path) -> tuple[list[KeyRow], list[str]]:
         f"trusted {f} has no key in keys/" for f in sorted(trusted - {r.fingerprint for r in rows})
     ]
     return rows, problems
+
+
+def key_list(root: Path) -> KeyList:
+    rows, problems = list_key_rows(root)
+    return KeyList(tuple(rows), tuple(problems))
 
 
 def remove_key(root: Path, fingerprint: str) -> list[str]:

@@ -65,6 +65,11 @@ class AddedDataset:
     bytes: int
     splits: dict[str, dict[str, int]]
 
+    def text(self) -> str:
+        split_text = ", ".join(f"{k} {counted(v['files'], 'file')}" for k, v in self.splits.items())
+        totals = f"{counted(self.files, 'file')}, {self.bytes} bytes"
+        return f"{self.path}: {totals} ({split_text})\n  {self.ref}\n"
+
 
 def _regular_files(root: Path, source: Path) -> list[Path]:
     """Every file under `source`, refusing what a version may not hold (TFC-0001 R9)."""

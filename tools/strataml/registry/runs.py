@@ -131,6 +131,14 @@ class RunRecord:
             "verdict": self.reproduction.get("verdict"),
         }
 
+    def text(self) -> str:
+        return format_show(self)
+
+    def document(self) -> dict[str, Any]:
+        """The JSON form of `strata runs show`: the summary, then the three records whole."""
+        records = {"config": self.config, "system": self.system, "metrics": self.metrics}
+        return {**self.summary(), **records}
+
 
 def _get(document: dict[str, Any], *keys: str) -> object:
     node: object = document
@@ -291,6 +299,27 @@ def unknown_experiment(records: list[RunRecord], experiment: str) -> str | None:
     return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
 
 
+@dataclass(frozen=True)
+class RunList:
+    """`strata runs list`: newest first; `unknown` says why a filter by experiment found none."""
+
+    records: tuple[RunRecord, ...]
+    unknown: str | None = None
+
+    def text(self) -> str:
+        return f"{self.unknown}\n" if self.unknown else format_list(list(self.records))
+
+    def document(self) -> list[dict[str, Any]]:
+        return [r.summary() for r in reversed(self.records)]
+
+
+def list_runs(root: Path, *, experiment: str | None, status: str | None) -> RunList:
+    records = load_runs(root, experiment=experiment, status=status)
+    if records or experiment is None:
+        return RunList(tuple(records))
+    return RunList((), unknown_experiment(load_runs(root), experiment))
+
+
 def why_no_best(root: Path, experiment: str, metric: str) -> str:
     """Why best_run found nothing, with the closest experiment or metric names that exist."""
     records = load_runs(root)
@@ -364,6 +393,9 @@ class Comparison:
     # section -> key -> one value per run (_MISSING where a run lacks the key)
     rows: dict[str, dict[str, tuple[object, ...]]]
     identical: int  # rows hidden because every run agrees
+
+    def text(self) -> str:
+        return format_compare(self)
 
     def document(self) -> dict[str, Any]:
         return {

@@ -7,16 +7,17 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from strataml.atomic import fsync_path
-from strataml.confine import confined
+from strataml.confine import check_user_path, confined
 from strataml.digest import is_tagged
 from strataml.errors import StrataError, UsageError
 from strataml.refs import ArtifactRef, Kind, is_name, is_version, version_key
 from strataml.safeopen import read_regular
+from strataml.workspace import relative, scan_layout
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
 SCRATCH = ".strata"
@@ -77,6 +78,52 @@ def parse_ref(text: str, kind: Kind, *, name_only_ok: bool = False) -> ArtifactR
         pass
     hint = f"{kind}/<name>@v<N>" + (" or <name>@v<N>" if name_only_ok else "")
     raise RegistryError(f"not a {kind[:-1]} reference: {text!r} (expected {hint})")
+
+
+def versioned(ref: str, version: str | None) -> str:
+    """NAME vN and NAME@vN name the same version, wherever a version is named."""
+    if version is None:
+        return ref
+    if "@" in ref:
+        raise UsageError(f"{ref!r} already names a version; give NAME VERSION or NAME@VERSION")
+    return f"{ref}@{version}"
+
+
+def parse_versions(args: Sequence[str], kind: Kind) -> list[ArtifactRef]:
+    """`NAME vN` pairs and `NAME@vN` words, mixed, as on `strata model promote`."""
+    found = []
+    pending = list(args)
+    while pending:
+        head = pending.pop(0)
+        if "@" in head:
+            found.append(parse_ref(head, kind, name_only_ok=True))
+        elif pending:
+            found.append(ArtifactRef(kind, head, pending.pop(0)))
+        else:
+            raise UsageError(f"{head!r}: give NAME VERSION or NAME@VERSION")
+    return found
+
+
+def artifact_dir(root: Path, path: Path) -> str:
+    """The repo-relative directory of the dataset version, model version or run at `path`."""
+    check_user_path(path)
+    resolved = path.resolve()
+    rel = relative(root, resolved) if resolved.is_relative_to(root) else None
+    if rel is None or not any(a.path == rel for a in scan_layout(root).artifacts):
+        raise UsageError(f"{path}: not a dataset version, model version or run directory")
+    return rel
+
+
+def artifact_dirs(root: Path, refs: Sequence[str]) -> list[str]:
+    """Artifact directories from refs (datasets/x@v1, models/x@v1) or paths (run ids too)."""
+    found = []
+    for text in refs:
+        if "@" in text:
+            kind: Kind = "models" if text.startswith("models/") else "datasets"
+            found.append(existing(root, parse_ref(text, kind)).path)
+        else:
+            found.append(artifact_dir(root, Path(text)))
+    return found
 
 
 def existing(root: Path, ref: ArtifactRef) -> ArtifactRef:

@@ -1,0 +1,85 @@
+"""`strata dataset`: add, list, show (TFC-0004)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strataml.cli.options import FormatOption, VersionArgument, examples, sub_app
+from strataml.cli.output import emit
+from strataml.workspace import find_root
+
+app = sub_app("Dataset versions: add, list, show (TFC-0004).", "strata dataset list")
+
+
+@app.command(
+    "add",
+    epilog=examples(
+        "strata dataset add petals out/petals --derived-from datasets/iris@v1 --license CC-BY-4.0",
+        "strata dataset add iris data/ --version v2 --split train=train.csv --split test=test.csv",
+    ),
+)
+def dataset_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")],
+    source: Annotated[Path, typer.Argument(metavar="SRC", help="File or directory to version.")],
+    version: Annotated[
+        str | None, typer.Option(metavar="vN", help="Version (default: next).")
+    ] = None,
+    license_id: Annotated[
+        str | None, typer.Option("--license", metavar="SPDX", help="Licence of the data.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(metavar="TEXT")] = None,
+    derived_from: Annotated[
+        list[str] | None,
+        typer.Option("--derived-from", metavar="REF", help="Parent dataset version."),
+    ] = None,
+    from_run: Annotated[
+        str | None, typer.Option("--from-run", metavar="RUN", help="Run that produced the data.")
+    ] = None,
+    source_names: Annotated[
+        list[str] | None, typer.Option("--source", metavar="NAME|URL", help="External origin.")
+    ] = None,
+    splits: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--split", metavar="NAME=PATH", help="A split (default: train/val/test folders)."
+        ),
+    ] = None,
+) -> None:
+    """Create the next immutable version of a dataset from files."""
+    from strataml.registry import datasets
+
+    added = datasets.add_dataset(
+        find_root(Path()), name, source, version=version, description=description,
+        license_id=license_id, derived_from=derived_from or (), from_run=from_run,
+        sources=source_names or (), splits=splits or (),
+    )  # fmt: skip
+    typer.echo(added.text(), nl=False)
+
+
+@app.command("list", epilog=examples("strata dataset list", "strata dataset list --format json"))
+def dataset_list(output_format: FormatOption = "text") -> None:
+    """Every dataset version."""
+    from strataml.registry import datasets, listings
+
+    emit(output_format, listings.DatasetList(tuple(datasets.list_datasets(find_root(Path())))))
+
+
+@app.command(
+    "show",
+    epilog=examples(
+        "strata dataset show iris v1", "strata dataset show datasets/iris@v1 --format json"
+    ),
+)
+def dataset_show(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="datasets/NAME@vN, NAME@vN or NAME.")],
+    version: VersionArgument = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """One dataset version."""
+    from strataml.registry import listings, store
+
+    wanted = store.versioned(ref, version)
+    emit(output_format, listings.show_version(find_root(Path()), "datasets", wanted))

@@ -1,0 +1,97 @@
+"""`strata doctor` (also `python tools/doctor.py`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strataml.cli.options import examples
+from strataml.errors import UsageError
+
+EXAMPLES = examples(
+    "strata doctor --strict",
+    "strata doctor models/iris-classifier/v1 --format json --select CHK,SIG",
+)
+
+
+def doctor(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATH", help="Repository or a path inside it; with --files, changed files."
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text, json, sarif, github or gitlab.")
+    ] = "text",
+    select: Annotated[
+        str, typer.Option(metavar="CODES", help="Only these codes or prefixes, comma-separated.")
+    ] = "",
+    ignore: Annotated[
+        str, typer.Option(metavar="CODES", help="Skip these codes or prefixes, comma-separated.")
+    ] = "",
+    explain_code: Annotated[
+        str | None, typer.Option("--explain", metavar="CODE", help="Describe a rule and exit.")
+    ] = None,
+    require_content: Annotated[
+        bool,
+        typer.Option("--require-content", help="Git LFS content that is not pulled is an error."),
+    ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Read every file; ignore (and refresh) the hash cache."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="REF", help="Check only artifacts changed since this commit."
+        ),
+    ] = None,
+    files: Annotated[
+        bool,
+        typer.Option(
+            "--files", help="PATHs are changed files (pre-commit): check the artifacts they touch."
+        ),
+    ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Take trust, keys, policy, ignores and schemas from REF; report changes to them.",
+        ),
+    ] = None,
+) -> None:
+    """Validate layout, metadata and checksums (TFC-0006)."""
+    from strataml.doctor.engine import parse_codes, run_doctor
+    from strataml.doctor.report import REPORTERS
+
+    if explain_code is not None:
+        _explain(explain_code)
+        return
+    if output_format not in REPORTERS:
+        raise UsageError(f"unknown format {output_format!r} (choose from {', '.join(REPORTERS)})")
+    if len(paths or ()) > 1 and not files:
+        raise UsageError("give one PATH, or changed files with --files")
+    report = run_doctor(
+        Path() if files or not paths else paths[0], strict=strict, select=parse_codes(select),
+        ignore=parse_codes(ignore), require_content=require_content, use_cache=not no_cache,
+        since=since, changed=(paths or []) if files else None, base=base,
+    )  # fmt: skip
+    color = output_format == "text" and sys.stdout.isatty()
+    typer.echo(REPORTERS[output_format](report, color=color), nl=False)
+    raise typer.Exit(report.exit_code)
+
+
+def _explain(code: str) -> None:
+    from strataml.doctor.explain import explain
+    from strataml.doctor.rules import RULES
+    from strataml.suggest import did_you_mean
+
+    if code.upper() not in RULES:
+        raise UsageError(f"unknown rule code: {code}{did_you_mean(code.upper(), RULES)}")
+    typer.echo(explain(code.upper()), nl=False)
