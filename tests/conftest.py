@@ -222,6 +222,9 @@ def template(tmp_path: Path) -> Path:
         # A fork keeps the template's history (the shipped run names one of its commits);
         # the working tree is this checkout's, committed on top.
         git(tmp_path, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+        # On `main`, whatever this checkout is on (a worktree's branch, a detached CI HEAD).
+        git(repo, "update-ref", "refs/heads/main", "HEAD")
+        git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
     copy_tree(REPO, repo, TEMPLATE_ENTRIES)
     commit_all(repo, "fork of the template")
     return repo
