@@ -11,7 +11,6 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import IMM001, IMM002
 from strataml.githistory import TREE_MODE, ParentDiff, parent_diffs
-from strataml.gitrepo import head_commit
 
 TREES = ("datasets", "models", "runs")
 # May be added or extended after the version is committed (TFC-0008 R7).
@@ -34,7 +33,7 @@ def _history(ctx: Context) -> dict[str, list[Any]] | None:
 
     Computed from `git log` once per HEAD and kept in the cache: history below HEAD never changes.
     """
-    head = head_commit(ctx.root)
+    head = ctx.head
     if head is None:
         return None
     # Named anew when merges came to be judged: a note written before them may have missed one.

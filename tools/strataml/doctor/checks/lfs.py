@@ -10,7 +10,7 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
 from strataml.integrity.hashing import hash_file
-from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, parse_pointer
+from strataml.lfs import BadPointer, Pointer, in_git, parse_pointer
 from strataml.workspace import Artifact
 
 DEFAULT_MAX_PLAIN_BYTES = 1 << 20
@@ -93,13 +93,11 @@ def _git_checks(
                 hint=f'git lfs track "{pattern}", then git add --renormalize {path}; if it is already committed, '
                 f'git lfs migrate import --include="{path}" rewrites the history',
             )
-    blobs = index_blobs(ctx.root, sorted(covered))
+    # The run's one look at the index answered for every covered file (Context.lfs_stored), and
     # Git's stat cache says which files changed since they were added: hash only those.
-    changed = {
-        p for status, p in (ctx.uncommitted() or []) if "M" in status and artifact.contains(p)
-    }
+    changed = ctx.modified
     for path in sorted(covered):
-        stored = blobs.get(path)
+        stored = ctx.lfs_stored.get(path)
         if stored is None:
             continue  # not in the index yet
         committed = parse_pointer(stored) if isinstance(stored, bytes) else None
