@@ -25,7 +25,14 @@ from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
-from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer, stored_blobs
+from strataml.lfs import (
+    MAX_POINTER_BYTES,
+    BadPointer,
+    Pointer,
+    in_git,
+    parse_pointer,
+    stored_blobs,
+)
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
@@ -132,6 +139,11 @@ class Context:
         self.start_status()
         assert self._status is not None
         return self._status()
+
+    @functools.cached_property
+    def in_git(self) -> bool:
+        """A Git work tree, with git at hand: asked once per run, not once per artifact."""
+        return in_git(self.root)
 
     @functools.cached_property
     def head(self) -> str | None:

@@ -10,7 +10,7 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
 from strataml.integrity.hashing import hash_file
-from strataml.lfs import BadPointer, Pointer, in_git, parse_pointer
+from strataml.lfs import BadPointer, Pointer, parse_pointer
 from strataml.workspace import Artifact
 
 DEFAULT_MAX_PLAIN_BYTES = 1 << 20
@@ -51,7 +51,7 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
                 f"LFS content not pulled ({pointer.size} bytes, sha256 {pointer.oid[:12]}…): not verified",
                 hint=f"`strata lfs pull {artifact.path}` fetches and verifies it",
             )
-    if not in_git(ctx.root):
+    if not ctx.in_git:
         return  # which files LFS covers is Git's answer (.gitattributes)
     limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
     # Same files (stat keys), same attributes, same index and limit as a clean run before: clean.
