@@ -73,6 +73,16 @@ def scenarios(monkeypatch: pytest.MonkeyPatch, repo: Path, size: int) -> dict[st
     # The whole repository again: the commit voided what the cache noted against the index.
     runs["after a commit"], report = started(monkeypatch, repo)
     assert (report.exit_code, report.diagnostics, report.artifacts) == (0, (), size + 1)
+    # Every dataset version damaged, read with no cache: a finding each, and a hint that names
+    # the commit each version came in (from the run's one `git log`).
+    versions = sorted((repo / "datasets" / "iris").iterdir())
+    for version in versions:
+        with (version / "train" / "iris.csv").open("ab") as data:
+            data.write(b"5.0,3.0,1.5,0.2,setosa\n")
+    runs["damaged, --no-cache"], report = started(monkeypatch, repo, use_cache=False)
+    damaged = [d for d in report.diagnostics if d.code == "CHK005"]
+    assert len(damaged) == len(versions), report.diagnostics
+    assert all("was committed in" in (d.hint or "") for d in damaged), damaged
     return runs
 
 

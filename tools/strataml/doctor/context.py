@@ -5,6 +5,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from strataml import yamlio
 from strataml.config import Config
@@ -63,6 +64,7 @@ class Context:
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
     _index: list[IndexFacts | None] = field(default_factory=list)
+    versions_history: list[dict[str, list[Any]] | None] = field(default_factory=list)  # history.py
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
     declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
     keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`

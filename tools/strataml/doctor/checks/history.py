@@ -32,7 +32,14 @@ def _history(ctx: Context) -> dict[str, list[Any]] | None:
     """Version directory -> [commit that introduced it, first change to it or None].
 
     Computed from `git log` once per HEAD and kept in the cache: history below HEAD never changes.
+    Kept for the run too: a hint asks for it once per artifact, and --no-cache reads no note.
     """
+    if not ctx.versions_history:
+        ctx.versions_history.append(_read_history(ctx))
+    return ctx.versions_history[0]
+
+
+def _read_history(ctx: Context) -> dict[str, list[Any]] | None:
     head = ctx.head
     if head is None:
         return None
