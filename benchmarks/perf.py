@@ -2,16 +2,18 @@
 
     python benchmarks/perf.py [--small 20000] [--big-gib 2] [--huge 100000] [--repeat 5]
                               [--cold-repeat 7]
+    python benchmarks/perf.py --runs 10000 [--repeat 5]
 
 Builds deterministic repositories in a temporary directory, then prints one line per target of
 issue 8: the measured medians, the ratio, the target and whether it is met. Cold-cache figures
-need root (to drop the page cache); without it they are skipped and say so.
+need root (to drop the page cache); without it they are skipped and say so. `--runs N` measures
+the registry case of issue 17 instead (benchmarks/registry.py): N committed runs beside 200
+model and 50 dataset versions.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -19,91 +21,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
+from measure import RESULTS, doctor, drop_caches, paired, report, run  # noqa: E402
+from registry import bench_registry  # noqa: E402
+
 from strataml import schemas  # noqa: E402
 from strataml.integrity.hashing import hash_file, hash_files  # noqa: E402
 from strataml.integrity.stamp import stamp_directory  # noqa: E402
 from strataml.yamlio import dump_yaml, parse_many  # noqa: E402
-
-RESULTS: list[tuple[str, str, bool | None]] = []
-
-
-def timed(action: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-@dataclass(frozen=True)
-class Paired:
-    ours: float  # median seconds
-    ref: float
-    ratio: float  # median of the per-pair ratios
-    low: float
-    high: float
-    pairs: int
-
-    def text(self, name: str) -> str:
-        return (
-            f"{self.ours:.3f} s vs {name} {self.ref:.3f} s = {self.ratio:.2f}x"
-            f" (median of {self.pairs} pairs, {self.low:.2f}-{self.high:.2f})"
-        )
-
-
-def paired(
-    ours: Callable[[], object],
-    ref: Callable[[], object],
-    repeat: int,
-    prepare: Callable[[], object] = lambda: None,
-) -> Paired:
-    """Time both sides in interleaved pairs, alternating which goes first, so that a slow spell of
-    the machine (the disk of a VM above all) lands on both; the verdict is the median pair ratio."""
-    times: dict[str, list[float]] = {"ours": [], "ref": []}
-    for trial in range(repeat):
-        order = [("ours", ours), ("ref", ref)]
-        for side, action in order if trial % 2 == 0 else order[::-1]:
-            prepare()
-            started = time.perf_counter()
-            action()
-            times[side].append(time.perf_counter() - started)
-    ratios = sorted(a / b for a, b in zip(times["ours"], times["ref"], strict=True))
-    return Paired(
-        statistics.median(times["ours"]), statistics.median(times["ref"]),
-        statistics.median(ratios), ratios[0], ratios[-1], repeat,
-    )  # fmt: skip
-
-
-# Python programs (doctor, dvc) run as installed, with their bytecode cache: an environment that
-# sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module on every start.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=ENV)
-
-
-def drop_caches() -> bool:
-    try:
-        subprocess.run(["sync"], check=True)
-        Path("/proc/sys/vm/drop_caches").write_text("3\n")
-        return True
-    except OSError:
-        return False
-
-
-def report(name: str, detail: str, ok: bool | None) -> None:
-    RESULTS.append((name, detail, ok))
-    mark = "PASS" if ok else "n/a " if ok is None else "FAIL"
-    print(f"[{mark}] {name}: {detail}", flush=True)
 
 
 def dataset(repo: Path, name: str, splits: dict[str, str]) -> Path:
@@ -151,48 +80,6 @@ def make_big(repo: Path, gib: int) -> Path:
     return path
 
 
-def _anon_rss(pid: int) -> int:
-    """Anonymous (not file-backed) memory of a process and its children, in bytes (PSS)."""
-    total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:  # proportional: pages a forked worker shares with doctor are not counted twice
-            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for line in rollup.splitlines():
-            if line.startswith(("Pss_Anon:", "Pss_Shmem:")):
-                total += int(line.split()[1]) * 1024
-        todo += [int(c) for c in children]
-    return total
-
-
-def doctor(repo: Path, *args: str) -> tuple[float, int, str]:
-    """(seconds, peak anonymous RSS of doctor and its workers in bytes, summary line).
-
-    Pages of memory-mapped files are left out: the kernel can drop them at any time."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tools" / "doctor.py"), *args],
-        cwd=repo,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _anon_rss(proc.pid))
-        time.sleep(0.005)
-    out, err = proc.communicate()
-    took = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
-        raise SystemExit(err)
-    return took, peak, out.strip().splitlines()[-1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", type=int, default=20000)
@@ -210,10 +97,14 @@ def main() -> None:
     parser.add_argument(
         "--dvc", default=shutil.which("dvc"), help="dvc executable to compare with (default: PATH)"
     )
+    parser.add_argument("--runs", type=int, default=0, help="the registry case, N runs")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="strata-bench-"))
     try:
-        bench(scratch, args)
+        if args.runs:
+            bench_registry(scratch, args.runs, args.repeat)
+        else:
+            bench(scratch, args)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     failed = [name for name, _, ok in RESULTS if ok is False]

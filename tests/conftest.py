@@ -228,12 +228,19 @@ def commit_all(repo: Path, message: str = "snapshot") -> None:
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
     """A copy of this template repository, as a fork would hold it (a real Git repository)."""
+    return fork_template(tmp_path / "template")
+
+
+def fork_template(repo: Path) -> Path:
     require_tool("git")
-    repo = tmp_path / "template"
+    repo.parent.mkdir(parents=True, exist_ok=True)
     if (REPO / ".git").exists():
         # A fork keeps the template's history (the shipped run names one of its commits);
         # the working tree is this checkout's, committed on top.
-        git(tmp_path, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+        git(repo.parent, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+        # On `main`, whatever this checkout is on (a worktree's branch, a detached CI HEAD).
+        git(repo, "update-ref", "refs/heads/main", "HEAD")
+        git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
     copy_tree(REPO, repo, TEMPLATE_ENTRIES)
     commit_all(repo, "fork of the template")
     return repo

@@ -19,6 +19,7 @@ from conftest import (
     require_tool,
     write_prose,
 )
+from strataml.gitrepo import index_facts
 
 ARRAYS = "datasets/arrays/v1"
 
@@ -240,3 +241,27 @@ def test_pointer_problems_without_a_server(template: Path) -> None:
         in report.stdout
     )
     assert "CHK005" not in report.stdout  # an unpulled pointer is not verified, not "changed"
+
+
+def test_the_index_of_a_conflicted_file_is_its_last_stage(tmp_path: Path) -> None:
+    """What the LFS check compares a file with during a merge conflict: the blob of the index's
+    last stage (theirs), as `git ls-files -s` per artifact gave it before the index was read
+    once per run (Context.lfs_stored)."""
+    require_tool("git")
+    repo = tmp_path / "repo"
+    path = "datasets/d/v1/w.bin"
+    (repo / "datasets/d/v1").mkdir(parents=True)
+    (repo / path).write_bytes(b"base\n")
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / path).write_bytes(b"side\n")
+    commit_all(repo, "side")
+    git(repo, "checkout", "-q", "main")
+    (repo / path).write_bytes(b"main\n")
+    commit_all(repo, "main")
+    merged = subprocess.run(["git", "merge", "-q", "side"], cwd=repo, capture_output=True)
+    assert merged.returncode == 1  # a conflict
+    facts = index_facts(repo, ["datasets"])
+    assert facts is not None
+    assert path not in facts.blobs  # no stage 0
+    assert facts.staged(path) == git(repo, "rev-parse", f":3:{path}").strip()

@@ -324,6 +324,11 @@ class IndexFacts:
     blobs: dict[str, str]  # tracked path (merge stage 0) -> blob id
     dirty: frozenset[str]  # tracked paths whose working-tree file differs from the index
     core: dict[str, str]  # core.autocrlf and core.eol, where set
+    unmerged: dict[str, str]  # conflicted path -> the blob of its last merge stage
+
+    def staged(self, path: str) -> str | None:
+        """The blob the index holds at `path`: stage 0, or the last stage of a conflict."""
+        return self.blobs.get(path) or self.unmerged.get(path)
 
     def holds(self, path: str, data: bytes) -> bool:
         """Does the index hold exactly these bytes at `path` (its blob id is theirs)?"""
@@ -345,16 +350,18 @@ def index_facts(root: Path, trees: Iterable[str]) -> IndexFacts | None:
     if listed is None or changed is None:
         return None
     blobs: dict[str, str] = {}
+    unmerged: dict[str, str] = {}
     for entry in listed.split(b"\0"):
         if entry:
             meta, path = entry.split(b"\t", 1)
-            if meta.split()[2] == b"0":
-                blobs[path.decode("utf-8", "surrogateescape")] = meta.split()[1].decode()
+            _, blob, stage = meta.split()
+            held = blobs if stage == b"0" else unmerged  # stages come in order: the last wins
+            held[path.decode("utf-8", "surrogateescape")] = blob.decode()
     core = {}
     for item in _paths(config or b""):
         name, _, setting = item.partition("\n")
         core[name.lower()] = setting.strip()
-    return IndexFacts(blobs, frozenset(_paths(changed)), core)
+    return IndexFacts(blobs, frozenset(_paths(changed)), core, unmerged)
 
 
 LOCAL_STATE = ".strata"

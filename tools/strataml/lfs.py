@@ -6,12 +6,12 @@ import contextlib
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-from strataml.gitrepo import in_work_tree, split_batch
+from strataml.gitrepo import blob_sizes, in_work_tree, split_batch
 from strataml.integrity.tree import scan_tree
 
 SPEC = b"version https://git-lfs.github.com/spec/v1\n"
@@ -84,33 +84,19 @@ def lfs_covered(root: Path, paths: Iterable[str]) -> set[str]:
     return covered
 
 
-def index_blobs(root: Path, paths: Iterable[str]) -> dict[str, bytes | int]:
-    """What the index holds for each path: the blob bytes when small (a pointer?), else its size."""
-    asked = sorted(set(paths))
-    if not asked or not in_git(root):
+def stored_blobs(root: Path, blobs: Mapping[str, str]) -> dict[str, bytes | int]:
+    """path -> what the index holds there, given path -> blob id (Git's index, read once): the
+    blob's bytes when small enough to be a pointer, else its size. Two git processes, one
+    `cat-file --batch-check` and one `cat-file --batch`, whatever the number of paths."""
+    if not blobs or not in_git(root):
         return {}
-    listing = _git(root, ["ls-files", "-s", "-z", "--", *asked], b"")
-    shas = {}
-    for entry in listing.split(b"\0"):
-        if entry:
-            meta, path = entry.split(b"\t", 1)
-            shas[path.decode("utf-8", "surrogateescape")] = meta.split()[1].decode()
-    if not shas:
-        return {}
-    sizes = _git(
-        root, ["cat-file", "--batch-check"], "".join(f"{s}\n" for s in shas.values()).encode()
-    )
-    size_of = {
-        line.split()[0].decode(): int(line.split()[2])
-        for line in sizes.splitlines()
-        if len(line.split()) == 3
-    }
-    small = [s for s in shas.values() if size_of.get(s, 0) <= MAX_POINTER_BYTES]
+    size_of = blob_sizes(root, blobs.values())
+    small = sorted(b for b, size in size_of.items() if size <= MAX_POINTER_BYTES)
     contents: dict[str, bytes] = {}
     if small:
-        raw = _git(root, ["cat-file", "--batch"], "".join(f"{s}\n" for s in small).encode())
+        raw = _git(root, ["cat-file", "--batch"], "".join(f"{b}\n" for b in small).encode())
         contents = split_batch(raw)
-    return {path: contents.get(sha, size_of.get(sha, 0)) for path, sha in shas.items()}
+    return {path: contents.get(blob, size_of.get(blob, 0)) for path, blob in blobs.items()}
 
 
 @dataclass(frozen=True)
@@ -142,11 +128,13 @@ STATES = ("present", "pointer", "plain")
 
 
 def file_states(root: Path, directories: Iterable[str]) -> list[FileState]:
+    listings = [
+        {f"{directory}/{rel}": size for rel, size in scan_tree(root / directory).files.items()}
+        for directory in directories
+    ]
+    covered = lfs_covered(root, [path for paths in listings for path in paths])  # one git process
     states: list[FileState] = []
-    for directory in directories:
-        files = scan_tree(root / directory).files
-        paths = {f"{directory}/{rel}": size for rel, size in files.items()}
-        covered = lfs_covered(root, paths)
+    for paths in listings:
         for path, size in sorted(paths.items()):
             pointer = None
             if size <= MAX_POINTER_BYTES:

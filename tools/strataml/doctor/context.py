@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from strataml import yamlio
 from strataml.config import Config
@@ -16,6 +18,7 @@ from strataml.gitrepo import (
     checkout_attributes,
     checkout_kind,
     commits_present,
+    head_commit,
     index_facts,
     uncommitted_later,
 )
@@ -23,7 +26,14 @@ from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
-from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, parse_pointer
+from strataml.lfs import (
+    MAX_POINTER_BYTES,
+    BadPointer,
+    Pointer,
+    in_git,
+    parse_pointer,
+    stored_blobs,
+)
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
@@ -54,10 +64,10 @@ class Context:
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _commits: list[CommitPresence | None] = field(default_factory=list)
     _index: list[IndexFacts | None] = field(default_factory=list)
+    versions_history: list[dict[str, list[Any]] | None] = field(default_factory=list)  # history.py
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
     declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
     keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
-    _attributes: dict[str, dict[str, str]] | None = None
     _blob_sizes: dict[str, int] | None = None
 
     @property
@@ -132,6 +142,16 @@ class Context:
         assert self._status is not None
         return self._status()
 
+    @functools.cached_property
+    def in_git(self) -> bool:
+        """A Git work tree, with git at hand: asked once per run, not once per artifact."""
+        return in_git(self.root)
+
+    @functools.cached_property
+    def head(self) -> str | None:
+        """HEAD's commit, asked once per doctor run (None outside Git or before a commit)."""
+        return head_commit(self.root)
+
     def index(self) -> IndexFacts | None:
         """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
         if not self._index:
@@ -141,10 +161,32 @@ class Context:
     def attributes(self, path: str) -> dict[str, str]:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for
         every file of every selected artifact, on first use."""
-        if self._attributes is None:
-            paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
-            self._attributes = checkout_attributes(self.root, paths)
-        return self._attributes.get(path, {})
+        return self._all_attributes.get(path, {})
+
+    @functools.cached_property
+    def _all_attributes(self) -> dict[str, dict[str, str]]:
+        paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
+        return checkout_attributes(self.root, paths)
+
+    @functools.cached_property
+    def lfs_stored(self) -> dict[str, bytes | int]:
+        """What the index holds for every file of the selected artifacts that `filter=lfs`
+        covers: the blob's bytes when small enough to be a pointer, else its size. Two git
+        processes for the whole run (TFC-0006 R20); the LFS check looks its files up here."""
+        index = self.index()
+        if index is None:
+            return {}
+        staged = {
+            path: blob
+            for path, attributes in self._all_attributes.items()
+            if attributes.get("filter") == "lfs" and (blob := index.staged(path)) is not None
+        }
+        return stored_blobs(self.root, staged)
+
+    @functools.cached_property
+    def modified(self) -> frozenset[str]:
+        """Tracked files of the artifact trees that `git status` says were modified."""
+        return frozenset(path for status, path in self.uncommitted() or [] if "M" in status)
 
     def pointers(self, artifact: Artifact) -> dict[str, Pointer | BadPointer]:
         """Files of an artifact that are Git LFS pointers (content not pulled), or broken ones.

@@ -11,7 +11,6 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import IMM001, IMM002
 from strataml.githistory import TREE_MODE, ParentDiff, parent_diffs
-from strataml.gitrepo import head_commit
 
 TREES = ("datasets", "models", "runs")
 # May be added or extended after the version is committed (TFC-0008 R7).
@@ -33,8 +32,15 @@ def _history(ctx: Context) -> dict[str, list[Any]] | None:
     """Version directory -> [commit that introduced it, first change to it or None].
 
     Computed from `git log` once per HEAD and kept in the cache: history below HEAD never changes.
+    Kept for the run too: a hint asks for it once per artifact, and --no-cache reads no note.
     """
-    head = head_commit(ctx.root)
+    if not ctx.versions_history:
+        ctx.versions_history.append(_read_history(ctx))
+    return ctx.versions_history[0]
+
+
+def _read_history(ctx: Context) -> dict[str, list[Any]] | None:
+    head = ctx.head
     if head is None:
         return None
     # Named anew when merges came to be judged: a note written before them may have missed one.

@@ -10,7 +10,7 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
 from strataml.integrity.hashing import hash_file
-from strataml.lfs import BadPointer, Pointer, in_git, index_blobs, parse_pointer
+from strataml.lfs import BadPointer, Pointer, parse_pointer
 from strataml.workspace import Artifact
 
 DEFAULT_MAX_PLAIN_BYTES = 1 << 20
@@ -51,7 +51,7 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
                 f"LFS content not pulled ({pointer.size} bytes, sha256 {pointer.oid[:12]}…): not verified",
                 hint=f"`strata lfs pull {artifact.path}` fetches and verifies it",
             )
-    if not in_git(ctx.root):
+    if not ctx.in_git:
         return  # which files LFS covers is Git's answer (.gitattributes)
     limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
     # Same files (stat keys), same attributes, same index and limit as a clean run before: clean.
@@ -93,13 +93,11 @@ def _git_checks(
                 hint=f'git lfs track "{pattern}", then git add --renormalize {path}; if it is already committed, '
                 f'git lfs migrate import --include="{path}" rewrites the history',
             )
-    blobs = index_blobs(ctx.root, sorted(covered))
+    # The run's one look at the index answered for every covered file (Context.lfs_stored), and
     # Git's stat cache says which files changed since they were added: hash only those.
-    changed = {
-        p for status, p in (ctx.uncommitted() or []) if "M" in status and artifact.contains(p)
-    }
+    changed = ctx.modified
     for path in sorted(covered):
-        stored = blobs.get(path)
+        stored = ctx.lfs_stored.get(path)
         if stored is None:
             continue  # not in the index yet
         committed = parse_pointer(stored) if isinstance(stored, bytes) else None

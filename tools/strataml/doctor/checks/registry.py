@@ -412,8 +412,12 @@ _POLICY_RULES = {
 
 def check_stages(ctx: Context) -> Iterator[Diagnostic]:
     kept = StageHistory(ctx)
+    versions: dict[str, set[str | None]] = {}  # one pass over the layout, not one per model
+    for artifact in ctx.layout.artifacts:
+        if artifact.kind == "model":
+            versions.setdefault(artifact.name, set()).add(artifact.version)
     for name, path, document, data in _stage_documents(ctx):
-        present = {a.version for a in ctx.layout.artifacts if a.kind == "model" and a.name == name}
+        present = versions.get(name, set())
         holders: dict[str, list[str]] = {}
         for stage in ("production", "staging"):
             value = data.get(stage)

@@ -67,8 +67,9 @@ def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
     trusted = ctx.config.trusted
     signed = [a for a in ctx.artifacts if (ctx.root / a.path / SIGNATURE).exists()]
     required = {a.path: _required(ctx, a) for a in ctx.artifacts}
+    signed_paths = {a.path for a in signed}  # a set: a list would be searched once per artifact
     for artifact in ctx.artifacts:
-        if artifact not in signed:
+        if artifact.path not in signed_paths:
             unsigned = DirectoryReport(artifact.path, False, None, ())
             for failure in signature_failures(unsigned, required[artifact.path]):
                 yield _finding(failure, artifact)

@@ -13,7 +13,6 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import STG006
 from strataml.githistory import Change, ParentDiff, blob_id, parent_diffs, read_objects
-from strataml.gitrepo import head_commit
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
@@ -69,7 +68,7 @@ class Committed:
 def committed_stages(ctx: Context) -> dict[str, Committed]:
     """Every stages.yaml Git history holds, judged once per HEAD and kept in the cache (two git
     processes: one `log` over them all, one `cat-file --batch` for every version of them)."""
-    head = head_commit(ctx.root)
+    head = ctx.head
     if head is None:
         return {}
     note = f"stage-history:{head}"
