@@ -201,12 +201,12 @@ def test_doctor_never_raises_on_runs(
         _doctor_everything(root)
         from strataml import schemas
         from strataml.index.catalogue import build_index
-        from strataml.registry.runs import (
+        from strataml.registry.runs import load_runs
+        from strataml.registry.runviews import (
             compare_runs,
             format_compare,
             format_list,
             format_show,
-            load_runs,
         )
 
         assert schemas.validate("index", build_index(root)) == []  # the index too

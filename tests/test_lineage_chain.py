@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import EXAMPLES, commit_all, doctor_script, installed_script, require_tool
-from strataml.doctor.checks.registry import _cycles
+from strataml.doctor.checks.lineage import _cycles
 
 LINKS = 10_000
 LINES = LINKS - 1  # `strata lineage` of the last version: one line per link

@@ -23,3 +23,13 @@ def load_json(raw: str | bytes) -> Any:
         return json.loads(raw, parse_int=_int)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def as_mapping(value: object) -> dict[str, Any]:
+    """A document's mapping, or {} where it holds another type (the schema check reports it)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    """A document's list, or [] where it holds another type (the schema check reports it)."""
+    return value if isinstance(value, list) else []

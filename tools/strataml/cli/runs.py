@@ -31,9 +31,9 @@ def runs_list(
     output_format: FormatOption = "text",
 ) -> None:
     """Runs, newest first."""
-    from strataml.registry import runs
+    from strataml.registry import runviews
 
-    found = runs.list_runs(find_root(Path()), experiment=experiment, status=status)
+    found = runviews.list_runs(find_root(Path()), experiment=experiment, status=status)
     emit(output_format, found)
 
 
@@ -48,10 +48,10 @@ def runs_show(
     output_format: FormatOption = "text",
 ) -> None:
     """One run: outcome, code, inputs, params, metrics."""
-    from strataml.registry import runs
+    from strataml.registry import runs, runviews
 
     record = runs.resolve_run(find_root(Path()), run_ref)
-    emit(output_format, record)
+    emit(output_format, runviews.RunPage(record))
 
 
 @app.command("compare", epilog=examples("strata runs compare run-2026-11-25 latest --all"))
@@ -63,12 +63,12 @@ def runs_compare(
     output_format: FormatOption = "text",
 ) -> None:
     """Params, metrics, inputs, code and environment side by side; only what differs."""
-    from strataml.registry import runs
+    from strataml.registry import runs, runviews
 
     if len(run_refs) < 2:
         raise UsageError("compare needs at least two runs")
     root = find_root(Path())
-    comparison = runs.compare_runs(
+    comparison = runviews.compare_runs(
         [runs.resolve_run(root, ref) for ref in run_refs], show_all=show_all
     )
     emit(output_format, comparison)
@@ -88,11 +88,11 @@ def runs_best(
     output_format: FormatOption = "text",
 ) -> None:
     """The succeeded run with the best final value of a metric."""
-    from strataml.registry import runs
+    from strataml.registry import runviews
 
     root = find_root(Path())
-    best = runs.best_run(root, experiment, metric, minimize=minimize)
+    best = runviews.best_run(root, experiment, metric, minimize=minimize)
     if best is None:
-        typer.echo(f"strata: {runs.why_no_best(root, experiment, metric)}", err=True)
+        typer.echo(f"strata: {runviews.why_no_best(root, experiment, metric)}", err=True)
         raise typer.Exit(1)
     emit(output_format, best)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.integrity.gpg import split_blocks
+from strataml.integrity.armor import split_blocks
 from strataml.integrity.signatures import SIGNATURE
 from strataml.metrichistory import HISTORY, read_chart_points
 from strataml.registry.lineage import build_graph

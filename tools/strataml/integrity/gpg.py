@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
@@ -28,10 +28,7 @@ from strataml.integrity.keyfiles import (
 from strataml.safeopen import read_regular
 
 FINGERPRINT = re.compile(r"[0-9A-F]{40}")
-BEGIN = b"-----BEGIN PGP SIGNATURE-----"
-END = b"-----END PGP SIGNATURE-----"
 MAX_KEY_BYTES = 1 << 20
-MAX_SIGNATURE_BYTES = 1 << 20
 _TIMEOUT_S = 60
 
 
@@ -373,37 +370,6 @@ def _issuer(line: list[str], keys: dict[str, KeyInfo]) -> str | None:
 
 
 # --- signature files ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignatureFile:
-    blocks: list[bytes] = field(default_factory=list)
-    problem: str | None = None  # the file as a whole is malformed
-
-
-def split_blocks(raw: bytes) -> SignatureFile:
-    """The armored blocks of SIGNATURE.asc; anything else in the file makes it malformed."""
-    if len(raw) > MAX_SIGNATURE_BYTES:
-        return SignatureFile(problem=f"larger than {MAX_SIGNATURE_BYTES} bytes")
-    blocks: list[bytes] = []
-    rest = raw
-    while True:
-        start = rest.find(BEGIN)
-        if start == -1:
-            if rest.strip():
-                return SignatureFile(blocks, "text outside an armored signature block")
-            break
-        if rest[:start].strip():
-            return SignatureFile(blocks, "text outside an armored signature block")
-        end = rest.find(END, start)
-        if end == -1:
-            return SignatureFile(blocks, "armored block has no END line (truncated?)")
-        stop = end + len(END)
-        blocks.append(rest[start:stop] + b"\n")
-        rest = rest[stop:]
-    if not blocks:
-        return SignatureFile(problem="holds no armored signature block")
-    return SignatureFile(blocks)
 
 
 def issuer_fingerprint(block: bytes) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from strataml.atomic import write_atomic
 from strataml.errors import StrataError
+from strataml.integrity.armor import split_blocks
 from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.gpg import (
     BlockResult,
@@ -19,7 +20,6 @@ from strataml.integrity.gpg import (
     normalise_fingerprint,
     primary_of,
     run_gpg,
-    split_blocks,
 )
 from strataml.safeopen import read_regular
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.jsonio import as_list
 from strataml.refs import ArtifactRef, is_run_id
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
@@ -51,10 +52,6 @@ def _metadata(root: Path, path: str) -> dict[str, Any]:
         return {}
 
 
-def _list(value: object) -> list[Any]:  # a wrong type is the schema check's finding
-    return value if isinstance(value, list) else []
-
-
 def build_graph(root: Path) -> Graph:
     """Every lineage edge the repository's records state."""
     graph = Graph()
@@ -64,7 +61,7 @@ def build_graph(root: Path) -> Graph:
             graph.nodes.add(node)
             provenance = _metadata(root, f"datasets/{name}/{version}").get("provenance")
             provenance = provenance if isinstance(provenance, dict) else {}
-            for parent in _list(provenance.get("derived_from")):
+            for parent in as_list(provenance.get("derived_from")):
                 if (ref := _unpinned(parent)) is not None:
                     graph.add(ref, node, "derived_from")
             run = provenance.get("generated_by")
@@ -86,12 +83,12 @@ def build_graph(root: Path) -> Graph:
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
             used_by_run = {e.source for e in graph.edges if e.target == f"runs/{run}"}
-            for text in _list((training or {}).get("datasets")):
+            for text in as_list((training or {}).get("datasets")):
                 ref = _unpinned(text)
                 if ref is not None and ref not in used_by_run:
                     graph.add(ref, node, "trained_on")
             lineage = data.get("lineage") if isinstance(data.get("lineage"), dict) else {}
-            for parent in _list((lineage or {}).get("parents")):
+            for parent in as_list((lineage or {}).get("parents")):
                 if isinstance(parent, dict) and (ref := _unpinned(parent.get("ref"))) is not None:
                     graph.add(ref, node, str(parent.get("relation", "derived_from")))
     return graph
@@ -250,13 +247,13 @@ def _sources(root: Path, node: str) -> list[str]:
         texts += [e.get("ref") for e in entries if isinstance(e, dict)]
     elif ArtifactRef.parse(node).kind == "datasets":
         provenance = _mapping_at(_metadata(root, ArtifactRef.parse(node).path), "provenance")
-        texts += _list(provenance.get("derived_from"))
+        texts += as_list(provenance.get("derived_from"))
         runs.append(provenance.get("generated_by"))
     else:
         data = _metadata(root, ArtifactRef.parse(node).path)
         training, lineage = _mapping_at(data, "training"), _mapping_at(data, "lineage")
-        texts += _list(training.get("datasets"))
-        texts += [p.get("ref") for p in _list(lineage.get("parents")) if isinstance(p, dict)]
+        texts += as_list(training.get("datasets"))
+        texts += [p.get("ref") for p in as_list(lineage.get("parents")) if isinstance(p, dict)]
         runs.append(training.get("run"))
     nodes = [found for text in texts if (found := _unpinned(text)) is not None]
     return nodes + [f"runs/{run}" for run in runs if isinstance(run, str) and is_run_id(run)]

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,21 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strataml import tool_version, tracking
-from strataml.atomic import write_text_atomic
+from strataml import tool_version
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
 from strataml.digest import shown
 from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.stamp import stamp_directory
-from strataml.integrity.tree import scan_tree
-from strataml.metrichistory import HISTORY, MetricsWriter, format_metrics
 from strataml.refs import is_run_id
 from strataml.runlog import LOG_CAP, cap_log
 from strataml.runner import rundir
 from strataml.runner.environment import host_facts, installed_packages, python_facts
-from strataml.runner.execute import Interrupts, Outcome, execute
+from strataml.runner.execute import Interrupts, execute
 from strataml.runner.experiment import (
     Experiment,
     SpecError,
@@ -39,6 +35,7 @@ from strataml.runner.experiment import (
 )
 from strataml.runner.fingerprint import CodeState, code_state, fingerprint
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
+from strataml.runner.outcome import disk_full, disk_reason, judge, write_metrics
 from strataml.runner.reuse import find_reusable
 from strataml.yamlio import dump_yaml
 
@@ -201,12 +198,14 @@ def execute_run(
             interrupts=interrupts,
         )
     duration = round(time.monotonic() - clock, 3)
-    disk_was_full = _disk_full(run_dir)
+    disk_was_full = disk_full(run_dir)
     reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
-    status, exit_code, notes, failure = _verdict(planned, run_dir, outcome)
+    status, exit_code, notes, failure = judge(
+        outcome, run_dir, timeout_s=planned.experiment.timeout_s, outputs=planned.experiment.outputs
+    )
     notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
     unwritten = [rundir.LOGS] if outcome.log_full else []
-    warnings = _write_metrics(run_dir, metrics_file, unwritten)
+    warnings = write_metrics(run_dir, metrics_file, unwritten)
     if unwritten and status == "succeeded":
         status, exit_code = "failed", 1
     ending = f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s"
@@ -222,7 +221,7 @@ def execute_run(
         full_log = None
     if full_log is not None:
         notify(f"{run_id}: logs.txt kept to {LOG_CAP} bytes; the whole log is {full_log}")
-    reason = _reason(unwritten, disk_was_full, status)
+    reason = disk_reason(unwritten, disk_was_full, status)
     if reason is not None and status == "succeeded":
         status, exit_code = "failed", 1
     reason = reason if reason is not None or status != "failed" else failure
@@ -258,62 +257,6 @@ def execute_run(
         ) from exc
     shutil.rmtree(scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
     return RunResult(run_id, run_dir, status, exit_code, duration)
-
-
-_MAX_WARNINGS = 100  # a command that writes a million bad lines gets a summary, not a million
-
-
-def _write_metrics(run_dir: Path, metrics_file: Path, unwritten: list[str]) -> list[str]:
-    """Fold the command's metrics file into metrics.json (and metrics.csv, TFC-0003 R15),
-    streaming; on a full disk, metrics.json with the final values only. Returns log warnings."""
-    warnings: list[str] = []
-    bad = 0
-    writer = MetricsWriter(run_dir)
-    try:
-        with metrics_file.open("rb") as handle, writer:
-            for number, entry in tracking.iter_metric_lines(handle):
-                if isinstance(entry, str):
-                    bad += 1
-                    if bad <= _MAX_WARNINGS:
-                        warnings.append(f"metrics line {number}: {entry}")
-                elif entry.step is None:
-                    writer.final[entry.name] = entry.value
-                else:
-                    writer.add(entry.name, entry.step, entry.value, time=entry.time)
-            writer.write(run_dir / rundir.METRICS)
-    except OSError as exc:
-        if not rundir.no_space(exc):
-            raise
-        unwritten.append(HISTORY if writer.spilled else rundir.METRICS)
-        final = writer.document()["final"]
-        try:  # the history is lost; the final values are small enough to keep
-            write_text_atomic(
-                run_dir / rundir.METRICS,
-                format_metrics({"schema_version": 1, "final": final, "history": {}}),
-            )
-        except OSError as again:
-            if not rundir.no_space(again):
-                raise
-            unwritten.append(rundir.METRICS)
-    if bad > _MAX_WARNINGS:
-        warnings.append(f"metrics: {bad - _MAX_WARNINGS} more bad lines")
-    return warnings
-
-
-def _disk_full(run_dir: Path) -> bool:
-    try:
-        return os.statvfs(run_dir).f_bavail == 0
-    except OSError:
-        return False
-
-
-def _reason(unwritten: list[str], disk_was_full: bool, status: str) -> str | None:
-    """Why a full disk failed the run, as system.json records it (TFC-0002 R15)."""
-    if unwritten:
-        return f"no space left on device while writing {', '.join(dict.fromkeys(unwritten))}"
-    if disk_was_full and status == "failed":
-        return f"no space left on device: the file system of {rundir.RUNS}/ was full when the command ended"
-    return None
 
 
 def _sweep_scratch(root: Path, scratches: Path) -> None:
@@ -373,55 +316,6 @@ def _command_env(
 
 def tracking_params(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, ensure_ascii=False, allow_nan=False)
-
-
-def _verdict(
-    planned: PlannedRun, run_dir: Path, outcome: Outcome
-) -> tuple[str, int, list[str], str | None]:
-    """(status, the runner's exit code, log notes, the failure's reason) for how the command
-    ended (TFC-0002 R7-R8); every failed run has a reason (TFC-0002 R16)."""
-    if outcome.start_error is not None:
-        return "failed", 127, [outcome.start_error], outcome.start_error
-    assert outcome.exit_code is not None
-    code = outcome.exit_code if outcome.exit_code >= 0 else 128 - outcome.exit_code
-    if outcome.interrupted_by is not None:
-        return (
-            "interrupted",
-            code if outcome.exit_code < 0 else 128 + outcome.interrupted_by,
-            [f"interrupted by signal {outcome.interrupted_by}"],
-            None,
-        )
-    if outcome.timed_out:
-        timed_out = f"timed out after {planned.experiment.timeout_s:g} s"
-        return "failed", code or 1, [timed_out], timed_out
-    if code != 0:
-        return "failed", code, [], _exit_reason(outcome.exit_code)
-    artifacts = run_dir / rundir.ARTIFACTS
-    missing = [p for p in planned.experiment.outputs if not (artifacts / p).exists()]
-    scan = scan_tree(artifacts)
-    odd = [*scan.symlinks, *scan.special, *scan.unportable]
-    notes = [f"declared output {p} is missing from artifacts/" for p in missing]
-    notes += [f"artifacts/{p}: runs hold regular files with portable names only" for p in odd]
-    if notes:
-        more = f" (and {len(notes) - 1} more in logs.txt)" if len(notes) > 1 else ""
-        return "failed", 1, notes, _clip(notes[0]) + more
-    return "succeeded", 0, [], None
-
-
-def _exit_reason(exit_code: int) -> str:
-    if exit_code > 0:
-        return f"command exited with status {exit_code}"
-    try:
-        name = f" ({signal.Signals(-exit_code).name})"
-    except ValueError:
-        name = ""
-    return f"command was killed by signal {-exit_code}{name}"
-
-
-def _clip(text: str, limit: int = 900) -> str:
-    """system.json's reason is one bounded line (run-system.schema.json: at most 1000)."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def run_all(

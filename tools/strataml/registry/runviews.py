@@ -1,0 +1,342 @@
+"""What `strata runs` shows of run records: lists, one run, comparisons, the best (TFC-0003
+R13). Read-only."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.registry.runs import MISSING, RunRecord, load_runs, nested, value_text
+from strataml.suggest import did_you_mean
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """`strata runs show`: one run."""
+
+    record: RunRecord
+
+    def text(self) -> str:
+        return format_show(self.record)
+
+    def document(self) -> dict[str, Any]:
+        return self.record.document()
+
+
+@dataclass(frozen=True)
+class Best:
+    run: RunRecord
+    metric: str
+    value: float
+    minimize: bool
+    considered: int
+    ties: tuple[str, ...] = ()  # other runs with the same value, newest first
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id,
+            "path": self.run.path,
+            "experiment": self.run.experiment,
+            "metric": self.metric,
+            "value": self.value,
+            "goal": "minimize" if self.minimize else "maximize",
+            "runs_considered": self.considered,
+            "tied_with": list(self.ties),
+        }
+
+    def text(self) -> str:
+        goal = "lowest" if self.minimize else "highest"
+        tied = f"; tied with {', '.join(self.ties)}" if self.ties else ""
+        return (
+            f"{self.run.run_id}  {self.metric}={self.value:.6g}"
+            f"  (best of {self.considered}, {goal}{tied})\n"
+        )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Best | None:
+    """The succeeded run of `experiment` with the best final `metric`; ties go to the latest."""
+    scored = [
+        (value, record)
+        for record in load_runs(root, experiment=experiment, status="succeeded")
+        if (value := _number(record.final.get(metric))) is not None
+    ]
+    if not scored:
+        return None
+    sign = -1.0 if minimize else 1.0
+    # load_runs is oldest first; max keeps the first maximum, so walk newest first.
+    value, record = max(reversed(scored), key=lambda pair: sign * pair[0])
+    ties = tuple(r.run_id for v, r in reversed(scored) if v == value and r is not record)
+    return Best(record, metric, value, minimize, len(scored), ties)
+
+
+def unknown_experiment(records: list[RunRecord], experiment: str) -> str | None:
+    """'no run of experiment …' with the closest names that have runs; None if it has some."""
+    experiments = {r.experiment for r in records if r.experiment}
+    if experiment in experiments:
+        return None
+    return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
+
+
+@dataclass(frozen=True)
+class RunList:
+    """`strata runs list`: newest first; `unknown` says why a filter by experiment found none."""
+
+    records: tuple[RunRecord, ...]
+    unknown: str | None = None
+
+    def text(self) -> str:
+        return f"{self.unknown}\n" if self.unknown else format_list(list(self.records))
+
+    def document(self) -> list[dict[str, Any]]:
+        return [r.summary() for r in reversed(self.records)]
+
+
+def list_runs(root: Path, *, experiment: str | None, status: str | None) -> RunList:
+    records = load_runs(root, experiment=experiment, status=status)
+    if records or experiment is None:
+        return RunList(tuple(records))
+    return RunList((), unknown_experiment(load_runs(root), experiment))
+
+
+def why_no_best(root: Path, experiment: str, metric: str) -> str:
+    """Why best_run found nothing, with the closest experiment or metric names that exist."""
+    records = load_runs(root)
+    unknown = unknown_experiment(records, experiment)
+    if unknown is not None:
+        return unknown
+    succeeded = [r for r in records if r.experiment == experiment and r.state == "succeeded"]
+    reported = {name for r in succeeded for name in r.final}
+    close = did_you_mean(metric, reported)
+    return f"no succeeded run of {experiment!r} reports {metric!r}{close}"
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+# Fields that differ between any two executions of the same computation: shown with --all only.
+_VOLATILE = ("created", "started", "ended", "duration_s", "pid", "peak_memory_bytes", "fingerprint")
+
+
+def _flatten(value: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            yield from _flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def _sections(record: RunRecord) -> dict[str, dict[str, object]]:
+    system, config = record.system, record.config
+    environment = {
+        "host": {k: v for k, v in (system.get("host") or {}).items() if k != "hostname"}
+        if isinstance(system.get("host"), dict)
+        else system.get("host"),
+        "hostname": nested(system, "host", "hostname"),
+        "python": system.get("python"),
+        "packages": system.get("packages"),
+        "strataml_version": system.get("strataml_version"),
+    }
+    return {
+        "run": {
+            "experiment": record.experiment,
+            "name": config.get("name"),
+            "status": record.status,
+            "exit_code": system.get("exit_code"),
+            "tags": ", ".join(record.tags),
+        },
+        "params": dict(_flatten(record.params)),
+        "metrics": dict(_flatten(record.final)),
+        "inputs": dict(record.inputs),
+        "code": {
+            key: nested(config, "code", key)
+            for key in ("commit", "dirty", "diff_hash", "tree_hash")
+        },
+        "environment": dict(_flatten(environment)),
+        "record": {
+            "created": record.created or None,
+            "started": system.get("started"),
+            "ended": system.get("ended"),
+            "duration_s": system.get("duration_s"),
+            "pid": system.get("pid"),
+            "peak_memory_bytes": system.get("peak_memory_bytes"),
+            "fingerprint": config.get("fingerprint"),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunRecord, ...]
+    # section -> key -> one value per run (MISSING where a run lacks the key)
+    rows: dict[str, dict[str, tuple[object, ...]]]
+    identical: int  # rows hidden because every run agrees
+
+    def text(self) -> str:
+        return format_compare(self)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "runs": [r.run_id for r in self.runs],
+            "sections": {
+                section: {
+                    key: [None if v is MISSING else v for v in values]
+                    for key, values in rows.items()
+                }
+                for section, rows in self.rows.items()
+                if rows
+            },
+            "identical_hidden": self.identical,
+        }
+
+
+def compare_runs(records: Iterable[RunRecord], *, show_all: bool = False) -> Comparison:
+    """Side by side; by default only what differs, and never what differs between any two runs."""
+    runs = tuple(records)
+    per_run = [_sections(r) for r in runs]
+    rows: dict[str, dict[str, tuple[object, ...]]] = {}
+    identical = 0
+    for section in per_run[0]:
+        if section == "record" and not show_all:
+            continue
+        keys = sorted({k for sections in per_run for k in sections[section]})
+        rows[section] = {}
+        for key in keys:
+            values = tuple(sections[section].get(key, MISSING) for sections in per_run)
+            if show_all or any(v != values[0] for v in values[1:]):
+                rows[section][key] = values
+            else:
+                identical += 1
+    return Comparison(runs, rows, identical)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _duration(value: object) -> str:
+    number = _number(value)
+    if number is None:
+        return "-"
+    if number < 60:
+        return f"{number:.3g} s"
+    minutes, seconds = divmod(round(number), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def format_list(records: list[RunRecord], *, metrics_shown: int = 3) -> str:
+    if not records:
+        return "no runs\n"
+    rows = []
+    for r in reversed(records):  # newest first
+        final = [f"{k}={value_text(v)}" for k, v in sorted(r.final.items())[:metrics_shown]] + (
+            ["…"] if len(r.final) > metrics_shown else []
+        )
+        status = r.state if not r.problems else f"{r.state}!"
+        rows.append(
+            [r.run_id, r.experiment or "?", status, r.created[:19].replace("T", " ") or "-",
+             _duration(r.system.get("duration_s")), " ".join(final)]
+        )  # fmt: skip
+    lines = _table(["RUN", "EXPERIMENT", "STATUS", "CREATED", "DURATION", "METRICS"], rows)
+    damaged = sum(1 for r in records if r.problems)
+    footer = f"{len(records)} run{'s' if len(records) != 1 else ''}"
+    if damaged:
+        footer += f"; {damaged} with an unreadable record (marked !; see `strata doctor runs`)"
+    return "\n".join([*lines, footer]) + "\n"
+
+
+def format_show(record: RunRecord) -> str:
+    system, config = record.system, record.config
+    commit = nested(config, "code", "commit")
+    dirty = " (dirty)" if nested(config, "code", "dirty") is True else ""
+    lines = [
+        f"run         {record.run_id}  ({record.path}/)",
+        f"experiment  {record.experiment or '?'}" + (f"  name: {config['name']}" if config.get("name") else ""),
+        f"status      {record.state}, exit code {value_text(system.get('exit_code'))}"
+        + ("" if record.sealed else ", not sealed"),
+        *([f"reason      {record.reason}"] if record.reason is not None else []),
+        f"created     {record.created or '-'}",
+        f"duration    {_duration(system.get('duration_s'))}",
+        f"code        {commit if isinstance(commit, str) else 'no commit'}{dirty}",
+        f"fingerprint {value_text(config.get('fingerprint'))}",
+        f"host        {value_text(nested(system, 'host', 'hostname'))}, {value_text(nested(system, 'host', 'os'))}, python {value_text(nested(system, 'python', 'version'))}",
+    ]  # fmt: skip
+    if record.tags:
+        lines.append(f"tags        {', '.join(record.tags)}")
+    original = config.get("reproduces")
+    if isinstance(original, str):
+        verdict = record.reproduction.get("verdict")
+        reasons = record.reproduction.get("reasons")
+        shown = f"verdict {verdict}" if isinstance(verdict, str) else "no verdict"
+        if isinstance(reasons, list) and reasons:
+            shown += ": " + "; ".join(map(str, reasons))
+        lines.append(f"reproduces  {original}, {shown}")
+    for title, values in (
+        ("inputs", record.inputs),
+        ("params", dict(_flatten(record.params))),
+        ("metrics", dict(_flatten(record.final))),
+    ):
+        lines.append(f"{title}:" if values else f"{title}: none")
+        width = max((len(k) for k in values), default=0)
+        lines += [f"  {k.ljust(width)}  {value_text(v)}" for k, v in values.items()]
+    steps = _history_counts(record.metrics)
+    if steps:
+        points = ", ".join(f"{k} ({n} steps)" for k, n in sorted(steps.items()))
+        lines.append(f"history     {points}")
+    lines += [f"problem     {p}" for p in record.problems]
+    return "\n".join(lines) + "\n"
+
+
+def _history_counts(metrics: dict[str, Any]) -> dict[str, int]:
+    """Points per metric: inline (schema_version 1) or as `series` counts them (TFC-0003 R15)."""
+    history, series = metrics.get("history"), metrics.get("series")
+    if isinstance(series, dict):
+        return {
+            str(k): v["count"]
+            for k, v in series.items()
+            if isinstance(v, dict) and isinstance(v.get("count"), int)
+        }
+    if isinstance(history, dict):
+        return {str(k): len(v) for k, v in history.items() if isinstance(v, list)}
+    return {}
+
+
+def _delta(values: tuple[object, ...], index: int) -> str:
+    first, value = _number(values[0]), _number(values[index])
+    if index == 0 or first is None or value is None or value == first:
+        return ""
+    return f" ({value - first:+.4g})"
+
+
+def format_compare(comparison: Comparison) -> str:
+    ids = [r.run_id for r in comparison.runs]
+    rows: list[list[str]] = []
+    for section, entries in comparison.rows.items():
+        if not entries:
+            continue
+        rows.append([section] + [""] * len(ids))
+        for key, values in entries.items():
+            cells = [
+                value_text(v) + (_delta(values, i) if section == "metrics" else "")
+                for i, v in enumerate(values)
+            ]
+            rows.append([f"  {key}", *cells])
+    lines = _table(["", *ids], rows) if rows else [f"no differences between {' and '.join(ids)}"]
+    if comparison.identical:
+        lines.append(f"({comparison.identical} identical fields hidden; --all shows them)")
+    return "\n".join(lines) + "\n"
