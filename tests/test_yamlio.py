@@ -255,15 +255,17 @@ def test_many_documents_read_in_worker_processes_read_as_one_by_one() -> None:
     _assert_same(parse_many(raws), raws)
 
 
-def test_a_worker_that_dies_hands_its_share_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def _die(raws: list[bytes]) -> bytes:
+    """A worker's share whose process is killed mid-share (module level: the pool pickles it)."""
     import os
 
+    os._exit(3)
+
+
+def test_a_worker_that_dies_hands_its_share_back(monkeypatch: pytest.MonkeyPatch) -> None:
     from strataml import yamlio
 
-    def die(raws: list[bytes]) -> bytes:
-        os._exit(3)  # a real worker process, killed mid-share
-
-    monkeypatch.setattr(yamlio, "_parse_share", die)
+    monkeypatch.setattr(yamlio, "_parse_share", _die)
     raws = _mixed_documents()
     _assert_same(yamlio.parse_many(raws), raws)
 
