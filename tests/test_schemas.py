@@ -24,8 +24,8 @@ DOCUMENT_SCHEMAS = {
     "experiments/*.yaml": "experiment",
 }
 EXPECTED_SCHEMAS = {
-    "bundle-manifest", "dataset-metadata", "doctor-report", "experiment", "index",
-    "model-metadata", "model-metrics",
+    "bundle-manifest", "bundle-verify", "dataset-metadata", "doctor-report", "experiment",
+    "index", "lineage-graph", "model-check", "model-metadata", "model-metrics", "verify-report",
     "run-config", "run-metrics", "run-reproduction", "run-system", "stages", "strataml-config",
 }  # fmt: skip
 

@@ -242,13 +242,15 @@ def _refs(refs: tuple[tuple[str, str], ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
+    path: Path
     problems: tuple[Problem, ...]
     refs: int
     prerequisites: int
     lfs: int
     members: int
 
-    def text(self, path: Path) -> str:
+    def text(self) -> str:
+        path = self.path
         if self.problems:
             failed = f"{path}: FAILED: {counted(len(self.problems), 'problem')}"
             return "".join(f"{path}: {problem}\n" for problem in self.problems) + failed + "\n"
@@ -258,6 +260,23 @@ class Verification:
             f"{counted(self.members, 'member')}\n"
         )
 
+    def document(self) -> dict[str, object]:
+        """schemas/bundle-verify.schema.json; the counts are those of the manifest."""
+        return {
+            "schema_version": 1,
+            "bundle": str(self.path),
+            "verified": not self.problems,
+            "counts": {
+                "refs": self.refs,
+                "prerequisites": self.prerequisites,
+                "lfs_objects": self.lfs,
+                "members": self.members,
+            },
+            "problems": [
+                {"code": p.code, "member": p.member, "message": p.message} for p in self.problems
+            ],
+        }
+
 
 def verify_bundle(path: Path, start: Path) -> Verification:
     """Check a bundle against the repository around `start` (if any), which supplies the
@@ -266,7 +285,7 @@ def verify_bundle(path: Path, start: Path) -> Verification:
     with open_bundle(path, Path(top) if top else None) as opened:
         m = opened.manifest
         if m is None:
-            return Verification(opened.problems, 0, 0, 0, 0)
+            return Verification(path, opened.problems, 0, 0, 0, 0)
         return Verification(
-            opened.problems, len(m.refs), len(m.prerequisites), len(m.lfs), len(m.members)
+            path, opened.problems, len(m.refs), len(m.prerequisites), len(m.lfs), len(m.members)
         )
