@@ -4,15 +4,12 @@ compared with the manifest. Problems are values; the caller decides (TFC-0008 R1
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.bundle.archive import Contents, read_archive
 from strataml.bundle.history import (
-    git,
-    git_ok,
     lfs_pointers,
     read_header,
     scratch_repository,
@@ -30,6 +27,7 @@ from strataml.bundle.manifest import (
 )
 from strataml.bundle.problems import BundleError, Problem, counted
 from strataml.errors import StrataError
+from strataml.gitrepo import GitError, git_ok, run_git
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,18 +154,13 @@ def _git_problems(bundle: Path, scratch: Path, manifest: Manifest) -> list[Probl
         )
     if found:
         return found
-    done = subprocess.run(
-        ["git", "bundle", "verify", str(bundle)],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        detail = " ".join(done.stderr.replace("error: ", "").split())
+    try:
+        run_git(scratch, "bundle", "verify", str(bundle))
+    except GitError as exc:
+        detail = " ".join(exc.stderr.replace("error: ", "").split())
         return [Problem("bundle-git", GIT_BUNDLE, f"git bundle verify failed: {detail[:300]}")]
     try:
-        git(scratch, "fetch", "-q", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
+        run_git(scratch, "fetch", "-q", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
     except StrataError as exc:
         return [Problem("bundle-git", GIT_BUNDLE, str(exc))]
     for ref in manifest.refs:
