@@ -4,12 +4,11 @@ independent validator), and the exit code is the one the text form gives."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RunCli, commit_all, installed_script, shipped_runs
+from conftest import RunCli, assert_check_jsonschema, commit_all, shipped_runs
 from strataml import schemas
 
 MODEL = "models/iris-classifier/v1"
@@ -35,15 +34,7 @@ def as_json(strata: RunCli, schema: str, *args: str) -> tuple[int, dict[str, obj
 def passes_check_jsonschema(document: object, schema: str, where: Path) -> None:
     path = where / f"{schema}.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    tool = installed_script("check-jsonschema")
-    result = subprocess.run(
-        [tool, "--schemafile", str(REPO / "schemas" / f"{schema}.schema.json"), str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert (result.returncode, result.stdout.strip()) == (0, "ok -- validation done"), (
-        result.stdout + result.stderr
-    )
+    assert_check_jsonschema(path, schema)
 
 
 def test_verify(repo: Path, strata: RunCli, tmp_path: Path) -> None:

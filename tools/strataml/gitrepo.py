@@ -32,10 +32,19 @@ def _gitpython() -> Any:
 class GitError(StrataError):
     """A git command that exited with a code its caller did not expect; stderr kept whole."""
 
-    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str) -> None:
+    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str, stdout: bytes) -> None:
         self.returncode = returncode
         self.stderr = stderr
-        super().__init__(f"git {args[0]} failed: {' '.join(stderr.split())[:400]}")
+        self.stdout = stdout  # git lfs says some of its errors there
+        super().__init__(f"git {_subcommand(args)} failed: {' '.join(stderr.split())[:400]}")
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    """`log` in `git -c log.showRoot=true log …`: what a message names."""
+    at = 0
+    while at < len(args) - 1 and args[at].startswith("-"):
+        at += 2 if args[at] in ("-c", "-C") else 1
+    return args[min(at, len(args) - 1)]
 
 
 def run_git(
@@ -49,7 +58,7 @@ def run_git(
         env={**os.environ, **env} if env else None,
     )  # fmt: skip
     if done.returncode not in ok:
-        raise GitError(args, done.returncode, done.stderr.decode(errors="replace"))
+        raise GitError(args, done.returncode, done.stderr.decode(errors="replace"), done.stdout)
     return done.stdout
 
 
@@ -161,7 +170,8 @@ def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
     except git.GitCommandError as exc:
         if exc.status in ok:
             return b""
-        raise StrataError(f"git {args[0]} failed: {' '.join(str(exc.stderr).split())}") from exc
+        status = exc.status if isinstance(exc.status, int) else -1
+        raise GitError(args, status, str(exc.stderr), b"") from exc
     return out if isinstance(out, bytes) else str(out).encode()
 
 
