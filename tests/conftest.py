@@ -76,6 +76,19 @@ def installed_script(name: str) -> str:
     return str(path)
 
 
+def assert_check_jsonschema(path: Path, schema: str) -> None:
+    """`path` passes schemas/<schema>.schema.json by check-jsonschema, a validator not ours."""
+    tool = installed_script("check-jsonschema")
+    result = subprocess.run(
+        [tool, "--schemafile", str(REPO / "schemas" / f"{schema}.schema.json"), str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "ok -- validation done"), (
+        result.stdout + result.stderr
+    )
+
+
 EVIDENCE: list[str] = []  # figures the suite proves, e.g. the hostile corpus's tally
 
 

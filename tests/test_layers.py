@@ -86,3 +86,23 @@ def test_a_wrong_import_breaks_the_named_contract(
     assert done.returncode == 1, done.stdout
     broken = [row for row in done.stdout.splitlines() if " BROKEN" in row]
     assert [row.startswith(contract) for row in broken] == [True], done.stdout
+
+
+def test_git_runs_through_one_helper(tmp_path: Path) -> None:
+    """Only gitrepo spells out a git argv (one adapter per outside tool); its one error type names
+    the subcommand past leading options and keeps git's own words."""
+    from strataml.errors import StrataError
+    from strataml.gitrepo import GitError, git_ok, run_git
+
+    spelled = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if '["git"' in path.read_text(encoding="utf-8")
+    )
+    assert spelled == ["gitrepo.py"]
+    with pytest.raises(GitError) as caught:
+        run_git(tmp_path, "-c", "log.showRoot=true", "log")
+    assert isinstance(caught.value, StrataError) and caught.value.returncode != 0
+    assert str(caught.value).startswith("git log failed: fatal: not a git repository")
+    assert git_ok(tmp_path, "rev-parse", "--show-toplevel") is None
+    assert run_git(tmp_path, "rev-parse", "--show-toplevel", ok=(0, 128)) == b""

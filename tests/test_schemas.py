@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import EXAMPLES, REPO, installed_script
+from conftest import EXAMPLES, REPO, assert_check_jsonschema
 from strataml import schemas
 
 SCHEMAS = sorted((REPO / "schemas").glob("*.schema.json"))
@@ -24,8 +23,8 @@ DOCUMENT_SCHEMAS = {
     "experiments/*.yaml": "experiment",
 }
 EXPECTED_SCHEMAS = {
-    "bundle-manifest", "dataset-metadata", "doctor-report", "experiment", "index",
-    "model-metadata", "model-metrics",
+    "bundle-manifest", "bundle-verify", "dataset-metadata", "doctor-report", "experiment",
+    "index", "lineage-graph", "model-check", "model-metadata", "model-metrics", "verify-report",
     "run-config", "run-metrics", "run-reproduction", "run-system", "stages", "strataml-config",
 }  # fmt: skip
 
@@ -64,15 +63,7 @@ def test_shipped_documents_are_found() -> None:
     ids=lambda v: str(v.relative_to(REPO)) if isinstance(v, Path) else v,
 )
 def test_shipped_document_passes_check_jsonschema(path: Path, schema: str) -> None:
-    tool = installed_script("check-jsonschema")
-    result = subprocess.run(
-        [tool, "--schemafile", str(REPO / "schemas" / f"{schema}.schema.json"), str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert (result.returncode, result.stdout.strip()) == (0, "ok -- validation done"), (
-        result.stdout + result.stderr
-    )
+    assert_check_jsonschema(path, schema)
 
 
 @pytest.mark.parametrize(

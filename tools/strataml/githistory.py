@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.errors import StrataError
-from strataml.gitrepo import head_commit, in_work_tree
+from strataml.gitrepo import head_commit, in_work_tree, run_git
 
 TREE_MODE = "040000"
 ABSENT = "000000"
@@ -52,16 +50,11 @@ def parent_diffs(root: Path, pathspecs: Sequence[str]) -> list[ParentDiff] | Non
         return None
     if head_commit(root) is None:
         return []
-    done = subprocess.run(
-        ["git", "-c", "log.showRoot=true", "log", "--full-history", "-m", "--raw", "-t", "-z",
-         "--no-abbrev", "--no-renames", "--no-color", "--no-show-signature", "--no-ext-diff",
-         "--reverse", "--topo-order", "--format=%x01%H %P", "--", *pathspecs],
-        cwd=root, capture_output=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        reason = " ".join(done.stderr.decode(errors="replace").split())
-        raise StrataError(f"git log failed: {reason}")
-    return _parse_log(done.stdout)
+    return _parse_log(run_git(
+        root, "-c", "log.showRoot=true", "log", "--full-history", "-m", "--raw", "-t", "-z",
+        "--no-abbrev", "--no-renames", "--no-color", "--no-show-signature", "--no-ext-diff",
+        "--reverse", "--topo-order", "--format=%x01%H %P", "--", *pathspecs,
+    ))  # fmt: skip
 
 
 def _parse_log(raw: bytes) -> list[ParentDiff]:
@@ -95,15 +88,11 @@ def read_objects(root: Path, names: Sequence[str]) -> list[tuple[str, bytes] | N
     asked = [name for name in names if "\n" not in name]
     found: dict[str, tuple[str, bytes] | None] = {}
     if asked:
-        done = subprocess.run(
-            ["git", "cat-file", "--batch=%(objectname) %(objecttype) %(objectsize)"],
-            cwd=root, input="".join(f"{name}\n" for name in asked).encode("utf-8", "surrogateescape"),
-            capture_output=True, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            reason = " ".join(done.stderr.decode(errors="replace").split())
-            raise StrataError(f"git cat-file failed: {reason}")
-        out, at = done.stdout, 0
+        stdin = "".join(f"{name}\n" for name in asked).encode("utf-8", "surrogateescape")
+        out = run_git(
+            root, "cat-file", "--batch=%(objectname) %(objecttype) %(objectsize)", stdin=stdin
+        )
+        at = 0
         for name in asked:
             header_end = out.index(b"\n", at)
             fields = out[at:header_end].decode("utf-8", "surrogateescape").rsplit(" ", 2)

@@ -29,6 +29,47 @@ def _gitpython() -> Any:
     return git
 
 
+class GitError(StrataError):
+    """A git command that exited with a code its caller did not expect; stderr kept whole."""
+
+    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str, stdout: bytes) -> None:
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout = stdout  # git lfs says some of its errors there
+        super().__init__(f"git {_subcommand(args)} failed: {' '.join(stderr.split())[:400]}")
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    """`log` in `git -c log.showRoot=true log …`: what a message names."""
+    at = 0
+    while at < len(args) - 1 and args[at].startswith("-"):
+        at += 2 if args[at] in ("-c", "-C") else 1
+    return args[min(at, len(args) - 1)]
+
+
+def run_git(
+    cwd: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (0,),
+) -> bytes:  # fmt: skip
+    """Every git process the library starts outside GitPython (but `uncommitted_later`'s
+    background one): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False,
+        env={**os.environ, **env} if env else None,
+    )  # fmt: skip
+    if done.returncode not in ok:
+        raise GitError(args, done.returncode, done.stderr.decode(errors="replace"), done.stdout)
+    return done.stdout
+
+
+def git_ok(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str | None:
+    """stdout without surrounding whitespace; None when git says no (a ref that is not there)."""
+    try:
+        return run_git(cwd, *args, env=env).decode(errors="surrogateescape").strip()
+    except GitError:
+        return None
+
+
 def in_work_tree(root: Path) -> bool:
     """Is `root` inside a Git work tree (a `.git` directory or file at or above it)?"""
     here = root.resolve()
@@ -129,7 +170,8 @@ def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
     except git.GitCommandError as exc:
         if exc.status in ok:
             return b""
-        raise StrataError(f"git {args[0]} failed: {' '.join(str(exc.stderr).split())}") from exc
+        status = exc.status if isinstance(exc.status, int) else -1
+        raise GitError(args, status, str(exc.stderr), b"") from exc
     return out if isinstance(out, bytes) else str(out).encode()
 
 
@@ -148,20 +190,12 @@ def commits_present(root: Path, shas: Iterable[str]) -> CommitPresence | None:
     if not in_work_tree(root) or shutil.which("git") is None:
         return None
     asked = sorted({sha for sha in shas if _OBJECT_NAME.fullmatch(sha)})
-    shallow = (_git_ok(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
+    shallow = git_ok(root, "rev-parse", "--is-shallow-repository") == "true"
     found: set[str] = set()
     if asked:
-        done = subprocess.run(
-            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-            cwd=root,
-            input="".join(f"{sha}^{{commit}}\n" for sha in asked),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise StrataError(f"git cat-file failed: {' '.join(done.stderr.split())}")
-        found = {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" commit")}
+        stdin = "".join(f"{sha}^{{commit}}\n" for sha in asked).encode()
+        out = _git(root, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=stdin)
+        found = {line.split()[0] for line in out.splitlines() if line.endswith(" commit")}
     return CommitPresence(frozenset(sha for sha in asked if sha in found), shallow)
 
 
@@ -179,13 +213,8 @@ def user_identity(root: Path) -> str | None:
     return f"{name} <{email}>" if email else name
 
 
-def _git(root: Path, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise StrataError(f"git {args[0]} failed: {' '.join(done.stderr.split())}")
-    return done.stdout
+def _git(root: Path, *args: str, stdin: bytes | None = None) -> str:
+    return run_git(root, *args, stdin=stdin).decode(errors="surrogateescape")
 
 
 def file_commits(root: Path, path: str) -> list[tuple[str, int]]:
@@ -200,19 +229,18 @@ def file_commits(root: Path, path: str) -> list[tuple[str, int]]:
 
 def file_at(root: Path, commit: str, path: str) -> bytes | None:
     """The bytes of `path` as of `commit`; None where it did not exist."""
-    done = subprocess.run(
-        ["git", "show", f"{commit}:{path}"], cwd=root, capture_output=True, check=False
-    )
-    return done.stdout if done.returncode == 0 else None
+    try:
+        return run_git(root, "show", f"{commit}:{path}")
+    except GitError:
+        return None
 
 
 def tree_files(root: Path, commit: str, path: str) -> list[str]:
     """Files under directory `path` as of `commit` (repo-relative), [] where it did not exist."""
-    done = subprocess.run(
-        ["git", "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{path}/"],
-        cwd=root, capture_output=True, check=False,
-    )  # fmt: skip
-    return _paths(done.stdout) if done.returncode == 0 else []
+    try:
+        return _paths(run_git(root, "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{path}/"))
+    except GitError:
+        return []
 
 
 def commit_paths(root: Path, paths: Iterable[str], message: str) -> str:
@@ -277,7 +305,7 @@ def changed_since(root: Path, ref: str) -> list[str]:
         raise StrataError("--since needs a Git work tree")
     if (
         ref.startswith("-")
-        or _git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") is None
+        or git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") is None
     ):
         raise StrataError(f"--since {ref!r}: no such commit")
     top = ":(top)"
@@ -290,26 +318,21 @@ def deleted_since_head(root: Path) -> list[str]:
     """Files under `root` deleted since HEAD, staged or not; none outside Git or before a commit."""
     if head_commit(root) is None:
         return []
-    done = subprocess.run(
-        ["git", "diff", "--relative", "--name-only", "--no-renames", "--diff-filter=D", "-z", "HEAD", "--"],
-        cwd=root, capture_output=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
+    try:
+        out = run_git(
+            root, "diff", "--relative", "--name-only", "--no-renames", "--diff-filter=D", "-z",
+            "HEAD", "--",
+        )  # fmt: skip
+    except GitError:
         return []
-    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-
-
-def _git_ok(root: Path, *args: str) -> str | None:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    return done.stdout if done.returncode == 0 else None
+    return _paths(out)
 
 
 def head_commit(root: Path) -> str | None:
     """HEAD's commit id; None outside Git or before the first commit."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return None
-    out = _git_ok(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
-    return out.strip() or None if out else None
+    return git_ok(root, "rev-parse", "--verify", "-q", "HEAD^{commit}") or None
 
 
 # Attributes that can make the bytes Git checks out differ from the blob it stores.
@@ -447,19 +470,17 @@ def _quiet_git(
     root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
 ) -> bytes | None:
     """A read-only git call that takes no optional locks; None when it fails."""
-    done = subprocess.run(
-        ["git", *args], cwd=root, input=stdin, capture_output=True, check=False,
-        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-    )  # fmt: skip
-    return done.stdout if done.returncode in ok else None
+    try:
+        return run_git(root, *args, stdin=stdin, env={"GIT_OPTIONAL_LOCKS": "0"}, ok=ok)
+    except GitError:
+        return None
 
 
 def resolve_commit(root: Path, ref: str) -> str | None:
     """The commit `ref` names; None when it names none (or looks like an option)."""
     if ref.startswith("-") or not in_work_tree(root):
         return None
-    out = _git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
-    return out.strip() or None if out else None
+    return git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") or None
 
 
 def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-from strataml.gitrepo import blob_sizes, in_work_tree, split_batch
+from strataml.gitrepo import GitError, blob_sizes, in_work_tree, run_git, split_batch
 from strataml.integrity.tree import scan_tree
 
 SPEC = b"version https://git-lfs.github.com/spec/v1\n"
@@ -54,15 +53,6 @@ def parse_pointer(data: bytes) -> Pointer | BadPointer | None:
     return Pointer(oid.group(1).decode(), int(size.group(1)))
 
 
-def _git(root: Path, args: list[str], stdin: bytes) -> bytes:
-    done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise StrataError(
-            f"git {args[0]} failed: {' '.join(done.stderr.decode(errors='replace').split())}"
-        )
-    return done.stdout
-
-
 def in_git(root: Path) -> bool:
     return shutil.which("git") is not None and in_work_tree(root)
 
@@ -72,9 +62,8 @@ def lfs_covered(root: Path, paths: Iterable[str]) -> set[str]:
     asked = sorted(set(paths))
     if not asked or not in_git(root):
         return set()
-    out = _git(
-        root, ["check-attr", "-z", "--stdin", "filter"], "".join(p + "\0" for p in asked).encode()
-    )
+    stdin = "".join(p + "\0" for p in asked).encode()
+    out = run_git(root, "check-attr", "-z", "--stdin", "filter", stdin=stdin)
     fields = out.split(b"\0")
     covered = set()
     for index in range(0, len(fields) - 2, 3):
@@ -94,7 +83,7 @@ def stored_blobs(root: Path, blobs: Mapping[str, str]) -> dict[str, bytes | int]
     small = sorted(b for b, size in size_of.items() if size <= MAX_POINTER_BYTES)
     contents: dict[str, bytes] = {}
     if small:
-        raw = _git(root, ["cat-file", "--batch"], "".join(f"{b}\n" for b in small).encode())
+        raw = run_git(root, "cat-file", "--batch", stdin="".join(f"{b}\n" for b in small).encode())
         contents = split_batch(raw)
     return {path: contents.get(blob, size_of.get(blob, 0)) for path, blob in blobs.items()}
 
@@ -152,10 +141,8 @@ def pull(root: Path, directories: list[str]) -> None:
     if shutil.which("git-lfs") is None:
         raise StrataError("git-lfs is not installed; install it (e.g. apt-get install git-lfs)")
     include = ",".join(f"{d}/**" for d in directories)
-    done = subprocess.run(
-        ["git", "lfs", "pull", f"--include={include}", "--exclude="], cwd=root, capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        detail = " ".join((done.stderr or done.stdout).split())
-        raise StrataError(f"git lfs pull failed: {detail[:400]}")
+    try:
+        run_git(root, "lfs", "pull", f"--include={include}", "--exclude=")
+    except GitError as exc:
+        detail = " ".join((exc.stderr or exc.stdout.decode(errors="replace")).split())
+        raise StrataError(f"git lfs pull failed: {detail[:400]}") from exc

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from pathlib import Path
 from strataml.bundle.manifest import LfsEntry, RefEntry, Tip, TipFile
 from strataml.config import parse_config
 from strataml.errors import StrataError
-from strataml.gitrepo import split_batch
+from strataml.gitrepo import git_ok, run_git, split_batch
 from strataml.integrity.hashing import hash_bytes
 from strataml.lfs import MAX_POINTER_BYTES, Pointer, parse_pointer
 
@@ -27,27 +25,6 @@ _TIP_FILE = re.compile(
 _HEADER = re.compile(rb"# v[23] git bundle\n")
 
 
-def git(
-    cwd: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
-) -> bytes:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    if done.returncode != 0:
-        detail = " ".join(done.stderr.decode(errors="replace").split())
-        raise StrataError(f"git {args[0]} failed: {detail[:400]}")
-    return done.stdout
-
-
-def git_ok(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str | None:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def toplevel(start: Path) -> Path:
     top = git_ok(start, "rev-parse", "--show-toplevel")
     if not top:
@@ -57,13 +34,15 @@ def toplevel(start: Path) -> Path:
 
 def objects_dir(root: Path) -> Path:
     return Path(
-        git(root, "rev-parse", "--path-format=absolute", "--git-path", "objects").decode().strip()
+        run_git(root, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+        .decode()
+        .strip()
     )
 
 
 def lfs_objects_dir(root: Path) -> Path:
     common = Path(
-        git(root, "rev-parse", "--path-format=absolute", "--git-common-dir").decode().strip()
+        run_git(root, "rev-parse", "--path-format=absolute", "--git-common-dir").decode().strip()
     )
     storage = git_ok(root, "config", "--get", "lfs.storage")
     return (common / storage if storage else common / "lfs") / "objects"
@@ -78,11 +57,13 @@ def scratch_repository(borrow_from: Path | None) -> Iterator[Path]:
     """A throwaway bare repository that reads `borrow_from`'s objects and never writes to them."""
     object_format = "sha1"
     if borrow_from is not None:
-        object_format = git(borrow_from, "rev-parse", "--show-object-format").decode().strip()
+        object_format = run_git(borrow_from, "rev-parse", "--show-object-format").decode().strip()
     with tempfile.TemporaryDirectory(prefix="strata-bundle-") as scratch:
         repo = Path(scratch) / "repo.git"
-        git(Path(scratch), "init", "-q", "--bare", f"--object-format={object_format}", str(repo))
-        git(repo, "config", "gc.auto", "0")
+        run_git(
+            Path(scratch), "init", "-q", "--bare", f"--object-format={object_format}", str(repo)
+        )
+        run_git(repo, "config", "gc.auto", "0")
         if borrow_from is not None:
             (repo / "objects" / "info" / "alternates").write_text(f"{objects_dir(borrow_from)}\n")
         yield repo
@@ -98,9 +79,9 @@ def resolve_refs(root: Path, names: Iterable[str]) -> list[RefEntry]:
         ):
             raise StrataError(f"{name}: no such branch, tag or commit")
         full = git_ok(root, "rev-parse", "--symbolic-full-name", name) or ""
-        commit = git(root, "rev-parse", f"{name}^{{commit}}").decode().strip()
+        commit = run_git(root, "rev-parse", f"{name}^{{commit}}").decode().strip()
         if full.startswith(("refs/heads/", "refs/tags/")):
-            target = git(root, "rev-parse", full).decode().strip()
+            target = run_git(root, "rev-parse", full).decode().strip()
         else:
             full, target = f"refs/heads/bundle-{commit[:12]}", commit
         found[full] = RefEntry(full, target, commit)
@@ -120,8 +101,8 @@ def since_commit(root: Path, base: str) -> str:
 
 def write_git_bundle(scratch: Path, out: Path, refs: list[RefEntry], since: str | None) -> None:
     for ref in refs:
-        git(scratch, "update-ref", ref.name, ref.object)
-    git(
+        run_git(scratch, "update-ref", ref.name, ref.object)
+    run_git(
         scratch,
         "bundle",
         "create",
@@ -161,13 +142,13 @@ def _blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
     if not shas:
         return {}
     return split_batch(
-        git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
+        run_git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
     )
 
 
 def lfs_pointers(repo: Path, tips: Iterable[str], exclude: Iterable[str]) -> list[LfsEntry]:
     """Every LFS object a pointer in the commits of tips ^exclude names, by oid."""
-    listing = git(repo, "rev-list", "--objects", *tips, "--not", *exclude, "--")
+    listing = run_git(repo, "rev-list", "--objects", *tips, "--not", *exclude, "--")
     path_of: dict[str, str] = {}
     for line in listing.decode("utf-8", "surrogateescape").splitlines():
         sha, _, path = line.partition(" ")
@@ -175,7 +156,7 @@ def lfs_pointers(repo: Path, tips: Iterable[str], exclude: Iterable[str]) -> lis
             path_of.setdefault(sha, path)
     if not path_of:
         return []
-    checked = git(
+    checked = run_git(
         repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
         stdin="".join(f"{s}\n" for s in path_of).encode(),
     )  # fmt: skip
@@ -195,7 +176,7 @@ def lfs_pointers(repo: Path, tips: Iterable[str], exclude: Iterable[str]) -> lis
 
 def tip_facts(repo: Path, ref: RefEntry) -> Tip:
     """What a receiver checks trust with at a tip: integrity files' digests and the trust list."""
-    listing = git(repo, "ls-tree", "-r", "-z", "--full-tree", ref.commit)
+    listing = run_git(repo, "ls-tree", "-r", "-z", "--full-tree", ref.commit)
     wanted: dict[str, str] = {}
     pyproject = None
     for entry in listing.split(b"\0"):

@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.atomic import open_atomic
 from strataml.bundle.archive import iter_members
-from strataml.bundle.history import git, git_ok, lfs_object_path, lfs_objects_dir, toplevel
+from strataml.bundle.history import lfs_object_path, lfs_objects_dir, toplevel
 from strataml.bundle.manifest import Manifest, RefEntry, lfs_member
 from strataml.bundle.problems import BundleError
 from strataml.bundle.verify import Opened, open_bundle
 from strataml.errors import StrataError, UsageError
+from strataml.gitrepo import GitError, git_ok, run_git
 from strataml.safeopen import LinkOnPathError, open_beneath
 
 
@@ -90,7 +90,7 @@ def import_bundle(
         added, present = _place_lfs(root, opened)
         assert opened.contents.git_bundle is not None
         sources = sorted({r.name for r in manifest.refs})
-        git(
+        run_git(
             root,
             "fetch",
             "-q",
@@ -105,7 +105,7 @@ def import_bundle(
             script = "".join(
                 f"update {u.ref} {u.new} {u.old or '0' * len(u.new)}\n" for u in changed
             )
-            git(
+            run_git(
                 root,
                 "update-ref",
                 "-m",
@@ -116,14 +116,14 @@ def import_bundle(
         installed = False
         if checkout is not None:
             if needs_lfs and git_ok(root, "config", "--get", "filter.lfs.process") is None:
-                git(root, "lfs", "install", "--local")
+                run_git(root, "lfs", "install", "--local")
                 installed = True
             # Skip the smudge filter, which would ask a remote for an object the bundle left
             # out; `git lfs checkout` then fills in what the local store holds.
             trees = [*([checkout.old] if checkout.old else []), checkout.new]
-            git(root, "read-tree", "-m", "-u", *trees, env={"GIT_LFS_SKIP_SMUDGE": "1"})
+            run_git(root, "read-tree", "-m", "-u", *trees, env={"GIT_LFS_SKIP_SMUDGE": "1"})
             if needs_lfs:
-                git(root, "lfs", "checkout")
+                run_git(root, "lfs", "checkout")
     return Imported(
         root, tuple(updates), added, present, len(manifest.lfs_missing),
         checkout.ref.removeprefix("refs/heads/") if checkout else None, installed,
@@ -170,40 +170,33 @@ def _action(scratch: Path, local: str, old: str | None, ref: RefEntry, force: bo
 
 
 def _is_ancestor(scratch: Path, old: str, new: str) -> bool:
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", old, new],
-        cwd=scratch,
-        capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
+    return git_ok(scratch, "merge-base", "--is-ancestor", old, new) is not None
 
 
 def _check_checkout(root: Path, update: RefUpdate, scratch: Path) -> None:
     """The checked-out branch moves only with its working tree, and only over a clean one."""
     name = update.ref.removeprefix("refs/heads/")
     if update.old is None:
-        if git(root, "ls-files"):
+        if run_git(root, "ls-files"):
             raise StrataError(
                 f"{name} is checked out with no commits but files are staged; "
                 "unstage them, or import with --branch NAME"
             )
-    elif git(root, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"):
+    elif run_git(root, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"):
         raise StrataError(
             f"{name} is checked out and has uncommitted changes; "
             "commit or stash them, or import with --branch NAME"
         )
     # The new commits are not here yet: let git read them from the scratch repository.
     seen = {"GIT_ALTERNATE_OBJECT_DIRECTORIES": str(scratch / "objects")}
-    done = subprocess.run(
-        ["git", "read-tree", "-m", "-u", "-n", *([update.old] if update.old else []), update.new],
-        cwd=root, capture_output=True, text=True, check=False, env={**os.environ, **seen},
-    )  # fmt: skip
-    if done.returncode != 0:
-        detail = " ".join(done.stderr.replace("error: ", "").split())
+    try:
+        old = [update.old] if update.old else []
+        run_git(root, "read-tree", "-m", "-u", "-n", *old, update.new, env=seen)
+    except GitError as exc:
+        detail = " ".join(exc.stderr.replace("error: ", "").split())
         raise StrataError(
             f"{name} is checked out and cannot move to the bundle's commit: {detail[:300]}"
-        )
+        ) from exc
 
 
 def _stored_size(store: Path, target: Path) -> int | None:

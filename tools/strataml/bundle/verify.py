@@ -4,15 +4,12 @@ compared with the manifest. Problems are values; the caller decides (TFC-0008 R1
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.bundle.archive import Contents, read_archive
 from strataml.bundle.history import (
-    git,
-    git_ok,
     lfs_pointers,
     read_header,
     scratch_repository,
@@ -30,6 +27,7 @@ from strataml.bundle.manifest import (
 )
 from strataml.bundle.problems import BundleError, Problem, counted
 from strataml.errors import StrataError
+from strataml.gitrepo import GitError, git_ok, run_git
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,18 +154,13 @@ def _git_problems(bundle: Path, scratch: Path, manifest: Manifest) -> list[Probl
         )
     if found:
         return found
-    done = subprocess.run(
-        ["git", "bundle", "verify", str(bundle)],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        detail = " ".join(done.stderr.replace("error: ", "").split())
+    try:
+        run_git(scratch, "bundle", "verify", str(bundle))
+    except GitError as exc:
+        detail = " ".join(exc.stderr.replace("error: ", "").split())
         return [Problem("bundle-git", GIT_BUNDLE, f"git bundle verify failed: {detail[:300]}")]
     try:
-        git(scratch, "fetch", "-q", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
+        run_git(scratch, "fetch", "-q", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
     except StrataError as exc:
         return [Problem("bundle-git", GIT_BUNDLE, str(exc))]
     for ref in manifest.refs:
@@ -242,13 +235,15 @@ def _refs(refs: tuple[tuple[str, str], ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
+    path: Path
     problems: tuple[Problem, ...]
     refs: int
     prerequisites: int
     lfs: int
     members: int
 
-    def text(self, path: Path) -> str:
+    def text(self) -> str:
+        path = self.path
         if self.problems:
             failed = f"{path}: FAILED: {counted(len(self.problems), 'problem')}"
             return "".join(f"{path}: {problem}\n" for problem in self.problems) + failed + "\n"
@@ -258,6 +253,23 @@ class Verification:
             f"{counted(self.members, 'member')}\n"
         )
 
+    def document(self) -> dict[str, object]:
+        """schemas/bundle-verify.schema.json; the counts are those of the manifest."""
+        return {
+            "schema_version": 1,
+            "bundle": str(self.path),
+            "verified": not self.problems,
+            "counts": {
+                "refs": self.refs,
+                "prerequisites": self.prerequisites,
+                "lfs_objects": self.lfs,
+                "members": self.members,
+            },
+            "problems": [
+                {"code": p.code, "member": p.member, "message": p.message} for p in self.problems
+            ],
+        }
+
 
 def verify_bundle(path: Path, start: Path) -> Verification:
     """Check a bundle against the repository around `start` (if any), which supplies the
@@ -266,7 +278,7 @@ def verify_bundle(path: Path, start: Path) -> Verification:
     with open_bundle(path, Path(top) if top else None) as opened:
         m = opened.manifest
         if m is None:
-            return Verification(opened.problems, 0, 0, 0, 0)
+            return Verification(path, opened.problems, 0, 0, 0, 0)
         return Verification(
-            opened.problems, len(m.refs), len(m.prerequisites), len(m.lfs), len(m.members)
+            path, opened.problems, len(m.refs), len(m.prerequisites), len(m.lfs), len(m.members)
         )

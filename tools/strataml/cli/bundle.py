@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import ForceOption, examples, sub_app
+from strataml.cli.options import ForceOption, FormatOption, examples, sub_app
+from strataml.cli.output import emit
 
 app = sub_app(
     "Air-gap bundles: history, LFS objects and manifest in one file (TFC-0008 R14).",
@@ -50,13 +51,18 @@ def bundle_create(
     typer.echo(done.text(output), nl=False)
 
 
-@app.command("verify", epilog=examples("strata bundle verify out/main.bundle"))
-def bundle_verify(file: FileArgument) -> None:
+@app.command(
+    "verify",
+    epilog=examples(
+        "strata bundle verify out/main.bundle", "strata bundle verify out/main.bundle --format json"
+    ),
+)
+def bundle_verify(file: FileArgument, output_format: FormatOption = "text") -> None:
     """Check every member, the manifest digest and the Git bundle against this repository."""
     from strataml.bundle.verify import verify_bundle
 
     done = verify_bundle(file, Path())
-    typer.echo(done.text(file), nl=False)
+    emit(output_format, done)
     if done.problems:
         raise typer.Exit(1)
 

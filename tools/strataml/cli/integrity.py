@@ -19,7 +19,10 @@ SIGN_EXAMPLES = examples(
     "strata sign models/iris-classifier/v1",
     "strata sign models/iris-classifier/v1 --key 0123456789ABCDEF0123456789ABCDEF01234567",
 )
-VERIFY_EXAMPLES = examples("strata verify models/iris-classifier/v1 datasets/iris/v1")
+VERIFY_EXAMPLES = examples(
+    "strata verify models/iris-classifier/v1 datasets/iris/v1",
+    "strata verify models/iris-classifier/v1 --format json",
+)
 
 
 def checksum(
@@ -64,15 +67,15 @@ def sign(
         typer.echo(f"{target}: {verb} by {who}; {counted(done.signatures, 'signature')}")
 
 
-def verify(paths: ArtifactPaths) -> None:
+def verify(paths: ArtifactPaths, output_format: FormatOption = "text") -> None:
     """Checksums, then signatures against keys/ and the trust list only (TFC-0008 R8)."""
     from strataml.doctor.verify import verify_artifacts
     from strataml.registry.store import artifact_dir
 
     root = find_root(Path())
-    text, failed = verify_artifacts(root, [artifact_dir(root, p) for p in paths])
-    typer.echo(text, nl=False)
-    raise typer.Exit(1 if failed else 0)
+    done = verify_artifacts(root, [artifact_dir(root, p) for p in paths])
+    emit(output_format, done)
+    raise typer.Exit(1 if done.failed else 0)
 
 
 keys_app = sub_app(

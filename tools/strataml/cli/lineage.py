@@ -25,7 +25,8 @@ def lineage(
     up: Annotated[bool, typer.Option("--up", help="Only what it came from.")] = False,
     down: Annotated[bool, typer.Option("--down", help="Only what came from it.")] = False,
     output_format: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="text, dot, mermaid or prov-json.")
+        str,
+        typer.Option("--format", metavar="FORMAT", help="text, dot, mermaid, prov-json or json."),
     ] = "text",
 ) -> None:
     """Walk dataset -> run -> model -> derived models (TFC-0005 R5)."""

@@ -150,12 +150,19 @@ def model_promote(
     typer.echo(listings.promotion_text(result), nl=False)
 
 
-@app.command("check", epilog=examples("strata model check iris-classifier v2 --stage production"))
+@app.command(
+    "check",
+    epilog=examples(
+        "strata model check iris-classifier v2 --stage production",
+        "strata model check iris-classifier@v2 --format json",
+    ),
+)
 def model_check(
     target: VersionsArgument,
     stage: Annotated[
         str, typer.Option("--stage", metavar="STAGE", help="staging or production.")
     ] = "production",
+    output_format: FormatOption = "text",
 ) -> None:
     """What a version still lacks for a stage, one line each: promote's checks, nothing written."""
     from strataml.registry import readiness, store
@@ -163,16 +170,10 @@ def model_check(
     found = store.parse_versions(target, "models")
     if len(found) != 1:
         raise UsageError("name one model version: NAME VERSION or NAME@VERSION")
-    name, version = found[0].name, found[0].version
-    missing = readiness.missing_for_stage(find_root(Path()), name, version, stage)
-    ref = f"models/{name}@{version}"
-    for lack in missing:
-        typer.echo(f"{lack.path}: {lack.message}")
-    if missing:
-        plural = "s" if len(missing) > 1 else ""
-        typer.echo(f"{ref}: {len(missing)} thing{plural} missing for {stage}")
+    done = readiness.readiness(find_root(Path()), found[0].name, found[0].version, stage)
+    emit(output_format, done)
+    if done.missing:
         raise typer.Exit(1)
-    typer.echo(f"{ref}: ready for {stage}")
 
 
 @app.command(

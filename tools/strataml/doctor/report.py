@@ -99,8 +99,9 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     }
 
 
-def format_json(report: Report, *, color: bool = False) -> str:
-    document = {
+def report_document(report: Report) -> dict[str, Any]:
+    """schemas/doctor-report.schema.json."""
+    return {
         "schema_version": 1,
         "tool": {"name": "strataml", "version": tool_version()},
         "target": report.target,
@@ -115,6 +116,10 @@ def format_json(report: Report, *, color: bool = False) -> str:
         },
         "diagnostics": [_diagnostic_json(d) for d in report.diagnostics],
     }
+
+
+def format_json(report: Report, *, color: bool = False) -> str:
+    document = report_document(report)
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

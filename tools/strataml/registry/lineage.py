@@ -15,7 +15,7 @@ from strataml.refs import ArtifactRef, is_run_id
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
 
-FORMATS = ("text", "dot", "mermaid", "prov-json")
+FORMATS = ("text", "dot", "mermaid", "prov-json", "json")
 
 
 @dataclass(frozen=True, order=True)
@@ -225,6 +225,19 @@ def format_prov(graph: Graph) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+def format_json(graph: Graph, start: str) -> str:
+    """schemas/lineage-graph.schema.json: the nodes sorted, the edges in the text form's order."""
+    document = {
+        "schema_version": 1,
+        "start": start,
+        "nodes": [{"id": node, "kind": _kind(node)[:-1]} for node in sorted(graph.nodes)],
+        "edges": [
+            {"source": e.source, "target": e.target, "relation": e.relation} for e in _order(graph)
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render(graph: Graph, start: str, output_format: str) -> str:
     if output_format == "text":
         return format_text(graph, start)
@@ -234,6 +247,8 @@ def render(graph: Graph, start: str, output_format: str) -> str:
         return format_mermaid(graph)
     if output_format == "prov-json":
         return format_prov(graph)
+    if output_format == "json":
+        return format_json(graph, start)
     raise RegistryError(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
 
 

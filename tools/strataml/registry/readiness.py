@@ -6,6 +6,7 @@ a clone needs: everything the version's lineage rests on committed and clean (TF
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.gitrepo import head_commit, uncommitted_later
@@ -14,6 +15,42 @@ from strataml.registry.policy import STAGES, Violation, evaluate_stage
 from strataml.registry.stages import check_version, policy_config, verification_failures
 from strataml.registry.store import RegistryError
 from strataml.wording import counted
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """`strata model check`'s answer: one line per lack, then the verdict; exit code 1 if any."""
+
+    ref: str  # models/NAME@vN
+    stage: str
+    missing: tuple[Violation, ...]
+
+    def text(self) -> str:
+        lines = [f"{lack.path}: {lack.message}\n" for lack in self.missing]
+        if self.missing:
+            plural = "s" if len(self.missing) > 1 else ""
+            return "".join(lines) + (
+                f"{self.ref}: {len(self.missing)} thing{plural} missing for {self.stage}\n"
+            )
+        return f"{self.ref}: ready for {self.stage}\n"
+
+    def document(self) -> dict[str, object]:
+        """schemas/model-check.schema.json."""
+        return {
+            "schema_version": 1,
+            "model": self.ref,
+            "stage": self.stage,
+            "ready": not self.missing,
+            "missing": [
+                {"kind": lack.kind, "path": lack.path, "message": lack.message}
+                for lack in self.missing
+            ],
+        }
+
+
+def readiness(root: Path, name: str, version: str, stage: str) -> Readiness:
+    found = missing_for_stage(root, name, version, stage)
+    return Readiness(f"models/{name}@{version}", stage, tuple(found))
 
 
 def missing_for_stage(root: Path, name: str, version: str, stage: str) -> list[Violation]:
