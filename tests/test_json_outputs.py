@@ -4,6 +4,7 @@ independent validator), and the exit code is the one the text form gives."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,146 @@ def test_an_unknown_format_is_a_usage_error(repo: Path, strata: RunCli) -> None:
         assert strata(*args, "--format", "yaml") == (
             2, "", "strata: error: unknown format 'yaml' (choose from text, json)\n"
         )  # fmt: skip
+
+
+# --- the listings: dataset, model, keys, lfs, runs ------------------------------------------------
+
+RUN_KINDS = {"failed": "run-2026-12-01-failed", "abandoned": "run-2026-12-02-abandoned"}
+
+
+def add_runs(repo: Path) -> None:
+    """Beside the shipped run: a failed one and an abandoned one (recorded running, runner gone,
+    not sealed), copies of the shipped record with system.json changed."""
+    [shipped] = shipped_runs()
+    for status, run_id in RUN_KINDS.items():
+        target = repo / "runs" / run_id
+        shutil.copytree(repo / "runs" / shipped, target)
+        system = json.loads((target / "system.json").read_text())
+        if status == "failed":
+            system.update(status="failed", exit_code=1, reason="exit code 1")
+        else:
+            system.update(status="running", exit_code=None, pid=2**22 + 12345)
+            (target / "CHECKSUMS.txt").unlink()
+        (target / "system.json").write_text(json.dumps(system))
+
+
+def test_dataset_list_and_show(repo: Path, strata: RunCli, tmp_path: Path) -> None:
+    code, document = as_json(strata, "dataset-list", "dataset", "list")
+    assert code == 0 and [r["ref"] for r in document] == ["datasets/iris@v1"]  # type: ignore[attr-defined]
+    passes_check_jsonschema(document, "dataset-list", tmp_path)
+    code, document = as_json(strata, "dataset-show", "dataset", "show", "datasets/iris@v1")
+    assert (code, document["path"]) == (0, "datasets/iris/v1")
+    passes_check_jsonschema(document, "dataset-show", tmp_path)
+    # A damaged version is still listed, with its problem.
+    (repo / "datasets/iris/v1/metadata.yaml").write_text("splits: [unclosed\n")
+    code, document = as_json(strata, "dataset-list", "dataset", "list")
+    assert code == 0 and set(document[0]) == {"ref", "path", "problem"}  # type: ignore[index]
+    passes_check_jsonschema(document, "dataset-list", tmp_path)
+    code, out, err = strata("dataset", "show", "iris", "v1", "--format", "json")
+    assert (code, out, err) == (2, "", strata("dataset", "show", "iris", "v1")[2])
+
+
+def test_model_list_show_and_history(repo: Path, strata: RunCli, tmp_path: Path) -> None:
+    code, document = as_json(strata, "model-list", "model", "list")
+    assert code == 0 and document[0]["stage"] == "production"  # type: ignore[index]
+    passes_check_jsonschema(document, "model-list", tmp_path)
+    code, document = as_json(strata, "model-show", "model", "show", "iris-classifier@v1")
+    assert (code, document["ref"], document["stage"]) == (
+        0,
+        "models/iris-classifier@v1",
+        "production",
+    )
+    passes_check_jsonschema(document, "model-show", tmp_path)
+    code, document = as_json(strata, "model-history", "model", "history", "iris-classifier")
+    assert code == 0 and isinstance(document, list) and document[-1]["to"] == "production"
+    passes_check_jsonschema(document, "model-history", tmp_path)
+    args = ("model", "history", "iris-classifier", "--at")
+    code, document = as_json(strata, "model-history", *args, "2100-01-01")
+    assert (code, document["production"], len(str(document["commit"]))) == (0, "v1", 40)
+    passes_check_jsonschema(document, "model-history", tmp_path)
+    code, document = as_json(strata, "model-history", *args, "2000-01-01")
+    assert (code, document["commit"], document["committed"]) == (0, None, None)
+    passes_check_jsonschema(document, "model-history", tmp_path)
+
+    # Archived, staged and unknown stages; a damaged version is listed with its problem.
+    stages = repo / "models/iris-classifier/stages.yaml"
+    text = stages.read_text()
+    stages.write_text(text.replace("production: v1", "production: null").replace(
+        "archived: []", "archived: [v1]"))  # fmt: skip
+    code, document = as_json(strata, "model-show", "model", "show", "iris-classifier", "v1")
+    assert (code, document["stage"]) == (0, "archived")
+    passes_check_jsonschema(document, "model-show", tmp_path)
+    stages.write_text(text.replace("production: v1", "production: null\nstaging: v1", 1)
+                      .replace("staging: null", "", 1))  # fmt: skip
+    code, document = as_json(strata, "model-list", "model", "list")
+    assert code == 0 and document[0]["stage"] == "staging"  # type: ignore[index]
+    passes_check_jsonschema(document, "model-list", tmp_path)
+    stages.write_text("production: [v1, v1]\n")
+    code, document = as_json(strata, "model-list", "model", "list")
+    assert code == 0 and document[0]["stage"] == "unknown"  # type: ignore[index]
+    (repo / MODEL / "metadata.yaml").write_text("- not a mapping\n")
+    code, document = as_json(strata, "model-list", "model", "list")
+    assert code == 0 and set(document[0]) == {"ref", "path", "problem"}  # type: ignore[index]
+    passes_check_jsonschema(document, "model-list", tmp_path)
+
+
+def test_keys_list(repo: Path, strata: RunCli, tmp_path: Path) -> None:
+    code, document = as_json(strata, "keys-list", "keys", "list")
+    [key] = document["keys"]  # type: ignore[misc]
+    assert (code, key["trusted"], key["file"], document["problems"]) == (
+        0, True, f"keys/{key['fingerprint']}.asc", [],
+    )  # fmt: skip
+    passes_check_jsonschema(document, "keys-list", tmp_path)
+    (repo / "keys" / f"{'A' * 40}.asc").write_text("not a key\n")
+    code, document = as_json(strata, "keys-list", "keys", "list")
+    assert code == 0 and len(document["problems"]) >= 1  # type: ignore[arg-type]
+    passes_check_jsonschema(document, "keys-list", tmp_path)
+
+
+def test_lfs_status(repo: Path, strata: RunCli, tmp_path: Path) -> None:
+    code, document = as_json(strata, "lfs-status", "lfs", "status")
+    assert code == 0 and {f["state"] for f in document} <= {"present", "pointer", "plain"}  # type: ignore[attr-defined]
+    assert len(document) > 0  # type: ignore[arg-type]
+    passes_check_jsonschema(document, "lfs-status", tmp_path)
+    code, document = as_json(strata, "lfs-status", "lfs", "status", "models/iris-classifier@v1")
+    assert code == 0 and all(f["path"].startswith(MODEL + "/") for f in document)  # type: ignore[attr-defined]
+    passes_check_jsonschema(document, "lfs-status", tmp_path)
+
+
+def test_runs_list_show_compare_best(repo: Path, strata: RunCli, tmp_path: Path) -> None:
+    [shipped] = shipped_runs()
+    add_runs(repo)
+    code, document = as_json(strata, "runs-list", "runs", "list")
+    statuses = {r["run_id"]: (r["status"], r["sealed"]) for r in document}  # type: ignore[attr-defined]
+    assert (code, statuses) == (0, {
+        shipped: ("succeeded", True), RUN_KINDS["failed"]: ("failed", True),
+        RUN_KINDS["abandoned"]: ("abandoned", False),
+    })  # fmt: skip
+    passes_check_jsonschema(document, "runs-list", tmp_path)
+    code, document = as_json(strata, "runs-list", "runs", "list", "--experiment", "nope")
+    assert (code, document) == (0, [])
+
+    for run in (shipped, RUN_KINDS["abandoned"]):
+        code, document = as_json(strata, "runs-show", "runs", "show", run)
+        assert (code, document["run_id"]) == (0, run)
+        passes_check_jsonschema(document, "runs-show", tmp_path)
+    (repo / "runs" / RUN_KINDS["failed"] / "config.yaml").write_bytes(b"run_id: [unclosed\n")
+    code, document = as_json(strata, "runs-show", "runs", "show", RUN_KINDS["failed"])
+    assert code == 0 and document["config"] == {} and document["problems"]
+    passes_check_jsonschema(document, "runs-show", tmp_path)
+
+    for extra in ((), ("--all",)):
+        args = ("runs", "compare", shipped, *RUN_KINDS.values(), *extra)
+        code, document = as_json(strata, "runs-compare", *args)
+        assert code == 0 and document["runs"] == [shipped, *RUN_KINDS.values()]
+        assert ("record" in document["sections"]) == bool(extra)  # type: ignore[operator]
+        passes_check_jsonschema(document, "runs-compare", tmp_path)
+
+    experiment = document["sections"]["run"]["experiment"][0]  # type: ignore[index]
+    args = ("runs", "best", "--experiment", experiment, "--metric", "test/accuracy")
+    code, document = as_json(strata, "runs-best", *args)
+    assert (code, document["run_id"], document["runs_considered"]) == (0, shipped, 1)
+    passes_check_jsonschema(document, "runs-best", tmp_path)
+    code, document = as_json(strata, "runs-best", *args, "--minimize")
+    assert (code, document["goal"], document["tied_with"]) == (0, "minimize", [])
+    passes_check_jsonschema(document, "runs-best", tmp_path)

@@ -23,9 +23,11 @@ DOCUMENT_SCHEMAS = {
     "experiments/*.yaml": "experiment",
 }
 EXPECTED_SCHEMAS = {
-    "bundle-manifest", "bundle-verify", "dataset-metadata", "doctor-report", "experiment",
-    "index", "lineage-graph", "model-check", "model-metadata", "model-metrics", "verify-report",
-    "run-config", "run-metrics", "run-reproduction", "run-system", "stages", "strataml-config",
+    "bundle-manifest", "bundle-verify", "dataset-list", "dataset-metadata", "dataset-show",
+    "doctor-report", "experiment", "index", "keys-list", "lfs-status", "lineage-graph",
+    "model-check", "model-history", "model-list", "model-metadata", "model-metrics", "model-show",
+    "verify-report", "run-config", "run-metrics", "run-reproduction", "run-system", "runs-best",
+    "runs-compare", "runs-list", "runs-show", "stages", "strataml-config",
 }  # fmt: skip
 
 

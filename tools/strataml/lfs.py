@@ -110,6 +110,7 @@ class FileStates:
         return lines + ", ".join(f"{n} {k}" for k, n in counts.items()) + "\n"
 
     def document(self) -> list[dict[str, object]]:
+        """schemas/lfs-status.schema.json."""
         return [s.document() for s in self.states]
 
 

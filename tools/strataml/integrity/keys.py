@@ -65,6 +65,7 @@ class KeyList:
         return "\n".join(lines) + "\n" if lines else "no keys\n"
 
     def document(self) -> dict[str, object]:
+        """schemas/keys-list.schema.json."""
         return {"keys": [r.document() for r in self.rows], "problems": list(self.problems)}
 
 

@@ -22,6 +22,7 @@ class DatasetList:
         return "".join(_dataset_line(r) for r in self.rows) or "no datasets\n"
 
     def document(self) -> list[dict[str, Any]]:
+        """schemas/dataset-list.schema.json."""
         return list(self.rows)
 
 
@@ -39,6 +40,7 @@ class ModelList:
         return "".join(_model_line(r) for r in self.rows) or "no models\n"
 
     def document(self) -> list[dict[str, Any]]:
+        """schemas/model-list.schema.json."""
         return list(self.rows)
 
 
@@ -60,6 +62,7 @@ class VersionView:
         return "".join(f"{key:<13} {_scalar(value)}\n" for key, value in self.row.items())
 
     def document(self) -> dict[str, Any]:
+        """schemas/dataset-show.schema.json or schemas/model-show.schema.json."""
         return self.row
 
 
@@ -130,6 +133,7 @@ class StageHistory:
         return lines or f"models/{self.name}: no stage changes yet\n"
 
     def document(self) -> list[dict[str, Any]]:
+        """schemas/model-history.schema.json (the array form)."""
         return list(self.entries)
 
 
@@ -142,6 +146,7 @@ class StagesView:
     found: StagesAt
 
     def document(self) -> dict[str, Any]:
+        """schemas/model-history.schema.json (the object form)."""
         state = self.found.stages
         committed = self.found.committed
         return {

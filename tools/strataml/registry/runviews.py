@@ -23,6 +23,7 @@ class RunPage:
         return format_show(self.record)
 
     def document(self) -> dict[str, Any]:
+        """schemas/runs-show.schema.json."""
         return self.record.document()
 
 
@@ -36,6 +37,7 @@ class Best:
     ties: tuple[str, ...] = ()  # other runs with the same value, newest first
 
     def document(self) -> dict[str, Any]:
+        """schemas/runs-best.schema.json."""
         return {
             "run_id": self.run.run_id,
             "path": self.run.path,
@@ -97,6 +99,7 @@ class RunList:
         return f"{self.unknown}\n" if self.unknown else format_list(list(self.records))
 
     def document(self) -> list[dict[str, Any]]:
+        """schemas/runs-list.schema.json."""
         return [r.summary() for r in reversed(self.records)]
 
 
@@ -183,6 +186,7 @@ class Comparison:
         return format_compare(self)
 
     def document(self) -> dict[str, Any]:
+        """schemas/runs-compare.schema.json."""
         return {
             "runs": [r.run_id for r in self.runs],
             "sections": {
