@@ -176,6 +176,8 @@ def test_dataset_list_and_show(repo: Path, strata: RunCli, tmp_path: Path) -> No
     (repo / "datasets/iris/v1/metadata.yaml").write_text("splits: [unclosed\n")
     code, document = as_json(strata, "dataset-list", "dataset", "list")
     assert code == 0 and set(document[0]) == {"ref", "path", "problem"}  # type: ignore[index]
+    problem = document[0]["problem"]  # type: ignore[index]
+    assert problem.startswith("datasets/iris/v1/metadata.yaml:2: ")  # relative: any checkout
     passes_check_jsonschema(document, "dataset-list", tmp_path)
     code, out, err = strata("dataset", "show", "iris", "v1", "--format", "json")
     assert (code, out, err) == (2, "", strata("dataset", "show", "iris", "v1")[2])
@@ -273,6 +275,8 @@ def test_runs_list_show_compare_best(repo: Path, strata: RunCli, tmp_path: Path)
     for extra in ((), ("--all",)):
         args = ("runs", "compare", shipped, *RUN_KINDS.values(), *extra)
         code, document = as_json(strata, "runs-compare", *args)
+        statuses = document["sections"]["run"]["status"]  # type: ignore[index]
+        assert statuses == ["succeeded", "failed", "abandoned"]  # as runs list says
         assert code == 0 and document["runs"] == [shipped, *RUN_KINDS.values()]
         assert ("record" in document["sections"]) == bool(extra)  # type: ignore[operator]
         passes_check_jsonschema(document, "runs-compare", tmp_path)

@@ -383,7 +383,11 @@ def describe(root: Path, name: str, number: str) -> dict[str, Any]:
     try:
         metadata = load_mapping(root / path / "metadata.yaml")
     except StrataError as exc:  # a damaged version is still listed
-        return {"ref": f"{KIND}/{name}@{number}", "path": path, "problem": str(exc)}
+        return {
+            "ref": f"{KIND}/{name}@{number}",
+            "path": path,
+            "problem": str(exc).removeprefix(f"{root}/"),
+        }
     splits = metadata.get("splits") if isinstance(metadata.get("splits"), dict) else {}
     return {
         "ref": f"{KIND}/{name}@{number}",

@@ -267,7 +267,11 @@ def describe(root: Path, name: str, number: str) -> dict[str, Any]:
     try:
         metadata = load_mapping(root / path / "metadata.yaml")
     except StrataError as exc:
-        return {"ref": f"{KIND}/{name}@{number}", "path": path, "problem": str(exc)}
+        return {
+            "ref": f"{KIND}/{name}@{number}",
+            "path": path,
+            "problem": str(exc).removeprefix(f"{root}/"),
+        }
     try:
         metrics = load_mapping(root / path / "metrics.yaml").get("metrics")
     except StrataError:

@@ -151,7 +151,7 @@ def _sections(record: RunRecord) -> dict[str, dict[str, object]]:
         "run": {
             "experiment": record.experiment,
             "name": config.get("name"),
-            "status": record.status,
+            "status": record.state,  # abandoned, as runs list and show say
             "exit_code": system.get("exit_code"),
             "tags": ", ".join(record.tags),
         },
