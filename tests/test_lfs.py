@@ -19,7 +19,7 @@ from conftest import (
     require_tool,
     write_prose,
 )
-from strataml.gitrepo import index_facts
+from strataml.gitindex import index_facts
 
 ARRAYS = "datasets/arrays/v1"
 

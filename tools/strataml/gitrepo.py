@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import enum
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -149,10 +147,10 @@ def code_snapshot(root: Path) -> CodeSnapshot | None:
         branch = None if repo.head.is_detached else repo.head.reference.name
         status = _run(here, "status", "--porcelain=v1", "-z", "-uall", "--", *_CODE_PATHSPEC)
         diff = _run(here, "diff", "--binary", "HEAD", "--", *_CODE_PATHSPEC) if commit else b""
-        untracked = _paths(
+        untracked = zpaths(
             _run(here, "ls-files", "-o", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
         )
-        listed = _paths(
+        listed = zpaths(
             _run(here, "ls-files", "-co", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
         )
     except git.GitCommandNotFound as exc:
@@ -175,7 +173,8 @@ def _run(here: git.Git, *args: str, ok: tuple[int, ...] = (0,)) -> bytes:
     return out if isinstance(out, bytes) else str(out).encode()
 
 
-def _paths(raw: bytes) -> list[str]:
+def zpaths(raw: bytes) -> list[str]:
+    """The paths of git's `-z` output."""
     return [p.decode("utf-8", "surrogateescape") for p in raw.split(b"\0") if p]
 
 
@@ -238,7 +237,7 @@ def file_at(root: Path, commit: str, path: str) -> bytes | None:
 def tree_files(root: Path, commit: str, path: str) -> list[str]:
     """Files under directory `path` as of `commit` (repo-relative), [] where it did not exist."""
     try:
-        return _paths(run_git(root, "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{path}/"))
+        return zpaths(run_git(root, "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{path}/"))
     except GitError:
         return []
 
@@ -325,7 +324,7 @@ def deleted_since_head(root: Path) -> list[str]:
         )  # fmt: skip
     except GitError:
         return []
-    return _paths(out)
+    return zpaths(out)
 
 
 def head_commit(root: Path) -> str | None:
@@ -336,137 +335,7 @@ def head_commit(root: Path) -> str | None:
 
 
 # Attributes that can make the bytes Git checks out differ from the blob it stores.
-CHECKOUT_ATTRIBUTES = ("filter", "text", "eol", "crlf", "working-tree-encoding", "ident")
-_NO_VALUE = frozenset({"unspecified", "unset"})
-
-
-@dataclass(frozen=True, slots=True)
-class IndexFacts:
-    """What Git's index says about the artifact trees and local state, read once per doctor run."""
-
-    blobs: dict[str, str]  # tracked path (merge stage 0) -> blob id
-    dirty: frozenset[str]  # tracked paths whose working-tree file differs from the index
-    core: dict[str, str]  # core.autocrlf and core.eol, where set
-    unmerged: dict[str, str]  # conflicted path -> the blob of its last merge stage
-
-    def staged(self, path: str) -> str | None:
-        """The blob the index holds at `path`: stage 0, or the last stage of a conflict."""
-        return self.blobs.get(path) or self.unmerged.get(path)
-
-    def holds(self, path: str, data: bytes) -> bool:
-        """Does the index hold exactly these bytes at `path` (its blob id is theirs)?"""
-        blob = self.blobs.get(path)
-        if blob is None:
-            return False
-        algorithm = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # object format
-        return algorithm(b"blob %d\0" % len(data) + data).hexdigest() == blob
-
-
-def index_facts(root: Path, trees: Iterable[str]) -> IndexFacts | None:
-    """Three git processes, whatever the number of artifacts: `ls-files -s`, `diff-files` and
-    `config`; None outside a Git work tree."""
-    if not in_work_tree(root) or shutil.which("git") is None:
-        return None
-    listed = _quiet_git(root, "ls-files", "-s", "-z", "--", *trees)
-    changed = _quiet_git(root, "diff-files", "--relative", "--name-only", "-z", "--", *trees)
-    config = _quiet_git(root, "config", "-z", "--get-regexp", r"^core\.(autocrlf|eol)$", ok=(0, 1))
-    if listed is None or changed is None:
-        return None
-    blobs: dict[str, str] = {}
-    unmerged: dict[str, str] = {}
-    for entry in listed.split(b"\0"):
-        if entry:
-            meta, path = entry.split(b"\t", 1)
-            _, blob, stage = meta.split()
-            held = blobs if stage == b"0" else unmerged  # stages come in order: the last wins
-            held[path.decode("utf-8", "surrogateescape")] = blob.decode()
-    core = {}
-    for item in _paths(config or b""):
-        name, _, setting = item.partition("\n")
-        core[name.lower()] = setting.strip()
-    return IndexFacts(blobs, frozenset(_paths(changed)), core, unmerged)
-
-
-LOCAL_STATE = ".strata"
-
-
-def tracked_local_state(root: Path) -> tuple[str, ...]:
-    """Tracked paths under .strata/: the tools' local state is never repository content."""
-    if not in_work_tree(root) or shutil.which("git") is None:
-        return ()
-    listed = _quiet_git(root, "ls-files", "-z", "--", LOCAL_STATE)
-    return tuple(sorted(_paths(listed or b"")))
-
-
-def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, dict[str, str]]:
-    """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
-    `git check-attr --stdin` for all of them."""
-    asked = sorted(set(paths))
-    if not asked or not in_work_tree(root) or shutil.which("git") is None:
-        return {}
-    stdin = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in asked)
-    out = _quiet_git(root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=stdin)
-    found: dict[str, dict[str, str]] = {}
-    fields = (out or b"").split(b"\0")
-    for index in range(0, len(fields) - 2, 3):
-        path, name, value = (
-            f.decode("utf-8", "surrogateescape") for f in fields[index : index + 3]
-        )
-        found.setdefault(path, {})[name] = value
-    return found
-
-
-class Checkout(enum.Enum):
-    """What Git's checkout and clean conversions can do to a path's bytes (TFC-0008 R13)."""
-
-    IDENTITY = "identity"  # a clean file's bytes are its blob
-    LF = "lf"  # checkout leaves LF alone; clean folds CRLF to LF: the bytes are the blob when
-    # the sizes agree (folding only ever removes bytes)
-    TRANSFORMED = "transformed"  # the blob says nothing about the bytes
-
-
-def checkout_kind(attributes: dict[str, str], core: dict[str, str]) -> Checkout:
-    """How a path's attributes and the core.autocrlf / core.eol settings relate its bytes to its
-    blob. LFS is the one filter allowed: its clean side proves the content by SHA-256."""
-    value = attributes.get
-    if value("filter", "unspecified") not in {*_NO_VALUE, "lfs"}:
-        return Checkout.TRANSFORMED
-    if any(
-        value(name, "unspecified") not in _NO_VALUE for name in ("working-tree-encoding", "ident")
-    ):
-        return Checkout.TRANSFORMED
-    if value("crlf", "unspecified") not in _NO_VALUE:  # the old spelling of text / eol=lf
-        return Checkout.TRANSFORMED
-    eol, text = value("eol", "unspecified"), value("text", "unspecified")
-    autocrlf = core.get("core.autocrlf", "false").lower()
-    if eol != "unspecified":  # eol sets text
-        return Checkout.LF if eol == "lf" else Checkout.TRANSFORMED
-    if text == "unset":
-        return Checkout.IDENTITY
-    if autocrlf == "true":
-        return Checkout.TRANSFORMED  # checkout writes CRLF
-    if text == "unspecified":
-        return Checkout.LF if autocrlf == "input" else Checkout.IDENTITY
-    native = "crlf" if os.name == "nt" else "lf"
-    return Checkout.LF if core.get("core.eol", native).lower() == "lf" else Checkout.TRANSFORMED
-
-
-def blob_sizes(root: Path, blobs: Iterable[str]) -> dict[str, int]:
-    """blob id -> size, one `git cat-file --batch-check` for all of them."""
-    asked = sorted(set(blobs))
-    if not asked:
-        return {}
-    stdin = "".join(f"{blob}\n" for blob in asked).encode()
-    out = _quiet_git(root, "cat-file", "--batch-check=%(objectname) %(objectsize)", stdin=stdin)
-    sizes = {}
-    for line in (out or b"").decode().splitlines():
-        blob, _, size = line.partition(" ")
-        if size.isdigit():
-            sizes[blob] = int(size)
-    return sizes
-
-
-def _quiet_git(
+def quiet_git(
     root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
 ) -> bytes | None:
     """A read-only git call that takes no optional locks; None when it fails."""
@@ -487,7 +356,7 @@ def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
     """Repo-relative path -> bytes of every file at or under `paths` as of `commit`: one
     `ls-tree` and one `cat-file --batch`, whatever their number. Symlinks and submodules are
     left out: a rule is a regular file."""
-    listed = _quiet_git(root, "ls-tree", "-r", "-z", commit, "--", *paths)
+    listed = quiet_git(root, "ls-tree", "-r", "-z", commit, "--", *paths)
     blobs: dict[str, str] = {}
     for entry in (listed or b"").split(b"\0"):
         if entry:
@@ -498,7 +367,7 @@ def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
     if not blobs:
         return {}
     stdin = "".join(f"{blob}\n" for blob in sorted(set(blobs.values()))).encode()
-    contents = split_batch(_quiet_git(root, "cat-file", "--batch", stdin=stdin) or b"")
+    contents = split_batch(quiet_git(root, "cat-file", "--batch", stdin=stdin) or b"")
     return {path: contents[blob] for path, blob in blobs.items() if blob in contents}
 
 
@@ -507,14 +376,14 @@ def last_changes(root: Path, since: str, paths: Iterable[str]) -> dict[str, str]
     changed only in the working tree or the index maps to "uncommitted"."""
     found: dict[str, str] = {}
     pathspec = list(paths)
-    dirty = _quiet_git(
+    dirty = quiet_git(
         root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
         *pathspec,
     )  # fmt: skip
     for entry in (dirty or b"").split(b"\0"):
         if len(entry) > 3:
             found[entry[3:].decode("utf-8", "surrogateescape")] = "uncommitted"
-    log = _quiet_git(
+    log = quiet_git(
         root, "log", "-m", "--no-renames", "--format=%x01%H", "--name-only", "-z",
         f"{since}..HEAD", "--", *pathspec,
     )  # fmt: skip

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-from strataml.gitrepo import GitError, blob_sizes, in_work_tree, run_git, split_batch
+from strataml.gitindex import blob_sizes
+from strataml.gitrepo import GitError, in_work_tree, run_git, split_batch
 from strataml.integrity.tree import scan_tree
 
 SPEC = b"version https://git-lfs.github.com/spec/v1\n"

@@ -9,17 +9,19 @@ from typing import Any
 
 from strataml import yamlio
 from strataml.config import Config
-from strataml.gitrepo import (
-    ARTIFACT_TREES,
+from strataml.gitindex import (
     Checkout,
-    CommitPresence,
     IndexFacts,
     blob_sizes,
     checkout_attributes,
     checkout_kind,
+    index_facts,
+)
+from strataml.gitrepo import (
+    ARTIFACT_TREES,
+    CommitPresence,
     commits_present,
     head_commit,
-    index_facts,
     uncommitted_later,
 )
 from strataml.integrity.cache import HashCache, StatKey, settled_before

@@ -15,7 +15,8 @@ from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
-from strataml.gitrepo import changed_since, deleted_since_head, tracked_local_state
+from strataml.gitindex import tracked_local_state
+from strataml.gitrepo import changed_since, deleted_since_head
 from strataml.integrity.cache import HashCache
 from strataml.workspace import find_root, owners, relative, scan_layout
 
