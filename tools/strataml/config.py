@@ -31,6 +31,15 @@ class ConfigProblem:
     message: str
 
 
+DEFAULT_MAX_PLAIN_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SigningRequirement:
+    path: str  # a repository-relative glob
+    signers: int  # distinct trusted signers it needs
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
@@ -38,6 +47,19 @@ class Config:
     policy: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.policy], schema-valid
     signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
     lfs: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.lfs], schema-valid
+
+    @property
+    def max_plain_bytes(self) -> int:
+        """[tool.strataml.lfs] max-plain-bytes: larger artifact files need LFS (TFC-0008 R12)."""
+        return int(self.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
+
+    @property
+    def signing_requirements(self) -> tuple[SigningRequirement, ...]:
+        """[[tool.strataml.signing.require]]: artifact globs and the signers each needs (R11)."""
+        return tuple(
+            SigningRequirement(str(entry["path"]), int(entry["signers"]))
+            for entry in self.signing.get("require", [])
+        )
 
     @property
     def trusted_list(self) -> list[str]:

@@ -170,10 +170,10 @@ def signer_need(config: Config, path: str, stages: Iterable[str] = ()) -> Signer
     """The most any `[[tool.strataml.signing.require]]` glob matching `path`, or the policy of a
     stage it holds (or is promoted to), asks of it."""
     need = SignerNeed()
-    for entry in config.signing.get("require", []):
-        if fnmatch.fnmatchcase(path, entry["path"]) and entry["signers"] > need.count:
-            why = f"[[tool.strataml.signing.require]] path {entry['path']!r}"
-            need = SignerNeed(entry["signers"], why)
+    for required in config.signing_requirements:
+        if fnmatch.fnmatchcase(path, required.path) and required.signers > need.count:
+            why = f"[[tool.strataml.signing.require]] path {required.path!r}"
+            need = SignerNeed(required.signers, why)
     parts = path.split("/")
     policies = (
         load_policy(config.policy, parts[1]) if parts[0] == "models" and len(parts) > 1 else {}

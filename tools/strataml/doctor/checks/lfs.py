@@ -13,7 +13,6 @@ from strataml.integrity.hashing import hash_file
 from strataml.lfs import BadPointer, Pointer, parse_pointer
 from strataml.workspace import Artifact
 
-DEFAULT_MAX_PLAIN_BYTES = 1 << 20
 # Records people review as text stay in Git whatever their size.
 DOCUMENTS = frozenset({
     "metadata.yaml", "metrics.yaml", "card.md", "datasheet.md", "CHECKSUMS.txt", "SIGNATURE.asc",
@@ -53,7 +52,7 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             )
     if not ctx.in_git:
         return  # which files LFS covers is Git's answer (.gitattributes)
-    limit = int(ctx.config.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
+    limit = ctx.config.max_plain_bytes
     # Same files (stat keys), same attributes, same index and limit as a clean run before: clean.
     state = None
     if ctx.cache is not None and ctx.use_cache and not pointers:
