@@ -3,12 +3,13 @@ from __future__ import annotations
 import functools
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from strataml import yamlio
 from strataml.config import Config
+from strataml.doctor import parsed
 from strataml.gitrepo import (
     ARTIFACT_TREES,
     Checkout,
@@ -36,7 +37,7 @@ from strataml.lfs import (
 )
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
-from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
+from strataml.yamlio import MAX_BYTES, YamlDocument
 
 
 def within(path: str, target: str) -> bool:
@@ -58,6 +59,7 @@ class Context:
     use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
     only: set[str] | None = None  # --since: the artifact directories that changed
     files_read: int = 0  # files actually read to hash them (the rest came from the cache)
+    documents_parsed: int = 0  # documents actually parsed (the rest came from the parse cache)
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _status: Callable[[], list[tuple[str, str]] | None] | None = None
@@ -98,17 +100,46 @@ class Context:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
         if path not in self._documents:
             raw = self._raw(path)
-            self._documents[path] = None if raw is None else parse_yaml(raw)
+            self._documents[path] = None if raw is None else self._parse({path: raw})[0]
         return self._documents[path]
 
     def prefetch(self, paths: list[str]) -> None:
-        """Read many documents at once (`parse_many`, in worker processes) before the checks ask
-        for them one by one; a few are left to `document`."""
+        """Read many documents at once before the checks ask for them one by one: one cache
+        query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
-        if len(todo) < yamlio.POOL_MIN_DOCUMENTS:
-            return
         raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        self._documents.update(zip(raws, yamlio.parse_many(list(raws.values())), strict=True))
+        self._documents.update(zip(raws, self._parse(raws), strict=True))
+
+    def _parse(self, raws: dict[str, bytes]) -> list[YamlDocument]:
+        """Documents from the parse cache where their bytes' digest is stored, else parsed (and
+        stored). None keeps its source text: a line is found by reading the file again, and only
+        if it still holds the bytes that were parsed (TFC-0008 R13)."""
+        digests = [hash_bytes(raw) for raw in raws.values()]
+        keys = [parsed.key(digest) for digest in digests]
+        cache = self.cache
+        stored = cache.lookup_parsed(keys) if cache is not None and self.use_cache else {}
+        documents = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
+        misses = [k for k, document in enumerate(documents) if document is None]
+        paths = list(raws)
+        fresh = yamlio.parse_many([raws[paths[k]] for k in misses])
+        self.documents_parsed += len(misses)
+        for k, document in zip(misses, fresh, strict=True):
+            documents[k] = document
+            if cache is not None:
+                cache.remember_parsed(keys[k], parsed.pack(document))
+        return [
+            replace(document, source=None, reread=self._rereader(path, digest))
+            if document.lines is None else document
+            for path, digest, document in zip(paths, digests, documents, strict=True)
+            if document is not None
+        ]  # fmt: skip
+
+    def _rereader(self, path: str, digest: str) -> Callable[[], bytes | None]:
+        def reread() -> bytes | None:
+            raw = self._raw(path)
+            return raw if raw is not None and hash_bytes(raw) == digest else None
+
+        return reread
 
     def _raw(self, path: str) -> bytes | None:
         try:  # bounded: a huge file is reported, not loaded

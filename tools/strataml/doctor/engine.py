@@ -31,6 +31,7 @@ class Report:
     since: str | None = None  # --since REF: only artifacts changed since REF were checked
     artifacts_total: int = 0
     changed: bool = False  # --files: only artifacts the given changed files touch were checked
+    documents_parsed: int = 0  # documents parsed (the rest came from the parse cache)
 
     def count(self, severity: Severity) -> int:
         return Counter(d.severity for d in self.diagnostics)[severity]
@@ -116,7 +117,7 @@ def run_doctor(
         kept = [d for d in kept if not d.code.startswith(CONFIG_DEPENDENT)]
     return Report(
         ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
-        since, len(ctx.layout.artifacts), changed is not None,
+        since, len(ctx.layout.artifacts), changed is not None, ctx.documents_parsed,
     )  # fmt: skip
 
 
