@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import functools
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ from strataml.lfs import (
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
 from strataml.yamlio import MAX_BYTES, YamlDocument
+
+# Documents read and parsed together, and about as many held at once (a run has three or four).
+DOCUMENTS_HELD = 2000
 
 
 def within(path: str, target: str) -> bool:
@@ -109,6 +112,22 @@ class Context:
         todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
         raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
         self._documents.update(zip(raws, self._parse(raws), strict=True))
+
+    def forget(self, paths: list[str]) -> None:
+        """Let go of documents no check will ask for again: a registry's documents are not all
+        held at once (a later ask reads the file again, from the parse cache)."""
+        for path in paths:
+            self._documents.pop(path, None)
+
+    def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
+        """`document` of each path, in order, without holding on to those not already held."""
+        for start in range(0, len(paths), DOCUMENTS_HELD):
+            batch = paths[start : start + DOCUMENTS_HELD]
+            todo = [p for p in batch if p not in self._documents]
+            raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+            read = dict(zip(raws, self._parse(raws), strict=True))
+            for path in batch:
+                yield self._documents[path] if path in self._documents else read.get(path)
 
     def _parse(self, raws: dict[str, bytes]) -> list[YamlDocument]:
         """Documents from the parse cache where their bytes' digest is stored, else parsed (and
@@ -341,12 +360,8 @@ class Context:
         """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
         if not self._commits:
             shas = []
-            for artifact in self.artifacts:
-                document = (
-                    self.document(f"{artifact.path}/config.yaml")
-                    if artifact.kind == "run"
-                    else None
-                )
+            configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
+            for document in self.iter_documents(configs):
                 data = document.data if document is not None and document.ok else None
                 code = data.get("code") if isinstance(data, dict) else None
                 commit = code.get("commit") if isinstance(code, dict) else None
