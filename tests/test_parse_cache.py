@@ -99,7 +99,8 @@ def test_a_damaged_row_is_parsed_again_and_the_verdict_kept(template: Path) -> N
 def _poison(repo: Path, lie: Callable[[bytes], bytes]) -> None:
     """Store, under the digest of the file's bytes, the parse of other bytes that are valid."""
     raw = (repo / META).read_bytes()
-    value = parsed.pack(parse_yaml(lie(raw)))
+    document = parse_yaml(lie(raw))
+    value = parsed.pack(document, parsed.find_secrets(document))
     with database(cache_file(repo)) as db:
         db.execute(
             "INSERT OR REPLACE INTO parsed VALUES (?, ?)", (parsed.key(hash_bytes(raw)), value)
@@ -145,3 +146,15 @@ def test_a_line_is_not_taken_from_bytes_that_were_not_parsed(template: Path) -> 
     gone = parse_yaml((template / META).read_bytes())
     gone = replace(gone, source=None, reread=lambda: None)  # the file changed since
     assert gone.line_of(("schema_version",)) is None
+
+
+def test_credentials_found_from_the_cache_are_those_found_by_parsing(template: Path) -> None:
+    [config] = sorted(template.glob("runs/run-*/config.yaml"))
+    text = config.read_text()
+    config.write_text(text.replace("\n", "\nnote: postgres://me:hunter2@db.example.org/x\n", 1))
+    settle(template)
+    cold = run_doctor(template)
+    assert "RUN015" in [d.code for d in cold.diagnostics]
+    warm = run_doctor(template)
+    assert (warm.documents_parsed, verdict(warm)) == (0, verdict(cold))
+    assert verdict(run_doctor(template, use_cache=False)) == verdict(cold)

@@ -57,6 +57,7 @@ class Context:
     target: str = "."  # repo-relative sub-path doctor was asked about
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
+    _secrets: dict[str, parsed.Secrets] = field(default_factory=dict)  # found in each held document
     files_hashed: int = 0
     cache: HashCache | None = None  # None: no cache at all (e.g. outside a writable repository)
     use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
@@ -102,22 +103,29 @@ class Context:
     def document(self, path: str) -> YamlDocument | None:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
         if path not in self._documents:
-            raw = self._raw(path)
-            self._documents[path] = None if raw is None else self._parse({path: raw})[0]
+            self.prefetch([path])
+            self._documents.setdefault(path, None)
         return self._documents[path]
+
+    def secrets(self, path: str) -> parsed.Secrets | None:
+        """Credentials in the data of the document held for `path` (`iter_secrets`), if known."""
+        return self._secrets.get(path) if path in self._documents else None
 
     def prefetch(self, paths: list[str]) -> None:
         """Read many documents at once before the checks ask for them one by one: one cache
         query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
         raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        self._documents.update(zip(raws, self._parse(raws), strict=True))
+        for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
+            self._documents[path] = document
+            self._secrets[path] = secrets
 
     def forget(self, paths: list[str]) -> None:
         """Let go of documents no check will ask for again: a registry's documents are not all
         held at once (a later ask reads the file again, from the parse cache)."""
         for path in paths:
             self._documents.pop(path, None)
+            self._secrets.pop(path, None)
 
     def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
         """`document` of each path, in order, without holding on to those not already held."""
@@ -125,11 +133,11 @@ class Context:
             batch = paths[start : start + DOCUMENTS_HELD]
             todo = [p for p in batch if p not in self._documents]
             raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-            read = dict(zip(raws, self._parse(raws), strict=True))
+            read = {path: found[0] for path, found in zip(raws, self._parse(raws), strict=True)}
             for path in batch:
                 yield self._documents[path] if path in self._documents else read.get(path)
 
-    def _parse(self, raws: dict[str, bytes]) -> list[YamlDocument]:
+    def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, parsed.Secrets]]:
         """Documents from the parse cache where their bytes' digest is stored, else parsed (and
         stored). None keeps its source text: a line is found by reading the file again, and only
         if it still holds the bytes that were parsed (TFC-0008 R13)."""
@@ -137,21 +145,24 @@ class Context:
         keys = [parsed.key(digest) for digest in digests]
         cache = self.cache
         stored = cache.lookup_parsed(keys) if cache is not None and self.use_cache else {}
-        documents = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
-        misses = [k for k, document in enumerate(documents) if document is None]
+        found = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
+        misses = [k for k, hit in enumerate(found) if hit is None]
         paths = list(raws)
         fresh = yamlio.parse_many([raws[paths[k]] for k in misses])
         self.documents_parsed += len(misses)
         for k, document in zip(misses, fresh, strict=True):
-            documents[k] = document
+            secrets = parsed.find_secrets(document)
+            found[k] = document, secrets
             if cache is not None:
-                cache.remember_parsed(keys[k], parsed.pack(document))
-        return [
-            replace(document, source=None, reread=self._rereader(path, digest))
-            if document.lines is None else document
-            for path, digest, document in zip(paths, digests, documents, strict=True)
-            if document is not None
-        ]  # fmt: skip
+                cache.remember_parsed(keys[k], parsed.pack(document, secrets))
+        out = []
+        for path, digest, hit in zip(paths, digests, found, strict=True):
+            assert hit is not None
+            document, secrets = hit
+            if document.lines is None:
+                document = replace(document, source=None, reread=self._rereader(path, digest))
+            out.append((document, secrets))
+        return out
 
     def _rereader(self, path: str, digest: str) -> Callable[[], bytes | None]:
         def reread() -> bytes | None:
