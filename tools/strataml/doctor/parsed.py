@@ -1,11 +1,12 @@
 """The parse cache: a document's parse, stored under the BLAKE3 of its bytes (TFC-0008 R13).
 
-Beside the parse, the row holds the credentials found in the data (TFC-0003 R9), as pure a
-function of the bytes. The key is the digest of exactly the bytes the parser would read, so an edit that keeps every
+The key is the digest of exactly the bytes the parser would read, so an edit that keeps every
 part of a file's stat key still misses; it also names the parser (this Python, PyYAML and libyaml,
-and the source of the modules that parse), so a change of code never meets an old parse. A stored
-value carries the BLAKE3 of its own body: a damaged row is not unpacked, and the document is
-parsed again. Values are marshal of JSON-shaped data (never pickle: loading runs no code).
+and the source of the modules that parse), so a change of code never meets an old parse. Beside
+the parse, a row holds the credentials found in the data (TFC-0003 R9), as pure a function of the
+bytes. A stored value carries the BLAKE3 of its own body: a damaged row is not unpacked, and the
+document is parsed again. Values are marshal of JSON-shaped data (never pickle: loading runs no
+code).
 """
 
 from __future__ import annotations

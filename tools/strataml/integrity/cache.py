@@ -33,6 +33,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
 )
 _FORMAT = "strataml-hash-cache-1"
+PARSED_PENDING = 2000  # parse rows written together
 
 
 # A file changed within this long of being looked at could change again within the same tick of a
@@ -217,6 +218,8 @@ class HashCache:
 
     def remember_parsed(self, key: str, value: bytes) -> None:
         self._pending_parsed[key] = value
+        if len(self._pending_parsed) >= PARSED_PENDING:  # a first run holds no registry's worth
+            self.flush()
 
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
         if key is not None and key.ctime_ns < self.settled_before:
