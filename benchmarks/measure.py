@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,21 +111,26 @@ def doctor(repo: Path, *args: str) -> tuple[float, int, str]:
     """(seconds, peak anonymous RSS of doctor and its workers in bytes, summary line).
 
     Pages of memory-mapped files are left out: the kernel can drop them at any time."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tools" / "doctor.py"), *args],
-        cwd=repo,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, anon_rss(proc.pid))
-        time.sleep(0.005)
-    out, err = proc.communicate()
-    took = time.perf_counter() - started
+    # Output goes to files, not pipes: a report longer than a pipe's buffer would block doctor
+    # while this loop, which reads nothing until it ends, waits for it.
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "tools" / "doctor.py"), *args],
+            cwd=repo,
+            env=ENV,
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+        )
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, anon_rss(proc.pid))
+            time.sleep(0.005)
+        took = time.perf_counter() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(err)
     return took, peak, out.strip().splitlines()[-1]

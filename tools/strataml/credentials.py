@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 # (pattern, what it is): values that are credentials whatever field holds them.
 _VALUES = (
@@ -19,33 +20,52 @@ _VALUES = (
 Where = tuple[str | int, ...]
 
 
+# Any of them, in one search: most strings hold none, and one C call rules all six out.
+_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _VALUES))
+
+
 def secret_kind(value: str) -> str | None:
     """What credential `value` holds ('a URL with a password', …), or None."""
+    if _ANY.search(value) is None:
+        return None
     return next((kind for pattern, kind in _VALUES if pattern.search(value)), None)
 
 
 def iter_secrets(document: object, where: Where = ()) -> Iterator[tuple[Where, str]]:
     """(path, kind) of every string in a parsed YAML/JSON document that holds a credential."""
-    # YAML aliases make one string object appear many times (50,000 aliases of a 100 kB anchor
-    # are 5 GB to search): search each object once.
-    return _iter_secrets(document, where, {})
-
-
-def _iter_secrets(
-    document: object, where: Where, searched: dict[int, str | None]
-) -> Iterator[tuple[Where, str]]:
     if isinstance(document, str):
-        if id(document) not in searched:
-            searched[id(document)] = secret_kind(document)
-        kind = searched[id(document)]
+        kind = secret_kind(document)
         if kind is not None:
             yield where, kind
-    elif isinstance(document, dict):
-        for key, value in document.items():
-            yield from _iter_secrets(value, (*where, str(key)), searched)
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            yield from _iter_secrets(value, (*where, index), searched)
+        return
+    if not isinstance(document, (dict, list)):
+        return
+    # YAML aliases make one string object appear many times (50,000 aliases of a 100 kB anchor
+    # are 5 GB to search): search each object once.
+    searched: dict[int, str | None] = {}
+    # Depth first in document order, as recursion would go, but with one frame for the walk
+    # rather than a generator per value: (path, the container's items not yet visited).
+    stack = [(where, _items(document))]
+    while stack:
+        base, items = stack[-1]
+        for key, value in items:
+            if isinstance(value, str):
+                if id(value) not in searched:
+                    searched[id(value)] = secret_kind(value)
+                kind = searched[id(value)]
+                if kind is not None:
+                    yield (*base, key), kind
+            elif isinstance(value, (dict, list)):
+                stack.append(((*base, key), _items(value)))
+                break
+        else:
+            stack.pop()
+
+
+def _items(container: dict[Any, object] | list[object]) -> Iterator[tuple[str | int, object]]:
+    if isinstance(container, dict):
+        return ((str(key), value) for key, value in container.items())
+    return enumerate(container)
 
 
 def dotted(where: Where) -> str:

@@ -18,6 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from strataml.jsonio import MAX_INT_BITS, MAX_INT_DIGITS
 
+# What a parse depends on besides the bytes and this code: the parse cache's key names it.
+PARSER = f"pyyaml-{yaml.__version__}/libyaml-{yaml._yaml.get_version_string()}"
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
@@ -50,6 +52,8 @@ class YamlDocument:
     # None until a diagnostic asks: then found once by composing `source` again.
     lines: Mapping[Path, int] | None = field(default_factory=dict)
     source: str | None = field(default=None, repr=False, compare=False)
+    # Or, in place of the text, how to read it again (None when the file no longer holds it).
+    reread: Callable[[], bytes | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -60,7 +64,12 @@ class YamlDocument:
         """Line of the deepest known node on `path` (a key's own line for mappings)."""
         lines = self.lines
         if lines is None:
-            lines = _parse_nodes(self.source or "").lines or {}
+            text = self.source
+            if text is None and self.reread is not None:
+                raw = self.reread()
+                text = raw.decode("utf-8", "replace") if raw is not None else None
+            # No text (the file changed since it was parsed): no line rather than a wrong one.
+            lines = (_parse_nodes(text).lines or {}) if text is not None else {}
             object.__setattr__(self, "lines", lines)  # a cache: the document stays frozen
         for end in range(len(path), -1, -1):
             line = lines.get(path[:end])

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import functools
 import pickle
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from strataml import yamlio
 from strataml.config import Config
+from strataml.doctor import parsed
 from strataml.gitindex import (
     Checkout,
     IndexFacts,
@@ -38,7 +39,10 @@ from strataml.lfs import (
 )
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact, Layout
-from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
+from strataml.yamlio import MAX_BYTES, YamlDocument
+
+# Documents read and parsed together, and about as many held at once (a run has three or four).
+DOCUMENTS_HELD = 2000
 
 
 def within(path: str, target: str) -> bool:
@@ -55,11 +59,13 @@ class Context:
     target: str = "."  # repo-relative sub-path doctor was asked about
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
+    _secrets: dict[str, parsed.Secrets] = field(default_factory=dict)  # found in each held document
     files_hashed: int = 0
     cache: HashCache | None = None  # None: no cache at all (e.g. outside a writable repository)
     use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
     only: set[str] | None = None  # --since: the artifact directories that changed
     files_read: int = 0  # files actually read to hash them (the rest came from the cache)
+    documents_parsed: int = 0  # documents actually parsed (the rest came from the parse cache)
     listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _status: Callable[[], list[tuple[str, str]] | None] | None = None
@@ -99,18 +105,73 @@ class Context:
     def document(self, path: str) -> YamlDocument | None:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
         if path not in self._documents:
-            raw = self._raw(path)
-            self._documents[path] = None if raw is None else parse_yaml(raw)
+            self.prefetch([path])
+            self._documents.setdefault(path, None)
         return self._documents[path]
 
+    def secrets(self, path: str) -> parsed.Secrets | None:
+        """Credentials in the data of the document held for `path` (`iter_secrets`), if known."""
+        return self._secrets.get(path) if path in self._documents else None
+
     def prefetch(self, paths: list[str]) -> None:
-        """Read many documents at once (`parse_many`, in worker processes) before the checks ask
-        for them one by one; a few are left to `document`."""
+        """Read many documents at once before the checks ask for them one by one: one cache
+        query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
-        if len(todo) < yamlio.POOL_MIN_DOCUMENTS:
-            return
         raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        self._documents.update(zip(raws, yamlio.parse_many(list(raws.values())), strict=True))
+        for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
+            self._documents[path] = document
+            self._secrets[path] = secrets
+
+    def forget(self, paths: list[str]) -> None:
+        """Let go of documents no check will ask for again: a registry's documents are not all
+        held at once (a later ask reads the file again, from the parse cache)."""
+        for path in paths:
+            self._documents.pop(path, None)
+            self._secrets.pop(path, None)
+
+    def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
+        """`document` of each path, in order, without holding on to those not already held."""
+        for start in range(0, len(paths), DOCUMENTS_HELD):
+            batch = paths[start : start + DOCUMENTS_HELD]
+            todo = [p for p in batch if p not in self._documents]
+            raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+            read = {path: found[0] for path, found in zip(raws, self._parse(raws), strict=True)}
+            for path in batch:
+                yield self._documents[path] if path in self._documents else read.get(path)
+
+    def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, parsed.Secrets]]:
+        """Documents from the parse cache where their bytes' digest is stored, else parsed (and
+        stored). None keeps its source text: a line is found by reading the file again, and only
+        if it still holds the bytes that were parsed (TFC-0008 R13)."""
+        digests = [hash_bytes(raw) for raw in raws.values()]
+        keys = [parsed.key(digest) for digest in digests]
+        cache = self.cache
+        stored = cache.lookup_parsed(keys) if cache is not None and self.use_cache else {}
+        found = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
+        misses = [k for k, hit in enumerate(found) if hit is None]
+        paths = list(raws)
+        fresh = yamlio.parse_many([raws[paths[k]] for k in misses])
+        self.documents_parsed += len(misses)
+        for k, document in zip(misses, fresh, strict=True):
+            secrets = parsed.find_secrets(document)
+            found[k] = document, secrets
+            if cache is not None:
+                cache.remember_parsed(keys[k], parsed.pack(document, secrets))
+        out = []
+        for path, digest, hit in zip(paths, digests, found, strict=True):
+            assert hit is not None
+            document, secrets = hit
+            if document.lines is None:
+                document = replace(document, source=None, reread=self._rereader(path, digest))
+            out.append((document, secrets))
+        return out
+
+    def _rereader(self, path: str, digest: str) -> Callable[[], bytes | None]:
+        def reread() -> bytes | None:
+            raw = self._raw(path)
+            return raw if raw is not None and hash_bytes(raw) == digest else None
+
+        return reread
 
     def _raw(self, path: str) -> bytes | None:
         try:  # bounded: a huge file is reported, not loaded
@@ -312,12 +373,8 @@ class Context:
         """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
         if not self._commits:
             shas = []
-            for artifact in self.artifacts:
-                document = (
-                    self.document(f"{artifact.path}/config.yaml")
-                    if artifact.kind == "run"
-                    else None
-                )
+            configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
+            for document in self.iter_documents(configs):
                 data = document.data if document is not None and document.ok else None
                 code = data.get("code") if isinstance(data, dict) else None
                 commit = code.get("commit") if isinstance(code, dict) else None

@@ -11,14 +11,14 @@ from strataml.config import DoctorConfig, load_config
 from strataml.doctor.base import base_rules
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
 from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
-from strataml.doctor.context import Context
+from strataml.doctor.context import DOCUMENTS_HELD, Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
 from strataml.gitrepo import changed_since, deleted_since_head
 from strataml.integrity.cache import HashCache
-from strataml.workspace import find_root, owners, relative, scan_layout
+from strataml.workspace import Artifact, find_root, owners, relative, scan_layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class Report:
     since: str | None = None  # --since REF: only artifacts changed since REF were checked
     artifacts_total: int = 0
     changed: bool = False  # --files: only artifacts the given changed files touch were checked
+    documents_parsed: int = 0  # documents parsed (the rest came from the parse cache)
 
     def count(self, severity: Severity) -> int:
         return Counter(d.severity for d in self.diagnostics)[severity]
@@ -117,7 +118,7 @@ def run_doctor(
         kept = [d for d in kept if not d.code.startswith(CONFIG_DEPENDENT)]
     return Report(
         ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
-        since, len(ctx.layout.artifacts), changed is not None,
+        since, len(ctx.layout.artifacts), changed is not None, ctx.documents_parsed,
     )  # fmt: skip
 
 
@@ -158,17 +159,28 @@ def _check_all(
     if changed is not None:
         paths = [_repo_path(root, start, file) for file in changed]
         ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])
+    # Artifacts are checked a batch at a time, each batch's documents read together and let go
+    # of after it: memory stays bounded whatever the number of runs.
+    batches: list[list[Artifact]] = [[]]
+    for artifact in ctx.artifacts:
+        if len(batches[-1]) * 4 >= DOCUMENTS_HELD:
+            batches.append([])
+        batches[-1].append(artifact)
+    owned = [
+        [f"{a.path}/{name}" for a in b for name in ARTIFACT_DOCUMENTS[a.kind]] for b in batches
+    ]
     if ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
-        ctx.prefetch(
-            [f"{a.path}/{name}" for a in ctx.artifacts for name in ARTIFACT_DOCUMENTS[a.kind]]
-        )
+        ctx.prefetch(owned[0])
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
-    for artifact in ctx.artifacts:
-        for artifact_check in ARTIFACT_CHECKS.values():
-            found.extend(artifact_check(ctx, artifact))
+    for batch, documents in zip(batches, owned, strict=True):
+        ctx.prefetch(documents)
+        for artifact in batch:
+            for artifact_check in ARTIFACT_CHECKS.values():
+                found.extend(artifact_check(ctx, artifact))
+        ctx.forget(documents)
     return found
 
 

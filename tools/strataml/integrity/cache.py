@@ -30,8 +30,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blob (blob TEXT PRIMARY KEY, digest TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
 )
 _FORMAT = "strataml-hash-cache-1"
+PARSED_PENDING = 2000  # parse rows written together
 
 
 # A file changed within this long of being looked at could change again within the same tick of a
@@ -65,6 +67,7 @@ class HashCache:
         self._pending_blob: list[tuple[str, str]] = []
         self.changed_in_place: set[str] = set()
         self._pending_notes: list[tuple[str, str | None]] = []
+        self._pending_parsed: dict[str, bytes] = {}
         if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
             self.db = self._open()
 
@@ -196,6 +199,28 @@ class HashCache:
     def set_note(self, key: str, value: str | None) -> None:
         self._pending_notes.append(("note:" + key, value))
 
+    def lookup_parsed(self, keys: list[str]) -> dict[str, bytes]:
+        """Stored parse results (`doctor/parsed.py` packs and checks them) under content keys."""
+        if self.db is None or not keys:
+            return {}
+        found: dict[str, bytes] = {}
+        try:
+            for batch in _batches(list(dict.fromkeys(keys))):
+                marks = ",".join("?" * len(batch))
+                for key, value in self.db.execute(
+                    f"SELECT key, value FROM parsed WHERE key IN ({marks})", batch
+                ):
+                    if isinstance(value, bytes):
+                        found[str(key)] = value
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        return found
+
+    def remember_parsed(self, key: str, value: bytes) -> None:
+        self._pending_parsed[key] = value
+        if len(self._pending_parsed) >= PARSED_PENDING:  # a first run holds no registry's worth
+            self.flush()
+
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
         if key is not None and key.ctime_ns < self.settled_before:
             self._pending_stat.append(
@@ -205,7 +230,8 @@ class HashCache:
             self._pending_blob.append((blob, digest))
 
     def flush(self) -> None:
-        if self.db is None or not (self._pending_stat or self._pending_blob or self._pending_notes):
+        pending = self._pending_stat or self._pending_blob or self._pending_notes
+        if self.db is None or not (pending or self._pending_parsed):
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -218,6 +244,9 @@ class HashCache:
                 "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)", self._pending_stat
             )
             self.db.executemany("INSERT OR REPLACE INTO blob VALUES (?, ?)", self._pending_blob)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO parsed VALUES (?, ?)", self._pending_parsed.items()
+            )
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -226,6 +255,7 @@ class HashCache:
         self._pending_stat.clear()
         self._pending_blob.clear()
         self._pending_notes.clear()
+        self._pending_parsed.clear()
 
     def close(self) -> None:
         self.flush()

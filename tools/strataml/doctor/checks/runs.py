@@ -84,7 +84,7 @@ def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     )
     yield from _check_entries(ctx, artifact, record.status)
     yield from _check_identity(artifact, record)
-    yield from _check_secrets(artifact, record)
+    yield from _check_secrets(ctx, artifact, record)
     if record.system is not None and record.status is not None:
         yield from _check_status(ctx, artifact, record.system, record.status, record.imported)
     if record.system is not None and record.config is not None and not record.imported:
@@ -96,12 +96,14 @@ def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         yield from _check_commit(ctx, artifact, record.config)
 
 
-def _check_secrets(artifact: Artifact, record: _Record) -> Iterator[Diagnostic]:
+def _check_secrets(ctx: Context, artifact: Artifact, record: _Record) -> Iterator[Diagnostic]:
     for name, parsed in ((CONFIG, record.config), (SYSTEM, record.system)):
         if parsed is None:
             continue
         document, data = parsed
-        for where, kind in iter_secrets(data):
+        # Found when the document was parsed (and stored with the parse), else searched now.
+        found = ctx.secrets(f"{artifact.path}/{name}")
+        for where, kind in iter_secrets(data) if found is None else found:
             yield RUN015.at(
                 f"{artifact.path}/{name}",
                 f"{dotted(where)} holds {kind}",
