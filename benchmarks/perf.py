@@ -32,7 +32,8 @@ from registry import bench_registry  # noqa: E402
 from strataml import schemas  # noqa: E402
 from strataml.integrity.hashing import hash_file, hash_files  # noqa: E402
 from strataml.integrity.stamp import stamp_directory  # noqa: E402
-from strataml.yamlio import dump_yaml, parse_many  # noqa: E402
+from strataml.yamlbulk import parse_many  # noqa: E402
+from strataml.yamltext import dump_yaml  # noqa: E402
 
 
 def dataset(repo: Path, name: str, splits: dict[str, str]) -> Path:

@@ -219,7 +219,7 @@ def test_the_event_reader_hands_on_what_it_does_not_take() -> None:
 def _mixed_documents() -> list[bytes]:
     """Shipped documents and broken ones, repeated past the size where parse_many shares out."""
     from conftest import EXAMPLES, REPO
-    from strataml.yamlio import POOL_MIN_DOCUMENTS
+    from strataml.yamlbulk import POOL_MIN_DOCUMENTS
 
     roots = [REPO / tree for tree in ("datasets", "models", "runs", "experiments")] + [EXAMPLES]
     shipped = [p.read_bytes() for root in roots for p in sorted(root.rglob("*.yaml"))]
@@ -249,7 +249,7 @@ def _assert_same(ours: list[object], raws: list[bytes]) -> None:
 
 
 def test_many_documents_read_in_worker_processes_read_as_one_by_one() -> None:
-    from strataml.yamlio import parse_many
+    from strataml.yamlbulk import parse_many
 
     raws = _mixed_documents()
     _assert_same(parse_many(raws), raws)
@@ -263,17 +263,17 @@ def _die(raws: list[bytes]) -> bytes:
 
 
 def test_a_worker_that_dies_hands_its_share_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    from strataml import yamlio
+    from strataml import yamlbulk
 
-    monkeypatch.setattr(yamlio, "_parse_share", _die)
+    monkeypatch.setattr(yamlbulk, "_parse_share", _die)
     raws = _mixed_documents()
-    _assert_same(yamlio.parse_many(raws), raws)
+    _assert_same(yamlbulk.parse_many(raws), raws)
 
 
 def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from strataml import yamlio
+    from strataml import yamlbulk
     from strataml.doctor.engine import run_doctor
 
     metadata = template / "datasets/iris/v1/metadata.yaml"
@@ -282,12 +282,19 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
         text.replace("format: csv", "format: csv\nformat: tsv\nrows: many"), "utf-8"
     )
     alone = run_doctor(template, use_cache=False)
-    monkeypatch.setattr(yamlio, "POOL_MIN_DOCUMENTS", 1)  # the template's few documents, shared out
+    monkeypatch.setattr(
+        yamlbulk, "POOL_MIN_DOCUMENTS", 1
+    )  # the template's few documents, shared out
     calls: list[int] = []
-    shared = yamlio.parse_many
-    monkeypatch.setattr(yamlio, "parse_many", lambda raws: calls.append(len(raws)) or shared(raws))
+    shared = yamlbulk.parse_many
+    monkeypatch.setattr(
+        yamlbulk, "parse_many", lambda raws: calls.append(len(raws)) or shared(raws)
+    )
     pooled = run_doctor(template, use_cache=False)
-    assert calls == [6]  # 2 metadata, the model metrics; the run: config, system, metrics
+    # The artifacts' 6 documents in one bulk read (2 metadata, the model metrics; the run's
+    # config, system, metrics), then what repository checks ask for one at a time: the model's
+    # stages.yaml and the two experiment specs.
+    assert calls == [6, 1, 1, 1]
     assert pooled.diagnostics == alone.diagnostics
     assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003"}
     assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")

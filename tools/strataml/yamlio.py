@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import enum
-import marshal
-import multiprocessing
-import os
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -402,90 +397,3 @@ def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]] | str:
                 lines[(*path, index)] = item.start_mark.line + 1
                 stack.append((item, (*path, index)))
     return lines, duplicates
-
-
-def top_level_key_line(text: str, key: str) -> int | None:
-    """1-based line of a top-level `key:` in block style, for in-place edits."""
-    prefix = f"{key}:"
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(prefix):
-            return number
-    return None
-
-
-class _Dumper(yaml.CSafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:  # records are trees; never emit anchors
-        return True
-
-
-def dump_yaml(data: object, *, modeline: str | None = None) -> str:
-    """Block-style YAML in the given key order; `modeline` names the schema for editors."""
-    body = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-        default_flow_style=False,
-    )
-    return (f"# yaml-language-server: $schema={modeline}\n" if modeline else "") + body
-
-
-def parse_scalar(text: str) -> object:
-    """A command-line value as YAML reads it: 3 -> int, 0.1 -> float, [a, b] -> list, x -> str."""
-    document = parse_yaml(text.encode("utf-8"))
-    if document.problems:
-        raise ValueError(document.problems[0].message)
-    return document.data
-
-
-# Many documents at once (doctor over a large registry): below this, worker processes cost more
-# than they save.
-POOL_MIN_DOCUMENTS = 400
-
-
-def parse_many(raws: Sequence[bytes]) -> list[YamlDocument]:
-    """`parse_yaml` of each, in order. Many documents are shared out: this process reads its share
-    while worker processes read theirs, as many small files are hashed (the reading is CPU-bound
-    Python, which threads cannot spread). A worker that fails hands its share back to be read here."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(raws) < POOL_MIN_DOCUMENTS or workers < 2 or sys.platform != "linux":
-        return [parse_yaml(raw) for raw in raws]
-    shares = [list(raws[k::workers]) for k in range(workers)]
-    results: list[list[YamlDocument] | None] = [None] * workers
-    try:  # a pool notices a worker that dies (BrokenProcessPool) where multiprocessing's waits
-        pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
-    except OSError:
-        return [parse_yaml(raw) for raw in raws]
-    with pool:
-        pending = [pool.submit(_parse_share, share) for share in shares[1:]]
-        results[0] = [parse_yaml(raw) for raw in shares[0]]
-        for k, job in enumerate(pending, start=1):
-            try:
-                results[k] = _unpack(job.result(), shares[k])
-            except (BrokenExecutor, OSError, MemoryError, EOFError, TypeError, ValueError):
-                # a lost worker (or a share that came back unreadable) is read here instead
-                results[k] = [parse_yaml(raw) for raw in shares[k]]
-    out: list[YamlDocument] = [None] * len(raws)  # type: ignore[list-item]
-    for k, documents in enumerate(results):
-        assert documents is not None
-        out[k::workers] = documents
-    return out
-
-
-def _parse_share(raws: list[bytes]) -> bytes:
-    """A worker's share, as one marshal: documents are JSON-shaped, which marshal carries fastest."""
-    packed = []
-    for document in map(parse_yaml, raws):
-        problems = [(p.kind.value, p.line, p.message) for p in document.problems]
-        packed.append((document.data, problems, document.lines))
-    return marshal.dumps(packed)
-
-
-def _unpack(blob: bytes, raws: list[bytes]) -> list[YamlDocument]:
-    documents = []
-    for (data, problems, lines), raw in zip(marshal.loads(blob), raws, strict=True):
-        found = tuple(YamlProblem(ProblemKind(kind), line, text) for kind, line, text in problems)
-        source = raw.decode("utf-8") if lines is None else None  # lines found from it if asked
-        documents.append(YamlDocument(data, found, lines, source))
-    return documents

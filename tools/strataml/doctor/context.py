@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from strataml import yamlio
+from strataml import yamlbulk
 from strataml.config import Config
 from strataml.doctor import parsed
 from strataml.gitindex import (
@@ -121,6 +121,8 @@ class Context:
         for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
             self._documents[path] = document
             self._secrets[path] = secrets
+        for path in todo:
+            self._documents.setdefault(path, None)  # no such file: not looked for again
 
     def forget(self, paths: list[str]) -> None:
         """Let go of documents no check will ask for again: a registry's documents are not all
@@ -150,7 +152,7 @@ class Context:
         found = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
         misses = [k for k, hit in enumerate(found) if hit is None]
         paths = list(raws)
-        fresh = yamlio.parse_many([raws[paths[k]] for k in misses])
+        fresh = yamlbulk.parse_many([raws[paths[k]] for k in misses]) if misses else []
         self.documents_parsed += len(misses)
         for k, document in zip(misses, fresh, strict=True):
             secrets = parsed.find_secrets(document)

@@ -11,7 +11,8 @@ from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, format_checksums
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.tree import scan_tree
-from strataml.yamlio import parse_yaml, top_level_key_line
+from strataml.yamlio import parse_yaml
+from strataml.yamltext import top_level_key_line
 
 METADATA = "metadata.yaml"
 

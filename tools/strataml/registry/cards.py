@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from strataml.yamlio import dump_yaml, parse_yaml
+from strataml.yamlio import parse_yaml
+from strataml.yamltext import dump_yaml
 
 CARD_SECTIONS = (
     "Model Details",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
 import os
 import re
@@ -22,7 +20,7 @@ from strataml.errors import StrataError
 from strataml.gitrepo import user_identity
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
-from strataml.registry.rows import count_rows
+from strataml.registry.rows import COLUMN_TYPES, count_rows, csv_columns
 from strataml.registry.runs import RunLookupError, resolve_run
 from strataml.registry.store import (
     RegistryError,
@@ -38,7 +36,7 @@ from strataml.registry.store import (
 )
 from strataml.safeopen import LinkOnPathError, open_beneath
 from strataml.wording import counted
-from strataml.yamlio import dump_yaml
+from strataml.yamltext import dump_yaml
 
 KIND: Kind = "datasets"
 SPLIT_DIRS = ("train", "val", "test")
@@ -173,40 +171,6 @@ def _split_for_file(source: Path, given: Sequence[str]) -> str:
     return given[0].split("=", 1)[0]
 
 
-def _columns(csv_file: Path) -> list[dict[str, str]] | None:
-    """The header's columns, each typed by the narrowest type all its non-empty cells fit."""
-    try:
-        with csv_file.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
-                return None
-            kinds = ["integer"] * len(header)
-            for row in reader:
-                for index, cell in enumerate(row[: len(header)]):
-                    kinds[index] = _widen(kinds[index], cell.strip())
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return [{"name": h, "type": k} for h, k in zip(header, kinds, strict=True)]
-
-
-_WIDER = ("integer", "float", "string")
-
-
-def _widen(kind: str, cell: str) -> str:
-    """The narrowest of integer < float < string that holds both `kind` and `cell`."""
-    if not cell or kind == "string":
-        return kind
-    fits = "string"
-    if "_" not in cell:  # Python reads 1_000 as a number; CSV readers elsewhere do not
-        with contextlib.suppress(ValueError):
-            float(cell)
-            fits = "float"
-            int(cell)
-            fits = "integer"
-    return max(kind, fits, key=_WIDER.index)
-
-
 def add_dataset(
     root: Path,
     name: str,
@@ -330,12 +294,12 @@ def _metadata(
     metadata["provenance"] = provenance
     metadata["splits"] = split_info
     csv_files = sorted(stage / rel for rel in placed.values() if rel.endswith(".csv"))
-    columns = [cols for f in csv_files if (cols := _columns(f))]
+    columns = [cols for f in csv_files if (cols := csv_columns(f))]
     headers = {tuple(c["name"] for c in cols) for cols in columns}
     if len(headers) == 1 and len(csv_files) == len(placed):
         # A column is as wide as its widest file: 1 in one split and 1.5 in another is float.
         metadata["columns"] = [
-            {"name": name, "type": max(kinds, key=_WIDER.index)}
+            {"name": name, "type": max(kinds, key=COLUMN_TYPES.index)}
             for name, *kinds in zip(
                 headers.pop(), *([c["type"] for c in cols] for cols in columns), strict=True
             )

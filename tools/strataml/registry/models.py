@@ -33,7 +33,7 @@ from strataml.registry.store import (
     versions,
 )
 from strataml.schemas import is_safe_relative_path
-from strataml.yamlio import dump_yaml
+from strataml.yamltext import dump_yaml
 
 KIND: Kind = "models"
 RELATIONS = ("fine-tune", "distill", "quantize", "prune", "merge")

@@ -1,7 +1,9 @@
-"""Row counts where they are cheap: CSV/TSV, JSON Lines, and Parquet (from its footer alone)."""
+"""Row counts where they are cheap: CSV/TSV, JSON Lines, and Parquet (from its footer alone);
+and the typed columns of a CSV file."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import struct
@@ -154,3 +156,37 @@ class _Compact:
             self._byte()
         else:
             self._skip(kind, depth)
+
+
+def csv_columns(csv_file: Path) -> list[dict[str, str]] | None:
+    """The header's columns, each typed by the narrowest type all its non-empty cells fit."""
+    try:
+        with csv_file.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
+                return None
+            kinds = ["integer"] * len(header)
+            for row in reader:
+                for index, cell in enumerate(row[: len(header)]):
+                    kinds[index] = _widen(kinds[index], cell.strip())
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return [{"name": h, "type": k} for h, k in zip(header, kinds, strict=True)]
+
+
+COLUMN_TYPES = ("integer", "float", "string")  # narrowest first
+
+
+def _widen(kind: str, cell: str) -> str:
+    """The narrowest of integer < float < string that holds both `kind` and `cell`."""
+    if not cell or kind == "string":
+        return kind
+    fits = "string"
+    if "_" not in cell:  # Python reads 1_000 as a number; CSV readers elsewhere do not
+        with contextlib.suppress(ValueError):
+            float(cell)
+            fits = "float"
+            int(cell)
+            fits = "integer"
+    return max(kind, fits, key=COLUMN_TYPES.index)

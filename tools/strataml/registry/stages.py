@@ -23,7 +23,8 @@ from strataml.registry.policy import Violation, evaluate_stage
 from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
-from strataml.yamlio import MAX_BYTES, dump_yaml, parse_yaml
+from strataml.yamlio import MAX_BYTES, parse_yaml
+from strataml.yamltext import dump_yaml
 
 KIND: Kind = "models"
 STAGES_FILE = "stages.yaml"

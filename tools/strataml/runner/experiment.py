@@ -15,7 +15,8 @@ from strataml.refs import ArtifactRef
 from strataml.safeopen import read_regular
 from strataml.suggest import did_you_mean
 from strataml.workspace import relative
-from strataml.yamlio import MAX_BYTES, parse_scalar, parse_yaml
+from strataml.yamlio import MAX_BYTES, parse_yaml
+from strataml.yamltext import parse_scalar
 
 _DURATION = re.compile(r"^([0-9]+)(s|m|h)$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600}

@@ -16,7 +16,7 @@ from strataml.atomic import fsync_path, write_text_atomic
 from strataml.errors import StrataError
 from strataml.integrity.tree import scan_tree
 from strataml.metrichistory import MetricsWriter
-from strataml.yamlio import dump_yaml
+from strataml.yamltext import dump_yaml
 
 RUNS = "runs"
 CONFIG, SYSTEM, METRICS, LOGS, ARTIFACTS = (

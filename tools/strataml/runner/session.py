@@ -37,7 +37,7 @@ from strataml.runner.fingerprint import CodeState, code_state, fingerprint
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
 from strataml.runner.outcome import disk_full, disk_reason, judge, write_metrics
 from strataml.runner.reuse import find_reusable
-from strataml.yamlio import dump_yaml
+from strataml.yamltext import dump_yaml
 
 Notify = Callable[[str], None]
 
