@@ -276,8 +276,9 @@ def test_hostile_metadata_yaml_is_one_finding_in_every_reader(
         2, "", f"strata: error: {where}: {problem}; run `strata doctor`\n"
     )  # fmt: skip
     code, out, err = strata("dataset", "list")
+    listed = where.removeprefix(f"{base_repo}/")  # a listing names the file in the repository
     assert (code, out, err) == (
-        0, f"datasets/toy@v1  ?    PROBLEM {where}: {problem}; run `strata doctor`\n", ""
+        0, f"datasets/toy@v1  ?    PROBLEM {listed}: {problem}; run `strata doctor`\n", ""
     )  # fmt: skip
 
 
