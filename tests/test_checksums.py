@@ -169,7 +169,7 @@ def test_a_file_that_changes_while_hashed_is_an_error_value_not_a_raise(tmp_path
 
 
 def test_a_digest_is_a_value_that_knows_its_algorithm() -> None:
-    from strataml.digest import PLACEHOLDER, Digest, is_tagged, shown
+    from strataml.integrity.digest import PLACEHOLDER, Digest, is_tagged, shown
 
     text = "blake3:" + "ab" * 32
     assert str(Digest.parse(text)) == text

@@ -28,8 +28,9 @@ from strataml.bundle.manifest import (
     digest_line,
     lfs_member,
 )
-from strataml.bundle.problems import BundleError, counted
+from strataml.bundle.problems import BundleError
 from strataml.errors import StrataError
+from strataml.wording import counted
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strataml.errors import StrataError
-from strataml.wording import counted as counted  # the bundle commands' counts
 
 
 @dataclass(frozen=True, slots=True)

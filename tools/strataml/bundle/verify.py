@@ -25,9 +25,10 @@ from strataml.bundle.manifest import (
     parse_digest,
     parse_manifest,
 )
-from strataml.bundle.problems import BundleError, Problem, counted
+from strataml.bundle.problems import BundleError, Problem
 from strataml.errors import StrataError
 from strataml.gitrepo import GitError, git_ok, run_git
+from strataml.wording import counted
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from strataml.digest import Digest
 from strataml.errors import StrataError
 from strataml.importers.record import (
     LAST_MS,
@@ -28,6 +27,7 @@ from strataml.importers.record import (
     read_mapping,
     read_text,
 )
+from strataml.integrity.digest import Digest
 from strataml.integrity.tree import scan_tree
 from strataml.jsonio import load_json
 from strataml.yamlio import MAX_BYTES

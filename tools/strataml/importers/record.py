@@ -15,7 +15,7 @@ from typing import Any
 
 from strataml import tool_version
 from strataml.atomic import fsync_path
-from strataml.digest import is_tagged
+from strataml.integrity.digest import is_tagged
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.registry import store

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from strataml.digest import Digest
+from strataml.integrity.digest import Digest
 from strataml.schemas import is_safe_relative_path
 
 CHECKSUMS = "CHECKSUMS.txt"

@@ -15,9 +15,9 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined, symlink_on_the_way
-from strataml.digest import PLACEHOLDER
 from strataml.errors import StrataError
 from strataml.gitrepo import user_identity
+from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.rows import COLUMN_TYPES, count_rows, csv_columns

@@ -11,9 +11,9 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined
-from strataml.digest import PLACEHOLDER
 from strataml.doctor.intact import require_intact
 from strataml.errors import StrataError
+from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.refs import ArtifactRef, Kind

@@ -13,10 +13,10 @@ from strataml import schemas
 from strataml.atomic import write_text_atomic
 from strataml.config import PYPROJECT, Config, load_config
 from strataml.confine import confined
-from strataml.digest import Digest
 from strataml.doctor.intact import NotIntactError, findings
 from strataml.errors import StrataError
 from strataml.gitrepo import commit_paths, file_at, file_commits, not_committed, user_identity
+from strataml.integrity.digest import Digest
 from strataml.refs import Kind, is_run_id, is_version
 from strataml.registry.lineage import upstream_directories
 from strataml.registry.policy import Violation, evaluate_stage

@@ -13,8 +13,8 @@ from typing import Any
 
 from strataml.atomic import fsync_path
 from strataml.confine import check_user_path, confined
-from strataml.digest import is_tagged
 from strataml.errors import StrataError, UsageError
+from strataml.integrity.digest import is_tagged
 from strataml.refs import ArtifactRef, Kind, is_name, is_version, version_key
 from strataml.safeopen import read_regular
 from strataml.workspace import relative, scan_layout

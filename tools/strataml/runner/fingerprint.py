@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml.digest import Digest
 from strataml.errors import StrataError
 from strataml.gitrepo import ARTIFACT_TREES, CodeSnapshot, code_snapshot
 from strataml.integrity.checksums import content_hash
+from strataml.integrity.digest import Digest
 from strataml.integrity.hashing import hash_bytes, hash_files
 
 # Never code, even outside Git: VCS metadata and local caches (TFC-0001).

@@ -7,11 +7,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.digest import is_tagged
 from strataml.doctor.intact import BYTES, require_intact
 from strataml.doctor.model import Severity
 from strataml.gitrepo import file_at, file_commits, tree_files
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
+from strataml.integrity.digest import is_tagged
 from strataml.integrity.hashing import hash_bytes
 from strataml.refs import ArtifactRef
 from strataml.runner.experiment import SpecError

@@ -17,9 +17,9 @@ from typing import Any, BinaryIO
 from strataml import tool_version
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
-from strataml.digest import shown
 from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS
+from strataml.integrity.digest import shown
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import is_run_id
 from strataml.runlog import LOG_CAP, cap_log

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from strataml.digest import is_tagged, shown
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.checks.history import committed_versions
 from strataml.doctor.context import Context
@@ -28,6 +27,7 @@ from strataml.integrity.checksums import (
     content_hash,
     parse_checksums,
 )
+from strataml.integrity.digest import is_tagged, shown
 from strataml.integrity.hashing import FileChangedError
 from strataml.lfs import Pointer
 from strataml.safeopen import read_regular

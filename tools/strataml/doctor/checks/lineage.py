@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from strataml.digest import shown
 from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
@@ -17,6 +16,7 @@ from strataml.doctor.rules import (
     LIN004,
     LIN005,
 )
+from strataml.integrity.digest import shown
 from strataml.jsonio import as_list, as_mapping
 from strataml.refs import ArtifactRef, is_run_id
 from strataml.workspace import Artifact

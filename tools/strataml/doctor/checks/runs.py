@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from strataml.credentials import dotted, iter_secrets
-from strataml.digest import shown
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -30,6 +29,7 @@ from strataml.doctor.rules import (
     RUN015,
     RUN030,
 )
+from strataml.integrity.digest import shown
 from strataml.liveness import parse_moment, runner_liveness
 from strataml.refs import ArtifactRef
 from strataml.schemas import is_safe_relative_path

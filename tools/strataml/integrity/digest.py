@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import blake3
+from strataml.integrity.hashing import hash_bytes
 
 ALGORITHM = "blake3"
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -19,7 +19,7 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes) -> Digest:
-        return cls(str(blake3.blake3(data).hexdigest()))
+        return cls(hash_bytes(data))
 
     @classmethod
     def parse(cls, text: str) -> Digest:
