@@ -74,6 +74,7 @@ def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
     with database(cache_file(template)) as db:
         db.execute("UPDATE stat SET digest = ? WHERE path = ?", ("0" * 64, DATA))
         db.execute("DELETE FROM meta WHERE key LIKE 'note:%'")  # the listing-level verdict too
+        db.execute("DELETE FROM verdict")  # and the whole tree's
     assert [d.code for d in run_doctor(template).diagnostics] == ["CHK005"]  # the cache's limit
     fresh = run_doctor(template, use_cache=False)
     assert (fresh.diagnostics, fresh.files_read) == ((), 14)

@@ -77,6 +77,7 @@ class Context:
     declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
     keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
     _blob_sizes: dict[str, int] | None = None
+    timeless: bool = True  # False once a check asked something besides the files (a runner's pid)
 
     @property
     def rules_root(self) -> Path:
@@ -200,6 +201,10 @@ class Context:
         """Start `git status` of the artifact trees in the background (see `uncommitted`)."""
         if self._status is None:
             self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
+
+    def known_status(self, status: list[tuple[str, str]] | None) -> None:
+        """`git status` as the verdict cache knows it for this very tree (doctor/verdicts.py)."""
+        self._status = lambda: status
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
         """`git status` of the artifact trees, once per doctor run (None outside Git)."""

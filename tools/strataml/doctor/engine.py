@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strataml.config import DoctorConfig, load_config
+from strataml.doctor import verdicts
 from strataml.doctor.base import base_rules
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
 from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
@@ -169,19 +170,34 @@ def _check_all(
     owned = [
         [f"{a.path}/{name}" for a in b for name in ARTIFACT_DOCUMENTS[a.kind]] for b in batches
     ]
-    if ctx.artifacts:
+    key = verdicts.world_key(ctx)
+    # --no-cache: the artifacts are checked afresh, and their verdict replaces the one stored.
+    known = verdicts.lookup(ctx, key) if key is not None and ctx.use_cache else None
+    if known is not None:  # the same tree, code and configuration as a run before: its verdict
+        ctx.known_status(known.status)
+    elif ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
         ctx.prefetch(owned[0])
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
+    if known is not None:
+        ctx.files_hashed += known.hashed
+        return found + known.found
+    hashed, timeless = ctx.files_hashed, ctx.timeless
+    ctx.timeless = True
+    per_artifact: list[Diagnostic] = []
     for batch, documents in zip(batches, owned, strict=True):
         ctx.prefetch(documents)
         for artifact in batch:
             for artifact_check in ARTIFACT_CHECKS.values():
-                found.extend(artifact_check(ctx, artifact))
+                per_artifact.extend(artifact_check(ctx, artifact))
         ctx.forget(documents)
-    return found
+    if key is not None and ctx.timeless:
+        status = ctx.uncommitted()
+        verdicts.store(ctx, key, verdicts.Verdict(per_artifact, ctx.files_hashed - hashed, status))
+    ctx.timeless = ctx.timeless and timeless
+    return found + per_artifact
 
 
 def _repo_path(root: Path, start: Path, file: Path) -> str:

@@ -31,6 +31,7 @@ _SCHEMA = (
     "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blob (blob TEXT PRIMARY KEY, digest TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS verdict (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
 )
 _FORMAT = "strataml-hash-cache-1"
 PARSED_PENDING = 2000  # parse rows written together
@@ -68,6 +69,7 @@ class HashCache:
         self.changed_in_place: set[str] = set()
         self._pending_notes: list[tuple[str, str | None]] = []
         self._pending_parsed: dict[str, bytes] = {}
+        self._pending_verdict: tuple[str, bytes] | None = None
         if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
             self.db = self._open()
 
@@ -221,6 +223,21 @@ class HashCache:
         if len(self._pending_parsed) >= PARSED_PENDING:  # a first run holds no registry's worth
             self.flush()
 
+    def lookup_verdict(self, key: str) -> bytes | None:
+        """The artifact checks' findings stored under a world key (`doctor/verdicts.py`)."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM verdict WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return None
+        return row[0] if row and isinstance(row[0], bytes) else None
+
+    def remember_verdict(self, key: str, value: bytes) -> None:
+        """Keep this verdict and no other: one tree's state is kept, the last one checked."""
+        self._pending_verdict = (key, value)
+
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
         if key is not None and key.ctime_ns < self.settled_before:
             self._pending_stat.append(
@@ -231,7 +248,7 @@ class HashCache:
 
     def flush(self) -> None:
         pending = self._pending_stat or self._pending_blob or self._pending_notes
-        if self.db is None or not (pending or self._pending_parsed):
+        if self.db is None or not (pending or self._pending_parsed or self._pending_verdict):
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -247,6 +264,9 @@ class HashCache:
             self.db.executemany(
                 "INSERT OR REPLACE INTO parsed VALUES (?, ?)", self._pending_parsed.items()
             )
+            if self._pending_verdict is not None:
+                self.db.execute("DELETE FROM verdict")
+                self.db.execute("INSERT INTO verdict VALUES (?, ?)", self._pending_verdict)
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -256,6 +276,7 @@ class HashCache:
         self._pending_blob.clear()
         self._pending_notes.clear()
         self._pending_parsed.clear()
+        self._pending_verdict = None
 
     def close(self) -> None:
         self.flush()

@@ -21,6 +21,9 @@ class TreeScan:
     special: tuple[str, ...] = ()  # FIFOs, sockets, devices
     unportable: tuple[str, ...] = ()  # names that cannot appear in a CHECKSUMS line
     unreadable: tuple[str, ...] = ()  # directories we could not list
+    directories: tuple[
+        tuple[str, int, int, int], ...
+    ] = ()  # subdirectories: path, mtime, ctime, inode
 
 
 def scan_tree(root: Path) -> TreeScan:
@@ -29,6 +32,7 @@ def scan_tree(root: Path) -> TreeScan:
     special: list[str] = []
     unportable: list[str] = []
     unreadable: list[str] = []
+    directories: list[tuple[str, int, int, int]] = []
     pending = [""]
     while pending:
         rel_dir = pending.pop()
@@ -56,6 +60,7 @@ def scan_tree(root: Path) -> TreeScan:
                 regular.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             elif stat.S_ISDIR(mode):
                 pending.append(rel)
+                directories.append((rel, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             elif stat.S_ISLNK(mode):
                 symlinks.append(rel)
             else:
@@ -68,6 +73,7 @@ def scan_tree(root: Path) -> TreeScan:
         tuple(sorted(special)),
         tuple(sorted(unportable)),
         tuple(sorted(unreadable)),
+        tuple(sorted(directories)),
     )
 
 

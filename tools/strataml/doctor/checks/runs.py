@@ -232,6 +232,7 @@ def _check_status(
             hint="system.json is written by the runner only; restore it from Git",
         )
         return
+    ctx.timeless = False  # whether the runner lives is not in the files: no verdict is kept
     yield from _check_liveness(artifact, document, system)
 
 

@@ -63,9 +63,17 @@ def _required(ctx: Context, artifact: Artifact) -> SignerNeed:
     return signer_need(ctx.config, artifact.path, held)
 
 
+def _signed(ctx: Context, artifact: Artifact) -> bool:
+    """Is there a SIGNATURE.asc (the scan knows; a symlink counts only if it leads to a file)?"""
+    scan = ctx.scan(artifact)
+    if SIGNATURE in scan.files:
+        return True
+    return SIGNATURE in scan.symlinks and (ctx.root / artifact.path / SIGNATURE).exists()
+
+
 def check_signatures(ctx: Context) -> Iterator[Diagnostic]:
     trusted = ctx.config.trusted
-    signed = [a for a in ctx.artifacts if (ctx.root / a.path / SIGNATURE).exists()]
+    signed = [a for a in ctx.artifacts if _signed(ctx, a)]
     required = {a.path: _required(ctx, a) for a in ctx.artifacts}
     signed_paths = {a.path for a in signed}  # a set: a list would be searched once per artifact
     for artifact in ctx.artifacts:

@@ -1,0 +1,245 @@
+"""The verdict cache: what every artifact check found, under a key made of all they can read.
+
+A whole-repository doctor run over a tree that has not changed since the last one gives the same
+findings; this cache lets it say so without reading a document again (TFC-0008 R14). The key
+(`world_key`) is the BLAKE3 of:
+
+- the code: the source of every module of this package and every schema it validates with, this
+  Python, and the platform and user it runs as;
+- the configuration doctor runs under, and the environment variables Git and StrataML read;
+- the stat keys (size, mtime, ctime, inode) of every file and directory of every artifact, of
+  every entry of the artifact trees above the versions (`stages.yaml`, cards, run directories),
+  of the whole of `experiments/` and `keys/`, and of the repository's top level;
+- Git: HEAD's commit, the stat keys of the index, of the repository's configuration, attribute and
+  exclude files (its own, the user's, the system's), of the object database's directories (a
+  commit that appears or goes), and of the git binary.
+
+There is no key where one of these cannot be seen: a subpath, `--since`, `--files` or `--base`
+run, a repository whose `.git` is not a directory or has alternates, Git configuration that names
+or includes other files, or Git told where its repository is by the environment. A verdict is
+stored only when every stat key in it is older than the racy window (a later change moves ctime)
+and no check consulted anything outside the files, such as whether a runner is still alive.
+Stored values carry the BLAKE3 of their body, as parse rows do; a damaged one is a miss.
+"""
+
+from __future__ import annotations
+
+import functools
+import marshal
+import os
+import pickle
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import strataml
+from strataml import schemas
+from strataml.doctor.context import Context
+from strataml.doctor.model import Diagnostic, Severity
+from strataml.integrity.hashing import hash_bytes
+
+_FORMAT = b"strataml-verdicts-1"
+_CHECK = 64  # hex characters of the body's BLAKE3 in front of it
+# The artifact trees' levels above the versions: names and versions, run directories.
+_TREES = {"datasets": 2, "models": 2, "runs": 1}
+_WHOLE = ("experiments", "keys")  # read whole
+# Environment variables that move Git to another repository, index or object store: no key.
+_ELSEWHERE = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE",
+)  # fmt: skip
+# Git configuration that names other files whose contents the key would not see: no key.
+# A commit appears or goes: the directory holding its loose object or its pack changes.
+_OBJECT_DIRECTORIES = ("info/alternates", "pack", *(f"{n:02x}" for n in range(256)))
+_NAMES_FILES = (b"include", b"attributesfile", b"excludesfile", b"hookspath", b"worktree")
+
+
+@dataclass(frozen=True, slots=True)
+class WorldKey:
+    key: str
+    settled: bool  # every stat key older than the racy window: the verdict may be stored
+
+
+@functools.cache
+def code_identity() -> bytes:
+    """The source of every module of the package and of every schema, and what runs them."""
+    package = Path(strataml.__file__).parent
+    parts = [_FORMAT, sys.version.encode(), sys.platform.encode(), str(os.getuid()).encode()]
+    for path in sorted(package.rglob("*.py")):
+        parts += [str(path.relative_to(package)).encode(), path.read_bytes()]
+    for path in sorted(schemas.SCHEMA_DIR.glob("*.json")):
+        parts += [path.name.encode(), path.read_bytes()]
+    return hash_bytes(b"\0".join(parts)).encode()
+
+
+def world_key(ctx: Context) -> WorldKey | None:
+    """The key of everything the artifact checks of this run can read, or None (see above)."""
+    cache = ctx.cache
+    if (
+        cache is None
+        or not ctx.whole_repository
+        or ctx.only is not None
+        or ctx.keys_root is not None
+        or any(name in os.environ for name in _ELSEWHERE)
+    ):
+        return None
+    git = _git_state(ctx.root)
+    if git is None:
+        return None
+    stats: list[object] = [git]
+    for artifact in ctx.layout.artifacts:
+        scan = ctx.scan(artifact)
+        stats.append((artifact.path, artifact.kind, scan.stats, scan.symlinks, scan.special,
+                      scan.unportable, scan.unreadable, scan.directories))  # fmt: skip
+    # The top level, but for Git's own directory (above) and the cache's, which this run changes.
+    stats.append([e for e in _entries(ctx.root, depth=1) if e[0] not in (".git", ".strata")])
+    for tree, depth in _TREES.items():
+        stats.append(_entries(ctx.root / tree, depth=depth))
+    for tree in _WHOLE:
+        stats.append(_entries(ctx.root / tree, depth=None))
+    environment = sorted(
+        (name, value)
+        for name, value in os.environ.items()
+        if name.startswith(("GIT_", "STRATA")) or name in ("HOME", "XDG_CONFIG_HOME", "PATH")
+    )
+    body = pickle.dumps(
+        (code_identity(), repr(ctx.config), repr(ctx.declared), ctx.head, environment, stats),
+        protocol=5,
+    )
+    newest = max(_ctimes(stats), default=0)
+    return WorldKey(hash_bytes(body), newest < cache.settled_before)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    found: list[Diagnostic]  # what the artifact checks found
+    hashed: int  # files they verified
+    # `git status` of the artifact trees, a function of what the key holds too (HEAD, the index,
+    # the files, the ignore rules and Git's configuration): the repository checks take it from here.
+    status: list[tuple[str, str]] | None
+
+
+def lookup(ctx: Context, key: WorldKey) -> Verdict | None:
+    """The verdict stored under `key`, or None."""
+    assert ctx.cache is not None
+    value = ctx.cache.lookup_verdict(key.key)
+    if value is None or value[:_CHECK] != hash_bytes(value[_CHECK:]).encode():
+        return None
+    try:
+        hashed, rows, status = marshal.loads(value[_CHECK:])
+        found = [
+            Diagnostic(str(code), Severity(severity), str(path), line, str(message), hint)
+            for code, severity, path, line, message, hint in rows
+        ]
+        changes = None if status is None else [(str(a), str(b)) for a, b in status]
+    except (EOFError, ValueError, TypeError):
+        return None
+    return Verdict(found, int(hashed), changes)
+
+
+def store(ctx: Context, key: WorldKey, verdict: Verdict) -> None:
+    if ctx.cache is None or not key.settled:
+        return
+    rows = [(d.code, d.severity.value, d.path, d.line, d.message, d.hint) for d in verdict.found]
+    body = marshal.dumps((verdict.hashed, rows, verdict.status))
+    ctx.cache.remember_verdict(key.key, hash_bytes(body).encode() + body)
+
+
+def _entries(directory: Path, depth: int | None) -> list[tuple[str, int, int, int, int, int]]:
+    """Path, mode, size, mtime, ctime and inode of every entry down to `depth` levels, without
+    following symlinks; [] for a directory that is not there."""
+    found = []
+    pending = [("", 1)]
+    while pending:
+        rel_dir, level = pending.pop()
+        try:
+            with os.scandir(directory / rel_dir if rel_dir else directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            found.append((f"{rel_dir}!{exc.errno}", 0, 0, 0, 0, 0))
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                found.append((f"{rel}!{exc.errno}", 0, 0, 0, 0, 0))
+                continue
+            found.append((rel, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            if entry.is_dir(follow_symlinks=False) and (depth is None or level < depth):
+                pending.append((rel, level + 1))
+    found.sort()
+    return found
+
+
+def _stat(path: Path) -> tuple[str, int, int, int, int, int]:
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return (f"{path}!{exc.errno}", 0, 0, 0, 0, 0)
+    return (str(path), st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _git_state(root: Path) -> list[tuple[str, int, int, int, int, int]] | None:
+    """Stat keys of what Git reads to answer doctor: None where that cannot be told from them."""
+    git_dir = root / ".git"
+    if git_dir.is_symlink() or not git_dir.is_dir():
+        return None  # a worktree's or submodule's .git file points elsewhere
+    stores = _object_stores(git_dir / "objects")
+    if stores is None:
+        return None
+    home = Path(os.environ.get("HOME", "~")).expanduser()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "git"
+    configs = [git_dir / "config", home / ".gitconfig", xdg / "config", Path("/etc/gitconfig")]
+    for config in configs:
+        try:
+            text = config.read_bytes().lower()
+        except OSError:
+            continue
+        if any(word in text for word in _NAMES_FILES):
+            return None
+    binary = shutil.which("git")
+    places = [
+        *configs,
+        git_dir / "index", git_dir / "HEAD", git_dir / "packed-refs", git_dir / "shallow",
+        git_dir / "info" / "attributes", git_dir / "info" / "exclude", git_dir / "refs" / "replace",
+        xdg / "attributes", xdg / "ignore", Path("/etc/gitattributes"),
+        git_dir / "lfs" / "objects",
+        *(store / name for store in stores for name in _OBJECT_DIRECTORIES),
+        Path(binary) if binary else Path("/nonexistent/git"),
+    ]  # fmt: skip
+    return [_stat(place) for place in places]
+
+
+def _object_stores(objects: Path) -> list[Path] | None:
+    """The object directory and those its `info/alternates` lends it (a clone made with
+    `--shared` or `--reference`); None when an alternate has alternates of its own."""
+    stores = [objects]
+    try:
+        lines = (objects / "info" / "alternates").read_text("utf-8").splitlines()
+    except FileNotFoundError:
+        return stores
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        if line.strip() and not line.startswith("#"):
+            store = (objects / line.strip()).resolve()
+            if (store / "info" / "alternates").exists():
+                return None
+            stores.append(store)
+    return stores
+
+
+def _ctimes(stats: list[object]) -> Iterator[int]:
+    git, *rest = stats
+    assert isinstance(git, list)
+    yield from (entry[4] for entry in git)
+    for item in rest:
+        if isinstance(item, list):  # _entries
+            yield from (entry[4] for entry in item)
+        elif isinstance(item, tuple):  # an artifact's scan
+            _, _, files, _, _, _, _, directories = item
+            yield from (st[2] for st in files.values())
+            yield from (d[2] for d in directories)
