@@ -19,6 +19,7 @@ import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -439,6 +440,12 @@ def _child(
             os.dup2(null, fd)
         sys.stdout = sys.stderr = Path(os.devnull).open("w")  # noqa: SIM115 - lives until _exit
         os.chdir(repo)
+        # A killed writer cannot remove its temporary directories (a throwaway GnuPG home):
+        # they go to the test's own scratch space, not the machine's /tmp.
+        scratch = repo.parent / "child-tmp"
+        scratch.mkdir(exist_ok=True)
+        tempfile.tempdir = str(scratch)
+        os.environ["TMPDIR"] = str(scratch)
         if counted is not None:
             _count_changes(repo.resolve(), kill_at, counted)
         try:

@@ -42,7 +42,8 @@ from strataml.integrity.hashing import hash_bytes
 
 _FORMAT = b"strataml-verdicts-1"
 _CHECK = 64  # hex characters of the body's BLAKE3 in front of it
-# The artifact trees' levels above the versions: names and versions, run directories.
+# The artifact trees' levels above the versions: names, their files and versions. Under runs/,
+# a directory's own stat key is not needed: its scan sees every entry in it.
 _TREES = {"datasets": 2, "models": 2, "runs": 1}
 _WHOLE = ("experiments", "keys")  # read whole
 # Environment variables that move Git to another repository, index or object store: no key.
@@ -96,7 +97,7 @@ def world_key(ctx: Context) -> WorldKey | None:
     # The top level, but for Git's own directory (above) and the cache's, which this run changes.
     stats.append([e for e in _entries(ctx.root, depth=1) if e[0] not in (".git", ".strata")])
     for tree, depth in _TREES.items():
-        stats.append(_entries(ctx.root / tree, depth=depth))
+        stats.append(_entries(ctx.root / tree, depth=depth, dirs=tree != "runs"))
     for tree in _WHOLE:
         stats.append(_entries(ctx.root / tree, depth=None))
     environment = sorted(
@@ -147,9 +148,12 @@ def store(ctx: Context, key: WorldKey, verdict: Verdict) -> None:
     ctx.cache.remember_verdict(key.key, hash_bytes(body).encode() + body)
 
 
-def _entries(directory: Path, depth: int | None) -> list[tuple[str, int, int, int, int, int]]:
+def _entries(
+    directory: Path, depth: int | None, *, dirs: bool = True
+) -> list[tuple[str, int, int, int, int, int]]:
     """Path, mode, size, mtime, ctime and inode of every entry down to `depth` levels, without
-    following symlinks; [] for a directory that is not there."""
+    following symlinks (of a directory only its path, unless `dirs`); [] for a directory that is
+    not there."""
     found = []
     pending = [("", 1)]
     while pending:
@@ -162,6 +166,9 @@ def _entries(directory: Path, depth: int | None) -> list[tuple[str, int, int, in
             continue
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not dirs and entry.is_dir(follow_symlinks=False):
+                found.append((rel, 0, 0, 0, 0, 0))
+                continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 _UNPORTABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 
@@ -27,6 +27,8 @@ class TreeScan:
 
 
 def scan_tree(root: Path) -> TreeScan:
+    # Strings, not Path objects, on the way down: this runs once per artifact of a registry.
+    top = str(root)
     regular: list[tuple[str, int, int, int, int]] = []  # path, size, mtime, ctime, inode
     symlinks: list[str] = []
     special: list[str] = []
@@ -37,14 +39,14 @@ def scan_tree(root: Path) -> TreeScan:
     while pending:
         rel_dir = pending.pop()
         try:
-            with os.scandir(root / rel_dir if rel_dir else root) as listing:
+            with os.scandir(f"{top}/{rel_dir}" if rel_dir else top) as listing:
                 entries = list(listing)
         except OSError:
             unreadable.append(rel_dir or ".")
             continue
         prefix = f"{rel_dir}/" if rel_dir else ""
         # One check of all names at once; names one by one only when some name fails it.
-        each = not _portable("".join(e.name for e in entries))
+        each = not _portable("".join([e.name for e in entries]))
         for entry in entries:
             rel = prefix + entry.name
             if each and not _portable(entry.name):
@@ -56,12 +58,12 @@ def scan_tree(root: Path) -> TreeScan:
                 unreadable.append(rel)
                 continue
             mode = st.st_mode
-            if stat.S_ISREG(mode):
+            if S_ISREG(mode):
                 regular.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-            elif stat.S_ISDIR(mode):
+            elif S_ISDIR(mode):
                 pending.append(rel)
                 directories.append((rel, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-            elif stat.S_ISLNK(mode):
+            elif S_ISLNK(mode):
                 symlinks.append(rel)
             else:
                 special.append(rel)
