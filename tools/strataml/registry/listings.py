@@ -12,6 +12,7 @@ from strataml.refs import Kind
 
 if TYPE_CHECKING:
     from strataml.registry.stages import PromotionResult, StagesAt
+    from strataml.registry.stagestate import StageEvent
 
 
 @dataclass(frozen=True)
@@ -123,18 +124,15 @@ class StageHistory:
     """`strata model history NAME`: the transitions recorded in stages.yaml."""
 
     name: str
-    entries: tuple[dict[str, Any], ...]
+    entries: tuple[StageEvent, ...]
 
     def text(self) -> str:
-        lines = "".join(
-            f"{e['at']}  {e['version']}  {e['from']} -> {e['to']}  by {e['by']}: {e['reason']}\n"
-            for e in self.entries
-        )
+        lines = "".join(e.text() for e in self.entries)
         return lines or f"models/{self.name}: no stage changes yet\n"
 
-    def document(self) -> list[dict[str, Any]]:
+    def document(self) -> list[dict[str, object]]:
         """schemas/model-history.schema.json (the array form)."""
-        return list(self.entries)
+        return [e.document() for e in self.entries]
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,6 @@ class StagesView:
 def promotion_text(result: PromotionResult) -> str:
     """`strata model promote`: one line per stage change, then the commit that holds them."""
     moves = "".join(
-        f"models/{name}@{e['version']}: {e['from']} -> {e['to']}\n" for name, e in result.entries
+        f"models/{name}@{e.version}: {e.from_stage} -> {e.to}\n" for name, e in result.entries
     )
     return moves + (f"committed {result.commit[:12]}\n" if result.commit else "")
