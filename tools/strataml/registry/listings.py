@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from strataml.refs import Kind
 from strataml.registry.versionviews import DatasetVersionView, ModelVersionView
@@ -49,7 +49,7 @@ def show_version(root: Path, kind: Kind, ref: str) -> DatasetVersionView | Model
     return models.describe(root, found.name, found.version)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StageHistory:
     """`strata model history NAME`: the transitions recorded in stages.yaml."""
 
@@ -65,7 +65,7 @@ class StageHistory:
         return [e.document() for e in self.entries]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StagesView:
     """`strata model history NAME --at WHEN`: the stages as committed at that moment."""
 
@@ -73,7 +73,7 @@ class StagesView:
     moment: dt.datetime
     found: StagesAt
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         """schemas/model-history.schema.json (the object form)."""
         state = self.found.stages
         committed = self.found.committed

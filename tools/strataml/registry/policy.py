@@ -6,7 +6,7 @@ that a version promote refuses is the version doctor fails once a hand edit puts
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -64,7 +64,7 @@ def model_policy(policy: PromotionPolicy, name: str) -> dict[str, StagePolicy]:
     return policies
 
 
-def load_policy(table: dict[str, Any], name: str) -> dict[str, StagePolicy]:
+def load_policy(table: Mapping[str, Any], name: str) -> dict[str, StagePolicy]:
     """model_policy of a raw, schema-valid [tool.strataml.policy] table (doctor's registry
     check passes Config.policy)."""
     return model_policy(PromotionPolicy.from_table(table), name)

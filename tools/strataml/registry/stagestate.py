@@ -119,7 +119,7 @@ class Stages:
         elif to == "archived":
             self.archived = sorted([*self.archived, version], key=version_key)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         return {
             "schema_version": 1,
             "production": self.production,
