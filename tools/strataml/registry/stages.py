@@ -80,8 +80,9 @@ def check_version(root: Path, name: str, version: str) -> None:
 def evidence(root: Path, name: str, version: str) -> Evidence | None:
     """What a promotion rests on: the training run, the metrics, the digest of CHECKSUMS.txt."""
     directory = root / KIND / name / version
-    run = checksums = None
+    run: str | None = None
     metrics: dict[str, float] = {}
+    checksums: str | None = None
     with contextlib.suppress(StrataError):
         found = (load_mapping(directory / "metadata.yaml").get("training") or {}).get("run")
         if isinstance(found, str) and is_run_id(found):
