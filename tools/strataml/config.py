@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,95 @@ class SigningRequirement:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricRule:
+    name: str
+    dataset: str  # datasets/<name>@v<N>, unpinned
+    split: str
+    minimum: float | None
+    maximum: float | None
+
+    def describe(self) -> str:
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f">= {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum:g}")
+        return f"{self.name} on {self.dataset} {self.split} {' and '.join(bounds)}"
+
+
+@dataclass(frozen=True, slots=True)
+class StageRequirements:
+    """One stage table of [tool.strataml.policy]: what a version needs to hold that stage."""
+
+    card_sections: tuple[str, ...] = ()
+    metrics: tuple[MetricRule, ...] = ()
+    signatures: int = 0  # distinct trusted signers
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> StageRequirements:
+        return cls(
+            tuple(table.get("card-sections", ())),
+            tuple(
+                MetricRule(m["name"], m["dataset"], m["split"], m.get("min"), m.get("max"))
+                for m in table.get("metrics", ())
+            ),
+            int(table.get("signatures", 0)),
+        )
+
+
+def _stage_table(table: Mapping[str, Any], stage: str) -> StageRequirements | None:
+    entry = table.get(stage)
+    return StageRequirements.from_table(entry) if isinstance(entry, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class StageTables:
+    """The staging and production tables of [tool.strataml.policy] or of one models entry."""
+
+    staging: StageRequirements | None = None
+    production: StageRequirements | None = None
+
+    def stage(self, stage: str) -> StageRequirements | None:
+        return {"staging": self.staging, "production": self.production}.get(stage)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> StageTables:
+        return cls(_stage_table(table, "staging"), _stage_table(table, "production"))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPolicy:
+    """A [[tool.strataml.policy.models]] entry: the stage tables of the models `match` fits."""
+
+    match: str  # fnmatch glob over the whole model name
+    tables: StageTables
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPolicy:
+    """[tool.strataml.policy] (TFC-0005 R10): a default table per stage, then per-model entries."""
+
+    default: StageTables = field(default_factory=StageTables)
+    models: tuple[ModelPolicy, ...] = ()
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> PromotionPolicy:
+        """A schema-valid [tool.strataml.policy] table."""
+        return cls(
+            StageTables.from_table(table),
+            tuple(
+                ModelPolicy(str(entry["match"]), StageTables.from_table(entry))
+                for entry in table.get("models", ())
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
     problems: tuple[ConfigProblem, ...] = ()
     policy: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.policy], schema-valid
+    # (read through promotion_policy; doctor's configuration diff compares the raw tables)
     signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
     lfs: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.lfs], schema-valid
 
@@ -52,6 +138,11 @@ class Config:
     def max_plain_bytes(self) -> int:
         """[tool.strataml.lfs] max-plain-bytes: larger artifact files need LFS (TFC-0008 R12)."""
         return int(self.lfs.get("max-plain-bytes", DEFAULT_MAX_PLAIN_BYTES))
+
+    @property
+    def promotion_policy(self) -> PromotionPolicy:
+        """[tool.strataml.policy]: the stage tables promote and doctor enforce (TFC-0005 R10)."""
+        return PromotionPolicy.from_table(self.policy)
 
     @property
     def signing_requirements(self) -> tuple[SigningRequirement, ...]:

@@ -34,6 +34,7 @@ from strataml.registry.store import (
     staging,
     versions,
 )
+from strataml.registry.versionviews import DatasetVersionView
 from strataml.safeopen import LinkOnPathError, open_beneath
 from strataml.wording import counted
 from strataml.yamltext import dump_yaml
@@ -334,32 +335,23 @@ def datasheet(name: str, number: str, metadata: dict[str, Any]) -> str:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def list_datasets(root: Path) -> list[dict[str, Any]]:
-    rows = []
-    for name in names(root, KIND):
-        for number in versions(root, KIND, name):
-            rows.append(describe(root, name, number))
-    return rows
+def list_datasets(root: Path) -> list[DatasetVersionView]:
+    return [
+        describe(root, name, number)
+        for name in names(root, KIND)
+        for number in versions(root, KIND, name)
+    ]
 
 
-def describe(root: Path, name: str, number: str) -> dict[str, Any]:
-    path = f"{KIND}/{name}/{number}"
+def describe(root: Path, name: str, number: str) -> DatasetVersionView:
+    ref, path = f"{KIND}/{name}@{number}", f"{KIND}/{name}/{number}"
     try:
         metadata = load_mapping(root / path / "metadata.yaml")
     except StrataError as exc:  # a damaged version is still listed
-        return {
-            "ref": f"{KIND}/{name}@{number}",
-            "path": path,
-            "problem": str(exc).removeprefix(f"{root}/"),
-        }
-    splits = metadata.get("splits") if isinstance(metadata.get("splits"), dict) else {}
-    return {
-        "ref": f"{KIND}/{name}@{number}",
-        "path": path,
-        "description": metadata.get("description"),
-        "license": metadata.get("license"),
-        "created": metadata.get("created"),
-        "content_hash": metadata.get("content_hash"),
-        "splits": splits,
-        "provenance": metadata.get("provenance"),
-    }
+        return DatasetVersionView(ref, path, problem=str(exc).removeprefix(f"{root}/"))
+    splits = metadata.get("splits")
+    return DatasetVersionView(
+        ref, path, description=metadata.get("description"), license=metadata.get("license"),
+        created=metadata.get("created"), content_hash=metadata.get("content_hash"),
+        splits=splits if isinstance(splits, dict) else {}, provenance=metadata.get("provenance"),
+    )  # fmt: skip

@@ -32,6 +32,7 @@ from strataml.registry.store import (
     staging,
     versions,
 )
+from strataml.registry.versionviews import ModelVersionView
 from strataml.schemas import is_safe_relative_path
 from strataml.yamltext import dump_yaml
 
@@ -262,37 +263,27 @@ def _previous_metadata(root: Path, name: str) -> dict[str, Any]:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def describe(root: Path, name: str, number: str) -> dict[str, Any]:
-    path = f"{KIND}/{name}/{number}"
+def describe(root: Path, name: str, number: str) -> ModelVersionView:
+    ref, path = f"{KIND}/{name}@{number}", f"{KIND}/{name}/{number}"
     try:
         metadata = load_mapping(root / path / "metadata.yaml")
-    except StrataError as exc:
-        return {
-            "ref": f"{KIND}/{name}@{number}",
-            "path": path,
-            "problem": str(exc).removeprefix(f"{root}/"),
-        }
+    except StrataError as exc:  # a damaged version is still listed
+        return ModelVersionView(ref, path, problem=str(exc).removeprefix(f"{root}/"))
     try:
         metrics = load_mapping(root / path / "metrics.yaml").get("metrics")
     except StrataError:
         metrics = None
-    return {
-        "ref": f"{KIND}/{name}@{number}",
-        "path": path,
-        "stage": stage_of(root, name, number),
-        "description": metadata.get("description"),
-        "framework": metadata.get("framework"),
-        "task": metadata.get("task"),
-        "license": metadata.get("license"),
-        "created": metadata.get("created"),
-        "content_hash": metadata.get("content_hash"),
-        "training": metadata.get("training"),
-        "lineage": metadata.get("lineage"),
-        "metrics": metrics if isinstance(metrics, list) else [],
-    }
+    return ModelVersionView(
+        ref, path, stage=stage_of(root, name, number),
+        description=metadata.get("description"), framework=metadata.get("framework"),
+        task=metadata.get("task"), license=metadata.get("license"),
+        created=metadata.get("created"), content_hash=metadata.get("content_hash"),
+        training=metadata.get("training"), lineage=metadata.get("lineage"),
+        metrics=tuple(metrics) if isinstance(metrics, list) else (),
+    )  # fmt: skip
 
 
-def list_models(root: Path) -> list[dict[str, Any]]:
+def list_models(root: Path) -> list[ModelVersionView]:
     return [
         describe(root, name, number)
         for name in names(root, KIND)

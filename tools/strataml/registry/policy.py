@@ -6,12 +6,12 @@ that a version promote refuses is the version doctor fails once a hand edit puts
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from strataml.config import Config
+from strataml.config import Config, MetricRule, PromotionPolicy, StageRequirements
 from strataml.errors import StrataError
 from strataml.integrity.gpg import Keyring, Verdict
 from strataml.integrity.signatures import SIGNATURE, DirectoryReport, verify_directory
@@ -21,23 +21,6 @@ from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES
 
 STAGES = ("staging", "production")
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    name: str
-    dataset: str  # datasets/<name>@v<N>, unpinned
-    split: str
-    minimum: float | None
-    maximum: float | None
-
-    def describe(self) -> str:
-        bounds = []
-        if self.minimum is not None:
-            bounds.append(f">= {self.minimum:g}")
-        if self.maximum is not None:
-            bounds.append(f"<= {self.maximum:g}")
-        return f"{self.name} on {self.dataset} {self.split} {' and '.join(bounds)}"
 
 
 @dataclass(frozen=True)
@@ -56,38 +39,35 @@ class Violation:
     message: str
 
 
-def load_policy(table: dict[str, Any], name: str) -> dict[str, StagePolicy]:
-    """The policy of model `name` under [tool.strataml.policy] (already schema-valid), one
-    StagePolicy per stage. The first [[tool.strataml.policy.models]] entry whose `match` glob
-    fits the name replaces the default table of each stage it names; a stage it does not name
-    keeps the default (TFC-0005 R10)."""
-    tables = {stage: (table.get(stage), f"[tool.strataml.policy.{stage}]") for stage in STAGES}
-    for entry in table.get("models", ()):
-        if fnmatch.fnmatchcase(name, entry["match"]):
-            for stage in STAGES:
-                if stage in entry:
-                    where = f'[[tool.strataml.policy.models]] match = "{entry["match"]}", {stage}'
-                    tables[stage] = (entry[stage], where)
-            break
+def model_policy(policy: PromotionPolicy, name: str) -> dict[str, StagePolicy]:
+    """The policy of model `name`, one StagePolicy per stage. The first
+    [[tool.strataml.policy.models]] entry whose `match` glob fits the name replaces the default
+    table of each stage it names; a stage it does not name keeps the default (TFC-0005 R10)."""
+    tables = {
+        stage: (policy.default.stage(stage), f"[tool.strataml.policy.{stage}]") for stage in STAGES
+    }
+    entry = next((m for m in policy.models if fnmatch.fnmatchcase(name, m.match)), None)
+    if entry is not None:
+        for stage in STAGES:
+            own = entry.tables.stage(stage)
+            if own is not None:
+                where = f'[[tool.strataml.policy.models]] match = "{entry.match}", {stage}'
+                tables[stage] = (own, where)
     policies = {}
-    for stage, (entry, where) in tables.items():
+    for stage, (table, where) in tables.items():
         # Production holds whatever the tables say: its card is written throughout (TFC-0005 R6).
-        if isinstance(entry, dict) or stage == "production":
-            policies[stage] = _stage_policy(entry or {}, where, whole_card=stage == "production")
+        if table is not None or stage == "production":
+            found = table or StageRequirements()
+            policies[stage] = StagePolicy(
+                found.card_sections, found.metrics, found.signatures, where, stage == "production"
+            )
     return policies
 
 
-def _stage_policy(entry: dict[str, Any], source: str, *, whole_card: bool) -> StagePolicy:
-    return StagePolicy(
-        tuple(entry.get("card-sections", ())),
-        tuple(
-            MetricRule(m["name"], m["dataset"], m["split"], m.get("min"), m.get("max"))
-            for m in entry.get("metrics", ())
-        ),
-        int(entry.get("signatures", 0)),
-        source,
-        whole_card,
-    )
+def load_policy(table: Mapping[str, Any], name: str) -> dict[str, StagePolicy]:
+    """model_policy of a raw, schema-valid [tool.strataml.policy] table (doctor's registry
+    check passes Config.policy)."""
+    return model_policy(PromotionPolicy.from_table(table), name)
 
 
 def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[Violation]:
@@ -176,7 +156,9 @@ def signer_need(config: Config, path: str, stages: Iterable[str] = ()) -> Signer
             need = SignerNeed(required.signers, why)
     parts = path.split("/")
     policies = (
-        load_policy(config.policy, parts[1]) if parts[0] == "models" and len(parts) > 1 else {}
+        model_policy(config.promotion_policy, parts[1])
+        if parts[0] == "models" and len(parts) > 1
+        else {}
     )
     for stage in stages:
         policy = policies.get(stage)
@@ -253,7 +235,7 @@ def evaluate_stage(
 ) -> list[Violation]:
     """Everything doctor reports against `models/<name>/<version>` once it holds `stage`: the
     stage policy's card sections and thresholds, then its signatures."""
-    policy = load_policy(config.policy, name).get(stage)
+    policy = model_policy(config.promotion_policy, name).get(stage)
     found = evaluate(root, name, version, policy) if policy else []
     path = f"models/{name}/{version}"
     failures = check_signed(root, config, path, signer_need(config, path, (stage,)))

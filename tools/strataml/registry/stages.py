@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from strataml import schemas
 from strataml.atomic import write_text_atomic
@@ -20,7 +19,13 @@ from strataml.integrity.digest import Digest
 from strataml.refs import Kind, is_run_id, is_version
 from strataml.registry.lineage import upstream_directories
 from strataml.registry.policy import Violation, evaluate_stage
-from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
+from strataml.registry.stagestate import (
+    RESERVED_ALIASES,
+    TRANSITIONS,
+    Evidence,
+    StageEvent,
+    Stages,
+)
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
@@ -72,24 +77,25 @@ def check_version(root: Path, name: str, version: str) -> None:
         raise RegistryError(f"models/{name}/{version} does not exist ({known})")
 
 
-def evidence(root: Path, name: str, version: str) -> dict[str, Any]:
+def evidence(root: Path, name: str, version: str) -> Evidence | None:
     """What a promotion rests on: the training run, the metrics, the digest of CHECKSUMS.txt."""
     directory = root / KIND / name / version
-    found: dict[str, Any] = {}
+    run: str | None = None
+    metrics: dict[str, float] = {}
+    checksums: str | None = None
     with contextlib.suppress(StrataError):
-        run = (load_mapping(directory / "metadata.yaml").get("training") or {}).get("run")
-        if isinstance(run, str) and is_run_id(run):
-            found["run"] = run
+        found = (load_mapping(directory / "metadata.yaml").get("training") or {}).get("run")
+        if isinstance(found, str) and is_run_id(found):
+            run = found
     with contextlib.suppress(StrataError):
-        metrics = {}
         for entry in load_mapping(directory / "metrics.yaml").get("metrics") or []:
             dataset = str(entry["dataset"]).split("#", 1)[0].removeprefix("datasets/")
             metrics[f"{dataset}:{entry['split']}/{entry['name']}"] = entry["value"]
-        if metrics:
-            found["metrics"] = metrics
     with contextlib.suppress(OSError):
-        found["checksums"] = str(Digest.of(read_regular(directory / "CHECKSUMS.txt")))
-    return found
+        checksums = str(Digest.of(read_regular(directory / "CHECKSUMS.txt")))
+    if run is None and not metrics and checksums is None:
+        return None
+    return Evidence(run, tuple(metrics.items()) or None, checksums)
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ class Promotion:
 @dataclass(frozen=True)
 class PromotionResult:
     changed: tuple[str, ...]  # stages.yaml paths written
-    entries: tuple[tuple[str, dict[str, Any]], ...]  # (model name, history entry) in order
+    entries: tuple[tuple[str, StageEvent], ...]  # (model name, history entry) in order
     commit: str | None
 
 
@@ -136,7 +142,7 @@ def _plan(
     override: bool,
     at: str,
     by: str,
-) -> list[dict[str, Any]]:
+) -> list[StageEvent]:
     current = stages.stage_of(item.version)
     if current == item.to:
         raise RegistryError(f"models/{item.name}/{item.version} is already {item.to}")
@@ -160,7 +166,7 @@ def _plan(
                 f"models/{item.name}/{item.version} breaks the {item.to} policy: {failures[0].message}"
                 + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
             )
-    entries = []
+    entries: list[StageEvent] = []
     displaced = (
         stages.production
         if item.to == "production"
@@ -172,18 +178,15 @@ def _plan(
         fallback = "archived" if item.to == "production" else "experimental"
         stages.move(displaced, fallback)
         entries.append(
-            {"version": displaced, "from": item.to, "to": fallback, "at": at, "by": by,
-             "reason": f"replaced by {item.version}"}
-        )  # fmt: skip
+            StageEvent(displaced, item.to, fallback, at, by, f"replaced by {item.version}")
+        )
     stages.move(item.version, item.to)
-    entry: dict[str, Any] = {
-        "version": item.version, "from": current, "to": item.to, "at": at, "by": by,
-        "reason": reason or f"promoted to {item.to}",
-    }  # fmt: skip
-    found = evidence(root, item.name, item.version)
-    if found:
-        entry["evidence"] = found
-    entries.append(entry)
+    entries.append(
+        StageEvent(
+            item.version, current, item.to, at, by, reason or f"promoted to {item.to}",
+            evidence(root, item.name, item.version),
+        )
+    )  # fmt: skip
     return entries
 
 
@@ -216,7 +219,7 @@ def promote(
         for name in names:
             stack.enter_context(locked(root, f"stages-{name}"))
         planned: dict[str, Stages] = {}
-        added: list[tuple[str, dict[str, Any]]] = []
+        added: list[tuple[str, StageEvent]] = []
         for item in items:
             stages = load_stages(root, item.name)
             planned_entries = _plan(
@@ -344,11 +347,11 @@ def stages_at(root: Path, name: str, moment: dt.datetime) -> StagesAt:
             document = parse_yaml(raw[: MAX_BYTES + 1])
             if not document.ok or not isinstance(document.data, dict):
                 raise RegistryError(f"{stages_path(name)} at {sha[:12]} does not parse")
-            return StagesAt(sha, committed, Stages.from_document(document.data))
+            return StagesAt(sha, committed, Stages.from_document(document.data, history=False))
     return StagesAt(None, None, Stages())
 
 
-def history_entries(root: Path, name: str) -> Iterator[dict[str, Any]]:
+def history_entries(root: Path, name: str) -> Iterator[StageEvent]:
     check_name(KIND, name)
     if not (root / KIND / name).is_dir():
         raise RegistryError(f"there is no model {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +25,76 @@ TRANSITIONS: dict[tuple[str, str], str | None] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a promotion rested on: a history entry's `evidence` (TFC-0005 R8)."""
+
+    run: str | None = None
+    metrics: tuple[tuple[str, float], ...] | None = None  # "<dataset>:<split>/<name>" -> value
+    checksums: str | None = None  # blake3: of the version's CHECKSUMS.txt
+
+    def document(self) -> dict[str, object]:
+        found: dict[str, object] = {}
+        if self.run is not None:
+            found["run"] = self.run
+        if self.metrics is not None:
+            found["metrics"] = dict(self.metrics)
+        if self.checksums is not None:
+            found["checksums"] = self.checksums
+        return found
+
+    @classmethod
+    def from_document(cls, data: Mapping[str, Any]) -> Evidence:
+        metrics = data.get("metrics")
+        return cls(
+            data.get("run"),
+            None if metrics is None else tuple(metrics.items()),
+            data.get("checksums"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StageEvent:
+    """One entry of stages.yaml `history`: a version moved from one stage to another."""
+
+    version: str
+    from_stage: str
+    to: str
+    at: str  # RFC 3339, as written
+    by: str
+    reason: str
+    evidence: Evidence | None = None
+
+    def text(self) -> str:
+        return f"{self.at}  {self.version}  {self.from_stage} -> {self.to}  by {self.by}: {self.reason}\n"
+
+    def document(self) -> dict[str, object]:
+        """An item of stages.yaml `history` (schemas/stages.schema.json), in the order written."""
+        entry: dict[str, object] = {
+            "version": self.version, "from": self.from_stage, "to": self.to, "at": self.at,
+            "by": self.by, "reason": self.reason,
+        }  # fmt: skip
+        if self.evidence is not None:
+            entry["evidence"] = self.evidence.document()
+        return entry
+
+    @classmethod
+    def from_document(cls, entry: Mapping[str, Any]) -> StageEvent:
+        """An entry of a stages.yaml that passed the stages schema."""
+        evidence = entry.get("evidence")
+        return cls(
+            entry["version"], entry["from"], entry["to"], entry["at"], entry["by"], entry["reason"],
+            None if evidence is None else Evidence.from_document(evidence),
+        )  # fmt: skip
+
+
 @dataclass
 class Stages:
     production: str | None = None
     staging: str | None = None
     archived: list[str] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[StageEvent] = field(default_factory=list)
 
     def stage_of(self, version: str) -> str:
         if self.production == version:
@@ -55,22 +119,24 @@ class Stages:
         elif to == "archived":
             self.archived = sorted([*self.archived, version], key=version_key)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         return {
             "schema_version": 1,
             "production": self.production,
             "staging": self.staging,
             "archived": self.archived,
             "aliases": dict(sorted(self.aliases.items())),
-            "history": self.history,
+            "history": [event.document() for event in self.history],
         }
 
     @classmethod
-    def from_document(cls, data: dict[str, Any]) -> Stages:
+    def from_document(cls, data: dict[str, Any], *, history: bool = True) -> Stages:
+        """The stages of a schema-valid stages.yaml; `history=False` reads only where each
+        version stands, from a document no schema has passed (an old commit's)."""
         return cls(
             data.get("production"),
             data.get("staging"),
             list(data.get("archived") or []),
             dict(data.get("aliases") or {}),
-            list(data.get("history") or []),
+            [StageEvent.from_document(e) for e in data.get("history") or []] if history else [],
         )
