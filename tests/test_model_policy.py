@@ -16,7 +16,7 @@ import yaml
 from conftest import RunCli, commit_all, git
 from runkit import run_py, runs, write_experiment
 from strataml.config import load_config
-from strataml.registry.policy import load_policy
+from strataml.registry.policy import model_policy
 
 IRIS = "iris-classifier"
 PETAL = "petal-regressor"
@@ -210,8 +210,8 @@ def test_the_first_matching_entry_wins_and_replaces_the_default_stage(
             '\n[[tool.strataml.policy.models]]\nmatch = "iris-*"\nstaging = { signatures = 2 }\n'
             '\n[[tool.strataml.policy.models]]\nmatch = "*"\nproduction = { signatures = 3 }\n'
         )
-    policy = load_config(repo).policy
-    iris, petal = load_policy(policy, IRIS), load_policy(policy, PETAL)
+    policy = load_config(repo).promotion_policy
+    iris, petal = model_policy(policy, IRIS), model_policy(policy, PETAL)
     assert (iris["staging"].signatures, iris["production"].metrics[0].name) == (2, "accuracy")
     assert iris["production"].source == "[tool.strataml.policy.production]"
     assert (petal["production"].signatures, petal["production"].metrics) == (3, ())

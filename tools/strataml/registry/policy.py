@@ -6,10 +6,10 @@ that a version promote refuses is the version doctor fails once a hand edit puts
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from strataml.config import Config, MetricRule, PromotionPolicy, StageRequirements
 from strataml.errors import StrataError
@@ -62,12 +62,6 @@ def model_policy(policy: PromotionPolicy, name: str) -> dict[str, StagePolicy]:
                 found.card_sections, found.metrics, found.signatures, where, stage == "production"
             )
     return policies
-
-
-def load_policy(table: Mapping[str, Any], name: str) -> dict[str, StagePolicy]:
-    """model_policy of a raw, schema-valid [tool.strataml.policy] table (doctor's registry
-    check passes Config.policy)."""
-    return model_policy(PromotionPolicy.from_table(table), name)
 
 
 def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[Violation]:

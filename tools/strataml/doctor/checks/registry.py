@@ -25,7 +25,7 @@ from strataml.doctor.rules import (
 )
 from strataml.jsonio import as_list, as_mapping
 from strataml.registry.cards import parse_card
-from strataml.registry.policy import evaluate, load_policy
+from strataml.registry.policy import evaluate, model_policy
 from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
@@ -204,7 +204,7 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
             )
         yield from _check_history(path, document, data)
         yield from kept.check(path, data)
-        for stage, policy in load_policy(ctx.config.policy, name).items():
+        for stage, policy in model_policy(ctx.config.promotion_policy, name).items():
             version = data.get(stage)
             if isinstance(version, str) and version in present:
                 for violation in evaluate(ctx.root, name, version, policy):
