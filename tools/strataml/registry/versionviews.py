@@ -40,7 +40,10 @@ class DatasetVersionView:
 
     def line(self) -> str:
         """`strata dataset list`: ref, licence, files per split."""
-        splits = ", ".join(f"{k}={v.get('files', '?')}" for k, v in self.splits.items())
+        splits = ", ".join(
+            f"{k}={v.get('files', '?') if isinstance(v, dict) else '?'}"
+            for k, v in self.splits.items()
+        )
         if self.problem is not None:
             return f"{self.ref}  ?  {splits}  PROBLEM {self.problem}\n"
         return f"{self.ref}  {self.license}  {splits}\n"
@@ -77,7 +80,7 @@ class ModelVersionView:
         """`strata model list`: ref, stage, task, metrics."""
         if self.problem is not None:
             return f"{self.ref}  ?  ?  \n"
-        metrics = " ".join(f"{m['split']}/{m['name']}={m['value']:.4g}" for m in self.metrics)
+        metrics = " ".join(_metric_texts(self.metrics))
         return f"{self.ref}  {self.stage}  {self.task}  {metrics}\n"
 
     def text(self) -> str:
@@ -95,11 +98,7 @@ class ModelVersionView:
             for p in _mapping(self.lineage).get("parents") or []
             if isinstance(p, dict)
         ]
-        metrics = [
-            f"{m.get('split')}/{m.get('name')}={m['value']:.4g}"
-            for m in self.metrics
-            if isinstance(m, dict) and isinstance(m.get("value"), int | float)
-        ]
+        metrics = _metric_texts(self.metrics)
         lines = [
             f"{self.ref}  {self.stage or 'experimental'}",
             f"  {about}" if about else None,
@@ -111,6 +110,18 @@ class ModelVersionView:
             f"  content      {self.content_hash or '-'}",
         ]
         return "".join(f"{line}\n" for line in lines if line is not None)
+
+
+def _metric_texts(metrics: tuple[Any, ...]) -> list[str]:
+    """split/name=value of each entry with a number for a value; metrics.yaml as read may hold
+    anything (doctor reports what its schema does not allow)."""
+    return [
+        f"{m.get('split')}/{m.get('name')}={m['value']:.4g}"
+        for m in metrics
+        if isinstance(m, dict)
+        and isinstance(m.get("value"), int | float)
+        and not isinstance(m.get("value"), bool)
+    ]
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
