@@ -297,9 +297,15 @@ def uncommitted_later(
     return wait
 
 
-def changed_since(root: Path, ref: str) -> list[str]:
+def changed_since(
+    root: Path, ref: str, uncommitted: Callable[[], list[tuple[str, str]] | None]
+) -> list[str]:
     """Every repo-relative path with a change since `ref`: committed, staged, unstaged, deleted
-    or untracked (doctor widens them to the artifacts they govern, as for --files)."""
+    or untracked (doctor widens them to the artifacts they govern, as for --files).
+
+    `uncommitted` is `git status` of the whole work tree (`uncommitted_later`), which doctor
+    needs anyway: the commits since `ref` are a diff of two trees, and the work tree is walked
+    once. Where status failed, the work tree is compared with `ref` directly."""
     if not in_work_tree(root):
         raise StrataError("--since needs a Git work tree")
     if (
@@ -308,6 +314,10 @@ def changed_since(root: Path, ref: str) -> list[str]:
     ):
         raise StrataError(f"--since {ref!r}: no such commit")
     top = ":(top)"
+    status = uncommitted()
+    if status is not None:
+        committed = _git(root, "diff", "--name-only", "-z", "--no-renames", ref, "HEAD", "--", top)
+        return sorted({*filter(None, committed.split("\0")), *(path for _, path in status)})
     paths = _git(root, "diff", "--name-only", "-z", "--no-renames", ref, "--", top).split("\0")
     paths += _git(root, "ls-files", "-o", "--exclude-standard", "-z", "--", top).split("\0")
     return sorted(set(filter(None, paths)))

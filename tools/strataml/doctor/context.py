@@ -77,6 +77,7 @@ class Context:
     declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
     keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
     _blob_sizes: dict[str, int] | None = None
+    _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     timeless: bool = True  # False once a check asked something besides the files (a runner's pid)
 
     @property
@@ -93,10 +94,18 @@ class Context:
 
     @property
     def artifacts(self) -> tuple[Artifact, ...]:
-        return tuple(
-            a for a in self.layout.artifacts
-            if self.selected(a.path) and (self.only is None or a.path in self.only)
-        )  # fmt: skip
+        """The artifacts this run checks: under the target, and among `only` where narrowed."""
+        if self._selection is None:
+            self._selection = tuple(
+                a for a in self.layout.artifacts
+                if self.selected(a.path) and (self.only is None or a.path in self.only)
+            )  # fmt: skip
+        return self._selection
+
+    def narrow(self, only: set[str] | None) -> None:
+        """Check only these artifact directories (None: all under the target)."""
+        self.only = only
+        self._selection = None
 
     def scan(self, artifact: Artifact) -> TreeScan:
         if artifact.path not in self._scans:
@@ -197,17 +206,20 @@ class Context:
         cutoff = self.cache.settled_before if self.cache is not None else settled_before()
         return all(stat[2] < cutoff for stat in self.scan(artifact).stats.values())
 
-    def start_status(self) -> None:
-        """Start `git status` of the artifact trees in the background (see `uncommitted`)."""
+    def start_status(self, *, whole: bool = False) -> None:
+        """Start `git status` of the artifact trees (`whole`: of the whole work tree, as
+        `--since` asks) in the background (see `uncommitted`)."""
         if self._status is None:
-            self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
+            trees = (":(top)",) if whole else ("datasets", "models", "runs")
+            self._status = uncommitted_later(self.root, trees)
 
     def known_status(self, status: list[tuple[str, str]] | None) -> None:
         """`git status` as the verdict cache knows it for this very tree (doctor/verdicts.py)."""
         self._status = lambda: status
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
-        """`git status` of the artifact trees, once per doctor run (None outside Git)."""
+        """`git status` of the artifact trees (or more), once per doctor run (None outside Git);
+        its paths are relative to the top of the work tree."""
         self.start_status()
         assert self._status is not None
         return self._status()

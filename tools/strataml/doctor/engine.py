@@ -156,10 +156,11 @@ def _check_all(
     ctx: Context, root: Path, start: Path, *, since: str | None, changed: Sequence[Path] | None
 ) -> list[Diagnostic]:
     if since is not None:
-        ctx.only = owners(ctx.layout, changed_since(root, since))
+        ctx.start_status(whole=True)  # one walk of the work tree tells both
+        ctx.narrow(owners(ctx.layout, changed_since(root, since, ctx.uncommitted)))
     if changed is not None:
         paths = [_repo_path(root, start, file) for file in changed]
-        ctx.only = owners(ctx.layout, [*paths, *deleted_since_head(root)])
+        ctx.narrow(owners(ctx.layout, [*paths, *deleted_since_head(root)]))
     # Artifacts are checked a batch at a time, each batch's documents read together and let go
     # of after it: memory stays bounded whatever the number of runs.
     batches: list[list[Artifact]] = [[]]

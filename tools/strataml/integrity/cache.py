@@ -32,6 +32,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blob (blob TEXT PRIMARY KEY, digest TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS verdict (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS record (name TEXT PRIMARY KEY, key TEXT NOT NULL, "
+    "value BLOB NOT NULL);"
 )
 _FORMAT = "strataml-hash-cache-1"
 PARSED_PENDING = 2000  # parse rows written together
@@ -70,6 +72,7 @@ class HashCache:
         self._pending_notes: list[tuple[str, str | None]] = []
         self._pending_parsed: dict[str, bytes] = {}
         self._pending_verdict: tuple[str, bytes] | None = None
+        self._pending_records: list[tuple[str, str, bytes]] = []
         if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
             self.db = self._open()
 
@@ -238,6 +241,26 @@ class HashCache:
         """Keep this verdict and no other: one tree's state is kept, the last one checked."""
         self._pending_verdict = (key, value)
 
+    def lookup_records(self, prefix: str) -> dict[str, tuple[str, bytes]]:
+        """Every record named `prefix`...: name -> (key, value). One query: a listing of every
+        run asks for them all (`registry/runstore.py`)."""
+        if self.db is None:
+            return {}
+        found: dict[str, tuple[str, bytes]] = {}
+        try:
+            for name, key, value in self.db.execute(
+                "SELECT name, key, value FROM record WHERE name >= ? AND name < ?",
+                (prefix, prefix + "\U0010ffff"),
+            ):
+                if isinstance(value, bytes):
+                    found[str(name)] = (str(key), value)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        return found
+
+    def remember_record(self, name: str, key: str, value: bytes) -> None:
+        self._pending_records.append((name, key, value))
+
     def remember(self, path: str, key: StatKey | None, digest: str, blob: str | None) -> None:
         if key is not None and key.ctime_ns < self.settled_before:
             self._pending_stat.append(
@@ -247,8 +270,11 @@ class HashCache:
             self._pending_blob.append((blob, digest))
 
     def flush(self) -> None:
-        pending = self._pending_stat or self._pending_blob or self._pending_notes
-        if self.db is None or not (pending or self._pending_parsed or self._pending_verdict):
+        pending = bool(
+            self._pending_stat or self._pending_blob or self._pending_notes
+            or self._pending_records or self._pending_verdict is not None
+        )  # fmt: skip
+        if self.db is None or not (pending or self._pending_parsed):
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -264,6 +290,9 @@ class HashCache:
             self.db.executemany(
                 "INSERT OR REPLACE INTO parsed VALUES (?, ?)", self._pending_parsed.items()
             )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO record VALUES (?, ?, ?)", self._pending_records
+            )
             if self._pending_verdict is not None:
                 self.db.execute("DELETE FROM verdict")
                 self.db.execute("INSERT INTO verdict VALUES (?, ?)", self._pending_verdict)
@@ -277,6 +306,7 @@ class HashCache:
         self._pending_notes.clear()
         self._pending_parsed.clear()
         self._pending_verdict = None
+        self._pending_records.clear()
 
     def close(self) -> None:
         self.flush()

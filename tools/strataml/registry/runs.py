@@ -3,14 +3,23 @@ that list, show, compare and rank them are in registry/runviews.py."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import marshal
 import os
+import stat
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strataml import jsonio, safeopen, yamlio
 from strataml.errors import StrataError
+from strataml.gitindex import tracked_local_state
+from strataml.integrity.cache import HashCache
+from strataml.integrity.hashing import hash_bytes
 from strataml.jsonio import load_json
 from strataml.liveness import runner_liveness
 from strataml.refs import is_run_id
@@ -197,7 +206,7 @@ def load_runs(
     root: Path, *, experiment: str | None = None, status: str | None = None
 ) -> list[RunRecord]:
     """Every run, oldest first (by claim time, then id), filtered."""
-    records = [load_run(root, run_id) for run_id in run_ids(root)]
+    records = _load_all(root, run_ids(root))
     return sorted(
         (
             r
@@ -247,3 +256,112 @@ def value_text(value: object) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+# --- kept between commands ----------------------------------------------------------------------
+# A listing of 10,000 runs parses none it parsed before. `strata runs list`, `runs best`, `runs
+# compare`, lineage and the catalogue read every run's config.yaml, system.json and metrics.json:
+# each run's reading (what `load_run` returns) is kept in the hash cache's database under a key
+# made of the code that reads it and the stat key (mode, size, mtime, ctime, inode) of every file
+# it reads or looks for, so an edit of any of them, in place or not, misses (TFC-0008 R13). A key
+# whose files changed within the racy window is not stored; a run whose files include a symbolic
+# link is read every time. Stored values carry the BLAKE3 of their body; anything else is a miss.
+# A cache that a commit ships (a tracked file under `.strata/`) is not used, as by doctor.
+
+_STORE_FORMAT = b"strataml-run-1"
+_CHECK = 64  # hex characters of the body's BLAKE3 in front of it
+_PREFIX = "run:"
+# Every file load_run reads, or whose presence it asks about.
+_RECORD_FILES = ("config.yaml", "system.json", "metrics.json", "reproduction.json", "CHECKSUMS.txt")
+
+
+@functools.cache
+def _identity() -> str:
+    sources = b"".join(
+        Path(module.__file__ or "").read_bytes()
+        for module in (sys.modules[__name__], jsonio, yamlio, safeopen)
+    )
+    named = f"{sys.version}|{marshal.version}|{yamlio.PARSER}".encode()
+    return hash_bytes(_STORE_FORMAT + b"\0" + named + b"\0" + sources)[:32]
+
+
+def _load_all(root: Path, run_ids: list[str]) -> list[RunRecord]:
+    """`load_run` of each id, in order, from the cache where the files are as they were."""
+    with _opened(root) as cache:
+        if cache is None:
+            return [load_run(root, run_id) for run_id in run_ids]
+        stored = cache.lookup_records(_PREFIX)
+        records = []
+        for run_id in run_ids:
+            key, settled = _key(root, run_id, cache.settled_before)
+            known = stored.get(_PREFIX + run_id)
+            record = _unpack(run_id, known[1]) if known and key and known[0] == key else None
+            if record is None:
+                record = load_run(root, run_id)
+                if key is not None and settled and (value := _pack(record)) is not None:
+                    cache.remember_record(_PREFIX + run_id, key, value)
+            records.append(record)
+        return records
+
+
+def _key(root: Path, run_id: str, cutoff: int) -> tuple[str | None, bool]:
+    """The key of the run's files as they stand, and whether all are older than `cutoff`;
+    (None, False) where the run cannot be cached (a symlink, a directory not listed)."""
+    directory = f"{root}/{RUNS}/{run_id}"
+    parts = [_identity()]
+    newest = 0
+    try:
+        with os.scandir(directory) as listing:
+            entries = {e.name: e for e in listing if e.name in _RECORD_FILES}
+        for name in _RECORD_FILES:
+            entry = entries.get(name)
+            if entry is None:
+                parts.append(f"{name}:-")
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                return None, False
+            parts.append(
+                f"{name}:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+            )
+            newest = max(newest, st.st_ctime_ns)
+    except OSError:
+        return None, False
+    return ";".join(parts), newest < cutoff
+
+
+def _pack(record: RunRecord) -> bytes | None:
+    try:
+        body = marshal.dumps(
+            (record.config, record.system, record.metrics, record.sealed,
+             list(record.problems), record.reproduction)
+        )  # fmt: skip
+    except ValueError:  # a value marshal does not hold (not JSON-shaped): read it every time
+        return None
+    return hash_bytes(body).encode() + body
+
+
+def _unpack(run_id: str, value: bytes) -> RunRecord | None:
+    body = value[_CHECK:]
+    if value[:_CHECK] != hash_bytes(body).encode():
+        return None
+    try:
+        config, system, metrics, sealed, problems, reproduction = marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not all(isinstance(d, dict) for d in (config, system, metrics, reproduction)):
+        return None
+    return RunRecord(
+        run_id, config, system, metrics, bool(sealed), tuple(str(p) for p in problems),
+        reproduction,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _opened(root: Path) -> Iterator[HashCache | None]:
+    """The hash cache, or None where there is none or a commit ships one (TFC-0001 R13)."""
+    cache = HashCache(root, enabled=not tracked_local_state(root))
+    try:
+        yield cache if cache.db is not None else None
+    finally:
+        cache.close()

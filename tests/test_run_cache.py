@@ -1,0 +1,111 @@
+"""Run records kept between commands are only a cache (TFC-0008 R13): a listing read through it
+is the listing read from the files, whatever happened to them or to the cache."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from conftest import commit_all, git, settle
+from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
+from strataml.integrity.hashing import hash_bytes
+from strataml.registry.runs import load_run, load_runs, run_ids
+
+RUN = "runs/run-2026-11-25-sunrtb"
+
+
+def fresh(repo: Path) -> list[tuple[str, object, object, object, bool, tuple[str, ...]]]:
+    """What the files say, read without the cache, in load_runs' order."""
+    records = sorted(
+        (load_run(repo, i) for i in run_ids(repo)), key=lambda r: (r.created, r.run_id)
+    )
+    return [(r.run_id, r.config, r.system, r.metrics, r.sealed, r.problems) for r in records]
+
+
+def listed(repo: Path) -> list[tuple[str, object, object, object, bool, tuple[str, ...]]]:
+    return [
+        (r.run_id, r.config, r.system, r.metrics, r.sealed, r.problems) for r in load_runs(repo)
+    ]
+
+
+def rows(repo: Path) -> list[tuple[str, str, bytes]]:
+    with closing(sqlite3.connect(repo / CACHE_DIR / CACHE_FILE)) as db:
+        return list(db.execute("SELECT name, key, value FROM record"))
+
+
+def edit_in_place(path: Path, old: bytes, new: bytes) -> None:
+    """Same size, mtime restored: only ctime and the bytes move."""
+    st = path.stat()
+    data = path.read_bytes()
+    assert len(old) == len(new) and old in data
+    path.write_bytes(data.replace(old, new, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_second_listing_comes_from_the_cache_and_matches_the_files(template: Path) -> None:
+    settle(template)
+    assert listed(template) == fresh(template)
+    assert [name for name, _, _ in rows(template)] == [f"run:{RUN.split('/')[1]}"]
+    assert listed(template) == fresh(template)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "system.json", "metrics.json"])
+def test_an_edit_in_place_is_read_again(template: Path, name: str) -> None:
+    settle(template)
+    listed(template)
+    path = template / RUN / name
+    text = path.read_bytes()
+    old = b'"schema_version": 1' if name.endswith(".json") else b"schema_version: 1"
+    assert old in text
+    edit_in_place(path, old, old.replace(b"1", b"7"))
+    assert listed(template) == fresh(template)
+    assert (load_runs(template)[0].config if name == "config.yaml" else
+            getattr(load_runs(template)[0], name.split(".")[0]))["schema_version"] == 7  # fmt: skip
+
+
+def test_a_file_that_appears_or_goes_is_seen(template: Path) -> None:
+    settle(template)
+    listed(template)
+    (template / RUN / "CHECKSUMS.txt").unlink()  # no longer sealed
+    assert [r.sealed for r in load_runs(template)] == [False]
+    settle(template)
+    listed(template)
+    (template / RUN / "reproduction.json").write_text(json.dumps({"x": 1}))
+    assert listed(template) == fresh(template)
+
+
+def test_a_damaged_row_is_read_again(template: Path) -> None:
+    settle(template)
+    listed(template)
+    shapes = [marshal.dumps(42), marshal.dumps((1, 2, 3, 4, 5, 6)), b"\xffnot marshal"]
+    forged = [hash_bytes(body).encode() + body for body in shapes]  # checksums that hold
+    for damage in (b"", b"0" * 64 + b"junk", None, *forged):
+        with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
+            if damage is None:
+                db.execute("UPDATE record SET value = 'text, not a blob'")
+            else:
+                db.execute("UPDATE record SET value = ?", (damage,))
+        assert listed(template) == fresh(template)
+
+
+def test_a_cache_shipped_in_the_repository_is_not_used(template: Path) -> None:
+    settle(template)
+    listed(template)
+    name, key, _ = rows(template)[0]
+    git(template, "add", "-f", "--", ".strata")  # a pull request that commits its own cache
+    commit_all(template, "a cache of our own")
+    edit_in_place(template / RUN / "metrics.json", b'"schema_version": 1', b'"schema_version": 7')
+    with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
+        # the shipped row claims the edited file's stat key for the old reading
+        stat = (template / RUN / "metrics.json").stat()
+        parts = key.split(";")
+        parts[3] = (f"metrics.json:{stat.st_mode}:{stat.st_size}:{stat.st_mtime_ns}:"
+                    f"{stat.st_ctime_ns}:{stat.st_ino}")  # fmt: skip
+        db.execute("UPDATE record SET key = ? WHERE name = ?", (";".join(parts), name))
+    assert load_runs(template)[0].metrics["schema_version"] == 7
