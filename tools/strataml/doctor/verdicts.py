@@ -1,11 +1,12 @@
 """The verdict cache: what every artifact check found, under a key made of all they can read.
 
 A whole-repository doctor run over a tree that has not changed since the last one gives the same
-findings; this cache lets it say so without reading a document again (TFC-0008 R14). The key
+findings; this cache lets it say so without reading a document again (TFC-0008 R13). The key
 (`world_key`) is the BLAKE3 of:
 
-- the code: the source of every module of this package and every schema it validates with, this
-  Python, and the platform and user it runs as;
+- the code: the source of every module of this package and every schema it validates with, the
+  versions of the libraries that parse and validate, this Python, and the platform and user it
+  runs as;
 - the configuration doctor runs under, and the environment variables Git and StrataML read;
 - the stat keys (size, mtime, ctime, inode) of every file and directory of every artifact, of
   every entry of the artifact trees above the versions (`stages.yaml`, cards, run directories),
@@ -15,8 +16,10 @@ findings; this cache lets it say so without reading a document again (TFC-0008 R
   commit that appears or goes), and of the git binary.
 
 There is no key where one of these cannot be seen: a subpath, `--since`, `--files` or `--base`
-run, a repository whose `.git` is not a directory or has alternates, Git configuration that names
-or includes other files, or Git told where its repository is by the environment. A verdict is
+run, a repository whose `.git` is not a directory or whose alternates have alternates, Git
+configuration that names or includes other files or that the environment carries, Git told where
+its repository is by the environment, and a symbolic link in an artifact or in the levels above
+(checks follow it to where no stat key reaches). A verdict is
 stored only when every stat key in it is older than the racy window (a later change moves ctime)
 and no check consulted anything outside the files, such as whether a runner is still alive.
 Stored values carry the BLAKE3 of their body, as parse rows do; a damaged one is a miss.
@@ -29,9 +32,11 @@ import marshal
 import os
 import pickle
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import strataml
@@ -41,6 +46,7 @@ from strataml.doctor.model import Diagnostic, Severity
 from strataml.integrity.hashing import hash_bytes
 
 _FORMAT = b"strataml-verdicts-1"
+_LIBRARIES = ("PyYAML", "jsonschema", "jsonschema-rs", "blake3", "python-gnupg")
 _CHECK = 64  # hex characters of the body's BLAKE3 in front of it
 # The artifact trees' levels above the versions: names, their files and versions. Under runs/,
 # a directory's own stat key is not needed: its scan sees every entry in it.
@@ -51,6 +57,10 @@ _ELSEWHERE = (
     "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE",
 )  # fmt: skip
+# Configuration files the environment names instead of the usual ones, and configuration the
+# environment itself carries.
+_CONFIG_FILES = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG")
+_CONFIG_FROM_ENVIRONMENT = ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS")
 # Git configuration that names other files whose contents the key would not see: no key.
 # A commit appears or goes: the directory holding its loose object or its pack changes.
 _OBJECT_DIRECTORIES = ("info/alternates", "pack", *(f"{n:02x}" for n in range(256)))
@@ -68,6 +78,11 @@ def code_identity() -> bytes:
     """The source of every module of the package and of every schema, and what runs them."""
     package = Path(strataml.__file__).parent
     parts = [_FORMAT, sys.version.encode(), sys.platform.encode(), str(os.getuid()).encode()]
+    for library in _LIBRARIES:  # what parses and validates, as installed
+        try:
+            parts.append(f"{library} {metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            parts.append(f"{library} -".encode())
     for path in sorted(package.rglob("*.py")):
         parts += [str(path.relative_to(package)).encode(), path.read_bytes()]
     for path in sorted(schemas.SCHEMA_DIR.glob("*.json")):
@@ -92,6 +107,8 @@ def world_key(ctx: Context) -> WorldKey | None:
     stats: list[object] = [git]
     for artifact in ctx.layout.artifacts:
         scan = ctx.scan(artifact)
+        if scan.symlinks:
+            return None  # as below, for a symlink in an artifact
         stats.append((artifact.path, artifact.kind, scan.stats, scan.symlinks, scan.special,
                       scan.unportable, scan.unreadable, scan.directories))  # fmt: skip
     # The top level, but for Git's own directory (above) and the cache's, which this run changes.
@@ -100,6 +117,10 @@ def world_key(ctx: Context) -> WorldKey | None:
         stats.append(_entries(ctx.root / tree, depth=depth, dirs=tree != "runs"))
     for tree in _WHOLE:
         stats.append(_entries(ctx.root / tree, depth=None))
+    if any(
+        stat.S_ISLNK(entry[1]) for item in stats[1:] if isinstance(item, list) for entry in item
+    ):
+        return None  # a symlink anywhere here: checks follow it where no stat key reaches
     environment = sorted(
         (name, value)
         for name, value in os.environ.items()
@@ -199,7 +220,14 @@ def _git_state(root: Path) -> list[tuple[str, int, int, int, int, int]] | None:
         return None
     home = Path(os.environ.get("HOME", "~")).expanduser()
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "git"
-    configs = [git_dir / "config", home / ".gitconfig", xdg / "config", Path("/etc/gitconfig")]
+    if any(name in os.environ for name in _CONFIG_FROM_ENVIRONMENT):
+        return None  # configuration the environment holds may name files, as above
+    binary = shutil.which("git")
+    # The system's files lie under /etc, or under the prefix of a git built elsewhere.
+    systems = [Path("/etc")] + ([Path(binary).resolve().parent.parent / "etc"] if binary else [])
+    configs = [git_dir / "config", home / ".gitconfig", xdg / "config"]
+    configs += [system / "gitconfig" for system in systems]
+    configs += [Path(os.environ[name]) for name in _CONFIG_FILES if os.environ.get(name)]
     for config in configs:
         try:
             text = config.read_bytes().lower()
@@ -207,15 +235,14 @@ def _git_state(root: Path) -> list[tuple[str, int, int, int, int, int]] | None:
             continue
         if any(word in text for word in _NAMES_FILES):
             return None
-    binary = shutil.which("git")
     places = [
         *configs,
         git_dir / "index", git_dir / "HEAD", git_dir / "packed-refs", git_dir / "shallow",
         git_dir / "info" / "attributes", git_dir / "info" / "exclude", git_dir / "refs" / "replace",
-        xdg / "attributes", xdg / "ignore", Path("/etc/gitattributes"),
+        xdg / "attributes", xdg / "ignore", *(system / "gitattributes" for system in systems),
         git_dir / "lfs" / "objects",
         *(store / name for store in stores for name in _OBJECT_DIRECTORIES),
-        Path(binary) if binary else Path("/nonexistent/git"),
+        Path(binary).resolve() if binary else Path("/nonexistent/git"),
     ]  # fmt: skip
     return [_stat(place) for place in places]
 

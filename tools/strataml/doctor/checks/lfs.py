@@ -66,8 +66,12 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
 
 
 def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
-    parts = [ctx.fingerprint(artifact), str(limit)]
-    for name in (".gitattributes", f"{artifact.path}/.gitattributes", ".git/index"):
+    # The attributes as Git gives them for each file (one check-attr for the whole run): a
+    # .gitattributes anywhere on the way, .git/info/attributes or the user's own file all count.
+    attributes = [(rel, sorted(ctx.attributes(f"{artifact.path}/{rel}").items()))
+                  for rel in ctx.scan(artifact).files]  # fmt: skip
+    parts = [ctx.fingerprint(artifact), str(limit), repr(attributes)]
+    for name in (".git/index",):
         try:
             st = (ctx.root / name).stat()
             parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
