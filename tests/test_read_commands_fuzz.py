@@ -1,0 +1,252 @@
+"""Read commands fed documents that parse but hold values of the wrong type (TFC-0006: a
+diagnostic or one error line and an exit code, never a traceback): each case writes one field of
+one document of a fork of the template as another type, then runs every read command on it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import RunCli, fork_template
+from strataml.cli import index_main
+from strataml.doctor.engine import run_doctor
+from strataml.yamlio import parse_yaml
+from strataml.yamltext import dump_yaml
+
+RUN = "run-2026-11-25-sunrtb"
+DOCUMENTS = {
+    "dataset-metadata": "datasets/iris/v1/metadata.yaml",
+    "model-metadata": "models/iris-classifier/v1/metadata.yaml",
+    "model-metrics": "models/iris-classifier/v1/metrics.yaml",
+    "stages": "models/iris-classifier/stages.yaml",
+    "run-config": f"runs/{RUN}/config.yaml",
+    "run-metrics": f"runs/{RUN}/metrics.json",
+    "run-system": f"runs/{RUN}/system.json",
+}
+# Values of the wrong type; Python's json writes NaN and Infinity, YAML .nan and .inf.
+CONFUSIONS: dict[str, Any] = {
+    "mapping": {"a": "b"},
+    "list": ["a", 1],
+    "string": "text",
+    "empty": "",
+    "null": None,
+    "true": True,
+    "huge-int": 10**400,  # past what a float holds
+    "nan": math.nan,
+    "inf": math.inf,
+    "lists": [[1, 2], [[3]]],
+}
+READS = (
+    ("dataset", "list"),
+    ("dataset", "show", "datasets/iris@v1"),
+    ("model", "list"),
+    ("model", "show", "iris-classifier@v1"),
+    ("model", "check", "iris-classifier@v1"),
+    ("model", "history", "iris-classifier"),
+    ("model", "history", "iris-classifier", "--at", "2026-12-01"),
+    ("runs", "list"),
+    ("runs", "show", RUN),
+    ("runs", "best", "--experiment", "my_experiment", "--metric", "val/accuracy"),
+    ("runs", "compare", RUN, "latest"),
+    ("lineage", "models/iris-classifier@v1"),
+    ("lineage", "datasets/iris@v1"),
+    ("lineage", RUN),
+)
+# Read commands with one form only; croissant's is JSON-LD.
+EXPORTS = (("export", "croissant", "datasets/iris@v1"), ("export", "hf-card", "iris-classifier@v1"))
+
+Field = tuple[str | int, ...]
+# (document, field, confusion): the whole document, then the fields the commands read, each as
+# the types it is least like. A fixed list, so that every run tries the same cases.
+CASES: list[tuple[str, Field, str]] = [
+    *((document, (), confusion) for document in DOCUMENTS for confusion in ("list", "string")),
+    # datasets/iris/v1/metadata.yaml
+    ("dataset-metadata", ("name",), "mapping"),
+    ("dataset-metadata", ("version",), "lists"),
+    ("dataset-metadata", ("description",), "list"),
+    ("dataset-metadata", ("created",), "huge-int"),
+    ("dataset-metadata", ("tags",), "mapping"),
+    ("dataset-metadata", ("tags", 0), "lists"),
+    ("dataset-metadata", ("creators",), "string"),
+    ("dataset-metadata", ("license",), "true"),
+    ("dataset-metadata", ("splits",), "list"),
+    ("dataset-metadata", ("splits", "train"), "string"),
+    ("dataset-metadata", ("splits", "train", "rows"), "nan"),
+    ("dataset-metadata", ("splits", "train", "bytes"), "inf"),
+    ("dataset-metadata", ("splits", "train", "files"), "huge-int"),
+    ("dataset-metadata", ("columns",), "mapping"),
+    ("dataset-metadata", ("columns", 0), "string"),
+    ("dataset-metadata", ("provenance",), "list"),
+    ("dataset-metadata", ("provenance", "sources"), "mapping"),
+    ("dataset-metadata", ("provenance", "sources", 0), "null"),
+    ("dataset-metadata", ("content_hash",), "mapping"),
+    # models/iris-classifier/v1/metadata.yaml
+    ("model-metadata", ("name",), "list"),
+    ("model-metadata", ("description",), "mapping"),
+    ("model-metadata", ("created",), "inf"),
+    ("model-metadata", ("task",), "lists"),
+    ("model-metadata", ("framework",), "true"),
+    ("model-metadata", ("artifacts",), "mapping"),
+    ("model-metadata", ("artifacts", 0), "string"),
+    ("model-metadata", ("artifacts", 0, "path"), "list"),
+    ("model-metadata", ("training",), "list"),
+    ("model-metadata", ("training", "run"), "mapping"),
+    ("model-metadata", ("training", "datasets"), "string"),
+    ("model-metadata", ("training", "datasets", 0), "lists"),
+    ("model-metadata", ("content_hash",), "null"),
+    # models/iris-classifier/v1/metrics.yaml
+    ("model-metrics", ("source_run",), "mapping"),
+    ("model-metrics", ("metrics",), "mapping"),
+    ("model-metrics", ("metrics", 0), "lists"),
+    ("model-metrics", ("metrics", 0, "name"), "list"),
+    ("model-metrics", ("metrics", 0, "value"), "string"),
+    ("model-metrics", ("metrics", 0, "value"), "nan"),
+    ("model-metrics", ("metrics", 0, "value"), "huge-int"),
+    ("model-metrics", ("metrics", 0, "dataset"), "mapping"),
+    ("model-metrics", ("metrics", 0, "split"), "true"),
+    ("model-metrics", ("metrics", 0, "higher_is_better"), "string"),
+    # models/iris-classifier/stages.yaml
+    ("stages", ("production",), "list"),
+    ("stages", ("staging",), "mapping"),
+    ("stages", ("archived",), "string"),
+    ("stages", ("archived",), "lists"),
+    ("stages", ("aliases",), "list"),
+    ("stages", ("aliases",), "mapping"),
+    ("stages", ("history",), "mapping"),
+    ("stages", ("history", 0), "string"),
+    ("stages", ("history", 0, "version"), "true"),
+    ("stages", ("history", 0, "at"), "huge-int"),
+    ("stages", ("history", 0, "from"), "list"),
+    ("stages", ("history", 0, "evidence"), "string"),
+    ("stages", ("history", 0, "evidence", "metrics"), "list"),
+    # runs/<id>/config.yaml
+    ("run-config", ("run_id",), "list"),
+    ("run-config", ("experiment",), "string"),
+    ("run-config", ("experiment", "name"), "mapping"),
+    ("run-config", ("experiment", "spec"), "list"),
+    ("run-config", ("params",), "list"),
+    ("run-config", ("params", "learning_rate"), "lists"),
+    ("run-config", ("inputs",), "list"),
+    ("run-config", ("inputs", "data"), "string"),
+    ("run-config", ("inputs", "data", "ref"), "mapping"),
+    ("run-config", ("code",), "string"),
+    ("run-config", ("code", "commit"), "true"),
+    ("run-config", ("code", "dirty"), "string"),
+    ("run-config", ("created",), "huge-int"),
+    ("run-config", ("tags",), "mapping"),
+    # runs/<id>/metrics.json
+    ("run-metrics", ("final",), "list"),
+    ("run-metrics", ("final", "val/accuracy"), "string"),
+    ("run-metrics", ("final", "val/accuracy"), "nan"),
+    ("run-metrics", ("final", "val/accuracy"), "inf"),
+    ("run-metrics", ("final", "val/accuracy"), "huge-int"),
+    ("run-metrics", ("final", "val/accuracy"), "mapping"),
+    ("run-metrics", ("history",), "list"),
+    ("run-metrics", ("history", "train/loss"), "mapping"),
+    ("run-metrics", ("history", "train/loss", 0), "lists"),
+    ("run-metrics", ("history", "train/loss", 0, "value"), "string"),
+    ("run-metrics", ("history", "train/loss", 0, "step"), "nan"),
+    # runs/<id>/system.json
+    ("run-system", ("status",), "mapping"),
+    ("run-system", ("exit_code",), "string"),
+    ("run-system", ("duration_s",), "huge-int"),
+    ("run-system", ("started",), "inf"),
+    ("run-system", ("ended",), "list"),
+    ("run-system", ("git",), "string"),
+    ("run-system", ("host",), "list"),
+    ("run-system", ("host", "cpu"), "string"),
+    ("run-system", ("packages",), "lists"),
+    ("run-system", ("python",), "true"),
+    ("run-system", ("python", "version"), "mapping"),
+]
+
+
+def _id(case: tuple[str, Field, str]) -> str:
+    document, field, confusion = case
+    return f"{document}:{'/'.join(map(str, field)) or '.'}={confusion}"
+
+
+def _load(rel: str, raw: bytes) -> Any:
+    return json.loads(raw) if rel.endswith(".json") else parse_yaml(raw).data
+
+
+def _dump(rel: str, data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n" if rel.endswith(".json") else dump_yaml(data)
+
+
+def _with(data: Any, field: Field, value: Any) -> Any:
+    if not field:
+        return value
+    data = copy.deepcopy(data)
+    node = data
+    for key in field[:-1]:
+        node = node[key]
+    node[field[-1]] = value
+    return data
+
+
+def _strict_json(text: str) -> object:
+    """JSON as RFC 8259 has it: NaN and Infinity, which Python's json reads, are not JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def fork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # The autouse fixture pins git's identity per test; a module's fork needs its own.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        for var in ("AUTHOR", "COMMITTER"):
+            patch.setenv(f"GIT_{var}_NAME", "Strata Test")
+            patch.setenv(f"GIT_{var}_EMAIL", "test@strataml.invalid")
+        yield fork_template(tmp_path_factory.mktemp("fork") / "template")
+
+
+@pytest.fixture
+def repo(fork: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(fork)
+    return fork
+
+
+def _no_traceback(args: tuple[str, ...], code: int, out: str, err: str) -> None:
+    assert code in (0, 1, 2), (args, code, err)
+    assert "Traceback" not in out + err, (args, err)
+    if "--format" in args or args[0] == "index" or "croissant" in args:
+        if out.strip():
+            _strict_json(out)
+        else:  # an error instead of a document: one line that says so
+            assert code != 0 and len(err.strip().splitlines()) == 1, (args, code, err)
+
+
+@pytest.mark.parametrize("case", CASES, ids=map(_id, CASES))
+def test_read_commands_take_a_wrong_type(
+    case: tuple[str, Field, str], repo: Path, strata: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document, field, confusion = case
+    path = repo / DOCUMENTS[document]
+    original = path.read_bytes()
+    path.write_text(
+        _dump(path.name, _with(_load(path.name, original), field, CONFUSIONS[confusion]))
+    )
+    try:
+        for args in READS:
+            for form in ((), ("--format", "json")):
+                _no_traceback((*args, *form), *strata(*args, *form))
+        for args in EXPORTS:
+            _no_traceback(args, *strata(*args))
+        capsys.readouterr()
+        code = index_main([])
+        _no_traceback(("index",), code, *capsys.readouterr())
+        run_doctor(repo)
+    finally:
+        path.write_bytes(original)
