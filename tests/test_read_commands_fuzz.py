@@ -44,6 +44,15 @@ CONFUSIONS: dict[str, Any] = {
     "inf": math.inf,
     "lists": [[1, 2], [[3]]],
 }
+HISTORY_HEADER = "name,step,value,time,timestamp\n"
+# metrics.csv that is not one: empty, headless, rows of other types, huge numbers, binary.
+HISTORY_TEXTS = {
+    "empty": "",
+    "no-header": "train/loss,0,1.5,,\n",
+    "junk": HISTORY_HEADER + "train/loss,zero,[1],{},true\ntrain/loss,1\n",
+    "wide": HISTORY_HEADER + f"train/loss,{'9' * 900},1e999,,\ntrain/loss,1,{'7' * 900},,\n",
+    "binary": HISTORY_HEADER + "\x00\xff\ufffe,\x7f\n" * 3,
+}
 READS = (
     ("dataset", "list"),
     ("dataset", "show", "datasets/iris@v1"),
@@ -166,6 +175,15 @@ CASES: list[tuple[str, Field, str]] = [
     ("run-system", ("packages",), "lists"),
     ("run-system", ("python",), "true"),
     ("run-system", ("python", "version"), "mapping"),
+    # A long history: runs/<id>/metrics.json's briefs, then metrics.csv itself
+    ("run-history", (), "list"),
+    ("run-history", ("series",), "list"),
+    ("run-history", ("series", "train/loss"), "string"),
+    ("run-history", ("series", "train/loss", "count"), "huge-int"),
+    ("run-history", ("series", "train/loss", "count"), "string"),
+    ("run-history", ("series", "train/loss", "last"), "nan"),
+    ("run-history", ("series", "train/loss", "last_step"), "mapping"),
+    *(("run-history-csv", (), text) for text in ("empty", "no-header", "junk", "wide", "binary")),
 ]
 
 
@@ -236,17 +254,44 @@ def _no_traceback(args: tuple[str, ...], code: int, out: str, err: str) -> None:
             assert code != 0 and len(err.strip().splitlines()) == 1, (args, code, err)
 
 
+def _long_history(metrics: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The run's metrics as a long history is written (TFC-0003 R15): briefs in metrics.json,
+    the points in metrics.csv."""
+    points = metrics["history"]["train/loss"]
+    values = [p["value"] for p in points]
+    brief = {
+        "count": len(points), "last_step": points[-1]["step"], "last": values[-1],
+        "min": min(values), "max": max(values),
+    }  # fmt: skip
+    rows = "".join(f"train/loss,{p['step']},{json.dumps(p['value'])},,\n" for p in points)
+    document = {"schema_version": 2, "final": metrics["final"], "series": {"train/loss": brief}}
+    return document, HISTORY_HEADER + rows
+
+
+def _mutated(repo: Path, document: str, field: Field, confusion: str) -> dict[Path, str]:
+    """The files a case writes, by path."""
+    if document in DOCUMENTS:
+        path = repo / DOCUMENTS[document]
+        data = _load(path.name, path.read_bytes())
+        return {path: _dump(path.name, _with(data, field, CONFUSIONS[confusion]))}
+    run = repo / "runs" / RUN
+    metrics, history = _long_history(_load("metrics.json", (run / "metrics.json").read_bytes()))
+    if document == "run-history":
+        metrics = _with(metrics, field, CONFUSIONS[confusion])
+    else:  # "run-history-csv": metrics.csv as the confusion has it
+        history = HISTORY_TEXTS[confusion]
+    return {run / "metrics.json": _dump("metrics.json", metrics), run / "metrics.csv": history}
+
+
 @pytest.mark.parametrize("case", CASES, ids=map(_id, CASES))
 def test_read_commands_take_a_wrong_type(
     case: tuple[str, Field, str], repo: Path, strata: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    document, field, confusion = case
-    path = repo / DOCUMENTS[document]
-    original = path.read_bytes()
-    path.write_text(
-        _dump(path.name, _with(_load(path.name, original), field, CONFUSIONS[confusion]))
-    )
+    files = _mutated(repo, *case)
+    originals = {path: path.read_bytes() if path.exists() else None for path in files}
     try:
+        for path, text in files.items():
+            path.write_text(text, encoding="utf-8")
         for args in READS:
             for form in ((), ("--format", "json")):
                 _no_traceback((*args, *form), *strata(*args, *form))
@@ -257,4 +302,8 @@ def test_read_commands_take_a_wrong_type(
         _no_traceback(("index",), code, *capsys.readouterr())
         run_doctor(repo)
     finally:
-        path.write_bytes(original)
+        for path, raw in originals.items():
+            if raw is None:
+                path.unlink()
+            else:
+                path.write_bytes(raw)
