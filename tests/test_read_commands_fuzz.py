@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import typer
 
-from conftest import RunCli, fork_template
+from conftest import RunCli, commit_all, fork_template
 from strataml.cli import index_main
 from strataml.doctor.engine import run_doctor
 from strataml.yamlio import parse_yaml
@@ -109,6 +109,7 @@ CASES: list[tuple[str, Field, str]] = [
     ("model-metadata", ("training",), "list"),
     ("model-metadata", ("training", "run"), "mapping"),
     ("model-metadata", ("training", "datasets"), "string"),
+    ("model-metadata", ("training", "datasets"), "true"),
     ("model-metadata", ("training", "datasets", 0), "lists"),
     ("model-metadata", ("content_hash",), "null"),
     # models/iris-classifier/v1/metrics.yaml
@@ -307,3 +308,31 @@ def test_read_commands_take_a_wrong_type(
                 path.unlink()
             else:
                 path.write_bytes(raw)
+
+
+# stages.yaml as an old commit holds it: no schema has passed it (`model history --at`).
+COMMITTED_STAGES: list[tuple[Field, str]] = [
+    ((), "list"),
+    (("production",), "list"),
+    (("staging",), "mapping"),
+    (("archived",), "true"),
+    (("archived",), "lists"),
+    (("aliases",), "list"),
+    (("aliases",), "string"),
+    (("aliases",), "mapping"),
+]
+
+
+def test_model_history_at_takes_committed_stages_of_any_type(
+    template: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(template)
+    monkeypatch.setattr(typer.main, "get_command", _COMMANDS)
+    path = template / DOCUMENTS["stages"]
+    original = _load(path.name, path.read_bytes())
+    args = ("model", "history", "iris-classifier", "--at", "2100-01-01")
+    for field, confusion in COMMITTED_STAGES:
+        path.write_text(_dump(path.name, _with(original, field, CONFUSIONS[confusion])))
+        commit_all(template, f"stages.yaml: {field} {confusion}")
+        for form in ((), ("--format", "json")):
+            _no_traceback((*args, *form), *strata(*args, *form))

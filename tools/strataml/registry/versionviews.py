@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from strataml.jsonio import as_number
+from strataml.jsonio import as_list, as_number
 
 # Values copied from metadata.yaml are as the file holds them (`object`): a version is listed
 # and shown before doctor has passed it, so a field may be missing (None) or of any type.
@@ -94,10 +94,10 @@ class ModelVersionView:
             f"; created {self.created}" if self.created else ""
         )
         training = _mapping(self.training)
-        inputs = [str(d).split("#", 1)[0] for d in training.get("datasets") or []]
+        inputs = [str(d).split("#", 1)[0] for d in as_list(training.get("datasets"))]
         parents = [
             f"{str(p.get('ref', '?')).split('#', 1)[0]} ({p.get('relation', '?')})"
-            for p in _mapping(self.lineage).get("parents") or []
+            for p in as_list(_mapping(self.lineage).get("parents"))
             if isinstance(p, dict)
         ]
         metrics = _metric_texts(self.metrics)
