@@ -163,6 +163,7 @@ CASES: list[tuple[str, Field, str]] = [
     ("run-metrics", ("history", "train/loss"), "mapping"),
     ("run-metrics", ("history", "train/loss", 0), "lists"),
     ("run-metrics", ("history", "train/loss", 0, "value"), "string"),
+    ("run-metrics", ("history", "train/loss", 0, "value"), "huge-int"),
     ("run-metrics", ("history", "train/loss", 0, "step"), "nan"),
     # runs/<id>/system.json
     ("run-system", ("status",), "mapping"),
