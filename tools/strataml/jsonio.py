@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 # Python refuses to convert integers longer than 4,300 digits (CVE-2020-10735); a record's
@@ -33,3 +34,26 @@ def as_mapping(value: object) -> dict[str, Any]:
 def as_list(value: object) -> list[Any]:
     """A document's list, or [] where it holds another type (the schema check reports it)."""
     return value if isinstance(value, list) else []
+
+
+def as_number(value: object) -> float | None:
+    """A document's number as a float, or None where it holds another type (a bool too), NaN,
+    an infinity or an integer past what a float holds (float() and format() would raise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def finite(value: object) -> object:
+    """A value to print as JSON, which has no NaN or infinity: such values become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value

@@ -73,7 +73,8 @@ class Series:
         return [
             f"{key} {mine!r} but metrics.csv gives {theirs!r}"
             for key, mine in self.document().items()
-            if float(mine) != float(theirs := other.document()[key])
+            # Python compares an int and a float exactly; float() fails past 2**1024
+            if mine != (theirs := other.document()[key])
         ]
 
 
@@ -364,7 +365,8 @@ def read_chart_points(
 ) -> dict[str, list[list[Number]]]:
     """[step, value] pairs for charts: every k-th point (k so that at most `per_metric` remain)
     and always the last. Lines that break the format end the reading (doctor reports them)."""
-    strides = {name: max(1, math.ceil(count / per_metric)) for name, count in counts.items()}
+    # Integer ceiling: a count is metrics.json's, any int, and past 2**1024 no float holds it.
+    strides = {name: max(1, -(-count // per_metric)) for name, count in counts.items()}
     seen: Counter[str] = Counter()
     points: dict[str, list[list[Number]]] = {name: [] for name in counts}
     for item in _blocks(handle):

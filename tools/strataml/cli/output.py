@@ -10,6 +10,7 @@ import typer
 
 from strataml.atomic import check_output, write_text_atomic
 from strataml.errors import UsageError
+from strataml.jsonio import finite
 
 
 class Shown(Protocol):
@@ -22,7 +23,11 @@ class Shown(Protocol):
 
 def emit(output_format: str, shown: Shown) -> None:
     if output_format == "json":
-        typer.echo(json.dumps(shown.document(), indent=2, sort_keys=True, ensure_ascii=False))
+        # A value copied from a document may be NaN or an infinity, which JSON has not: null.
+        document = finite(shown.document())
+        typer.echo(
+            json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        )
     elif output_format == "text":
         typer.echo(shown.text(), nl=False)
     else:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
 from strataml.integrity.armor import split_blocks
 from strataml.integrity.signatures import SIGNATURE
+from strataml.jsonio import as_list, as_mapping, as_number, finite
 from strataml.metrichistory import HISTORY, read_chart_points
 from strataml.registry.lineage import build_graph
 from strataml.registry.runs import RunRecord, load_runs
@@ -34,17 +34,6 @@ def _text(path: Path, limit: int = 4 * MAX_BYTES) -> str | None:
         return read_regular(path, limit).decode("utf-8", "replace")
     except OSError:
         return None
-
-
-def _finite(value: object) -> object:
-    """JSON has no NaN or infinity: such values become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _datasets(root: Path, problems: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -102,9 +91,11 @@ def _models(root: Path, problems: list[dict[str, str]]) -> list[dict[str, Any]]:
                 stage = "production"
             elif stages.get("staging") == version:
                 stage = "staging"
-            elif version in (stages.get("archived") or []):
+            elif version in as_list(stages.get("archived")):
                 stage = "archived"
-            aliases = sorted(a for a, v in (stages.get("aliases") or {}).items() if v == version)
+            aliases = sorted(
+                str(a) for a, v in as_mapping(stages.get("aliases")).items() if v == version
+            )
             entries.append({
                 "ref": f"models/{name}@{version}", "version": version, "path": path, "stage": stage,
                 "aliases": aliases, "metadata": metadata, "metrics": metrics,
@@ -119,9 +110,7 @@ def _str(value: object) -> str | None:
 
 
 def _num(value: object) -> float | int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value if math.isfinite(value) else None
+    return value if isinstance(value, int | float) and as_number(value) is not None else None
 
 
 def _int(value: object) -> int | None:
@@ -211,7 +200,7 @@ def build_index(root: Path) -> dict[str, Any]:
         run["signatures"] = _signature_blocks(root / run["path"])
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]
     graph = build_graph(root)
-    return _finite({
+    return finite({
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from strataml.jsonio import as_number
 from strataml.yamlio import parse_yaml
 from strataml.yamltext import dump_yaml
 
@@ -114,6 +115,11 @@ def front_matter(metadata: dict[str, Any], metrics: list[dict[str, Any]]) -> dic
     return front
 
 
+def _number_text(value: object) -> str:
+    number = as_number(value)  # NaN, an infinity or a huge integer is shown as it is
+    return f"{number:.6g}" if number is not None else str(value)
+
+
 def render_card(
     metadata: dict[str, Any], metrics: list[dict[str, Any]], sections: dict[str, str] | None = None
 ) -> str:
@@ -131,7 +137,7 @@ def render_card(
             f"- **Derived from:** `{parent['ref'].split('#', 1)[0]}` ({parent['relation']})"
         )
     table = ["| Metric | Value | Dataset | Split |", "|---|---|---|---|"] + [
-        f"| {m['name']} | {m['value']:.6g} | `{m['dataset'].split('#', 1)[0]}` | {m['split']} |"
+        f"| {m['name']} | {_number_text(m['value'])} | `{m['dataset'].split('#', 1)[0]}` | {m['split']} |"
         for m in metrics
     ]
     generated = {

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from strataml import schemas
 from strataml.errors import StrataError
+from strataml.jsonio import finite
 from strataml.refs import ArtifactRef
 from strataml.registry.cards import parse_card, render_card
 from strataml.registry.store import existing, load_mapping, parse_ref
@@ -69,13 +71,22 @@ def hf_card(root: Path, text: str) -> str:
     """card.md regenerated from metadata and metrics, keeping the sections people wrote."""
     ref = existing(root, parse_ref(text, "models", name_only_ok=True))
     directory = root / ref.path
-    metadata = load_mapping(directory / "metadata.yaml")
-    metrics = load_mapping(directory / "metrics.yaml").get("metrics") or []
+    # The card is written from these documents' fields as their schemas have them.
+    metadata = _valid(root, f"{ref.path}/metadata.yaml", "model-metadata")
+    metrics = _valid(root, f"{ref.path}/metrics.yaml", "model-metrics")["metrics"]
     try:
         current = read_regular(directory / "card.md", 16 * MAX_BYTES).decode("utf-8", "replace")
     except OSError:
         current = ""
     return render_card(metadata, metrics, parse_card(current).sections)
+
+
+def _valid(root: Path, path: str, schema: str) -> dict[str, Any]:
+    document = load_mapping(root / path)
+    problems = schemas.validate(schema, document)
+    if problems:
+        raise StrataError(f"{path}: {problems[0].message}; fix it first (`strata doctor {path}`)")
+    return document
 
 
 def _sha256(path: Path) -> str:
@@ -94,7 +105,8 @@ def croissant(root: Path, text: str) -> dict[str, Any]:
     """A Croissant 1.0 JSON-LD description of one dataset version, files by relative URL."""
     ref: ArtifactRef = existing(root, parse_ref(text, "datasets", name_only_ok=True))
     directory = root / ref.path
-    metadata = load_mapping(directory / "metadata.yaml")
+    # Split paths name what is read and hashed: only as the schema allows them (relative).
+    metadata = _valid(root, f"{ref.path}/metadata.yaml", "dataset-metadata")
     splits: dict[str, Any] = _of(metadata.get("splits"), dict)
     columns: list[dict[str, Any]] = _of(metadata.get("columns"), list)
     files: list[dict[str, Any]] = []
@@ -162,6 +174,7 @@ def _of(value: Any, kind: type) -> Any:
 
 def croissant_json(root: Path, text: str) -> str:
     try:
-        return json.dumps(croissant(root, text), indent=2, ensure_ascii=False) + "\n"
+        document = finite(croissant(root, text))
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except (OSError, KeyError, TypeError) as exc:
         raise StrataError(f"cannot describe {text}: {exc}") from exc

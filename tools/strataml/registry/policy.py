@@ -15,6 +15,7 @@ from strataml.config import Config, MetricRule, PromotionPolicy, StageRequiremen
 from strataml.errors import StrataError
 from strataml.integrity.gpg import Keyring, Verdict
 from strataml.integrity.signatures import SIGNATURE, DirectoryReport, verify_directory
+from strataml.jsonio import as_list, as_number
 from strataml.registry.cards import PLACEHOLDER, parse_card, section_written
 from strataml.registry.store import load_mapping
 from strataml.safeopen import read_regular
@@ -100,17 +101,21 @@ def evaluate(root: Path, name: str, version: str, policy: StagePolicy) -> list[V
             entries = load_mapping(root / directory / "metrics.yaml").get("metrics")
         except StrataError:
             entries = None
+        # Rules name strings: an entry whose name or split is another type (doctor reports it)
+        # matches none, and a value that is not a finite number counts as not reported.
         reported = {
-            (e.get("name"), str(e.get("dataset", "")).split("#", 1)[0], e.get("split")): e.get(
-                "value"
+            (e["name"], str(e.get("dataset", "")).split("#", 1)[0], e["split"]): as_number(
+                e.get("value")
             )
-            for e in (entries if isinstance(entries, list) else [])
+            for e in as_list(entries)
             if isinstance(e, dict)
+            and isinstance(e.get("name"), str)
+            and isinstance(e.get("split"), str)
         }
         for rule in policy.metrics:
             value = reported.get((rule.name, rule.dataset, rule.split))
             at = f"{directory}/metrics.yaml"
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if value is None:
                 violations.append(
                     Violation(
                         "metric",

@@ -3,12 +3,12 @@ R13). Read-only."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml.jsonio import as_number
 from strataml.registry.runs import MISSING, RunRecord, load_runs, nested, value_text
 from strataml.suggest import did_you_mean
 
@@ -58,18 +58,12 @@ class Best:
         )
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Best | None:
     """The succeeded run of `experiment` with the best final `metric`; ties go to the latest."""
     scored = [
         (value, record)
         for record in load_runs(root, experiment=experiment, status="succeeded")
-        if (value := _number(record.final.get(metric))) is not None
+        if (value := as_number(record.final.get(metric))) is not None
     ]
     if not scored:
         return None
@@ -225,7 +219,7 @@ def compare_runs(records: Iterable[RunRecord], *, show_all: bool = False) -> Com
 
 
 def _duration(value: object) -> str:
-    number = _number(value)
+    number = as_number(value)
     if number is None:
         return "-"
     if number < 60:
@@ -321,7 +315,7 @@ def _history_counts(metrics: dict[str, Any]) -> dict[str, int]:
 
 
 def _delta(values: tuple[object, ...], index: int) -> str:
-    first, value = _number(values[0]), _number(values[index])
+    first, value = as_number(values[0]), as_number(values[index])
     if index == 0 or first is None or value is None or value == first:
         return ""
     return f" ({value - first:+.4g})"

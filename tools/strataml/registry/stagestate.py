@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strataml.jsonio import as_list, as_mapping
 from strataml.refs import version_key
 
 STAGES = ("experimental", "staging", "production", "archived")
@@ -133,10 +134,15 @@ class Stages:
     def from_document(cls, data: dict[str, Any], *, history: bool = True) -> Stages:
         """The stages of a schema-valid stages.yaml; `history=False` reads only where each
         version stands, from a document no schema has passed (an old commit's)."""
+        # Versions are strings; in an unchecked document anything else stands for none.
         return cls(
-            data.get("production"),
-            data.get("staging"),
-            list(data.get("archived") or []),
-            dict(data.get("aliases") or {}),
+            _version(data.get("production")),
+            _version(data.get("staging")),
+            [v for v in as_list(data.get("archived")) if isinstance(v, str)],
+            {str(a): v for a, v in as_mapping(data.get("aliases")).items() if isinstance(v, str)},
             [StageEvent.from_document(e) for e in data.get("history") or []] if history else [],
         )
+
+
+def _version(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strataml.jsonio import as_list, as_number
+
 # Values copied from metadata.yaml are as the file holds them (`object`): a version is listed
 # and shown before doctor has passed it, so a field may be missing (None) or of any type.
 
@@ -92,10 +94,10 @@ class ModelVersionView:
             f"; created {self.created}" if self.created else ""
         )
         training = _mapping(self.training)
-        inputs = [str(d).split("#", 1)[0] for d in training.get("datasets") or []]
+        inputs = [str(d).split("#", 1)[0] for d in as_list(training.get("datasets"))]
         parents = [
             f"{str(p.get('ref', '?')).split('#', 1)[0]} ({p.get('relation', '?')})"
-            for p in _mapping(self.lineage).get("parents") or []
+            for p in as_list(_mapping(self.lineage).get("parents"))
             if isinstance(p, dict)
         ]
         metrics = _metric_texts(self.metrics)
@@ -116,11 +118,9 @@ def _metric_texts(metrics: tuple[Any, ...]) -> list[str]:
     """split/name=value of each entry with a number for a value; metrics.yaml as read may hold
     anything (doctor reports what its schema does not allow)."""
     return [
-        f"{m.get('split')}/{m.get('name')}={m['value']:.4g}"
+        f"{m.get('split')}/{m.get('name')}={value:.4g}"
         for m in metrics
-        if isinstance(m, dict)
-        and isinstance(m.get("value"), int | float)
-        and not isinstance(m.get("value"), bool)
+        if isinstance(m, dict) and (value := as_number(m.get("value"))) is not None
     ]
 
 
