@@ -1,4 +1,4 @@
-"""The verdict cache is only a cache (TFC-0008 R14): it may speed a verdict up, never change it.
+"""The verdict cache is only a cache (TFC-0008 R13): it may speed a verdict up, never change it.
 
 Each case stores the verdict of a settled tree, proves the next run answers from it, makes one
 change the key must see, and compares the cached run with a fresh one (--no-cache).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, git
+from conftest import commit_all, fork_template, git
 from strataml.doctor.engine import Report, run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE, RACY_NS
 
@@ -25,6 +25,52 @@ DATASET = "datasets/iris/v1"
 DATA = f"{DATASET}/train/iris.csv"
 
 Finding = tuple[str, str, int | None, str]
+BATCH = 9  # forks settled together: one wait of the racy window serves them all
+
+
+class Forks:
+    """Forks of the template made a batch at a time, their files and Git's index settled (the
+    index refreshed by `git status`, then the racy window waited out once for the batch)."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self.factory, self.ready = factory, list[Path]()
+
+    def take(self) -> Path:
+        if not self.ready:
+            with pytest.MonkeyPatch.context() as env:
+                home = self.factory.mktemp("home")
+                env.setenv("HOME", str(home))
+                env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+                for var in ("AUTHOR", "COMMITTER"):
+                    env.setenv(f"GIT_{var}_NAME", "Strata Test")
+                    env.setenv(f"GIT_{var}_EMAIL", "test@strataml.invalid")
+                forks = [
+                    fork_template(self.factory.mktemp("fork") / "template") for _ in range(BATCH)
+                ]
+                wait_out(forks)
+                for fork in forks:
+                    git(fork, "status", "--porcelain")  # refreshes a racily clean index
+                wait_out(forks)
+            self.ready = forks
+        return self.ready.pop()
+
+
+@pytest.fixture(scope="module")
+def forks(tmp_path_factory: pytest.TempPathFactory) -> Forks:
+    return Forks(tmp_path_factory)
+
+
+@pytest.fixture
+def template(forks: Forks, tmp_path: Path) -> Path:
+    """A fork of the template, settled; `tmp_path` stays the test's own scratch space."""
+    return forks.take()
+
+
+def wait_out(repos: list[Path]) -> None:
+    newest = max(p.lstat().st_ctime_ns for repo in repos for p in [repo, *repo.rglob("*")])
+    wait = newest + RACY_NS - time.time_ns()
+    if wait > 0:
+        time.sleep(wait / 1e9 + 0.01)
 
 
 @contextmanager
@@ -59,7 +105,11 @@ def settle_all(repo: Path) -> Path:
     """conftest's settle() for Git's directory and the user's files too: a verdict is stored
     only when nothing in its key changed within the racy window."""
     places = [*repo.rglob("*"), *Path(os.environ["HOME"]).rglob("*")]
-    newest = max(p.lstat().st_ctime_ns for p in places if ".strata" not in p.parts)
+    # Not .git itself: a `git status` that takes and drops the index lock changes it, and the
+    # key holds what lies inside (doctor/verdicts.py), not the directory.
+    newest = max(
+        p.lstat().st_ctime_ns for p in places if ".strata" not in p.parts and p != repo / ".git"
+    )
     wait = newest + RACY_NS - time.time_ns()
     if wait > 0:
         time.sleep(wait / 1e9 + 0.01)
