@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 
 def _gitpython() -> Any:
-    """GitPython, imported when first needed (doctor's common path needs only the git binary)."""
-    # Without a git binary GitPython refuses to import; we degrade instead (no Git facts).
+    """GitPython, imported when first needed (doctor's common path needs only the git binary).
+    Without a git binary GitPython refuses to import; we degrade instead (no Git facts)."""
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     import git
 
@@ -274,8 +274,7 @@ def uncommitted_later(
     root: Path, trees: Iterable[str]
 ) -> Callable[[], list[tuple[str, str]] | None]:
     """(status, path) of uncommitted changes under `trees`, untracked files included: `git
-    status` starts now, in the background, and the function returned waits for its answer
-    (doctor scans the trees meanwhile: git works on the other core)."""
+    status` starts now, in the background; the function returned waits for its answer."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return lambda: None
     process = subprocess.Popen(
@@ -301,17 +300,12 @@ def changed_since(
     root: Path, ref: str, uncommitted: Callable[[], list[tuple[str, str]] | None]
 ) -> list[str]:
     """Every repo-relative path with a change since `ref`: committed, staged, unstaged, deleted
-    or untracked (doctor widens them to the artifacts they govern, as for --files).
-
-    `uncommitted` is `git status` of the whole work tree (`uncommitted_later`), which doctor
-    needs anyway: the commits since `ref` are a diff of two trees, and the work tree is walked
-    once. Where status failed, the work tree is compared with `ref` directly."""
+    or untracked (doctor widens them to the artifacts they govern, as for --files). The commits
+    are a diff of two trees; the rest is `uncommitted`, doctor's one `git status` of the whole
+    work tree (where it failed, the work tree is compared with `ref` directly)."""
     if not in_work_tree(root):
         raise StrataError("--since needs a Git work tree")
-    if (
-        ref.startswith("-")
-        or git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") is None
-    ):
+    if resolve_commit(root, ref) is None:
         raise StrataError(f"--since {ref!r}: no such commit")
     top = ":(top)"
     status = uncommitted()
@@ -344,7 +338,6 @@ def head_commit(root: Path) -> str | None:
     return git_ok(root, "rev-parse", "--verify", "-q", "HEAD^{commit}") or None
 
 
-# Attributes that can make the bytes Git checks out differ from the blob it stores.
 def quiet_git(
     root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
 ) -> bytes | None:

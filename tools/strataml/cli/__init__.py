@@ -5,8 +5,21 @@ load the other command groups.
 """
 
 
+def _as_program(argv: list[str] | None) -> None:
+    """A program (argv from the command line, not a caller's list) allocates far more than it
+    frees: the objects alive at start (the imported modules) are never scanned again, and cycles
+    are looked for seventy times less often. On 10,000 runs a warm doctor spent a fifth of its time in
+    the collector. A caller in a long-lived process keeps its own settings."""
+    if argv is None:
+        import gc
+
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 10)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`strata` (pyproject's console script and `python -m strataml`)."""
+    _as_program(argv)
     from strataml.cli.app import main as strata
 
     return strata(argv)
@@ -14,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def doctor_main(argv: list[str] | None = None) -> int:
     """`python tools/doctor.py`."""
+    _as_program(argv)
     from strataml.cli.doctor import EXAMPLES, doctor
     from strataml.cli.exits import run_alone
 
@@ -22,6 +36,7 @@ def doctor_main(argv: list[str] | None = None) -> int:
 
 def run_main(argv: list[str] | None = None) -> int:
     """`python tools/run.py`."""
+    _as_program(argv)
     from strataml.cli.exits import run_alone
     from strataml.cli.run import EXAMPLES, run
 
@@ -30,6 +45,7 @@ def run_main(argv: list[str] | None = None) -> int:
 
 def index_main(argv: list[str] | None = None) -> int:
     """`python tools/index.py`."""
+    _as_program(argv)
     from strataml.cli.exits import run_alone
     from strataml.cli.index import INDEX_EXAMPLES, index
 

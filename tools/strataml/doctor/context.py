@@ -207,19 +207,16 @@ class Context:
         return all(stat[2] < cutoff for stat in self.scan(artifact).stats.values())
 
     def start_status(self, *, whole: bool = False) -> None:
-        """Start `git status` of the artifact trees (`whole`: of the whole work tree, as
-        `--since` asks) in the background (see `uncommitted`)."""
+        """Start `git status` of the artifact trees (`whole`: the work tree) in the background."""
         if self._status is None:
             trees = (":(top)",) if whole else ("datasets", "models", "runs")
             self._status = uncommitted_later(self.root, trees)
 
     def known_status(self, status: list[tuple[str, str]] | None) -> None:
-        """`git status` as the verdict cache knows it for this very tree (doctor/verdicts.py)."""
-        self._status = lambda: status
+        self._status = lambda: status  # as the verdict cache knows it (doctor/verdicts.py)
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
-        """`git status` of the artifact trees (or more), once per doctor run (None outside Git);
-        its paths are relative to the top of the work tree."""
+        """`git status` (see `start_status`) once per doctor run; None outside Git."""
         self.start_status()
         assert self._status is not None
         return self._status()
