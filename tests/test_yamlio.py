@@ -298,3 +298,22 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     assert pooled.diagnostics == alone.diagnostics
     assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003"}
     assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("!!int 0x", "!!int '0x': invalid literal for int() with base 16: ''"),
+        ("!!int 1:x", "!!int '1:x': invalid literal for int() with base 10: 'x'"),
+        ("!!float abc", "!!float 'abc': could not convert string to float: 'abc'"),
+        ("[1, !!float .]", "!!float '.': could not convert string to float: '.'"),
+    ],
+)
+def test_a_tagged_value_no_constructor_can_build_is_a_syntax_problem_at_its_line(
+    text: str, message: str
+) -> None:
+    document = parse_yaml(f"name: iris\nvalue: {text}\n".encode())
+    assert (document.ok, document.problems) == (
+        False,
+        (YamlProblem(ProblemKind.SYNTAX, 2, message),),
+    )

@@ -18,9 +18,8 @@ PARSER = f"pyyaml-{yaml.__version__}/libyaml-{yaml._yaml.get_version_string()}"
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
-# libyaml's composer recurses in C and crashes the interpreter somewhere past
-# 10,000 levels; each level costs at least one character, so shorter texts are
-# safe to compose directly and longer ones get an event pre-scan first.
+# libyaml's composer recurses in C and crashes the interpreter somewhere past 10,000 levels; each
+# level costs at least one character: shorter texts are composed directly, longer ones pre-scanned.
 _SAFE_COMPOSE_CHARS = 10_000
 
 Path = tuple[str | int, ...]
@@ -74,8 +73,7 @@ class YamlDocument:
 
 
 class _Loader(yaml.CSafeLoader):
-    # A plain scalar's tag depends on its text alone (this loader has no path resolvers), and the
-    # same short texts (numbers, true, a split name) recur in every file: resolve each text once.
+    # A plain scalar's tag depends on its text alone (no path resolvers): resolve each text once.
     _tags: ClassVar[dict[str, str]] = {}
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
@@ -88,10 +86,16 @@ class _Loader(yaml.CSafeLoader):
             return tag
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:  # a constructor's own error (`!!int 0x`) becomes YAML's, with the node's line
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            message = f"{node.tag.replace('tag:yaml.org,2002:', '!!')} {node.value!r}: {exc}"
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from exc
+
 
 def _timestamp_as_text(loader: yaml.SafeLoader, node: Node) -> str:
-    # Dates stay strings: schemas check them with `format`, and values round-trip.
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]  # checked by `format`
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
@@ -106,8 +110,7 @@ def _not_json(loader: yaml.SafeLoader, node: Node) -> Any:
 
 
 def _bounded_int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
-    # int() refuses a decimal text past 4,300 digits with a ValueError that has no line; a
-    # hexadecimal or sexagesimal one builds a number no one can print. Refuse both, marked.
+    # Past 4,300 digits int() refuses; a hex or sexagesimal text builds a number too long to print.
     text = str(node.value)
     value = (
         loader.construct_yaml_int(node)
@@ -184,8 +187,7 @@ def _parse_nodes(text: str) -> YamlDocument:
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
-# Constructed values of short non-string scalars ((tag, text) -> int, float, bool, None or a
-# date's text), all immutable, so one object serves every file that repeats the text.
+# Short non-string scalars built once ((tag, text) -> an immutable int, float, bool, None, text).
 _SCALARS: dict[tuple[str, str], Any] = {}
 
 
@@ -212,7 +214,7 @@ def _parse_tree(text: str) -> YamlDocument | None:
             get(), yaml.StreamEndEvent
         ):
             return None  # another document: the composer's error
-    except (_HandOnError, yaml.YAMLError, TypeError, ValueError):
+    except (_HandOnError, yaml.YAMLError):
         return None
     finally:
         loader.dispose()
@@ -338,8 +340,7 @@ def _children(node: Node) -> Iterator[Node]:
 
 
 def _complexity(root: Node) -> str | None:
-    # Expanded size counts every alias as a full copy (what a consumer walking
-    # the data would see); memoised per node so a "billion laughs" costs O(nodes).
+    # Every alias counts as a full copy, memoised per node: a "billion laughs" costs O(nodes).
     sizes: dict[int, int] = {}
     stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
     while stack:
