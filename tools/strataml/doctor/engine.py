@@ -185,8 +185,7 @@ def _check_all(
     if known is not None:
         ctx.files_hashed += known.hashed
         return found + known.found
-    hashed, timeless = ctx.files_hashed, ctx.timeless
-    ctx.timeless = True
+    hashed = ctx.files_hashed
     per_artifact: list[Diagnostic] = []
     for batch, documents in zip(batches, owned, strict=True):
         ctx.prefetch(documents)
@@ -197,7 +196,6 @@ def _check_all(
     if key is not None and ctx.timeless:
         status = ctx.uncommitted()
         verdicts.store(ctx, key, verdicts.Verdict(per_artifact, ctx.files_hashed - hashed, status))
-    ctx.timeless = ctx.timeless and timeless
     return found + per_artifact
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from strataml import credentials, jsonio, yamlio
 from strataml.credentials import Where, iter_secrets
+from strataml.integrity.cache import seal, unseal
 from strataml.integrity.hashing import hash_bytes
 from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem
 
 _FORMAT = b"strataml-parse-1"
-_CHECK = 64  # hex characters of the body's BLAKE3 in front of it
 
 
 @functools.cache
@@ -49,13 +49,13 @@ def pack(document: YamlDocument, secrets: Secrets) -> bytes:
     problems = [(p.kind.value, p.line, p.message) for p in document.problems]
     lines = None if document.lines is None else dict(document.lines)
     body = marshal.dumps((document.data, problems, lines, secrets))
-    return hash_bytes(body).encode() + body
+    return seal(body)
 
 
 def unpack(value: bytes) -> tuple[YamlDocument, Secrets] | None:
     """The stored document and its credentials, or None for anything `pack` did not write."""
-    body = value[_CHECK:]
-    if value[:_CHECK] != hash_bytes(body).encode():
+    body = unseal(value)
+    if body is None:
         return None
     try:
         data, problems, lines, secrets = marshal.loads(body)

@@ -43,11 +43,11 @@ import strataml
 from strataml import schemas
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
+from strataml.integrity.cache import seal, unseal
 from strataml.integrity.hashing import hash_bytes
 
 _FORMAT = b"strataml-verdicts-1"
 _LIBRARIES = ("PyYAML", "jsonschema", "jsonschema-rs", "blake3", "python-gnupg")
-_CHECK = 64  # hex characters of the body's BLAKE3 in front of it
 # The artifact trees' levels above the versions: names, their files and versions. Under runs/,
 # a directory's own stat key is not needed: its scan sees every entry in it.
 _TREES = {"datasets": 2, "models": 2, "runs": 1}
@@ -61,9 +61,9 @@ _ELSEWHERE = (
 # environment itself carries.
 _CONFIG_FILES = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG")
 _CONFIG_FROM_ENVIRONMENT = ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS")
-# Git configuration that names other files whose contents the key would not see: no key.
 # A commit appears or goes: the directory holding its loose object or its pack changes.
 _OBJECT_DIRECTORIES = ("info/alternates", "pack", *(f"{n:02x}" for n in range(256)))
+# Git configuration that names other files whose contents the key would not see: no key.
 _NAMES_FILES = (b"include", b"attributesfile", b"excludesfile", b"hookspath", b"worktree")
 
 
@@ -109,8 +109,8 @@ def world_key(ctx: Context) -> WorldKey | None:
         scan = ctx.scan(artifact)
         if scan.symlinks:
             return None  # as below, for a symlink in an artifact
-        stats.append((artifact.path, artifact.kind, scan.stats, scan.symlinks, scan.special,
-                      scan.unportable, scan.unreadable, scan.directories))  # fmt: skip
+        stats.append((artifact.path, artifact.kind, scan.stats, scan.special, scan.unportable,
+                      scan.unreadable, scan.directories))  # fmt: skip
     # The top level, but for Git's own directory (above) and the cache's, which this run changes.
     stats.append([e for e in _entries(ctx.root, depth=1) if e[0] not in (".git", ".strata")])
     for tree, depth in _TREES.items():
@@ -146,11 +146,11 @@ class Verdict:
 def lookup(ctx: Context, key: WorldKey) -> Verdict | None:
     """The verdict stored under `key`, or None."""
     assert ctx.cache is not None
-    value = ctx.cache.lookup_verdict(key.key)
-    if value is None or value[:_CHECK] != hash_bytes(value[_CHECK:]).encode():
+    body = unseal(ctx.cache.lookup_verdict(key.key))
+    if body is None:
         return None
     try:
-        hashed, rows, status = marshal.loads(value[_CHECK:])
+        hashed, rows, status = marshal.loads(body)
         found = [
             Diagnostic(str(code), Severity(severity), str(path), line, str(message), hint)
             for code, severity, path, line, message, hint in rows
@@ -166,7 +166,7 @@ def store(ctx: Context, key: WorldKey, verdict: Verdict) -> None:
         return
     rows = [(d.code, d.severity.value, d.path, d.line, d.message, d.hint) for d in verdict.found]
     body = marshal.dumps((verdict.hashed, rows, verdict.status))
-    ctx.cache.remember_verdict(key.key, hash_bytes(body).encode() + body)
+    ctx.cache.remember_verdict(key.key, seal(body))
 
 
 def _entries(
@@ -274,6 +274,6 @@ def _ctimes(stats: list[object]) -> Iterator[int]:
         if isinstance(item, list):  # _entries
             yield from (entry[4] for entry in item)
         elif isinstance(item, tuple):  # an artifact's scan
-            _, _, files, _, _, _, _, directories = item
+            _, _, files, _, _, _, directories = item
             yield from (st[2] for st in files.values())
             yield from (d[2] for d in directories)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.confine import symlink_on_the_way
+from strataml.integrity.hashing import hash_bytes
 
 CACHE_DIR = ".strata/cache"
 CACHE_FILE = "hashes-v1.sqlite"
@@ -43,6 +44,22 @@ PARSED_PENDING = 2000  # parse rows written together
 # coarse file-system clock (ext3 and FAT keep whole seconds, FAT's mtime two) and keep every part
 # of its stat key: such a key proves nothing yet, so nothing is remembered under it (TFC-0008 R13).
 RACY_NS = 2_000_000_000
+
+
+_SEAL = 64  # hex characters of a stored value's BLAKE3, in front of its body
+
+
+def seal(body: bytes) -> bytes:
+    """A value to store: its body behind the body's BLAKE3, so that damage is told on reading."""
+    return hash_bytes(body).encode() + body
+
+
+def unseal(value: object) -> bytes | None:
+    """The body of a value `seal` wrote, or None for anything else (damaged, cut, not bytes)."""
+    if not isinstance(value, bytes):
+        return None
+    body = value[_SEAL:]
+    return body if value[:_SEAL] == hash_bytes(body).encode() else None
 
 
 def settled_before() -> int:

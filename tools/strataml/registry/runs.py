@@ -18,7 +18,7 @@ from typing import Any
 from strataml import jsonio, safeopen, yamlio
 from strataml.errors import StrataError
 from strataml.gitindex import tracked_local_state
-from strataml.integrity.cache import HashCache
+from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 from strataml.jsonio import load_json
 from strataml.liveness import runner_liveness
@@ -269,7 +269,6 @@ def value_text(value: object) -> str:
 # A cache that a commit ships (a tracked file under `.strata/`) is not used, as by doctor.
 
 _STORE_FORMAT = b"strataml-run-1"
-_CHECK = 64  # hex characters of the body's BLAKE3 in front of it
 _PREFIX = "run:"
 # Every file load_run reads, or whose presence it asks about.
 _RECORD_FILES = ("config.yaml", "system.json", "metrics.json", "reproduction.json", "CHECKSUMS.txt")
@@ -338,12 +337,12 @@ def _pack(record: RunRecord) -> bytes | None:
         )  # fmt: skip
     except ValueError:  # a value marshal does not hold (not JSON-shaped): read it every time
         return None
-    return hash_bytes(body).encode() + body
+    return seal(body)
 
 
 def _unpack(run_id: str, value: bytes) -> RunRecord | None:
-    body = value[_CHECK:]
-    if value[:_CHECK] != hash_bytes(body).encode():
+    body = unseal(value)
+    if body is None:
         return None
     try:
         config, system, metrics, sealed, problems, reproduction = marshal.loads(body)

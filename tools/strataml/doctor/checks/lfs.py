@@ -70,14 +70,14 @@ def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
     # .gitattributes anywhere on the way, .git/info/attributes or the user's own file all count.
     attributes = [(rel, sorted(ctx.attributes(f"{artifact.path}/{rel}").items()))
                   for rel in ctx.scan(artifact).files]  # fmt: skip
-    parts = [ctx.fingerprint(artifact), str(limit), repr(attributes)]
-    for name in (".git/index",):
-        try:
-            st = (ctx.root / name).stat()
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
-        except OSError:
-            parts.append(f"{name}:-")
-    return ";".join(parts)
+    try:  # what the index stages (the check compares it with the files)
+        st = (ctx.root / ".git" / "index").stat()
+        index = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    except OSError:
+        index = "-"
+    return ";".join(
+        [ctx.fingerprint(artifact), str(limit), repr(attributes), f".git/index:{index}"]
+    )
 
 
 def _git_checks(
