@@ -15,23 +15,37 @@ import pytest
 from conftest import commit_all, git, settle
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 from strataml.integrity.hashing import hash_bytes
-from strataml.registry.runs import load_run, load_runs, run_ids
+from strataml.registry.runcache import light
+from strataml.registry.runrecord import RunRecord, load_run
+from strataml.registry.runs import load_runs, run_ids
 
 RUN = "runs/run-2026-11-25-sunrtb"
 
 
-def fresh(repo: Path) -> list[tuple[str, object, object, object, bool, tuple[str, ...]]]:
-    """What the files say, read without the cache, in load_runs' order."""
+Reading = tuple[str, object, object, object, bool, tuple[str, ...], bool]
+
+
+def readings(records: list[RunRecord]) -> list[Reading]:
+    return [
+        (r.run_id, r.config, r.system, r.metrics, r.sealed, r.problems, r.whole) for r in records
+    ]
+
+
+def fresh(repo: Path) -> list[Reading]:
+    """What the files say, read without the cache, in load_runs' order: whole, then as listed."""
     records = sorted(
         (load_run(repo, i) for i in run_ids(repo)), key=lambda r: (r.created, r.run_id)
     )
-    return [(r.run_id, r.config, r.system, r.metrics, r.sealed, r.problems) for r in records]
+    return readings(records) + readings([light(r) for r in records])
 
 
-def listed(repo: Path) -> list[tuple[str, object, object, object, bool, tuple[str, ...]]]:
-    return [
-        (r.run_id, r.config, r.system, r.metrics, r.sealed, r.problems) for r in load_runs(repo)
-    ]
+def listed(repo: Path) -> list[Reading]:
+    """The same read through the cache."""
+    return readings(load_runs(repo, whole=True)) + readings(load_runs(repo))
+
+
+def listed_records(repo: Path) -> list[RunRecord]:
+    return [*load_runs(repo, whole=True), *load_runs(repo)]
 
 
 def rows(repo: Path) -> list[tuple[str, str, bytes]]:
@@ -51,8 +65,17 @@ def edit_in_place(path: Path, old: bytes, new: bytes) -> None:
 def test_a_second_listing_comes_from_the_cache_and_matches_the_files(template: Path) -> None:
     settle(template)
     assert listed(template) == fresh(template)
-    assert [name for name, _, _ in rows(template)] == [f"run:{RUN.split('/')[1]}"]
+    run_id = RUN.split("/")[1]
+    assert sorted(name for name, _, _ in rows(template)) == [f"run:{run_id}", f"runhead:{run_id}"]
     assert listed(template) == fresh(template)
+    # the listing leaves out the package list and the histories, and says so
+    whole, shown = load_runs(template, whole=True)[0], load_runs(template)[0]
+    assert "packages" in whole.system and "history" in whole.metrics
+    assert shown.system == {k: v for k, v in whole.system.items() if k != "packages"}
+    assert shown.metrics == {k: v for k, v in whole.metrics.items() if k != "history"}
+    assert shown.summary() == whole.summary()
+    with pytest.raises(ValueError, match="read for a listing"):
+        shown.document()
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "system.json", "metrics.json"])
@@ -97,15 +120,16 @@ def test_a_damaged_row_is_read_again(template: Path) -> None:
 def test_a_cache_shipped_in_the_repository_is_not_used(template: Path) -> None:
     settle(template)
     listed(template)
-    name, key, _ = rows(template)[0]
+    shipped = rows(template)
     git(template, "add", "-f", "--", ".strata")  # a pull request that commits its own cache
     commit_all(template, "a cache of our own")
     edit_in_place(template / RUN / "metrics.json", b'"schema_version": 1', b'"schema_version": 7')
     with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
         # the shipped row claims the edited file's stat key for the old reading
         stat = (template / RUN / "metrics.json").stat()
-        parts = key.split(";")
-        parts[3] = (f"metrics.json:{stat.st_mode}:{stat.st_size}:{stat.st_mtime_ns}:"
-                    f"{stat.st_ctime_ns}:{stat.st_ino}")  # fmt: skip
-        db.execute("UPDATE record SET key = ? WHERE name = ?", (";".join(parts), name))
-    assert load_runs(template)[0].metrics["schema_version"] == 7
+        for name, key, _ in shipped:
+            parts = key.split(";")
+            parts[3] = (f"metrics.json:{stat.st_mode}:{stat.st_size}:{stat.st_mtime_ns}:"
+                        f"{stat.st_ctime_ns}:{stat.st_ino}")  # fmt: skip
+            db.execute("UPDATE record SET key = ? WHERE name = ?", (";".join(parts), name))
+    assert [r.metrics["schema_version"] for r in listed_records(template)] == [7, 7]

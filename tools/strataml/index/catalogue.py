@@ -12,7 +12,8 @@ from strataml.integrity.signatures import SIGNATURE
 from strataml.jsonio import as_list, as_mapping, as_number, finite
 from strataml.metrichistory import HISTORY, read_chart_points
 from strataml.registry.lineage import build_graph
-from strataml.registry.runs import RunRecord, load_runs
+from strataml.registry.runrecord import RunRecord
+from strataml.registry.runs import load_runs
 from strataml.registry.stagestate import Stages
 from strataml.registry.store import load_mapping, names, versions
 from strataml.safeopen import open_regular, read_regular
@@ -195,7 +196,7 @@ def _run(root: Path, record: RunRecord) -> dict[str, Any]:
 def build_index(root: Path) -> dict[str, Any]:
     """The catalogue. Reads only; the same repository content gives the same document."""
     problems: list[dict[str, str]] = []
-    runs = [_run(root, r) for r in sorted(load_runs(root), key=lambda r: r.run_id)]
+    runs = [_run(root, r) for r in sorted(load_runs(root, whole=True), key=lambda r: r.run_id)]
     for run in runs:
         run["signatures"] = _signature_blocks(root / run["path"])
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]

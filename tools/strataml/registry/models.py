@@ -18,7 +18,8 @@ from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.cards import render_card
-from strataml.registry.runs import RunLookupError, RunRecord, resolve_run
+from strataml.registry.runrecord import RunRecord
+from strataml.registry.runs import RunLookupError, resolve_run
 from strataml.registry.stages import stage_of
 from strataml.registry.store import (
     RegistryError,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from strataml.jsonio import as_number
-from strataml.registry.runs import MISSING, RunRecord, load_runs, nested, value_text
+from strataml.registry.runrecord import MISSING, RunRecord, nested, value_text
+from strataml.registry.runs import load_runs
 from strataml.suggest import did_you_mean
 
 

@@ -14,7 +14,8 @@ from strataml.doctor.intact import NotIntactError, intact
 from strataml.errors import StrataError
 from strataml.gitrepo import commits_present, file_at
 from strataml.refs import ArtifactRef
-from strataml.registry.runs import RunRecord, load_run, resolve_run
+from strataml.registry.runrecord import RunRecord, load_run
+from strataml.registry.runs import resolve_run
 from strataml.registry.verdict import (
     FAIL,
     Tolerances,

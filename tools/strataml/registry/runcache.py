@@ -1,0 +1,144 @@
+"""Run records kept between commands (TFC-0008 R13): what `load_run` read, reused while the
+files it read are as they were."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import marshal
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from strataml import jsonio, safeopen, yamlio
+from strataml.gitindex import tracked_local_state
+from strataml.integrity.cache import HashCache, seal, unseal
+from strataml.integrity.hashing import hash_bytes
+from strataml.registry import runrecord
+from strataml.registry.runrecord import RUNS, RunRecord, load_run
+
+# A listing of 10,000 runs parses none it parsed before. `strata runs list`, `runs best`, `runs
+# compare`, lineage and the catalogue read every run's config.yaml, system.json and metrics.json:
+# each run's reading (what `load_run` returns) is kept in the hash cache's database under a key
+# made of the code that reads it and the stat key (mode, size, mtime, ctime, inode) of every file
+# it reads or looks for, so an edit of any of them, in place or not, misses (TFC-0008 R13). A key
+# whose files changed within the racy window is not stored; a run whose files include a symbolic
+# link is read every time. Stored values carry the BLAKE3 of their body; anything else is a miss.
+# A cache that a commit ships (a tracked file under `.strata/`) is not used, as by doctor.
+# Each reading is kept twice: whole, and without the parts only a run's page or the catalogue
+# shows (the experiment's spec, the package list, every step of every metric), which listings and rankings load.
+
+_STORE_FORMAT = b"strataml-run-2"
+_WHOLE, _LIGHT = "run:", "runhead:"
+# Every file load_run reads, or whose presence it asks about.
+_RECORD_FILES = ("config.yaml", "system.json", "metrics.json", "reproduction.json", "CHECKSUMS.txt")
+_HEAVY_CONFIG, _HEAVY_SYSTEM, _HEAVY_METRICS = "spec", "packages", "history"
+
+
+@functools.cache
+def _identity() -> str:
+    modules = (sys.modules[__name__], runrecord, jsonio, yamlio, safeopen)
+    sources = b"".join(Path(module.__file__ or "").read_bytes() for module in modules)
+    named = f"{sys.version}|{marshal.version}|{yamlio.PARSER}".encode()
+    return hash_bytes(_STORE_FORMAT + b"\0" + named + b"\0" + sources)[:32]
+
+
+def light(record: RunRecord) -> RunRecord:
+    """The record without the experiment's copied spec, the package list and the metric
+    histories (RunRecord.whole false)."""
+    config, experiment = record.config, record.config.get("experiment")
+    if isinstance(experiment, dict) and _HEAVY_CONFIG in experiment:
+        named = {k: v for k, v in experiment.items() if k != _HEAVY_CONFIG}
+        config = {k: named if k == "experiment" else v for k, v in config.items()}
+    system = {k: v for k, v in record.system.items() if k != _HEAVY_SYSTEM}
+    metrics = {k: v for k, v in record.metrics.items() if k != _HEAVY_METRICS}
+    return RunRecord(
+        record.run_id, config, system, metrics, record.sealed, record.problems,
+        record.reproduction, whole=False,
+    )  # fmt: skip
+
+
+def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
+    """`load_run` of each id, in order (`light` of it unless `whole`), from the cache where the
+    files are as they were."""
+    with _opened(root) as cache:
+        if cache is None:
+            return [r if whole else light(r) for r in (load_run(root, i) for i in run_ids)]
+        prefix = _WHOLE if whole else _LIGHT
+        stored = cache.lookup_records(prefix)
+        identity, cutoff = _identity(), cache.settled_before
+        records = []
+        for run_id in run_ids:
+            key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
+            known = stored.get(prefix + run_id)
+            record = _unpack(run_id, known[1], whole) if known and known[0] == key else None
+            if record is None:
+                record = load_run(root, run_id)
+                if key is not None and settled:
+                    for name, kept in ((_WHOLE, record), (_LIGHT, light(record))):
+                        if (value := _pack(kept)) is not None:
+                            cache.remember_record(name + run_id, key, value)
+                record = record if whole else light(record)
+            records.append(record)
+        return records
+
+
+def _key(directory: str, identity: str, cutoff: int) -> tuple[str | None, bool]:
+    """The key of the run's files as they stand, and whether all are older than `cutoff`;
+    (None, False) where the run cannot be cached (a symlink, a file that cannot be asked about)."""
+    parts = [identity]
+    newest = 0
+    for name in _RECORD_FILES:
+        try:
+            st = os.lstat(directory + name)
+        except FileNotFoundError:
+            parts.append(f"{name}:-")
+            continue
+        except OSError:
+            return None, False
+        if stat.S_ISLNK(st.st_mode):
+            return None, False
+        parts.append(
+            f"{name}:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        )
+        newest = max(newest, st.st_ctime_ns)
+    return ";".join(parts), newest < cutoff
+
+
+def _pack(record: RunRecord) -> bytes | None:
+    try:
+        body = marshal.dumps(
+            (record.config, record.system, record.metrics, record.sealed,
+             list(record.problems), record.reproduction)
+        )  # fmt: skip
+    except ValueError:  # a value marshal does not hold (not JSON-shaped): read it every time
+        return None
+    return seal(body)
+
+
+def _unpack(run_id: str, value: bytes, whole: bool) -> RunRecord | None:
+    body = unseal(value)
+    if body is None:
+        return None
+    try:
+        config, system, metrics, sealed, problems, reproduction = marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not all(isinstance(d, dict) for d in (config, system, metrics, reproduction)):
+        return None
+    return RunRecord(
+        run_id, config, system, metrics, bool(sealed), tuple(str(p) for p in problems),
+        reproduction, whole=whole,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _opened(root: Path) -> Iterator[HashCache | None]:
+    """The hash cache, or None where there is none or a commit ships one (TFC-0001 R13)."""
+    cache = HashCache(root, enabled=not tracked_local_state(root))
+    try:
+        yield cache if cache.db is not None else None
+    finally:
+        cache.close()
