@@ -48,12 +48,19 @@ def as_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # leaves finite returns as they are
+
+
 def finite(value: object) -> object:
-    """A value to print as JSON, which has no NaN or infinity: such values become null."""
+    """A value to print as JSON, which has no NaN or infinity: such values become null; keys
+    become strings. (Leaves of the common types are not called for: a catalogue has millions.)"""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): finite(v) for k, v in value.items()}
+        return {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN else finite(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
+        return [v if type(v) in _PLAIN else finite(v) for v in value]
     return value

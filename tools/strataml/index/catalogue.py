@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,20 @@ def _history(root: Path, record: RunRecord) -> dict[str, list[list[float | int |
     if not isinstance(history, dict):
         return {}
     return {
-        str(name): [
-            [_int(p.get("step")), _num(p.get("value"))] for p in points if isinstance(p, dict)
-        ]
+        str(name): [_point(p) for p in points if isinstance(p, dict)]
         for name, points in sorted(history.items(), key=lambda kv: str(kv[0]))
         if isinstance(points, list)
     }
+
+
+def _point(point: dict[str, Any]) -> list[float | int | None]:
+    """[step, value], each None where it is not a number JSON holds (a finite float, the
+    common case, needs no further look)."""
+    step, value = point.get("step"), point.get("value")
+    return [
+        step if type(step) is int else _int(step),
+        value if type(value) is float and math.isfinite(value) else _num(value),
+    ]
 
 
 def _long_history(directory: Path, series: object) -> dict[str, list[list[float | int | None]]]:
@@ -196,12 +205,16 @@ def _run(root: Path, record: RunRecord) -> dict[str, Any]:
 def build_index(root: Path) -> dict[str, Any]:
     """The catalogue. Reads only; the same repository content gives the same document."""
     problems: list[dict[str, str]] = []
-    runs = [_run(root, r) for r in sorted(load_runs(root, whole=True), key=lambda r: r.run_id)]
+    records = sorted(load_runs(root, whole=True), key=lambda r: r.run_id)
+    runs = [_run(root, r) for r in records]
     for run in runs:
         run["signatures"] = _signature_blocks(root / run["path"])
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]
-    graph = build_graph(root)
-    return finite({
+    graph = build_graph(root, records)
+    # Histories are numbers _history made finite already: the walk below skips them (at 10,000
+    # runs of 100 steps it would visit three million values).
+    histories = [run.pop("history") for run in runs]
+    index: dict[str, Any] = finite({
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
@@ -210,8 +223,11 @@ def build_index(root: Path) -> dict[str, Any]:
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
         ],
         "problems": sorted(problems, key=lambda p: (p["path"], p["message"])),
-    })  # type: ignore[return-value]  # fmt: skip
+    })  # type: ignore[assignment]  # fmt: skip
+    for run, history in zip(index["runs"], histories, strict=True):
+        run["history"] = history
+    return index
 
 
-def dumps(index: dict[str, Any]) -> str:
+def dumps(index: object) -> str:
     return json.dumps(index, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -23,9 +23,23 @@ ASSETS = ("index.html", "app.js", "app.css")
 LOG_TAIL_BYTES = 64 * 1024
 
 
-def _script(name: str, value: object) -> str:
-    """A script that sets one global; JSON is valid JavaScript, and no data is ever parsed as HTML."""
-    return f"window.{name} = " + json.dumps(value, sort_keys=True, ensure_ascii=True) + ";\n"
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A character outside ASCII as JSON's \\u escape (a surrogate pair beyond the BMP)."""
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _script(name: str, text: str) -> str:
+    """A script that sets one global to a JSON text (JSON is valid JavaScript; no data is ever
+    parsed as HTML), in ASCII: what `json.dumps(ensure_ascii=True)` writes, without encoding
+    the document a second time (outside strings JSON is ASCII already)."""
+    return f"window.{name} = " + _NOT_ASCII.sub(_escape, text.rstrip("\n")) + ";\n"
 
 
 def load_doctor_report(path: Path) -> dict[str, Any]:
@@ -86,9 +100,10 @@ def _write_site(
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
         (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (out / "index.json").write_text(dumps(index), encoding="utf-8")
+    text = dumps(index)
+    (out / "index.json").write_text(text, encoding="utf-8")
     (out / "data.js").write_text(
-        _script("STRATA_INDEX", index) + _script("STRATA_DOCTOR", doctor), encoding="utf-8"
+        _script("STRATA_INDEX", text) + _script("STRATA_DOCTOR", dumps(doctor)), encoding="utf-8"
     )
     logs = out / "logs"
     logs.mkdir()

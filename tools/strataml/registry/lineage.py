@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.jsonio import as_list
 from strataml.refs import ArtifactRef, is_run_id
+from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
 
@@ -29,10 +31,16 @@ class Edge:
 class Graph:
     nodes: set[str] = field(default_factory=set)
     edges: set[Edge] = field(default_factory=set)
+    _sources: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, source: str, target: str, relation: str) -> None:
         self.nodes |= {source, target}
         self.edges.add(Edge(source, target, relation))
+        self._sources.setdefault(target, set()).add(source)
+
+    def sources(self, target: str) -> set[str]:
+        """The nodes with an edge into `target`."""
+        return self._sources.get(target, set())
 
 
 def _unpinned(text: object) -> str | None:
@@ -52,8 +60,9 @@ def _metadata(root: Path, path: str) -> dict[str, Any]:
         return {}
 
 
-def build_graph(root: Path) -> Graph:
-    """Every lineage edge the repository's records state."""
+def build_graph(root: Path, runs: Iterable[RunRecord] | None = None) -> Graph:
+    """Every lineage edge the repository's records state (`runs`: every run, where the caller
+    loaded them already)."""
     graph = Graph()
     for name in names(root, "datasets"):
         for version in versions(root, "datasets", name):
@@ -67,7 +76,7 @@ def build_graph(root: Path) -> Graph:
             run = provenance.get("generated_by")
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
-    for record in load_runs(root):
+    for record in load_runs(root) if runs is None else runs:
         node = record.path
         graph.nodes.add(node)
         for text in record.inputs.values():
@@ -82,7 +91,7 @@ def build_graph(root: Path) -> Graph:
             run = training.get("run") if isinstance(training, dict) else None
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
-            used_by_run = {e.source for e in graph.edges if e.target == f"runs/{run}"}
+            used_by_run = graph.sources(f"runs/{run}")
             for text in as_list((training or {}).get("datasets")):
                 ref = _unpinned(text)
                 if ref is not None and ref not in used_by_run:
