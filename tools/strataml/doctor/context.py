@@ -206,14 +206,14 @@ class Context:
         cutoff = self.cache.settled_before if self.cache is not None else settled_before()
         return all(stat[2] < cutoff for stat in self.scan(artifact).stats.values())
 
-    def start_status(self, *, whole: bool = False) -> None:
-        """Start `git status` of the artifact trees (`whole`: the work tree) in the background."""
+    def start_status(self) -> None:
+        """Start `git status` of the artifact trees in the background, unless one is known."""
         if self._status is None:
-            trees = (":(top)",) if whole else ("datasets", "models", "runs")
-            self._status = uncommitted_later(self.root, trees)
+            self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
 
-    def known_status(self, status: list[tuple[str, str]] | None) -> None:
-        self._status = lambda: status  # as the verdict cache knows it (doctor/verdicts.py)
+    def status_from(self, later: Callable[[], list[tuple[str, str]] | None]) -> None:
+        """The status is that answer (the work tree's, or as the verdict cache knows it)."""
+        self._status = later
 
     def uncommitted(self) -> list[tuple[str, str]] | None:
         """`git status` (see `start_status`) once per doctor run; None outside Git."""

@@ -17,7 +17,7 @@ from strataml.doctor.model import Diagnostic, Severity
 from strataml.doctor.rules import LFS002, RULES
 from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
-from strataml.gitrepo import changed_since, deleted_since_head
+from strataml.gitrepo import changed_since, deleted_since_head, uncommitted_later
 from strataml.integrity.cache import HashCache
 from strataml.workspace import Artifact, find_root, owners, relative, scan_layout
 
@@ -95,6 +95,9 @@ def run_doctor(
     if since is not None and changed is not None:
         raise UsageError("--since and --files cannot be combined")
     root = find_root(start)
+    # --since asks `git status` of the whole work tree: it starts first, and walks the tree
+    # while the configuration and the layout are read.
+    status = uncommitted_later(root, (":(top)",)) if since is not None else None
     target = "." if changed is not None else relative(root, start.resolve())
     declared = load_config(root)
     with contextlib.ExitStack() as stack:
@@ -105,6 +108,8 @@ def run_doctor(
         )  # fmt: skip
         if rules is not None:
             ctx.keys_root = rules.keys_root
+        if status is not None:
+            ctx.status_from(status)
         found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
         if rules is not None and ctx.whole_repository:
             found.extend(rules.changes)
@@ -156,7 +161,6 @@ def _check_all(
     ctx: Context, root: Path, start: Path, *, since: str | None, changed: Sequence[Path] | None
 ) -> list[Diagnostic]:
     if since is not None:
-        ctx.start_status(whole=True)  # one walk of the work tree tells both
         ctx.narrow(owners(ctx.layout, changed_since(root, since, ctx.uncommitted)))
     if changed is not None:
         paths = [_repo_path(root, start, file) for file in changed]
@@ -175,7 +179,7 @@ def _check_all(
     # --no-cache: the artifacts are checked afresh, and their verdict replaces the one stored.
     known = verdicts.lookup(ctx, key) if key is not None and ctx.use_cache else None
     if known is not None:  # the same tree, code and configuration as a run before: its verdict
-        ctx.known_status(known.status)
+        ctx.status_from(lambda: known.status)
     elif ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
         ctx.prefetch(owned[0])
