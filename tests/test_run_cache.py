@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import commit_all, git, settle
+from strataml.index.catalogue import build_index
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 from strataml.integrity.hashing import hash_bytes
 from strataml.registry.runcache import light
@@ -133,3 +135,39 @@ def test_a_cache_shipped_in_the_repository_is_not_used(template: Path) -> None:
                         f"{stat.st_ctime_ns}:{stat.st_ino}")  # fmt: skip
             db.execute("UPDATE record SET key = ? WHERE name = ?", (";".join(parts), name))
     assert [r.metrics["schema_version"] for r in listed_records(template)] == [7, 7]
+
+
+# --- the catalogue's run entries, kept the same way ---------------------------------------------
+
+
+def fresh_index(repo: Path, scratch: Path) -> dict[str, object]:
+    """The catalogue of a copy of `repo` that has no cache: every entry derived from the files."""
+    copy = scratch / "fresh"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(CACHE_DIR))
+    return build_index(copy)
+
+
+def test_the_catalogue_keeps_each_run_entry_and_reads_the_files_as_they_are(
+    template: Path, tmp_path: Path
+) -> None:
+    run_id = RUN.split("/")[1]
+    settle(template)
+    first = build_index(template)
+    assert f"runindex:{run_id}" in [name for name, _, _ in rows(template)]
+    assert build_index(template) == first == fresh_index(template, tmp_path)
+    assert first["runs"][0]["history"]["train/loss"][1] == [1, 0.73617702057881]  # type: ignore[index]
+    # an edit in place of one history point: same size, mtime restored
+    path = template / RUN / "metrics.json"
+    edit_in_place(path, b'"value": 0.73617702057881}', b'"value": 0.73617702057882}')
+    edited = build_index(template)
+    assert edited["runs"][0]["history"]["train/loss"][1] == [1, 0.73617702057882]  # type: ignore[index]
+    assert edited == fresh_index(template, tmp_path)
+    # rows that do not hold an entry (forged with checksums that hold, or damaged) are derived again
+    settle(template)
+    build_index(template)
+    shapes = [marshal.dumps(42), marshal.dumps([1, 2, 3]), marshal.dumps([{}, 5]), b"\xffjunk"]
+    for damage in [hash_bytes(body).encode() + body for body in shapes] + [b"", b"0" * 64]:
+        with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
+            db.execute("UPDATE record SET value = ? WHERE name LIKE 'runindex:%'", (damage,))
+        assert build_index(template) == edited

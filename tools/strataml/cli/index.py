@@ -43,14 +43,15 @@ def index(
     if output is not None:
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
     document = catalogue.build_index(root)
+    text = catalogue.dumps(document)  # once, for the site, the file and stdout alike
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
-        count = site_builder.build_site(root, document, site, doctor)
+        count = site_builder.build_site(root, document, text, site, doctor)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
-        write_text_atomic(output, catalogue.dumps(document), overwrite=force)
+        write_text_atomic(output, text, overwrite=force)
     elif site is None:
-        typer.echo(catalogue.dumps(document), nl=False)
+        typer.echo(text, nl=False)
 
 
 def serve(

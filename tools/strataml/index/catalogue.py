@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from strataml.errors import StrataError
 from strataml.integrity.armor import split_blocks
@@ -13,8 +13,9 @@ from strataml.integrity.signatures import SIGNATURE
 from strataml.jsonio import as_list, as_mapping, as_number, finite
 from strataml.metrichistory import HISTORY, read_chart_points
 from strataml.registry.lineage import build_graph
-from strataml.registry.runrecord import RunRecord
-from strataml.registry.runs import load_runs
+from strataml.registry.runcache import load_derived
+from strataml.registry.runrecord import RunRecord, load_run
+from strataml.registry.runs import run_ids
 from strataml.registry.stagestate import Stages
 from strataml.registry.store import load_mapping, names, versions
 from strataml.safeopen import open_regular, read_regular
@@ -119,12 +120,13 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _history(root: Path, record: RunRecord) -> dict[str, list[list[float | int | None]]]:
+def _history(record: RunRecord) -> dict[str, list[list[float | int | None]]]:
     """Metric histories as [step, value] pairs; whatever is not that is dropped (doctor reports it).
-    A long history (metrics.csv, TFC-0003 R15) is thinned to CHART_POINTS a metric."""
+    A long history (metrics.csv, TFC-0003 R15, thinned to CHART_POINTS a metric) is read
+    by _runs, at each build."""
     metrics = record.metrics
     if metrics.get("schema_version") == 2:
-        return _long_history(root / record.path, metrics.get("series"))
+        return {}
     history = metrics.get("history")
     if not isinstance(history, dict):
         return {}
@@ -162,7 +164,7 @@ def _long_history(directory: Path, series: object) -> dict[str, list[list[float 
     return {name: [[step, _num(value)] for step, value in kept] for name, kept in points.items()}
 
 
-def _run(root: Path, record: RunRecord) -> dict[str, Any]:
+def _run(record: RunRecord) -> dict[str, Any]:
     code = record.config.get("code")
     reasons = record.reproduction.get("reasons")
     return {
@@ -187,7 +189,7 @@ def _run(root: Path, record: RunRecord) -> dict[str, Any]:
         "code": code if isinstance(code, dict) else None,
         "tags": record.tags,
         "metrics": {str(k): _num(v) for k, v in record.final.items()},
-        "history": _history(root, record),
+        "history": _history(record),
         "environment": {
             "host": record.system.get("host"),
             "python": record.system.get("python"),
@@ -202,30 +204,67 @@ def _run(root: Path, record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _entry(record: RunRecord) -> list[Any]:
+    """A run's entry as far as its record tells it, made finite, and the `series` of a long
+    history (read from metrics.csv at each build, None for one held in metrics.json)."""
+    entry = _run(record)
+    history = entry.pop("history")  # finite by construction: not walked (3 million values)
+    made = finite(entry)
+    entry = made if isinstance(made, dict) else {}  # finite keeps a dict a dict
+    entry["history"] = history
+    long = record.metrics.get("schema_version") == 2
+    return [entry, record.metrics.get("series") if long else None]
+
+
+def _runs(root: Path) -> list[dict[str, Any]]:
+    """Every run's entry, by id; each derived once from its record and kept until one of the
+    record's files changes (registry/runcache.py)."""
+    ids = run_ids(root)
+    runs = []
+    for run_id, kept in zip(ids, load_derived(root, ids, "runindex", _entry), strict=True):
+        # a row that does not hold an entry (damaged): derived again
+        entry, series = kept if _whole_entry(kept, run_id) else _entry(load_run(root, run_id))
+        if series is not None:
+            entry["history"] = _long_history(root / entry["path"], series)
+        entry["signatures"] = _signature_blocks(root / entry["path"])
+        runs.append(entry)
+    return runs
+
+
+_ENTRY_KEYS = frozenset(_run(RunRecord("run-2000-01-01-aaaaaa")))
+
+
+def _whole_entry(kept: object, run_id: str) -> TypeGuard[list[Any]]:
+    """Does a kept value have the shape _entry gives (what build_index reads of it)?"""
+    if not (isinstance(kept, list) and len(kept) == 2 and isinstance(kept[0], dict)):
+        return False
+    entry, series = kept
+    return (
+        entry.keys() == _ENTRY_KEYS and entry["path"] == f"runs/{run_id}"
+        and isinstance(entry["inputs"], dict) and isinstance(entry["history"], dict)
+        and isinstance(entry["problems"], list) and all(isinstance(p, str) for p in entry["problems"])
+        and all(isinstance(v, str) for v in entry["inputs"].values())
+        and (series is None or isinstance(series, dict))
+    )  # fmt: skip
+
+
 def build_index(root: Path) -> dict[str, Any]:
     """The catalogue. Reads only; the same repository content gives the same document."""
     problems: list[dict[str, str]] = []
-    records = sorted(load_runs(root, whole=True), key=lambda r: r.run_id)
-    runs = [_run(root, r) for r in records]
+    runs = _runs(root)
     for run in runs:
-        run["signatures"] = _signature_blocks(root / run["path"])
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]
-    graph = build_graph(root, records)
-    # Histories are numbers _history made finite already: the walk below skips them (at 10,000
-    # runs of 100 steps it would visit three million values).
-    histories = [run.pop("history") for run in runs]
+    graph = build_graph(root, [(run["path"], run["inputs"].values()) for run in runs])
     index: dict[str, Any] = finite({
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
-        "runs": runs,
         "lineage": [
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
         ],
         "problems": sorted(problems, key=lambda p: (p["path"], p["message"])),
     })  # type: ignore[assignment]  # fmt: skip
-    for run, history in zip(index["runs"], histories, strict=True):
-        run["history"] = history
+    index["runs"] = runs  # finite already (_entry)
     return index
 
 

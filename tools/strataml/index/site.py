@@ -54,8 +54,11 @@ def load_doctor_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def build_site(root: Path, index: dict[str, Any], out: Path, doctor: dict[str, Any] | None) -> int:
-    """Write the site into `out`; returns the number of files written."""
+def build_site(
+    root: Path, index: dict[str, Any], text: str, out: Path, doctor: dict[str, Any] | None
+) -> int:
+    """Write the site of `index` (whose JSON is `text`, catalogue.dumps) into `out`; returns the
+    number of files written."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--site {out}: exists and is not a directory")
     logs = out / "logs"
@@ -79,7 +82,7 @@ def build_site(root: Path, index: dict[str, Any], out: Path, doctor: dict[str, A
             if stale.fullmatch(leftover.name) and leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
         with staged_directory(out) as staging:
-            _write_site(root, index, staging, doctor)
+            _write_site(root, index, text, staging, doctor)
     return len(ASSETS) + 2 + len(index["runs"])
 
 
@@ -94,13 +97,12 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_site(
-    root: Path, index: dict[str, Any], out: Path, doctor: dict[str, Any] | None
+    root: Path, index: dict[str, Any], text: str, out: Path, doctor: dict[str, Any] | None
 ) -> None:
     """Fill a fresh staging directory (not yet visible: plain writes, synced before the swap)."""
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
         (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
-    text = dumps(index)
     (out / "index.json").write_text(text, encoding="utf-8")
     (out / "data.js").write_text(
         _script("STRATA_INDEX", text) + _script("STRATA_DOCTOR", dumps(doctor)), encoding="utf-8"

@@ -13,7 +13,6 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.jsonio import as_list
 from strataml.refs import ArtifactRef, is_run_id
-from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
 
@@ -60,9 +59,9 @@ def _metadata(root: Path, path: str) -> dict[str, Any]:
         return {}
 
 
-def build_graph(root: Path, runs: Iterable[RunRecord] | None = None) -> Graph:
-    """Every lineage edge the repository's records state (`runs`: every run, where the caller
-    loaded them already)."""
+def build_graph(root: Path, runs: Iterable[tuple[str, Iterable[str]]] | None = None) -> Graph:
+    """Every lineage edge the repository's records state (`runs`: every run's path and input
+    references, where the caller read them already)."""
     graph = Graph()
     for name in names(root, "datasets"):
         for version in versions(root, "datasets", name):
@@ -76,10 +75,11 @@ def build_graph(root: Path, runs: Iterable[RunRecord] | None = None) -> Graph:
             run = provenance.get("generated_by")
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
-    for record in load_runs(root) if runs is None else runs:
-        node = record.path
+    if runs is None:
+        runs = [(record.path, record.inputs.values()) for record in load_runs(root)]
+    for node, inputs in runs:
         graph.nodes.add(node)
-        for text in record.inputs.values():
+        for text in inputs:
             if (ref := _unpinned(text)) is not None:
                 graph.add(ref, node, "used")
     for name in names(root, "models"):

@@ -9,8 +9,9 @@ import marshal
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from strataml import jsonio, safeopen, yamlio
 from strataml.gitindex import tracked_local_state
@@ -43,6 +44,15 @@ def _identity() -> str:
     sources = b"".join(Path(module.__file__ or "").read_bytes() for module in modules)
     named = f"{sys.version}|{marshal.version}|{yamlio.PARSER}".encode()
     return hash_bytes(_STORE_FORMAT + b"\0" + named + b"\0" + sources)[:32]
+
+
+@functools.cache
+def _package_identity() -> str:
+    package = Path(__file__).resolve().parents[1]
+    sources = [_identity().encode()]
+    for path in sorted(package.rglob("*.py")):
+        sources += [str(path.relative_to(package)).encode(), path.read_bytes()]
+    return hash_bytes(b"\0".join(sources))[:32]
 
 
 def light(record: RunRecord) -> RunRecord:
@@ -83,6 +93,40 @@ def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
                 record = record if whole else light(record)
             records.append(record)
         return records
+
+
+def load_derived(
+    root: Path, run_ids: list[str], name: str, derive: Callable[[RunRecord], list[Any]]
+) -> list[object]:
+    """`derive(load_run(root, i))` for each id, in order, kept as the readings are: under the
+    same stat key and the source of the whole package (what derives may call anything); `name`
+    names the rows. Values are JSON-shaped (what marshal holds: anything else is derived every
+    time)."""
+    with _opened(root) as cache:
+        if cache is None:
+            return [derive(load_run(root, run_id)) for run_id in run_ids]
+        prefix = f"{name}:"
+        stored = cache.lookup_records(prefix)
+        identity = _package_identity()
+        cutoff = cache.settled_before
+        values = []
+        for run_id in run_ids:
+            key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
+            known = stored.get(prefix + run_id)
+            body = unseal(known[1]) if known and known[0] == key else None
+            try:
+                values.append(marshal.loads(body) if body is not None else _MISS)
+            except (EOFError, ValueError, TypeError):
+                values.append(_MISS)
+            if values[-1] is _MISS:
+                values[-1] = value = derive(load_run(root, run_id))
+                if key is not None and settled:
+                    with contextlib.suppress(ValueError):  # not marshal's: derived every time
+                        cache.remember_record(prefix + run_id, key, seal(marshal.dumps(value)))
+        return values
+
+
+_MISS = object()
 
 
 def _key(directory: str, identity: str, cutoff: int) -> tuple[str | None, bool]:
