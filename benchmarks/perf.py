@@ -213,8 +213,9 @@ def bench(scratch: Path, args: argparse.Namespace) -> None:
             run(*step, cwd=other)
         versus = paired(lambda: doctor(repo), lambda: run(dvc, "status", "-q", cwd=other),
                         args.repeat)  # fmt: skip
-        report("doctor vs dvc status", versus.text("dvc status") + " (target < 1x)",
-               versus.ratio < 1)  # fmt: skip
+        # issue 17: warm doctor at least 3x faster than `dvc status` on the same data
+        report("doctor vs dvc status", versus.text("dvc status") + " (target <= 0.33x)",
+               versus.ratio <= 1 / 3)  # fmt: skip
     else:
         report("doctor vs dvc status", "dvc is not installed here; not measured", None)
     peak = max(cold_rss, *(r for _, r, _ in warm_runs))

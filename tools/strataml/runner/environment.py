@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -33,12 +34,27 @@ def python_facts() -> dict[str, Any]:
 
 
 def installed_packages() -> dict[str, str]:
+    """Name -> version of every distribution on sys.path. Read once for the runs of a sweep
+    while no directory on sys.path changes (an install or removal changes its directory)."""
+    state = []
+    for entry in sys.path:
+        try:
+            st = Path(entry or ".").stat()
+        except OSError:
+            state.append((entry, 0, 0, 0))
+            continue
+        state.append((entry, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return dict(_packages(tuple(state)))
+
+
+@functools.lru_cache(maxsize=1)
+def _packages(state: tuple[tuple[str, int, int, int], ...]) -> tuple[tuple[str, str], ...]:
     packages: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         name, version = _name_and_version(dist)
         if name and version:
             packages.setdefault(name.lower().replace("_", "-"), version)
-    return dict(sorted(packages.items()))
+    return tuple(sorted(packages.items()))
 
 
 def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str | None, str | None]:

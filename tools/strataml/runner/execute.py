@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -168,6 +169,7 @@ def _pump(
     }
     for stream in (proc.stdout, proc.stderr):
         selector.register(stream, selectors.EVENT_READ)
+    exit_fd = _exit_fd(proc.pid)  # readable once the command exits: no polling to notice it
     started = time.monotonic()
     deadline = started + timeout_s if timeout_s else None
     kill_at: float | None = None
@@ -190,8 +192,11 @@ def _pump(
                 exited_at = now
             if exited_at is not None and (not selector.get_map() or now - exited_at > _DRAIN_S):
                 break  # done; or a leftover child holds the pipes, so stop reading
-            if not selector.get_map():
-                time.sleep(0.1)  # the command closed its output but runs on
+            if not selector.get_map():  # the command closed its output: wait for it to exit
+                if exit_fd is None:
+                    time.sleep(0.1)
+                else:
+                    select.select([exit_fd], [], [], 0.1)
                 continue
             for key, _ in selector.select(timeout=0.1):
                 chunk = os.read(key.fd, 65536)
@@ -207,7 +212,17 @@ def _pump(
         selector.close()
         proc.stdout.close()
         proc.stderr.close()
+        if exit_fd is not None:
+            os.close(exit_fd)
     return timed_out
+
+
+def _exit_fd(pid: int) -> int | None:
+    """A pidfd of the command (Linux 5.3 and later), or None where there is none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _exited(pid: int) -> bool:
