@@ -9,6 +9,7 @@ from typing import Any
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
+from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES
 from strataml.integrity.hashing import hash_file
 from strataml.lfs import BadPointer, Pointer, parse_pointer
 from strataml.workspace import Artifact
@@ -31,8 +32,10 @@ def _suffix_pattern(artifact: Artifact, rel: str) -> str:
 
 def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     files = ctx.scan(artifact).files
-    listed = ctx.listed.get(artifact.path, {})
     pointers = ctx.pointers(artifact)
+    listed = (
+        _listed(ctx, artifact) if any(isinstance(p, Pointer) for p in pointers.values()) else {}
+    )
     for rel, pointer in sorted(pointers.items()):
         path = f"{artifact.path}/{rel}"
         if isinstance(pointer, BadPointer):
@@ -63,6 +66,14 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     yield from found
     if ctx.cache is not None and state is not None and ctx.settled(artifact):
         ctx.cache.set_note(f"lfs:{artifact.path}", None if found else state)
+
+
+def _listed(ctx: Context, artifact: Artifact) -> dict[str, str]:
+    """What CHECKSUMS.txt lists ({} where there is no readable listing: CHK001 says why)."""
+    if ctx.scan(artifact).files.get(CHECKSUMS, MAX_LISTING_BYTES + 1) > MAX_LISTING_BYTES:
+        return {}  # none, or too large to be one (CHK002)
+    listing = ctx.listing(artifact.path)
+    return {} if isinstance(listing, OSError) else listing.digests()
 
 
 def _state(ctx: Context, artifact: Artifact, limit: int) -> str:

@@ -232,7 +232,7 @@ def _check_status(
             hint="system.json is written by the runner only; restore it from Git",
         )
         return
-    ctx.timeless = False  # whether the runner lives is not in the files: no verdict is kept
+    ctx.tally.depends_on_live_state()  # whether the runner lives is not in the files
     yield from _check_liveness(artifact, document, system)
 
 
