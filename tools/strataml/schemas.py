@@ -16,6 +16,7 @@ from strataml.suggest import did_you_mean
 
 if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema costs ~40 ms to load
     import jsonschema
+    import jsonschema_rs
     from jsonschema.exceptions import ValidationError
 
 # schemata/ links to the repository's schemas/ and a wheel holds copies, so that an installed
@@ -70,7 +71,7 @@ class Schemas:
         self.directory = directory
         self._loaded: dict[str, dict[str, Any]] = {}
         self._reference: dict[str, jsonschema.Draft202012Validator] = {}
-        self._fast: dict[str, Any] = {}
+        self._fast: dict[str, jsonschema_rs.Validator | None] = {}
 
     def load(self, name: str) -> dict[str, Any]:
         if name not in self._loaded:
@@ -107,24 +108,21 @@ class Schemas:
             )
         return self._reference[name]
 
-    def _fast_validator(self, name: str) -> Any:
+    def _fast_validator(self, name: str) -> jsonschema_rs.Validator | None:
         """A compiled Rust validator for the common case (a valid document); None where
         unavailable."""
         if name not in self._fast:
-            self._fast[name] = _compiled(self.load(name))
+            try:
+                import jsonschema_rs
+            except ImportError:
+                self._fast[name] = None
+            else:
+                self._fast[name] = jsonschema_rs.validator_for(
+                    self.load(name),
+                    validate_formats=True,
+                    formats={RELATIVE_PATH: lambda value: is_safe_relative_path(value)},
+                )
         return self._fast[name]
-
-
-def _compiled(schema: dict[str, Any]) -> Any:
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
-    return jsonschema_rs.validator_for(
-        schema,
-        validate_formats=True,
-        formats={RELATIVE_PATH: lambda value: is_safe_relative_path(value)},
-    )
 
 
 PACKAGED = Schemas(_PACKAGED.resolve() if _PACKAGED.is_dir() else _SOURCE)

@@ -73,8 +73,6 @@ class Context:
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _status: Callable[[], list[tuple[str, str]] | None] | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
-    _commits: list[CommitPresence | None] = field(default_factory=list)
-    _index: list[IndexFacts | None] = field(default_factory=list)
     _blob_sizes: dict[str, int] | None = None
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
 
@@ -192,11 +190,10 @@ class Context:
         """HEAD's commit, asked once per doctor run (None outside Git or before a commit)."""
         return head_commit(self.root)
 
+    @functools.cached_property
     def index(self) -> IndexFacts | None:
         """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
-        if not self._index:
-            self._index.append(index_facts(self.root, ARTIFACT_TREES))
-        return self._index[0]
+        return index_facts(self.root, ARTIFACT_TREES)
 
     def attributes(self, path: str) -> dict[str, str]:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for
@@ -213,7 +210,7 @@ class Context:
         """What the index holds for every file of the selected artifacts that `filter=lfs`
         covers: the blob's bytes when small enough to be a pointer, else its size. Two git
         processes for the whole run (TFC-0006 R20); the LFS check looks its files up here."""
-        index = self.index()
+        index = self.index
         if index is None:
             return {}
         staged = {
@@ -248,7 +245,7 @@ class Context:
                 parsed = parse_pointer(data)
                 if parsed is None or self.attributes(path).get("filter") != "lfs":
                     continue
-                index = self.index()
+                index = self.index
                 if isinstance(parsed, BadPointer) or (
                     index is not None and index.holds(path, data)
                 ):
@@ -259,7 +256,7 @@ class Context:
     def clean_blobs(self, paths: list[str], sizes: dict[str, StatKey | None]) -> dict[str, str]:
         """Blob ids of those `paths` whose working-tree bytes are exactly their blob: tracked,
         unmodified, and with no attribute that can make the two differ (TFC-0008 R13)."""
-        index = self.index()
+        index = self.index
         if index is None:
             return {}
         found, folded = {}, {}
@@ -346,16 +343,15 @@ class Context:
                 cache.remember(rel, keys[rel], result, blobs.get(rel))
         return [found[r] for r in rels]
 
+    @functools.cached_property
     def commits(self) -> CommitPresence | None:
         """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
-        if not self._commits:
-            shas = []
-            configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
-            for document in self.iter_documents(configs):
-                data = document.data if document is not None and document.ok else None
-                code = data.get("code") if isinstance(data, dict) else None
-                commit = code.get("commit") if isinstance(code, dict) else None
-                if isinstance(commit, str):
-                    shas.append(commit)
-            self._commits.append(commits_present(self.root, shas) if shas else None)
-        return self._commits[0]
+        shas = []
+        configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
+        for document in self.iter_documents(configs):
+            data = document.data if document is not None and document.ok else None
+            code = data.get("code") if isinstance(data, dict) else None
+            commit = code.get("commit") if isinstance(code, dict) else None
+            if isinstance(commit, str):
+                shas.append(commit)
+        return commits_present(self.root, shas) if shas else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
@@ -92,7 +91,11 @@ def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
 
 
 def _git_checks(
-    ctx: Context, artifact: Artifact, files: dict[str, int], pointers: dict[str, Any], limit: int
+    ctx: Context,
+    artifact: Artifact,
+    files: dict[str, int],
+    pointers: dict[str, Pointer | BadPointer],
+    limit: int,
 ) -> Iterator[Diagnostic]:
     paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
     # The run's one `git check-attr` already answered for every file (Context.attributes).

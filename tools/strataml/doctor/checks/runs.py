@@ -362,7 +362,7 @@ def _check_commit(
     commit = code.get("commit") if isinstance(code, dict) else None
     if not isinstance(commit, str):
         return
-    presence = ctx.commits()
+    presence = ctx.commits
     if presence is None or commit in presence.present:
         return
     at = f"{artifact.path}/{CONFIG}"
