@@ -67,7 +67,6 @@ class Context:
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
     tally: Tally = field(default_factory=Tally)  # the engine's: files hashed, live state read
     only: set[str] | None = None  # --since: the artifact directories that changed
-    files_read: int = 0  # files actually read to hash them (the rest came from the cache)
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _listings: dict[str, Checksums | OSError] = field(default_factory=dict)
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
@@ -75,9 +74,15 @@ class Context:
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _blob_sizes: dict[str, int] | None = None
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
+    _files_read: int = 0
 
     def __post_init__(self) -> None:
         self._documents = Documents(self.root, self.cache, use_cache=self.use_cache)
+
+    @property
+    def files_read(self) -> int:
+        """Files actually read to hash them (the rest came from the cache)."""
+        return self._files_read
 
     @property
     def rules_root(self) -> Path:
@@ -129,6 +134,7 @@ class Context:
 
     @property
     def documents_parsed(self) -> int:
+        """Documents actually parsed (the rest came from the parse cache)."""
         return self._documents.parsed
 
     def listing(self, directory: str) -> Checksums | OSError:
@@ -331,7 +337,7 @@ class Context:
                 found[rel] = cached
                 cache.remember(rel, keys[rel], cached, None)
         todo = [r for r in rels if r not in found]
-        self.files_read += len(todo)
+        self._files_read += len(todo)
         progress = HashProgress(sum(k.size for r in todo if (k := keys[r])), len(todo))
         try:
             digests = hash_files([self.root / r for r in todo], progress)

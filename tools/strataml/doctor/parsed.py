@@ -84,9 +84,14 @@ class Documents:
         self.root = root
         self.cache = cache
         self.use_cache = use_cache  # False (--no-cache): parse every document, then store it
-        self.parsed = 0  # documents actually parsed (the rest came from the parse cache)
+        self._parsed = 0
         self._held: dict[str, YamlDocument | None] = {}
         self._secrets: dict[str, Secrets] = {}  # found in each held document
+
+    @property
+    def parsed(self) -> int:
+        """Documents actually parsed (the rest came from the parse cache)."""
+        return self._parsed
 
     def document(self, path: str) -> YamlDocument | None:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
@@ -139,7 +144,7 @@ class Documents:
         misses = [k for k, hit in enumerate(found) if hit is None]
         paths = list(raws)
         fresh = yamlbulk.parse_many([raws[paths[k]] for k in misses]) if misses else []
-        self.parsed += len(misses)
+        self._parsed += len(misses)
         for k, document in zip(misses, fresh, strict=True):
             secrets = find_secrets(document)
             found[k] = document, secrets
