@@ -85,11 +85,13 @@ def _first_changes(diffs: list[ParentDiff]) -> dict[str, VersionHistory]:
 
 
 def _dumps(history: Mapping[str, VersionHistory]) -> str:
-    rows = {
-        owner: [entry.introduced, None if (c := entry.changed) is None else
-                [c.commit, c.status, c.path, c.merge]]
-        for owner, entry in history.items()
-    }  # fmt: skip
+    rows: dict[str, list[object]] = {}
+    for owner, entry in history.items():
+        c = entry.changed
+        rows[owner] = [
+            entry.introduced,
+            None if c is None else [c.commit, c.status, c.path, c.merge],
+        ]
     return json.dumps(rows, sort_keys=True)
 
 

@@ -90,10 +90,10 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     yield from found
     if cache is not None and fingerprint is not None and ctx.settled(artifact):
         listing = ctx.listing(artifact.path) if not found and CHECKSUMS in scan.files else None
-        clean = (
+        verified = (
             f"{fingerprint}:{len(listing.digests())}" if isinstance(listing, Checksums) else None
         )
-        cache.set_note(note, clean)
+        cache.set_note(note, verified)
 
 
 def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
