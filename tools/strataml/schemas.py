@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from strataml.suggest import did_you_mean
 
 if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema costs ~40 ms to load
     import jsonschema
+    import jsonschema_rs
     from jsonschema.exceptions import ValidationError
 
 # schemata/ links to the repository's schemas/ and a wheel holds copies, so that an installed
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema co
 # the repository's copy.
 _PACKAGED = Path(__file__).resolve().parent / "schemata"
 _SOURCE = Path(__file__).resolve().parents[2] / "schemas"
-SCHEMA_DIR = _PACKAGED.resolve() if _PACKAGED.is_dir() else _SOURCE
 RELATIVE_PATH = "relative-path"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -61,74 +60,77 @@ class SchemaViolation:
     unsafe_path: bool  # a `relative-path` field holding an absolute or escaping path
 
 
-@contextlib.contextmanager
-def schema_directory(directory: Path | None) -> Iterator[None]:
-    """Validate with the schemas in `directory` for a while (doctor --base: a trusted revision's
-    schemas, not the working tree's); None keeps the current ones."""
-    global SCHEMA_DIR
-    if directory is None:
-        yield
-        return
-    previous = SCHEMA_DIR
-    _forget()
-    SCHEMA_DIR = directory
-    try:
-        yield
-    finally:
-        SCHEMA_DIR = previous
-        _forget()
+class Schemas:
+    """The schemas of one directory, each loaded and compiled once, on first use. Doctor with
+    --base validates with a trusted revision's (its own instance); everything else with
+    `PACKAGED`."""
+
+    __slots__ = ("_fast", "_loaded", "_reference", "directory")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._loaded: dict[str, dict[str, Any]] = {}
+        self._reference: dict[str, jsonschema.Draft202012Validator] = {}
+        self._fast: dict[str, jsonschema_rs.Validator | None] = {}
+
+    def load(self, name: str) -> dict[str, Any]:
+        if name not in self._loaded:
+            path = self.directory / f"{name}.schema.json"
+            try:
+                schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise StrataError(f"cannot load schema {path}: {exc}") from exc
+            self._loaded[name] = schema
+        return self._loaded[name]
+
+    def validate(self, name: str, document: object) -> list[SchemaViolation]:
+        """Violations of a schema, each with its path. Valid documents take the compiled fast
+        path; any doubt goes to the reference validator, whose messages are the ones reported."""
+        fast = self._fast_validator(name)
+        if fast is not None:
+            try:
+                if fast.is_valid(document):
+                    return []
+            except ValueError:  # what it cannot take (e.g. a non-string key): the reference judges
+                pass
+        errors = sorted(
+            self._validator(name).iter_errors(document),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+        return [_violation(_leaf(error)) for error in errors]
+
+    def _validator(self, name: str) -> jsonschema.Draft202012Validator:
+        if name not in self._reference:
+            import jsonschema
+
+            self._reference[name] = jsonschema.Draft202012Validator(
+                self.load(name), format_checker=_format_checker()
+            )
+        return self._reference[name]
+
+    def _fast_validator(self, name: str) -> jsonschema_rs.Validator | None:
+        """A compiled Rust validator for the common case (a valid document); None where
+        unavailable."""
+        if name not in self._fast:
+            try:
+                import jsonschema_rs
+            except ImportError:
+                self._fast[name] = None
+            else:
+                self._fast[name] = jsonschema_rs.validator_for(
+                    self.load(name),
+                    validate_formats=True,
+                    formats={RELATIVE_PATH: lambda value: is_safe_relative_path(value)},
+                )
+        return self._fast[name]
 
 
-def _forget() -> None:
-    for cached in (load_schema, _validator, _fast_validator):
-        cached.cache_clear()
-
-
-@functools.cache
-def load_schema(name: str) -> dict[str, Any]:
-    path = SCHEMA_DIR / f"{name}.schema.json"
-    try:
-        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StrataError(f"cannot load schema {path}: {exc}") from exc
-    return schema
-
-
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(load_schema(name), format_checker=_format_checker())
-
-
-@functools.cache
-def _fast_validator(name: str) -> Any:
-    """A compiled Rust validator for the common case (a valid document); None where unavailable."""
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
-    return jsonschema_rs.validator_for(
-        load_schema(name),
-        validate_formats=True,
-        formats={RELATIVE_PATH: lambda value: is_safe_relative_path(value)},
-    )
+PACKAGED = Schemas(_PACKAGED.resolve() if _PACKAGED.is_dir() else _SOURCE)
 
 
 def validate(name: str, document: object) -> list[SchemaViolation]:
-    """Violations of a schema, each with its path. Valid documents take the compiled fast path;
-    any doubt goes to the reference validator, whose messages are the ones reported."""
-    fast = _fast_validator(name)
-    if fast is not None:
-        try:
-            if fast.is_valid(document):
-                return []
-        except ValueError:  # what it cannot take (e.g. a non-string key): the reference judges
-            pass
-    errors = sorted(
-        _validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
-    )
-    return [_violation(_leaf(error)) for error in errors]
+    """`Schemas.validate` with the package's own schemas."""
+    return PACKAGED.validate(name, document)
 
 
 def _leaf(error: ValidationError) -> ValidationError:

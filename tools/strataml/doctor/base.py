@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml import gitrepo, schemas
+from strataml import gitrepo
 from strataml.config import PYPROJECT, Config, parse_config, parse_toml
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import CFG004
 from strataml.errors import UsageError
 from strataml.safeopen import read_regular
+from strataml.schemas import PACKAGED, Schemas
 
 KEYS, SCHEMAS = "keys", "schemas"
 RULE_PATHS = (PYPROJECT, KEYS, SCHEMAS)
@@ -45,6 +46,7 @@ class BaseRules:
     commit: str
     config: Config
     keys_root: Path  # holds REF's keys/, for the keyring
+    schemas: Schemas  # REF's schemas/, or the package's where REF has none
     changes: tuple[Diagnostic, ...]
 
 
@@ -67,8 +69,8 @@ def base_rules(root: Path, ref: str) -> Iterator[BaseRules]:
         base_config = parse_config(files.get(PYPROJECT, b""))
         changes = tuple(_changes(root, commit, files))
         has_schemas = any(p.startswith(f"{SCHEMAS}/") for p in files)
-        with schemas.schema_directory(scratch / SCHEMAS if has_schemas else None):
-            yield BaseRules(ref, commit, base_config, scratch, changes)
+        validation = Schemas(scratch / SCHEMAS) if has_schemas else PACKAGED
+        yield BaseRules(ref, commit, base_config, scratch, validation, changes)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import pickle
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from strataml import yamlbulk
 from strataml.config import Config
-from strataml.doctor import parsed
+from strataml.doctor.parsed import Documents, Secrets
+from strataml.doctor.tally import Tally
+from strataml.doctor.versionhistory import VersionHistory, read_version_history
 from strataml.gitindex import (
     Checkout,
     IndexFacts,
@@ -26,6 +28,7 @@ from strataml.gitrepo import (
     uncommitted_later,
 )
 from strataml.integrity.cache import HashCache, StatKey, settled_before
+from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES, Checksums, parse_checksums
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
@@ -38,11 +41,9 @@ from strataml.lfs import (
     stored_blobs,
 )
 from strataml.safeopen import read_regular
+from strataml.schemas import PACKAGED, Schemas
 from strataml.workspace import Artifact, Layout
-from strataml.yamlio import MAX_BYTES, YamlDocument
-
-# Documents read and parsed together, and about as many held at once (a run has three or four).
-DOCUMENTS_HELD = 2000
+from strataml.yamlio import YamlDocument
 
 
 def within(path: str, target: str) -> bool:
@@ -51,34 +52,37 @@ def within(path: str, target: str) -> bool:
 
 @dataclass
 class Context:
-    """One doctor run: what to look at, plus per-run caches so nothing is read twice."""
+    """One doctor run: what to look at, what to judge it by, and per-run memos so nothing is
+    read twice. Checks only ask it; what they tell the engine goes through `tally`."""
 
     root: Path
     config: Config
     layout: Layout
     target: str = "."  # repo-relative sub-path doctor was asked about
-    _scans: dict[str, TreeScan] = field(default_factory=dict)
-    _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
-    _secrets: dict[str, parsed.Secrets] = field(default_factory=dict)  # found in each held document
-    files_hashed: int = 0
     cache: HashCache | None = None  # None: no cache at all (e.g. outside a writable repository)
     use_cache: bool = True  # False (--no-cache): read every file, then refresh the cache
+    declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
+    keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
+    schemas: Schemas = PACKAGED  # what documents validate against: REF's with --base
+    tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
+    tally: Tally = field(default_factory=Tally)  # the engine's: files hashed, live state read
     only: set[str] | None = None  # --since: the artifact directories that changed
-    files_read: int = 0  # files actually read to hash them (the rest came from the cache)
-    documents_parsed: int = 0  # documents actually parsed (the rest came from the parse cache)
-    listed: dict[str, dict[str, str]] = field(default_factory=dict)  # artifact -> CHECKSUMS digests
+    _scans: dict[str, TreeScan] = field(default_factory=dict)
+    _listings: dict[str, Checksums | OSError] = field(default_factory=dict)
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
     _status: Callable[[], list[tuple[str, str]] | None] | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
-    _commits: list[CommitPresence | None] = field(default_factory=list)
-    _index: list[IndexFacts | None] = field(default_factory=list)
-    versions_history: list[dict[str, list[Any]] | None] = field(default_factory=list)  # history.py
-    tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
-    declared: Config | None = None  # the working tree's own configuration, when `config` is REF's
-    keys_root: Path | None = None  # where keys/ is read from: REF's with --base, else `root`
     _blob_sizes: dict[str, int] | None = None
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
-    timeless: bool = True  # False once a check asked something besides the files (a runner's pid)
+    _files_read: int = 0
+
+    def __post_init__(self) -> None:
+        self._documents = Documents(self.root, self.cache, use_cache=self.use_cache)
+
+    @property
+    def files_read(self) -> int:
+        """Files actually read to hash them (the rest came from the cache)."""
+        return self._files_read
 
     @property
     def rules_root(self) -> Path:
@@ -114,82 +118,43 @@ class Context:
 
     def document(self, path: str) -> YamlDocument | None:
         """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
-        if path not in self._documents:
-            self.prefetch([path])
-            self._documents.setdefault(path, None)
-        return self._documents[path]
+        return self._documents.document(path)
 
-    def secrets(self, path: str) -> parsed.Secrets | None:
-        """Credentials in the data of the document held for `path` (`iter_secrets`), if known."""
-        return self._secrets.get(path) if path in self._documents else None
+    def secrets(self, path: str) -> Secrets | None:
+        return self._documents.secrets(path)
 
     def prefetch(self, paths: list[str]) -> None:
-        """Read many documents at once before the checks ask for them one by one: one cache
-        query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
-        todo = [p for p in dict.fromkeys(paths) if p not in self._documents]
-        raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
-            self._documents[path] = document
-            self._secrets[path] = secrets
-        for path in todo:
-            self._documents.setdefault(path, None)  # no such file: not looked for again
+        self._documents.prefetch(paths)
 
     def forget(self, paths: list[str]) -> None:
-        """Let go of documents no check will ask for again: a registry's documents are not all
-        held at once (a later ask reads the file again, from the parse cache)."""
-        for path in paths:
-            self._documents.pop(path, None)
-            self._secrets.pop(path, None)
+        self._documents.forget(paths)
 
     def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
-        """`document` of each path, in order, without holding on to those not already held."""
-        for start in range(0, len(paths), DOCUMENTS_HELD):
-            batch = paths[start : start + DOCUMENTS_HELD]
-            todo = [p for p in batch if p not in self._documents]
-            raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-            read = {path: found[0] for path, found in zip(raws, self._parse(raws), strict=True)}
-            for path in batch:
-                yield self._documents[path] if path in self._documents else read.get(path)
+        return self._documents.iter_documents(paths)
 
-    def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, parsed.Secrets]]:
-        """Documents from the parse cache where their bytes' digest is stored, else parsed (and
-        stored). None keeps its source text: a line is found by reading the file again, and only
-        if it still holds the bytes that were parsed (TFC-0008 R13)."""
-        digests = [hash_bytes(raw) for raw in raws.values()]
-        keys = [parsed.key(digest) for digest in digests]
-        cache = self.cache
-        stored = cache.lookup_parsed(keys) if cache is not None and self.use_cache else {}
-        found = [parsed.unpack(stored[key]) if key in stored else None for key in keys]
-        misses = [k for k, hit in enumerate(found) if hit is None]
-        paths = list(raws)
-        fresh = yamlbulk.parse_many([raws[paths[k]] for k in misses]) if misses else []
-        self.documents_parsed += len(misses)
-        for k, document in zip(misses, fresh, strict=True):
-            secrets = parsed.find_secrets(document)
-            found[k] = document, secrets
-            if cache is not None:
-                cache.remember_parsed(keys[k], parsed.pack(document, secrets))
-        out = []
-        for path, digest, hit in zip(paths, digests, found, strict=True):
-            assert hit is not None
-            document, secrets = hit
-            if document.lines is None:
-                document = replace(document, source=None, reread=self._rereader(path, digest))
-            out.append((document, secrets))
-        return out
+    @property
+    def documents_parsed(self) -> int:
+        """Documents actually parsed (the rest came from the parse cache)."""
+        return self._documents.parsed
 
-    def _rereader(self, path: str, digest: str) -> Callable[[], bytes | None]:
-        def reread() -> bytes | None:
-            raw = self._raw(path)
-            return raw if raw is not None and hash_bytes(raw) == digest else None
+    def listing(self, directory: str) -> Checksums | OSError:
+        """CHECKSUMS.txt of a version or run directory, read and parsed once per run; the
+        OSError where it cannot be (missing, not a regular file, too large to be a listing)."""
+        if directory not in self._listings:
+            try:
+                raw = read_regular(self.root / directory / CHECKSUMS, MAX_LISTING_BYTES + 1)
+                if len(raw) > MAX_LISTING_BYTES:
+                    raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+                self._listings[directory] = parse_checksums(raw)
+            except OSError as exc:
+                self._listings[directory] = exc.with_traceback(None)
+        return self._listings[directory]
 
-        return reread
-
-    def _raw(self, path: str) -> bytes | None:
-        try:  # bounded: a huge file is reported, not loaded
-            return read_regular(self.root / path, MAX_BYTES + 1)
-        except OSError:
-            return None  # missing, or not a regular file
+    @functools.cached_property
+    def version_history(self) -> Mapping[str, VersionHistory] | None:
+        """Each committed version's history (`versionhistory`), once per run; a hint may ask
+        for it once per artifact. None outside Git or before a commit."""
+        return read_version_history(self.root, self.head, self.cache, use_cache=self.use_cache)
 
     def fingerprint(self, artifact: Artifact) -> str:
         """Every file's path and stat key (size, mtime, ctime, inode): the tree as it stands."""
@@ -231,11 +196,10 @@ class Context:
         """HEAD's commit, asked once per doctor run (None outside Git or before a commit)."""
         return head_commit(self.root)
 
+    @functools.cached_property
     def index(self) -> IndexFacts | None:
         """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
-        if not self._index:
-            self._index.append(index_facts(self.root, ARTIFACT_TREES))
-        return self._index[0]
+        return index_facts(self.root, ARTIFACT_TREES)
 
     def attributes(self, path: str) -> dict[str, str]:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for
@@ -252,7 +216,7 @@ class Context:
         """What the index holds for every file of the selected artifacts that `filter=lfs`
         covers: the blob's bytes when small enough to be a pointer, else its size. Two git
         processes for the whole run (TFC-0006 R20); the LFS check looks its files up here."""
-        index = self.index()
+        index = self.index
         if index is None:
             return {}
         staged = {
@@ -287,7 +251,7 @@ class Context:
                 parsed = parse_pointer(data)
                 if parsed is None or self.attributes(path).get("filter") != "lfs":
                     continue
-                index = self.index()
+                index = self.index
                 if isinstance(parsed, BadPointer) or (
                     index is not None and index.holds(path, data)
                 ):
@@ -298,7 +262,7 @@ class Context:
     def clean_blobs(self, paths: list[str], sizes: dict[str, StatKey | None]) -> dict[str, str]:
         """Blob ids of those `paths` whose working-tree bytes are exactly their blob: tracked,
         unmodified, and with no attribute that can make the two differ (TFC-0008 R13)."""
-        index = self.index()
+        index = self.index
         if index is None:
             return {}
         found, folded = {}, {}
@@ -344,7 +308,7 @@ class Context:
 
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
         """Digests of an artifact's files: from the cache where a key matches, else by reading."""
-        self.files_hashed += len(paths)
+        self.tally.add_hashed(len(paths))
         rels = [f"{artifact.path}/{p}" for p in paths]
         scanned = self.scan(artifact).stats  # stat taken before any byte is read
         keys = {
@@ -373,7 +337,7 @@ class Context:
                 found[rel] = cached
                 cache.remember(rel, keys[rel], cached, None)
         todo = [r for r in rels if r not in found]
-        self.files_read += len(todo)
+        self._files_read += len(todo)
         progress = HashProgress(sum(k.size for r in todo if (k := keys[r])), len(todo))
         try:
             digests = hash_files([self.root / r for r in todo], progress)
@@ -385,16 +349,15 @@ class Context:
                 cache.remember(rel, keys[rel], result, blobs.get(rel))
         return [found[r] for r in rels]
 
+    @functools.cached_property
     def commits(self) -> CommitPresence | None:
         """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
-        if not self._commits:
-            shas = []
-            configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
-            for document in self.iter_documents(configs):
-                data = document.data if document is not None and document.ok else None
-                code = data.get("code") if isinstance(data, dict) else None
-                commit = code.get("commit") if isinstance(code, dict) else None
-                if isinstance(commit, str):
-                    shas.append(commit)
-            self._commits.append(commits_present(self.root, shas) if shas else None)
-        return self._commits[0]
+        shas = []
+        configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
+        for document in self.iter_documents(configs):
+            data = document.data if document is not None and document.ok else None
+            code = data.get("code") if isinstance(data, dict) else None
+            commit = code.get("commit") if isinstance(code, dict) else None
+            if isinstance(commit, str):
+                shas.append(commit)
+        return commits_present(self.root, shas) if shas else None

@@ -12,13 +12,16 @@ from strataml.doctor import verdicts
 from strataml.doctor.base import base_rules
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
 from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
-from strataml.doctor.context import DOCUMENTS_HELD, Context
+from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
+from strataml.doctor.parsed import DOCUMENTS_HELD
 from strataml.doctor.rules import LFS002, RULES
+from strataml.doctor.tally import Tally
 from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
 from strataml.gitrepo import changed_since, deleted_since_head, uncommitted_later
 from strataml.integrity.cache import HashCache
+from strataml.schemas import PACKAGED
 from strataml.workspace import Artifact, find_root, owners, relative, scan_layout
 
 
@@ -100,14 +103,20 @@ def run_doctor(
     status = uncommitted_later(root, (":(top)",)) if since is not None else None
     target = "." if changed is not None else relative(root, start.resolve())
     declared = load_config(root)
+    tally = Tally()
     with contextlib.ExitStack() as stack:
         rules = None if base is None else stack.enter_context(base_rules(root, base))
+        layout = scan_layout(root)
+        # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
+        tracked = tracked_local_state(root)
+        cache = HashCache(root, enabled=not tracked)
+        stack.callback(cache.close)  # a StrataError on the way still closes it (3.13 warns)
         ctx = Context(
-            root, declared if rules is None else rules.config, scan_layout(root), target=target,
-            use_cache=use_cache, declared=declared,
+            root, declared if rules is None else rules.config, layout, target=target,
+            cache=cache, use_cache=use_cache, declared=declared,
+            keys_root=None if rules is None else rules.keys_root,
+            schemas=PACKAGED if rules is None else rules.schemas, tracked_state=tracked, tally=tally,
         )  # fmt: skip
-        if rules is not None:
-            ctx.keys_root = rules.keys_root
         if status is not None:
             ctx.status_from(status)
         found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
@@ -123,7 +132,7 @@ def run_doctor(
         # Only then: where CFG is not reported (a subpath, --select SIG) they stay, failing closed.
         kept = [d for d in kept if not d.code.startswith(CONFIG_DEPENDENT)]
     return Report(
-        ctx.target, strict, tuple(kept), len(ctx.artifacts), ctx.files_hashed, ctx.files_read,
+        ctx.target, strict, tuple(kept), len(ctx.artifacts), tally.files_hashed, ctx.files_read,
         since, len(ctx.layout.artifacts), changed is not None, ctx.documents_parsed,
     )  # fmt: skip
 
@@ -142,14 +151,7 @@ def _check(
     changed: Sequence[Path] | None,
     require_content: bool,
 ) -> list[Diagnostic]:
-    root = ctx.root
-    # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
-    ctx.tracked_state = tracked_local_state(root)
-    ctx.cache = HashCache(root, enabled=not ctx.tracked_state)
-    try:  # a StrataError on the way still closes the cache (Python 3.13 warns of an open one)
-        found = _check_all(ctx, root, start, since=since, changed=changed)
-    finally:
-        ctx.cache.close()
+    found = _check_all(ctx, ctx.root, start, since=since, changed=changed)
     if require_content:  # --require-content: content that is not there is an error, not a note
         found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
     # A leftover of an interrupted write is reported for what it is, not as an unlisted file too
@@ -187,9 +189,9 @@ def _check_all(
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
     if known is not None:
-        ctx.files_hashed += known.hashed
+        ctx.tally.add_hashed(known.hashed)
         return found + known.found
-    hashed = ctx.files_hashed
+    hashed = ctx.tally.files_hashed
     per_artifact: list[Diagnostic] = []
     for batch, documents in zip(batches, owned, strict=True):
         ctx.prefetch(documents)
@@ -197,9 +199,11 @@ def _check_all(
             for artifact_check in ARTIFACT_CHECKS.values():
                 per_artifact.extend(artifact_check(ctx, artifact))
         ctx.forget(documents)
-    if key is not None and ctx.timeless:
+    # A finding that rests on more than the files (a runner alive or not) is not a verdict of them.
+    if key is not None and ctx.tally.timeless:
         status = ctx.uncommitted()
-        verdicts.store(ctx, key, verdicts.Verdict(per_artifact, ctx.files_hashed - hashed, status))
+        verified = ctx.tally.files_hashed - hashed
+        verdicts.store(ctx, key, verdicts.Verdict(per_artifact, verified, status))
     return found + per_artifact
 
 

@@ -7,6 +7,8 @@ the parse, a row holds the credentials found in the data (TFC-0003 R9), as pure 
 bytes. A stored value carries the BLAKE3 of its own body: a damaged row is not unpacked, and the
 document is parsed again. Values are marshal of JSON-shaped data (never pickle: loading runs no
 code).
+
+`Documents` holds what one doctor run has read: each document parsed once, or taken from here.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from __future__ import annotations
 import functools
 import marshal
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from strataml import credentials, jsonio, yamlio
+from strataml import credentials, jsonio, yamlbulk, yamlio
 from strataml.credentials import Where, iter_secrets
-from strataml.integrity.cache import seal, unseal
+from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.hashing import hash_bytes
-from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem
+from strataml.safeopen import read_regular
+from strataml.yamlio import MAX_BYTES, ProblemKind, YamlDocument, YamlProblem
 
 _FORMAT = b"strataml-parse-1"
 
@@ -66,3 +71,103 @@ def unpack(value: bytes) -> tuple[YamlDocument, Secrets] | None:
     if lines is not None and not isinstance(lines, dict):
         return None
     return YamlDocument(data, found, lines), secrets
+
+
+# Documents read and parsed together, and about as many held at once (a run has three or four).
+DOCUMENTS_HELD = 2000
+
+
+class Documents:
+    """The documents of one doctor run, each read and parsed once while held."""
+
+    def __init__(self, root: Path, cache: HashCache | None, *, use_cache: bool) -> None:
+        self.root = root
+        self.cache = cache
+        self.use_cache = use_cache  # False (--no-cache): parse every document, then store it
+        self._parsed = 0
+        self._held: dict[str, YamlDocument | None] = {}
+        self._secrets: dict[str, Secrets] = {}  # found in each held document
+
+    @property
+    def parsed(self) -> int:
+        """Documents actually parsed (the rest came from the parse cache)."""
+        return self._parsed
+
+    def document(self, path: str) -> YamlDocument | None:
+        """Parsed YAML at a repo-relative path, or None when there is no such regular file."""
+        if path not in self._held:
+            self.prefetch([path])
+            self._held.setdefault(path, None)
+        return self._held[path]
+
+    def secrets(self, path: str) -> Secrets | None:
+        """Credentials in the data of the document held for `path` (`iter_secrets`), if known."""
+        return self._secrets.get(path) if path in self._held else None
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read many documents at once before the checks ask for them one by one: one cache
+        query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._held]
+        raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+        for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
+            self._held[path] = document
+            self._secrets[path] = secrets
+        for path in todo:
+            self._held.setdefault(path, None)  # no such file: not looked for again
+
+    def forget(self, paths: list[str]) -> None:
+        """Let go of documents no check will ask for again: a registry's documents are not all
+        held at once (a later ask reads the file again, from the parse cache)."""
+        for path in paths:
+            self._held.pop(path, None)
+            self._secrets.pop(path, None)
+
+    def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
+        """`document` of each path, in order, without holding on to those not already held."""
+        for start in range(0, len(paths), DOCUMENTS_HELD):
+            batch = paths[start : start + DOCUMENTS_HELD]
+            todo = [p for p in batch if p not in self._held]
+            raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+            read = {path: found[0] for path, found in zip(raws, self._parse(raws), strict=True)}
+            for path in batch:
+                yield self._held[path] if path in self._held else read.get(path)
+
+    def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, Secrets]]:
+        """Documents from the parse cache where their bytes' digest is stored, else parsed (and
+        stored). None keeps its source text: a line is found by reading the file again, and only
+        if it still holds the bytes that were parsed (TFC-0008 R13)."""
+        digests = [hash_bytes(raw) for raw in raws.values()]
+        keys = [key(digest) for digest in digests]
+        cache = self.cache
+        stored = cache.lookup_parsed(keys) if cache is not None and self.use_cache else {}
+        found = [unpack(stored[k]) if k in stored else None for k in keys]
+        misses = [k for k, hit in enumerate(found) if hit is None]
+        paths = list(raws)
+        fresh = yamlbulk.parse_many([raws[paths[k]] for k in misses]) if misses else []
+        self._parsed += len(misses)
+        for k, document in zip(misses, fresh, strict=True):
+            secrets = find_secrets(document)
+            found[k] = document, secrets
+            if cache is not None:
+                cache.remember_parsed(keys[k], pack(document, secrets))
+        out = []
+        for path, digest, hit in zip(paths, digests, found, strict=True):
+            assert hit is not None
+            document, secrets = hit
+            if document.lines is None:
+                document = replace(document, source=None, reread=self._rereader(path, digest))
+            out.append((document, secrets))
+        return out
+
+    def _rereader(self, path: str, digest: str) -> Callable[[], bytes | None]:
+        def reread() -> bytes | None:
+            raw = self._raw(path)
+            return raw if raw is not None and hash_bytes(raw) == digest else None
+
+        return reread
+
+    def _raw(self, path: str) -> bytes | None:
+        try:  # bounded: a huge file is reported, not loaded
+            return read_regular(self.root / path, MAX_BYTES + 1)
+        except OSError:
+            return None  # missing, or not a regular file

@@ -40,7 +40,6 @@ from importlib import metadata
 from pathlib import Path
 
 import strataml
-from strataml import schemas
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.integrity.cache import seal, unseal
@@ -74,7 +73,7 @@ class WorldKey:
 
 
 @functools.cache
-def code_identity() -> bytes:
+def code_identity(schema_dir: Path) -> bytes:
     """The source of every module of the package and of every schema, and what runs them."""
     package = Path(strataml.__file__).parent
     parts = [_FORMAT, sys.version.encode(), sys.platform.encode(), str(os.getuid()).encode()]
@@ -85,7 +84,7 @@ def code_identity() -> bytes:
             parts.append(f"{library} -".encode())
     for path in sorted(package.rglob("*.py")):
         parts += [str(path.relative_to(package)).encode(), path.read_bytes()]
-    for path in sorted(schemas.SCHEMA_DIR.glob("*.json")):
+    for path in sorted(schema_dir.glob("*.json")):
         parts += [path.name.encode(), path.read_bytes()]
     return hash_bytes(b"\0".join(parts)).encode()
 
@@ -127,7 +126,14 @@ def world_key(ctx: Context) -> WorldKey | None:
         if name.startswith(("GIT_", "STRATA")) or name in ("HOME", "XDG_CONFIG_HOME", "PATH")
     )
     body = pickle.dumps(
-        (code_identity(), repr(ctx.config), repr(ctx.declared), ctx.head, environment, stats),
+        (
+            code_identity(ctx.schemas.directory),
+            repr(ctx.config),
+            repr(ctx.declared),
+            ctx.head,
+            environment,
+            stats,
+        ),
         protocol=5,
     )
     newest = max(_ctimes(stats), default=0)

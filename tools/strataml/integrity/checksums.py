@@ -13,6 +13,8 @@ from strataml.schemas import is_safe_relative_path
 CHECKSUMS = "CHECKSUMS.txt"
 SIGNATURE = "SIGNATURE.asc"
 EXCLUDED = frozenset({CHECKSUMS, SIGNATURE})
+# A listing of a huge dataset is large too (100 bytes a line); anything larger is not one.
+MAX_LISTING_BYTES = 64 << 20
 # Prose about the data, excluded from content_hash so editing it keeps the data's identity.
 PROSE = frozenset({"metadata.yaml", "card.md", "datasheet.md"})
 

@@ -58,5 +58,5 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "claimed-metrics": claims.check_claimed_metrics,
     "artifacts-from-run": claims.check_artifacts_from_run,
     "checksums": checksums.check_checksums,
-    "lfs": lfs.check_lfs,  # after checksums: it reads what the listing says
+    "lfs": lfs.check_lfs,
 }

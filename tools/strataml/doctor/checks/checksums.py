@@ -23,16 +23,15 @@ from strataml.doctor.rules import (
 from strataml.integrity.checksums import (
     CHECKSUMS,
     EXCLUDED,
+    MAX_LISTING_BYTES,
+    Checksums,
     LineProblem,
     content_hash,
-    parse_checksums,
 )
 from strataml.integrity.digest import is_tagged, shown
 from strataml.integrity.hashing import FileChangedError
 from strataml.lfs import Pointer
-from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
-from strataml.yamlio import MAX_BYTES
 
 _LINE_RULES = {
     LineProblem.MALFORMED: CHK002,
@@ -41,8 +40,6 @@ _LINE_RULES = {
     LineProblem.EXCLUDED: CHK009,
     LineProblem.UNSAFE: CHK010,
 }
-# CHECKSUMS.txt of a huge dataset is large too: 100 bytes a line.
-_MAX_CHECKSUMS_BYTES = 64 * MAX_BYTES
 
 
 def _advice(artifact: Artifact, first: str | None, committed: str | None = None) -> str:
@@ -87,14 +84,16 @@ def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         fingerprint = ctx.fingerprint(artifact)
         known = cache.get_note(note)
         if known is not None and known.split(":", 1)[0] == fingerprint:
-            ctx.files_hashed += int(known.split(":", 1)[1])
+            ctx.tally.add_hashed(int(known.split(":", 1)[1]))
             return
     found = list(_check_checksums(ctx, artifact))
     yield from found
     if cache is not None and fingerprint is not None and ctx.settled(artifact):
-        listed = ctx.listed.get(artifact.path)
-        clean = not found and listed is not None
-        cache.set_note(note, f"{fingerprint}:{len(listed or {})}" if clean else None)
+        listing = ctx.listing(artifact.path) if not found and CHECKSUMS in scan.files else None
+        verified = (
+            f"{fingerprint}:{len(listing.digests())}" if isinstance(listing, Checksums) else None
+        )
+        cache.set_note(note, verified)
 
 
 def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
@@ -110,23 +109,21 @@ def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             hint=f"run `strata checksum {artifact.path}`",
         )
         return
-    if scan.files[CHECKSUMS] > _MAX_CHECKSUMS_BYTES:
+    if scan.files[CHECKSUMS] > MAX_LISTING_BYTES:
         yield CHK002.at(
             at,
             f"{CHECKSUMS} is {scan.files[CHECKSUMS]} bytes, too large to be a listing",
             hint=restamp,
         )
         return
-    try:
-        listing = parse_checksums(read_regular(ctx.root / at))
-    except OSError as exc:
+    listing = ctx.listing(artifact.path)
+    if isinstance(listing, OSError):
         yield CHK001.at(
             at,
-            f"{CHECKSUMS} cannot be read: {exc.strerror or exc}",
+            f"{CHECKSUMS} cannot be read: {listing.strerror or listing}",
             hint="make it a readable regular file",
         )
         return
-    ctx.listed[artifact.path] = listing.digests()
     pointers = ctx.pointers(artifact)
     for problem in listing.problems:
         yield _LINE_RULES[problem.kind].at(at, problem.message, line=problem.line, hint=restamp)

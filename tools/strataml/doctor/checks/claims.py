@@ -13,13 +13,10 @@ from strataml.doctor.checks.artifacts import metadata
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import MOD006, MOD007
-from strataml.integrity.checksums import CHECKSUMS, parse_checksums
 from strataml.refs import is_run_id
-from strataml.safeopen import read_regular
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 
-_MAX_LISTING_BYTES = 64 << 20  # as the checksum check reads a listing (TFC-0006 R16)
 _HINT = (
     "metrics.yaml repeats its source run's final metrics (`strata model register` writes it); "
     "metrics evaluated by another run name that run in source_run"
@@ -158,10 +155,5 @@ def check_artifacts_from_run(ctx: Context, artifact: Artifact) -> Iterator[Diagn
 
 
 def _listing(ctx: Context, directory: str) -> dict[str, str] | None:
-    if directory in ctx.listed:
-        return ctx.listed[directory]
-    try:
-        raw = read_regular(ctx.root / directory / CHECKSUMS, _MAX_LISTING_BYTES)
-    except OSError:
-        return None
-    return parse_checksums(raw).digests()
+    listing = ctx.listing(directory)
+    return None if isinstance(listing, OSError) else listing.digests()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from strataml import schemas
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LAY013, SCH001, SCH002, SCH003, SCH004, SCH005
+from strataml.schemas import Schemas, SchemaViolation
 from strataml.workspace import Artifact
 from strataml.yamlio import ProblemKind
 
@@ -52,9 +52,11 @@ def check_document(ctx: Context, path: str, schema: str) -> Iterator[Diagnostic]
             hint=f"see schemas/{schema}.schema.json",
         )
         return
-    violations = [(v, v.path, v.message, schema) for v in schemas.validate(schema, document.data)]
+    violations = [
+        (v, v.path, v.message, schema) for v in ctx.schemas.validate(schema, document.data)
+    ]
     if schema == "run-config" and not violations:
-        violations = list(_recorded_spec(document.data))
+        violations = list(_recorded_spec(ctx.schemas, document.data))
     for violation, where, message, governing in violations:
         line = document.line_of(where)
         if violation.unsafe_path:
@@ -69,8 +71,8 @@ def check_document(ctx: Context, path: str, schema: str) -> Iterator[Diagnostic]
 
 
 def _recorded_spec(
-    config: dict[str, Any],
-) -> Iterator[tuple[schemas.SchemaViolation, tuple[str | int, ...], str, str]]:
+    schemas: Schemas, config: dict[str, Any]
+) -> Iterator[tuple[SchemaViolation, tuple[str | int, ...], str, str]]:
     """A run records the experiment spec it ran: it must be a valid spec (TFC-0003 R10)."""
     spec = config["experiment"].get("spec")
     if spec is None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LFS001, LFS002, LFS003, LFS005, LFS006
+from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES
 from strataml.integrity.hashing import hash_file
 from strataml.lfs import BadPointer, Pointer, parse_pointer
 from strataml.workspace import Artifact
@@ -31,8 +31,10 @@ def _suffix_pattern(artifact: Artifact, rel: str) -> str:
 
 def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     files = ctx.scan(artifact).files
-    listed = ctx.listed.get(artifact.path, {})
     pointers = ctx.pointers(artifact)
+    listed = (
+        _listed(ctx, artifact) if any(isinstance(p, Pointer) for p in pointers.values()) else {}
+    )
     for rel, pointer in sorted(pointers.items()):
         path = f"{artifact.path}/{rel}"
         if isinstance(pointer, BadPointer):
@@ -65,6 +67,14 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
         ctx.cache.set_note(f"lfs:{artifact.path}", None if found else state)
 
 
+def _listed(ctx: Context, artifact: Artifact) -> dict[str, str]:
+    """What CHECKSUMS.txt lists ({} where there is no readable listing: CHK001 says why)."""
+    if ctx.scan(artifact).files.get(CHECKSUMS, MAX_LISTING_BYTES + 1) > MAX_LISTING_BYTES:
+        return {}  # none, or too large to be one (CHK002)
+    listing = ctx.listing(artifact.path)
+    return {} if isinstance(listing, OSError) else listing.digests()
+
+
 def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
     # The attributes as Git gives them for each file (one check-attr for the whole run): a
     # .gitattributes anywhere on the way, .git/info/attributes or the user's own file all count.
@@ -81,7 +91,11 @@ def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
 
 
 def _git_checks(
-    ctx: Context, artifact: Artifact, files: dict[str, int], pointers: dict[str, Any], limit: int
+    ctx: Context,
+    artifact: Artifact,
+    files: dict[str, int],
+    pointers: dict[str, Pointer | BadPointer],
+    limit: int,
 ) -> Iterator[Diagnostic]:
     paths = {f"{artifact.path}/{rel}": rel for rel in files if rel not in pointers}
     # The run's one `git check-attr` already answered for every file (Context.attributes).

@@ -33,7 +33,7 @@ def check_unwritten(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     except OSError:
         return
     unwritten = unwritten_sections(text)
-    index = ctx.index()
+    index = ctx.index
     if not unwritten or index is None or path not in index.blobs:
         return
     rule, what = (MOD008, "card") if artifact.kind == "model" else (DAT006, "datasheet")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from strataml import schemas
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import RUN020
@@ -26,7 +25,11 @@ def check_reproduction(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]
         return
     path = f"{artifact.path}/{REPRODUCTION}"
     document = ctx.document(path)
-    if document is None or not document.ok or schemas.validate("run-reproduction", document.data):
+    if (
+        document is None
+        or not document.ok
+        or ctx.schemas.validate("run-reproduction", document.data)
+    ):
         return  # absent, or SCH001-SCH005 report it
     verdict: dict[str, Any] = document.data
     config = _data(ctx, f"{artifact.path}/config.yaml")

@@ -232,7 +232,7 @@ def _check_status(
             hint="system.json is written by the runner only; restore it from Git",
         )
         return
-    ctx.timeless = False  # whether the runner lives is not in the files: no verdict is kept
+    ctx.tally.depends_on_live_state()  # whether the runner lives is not in the files
     yield from _check_liveness(artifact, document, system)
 
 
@@ -362,7 +362,7 @@ def _check_commit(
     commit = code.get("commit") if isinstance(code, dict) else None
     if not isinstance(commit, str):
         return
-    presence = ctx.commits()
+    presence = ctx.commits
     if presence is None or commit in presence.present:
         return
     at = f"{artifact.path}/{CONFIG}"
