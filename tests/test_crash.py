@@ -63,12 +63,12 @@ def test_a_site_is_replaced_whole_and_a_foreign_directory_refused(
 ) -> None:
     monkeypatch.chdir(template)
     assert strata("index", "--site", "site")[0] == 0
-    (template / "site" / "logs" / "run-2020-01-01-gone00.js").write_text("stale")
+    (template / "site" / "runs" / "run-2020-01-01-gone00.js").write_text("stale")
     (template / ".site.ab12cd34.tmp").mkdir()  # left by a build that was killed
-    before = {p.name for p in (template / "site" / "logs").iterdir()}
+    before = {p.name for p in (template / "site" / "runs").iterdir()}
     code, out, err = strata("index", "--site", "site")
     assert (code, out, err) == (0, "", "site/: 6 files; open site/index.html\n")
-    assert {p.name for p in (template / "site" / "logs").iterdir()} == before - {
+    assert {p.name for p in (template / "site" / "runs").iterdir()} == before - {
         "run-2020-01-01-gone00.js"
     }  # nothing of the old build survives
     assert sorted(p.name for p in template.glob(".site.*")) == []  # the staging copy is gone

@@ -124,7 +124,7 @@ def test_every_page_is_reachable_with_no_errors_and_no_network(
     assert page.errors == []
     assert {u.split("#")[0] for u in page.requests} <= {
         (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
-    } | {p.as_uri() for p in (out / "logs").iterdir()}
+    } | {p.as_uri() for p in (out / "runs").iterdir()}
     kinds = {route.split("/")[1] if route else "" for route in seen}
     assert {
         "",
@@ -381,3 +381,27 @@ def test_serve_offers_the_built_site_on_loopback(site: tuple[Path, Path, list[st
         2,
         f"strata: error: {repo / 'nowhere'}/index.html not found; build it with `python tools/index.py --site {repo / 'nowhere'}`\n",
     )
+
+
+def test_the_catalogue_is_encoded_once_and_byte_for_byte(template: Path) -> None:
+    from strataml.index.catalogue import build_index, dumps
+    from strataml.index.encoding import encode, value_text
+
+    index = build_index(template)
+    [run] = index["runs"]
+    tricky = {  # strings that spell what the encoder looks for, and text beyond ASCII
+        "a": 'x"history":NaN', "b": '"packages":NaN', "c": "é ✓ 𝄞", "history": "NaN",
+    }  # fmt: skip
+    second = {**run, "id": "run-2026-11-25-zzzzzz", "params": tricky,
+              "environment": {k: v for k, v in run["environment"].items() if k != "packages"}}  # fmt: skip
+    for listed in ([], [run], [run, second]):
+        document = {**index, "runs": listed}
+        encoded = encode(document)
+        assert encoded.text == dumps(document)
+        assert encoded.histories == tuple(value_text(r["history"]) for r in listed)
+        assert encoded.packages == tuple(
+            value_text(r["environment"].get("packages")) for r in listed
+        )
+    # a NaN the catalogue should never hold: the document is encoded whole, and still the same
+    odd = {**index, "runs": [{**run, "params": {"history": float("nan")}}]}
+    assert encode(odd).text == dumps(odd) and '"history":NaN' in dumps(odd)

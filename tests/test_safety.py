@@ -474,20 +474,20 @@ def test_a_run_output_linking_outside_fails_the_run(
     assert tree(outside) == {"canary": b"canary\n"}
 
 
-def test_site_never_replaces_a_logs_directory_it_did_not_build(
+def test_site_never_replaces_a_runs_directory_it_did_not_build(
     template: Path, strata: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(template)
     home = tmp_path / "not-a-site"
-    (home / "logs").mkdir(parents=True)
-    (home / "logs" / "keep.txt").write_text("mine\n", encoding="utf-8")
+    (home / "runs").mkdir(parents=True)
+    (home / "runs" / "keep.txt").write_text("mine\n", encoding="utf-8")
     code, out, err = strata("index", "--site", str(home))
     assert (code, out, err) == (
         2,
         "",
-        f"strata: error: --site {home}: holds logs/ but is not a built site; choose a new directory\n",
+        f"strata: error: --site {home}: holds runs/ but is not a built site; choose a new directory\n",
     )
-    assert tree(home) == {"logs/keep.txt": b"mine\n"}
+    assert tree(home) == {"runs/keep.txt": b"mine\n"}
 
 
 # --- no secrets in run records (TFC-0003 R9) ---------------------------------------------------

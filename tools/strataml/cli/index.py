@@ -36,17 +36,18 @@ def index(
     force: ForceOption = False,
 ) -> None:
     """Catalogue every dataset, model, run and lineage edge; optionally build the site (TFC-0007)."""
-    from strataml.index import catalogue
+    from strataml.index import catalogue, encoding
     from strataml.index import site as site_builder
 
     root = find_root(Path())
     if output is not None:
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
     document = catalogue.build_index(root)
-    text = catalogue.dumps(document)  # once, for the site, the file and stdout alike
+    encoded = encoding.encode(document)  # once, for the site, the file and stdout alike
+    text = encoded.text
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
-        count = site_builder.build_site(root, document, text, site, doctor)
+        count = site_builder.build_site(root, document, encoded, site, doctor)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
         write_text_atomic(output, text, overwrite=force)

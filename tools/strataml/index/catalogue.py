@@ -242,6 +242,7 @@ def _whole_entry(kept: object, run_id: str) -> TypeGuard[list[Any]]:
     return (
         entry.keys() == _ENTRY_KEYS and entry["path"] == f"runs/{run_id}"
         and isinstance(entry["inputs"], dict) and isinstance(entry["history"], dict)
+        and isinstance(entry["environment"], dict)
         and isinstance(entry["problems"], list) and all(isinstance(p, str) for p in entry["problems"])
         and all(isinstance(v, str) for v in entry["inputs"].values())
         and (series is None or isinstance(series, dict))

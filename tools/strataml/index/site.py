@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -16,11 +15,18 @@ from typing import Any
 from strataml.atomic import staged_directory
 from strataml.errors import UsageError
 from strataml.index.catalogue import dumps
+from strataml.index.encoding import Encoded, value_text
 from strataml.jsonio import load_json
 from strataml.safeopen import read_regular
 
 ASSETS = ("index.html", "app.js", "app.css")
 LOG_TAIL_BYTES = 64 * 1024
+# What the site loads only when a run's page or a comparison opens: its metric histories, its
+# package list and the tail of its log (TFC-0007 R2), in scripts of SHARD runs each (by id), so
+# that data.js, which every page loads, stays small whatever the number of runs and steps, and
+# 10,000 runs are a hundred files, not ten thousand.
+DETAILS = "runs"
+SHARD = 100
 
 
 _NOT_ASCII = re.compile("[^\x00-\x7f]")
@@ -39,7 +45,11 @@ def _script(name: str, text: str) -> str:
     """A script that sets one global to a JSON text (JSON is valid JavaScript; no data is ever
     parsed as HTML), in ASCII: what `json.dumps(ensure_ascii=True)` writes, without encoding
     the document a second time (outside strings JSON is ASCII already)."""
-    return f"window.{name} = " + _NOT_ASCII.sub(_escape, text.rstrip("\n")) + ";\n"
+    return f"window.{name} = " + _ascii(text) + ";\n"
+
+
+def _ascii(text: str) -> str:
+    return _NOT_ASCII.sub(_escape, text.rstrip("\n"))
 
 
 def load_doctor_report(path: Path) -> dict[str, Any]:
@@ -55,16 +65,16 @@ def load_doctor_report(path: Path) -> dict[str, Any]:
 
 
 def build_site(
-    root: Path, index: dict[str, Any], text: str, out: Path, doctor: dict[str, Any] | None
+    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None
 ) -> int:
-    """Write the site of `index` (whose JSON is `text`, catalogue.dumps) into `out`; returns the
-    number of files written."""
+    """Write the site of `index` (`encoded` by encoding.encode) into `out`; returns the number of
+    files written."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--site {out}: exists and is not a directory")
-    logs = out / "logs"
-    if logs.exists() and not (out / "data.js").is_file():  # logs/ is replaced: only ever ours
+    details = out / DETAILS
+    if details.exists() and not (out / "data.js").is_file():  # replaced: only ever ours
         raise UsageError(
-            f"--site {out}: holds logs/ but is not a built site; choose a new directory"
+            f"--site {out}: holds {DETAILS}/ but is not a built site; choose a new directory"
         )
     if out.is_dir() and any(out.iterdir()) and not (out / "data.js").is_file():
         raise UsageError(
@@ -82,8 +92,8 @@ def build_site(
             if stale.fullmatch(leftover.name) and leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
         with staged_directory(out) as staging:
-            _write_site(root, index, text, staging, doctor)
-    return len(ASSETS) + 2 + len(index["runs"])
+            _write_site(root, index, encoded, staging, doctor)
+    return len(ASSETS) + 2 + -(-len(index["runs"]) // SHARD)
 
 
 @contextlib.contextmanager
@@ -97,27 +107,43 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_site(
-    root: Path, index: dict[str, Any], text: str, out: Path, doctor: dict[str, Any] | None
+    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None
 ) -> None:
     """Fill a fresh staging directory (not yet visible: plain writes, synced before the swap)."""
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
         (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (out / "index.json").write_text(text, encoding="utf-8")
-    (out / "data.js").write_text(
-        _script("STRATA_INDEX", text) + _script("STRATA_DOCTOR", dumps(doctor)), encoding="utf-8"
-    )
-    logs = out / "logs"
-    logs.mkdir()
-    for run in index["runs"]:
-        try:
-            raw = read_regular(root / run["path"] / "logs.txt")
-        except OSError:
-            continue
-        tail = raw[-LOG_TAIL_BYTES:].decode("utf-8", "replace")
-        if len(raw) > LOG_TAIL_BYTES:
-            tail = f"[… {len(raw) - LOG_TAIL_BYTES} earlier bytes not shown]\n" + tail
-        (logs / f"{run['id']}.js").write_text(
-            f"window.STRATA_LOGS = window.STRATA_LOGS || {{}};\nwindow.STRATA_LOGS[{json.dumps(run['id'])}] = {json.dumps(tail, ensure_ascii=True)};\n",
+    (out / "index.json").write_text(encoded.text, encoding="utf-8")
+    runs = []
+    (out / DETAILS).mkdir()
+    for start in range(0, len(index["runs"]), SHARD):
+        shard = f"{DETAILS}/{start // SHARD}.js"
+        details = []  # {"run id": {"history": …, "log": …, "packages": …}, …}, by id as index.json
+        for at, run in enumerate(index["runs"][start : start + SHARD], start):
+            environment = {k: v for k, v in run["environment"].items() if k != "packages"}
+            log = value_text(_log_tail(root / run["path"] / "logs.txt"))
+            details.append(f'{value_text(run["id"])}:{{"history":{encoded.histories[at]},'
+                           f'"log":{log},"packages":{encoded.packages[at]}}}')  # fmt: skip
+            kept = {k: v for k, v in run.items() if k != "history"}
+            runs.append({**kept, "environment": environment, "details": shard})
+        (out / shard).write_text(
+            "window.STRATA_DETAILS = Object.assign(window.STRATA_DETAILS || {}, "
+            + _ascii("{" + ",".join(details) + "}") + ");\n",
             encoding="utf-8",
-        )
+        )  # fmt: skip
+    shown = dumps({**index, "runs": runs})
+    (out / "data.js").write_text(
+        _script("STRATA_INDEX", shown) + _script("STRATA_DOCTOR", dumps(doctor)), encoding="utf-8"
+    )
+
+
+def _log_tail(path: Path) -> str | None:
+    """The last LOG_TAIL_BYTES of a run's log, saying how much came before; None without one."""
+    try:
+        raw = read_regular(path)
+    except OSError:
+        return None
+    tail = raw[-LOG_TAIL_BYTES:].decode("utf-8", "replace")
+    if len(raw) > LOG_TAIL_BYTES:
+        tail = f"[… {len(raw) - LOG_TAIL_BYTES} earlier bytes not shown]\n" + tail
+    return tail

@@ -377,7 +377,15 @@ function runPage(id) {
   const r = runsById.get(id);
   if (!r) return notFound();
   const env = r.environment || {};
-  const page = [
+  const curves = el("div", { class: "cards", id: "curves" }, el("p", { class: "muted" }, "loading…"));
+  const packageCount = el("span", { id: "package-count" }, "…");
+  const log = el("pre", { class: "log", id: "log" }, "loading…");
+  loadDetails([r.id]).then(([d]) => {  // filled in place, or into a page already left: no harm
+    curves.replaceChildren(...Object.entries(d.history).map(([name, pts]) => lineChart(name, [{ name, points: pts }])));
+    packageCount.textContent = String(Object.keys(d.packages || {}).length);
+    log.textContent = d.log ?? "no log";
+  });
+  return [
     el("h1", {}, r.id, " ", el("span", { class: "status " + r.status }, r.status)),
     table(["Field", "Value"], [["experiment", r.experiment], ["name", r.name], ["exit code", r.exit_code], ["created", r.created],
       ["duration (s)", r.duration_s], ["fingerprint", r.fingerprint], ["code", r.code ? `${r.code.commit || "no commit"}${r.code.dirty ? " (dirty)" : ""}` : null],
@@ -388,48 +396,64 @@ function runPage(id) {
       ...(r.verdict_reasons || []).map((reason) => ["reason", reason])], { id: "reproduction" })] : null,
     el("h2", {}, "Parameters"), table(["Name", "Value"], Object.entries(flatten(r.params)).map(([k, v]) => [k, v])),
     el("h2", {}, "Metrics"), table(["Name", "Final"], Object.entries(r.metrics).map(([k, v]) => [k, v])),
-    el("h2", {}, "Curves"),
-    el("div", { class: "cards", id: "curves" }, Object.entries(r.history).map(([name, pts]) => lineChart(name, [{ name, points: pts }]))),
+    el("h2", {}, "Curves"), curves,
     el("h2", {}, "Inputs"), table(["Name", "Reference"], Object.entries(r.inputs).map(([k, v]) => [k, link("/lineage/" + enc(v.split("#")[0]), v)])),
     el("h2", {}, "Environment"),
     table(["Field", "Value"], [["host", env.host && env.host.hostname], ["os", env.host && env.host.os], ["cpu", env.host && env.host.cpu && env.host.cpu.model],
       ["python", env.python && env.python.version], ["git", env.git && `${env.git.branch || "detached"} ${env.git.commit || ""}`],
-      ["peak memory (bytes)", env.peak_memory_bytes], ["strataml", env.strataml_version], ["packages", Object.keys(env.packages || {}).length]]),
-    el("h2", {}, "Log"), el("pre", { class: "log", id: "log" }, "loading…"),
+      ["peak memory (bytes)", env.peak_memory_bytes], ["strataml", env.strataml_version], ["packages", packageCount]]),
+    el("h2", {}, "Log"), log,
   ];
-  loadLog(r.id);
-  return page;
 }
 
-function loadLog(id) {
-  window.STRATA_LOGS = window.STRATA_LOGS || {};
-  const show = () => { const box = document.getElementById("log"); if (box) box.textContent = window.STRATA_LOGS[id] ?? "no log"; };
-  if (id in window.STRATA_LOGS) { setTimeout(show); return; }
-  const tag = document.createElement("script");
-  tag.src = "logs/" + id + ".js";
-  tag.onload = show;
-  tag.onerror = () => { window.STRATA_LOGS[id] = "no log"; show(); };
-  document.body.append(tag);
+/* A run's histories, packages and log tail: in the script its `details` names (runs/N.js, a
+   hundred runs each), loaded on first use (a script, as file:// allows no request), so data.js
+   stays small whatever the number of runs and steps. */
+const shards = new Map();
+
+function loadDetails(ids) {
+  window.STRATA_DETAILS = window.STRATA_DETAILS || {};
+  const missing = { history: {}, packages: null, log: null };
+  return Promise.all(ids.map((id) => {
+    const src = (runsById.get(id) || {}).details;
+    if (typeof src !== "string" || !/^runs\/[0-9]+\.js$/.test(src)) return Promise.resolve(missing);
+    if (!shards.has(src)) {
+      shards.set(src, new Promise((resolve) => {
+        const tag = document.createElement("script");
+        tag.src = src;
+        tag.onload = () => resolve(true);
+        tag.onerror = () => resolve(false);
+        document.body.append(tag);
+      }));
+    }
+    return shards.get(src).then(() => (Object.hasOwn(window.STRATA_DETAILS, id) ? window.STRATA_DETAILS[id] : missing));
+  }));
 }
 
 function comparePage(ids) {
   const runs = ids.map((id) => runsById.get(id)).filter(Boolean);
   if (runs.length < 2) return [el("h1", {}, "Compare"), el("p", {}, "Select two or more runs on the runs page.")];
-  const sections = [["Parameters", (r) => flatten(r.params)], ["Metrics", (r) => r.metrics], ["Inputs", (r) => r.inputs],
-    ["Code", (r) => flatten(r.code || {})], ["Environment", (r) => flatten({ python: (r.environment || {}).python, packages: (r.environment || {}).packages })]];
-  const out = [el("h1", {}, `Compare ${runs.length} runs`), el("p", { class: "muted" }, "Only what differs is shown.")];
-  let hidden = 0;
-  for (const [title, get] of sections) {
-    const values = runs.map(get);
-    const keys = [...new Set(values.flatMap((v) => Object.keys(v)))].sort();
-    const rows = keys.filter((k) => new Set(values.map((v) => JSON.stringify(v[k]))).size > 1);
-    hidden += keys.length - rows.length;
-    if (rows.length) out.push(el("h2", {}, title), table(["", ...runs.map((r) => link("/run/" + enc(r.id), r.id))], rows.map((k) => [k, ...values.map((v) => v[k])]), { class: "compare", "data-section": title }));
-  }
-  out.push(el("p", { class: "muted" }, `${hidden} identical fields hidden.`));
-  const names = [...new Set(runs.flatMap((r) => Object.keys(r.history)))].sort();
-  out.push(el("h2", {}, "Curves"), el("div", { class: "cards" }, names.map((n) => lineChart(n, runs.filter((r) => r.history[n]).map((r) => ({ name: r.id, points: r.history[n] }))))));
-  return out;
+  const body = el("div", { id: "comparison" }, el("p", { class: "muted" }, "loading…"));
+  loadDetails(runs.map((r) => r.id)).then((loaded) => {  // filled in place, as a run's page
+    const packages = new Map(runs.map((r, i) => [r.id, loaded[i].packages]));
+    const history = new Map(runs.map((r, i) => [r.id, loaded[i].history]));
+    const sections = [["Parameters", (r) => flatten(r.params)], ["Metrics", (r) => r.metrics], ["Inputs", (r) => r.inputs],
+      ["Code", (r) => flatten(r.code || {})], ["Environment", (r) => flatten({ python: (r.environment || {}).python, packages: packages.get(r.id) })]];
+    const out = [el("p", { class: "muted" }, "Only what differs is shown.")];
+    let hidden = 0;
+    for (const [title, get] of sections) {
+      const values = runs.map(get);
+      const keys = [...new Set(values.flatMap((v) => Object.keys(v)))].sort();
+      const rows = keys.filter((k) => new Set(values.map((v) => JSON.stringify(v[k]))).size > 1);
+      hidden += keys.length - rows.length;
+      if (rows.length) out.push(el("h2", {}, title), table(["", ...runs.map((r) => link("/run/" + enc(r.id), r.id))], rows.map((k) => [k, ...values.map((v) => v[k])]), { class: "compare", "data-section": title }));
+    }
+    out.push(el("p", { class: "muted" }, `${hidden} identical fields hidden.`));
+    const names = [...new Set(runs.flatMap((r) => Object.keys(history.get(r.id))))].sort();
+    out.push(el("h2", {}, "Curves"), el("div", { class: "cards" }, names.map((n) => lineChart(n, runs.filter((r) => history.get(r.id)[n]).map((r) => ({ name: r.id, points: history.get(r.id)[n] }))))));
+    body.replaceChildren(...out.flat(Infinity).filter(Boolean));
+  });
+  return [el("h1", {}, `Compare ${runs.length} runs`), body];
 }
 
 /* lineage: the chosen artifact with everything upstream and downstream, in columns by kind */
