@@ -256,6 +256,12 @@ def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
     page = Page(chromium, out)
     view = page.open("#/runs")
     assert view.inner_text("#run-count") == "501 of 501 runs"
+    rows = "#runs-table tbody tr"
+    assert view.eval_on_selector_all(rows, "rs => rs.length") == 200  # a page of rows is drawn
+    assert view.inner_text("#more-runs") == "Show 301 more of 301"
+    view.click("#more-runs")
+    assert view.eval_on_selector_all(rows, "rs => rs.length") == 501
+    assert view.query_selector("#more-runs") is None
     view.click("th[data-column='metric:val/accuracy']")
     view.click("th[data-column='metric:val/accuracy']")  # descending: best first
     best = view.eval_on_selector("#runs-table tbody tr", "r => r.dataset.run")

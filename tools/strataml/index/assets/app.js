@@ -272,12 +272,24 @@ function datasetPage(name, version) {
 
 /* runs table: sort and filter by experiment, status, params and metrics */
 
-const runState = { sort: "created", desc: true, experiment: "", status: "", query: "", selected: new Set() };
+const runState = { sort: "created", desc: true, experiment: "", status: "", query: "", selected: new Set(), shown: 0 };
+const collate = new Intl.Collator().compare;  // localeCompare's order, without a collator per call
+const PAGE_ROWS = 200;  // rows drawn at a time: sorting and filtering see every run, the table a page
 
 function columns(runs) {
-  const params = [...new Set(runs.flatMap((r) => Object.keys(flatten(r.params))))].sort();
-  const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
-  return { params, metrics };
+  const params = new Set(), metrics = new Set();
+  for (const r of runs) {
+    for (const k of Object.keys(flatParams(r))) params.add(k);
+    for (const k of Object.keys(r.metrics)) metrics.add(k);
+  }
+  return { params: [...params].sort(), metrics: [...metrics].sort() };
+}
+
+const flatCache = new WeakMap();  // run -> its flattened params, computed once
+function flatParams(run) {
+  let flat = flatCache.get(run);
+  if (!flat) { flat = flatten(run.params); flatCache.set(run, flat); }
+  return flat;
 }
 
 function flatten(obj, prefix) {
@@ -291,7 +303,7 @@ function flatten(obj, prefix) {
 }
 
 function valueOf(run, column) {
-  if (column.startsWith("param:")) return flatten(run.params)[column.slice(6)];
+  if (column.startsWith("param:")) return flatParams(run)[column.slice(6)];
   if (column.startsWith("metric:")) return run.metrics[column.slice(7)];
   return run[column];
 }
@@ -305,7 +317,7 @@ function matches(run, query) {
       continue;
     }
     const [, key, op, want] = m;
-    const params = flatten(run.params);
+    const params = flatParams(run);
     const have = key in run.metrics ? run.metrics[key] : params[key];
     if (have === undefined) return false;
     const a = typeof have === "number" ? have : String(have);
@@ -315,7 +327,7 @@ function matches(run, query) {
   return true;
 }
 
-function runsTable(runs, interactive) {
+function runsTable(runs, interactive, limit) {
   const { params, metrics } = columns(runs);
   const cols = [["id", "Run"], ["experiment", "Experiment"], ["status", "Status"], ["created", "Created"], ["duration_s", "Duration (s)"],
     ...params.map((p) => ["param:" + p, p]), ...metrics.map((m) => ["metric:" + m, m])];
@@ -324,7 +336,7 @@ function runsTable(runs, interactive) {
     "aria-sort": interactive && runState.sort === key ? (runState.desc ? "descending" : "ascending") : null,
     onclick: interactive ? () => { runState.desc = runState.sort === key ? !runState.desc : false; runState.sort = key; render(); } : null,
   }, label)));
-  const body = runs.map((r) => el("tr", { "data-run": r.id }, interactive ? el("td", {}, el("input", {
+  const body = (limit === undefined ? runs : runs.slice(0, limit)).map((r) => el("tr", { "data-run": r.id }, interactive ? el("td", {}, el("input", {
     type: "checkbox", "aria-label": "select " + r.id, checked: runState.selected.has(r.id),
     onchange: (e) => { if (e.target.checked) runState.selected.add(r.id); else runState.selected.delete(r.id); updateCompare(); },
   })) : null, cols.map(([key]) => {
@@ -348,14 +360,18 @@ function runsPage() {
   let runs = INDEX.runs.filter((r) => (!runState.experiment || r.experiment === runState.experiment)
     && (!runState.status || r.status === runState.status) && matches(r, runState.query));
   const key = runState.sort;
-  runs = runs.slice().sort((a, b) => {
-    const x = valueOf(a, key), y = valueOf(b, key);
-    if (x === y) return a.id.localeCompare(b.id);
+  const keyed = runs.map((r) => [valueOf(r, key), r]);  // each run's sort value, looked up once
+  keyed.sort(([x, a], [y, b]) => {
+    if (x === y) return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     if (x === undefined || x === null) return 1;
     if (y === undefined || y === null) return -1;
-    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    const c = typeof x === "number" && typeof y === "number" ? x - y : collate(String(x), String(y));
     return runState.desc ? -c : c;
   });
+  runs = keyed.map(([, r]) => r);
+  const shown = Math.max(PAGE_ROWS, runState.shown);
+  const more = runs.length > shown ? el("button", { id: "more-runs",
+    onclick: () => { runState.shown = shown + PAGE_ROWS * 5; render(); } }, `Show ${Math.min(PAGE_ROWS * 5, runs.length - shown)} more of ${runs.length - shown}`) : null;
   const select = (id, label, options, value, set) => el("label", {}, label + " ", el("select", { id, onchange: (e) => { set(e.target.value); render(); } },
     el("option", { value: "" }, "all"), options.map((o) => el("option", { value: o, selected: o === value }, o))));
   const search = el("input", { type: "search", id: "run-filter", value: runState.query, placeholder: "filter: text, lr=0.1, test/accuracy>0.9",
@@ -369,7 +385,8 @@ function runsPage() {
       el("button", { id: "compare", disabled: runState.selected.size < 2,
         onclick: () => { location.hash = "#/compare/" + [...runState.selected].map(enc).join(","); } }, `Compare ${runState.selected.size} selected`),
       el("span", { id: "run-count", class: "muted" }, `${runs.length} of ${INDEX.runs.length} runs`)),
-    runsTable(runs, true),
+    runsTable(runs, true, shown),
+    more,
   ];
 }
 
