@@ -84,11 +84,9 @@ def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, dict[str,
     stdin = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in asked)
     out = quiet_git(root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=stdin)
     found: dict[str, dict[str, str]] = {}
-    fields = (out or b"").split(b"\0")
-    for index in range(0, len(fields) - 2, 3):
-        path, name, value = (
-            f.decode("utf-8", "surrogateescape") for f in fields[index : index + 3]
-        )
+    # Decoded at once (NUL is one byte of its own in UTF-8, so field by field gives the same).
+    fields = iter((out or b"").decode("utf-8", "surrogateescape").split("\0"))
+    for path, name, value in zip(fields, fields, fields, strict=False):  # a trailing "" is left
         found.setdefault(path, {})[name] = value
     return found
 
