@@ -29,7 +29,8 @@ from strataml.registry.runrecord import RUNS, RunRecord, load_run
 # link is read every time. Stored values carry the BLAKE3 of their body; anything else is a miss.
 # A cache that a commit ships (a tracked file under `.strata/`) is not used, as by doctor.
 # Each reading is kept twice: whole, and without the parts only a run's page or the catalogue
-# shows (the experiment's spec, the package list, every step of every metric), which listings and rankings load.
+# shows (the experiment's spec, the package list, every step of every metric), which listings
+# and rankings load.
 
 _STORE_FORMAT = b"strataml-run-2"
 _WHOLE, _LIGHT = "run:", "runhead:"
