@@ -113,7 +113,7 @@ class Context:
 
     def scan(self, artifact: Artifact) -> TreeScan:
         if artifact.path not in self._scans:
-            self._scans[artifact.path] = scan_tree(self.root / artifact.path)
+            self._scans[artifact.path] = scan_tree(f"{self.root}/{artifact.path}")
         return self._scans[artifact.path]
 
     def document(self, path: str) -> YamlDocument | None:

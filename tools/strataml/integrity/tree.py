@@ -26,9 +26,10 @@ class TreeScan:
     ] = ()  # subdirectories: path, mtime, ctime, inode
 
 
-def scan_tree(root: Path) -> TreeScan:
-    # Strings, not Path objects, on the way down: this runs once per artifact of a registry.
-    top = str(root)
+def scan_tree(root: str | Path) -> TreeScan:
+    # Strings, not Path objects, on the way down: this runs once per artifact of a registry
+    # (whose callers may pass a string and save building a Path each).
+    top = os.fspath(root)
     regular: list[tuple[str, int, int, int, int]] = []  # path, size, mtime, ctime, inode
     symlinks: list[str] = []
     special: list[str] = []
