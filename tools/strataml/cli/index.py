@@ -44,15 +44,14 @@ def index(
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
     document = catalogue.build_index(root)
     encoded = encoding.encode(document)  # once, for the site, the file and stdout alike
-    text = encoded.text
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
         count = site_builder.build_site(root, document, encoded, site, doctor)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
-        write_text_atomic(output, text, overwrite=force)
+        write_text_atomic(output, encoded.text, overwrite=force)
     elif site is None:
-        typer.echo(text, nl=False)
+        typer.echo(encoded.text, nl=False)
 
 
 def serve(

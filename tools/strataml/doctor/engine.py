@@ -98,13 +98,15 @@ def run_doctor(
     if since is not None and changed is not None:
         raise UsageError("--since and --files cannot be combined")
     root = find_root(start)
-    # --since asks `git status` of the whole work tree: it starts first, and walks the tree
-    # while the configuration and the layout are read.
-    status = uncommitted_later(root, (":(top)",)) if since is not None else None
     target = "." if changed is not None else relative(root, start.resolve())
-    declared = load_config(root)
     tally = Tally()
     with contextlib.ExitStack() as stack:
+        # --since asks `git status` of the whole work tree: it starts first and walks the tree
+        # while the configuration and the layout are read; waited for on every way out.
+        status = uncommitted_later(root, (":(top)",)) if since is not None else None
+        if status is not None:
+            stack.callback(status)
+        declared = load_config(root)
         rules = None if base is None else stack.enter_context(base_rules(root, base))
         layout = scan_layout(root)
         # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.

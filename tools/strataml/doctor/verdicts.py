@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import strataml
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
-from strataml.integrity.cache import seal, unseal
+from strataml.integrity.cache import package_source, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 
 _FORMAT = b"strataml-verdicts-1"
@@ -75,15 +74,13 @@ class WorldKey:
 @functools.cache
 def code_identity(schema_dir: Path) -> bytes:
     """The source of every module of the package and of every schema, and what runs them."""
-    package = Path(strataml.__file__).parent
     parts = [_FORMAT, sys.version.encode(), sys.platform.encode(), str(os.getuid()).encode()]
     for library in _LIBRARIES:  # what parses and validates, as installed
         try:
             parts.append(f"{library} {metadata.version(library)}".encode())
         except metadata.PackageNotFoundError:
             parts.append(f"{library} -".encode())
-    for path in sorted(package.rglob("*.py")):
-        parts += [str(path.relative_to(package)).encode(), path.read_bytes()]
+    parts.append(package_source())
     for path in sorted(schema_dir.glob("*.json")):
         parts += [path.name.encode(), path.read_bytes()]
     return hash_bytes(b"\0".join(parts)).encode()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from strataml.errors import StrataError
+from strataml.index.encoding import value_text
 from strataml.integrity.armor import split_blocks
 from strataml.integrity.signatures import SIGNATURE
 from strataml.jsonio import as_list, as_mapping, as_number, finite
@@ -270,4 +270,4 @@ def build_index(root: Path) -> dict[str, Any]:
 
 
 def dumps(index: object) -> str:
-    return json.dumps(index, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return value_text(index) + "\n"

@@ -41,7 +41,7 @@ def encode(index: dict[str, Any]) -> Encoded:
         expected.append("history")
     pieces = _HOLE.split(value_text({**index, "runs": holed}) + "\n")
     if pieces[1::2] != expected:  # a NaN where none should be: encode it whole instead
-        return Encoded(value_text(index) + "\n", histories, packages)
+        return Encoded(value_text(index) + "\n", histories, packages)  # catalogue.dumps
     fills = iter(
         fill
         for run, history, listed in zip(runs, histories, packages, strict=True)

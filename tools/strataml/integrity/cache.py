@@ -11,6 +11,7 @@ rebuilt; a digest is never taken from it unless a key matches exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -47,6 +48,17 @@ RACY_NS = 2_000_000_000
 
 
 _SEAL = 64  # hex characters of a stored value's BLAKE3, in front of its body
+
+
+@functools.cache
+def package_source() -> bytes:
+    """The BLAKE3 of every module of the package, by path: what a kept value names of the code
+    that made it, when any module may have had a hand in it."""
+    package = Path(__file__).resolve().parents[1]
+    parts = []
+    for path in sorted(package.rglob("*.py")):
+        parts += [str(path.relative_to(package)).encode(), path.read_bytes()]
+    return hash_bytes(b"\0".join(parts)).encode()
 
 
 def seal(body: bytes) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 
 from strataml import jsonio, safeopen, yamlio
 from strataml.gitindex import tracked_local_state
-from strataml.integrity.cache import HashCache, seal, unseal
+from strataml.integrity.cache import HashCache, package_source, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 from strataml.registry import runrecord
 from strataml.registry.runrecord import RUNS, RunRecord, load_run
@@ -49,11 +49,7 @@ def _identity() -> str:
 
 @functools.cache
 def _package_identity() -> str:
-    package = Path(__file__).resolve().parents[1]
-    sources = [_identity().encode()]
-    for path in sorted(package.rglob("*.py")):
-        sources += [str(path.relative_to(package)).encode(), path.read_bytes()]
-    return hash_bytes(b"\0".join(sources))[:32]
+    return hash_bytes(_identity().encode() + b"\0" + package_source())[:32]
 
 
 def light(record: RunRecord) -> RunRecord:
