@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -244,13 +245,34 @@ def template(tmp_path: Path) -> Path:
     return fork_template(tmp_path / "template")
 
 
+_SESSION: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SESSION["factory"] = tmp_path_factory
+
+
+def history() -> Path:
+    """This checkout's history, cloned once per session for forks to share. Not the checkout's
+    own object store: a commit made there while the tests run (in another worktree, say) would
+    change what the forks' Git reads, and with it every key the verdict cache builds on it."""
+    if "history" not in _SESSION:
+        factory = _SESSION.get("factory")
+        parent = factory.mktemp("history") if factory else Path(tempfile.mkdtemp())
+        git(parent, "clone", "-q", "--bare", "--no-local", str(REPO), str(parent / "template.git"))
+        _SESSION["history"] = parent / "template.git"
+    path: Path = _SESSION["history"]
+    return path
+
+
 def fork_template(repo: Path) -> Path:
     require_tool("git")
     repo.parent.mkdir(parents=True, exist_ok=True)
     if (REPO / ".git").exists():
         # A fork keeps the template's history (the shipped run names one of its commits);
         # the working tree is this checkout's, committed on top.
-        git(repo.parent, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+        git(repo.parent, "clone", "-q", "--shared", "--no-checkout", str(history()), str(repo))
         # On `main`, whatever this checkout is on (a worktree's branch, a detached CI HEAD).
         git(repo, "update-ref", "refs/heads/main", "HEAD")
         git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
