@@ -25,6 +25,8 @@ from strataml.registry.stagestate import (
     Evidence,
     StageEvent,
     Stages,
+    load_stages,
+    stages_path,
 )
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
@@ -32,32 +34,8 @@ from strataml.yamlio import MAX_BYTES, parse_yaml
 from strataml.yamltext import dump_yaml
 
 KIND: Kind = "models"
-STAGES_FILE = "stages.yaml"
 TARGETS = ("staging", "production", "archived")
 _MODELINE = "../../schemas/stages.schema.json"
-
-
-def stages_path(name: str) -> str:
-    return f"{KIND}/{name}/{STAGES_FILE}"
-
-
-def load_stages(root: Path, name: str) -> Stages:
-    """The current stages of a model; a missing file means every version is experimental."""
-    path = root / stages_path(name)
-    if not path.exists():
-        return Stages()
-    data = load_mapping(path)
-    problems = schemas.validate("stages", data)
-    if (
-        problems
-        or isinstance(data.get("production"), list)
-        or isinstance(data.get("staging"), list)
-    ):
-        detail = problems[0].message if problems else "more than one version in one stage"
-        raise RegistryError(
-            f"{stages_path(name)}: {detail}; fix it first (`strata doctor {stages_path(name)}`)"
-        )
-    return Stages.from_document(data)
 
 
 def stage_of(root: Path, name: str, version: str) -> str:

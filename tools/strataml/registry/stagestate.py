@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from strataml import schemas
 from strataml.jsonio import as_list, as_mapping
 from strataml.refs import version_key
+from strataml.registry.store import RegistryError, load_mapping
 
 STAGES = ("experimental", "staging", "production", "archived")
 RESERVED_ALIASES = frozenset({*STAGES, "latest"})
@@ -146,3 +149,29 @@ class Stages:
 
 def _version(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+STAGES_FILE = "stages.yaml"
+
+
+def stages_path(name: str) -> str:
+    return f"models/{name}/{STAGES_FILE}"
+
+
+def load_stages(root: Path, name: str) -> Stages:
+    """The current stages of a model; a missing file means every version is experimental."""
+    path = root / stages_path(name)
+    if not path.exists():
+        return Stages()
+    data = load_mapping(path)
+    problems = schemas.validate("stages", data)
+    if (
+        problems
+        or isinstance(data.get("production"), list)
+        or isinstance(data.get("staging"), list)
+    ):
+        detail = problems[0].message if problems else "more than one version in one stage"
+        raise RegistryError(
+            f"{stages_path(name)}: {detail}; fix it first (`strata doctor {stages_path(name)}`)"
+        )
+    return Stages.from_document(data)

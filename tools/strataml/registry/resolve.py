@@ -1,0 +1,178 @@
+"""One resolver for every reference a user writes: the CLI, experiment inputs, `strataml.fetch`.
+
+A moving reference (`@latest`, a stage, an alias) is resolved once, at use, to the version that
+holds it then, and recorded pinned (TFC-0001 "Artifact references", TFC-0005 R15)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from strataml.errors import StrataError
+from strataml.refs import SELECTORS, ArtifactRef, Reference, is_version, version_key
+from strataml.registry.stagestate import RESERVED_ALIASES, Stages, load_stages, stages_path
+from strataml.registry.store import RegistryError, existing, load_mapping, versions
+
+Via = Literal["version", "latest", "stage", "alias", "pin"]
+Problem = Literal["malformed", "dangling", "ambiguous", "pin-mismatch"]
+
+
+class ResolveError(RegistryError):
+    """A reference that names no version, or more than one: one line, exit 2.
+
+    `code` is the doctor rule that reports the same defect in the repository, where one does."""
+
+    def __init__(self, problem: Problem, message: str, *, code: str | None = None) -> None:
+        self.problem = problem
+        self.code = code
+        super().__init__(f"{code} {message}" if code else message)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    requested: Reference  # what was asked
+    ref: ArtifactRef  # what it got: version and content hash
+    via: Via
+
+    @property
+    def path(self) -> str:
+        return self.ref.path
+
+    def text(self) -> str:
+        return f"{self.requested} -> {self.ref}\n"
+
+    def document(self) -> dict[str, object]:
+        """schemas/resolve.schema.json."""
+        return {
+            "requested": str(self.requested),
+            "ref": str(self.ref),
+            "kind": self.ref.kind,
+            "name": self.ref.name,
+            "version": self.ref.version,
+            "content_hash": self.ref.pin,
+            "path": self.path,
+            "via": self.via,
+        }
+
+
+def parse_reference(text: str) -> Reference:
+    try:
+        return Reference.parse(text)
+    except ValueError as exc:
+        raise ResolveError("malformed", str(exc)) from None
+
+
+def resolve(root: Path, reference: Reference | str) -> Resolution:
+    """The version `reference` names now, pinned to its content hash, or ResolveError."""
+    asked = parse_reference(reference) if isinstance(reference, str) else reference
+    found = versions(root, asked.kind, asked.name)
+    if not found:
+        raise ResolveError(
+            "dangling", f"{asked}: there is no {asked.kind[:-1]} {asked.name!r}", code="LIN001"
+        )
+    version, via = _select(root, asked, found)
+    try:
+        pinned = existing(root, ArtifactRef(asked.kind, asked.name, version, asked.pin))
+    except RegistryError as exc:
+        problem: Problem = (
+            "pin-mismatch" if asked.pin and "is pinned to" in str(exc) else "dangling"
+        )
+        code = "LIN002" if problem == "pin-mismatch" else None
+        raise ResolveError(problem, f"{asked}: {exc}", code=code) from None
+    return Resolution(asked, pinned, via)
+
+
+def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
+    selector = asked.selector
+    if selector is None:
+        assert asked.pin is not None  # the grammar: a pin alone, then
+        return _by_pin(root, asked, found), "pin"
+    stages = load_stages(root, asked.name) if asked.kind == "models" else Stages()
+    if selector in stages.aliases and (is_version(selector) or selector in RESERVED_ALIASES):
+        raise ResolveError(
+            "ambiguous",
+            f"{asked}: {selector!r} is both a {'version' if is_version(selector) else 'stage'} "
+            f"and an alias in {stages_path(asked.name)}; rename the alias",
+            code="STG007" if selector in RESERVED_ALIASES else None,
+        )
+    if is_version(selector):
+        if selector not in found:
+            same = [v for v in found if version_key(v) == version_key(selector)]
+            hint = f"; did you mean {same[0]}?" if same else f" (it has {', '.join(found)})"
+            raise ResolveError("dangling", f"{asked}: no version {selector}{hint}", code="LIN001")
+        return selector, "version"
+    if selector == "latest":
+        return _latest(asked, found), "latest"
+    if asked.kind == "datasets":
+        raise ResolveError(
+            "dangling",
+            f"{asked}: datasets have no stages or aliases; write @v<N> or @latest",
+        )
+    if selector in SELECTORS:
+        return _stage(asked, stages, selector, found), "stage"
+    target = stages.aliases.get(selector)
+    if target is None:
+        known = ", ".join(sorted(stages.aliases)) or "none"
+        raise ResolveError(
+            "dangling",
+            f"{asked}: no alias {selector!r} in {stages_path(asked.name)} (aliases: {known})",
+        )
+    if target not in found:
+        raise ResolveError(
+            "dangling",
+            f"{asked}: alias {selector!r} names {target}, which does not exist",
+            code="STG002",
+        )
+    return target, "alias"
+
+
+def _latest(asked: Reference, found: list[str]) -> str:
+    top = [v for v in found if version_key(v) == version_key(found[-1])]
+    if len(top) > 1:
+        raise ResolveError(
+            "ambiguous",
+            f"{asked}: {' and '.join(top)} are the same version in order (TFC-0001 R6); "
+            "name one of them",
+        )
+    return found[-1]
+
+
+def _stage(asked: Reference, stages: Stages, stage: str, found: list[str]) -> str:
+    held = stages.archived if stage == "archived" else [getattr(stages, stage)]
+    held = [v for v in held if v is not None]
+    if not held:
+        raise ResolveError("dangling", f"{asked}: no version of {asked.name} is in {stage}")
+    if len(held) > 1:
+        raise ResolveError(
+            "ambiguous",
+            f"{asked}: {len(held)} versions are {stage} ({', '.join(held)}); name one of them",
+        )
+    if held[0] not in found:
+        raise ResolveError(
+            "dangling", f"{asked}: {stage} names {held[0]}, which does not exist", code="STG002"
+        )
+    return held[0]
+
+
+def _by_pin(root: Path, asked: Reference, found: list[str]) -> str:
+    matches = [v for v in found if _content_hash(root, asked, v) == asked.pin]
+    if not matches:
+        raise ResolveError(
+            "dangling", f"{asked}: no version of {asked.name} has that content hash", code="LIN002"
+        )
+    if len(matches) > 1:
+        raise ResolveError(
+            "ambiguous",
+            f"{asked}: {', '.join(matches)} have that content hash; name one of them",
+        )
+    return matches[0]
+
+
+def _content_hash(root: Path, asked: Reference, version: str) -> object:
+    try:
+        return load_mapping(root / asked.kind / asked.name / version / "metadata.yaml").get(
+            "content_hash"
+        )
+    except StrataError:
+        return None  # a version that cannot say its hash is not the one pinned
