@@ -27,11 +27,12 @@ from strataml.doctor.rules import (
     RUN012,
     RUN013,
     RUN015,
+    RUN018,
     RUN030,
 )
 from strataml.integrity.digest import shown
 from strataml.liveness import parse_moment, runner_liveness
-from strataml.refs import ArtifactRef
+from strataml.refs import ArtifactRef, Reference
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 from strataml.yamlio import YamlDocument
@@ -323,6 +324,7 @@ def _check_inputs(
         if ref is None or ref.pin is None:
             continue  # the schema check reports it
         where = f"{ref.kind}/{ref.name}@{ref.version}"
+        yield from _check_request(at, document, name, entry, ref)
         directory = ctx.root / ref.path
         if directory.is_symlink() or not directory.is_dir():
             yield RUN010.at(
@@ -352,6 +354,31 @@ def _check_inputs(
                 hint=f"versions are immutable: restore {ref.path} from Git, and publish "
                 "changed data as a new version",
             )
+
+
+def _check_request(
+    at: str, document: YamlDocument, name: str, entry: dict[str, Any], ref: ArtifactRef
+) -> Iterator[Diagnostic]:
+    """A moving reference is recorded with what it resolved to; the two must fit (TFC-0003 R11)."""
+    text = entry.get("requested")
+    try:
+        asked = Reference.parse(text) if isinstance(text, str) else None
+    except ValueError:
+        asked = None  # the schema check reports it
+    if asked is None:
+        return
+    if (
+        (asked.kind, asked.name) != (ref.kind, ref.name)
+        or asked.version not in (None, ref.version)
+        or asked.pin not in (None, ref.pin)
+    ):
+        yield RUN018.at(
+            at,
+            f"input {name}: asked for {asked} but records {ref.kind}/{ref.name}@{ref.version} "
+            f"({shown(ref.pin or '')}), which it cannot name",
+            line=document.line_of(("inputs", name, "requested")),
+            hint="a finished run never changes (TFC-0003 R7); restore config.yaml from Git",
+        )
 
 
 def _check_commit(
