@@ -80,6 +80,32 @@ def model_register(
         )
 
 
+@app.command(
+    "path",
+    epilog=examples(
+        "strata model path iris-classifier@production",
+        'python serve.py --model "$(strata model path models/iris-classifier@champion)"',
+    ),
+)
+def model_path(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="REF", help="NAME@production, @staging, @ALIAS, @latest, @vN, or models/…"
+        ),
+    ],
+    no_pull: Annotated[
+        bool, typer.Option("--no-pull", help="Do not fetch missing LFS content; fail instead.")
+    ] = False,
+) -> None:
+    """Print the absolute path of the version REF names, only once it verifies (checksums,
+    required signatures, LFS content); exit 2 with the failing code otherwise."""
+    from strataml.registry.fetch import fetch
+
+    reference = ref if ref.startswith("models/") else f"models/{ref}"
+    typer.echo(str(fetch(reference, root=find_root(Path()), pull=not no_pull)))
+
+
 @app.command("list", epilog=examples("strata model list", "strata model list --format json"))
 def model_list(output_format: FormatOption = "text") -> None:
     """Every model version with its stage."""
