@@ -29,4 +29,4 @@ def resolve(ref: RefArgument, output_format: FormatOption = "text") -> None:
     """The version REF names now, pinned to its content hash (verifies nothing)."""
     from strataml.registry.resolve import resolve as resolve_ref
 
-    emit(output_format, resolve_ref(find_root(Path()), ref))
+    emit(output_format, resolve_ref(ref, root=find_root(Path())))

@@ -33,7 +33,7 @@ def fetch(reference: Reference | str, *, root: Path | None = None, pull: bool = 
 
     LFS content of that version alone is pulled first when missing and `pull` allows it."""
     where = find_root(root if root is not None else Path.cwd())
-    resolution = resolve(where, reference)
+    resolution = resolve(reference, root=where)
     return verified(where, resolution, pull=pull)
 
 

@@ -13,6 +13,7 @@ from strataml.errors import StrataError
 from strataml.refs import SELECTORS, ArtifactRef, Reference, is_version, version_key
 from strataml.registry.stagestate import RESERVED_ALIASES, Stages, load_stages, stages_path
 from strataml.registry.store import RegistryError, existing, load_mapping, versions
+from strataml.workspace import find_root
 
 Via = Literal["version", "latest", "stage", "alias", "pin"]
 Problem = Literal["malformed", "dangling", "ambiguous", "pin-mismatch"]
@@ -63,8 +64,11 @@ def parse_reference(text: str) -> Reference:
         raise ResolveError("malformed", str(exc)) from None
 
 
-def resolve(root: Path, reference: Reference | str) -> Resolution:
-    """The version `reference` names now, pinned to its content hash, or ResolveError."""
+def resolve(reference: Reference | str, *, root: Path | None = None) -> Resolution:
+    """The version `reference` names now, pinned to its content hash, or ResolveError.
+
+    `root`: the repository (default: the one holding the working directory)."""
+    root = find_root(root if root is not None else Path.cwd())
     asked = parse_reference(reference) if isinstance(reference, str) else reference
     found = versions(root, asked.kind, asked.name)
     if not found:

@@ -54,7 +54,7 @@ def resolve_request(root: Path, name: str, asked: Reference) -> ResolvedInput:
             root, name, ArtifactRef(asked.kind, asked.name, asked.version, asked.pin)
         )
     try:
-        resolution = resolve(root, asked)
+        resolution = resolve(asked, root=root)
     except ResolveError as exc:
         raise SpecError(f"input {name}: {exc}") from None
     resolved = resolve_input(root, name, resolution.ref)
