@@ -84,7 +84,7 @@ def model_register(
     "path",
     epilog=examples(
         "strata model path iris-classifier@production",
-        'python serve.py --model "$(strata model path models/iris-classifier@champion)"',
+        "strata model path models/iris-classifier@champion --no-pull",
     ),
 )
 def model_path(
