@@ -120,8 +120,8 @@ ERRORS = {
     ),
     "pin-mismatch": (
         {}, f"{MODEL}@v1#blake3:{'0' * 64}",
-        f"LIN002 {MODEL}@v1#blake3:{'0' * 64}: {MODEL}@v1#blake3:{'0' * 64} is pinned to "
-        f"blake3:{'0' * 64} but {MODEL}/v1 holds PIN",
+        f"LIN002 {MODEL}@v1#blake3:{'0' * 64}: pinned to blake3:000000000000… but {MODEL}/v1 "
+        "holds PIN",
     ),
     "malformed": (
         {}, "models/Iris@production",
@@ -221,3 +221,33 @@ def test_an_input_that_names_nothing_stops_the_run(repo: Path, strata: RunCli) -
         "staging\n",
     )  # fmt: skip
     assert sorted(p.name for p in (repo / "runs").iterdir()) == before
+
+
+def test_commands_that_take_a_version_take_any_reference(repo: Path, strata: RunCli) -> None:
+    def ok(*args: str) -> str:
+        code, out, err = strata(*args)
+        assert (code, err) == (0, ""), err
+        return out
+
+    ok("model", "promote", "iris-classifier", "v2", "--to", "staging", "--reason", "try it")
+    assert ok(
+        "model", "promote", "iris-classifier@staging", "--to", "production", "--reason", "good"
+    ).splitlines() == [
+        f"{MODEL}@v1: production -> archived",
+        f"{MODEL}@v2: staging -> production",
+    ]
+    assert ok("model", "show", "iris-classifier@production").splitlines()[0] == (
+        f"{MODEL}@v2  production"
+    )
+    assert (
+        ok("model", "show", "iris-classifier@archived").splitlines()[0] == f"{MODEL}@v1  archived"
+    )
+    assert (
+        ok("lineage", f"{MODEL}@production", "--up")
+        .splitlines()[-1]
+        .endswith(f"-> {MODEL}@v2  [generated]")
+    )
+    assert ok("dataset", "show", "iris@latest").splitlines()[0] == "ref           datasets/iris@v2"
+    assert strata("model", "show", "iris-classifier@staging") == (
+        2, "", f"strata: error: {MODEL}@staging: no version of iris-classifier is in staging\n",
+    )  # fmt: skip

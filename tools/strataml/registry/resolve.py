@@ -5,14 +5,23 @@ holds it then, and recorded pinned (TFC-0001 "Artifact references", TFC-0005 R15
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from strataml.errors import StrataError
-from strataml.refs import SELECTORS, ArtifactRef, Reference, is_version, version_key
+from strataml.integrity.digest import shown
+from strataml.refs import SELECTORS, ArtifactRef, Kind, Reference, is_version, version_key
 from strataml.registry.stagestate import RESERVED_ALIASES, Stages, load_stages, stages_path
-from strataml.registry.store import RegistryError, existing, load_mapping, versions
+from strataml.registry.store import (
+    RegistryError,
+    artifact_dir,
+    existing,
+    load_mapping,
+    parse_versions,
+    versions,
+)
 from strataml.workspace import find_root
 
 Via = Literal["version", "latest", "stage", "alias", "pin"]
@@ -76,15 +85,58 @@ def resolve(reference: Reference | str, *, root: Path | None = None) -> Resoluti
             "dangling", f"{asked}: there is no {asked.kind[:-1]} {asked.name!r}", code="LIN001"
         )
     version, via = _select(root, asked, found)
-    try:
-        pinned = existing(root, ArtifactRef(asked.kind, asked.name, version, asked.pin))
-    except RegistryError as exc:
-        problem: Problem = (
-            "pin-mismatch" if asked.pin and "is pinned to" in str(exc) else "dangling"
+    pinned = existing(root, ArtifactRef(asked.kind, asked.name, version))  # its content hash
+    if asked.pin is not None and asked.pin != pinned.pin:
+        raise ResolveError(
+            "pin-mismatch",
+            f"{asked}: pinned to {shown(asked.pin)} but {pinned.path} holds {pinned.pin}",
+            code="LIN002",
         )
-        code = "LIN002" if problem == "pin-mismatch" else None
-        raise ResolveError(problem, f"{asked}: {exc}", code=code) from None
     return Resolution(asked, pinned, via)
+
+
+def resolve_as(root: Path, text: str, kind: Kind) -> ArtifactRef:
+    """A reference as a command of one kind takes it: `kind/name@…`, or `name@…` alone."""
+    return resolve(text if text.startswith(f"{kind}/") else f"{kind}/{text}", root=root).ref
+
+
+def resolve_versions(root: Path, args: Sequence[str], kind: Kind) -> list[ArtifactRef]:
+    """`NAME vN` pairs and `NAME@…` words, mixed (promote, check): moving ones resolved."""
+    found: list[ArtifactRef] = []
+    pending = list(args)
+    while pending:
+        head = pending.pop(0)
+        if "@" in head and not is_version(head.partition("@")[2].partition("#")[0]):
+            found.append(resolve_as(root, head, kind))  # e.g. iris-classifier@staging
+            continue
+        found += parse_versions(
+            [head] if "@" in head or not pending else [head, pending.pop(0)], kind
+        )
+    return found
+
+
+def settle(root: Path, text: str) -> str:
+    """`text` with a moving reference replaced by the version it names now; else unchanged."""
+    try:
+        asked = Reference.parse(text)
+    except ValueError:
+        return text  # a run id, a path, or a malformed reference its caller words the error for
+    if asked.version is not None:
+        return text
+    ref = resolve(asked, root=root).ref
+    return f"{ref.kind}/{ref.name}@{ref.version}"
+
+
+def artifact_dirs(root: Path, refs: Sequence[str]) -> list[str]:
+    """Artifact directories from references (moving ones too) or paths (run ids too)."""
+    found = []
+    for text in refs:
+        if "@" in text or "#" in text:
+            kind: Kind = "models" if text.startswith("models/") else "datasets"
+            found.append(resolve_as(root, text, kind).path)
+        else:
+            found.append(artifact_dir(root, Path(text)))
+    return found
 
 
 def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
