@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, git
 from registrykit import add_copies
 from strataml import schemas
 from strataml.integrity.stamp import stamp_directory
+from strataml.refs import Reference
 
 MODEL = "models/iris-classifier"
 
@@ -251,3 +254,32 @@ def test_commands_that_take_a_version_take_any_reference(repo: Path, strata: Run
     assert strata("model", "show", "iris-classifier@staging") == (
         2, "", f"strata: error: {MODEL}@staging: no version of iris-classifier is in staging\n",
     )  # fmt: skip
+
+
+@given(
+    st.sampled_from(["datasets", "models"]),
+    st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True),
+    st.one_of(
+        st.none(),
+        st.from_regex(r"v[1-9][0-9]{0,3}(\.(0|[1-9][0-9]?)\.(0|[1-9][0-9]?))?", fullmatch=True),
+        st.from_regex(r"(?!v[0-9])[a-z][a-z0-9_-]{0,31}", fullmatch=True),
+    ),
+    st.one_of(st.none(), st.from_regex(r"blake3:[0-9a-f]{64}", fullmatch=True)),
+)
+def test_a_reference_reads_back_as_written(
+    kind: str, name: str, selector: str | None, pin: str | None
+) -> None:
+    assume(selector is not None or pin is not None)
+    ref = Reference(kind, name, selector, pin)  # type: ignore[arg-type]
+    assert Reference.parse(str(ref)) == ref
+    assert schemas.validate("experiment", {"schema_version": 1, "name": "x", "command": ["x"],
+                                           "inputs": {"a": str(ref)}}) == []  # fmt: skip
+
+
+@given(st.text(max_size=120))
+def test_any_text_is_a_reference_or_a_value_error(text: str) -> None:
+    try:
+        ref = Reference.parse(text)
+    except ValueError:
+        return
+    assert str(ref) == text
