@@ -283,3 +283,13 @@ def test_any_text_is_a_reference_or_a_value_error(text: str) -> None:
     except ValueError:
         return
     assert str(ref) == text
+
+
+def test_a_broken_stages_file_stops_only_what_needs_it(repo: Path, strata: RunCli) -> None:
+    (repo / MODEL / "stages.yaml").write_text("production: [v1, v2]\n", "utf-8")
+    assert strata("resolve", f"{MODEL}@v2")[0] == 0
+    assert strata("resolve", f"{MODEL}@latest")[0] == 0
+    code, out, err = strata("resolve", f"{MODEL}@production")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"strata: error: {MODEL}/stages.yaml: ")
+    assert err.endswith(f"; fix it first (`strata doctor {MODEL}/stages.yaml`)\n")

@@ -144,7 +144,7 @@ def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
     if selector is None:
         assert asked.pin is not None  # the grammar: a pin alone, then
         return _by_pin(root, asked, found), "pin"
-    stages = load_stages(root, asked.name) if asked.kind == "models" else Stages()
+    stages = _stages(root, asked, needed=not is_version(selector) and selector != "latest")
     if selector in stages.aliases and (is_version(selector) or selector in RESERVED_ALIASES):
         raise ResolveError(
             "ambiguous",
@@ -181,6 +181,19 @@ def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
             code="STG002",
         )
     return target, "alias"
+
+
+def _stages(root: Path, asked: Reference, *, needed: bool) -> Stages:
+    """The model's stages; a version or @latest does not need them, so a broken stages.yaml
+    (doctor reports it) only hides the aliases that could have made such a reference ambiguous."""
+    if asked.kind != "models":
+        return Stages()
+    try:
+        return load_stages(root, asked.name)
+    except StrataError:
+        if needed:
+            raise
+        return Stages()
 
 
 def _latest(asked: Reference, found: list[str]) -> str:
