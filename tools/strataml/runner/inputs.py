@@ -9,12 +9,13 @@ from pathlib import Path
 
 from strataml.doctor.intact import BYTES, require_intact
 from strataml.doctor.model import Severity
+from strataml.errors import StrataError
 from strataml.gitrepo import file_at, file_commits, tree_files
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
 from strataml.integrity.digest import is_tagged
 from strataml.integrity.hashing import hash_bytes
 from strataml.refs import ArtifactRef, Reference
-from strataml.registry.resolve import ResolveError, resolve
+from strataml.registry.resolve import resolve
 from strataml.runner.experiment import SpecError
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
@@ -55,7 +56,7 @@ def resolve_request(root: Path, name: str, asked: Reference) -> ResolvedInput:
         )
     try:
         resolution = resolve(asked, root=root)
-    except ResolveError as exc:
+    except StrataError as exc:  # ResolveError, or a version whose metadata cannot be read
         raise SpecError(f"input {name}: {exc}") from None
     resolved = resolve_input(root, name, resolution.ref)
     return dataclasses.replace(resolved, requested=asked)
