@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strataml import lfs
-from strataml.doctor.intact import BYTES, NotIntactError, findings
+from strataml.doctor.intact import BYTES, NotIntactError, require_intact
 from strataml.doctor.model import Diagnostic, Severity
 from strataml.refs import Reference
 from strataml.registry.resolve import Resolution, resolve
@@ -40,7 +40,9 @@ def fetch(reference: Reference | str, *, root: Path | None = None, pull: bool = 
 def verified(root: Path, resolution: Resolution, *, pull: bool = True) -> Path:
     if pull and any(s.state == "pointer" for s in lfs.file_states(root, [resolution.path])):
         lfs.pull(root, [resolution.path])
-    found = findings(root, resolution.path, select=VERIFIED, worst=Severity.INFO)
-    if found:
-        raise FetchError(resolution, found)
+    try:
+        require_intact(root, resolution.path, what=str(resolution.requested), select=VERIFIED,
+                       worst=Severity.INFO)  # fmt: skip
+    except NotIntactError as exc:
+        raise FetchError(resolution, exc.diagnostics) from None
     return root / resolution.path
