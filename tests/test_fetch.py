@@ -16,6 +16,7 @@ from conftest import RunCli, commit_all, git, write_prose
 from registrykit import add_copies
 from strataml.integrity.hashing import hash_bytes
 from strataml.registry.fetch import FetchError, fetch
+from strataml.registry.resolve import ResolveError
 
 MODEL = "models/iris-classifier"
 
@@ -32,6 +33,7 @@ def test_a_version_that_verifies_is_handed_out(repo: Path, strata: RunCli) -> No
     import strataml
 
     assert strataml.fetch(f"{MODEL}@production") == repo / MODEL / "v1"
+    assert (strataml.FetchError, strataml.ResolveError) == (FetchError, ResolveError)
     assert strata("model", "path", "iris-classifier@production") == (
         0, f"{repo / MODEL / 'v1'}\n", "",
     )  # fmt: skip

@@ -15,7 +15,12 @@ def tool_version() -> str:
 
 
 # The public API, loaded on first use so that `import strataml` stays light: name -> module.
-_API = {"fetch": "strataml.registry.fetch", "resolve": "strataml.registry.resolve"}
+_API = {
+    "fetch": "strataml.registry.fetch",
+    "FetchError": "strataml.registry.fetch",
+    "resolve": "strataml.registry.resolve",
+    "ResolveError": "strataml.registry.resolve",
+}
 
 
 def __getattr__(name: str) -> Any:
