@@ -108,7 +108,7 @@ ERRORS = {
     ),
     "alias-named-like-a-version": (
         {"aliases": {"v2": "v1"}}, f"{MODEL}@v2",
-        f"{MODEL}@v2: 'v2' is both a version and an alias in {MODEL}/stages.yaml; rename the alias",
+        f"STG007 {MODEL}@v2: 'v2' is both a version and an alias in {MODEL}/stages.yaml; rename the alias",
     ),
     "two-archived": (
         {"production": None, "archived": ["v1", "v2"]}, f"{MODEL}@archived",

@@ -150,7 +150,7 @@ def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
             "ambiguous",
             f"{asked}: {selector!r} is both a {'version' if is_version(selector) else 'stage'} "
             f"and an alias in {stages_path(asked.name)}; rename the alias",
-            code="STG007" if selector in RESERVED_ALIASES else None,
+            code="STG007",
         )
     if is_version(selector):
         if selector not in found:

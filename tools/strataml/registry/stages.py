@@ -20,11 +20,11 @@ from strataml.refs import Kind, is_run_id, is_version
 from strataml.registry.lineage import upstream_directories
 from strataml.registry.policy import Violation, evaluate_stage
 from strataml.registry.stagestate import (
-    RESERVED_ALIASES,
     TRANSITIONS,
     Evidence,
     StageEvent,
     Stages,
+    is_reserved_alias,
     load_stages,
     stages_path,
 )
@@ -268,8 +268,10 @@ def write_stages(root: Path, name: str, stages: Stages) -> None:
 def set_alias(root: Path, name: str, alias: str, version: str | None) -> Stages:
     """Point `alias` at `version`, or remove it when version is None."""
     check_name(KIND, name)
-    if alias in RESERVED_ALIASES:
-        raise RegistryError(f"alias {alias!r} is reserved (stage names and 'latest')")
+    if is_reserved_alias(alias):
+        raise RegistryError(
+            f"alias {alias!r} is reserved (stage names, 'latest', and v followed by a digit)"
+        )
     if not schemas.validate("stages", {**Stages().document(), "aliases": {alias: "v1"}}) == []:
         raise RegistryError(
             f"bad alias {alias!r}: a lower-case letter, then letters, digits, '_' or '-'"

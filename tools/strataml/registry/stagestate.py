@@ -14,6 +14,14 @@ from strataml.registry.store import RegistryError, load_mapping
 
 STAGES = ("experimental", "staging", "production", "archived")
 RESERVED_ALIASES = frozenset({*STAGES, "latest"})
+
+
+def is_reserved_alias(alias: str) -> bool:
+    """A stage name, `latest`, or a version's spelling (`v` and a digit): a reference
+    `@<alias>` would be read as that instead (TFC-0005 R8)."""
+    return alias in RESERVED_ALIASES or (alias[:1] == "v" and alias[1:2].isdigit())
+
+
 # (from, to) -> None: allowed; "override": needs --override; missing: refused (TFC-0005 R9).
 TRANSITIONS: dict[tuple[str, str], str | None] = {
     ("experimental", "staging"): None,
