@@ -13,7 +13,7 @@ from typing import Literal
 from strataml.errors import StrataError
 from strataml.integrity.digest import shown
 from strataml.refs import SELECTORS, ArtifactRef, Kind, Reference, is_version, version_key
-from strataml.registry.stagestate import RESERVED_ALIASES, Stages, load_stages, stages_path
+from strataml.registry.stagestate import Stages, is_reserved_alias, load_stages, stages_path
 from strataml.registry.store import (
     RegistryError,
     artifact_dir,
@@ -145,7 +145,7 @@ def _select(root: Path, asked: Reference, found: list[str]) -> tuple[str, Via]:
         assert asked.pin is not None  # the grammar: a pin alone, then
         return _by_pin(root, asked, found), "pin"
     stages = _stages(root, asked, needed=not is_version(selector) and selector != "latest")
-    if selector in stages.aliases and (is_version(selector) or selector in RESERVED_ALIASES):
+    if selector in stages.aliases and is_reserved_alias(selector):
         raise ResolveError(
             "ambiguous",
             f"{asked}: {selector!r} is both a {'version' if is_version(selector) else 'stage'} "
