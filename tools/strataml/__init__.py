@@ -1,4 +1,6 @@
 from functools import cache
+from importlib import import_module
+from typing import Any
 
 
 @cache
@@ -12,7 +14,18 @@ def tool_version() -> str:
         return "0.0.0+checkout"
 
 
-def __getattr__(name: str) -> str:
+# The public API, loaded on first use so that `import strataml` stays light: name -> module.
+_API = {
+    "fetch": "strataml.registry.fetch",
+    "FetchError": "strataml.registry.fetch",
+    "resolve": "strataml.registry.resolve",
+    "ResolveError": "strataml.registry.resolve",
+}
+
+
+def __getattr__(name: str) -> Any:
     if name == "__version__":
         return tool_version()
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
     raise AttributeError(f"module 'strataml' has no attribute {name!r}")
