@@ -201,13 +201,9 @@ def test_doctor_never_raises_on_runs(
         _doctor_everything(root)
         from strataml import schemas
         from strataml.index.catalogue import build_index
+        from strataml.registry.runlist import list_runs
         from strataml.registry.runs import load_runs
-        from strataml.registry.runviews import (
-            compare_runs,
-            format_compare,
-            format_show,
-            list_runs,
-        )
+        from strataml.registry.runviews import compare_runs, format_compare, format_show
 
         assert schemas.validate("index", build_index(root)) == []  # the index too
         records = load_runs(root)  # `strata runs` reads the same damage without raising

@@ -31,9 +31,9 @@ def runs_list(
     output_format: FormatOption = "text",
 ) -> None:
     """Runs, newest first."""
-    from strataml.registry import runviews
+    from strataml.registry import runlist
 
-    found = runviews.list_runs(find_root(Path()), experiment=experiment, status=status)
+    found = runlist.list_runs(find_root(Path()), experiment=experiment, status=status)
     emit(output_format, found)
 
 
