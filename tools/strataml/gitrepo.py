@@ -270,9 +270,11 @@ def not_committed(root: Path, paths: Iterable[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def uncommitted_later(
-    root: Path, trees: Iterable[str]
-) -> Callable[[], list[tuple[str, str]] | None]:
+# (status, path) of each uncommitted change, or None where `git status` failed: asked when needed.
+Uncommitted = Callable[[], list[tuple[str, str]] | None]
+
+
+def uncommitted_later(root: Path, trees: Iterable[str]) -> Uncommitted:
     """(status, path) of uncommitted changes under `trees`, untracked files included: `git
     status` starts now, in the background; the function returned waits for its answer."""
     if not in_work_tree(root) or shutil.which("git") is None:
@@ -296,9 +298,7 @@ def uncommitted_later(
     return wait
 
 
-def changed_since(
-    root: Path, ref: str, uncommitted: Callable[[], list[tuple[str, str]] | None]
-) -> list[str]:
+def changed_since(root: Path, ref: str, uncommitted: Uncommitted) -> list[str]:
     """Every repo-relative path with a change since `ref`: committed, staged, unstaged, deleted
     or untracked (doctor widens them to the artifacts they govern, as for --files). The commits
     are a diff of two trees; the rest is `uncommitted`, doctor's one `git status` of the whole

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from strataml.cli.options import examples
 from strataml.errors import UsageError
+
+if TYPE_CHECKING:
+    from strataml.gitrepo import Uncommitted
 
 EXAMPLES = examples(
     "strata doctor --strict",
@@ -67,24 +71,44 @@ def doctor(
     ] = None,
 ) -> None:
     """Validate layout, metadata and checksums (TFC-0006)."""
-    from strataml.doctor.engine import parse_codes, run_doctor
-    from strataml.doctor.report import REPORTERS
-
     if explain_code is not None:
         _explain(explain_code)
         return
-    if output_format not in REPORTERS:
-        raise UsageError(f"unknown format {output_format!r} (choose from {', '.join(REPORTERS)})")
-    if len(paths or ()) > 1 and not files:
-        raise UsageError("give one PATH, or changed files with --files")
-    report = run_doctor(
-        Path() if files or not paths else paths[0], strict=strict, select=parse_codes(select),
-        ignore=parse_codes(ignore), require_content=require_content, use_cache=not no_cache,
-        since=since, changed=(paths or []) if files else None, base=base,
-    )  # fmt: skip
+    start = Path() if files or not paths else paths[0]
+    with contextlib.ExitStack() as stack:
+        # --since asks `git status` of the whole work tree: started before doctor's own modules
+        # load, it walks the tree meanwhile; waited for on every way out.
+        status = _status_started(start, stack) if since is not None and not files else None
+        from strataml.doctor.engine import parse_codes, run_doctor
+        from strataml.doctor.report import REPORTERS
+
+        if output_format not in REPORTERS:
+            known = ", ".join(REPORTERS)
+            raise UsageError(f"unknown format {output_format!r} (choose from {known})")
+        if len(paths or ()) > 1 and not files:
+            raise UsageError("give one PATH, or changed files with --files")
+        report = run_doctor(
+            start, strict=strict, select=parse_codes(select), ignore=parse_codes(ignore),
+            require_content=require_content, use_cache=not no_cache, since=since,
+            changed=(paths or []) if files else None, base=base, status=status,
+        )  # fmt: skip
     color = output_format == "text" and sys.stdout.isatty()
     typer.echo(REPORTERS[output_format](report, color=color), nl=False)
     raise typer.Exit(report.exit_code)
+
+
+def _status_started(start: Path, stack: contextlib.ExitStack) -> Uncommitted | None:
+    from strataml.errors import StrataError
+    from strataml.gitrepo import uncommitted_later
+    from strataml.workspace import find_root
+
+    try:
+        root = find_root(start)
+    except StrataError:
+        return None  # doctor says so itself
+    status = uncommitted_later(root, (":(top)",))
+    stack.callback(status)
+    return status
 
 
 def _explain(code: str) -> None:

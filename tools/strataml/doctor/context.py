@@ -4,7 +4,7 @@ import errno
 import functools
 import os
 import pickle
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from strataml.gitindex import (
 from strataml.gitrepo import (
     ARTIFACT_TREES,
     CommitPresence,
+    Uncommitted,
     commits_present,
     head_commit,
     uncommitted_later,
@@ -70,7 +71,7 @@ class Context:
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _listings: dict[str, Checksums | OSError] = field(default_factory=dict)
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
-    _status: Callable[[], list[tuple[str, str]] | None] | None = None
+    _status: Uncommitted | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _blob_sizes: dict[str, int] | None = None
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
@@ -176,7 +177,7 @@ class Context:
         if self._status is None:
             self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
 
-    def status_from(self, later: Callable[[], list[tuple[str, str]] | None]) -> None:
+    def status_from(self, later: Uncommitted) -> None:
         """The status is that answer (the work tree's, or as the verdict cache knows it)."""
         self._status = later
 

@@ -19,7 +19,12 @@ from strataml.doctor.rules import LFS002, RULES
 from strataml.doctor.tally import Tally
 from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
-from strataml.gitrepo import changed_since, deleted_since_head, uncommitted_later
+from strataml.gitrepo import (
+    Uncommitted,
+    changed_since,
+    deleted_since_head,
+    uncommitted_later,
+)
 from strataml.integrity.cache import HashCache
 from strataml.schemas import PACKAGED
 from strataml.workspace import Artifact, find_root, owners, relative, scan_layout
@@ -88,12 +93,15 @@ def run_doctor(
     since: str | None = None,
     changed: Sequence[Path] | None = None,
     base: str | None = None,
+    status: Uncommitted | None = None,
 ) -> Report:
     """Check the repository at or above `start`, or only what lies under it.
 
     `changed` (pre-commit's file names, relative to `start`) narrows the artifacts to those the
     files touch, and to those a file deleted since HEAD was in; the repository-wide rules still run.
     `base` takes the rules from that revision and reports the working tree's changes to them.
+    `status` is the `git status` of the whole work tree --since asks, where the caller started it
+    already (gitrepo.uncommitted_later, at `start`'s root).
     """
     if since is not None and changed is not None:
         raise UsageError("--since and --files cannot be combined")
@@ -101,9 +109,13 @@ def run_doctor(
     target = "." if changed is not None else relative(root, start.resolve())
     tally = Tally()
     with contextlib.ExitStack() as stack:
-        # --since asks `git status` of the whole work tree: it starts first and walks the tree
-        # while the configuration and the layout are read; waited for on every way out.
-        status = uncommitted_later(root, (":(top)",)) if since is not None else None
+        # --since asks `git status` of the whole work tree: it starts first (unless the caller
+        # started it) and walks the tree while the configuration and the layout are read;
+        # waited for on every way out.
+        if since is None:
+            status = None
+        elif status is None:
+            status = uncommitted_later(root, (":(top)",))
         if status is not None:
             stack.callback(status)
         declared = load_config(root)
