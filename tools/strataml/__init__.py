@@ -1,4 +1,5 @@
 from functools import cache
+from typing import Any
 
 
 @cache
@@ -12,7 +13,11 @@ def tool_version() -> str:
         return "0.0.0+checkout"
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
     if name == "__version__":
         return tool_version()
+    if name == "start_run":  # the runner is loaded only when a run is started from Python
+        from strataml.runner.tracked import start_run
+
+        return start_run
     raise AttributeError(f"module 'strataml' has no attribute {name!r}")

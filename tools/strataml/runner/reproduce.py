@@ -119,7 +119,8 @@ def _input(
 def _tolerances(root: Path, record: RunRecord, spec: dict[str, Any]) -> Tolerances:
     """The experiment file's tolerances while it exists (they are policy); else the recorded ones."""
     path = record.config["experiment"]["path"]
-    if (root / path).is_file():
+    # A run started from Python names its script or notebook there, which holds no tolerances.
+    if path.endswith((".yaml", ".yml")) and (root / path).is_file():
         current = load_experiment(root, root / path)
         if current.name == spec["name"]:
             return read_tolerances(current.spec, path)

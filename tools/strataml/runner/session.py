@@ -25,7 +25,7 @@ from strataml.refs import is_run_id
 from strataml.runlog import LOG_CAP, cap_log
 from strataml.runner import rundir
 from strataml.runner.environment import host_facts, installed_packages, python_facts
-from strataml.runner.execute import Interrupts, execute
+from strataml.runner.execute import Interrupts, Outcome, execute
 from strataml.runner.experiment import (
     Experiment,
     SpecError,
@@ -43,6 +43,18 @@ Notify = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a run started from Python runs: its code identity (TFC-0003 R17)."""
+
+    kind: str  # script or notebook
+    path: str  # repository-relative
+    content_hash: str  # blake3 of the file's bytes when the run started
+
+    def document(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path, "content_hash": self.content_hash}
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedRun:
     experiment: Experiment
     params: dict[str, Any]
@@ -52,6 +64,7 @@ class PlannedRun:
     name: str | None
     tags: tuple[str, ...]
     reproduces: str | None = None  # the run this one re-executes (TFC-0002 R12)
+    origin: Origin | None = None  # the script or notebook a run started from Python runs in
 
     def config(self, run_id: str, created: str) -> dict[str, Any]:
         """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
@@ -89,6 +102,8 @@ class PlannedRun:
             document["name"] = self.name
         if self.reproduces:
             document["reproduces"] = self.reproduces
+        if self.origin is not None:
+            document["started_from"] = self.origin.document()
         return document
 
 
@@ -112,18 +127,24 @@ def plan(
     code = code_state(root)
     all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
     planned = [planned_run(experiment, params, inputs, code, name, all_tags) for params in points]
-    for point in planned:  # a record is never rewritten, so a secret in it is there for good
-        for where, kind in iter_secrets(point.config("", "")):
-            raise SpecError(
-                f"{experiment.path}: {dotted(where)} holds {kind}, which config.yaml would "
-                "record; pass secrets to the command through environment variables (TFC-0003 R9)"
-            )
+    for point in planned:
+        refuse_secrets(point)
     return planned
+
+
+def refuse_secrets(planned: PlannedRun) -> None:
+    """A record is never rewritten, so a secret in it is there for good (TFC-0003 R9)."""
+    for where, kind in iter_secrets(planned.config("", "")):
+        raise SpecError(
+            f"{planned.experiment.path}: {dotted(where)} holds {kind}, which config.yaml would "
+            "record; pass secrets to the command through environment variables (TFC-0003 R9)"
+        )
 
 
 def planned_run(
     experiment: Experiment, params: dict[str, Any], inputs: dict[str, ResolvedInput],
     code: CodeState, name: str | None, tags: tuple[str, ...], reproduces: str | None = None,
+    origin: Origin | None = None,
 ) -> PlannedRun:  # fmt: skip
     return PlannedRun(
         experiment, params, inputs, code,
@@ -133,7 +154,7 @@ def planned_run(
             inputs={n: i.content_hash for n, i in inputs.items()},
             outputs=experiment.outputs, tree_hash=code.tree_hash,
         ),
-        name, tags, reproduces,
+        name, tags, reproduces, origin,
     )  # fmt: skip
 
 
@@ -149,6 +170,42 @@ def execute_run(
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
     before_seal: Callable[[str, Path], None] | None = None,
 ) -> RunResult:  # fmt: skip
+    run = begin_run(root, planned, notify=notify)
+    with run.log_path.open("ab", buffering=0) as log:
+        outcome = execute(
+            planned.experiment.command,
+            shell=bool(planned.experiment.spec.get("shell", False)),
+            cwd=root,
+            env=_command_env(root, run.run_id, run.run_dir, planned, run.metrics_file),
+            log=log,
+            echo=echo,
+            timeout_s=planned.experiment.timeout_s,
+            interrupts=interrupts,
+        )
+    return finish_run(run, planned, outcome, notify=notify, before_seal=before_seal)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRun:
+    """A claimed run whose record says `running`: what finish_run needs to seal it."""
+
+    run_id: str
+    run_dir: Path
+    created: str
+    scratch: Path
+    metrics_file: Path  # the command's metrics lines (TFC-0002 R6)
+    reserve: Path  # the space set aside for sealing (TFC-0002 R15)
+    system: dict[str, Any]
+    clock: float
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / rundir.LOGS
+
+
+def begin_run(root: Path, planned: PlannedRun, *, notify: Notify = lambda _: None) -> OpenRun:
+    """Claim a run directory and write its first record (TFC-0002 R2, TFC-0003 R4), or raise
+    having left nothing behind."""
     scratches = confined(root, root / ".strata" / "runs")  # before the claim: nothing to undo
     _sweep_scratch(root, scratches)
     scratches.mkdir(parents=True, exist_ok=True)
@@ -162,12 +219,13 @@ def execute_run(
     scratch = scratches / run_id
     metrics_file = scratch / "metrics.jsonl"
     log_path = run_dir / rundir.LOGS
+    created = rundir.timestamp(claimed_at)
     try:
         scratch.mkdir(parents=True, exist_ok=True)
         reserve = reserve.rename(scratch / "reserve")
         metrics_file.touch()
         (run_dir / rundir.ARTIFACTS).mkdir()
-        rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
+        rundir.write_config(run_dir, planned.config(run_id, created))
         started = dt.datetime.now(dt.UTC)
         system = _system_record(planned, started)
         # The log first: a run whose system.json says running always has its whole record
@@ -185,27 +243,28 @@ def execute_run(
             "and nothing is left (TFC-0002 R15)"
         ) from exc
     notify(f"{run_id} started: {rundir.RUNS}/{run_id}/")
-    clock = time.monotonic()
-    with log_path.open("ab", buffering=0) as log:
-        outcome = execute(
-            planned.experiment.command,
-            shell=bool(planned.experiment.spec.get("shell", False)),
-            cwd=root,
-            env=_command_env(root, run_id, run_dir, planned, metrics_file),
-            log=log,
-            echo=echo,
-            timeout_s=planned.experiment.timeout_s,
-            interrupts=interrupts,
-        )
-    duration = round(time.monotonic() - clock, 3)
+    return OpenRun(
+        run_id, run_dir, created, scratch, metrics_file, reserve, system, time.monotonic()
+    )
+
+
+def finish_run(
+    run: OpenRun, planned: PlannedRun, outcome: Outcome, *, notify: Notify = lambda _: None,
+    before_seal: Callable[[str, Path], None] | None = None, failure: str | None = None,
+) -> RunResult:  # fmt: skip
+    """Judge how the work ended, write the final record and seal it (TFC-0002 R7, TFC-0003 R7);
+    `failure` words why a failed run failed where the exit code cannot (a Python exception)."""
+    run_id, run_dir, log_path = run.run_id, run.run_dir, run.log_path
+    duration = round(time.monotonic() - run.clock, 3)
     disk_was_full = disk_full(run_dir)
-    reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
-    status, exit_code, notes, failure = judge(
+    run.reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
+    status, exit_code, notes, judged = judge(
         outcome, run_dir, timeout_s=planned.experiment.timeout_s, outputs=planned.experiment.outputs
     )
+    failure = failure if failure is not None and status == "failed" else judged
     notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
     unwritten = [rundir.LOGS] if outcome.log_full else []
-    warnings = write_metrics(run_dir, metrics_file, unwritten)
+    warnings = write_metrics(run_dir, run.metrics_file, unwritten)
     if unwritten and status == "succeeded":
         status, exit_code = "failed", 1
     ending = f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s"
@@ -225,6 +284,7 @@ def execute_run(
     if reason is not None and status == "succeeded":
         status, exit_code = "failed", 1
     reason = reason if reason is not None or status != "failed" else failure
+    system = run.system
     system.update(
         status=status,
         exit_code=outcome.exit_code,
@@ -255,7 +315,7 @@ def execute_run(
             f"no space left on device while sealing {rundir.RUNS}/{run_id}/: it is recorded "
             f"{status} but has no CHECKSUMS.txt, which doctor reports (RUN005)"
         ) from exc
-    shutil.rmtree(scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
+    shutil.rmtree(run.scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
     return RunResult(run_id, run_dir, status, exit_code, duration)
 
 
