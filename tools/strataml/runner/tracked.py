@@ -77,12 +77,16 @@ def start_run(
         **({"inputs": dict(inputs)} if inputs else {}),
         **({"tags": list(tags)} if tags else {}),
     }
+    refs = {}
+    for key, text in (inputs or {}).items():
+        try:
+            refs[key] = ArtifactRef.parse(text)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"start_run: input {key}: {exc}") from exc
     for violation in validate("experiment", spec):
-        where = ".".join(str(p) for p in violation.path) or "experiment"
-        raise SpecError(f"start_run: {where}: {violation.message}")
+        raise SpecError(f"start_run: {violation.message}")
     if name is not None and not 0 < len(name) <= 100:
         raise SpecError("start_run: name must be 1 to 100 characters")
-    refs = {n: ArtifactRef.parse(text) for n, text in (inputs or {}).items()}
     resolved = resolve_inputs(root, refs)
     run = StandaloneRun(root, origin, spec, resolved, code_state(root), name)
     refuse_secrets(run.plan())
@@ -390,6 +394,8 @@ class StandaloneRun(ActiveRun):
             refuse_secrets(planned)
             rundir.write_config(run.run_dir, planned.config(run.run_id, run.created))
         self.result = finish_run(run, planned, outcome, failure=failure)
+        if isinstance(error, _Terminated):  # recorded: now as the process would have without us
+            signal.raise_signal(signal.SIGTERM)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
