@@ -106,7 +106,11 @@ def test_a_script_run_is_recorded_as_run_py_records_a_run(
     assert (config["code"]["commit"], config["code"]["dirty"], config["code"]["diff_hash"]) == (
         head, False, None,
     )  # fmt: skip
-    assert (system["status"], system["exit_code"], system["git"]["commit"]) == ("succeeded", 0, head)
+    assert (system["status"], system["exit_code"], system["git"]["commit"]) == (
+        "succeeded",
+        0,
+        head,
+    )
     assert system["pid"] > 0 and system["host"] is not None and "reason" not in system
     assert metrics == {
         "schema_version": 1,
@@ -119,8 +123,11 @@ def test_a_script_run_is_recorded_as_run_py_records_a_run(
         "metrics.json", "system.json",
     ]  # fmt: skip
     assert (run_dir / "artifacts" / "summary.txt").read_text() == "two epochs\n"
-    assert (run_dir / "logs.txt").read_text().splitlines()[-1].startswith(
-        f"[strata] {run_id} succeeded (exit code 0) after "
+    assert (
+        (run_dir / "logs.txt")
+        .read_text()
+        .splitlines()[-1]
+        .startswith(f"[strata] {run_id} succeeded (exit code 0) after ")
     )
 
     # Beside a run of tools/run.py: compared section by section, and both survive a clone.
@@ -147,7 +154,9 @@ def test_a_script_run_is_recorded_as_run_py_records_a_run(
     clone = cloned(template, tmp_path)
     checked = doctor_script(clone, "--strict")
     assert checked.returncode == 0, checked.stdout
-    assert checked.stdout.startswith("OK (strict): 0 errors, 0 warnings, 0 info; 5 artifacts checked")
+    assert checked.stdout.startswith(
+        "OK (strict): 0 errors, 0 warnings, 0 info; 5 artifacts checked"
+    )
 
 
 def test_an_exception_records_failed_and_propagates(template: Path) -> None:
@@ -226,7 +235,10 @@ def test_bad_input_is_refused_before_anything_is_created(
     before = sorted(os.listdir(template / "runs"))
     with pytest.raises(SpecError) as caught:
         start_run(experiment="x", inputs={"data": "datasets/nope@v1"}, code=code)
-    assert str(caught.value) == "input data: datasets/nope@v1 does not exist (no directory datasets/nope/v1)"
+    assert (
+        str(caught.value)
+        == "input data: datasets/nope@v1 does not exist (no directory datasets/nope/v1)"
+    )
     with pytest.raises(SpecError) as caught:
         start_run(experiment="x", inputs={"data": "datasets/iris"}, code=code)
     assert str(caught.value) == (
@@ -390,7 +402,11 @@ def test_the_notebook_example_runs_sealed_and_survives_a_clone(
         "content_hash": digest(notebook),
     }
     assert config["experiment"]["path"] == "experiments/notebook.ipynb"
-    assert config["experiment"]["spec"]["command"] == ["jupyter", "execute", "experiments/notebook.ipynb"]
+    assert config["experiment"]["spec"]["command"] == [
+        "jupyter",
+        "execute",
+        "experiments/notebook.ipynb",
+    ]
     assert config["params"]["classes"] == 3
     assert (config["code"]["dirty"], config["tags"]) == (False, ["notebook"])
     assert (system["status"], system["exit_code"]) == ("succeeded", 0)
@@ -407,3 +423,15 @@ def test_the_notebook_example_runs_sealed_and_survives_a_clone(
     clone = cloned(template, tmp_path)
     checked = doctor_script(clone, "--strict")
     assert checked.returncode == 0, checked.stdout
+
+
+def test_import_strataml_stays_light_until_a_run_starts() -> None:
+    probe = (
+        "import sys, strataml\n"
+        "print(sorted(m for m in sys.modules if m.startswith('strataml')))\n"
+        "strataml.start_run\n"
+        "print('strataml.runner.record' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.stdout == "['strataml']\nTrue\n", done.stderr

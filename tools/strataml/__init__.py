@@ -1,5 +1,11 @@
 from functools import cache
+from importlib import import_module
 from typing import Any
+
+# Public names loaded on first use, so that `import strataml` stays light: name -> its module.
+_LAZY = {
+    "start_run": "strataml.runner.tracked",
+}
 
 
 @cache
@@ -16,8 +22,6 @@ def tool_version() -> str:
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         return tool_version()
-    if name == "start_run":  # the runner is loaded only when a run is started from Python
-        from strataml.runner.tracked import start_run
-
-        return start_run
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'strataml' has no attribute {name!r}")

@@ -30,7 +30,8 @@ from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import SpecError, experiment_from_spec, load_experiment
 from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import ResolvedInput, read_content_hash, resolve_input, restore_input
-from strataml.runner.session import Notify, PlannedRun, execute_run, planned_run
+from strataml.runner.record import Notify, PlannedRun, planned_run
+from strataml.runner.session import execute_run
 
 REPRODUCTION = "reproduction.json"
 

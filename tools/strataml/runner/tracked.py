@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import stat
-import sys
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
@@ -18,20 +15,18 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from strataml import tracking
-from strataml.atomic import open_atomic
-from strataml.confine import PathEscapeError, confined, symlink_on_the_way
 from strataml.credentials import iter_secrets
 from strataml.errors import StrataError
-from strataml.integrity.digest import Digest
-from strataml.integrity.tree import portable_name
 from strataml.refs import ArtifactRef
 from strataml.runner import rundir
+from strataml.runner.artifactcopy import copy_artifact
 from strataml.runner.execute import Outcome
 from strataml.runner.experiment import SpecError, experiment_from_spec
 from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
+from strataml.runner.origin import command_of, find_origin
 from strataml.runner.outcome import clip
-from strataml.runner.session import (
+from strataml.runner.record import (
     OpenRun,
     Origin,
     PlannedRun,
@@ -41,13 +36,12 @@ from strataml.runner.session import (
     planned_run,
     refuse_secrets,
 )
-from strataml.safeopen import open_beneath, read_regular
-from strataml.schemas import is_safe_relative_path, validate
+from strataml.safeopen import read_regular
+from strataml.schemas import validate
 from strataml.tracking import TrackingError
 from strataml.workspace import find_root
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
-NOTEBOOK_VARIABLES = ("JPY_SESSION_NAME",)  # set by Jupyter Server to the notebook's path
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # experiment.schema.json param_name
 _active: list[ActiveRun] = []  # the run this process is inside, if any
 
@@ -93,50 +87,6 @@ def start_run(
     return run
 
 
-def find_origin(root: Path, code: str | os.PathLike[str] | None) -> Origin:
-    """The script or notebook that starts the run: its repository path and bytes (TFC-0003 R17)."""
-    path = Path(code) if code is not None else _running_code()
-    where = Path(os.path.abspath(path))  # noqa: PTH100 - resolve() follows the links we refuse
-    try:
-        rel = where.relative_to(root).as_posix()
-    except ValueError:
-        raise TrackingError(
-            f"{path}: outside the repository {root}; a run records its code, so the script or "
-            "notebook must be in the repository"
-        ) from None
-    try:
-        data = _read_inside(root, rel)
-    except OSError as exc:
-        raise TrackingError(f"{rel}: cannot read the run's code: {exc.strerror or exc}") from exc
-    kind = "notebook" if rel.endswith(".ipynb") else "script"
-    return Origin(kind, rel, str(Digest.of(data)))
-
-
-def _running_code() -> Path:
-    if "ipykernel" in sys.modules:  # a Jupyter kernel: __main__ is the kernel, not the notebook
-        for variable in NOTEBOOK_VARIABLES:
-            if value := os.environ.get(variable):
-                return Path(value)
-        raise TrackingError(
-            "cannot tell which notebook is running: pass code='path/to/notebook.ipynb' "
-            "to start_run"
-        )
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
-    if not isinstance(main, str):
-        raise TrackingError(
-            "no script is running (an interactive session): pass code='path/to/script.py' "
-            "to start_run, naming the file that holds the run's code"
-        )
-    return Path(main)
-
-
-def command_of(origin: Origin) -> list[str]:
-    """How tools/run.py --reproduce runs it again; the code then joins that run."""
-    if origin.kind == "notebook":
-        return ["jupyter", "execute", origin.path]
-    return ["python", origin.path]
-
-
 def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters as STRATA_PARAMS carries them: JSON, finite numbers."""
     try:
@@ -145,20 +95,6 @@ def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
         raise SpecError(f"start_run: params: not JSON-compatible: {exc}") from exc
     assert isinstance(plain, dict)
     return plain
-
-
-def _read_inside(root: Path, rel: str) -> bytes:
-    bad = symlink_on_the_way(root, root / rel)
-    if bad is not None:
-        raise TrackingError(f"{bad}: a symlink or outside the repository; give the real path")
-    return _read_fd(open_beneath(root, rel))
-
-
-def _read_fd(fd: int) -> bytes:
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise TrackingError("not a regular file")
-        return handle.read()
 
 
 class ActiveRun:
@@ -235,35 +171,7 @@ class ActiveRun:
 
     def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> Path:
         """Copy a file or directory of the repository into the run's artifacts/ (as `name`)."""
-        source = Path(os.path.abspath(path))  # noqa: PTH100 - links are refused, not resolved
-        try:
-            rel = source.relative_to(self.root).as_posix()
-        except ValueError:
-            raise TrackingError(
-                f"log_artifact {path}: outside the repository {self.root}; a run keeps only "
-                "what the repository holds"
-            ) from None
-        bad = symlink_on_the_way(self.root, source)
-        if bad is not None:
-            raise TrackingError(f"log_artifact {path}: {bad} is a symlink, which is never followed")
-        target = name if name is not None else source.name
-        if not is_safe_relative_path(target) or not all(map(portable_name, target.split("/"))):
-            raise TrackingError(
-                f"log_artifact: {target!r} is not a portable relative path inside artifacts/"
-            )
-        files = _files_of(self.root, rel, path)
-        destination = self.output_dir / target
-        for inner in files:  # every file checked above: nothing is copied from a refused tree
-            where = destination / inner if inner else destination
-            try:
-                where.parent.mkdir(parents=True, exist_ok=True)
-                confined(self.root, where)
-                fd = open_beneath(self.root, f"{rel}/{inner}" if inner else rel)
-            except (PathEscapeError, OSError) as exc:
-                raise TrackingError(f"log_artifact {path}: {exc}") from exc
-            with os.fdopen(fd, "rb") as handle, open_atomic(where) as out:
-                shutil.copyfileobj(handle, out)
-        return destination
+        return copy_artifact(self.root, path, self.output_dir, name)
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -277,36 +185,6 @@ class ActiveRun:
 
 def _param_name(key: str) -> bool:
     return _PARAM_NAME.fullmatch(key) is not None
-
-
-def _files_of(root: Path, rel: str, shown: str | os.PathLike[str]) -> list[str]:
-    """The regular files under `rel` ('' for `rel` itself), or TrackingError for any link or
-    special file among them."""
-    source = root / rel
-    try:
-        mode = source.lstat().st_mode
-    except OSError as exc:
-        raise TrackingError(f"log_artifact {shown}: {exc.strerror or exc}") from exc
-    if stat.S_ISREG(mode):
-        return [""]
-    if not stat.S_ISDIR(mode):
-        raise TrackingError(f"log_artifact {shown}: not a regular file or directory")
-    found = []
-    for directory, dirs, names in os.walk(source):
-        here = Path(directory)
-        for entry in (*dirs, *names):
-            mode = (here / entry).lstat().st_mode
-            inner = (here / entry).relative_to(source).as_posix()
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise TrackingError(
-                    f"log_artifact {shown}: {inner} is a symlink or special file; "
-                    "runs hold regular files only"
-                )
-            if not portable_name(entry):
-                raise TrackingError(f"log_artifact {shown}: {inner!r} is not a portable name")
-            if stat.S_ISREG(mode):
-                found.append(inner)
-    return sorted(found)
 
 
 class StandaloneRun(ActiveRun):
@@ -480,4 +358,3 @@ def _recorded_config(run_dir: Path) -> dict[str, Any]:
     except OSError as exc:
         raise StrataError(f"{run_dir}/{rundir.CONFIG}: {exc.strerror or exc}") from exc
     return document.data if isinstance(document.data, dict) else {}
-

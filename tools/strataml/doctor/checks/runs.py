@@ -28,7 +28,6 @@ from strataml.doctor.rules import (
     RUN013,
     RUN015,
     RUN030,
-    RUN031,
 )
 from strataml.integrity.digest import shown
 from strataml.liveness import parse_moment, runner_liveness
@@ -95,7 +94,6 @@ def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
             yield from _check_outputs(ctx, artifact, record.config)
         yield from _check_inputs(ctx, artifact, record.config)
         yield from _check_commit(ctx, artifact, record.config)
-        yield from _check_origin(artifact, record.config)
 
 
 def _check_secrets(ctx: Context, artifact: Artifact, record: _Record) -> Iterator[Diagnostic]:
@@ -251,40 +249,6 @@ def _check_facts(
                 line=document.line_of((key,)),
                 hint="system.json is written by the runner only; restore it from Git",
             )
-
-
-# How tools/run.py --reproduce runs each kind of file again (TFC-0003 R17).
-_RERUN = {"script": ("python",), "notebook": ("jupyter", "execute")}
-
-
-def _check_origin(
-    artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
-) -> Iterator[Diagnostic]:
-    """A run started from Python names its file three times; they must agree (TFC-0003 R17)."""
-    document, config = loaded
-    origin, experiment = config.get("started_from"), config.get("experiment")
-    if not isinstance(origin, dict) or not isinstance(experiment, dict):
-        return
-    path, kind = origin.get("path"), origin.get("kind")
-    if kind not in _RERUN or not isinstance(path, str):
-        return  # the schema check reports it
-    at = f"{artifact.path}/{CONFIG}"
-    hint = "config.yaml is written by start_run only; restore it from Git"
-    if (kind == "notebook") != path.endswith(".ipynb"):
-        yield RUN031.at(at, f"started_from.kind is {kind} but {path} is "
-                        f"{'not ' if kind == 'notebook' else ''}a notebook (.ipynb)",
-                        line=document.line_of(("started_from", "kind")), hint=hint)  # fmt: skip
-    if experiment.get("path") != path:
-        yield RUN031.at(at, f"experiment.path is {experiment.get('path')!r} but the run started "
-                        f"from {path}", line=document.line_of(("experiment", "path")),
-                        hint=hint)  # fmt: skip
-    spec = experiment.get("spec")
-    command = spec.get("command") if isinstance(spec, dict) else None
-    if command != [*_RERUN[kind], path]:
-        yield RUN031.at(at, f"experiment.spec.command is {command!r}, not how a {kind} is run "
-                        f"again: {[*_RERUN[kind], path]!r}",
-                        line=document.line_of(("experiment", "spec", "command")),
-                        hint=hint)  # fmt: skip
 
 
 def _check_liveness(
