@@ -150,12 +150,16 @@ def test_a_script_run_is_recorded_as_run_py_records_a_run(
         "acc": 0.75, "f1": 0.5, "loss": 0.25,
         "test/accuracy": None, "train/loss": None, "val/accuracy": None,
     }  # fmt: skip
+    # run.py --reproduce runs the script again; start_run in it joins that run.
+    (template / "experiments" / "notes" / "summary.txt").unlink()
+    done = run_py(template, "--reproduce", run_id)
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "verdict: PASS"), done.stderr
     (template / "experiments" / "notes" / "summary.txt").unlink()
     clone = cloned(template, tmp_path)
     checked = doctor_script(clone, "--strict")
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.startswith(
-        "OK (strict): 0 errors, 0 warnings, 0 info; 5 artifacts checked"
+        "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked"
     )
 
 
@@ -414,9 +418,13 @@ def test_the_notebook_example_runs_sealed_and_survives_a_clone(
     assert sorted(metrics["final"]) == ["test/accuracy", "train/accuracy", "val/accuracy"]
     assert (run_dir / "artifacts" / "centroids.json").is_file()
 
+    # run.py --reproduce executes it with `jupyter execute`; start_run in it joins that run.
+    done = run_py(template, "--reproduce", run_id)
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "verdict: PASS"), done.stderr
+    [again] = set(runs(template)) - {run_id}
     monkeypatch.chdir(template)
     assert run_py(template, "--experiment", "experiments/my_experiment.yaml").returncode == 0
-    [other] = set(runs(template)) - {run_id}
+    [other] = set(runs(template)) - {run_id, again}
     code, out, _ = strata("runs", "compare", run_id, other, "--format", "json")
     assert code == 0
     assert json.loads(out)["sections"]["run"]["experiment"] == ["iris-centroids", "my_experiment"]

@@ -15,12 +15,15 @@ from strataml.safeopen import open_beneath
 from strataml.tracking import TrackingError
 
 NOTEBOOK_VARIABLES = ("JPY_SESSION_NAME",)  # set by Jupyter Server to the notebook's path
+NOTEBOOK_GLOBALS = ("__vsc_ipynb_file__",)  # set by VS Code in the notebook's namespace
 
 
 def find_origin(root: Path, code: str | os.PathLike[str] | None) -> Origin:
     """The script or notebook that starts the run: its repository path and bytes (TFC-0003 R17)."""
     path = Path(code) if code is not None else _running_code()
     where = Path(os.path.abspath(path))  # noqa: PTH100 - resolve() follows the links we refuse
+    if not path.is_absolute() and not where.exists() and (root / path).exists():
+        where = root / path  # a path from the repository root (Jupyter's, or the caller's)
     try:
         rel = where.relative_to(root).as_posix()
     except ValueError:
@@ -40,6 +43,9 @@ def _running_code() -> Path:
     if "ipykernel" in sys.modules:  # a Jupyter kernel: __main__ is the kernel, not the notebook
         for variable in NOTEBOOK_VARIABLES:
             if value := os.environ.get(variable):
+                return Path(value)
+        for name in NOTEBOOK_GLOBALS:
+            if isinstance(value := getattr(sys.modules.get("__main__"), name, None), str):
                 return Path(value)
         raise TrackingError(
             "cannot tell which notebook is running: pass code='path/to/notebook.ipynb' to start_run"

@@ -104,6 +104,7 @@ class ActiveRun:
         self.root = root
         self._params = params
         self._tags = tags
+        self.result: RunResult | None = None  # once the block has ended
 
     @property
     def run_id(self) -> str:
@@ -201,7 +202,6 @@ class StandaloneRun(ActiveRun):
         self._open: OpenRun | None = None
         self._changed = False
         self._previous_handler: Any = None
-        self.result: RunResult | None = None  # once the run has ended
 
     def plan(self) -> PlannedRun:
         spec = {**self._spec, "params": self._params, "tags": self._tags}
@@ -338,6 +338,13 @@ class JoinedRun(ActiveRun):
 
     def log_metrics(self, values: Mapping[str, float], *, step: int | None = None) -> None:
         tracking.log_metrics(values, step=step)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:  # fmt: skip
+        # tools/run.py ends and seals the run when the command exits: until then it runs.
+        self.result = RunResult(self.run_id, self.path, "running", 0, None)
 
     def _add_param(self, key: str, value: Any) -> None:
         raise TrackingError(
