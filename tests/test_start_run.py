@@ -236,7 +236,7 @@ def test_bad_input_is_refused_before_anything_is_created(
 
     monkeypatch.chdir(template)
     code = "experiments/train.py"
-    before = sorted(os.listdir(template / "runs"))
+    before = sorted(p.name for p in (template / "runs").iterdir())
     with pytest.raises(SpecError) as caught:
         start_run(experiment="x", inputs={"data": "datasets/nope@v1"}, code=code)
     assert (
@@ -270,7 +270,7 @@ def test_bad_input_is_refused_before_anything_is_created(
     with pytest.raises(TrackingError) as caught:  # pytest's own __main__ is no script of the repo
         start_run(experiment="x")
     assert "outside the repository" in str(caught.value)
-    assert sorted(os.listdir(template / "runs")) == before
+    assert sorted(p.name for p in (template / "runs").iterdir()) == before
 
 
 def test_bad_calls_inside_a_run_raise_and_write_nothing(
@@ -297,6 +297,8 @@ def test_bad_calls_inside_a_run_raise_and_write_nothing(
             (lambda: run.log_param("lr", 0.2),
              "parameter 'lr' is already 0.1; a run's parameters do not change while it runs"),
             (lambda: run.log_param("bad-key", 1), "parameter 'bad-key': a name is letters, digits and _ (at most 64)"),
+            (lambda: run.log_param("rate", float("nan")),
+             "parameter 'rate': not JSON-compatible: Out of range float values are not JSON compliant"),
             (lambda: run.log_artifact(outside),
              f"log_artifact {outside}: outside the repository {template}; a run keeps only what the repository holds"),
             (lambda: run.log_artifact("link.txt"), "log_artifact link.txt: link.txt is a symlink, which is never followed"),

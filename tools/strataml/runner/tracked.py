@@ -143,7 +143,10 @@ class ActiveRun:
     def log_param(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not _param_name(key):
             raise TrackingError(f"parameter {key!r}: a name is letters, digits and _ (at most 64)")
-        plain = _json_params({key: value})[key]
+        try:
+            plain = json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise TrackingError(f"parameter {key!r}: not JSON-compatible: {exc}") from exc
         if key in self._params:
             if self._params[key] != plain:
                 raise TrackingError(
