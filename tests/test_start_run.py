@@ -430,6 +430,14 @@ def test_the_notebook_example_runs_sealed_and_survives_a_clone(
     code, out, _ = strata("runs", "compare", run_id, other, "--format", "json")
     assert code == 0
     assert json.loads(out)["sections"]["run"]["experiment"] == ["iris-centroids", "my_experiment"]
+    from strataml.index.catalogue import build_index  # what the dashboard shows
+
+    listed = {r["id"]: r for r in build_index(template)["runs"]}
+    assert (listed[run_id]["experiment"], listed[run_id]["status"]) == (
+        "iris-centroids",
+        "succeeded",
+    )
+    assert listed[run_id]["problems"] == listed[other]["problems"] == []
     clone = cloned(template, tmp_path)
     checked = doctor_script(clone, "--strict")
     assert checked.returncode == 0, checked.stdout
