@@ -11,6 +11,7 @@ from pathlib import Path
 from strataml.atomic import open_atomic
 from strataml.confine import PathEscapeError, confined, symlink_on_the_way
 from strataml.integrity.tree import portable_name
+from strataml.runner.origin import repository_path
 from strataml.safeopen import open_beneath
 from strataml.schemas import is_safe_relative_path
 from strataml.tracking import TrackingError
@@ -21,14 +22,10 @@ def copy_artifact(
 ) -> Path:
     """Where the copy is; TrackingError, before anything is copied, for a path outside the
     repository, a symlink on the way or inside, a special file or an unportable name."""
-    source = Path(os.path.abspath(path))  # noqa: PTH100 - links are refused, not resolved
-    try:
-        rel = source.relative_to(root).as_posix()
-    except ValueError:
-        raise TrackingError(
-            f"log_artifact {path}: outside the repository {root}; a run keeps only "
-            "what the repository holds"
-        ) from None
+    rel = repository_path(
+        root, path, "a run keeps only what the repository holds", what="log_artifact "
+    )
+    source = root / rel
     bad = symlink_on_the_way(root, source)
     if bad is not None:
         raise TrackingError(f"log_artifact {path}: {bad} is a symlink, which is never followed")

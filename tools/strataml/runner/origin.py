@@ -21,22 +21,26 @@ NOTEBOOK_GLOBALS = ("__vsc_ipynb_file__",)  # set by VS Code in the notebook's n
 def find_origin(root: Path, code: str | os.PathLike[str] | None) -> Origin:
     """The script or notebook that starts the run: its repository path and bytes (TFC-0003 R17)."""
     path = Path(code) if code is not None else _running_code()
-    where = Path(os.path.abspath(path))  # noqa: PTH100 - resolve() follows the links we refuse
-    if not path.is_absolute() and not where.exists() and (root / path).exists():
-        where = root / path  # a path from the repository root (Jupyter's, or the caller's)
-    try:
-        rel = where.relative_to(root).as_posix()
-    except ValueError:
-        raise TrackingError(
-            f"{path}: outside the repository {root}; a run records its code, so the script or "
-            "notebook must be in the repository"
-        ) from None
+    if not path.is_absolute() and not path.exists() and (root / path).exists():
+        path = root / path  # a path from the repository root (Jupyter's, or the caller's)
+    rel = repository_path(
+        root, path, "a run records its code, so the script or notebook must be in the repository"
+    )
     try:
         data = _read_inside(root, rel)
     except OSError as exc:
         raise TrackingError(f"{rel}: cannot read the run's code: {exc.strerror or exc}") from exc
     kind = "notebook" if rel.endswith(".ipynb") else "script"
     return Origin(kind, rel, str(Digest.of(data)))
+
+
+def repository_path(root: Path, path: str | os.PathLike[str], why: str, *, what: str = "") -> str:
+    """`path` relative to the repository root, its links not resolved; TrackingError outside."""
+    where = Path(os.path.abspath(path))  # noqa: PTH100 - resolve() follows the links we refuse
+    try:
+        return where.relative_to(root).as_posix()
+    except ValueError:
+        raise TrackingError(f"{what}{path}: outside the repository {root}; {why}") from None
 
 
 def _running_code() -> Path:
