@@ -17,7 +17,6 @@ from typing import Any
 from strataml import tracking
 from strataml.credentials import iter_secrets
 from strataml.errors import StrataError
-from strataml.refs import ArtifactRef
 from strataml.runner import rundir
 from strataml.runner.artifactcopy import copy_artifact
 from strataml.runner.execute import Outcome
@@ -71,17 +70,12 @@ def start_run(
         **({"inputs": dict(inputs)} if inputs else {}),
         **({"tags": list(tags)} if tags else {}),
     }
-    refs = {}
-    for key, text in (inputs or {}).items():
-        try:
-            refs[key] = ArtifactRef.parse(text)
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"start_run: input {key}: {exc}") from exc
     for violation in validate("experiment", spec):
         raise SpecError(f"start_run: {violation.message}")
     if name is not None and not 0 < len(name) <= 100:
         raise SpecError("start_run: name must be 1 to 100 characters")
-    resolved = resolve_inputs(root, refs)
+    # The runner's own path from a spec to verified, pinned inputs: every reference it takes.
+    resolved = resolve_inputs(root, experiment_from_spec(origin.path, spec).inputs)
     run = StandaloneRun(root, origin, spec, resolved, code_state(root), name)
     refuse_secrets(run.plan())
     return run
