@@ -258,7 +258,8 @@ class StandaloneRun(ActiveRun):
     ) -> None:  # fmt: skip
         run = self._running
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._previous_handler)
+            # None: a handler installed outside Python, which cannot be put back; the default.
+            signal.signal(signal.SIGTERM, self._previous_handler or signal.SIG_DFL)
         _active.remove(self)
         outcome, failure = _ending(error)
         if failure is not None and error is not None:  # what the command would have printed
