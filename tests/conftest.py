@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -244,13 +245,34 @@ def template(tmp_path: Path) -> Path:
     return fork_template(tmp_path / "template")
 
 
+_SESSION: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SESSION["factory"] = tmp_path_factory
+
+
+def history() -> Path:
+    """This checkout's history, cloned once per session for forks to share. Not the checkout's
+    own object store: a commit made there while the tests run (in another worktree, say) would
+    change what the forks' Git reads, and with it every key the verdict cache builds on it."""
+    if "history" not in _SESSION:
+        factory = _SESSION.get("factory")
+        parent = factory.mktemp("history") if factory else Path(tempfile.mkdtemp())
+        git(parent, "clone", "-q", "--bare", "--no-local", str(REPO), str(parent / "template.git"))
+        _SESSION["history"] = parent / "template.git"
+    path: Path = _SESSION["history"]
+    return path
+
+
 def fork_template(repo: Path) -> Path:
     require_tool("git")
     repo.parent.mkdir(parents=True, exist_ok=True)
     if (REPO / ".git").exists():
         # A fork keeps the template's history (the shipped run names one of its commits);
         # the working tree is this checkout's, committed on top.
-        git(repo.parent, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(repo))
+        git(repo.parent, "clone", "-q", "--shared", "--no-checkout", str(history()), str(repo))
         # On `main`, whatever this checkout is on (a worktree's branch, a detached CI HEAD).
         git(repo, "update-ref", "refs/heads/main", "HEAD")
         git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
@@ -294,3 +316,27 @@ def strata(capsys: pytest.CaptureFixture[str]) -> Iterator[RunCli]:
         return code, out, err
 
     yield run
+
+
+@pytest.fixture
+def lfs_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """(LFS endpoint URL, storage directory) of a giftless server that stops when the test ends."""
+    require_tool("git-lfs")
+    require_module("giftless")
+    storage = tmp_path / "lfs-store"
+    storage.mkdir()
+    log_path = tmp_path / "lfs-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "lfs_server.py"), str(storage)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+        )  # fmt: skip
+        assert server.stdout is not None and server.stdin is not None
+        port = server.stdout.readline().strip()
+        try:
+            assert port.isdigit(), "the LFS server did not start:\n" + log_path.read_text()
+            yield f"http://127.0.0.1:{port}/team/ml.git/info/lfs", storage
+        finally:
+            server.stdin.close()  # the server stops when its stdin closes
+            server.wait(timeout=30)
+            server.stdout.close()

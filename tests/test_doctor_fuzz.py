@@ -205,13 +205,13 @@ def test_doctor_never_raises_on_runs(
         from strataml.registry.runviews import (
             compare_runs,
             format_compare,
-            format_list,
             format_show,
+            list_runs,
         )
 
         assert schemas.validate("index", build_index(root)) == []  # the index too
         records = load_runs(root)  # `strata runs` reads the same damage without raising
-        format_list(records)
+        list_runs(root, experiment=None, status=None).text()
         format_show(records[0])
         format_compare(compare_runs([records[0], records[0]], show_all=True))
 

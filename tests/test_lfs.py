@@ -5,47 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import (
-    REPO,
     commit_all,
     doctor_script,
     git,
-    require_module,
     require_tool,
     write_prose,
 )
 from strataml.gitindex import index_facts
 
 ARRAYS = "datasets/arrays/v1"
-
-
-@pytest.fixture
-def lfs_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """(LFS endpoint URL, storage directory) of a giftless server that stops when the test ends."""
-    require_tool("git-lfs")
-    require_module("giftless")
-    storage = tmp_path / "lfs-store"
-    storage.mkdir()
-    log_path = tmp_path / "lfs-server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "lfs_server.py"), str(storage)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-        )  # fmt: skip
-        assert server.stdout is not None and server.stdin is not None
-        port = server.stdout.readline().strip()
-        try:
-            assert port.isdigit(), "the LFS server did not start:\n" + log_path.read_text()
-            yield f"http://127.0.0.1:{port}/team/ml.git/info/lfs", storage
-        finally:
-            server.stdin.close()  # the server stops when its stdin closes
-            server.wait(timeout=30)
-            server.stdout.close()
 
 
 def strata(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

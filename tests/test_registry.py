@@ -141,7 +141,7 @@ def test_multi_model_promotion_is_one_commit(repo: Path, strata: RunCli) -> None
         (("model", "promote", "iris-classifier", "v1", "--to", "experimental"), "--to 'experimental': choose one of staging, production, archived"),
         (("model", "register", "x", "--from-run", "run-1999-01-01-zzzzzz"), "--from-run: no run matches 'run-1999-01-01-zzzzzz' (see `strata runs list`)"),
         (("model", "register", "Bad_Name", "--from-run", "latest"), "bad model name 'Bad_Name': lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"),
-        (("model", "alias", "iris-classifier", "production", "v1"), "alias 'production' is reserved (stage names and 'latest')"),
+        (("model", "alias", "iris-classifier", "production", "v1"), "alias 'production' is reserved (stage names, 'latest', and v followed by a digit)"),
         (("model", "history", "iris-classifier", "--at", "last march"), "--at 'last march': expected YYYY-MM-DD or an ISO 8601 date-time"),
         (("lineage", "models/nope@v1"), "models/nope@v1 does not exist"),
         (("dataset", "add", "iris", "datasets/iris/v1", "--version", "v1", "--license", "MIT", "--source", "x"), "datasets/iris/v1 already exists; versions are immutable"),

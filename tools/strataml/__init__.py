@@ -2,11 +2,6 @@ from functools import cache
 from importlib import import_module
 from typing import Any
 
-# Public names loaded on first use, so that `import strataml` stays light: name -> its module.
-_LAZY = {
-    "start_run": "strataml.runner.tracked",
-}
-
 
 @cache
 def tool_version() -> str:
@@ -19,9 +14,19 @@ def tool_version() -> str:
         return "0.0.0+checkout"
 
 
+# The public API, loaded on first use so that `import strataml` stays light: name -> module.
+_API = {
+    "fetch": "strataml.registry.fetch",
+    "FetchError": "strataml.registry.fetch",
+    "resolve": "strataml.registry.resolve",
+    "ResolveError": "strataml.registry.resolve",
+    "start_run": "strataml.runner.tracked",
+}
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         return tool_version()
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
     raise AttributeError(f"module 'strataml' has no attribute {name!r}")

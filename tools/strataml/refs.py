@@ -73,3 +73,53 @@ class ArtifactRef:
     @property
     def path(self) -> str:
         return f"{self.kind}/{self.name}/{self.version}"
+
+
+SELECTORS = ("latest", "production", "staging", "archived")  # moving selectors with fixed names
+_SELECTOR_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}|v[0-9][0-9.]*")  # an alias, a stage, a version
+_REQUEST_RE = re.compile(
+    rf"(datasets|models)/({NAME_RE.pattern})(?:@([^#@]+))?(?:#(blake3:[0-9a-f]{{64}}))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """What a user may ask for (TFC-0001): `kind/name@selector[#pin]` or `kind/name#pin`.
+
+    The selector is a version, `latest`, a stage or an alias; only a version is fixed."""
+
+    kind: Kind
+    name: str
+    selector: str | None  # None: the pin alone names the version
+    pin: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Reference:
+        match = _REQUEST_RE.fullmatch(text)
+        if match is None or (match.group(3) is None and match.group(4) is None):
+            raise ValueError(
+                f"not an artifact reference: {text!r} (expected e.g. datasets/iris@v1, "
+                "models/iris-classifier@production or models/iris-classifier#blake3:<hex>)"
+            )
+        kind, name, selector, pin = match.groups()
+        if selector is not None and (
+            _SELECTOR_RE.fullmatch(selector) is None
+            or (selector.startswith("v") and selector[1:2].isdigit() and not is_version(selector))
+        ):
+            raise ValueError(f"not an artifact reference: {text!r} (bad version {selector!r})")
+        return cls(kind, name, selector, pin)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        at = f"@{self.selector}" if self.selector is not None else ""
+        pin = f"#{self.pin}" if self.pin else ""
+        return f"{self.kind}/{self.name}{at}{pin}"
+
+    @property
+    def version(self) -> str | None:
+        """The version it names outright, if any."""
+        return self.selector if self.selector is not None and is_version(self.selector) else None
+
+    @property
+    def moving(self) -> bool:
+        """Resolves to whatever version holds the selector when it is used."""
+        return self.selector is not None and self.version is None

@@ -14,6 +14,7 @@ from strataml.cli import bundle, datasets, exports, imports, integrity, lfs, mod
 from strataml.cli import doctor as doctor_cli
 from strataml.cli import index as index_cli
 from strataml.cli import lineage as lineage_cli
+from strataml.cli import refs as refs_cli
 from strataml.cli import run as run_cli
 from strataml.cli.exits import run_app
 from strataml.cli.options import examples
@@ -57,6 +58,7 @@ app.command("sign", epilog=integrity.SIGN_EXAMPLES)(integrity.sign)
 app.command("verify", epilog=integrity.VERIFY_EXAMPLES)(integrity.verify)
 app.command("index", epilog=index_cli.INDEX_EXAMPLES)(index_cli.index)
 app.command("serve", epilog=index_cli.SERVE_EXAMPLES)(index_cli.serve)
+app.command("resolve", epilog=refs_cli.RESOLVE_EXAMPLES)(refs_cli.resolve)
 for name, group in {
     "runs": runs.app, "dataset": datasets.app, "model": models.app, "export": exports.app,
     "import": imports.app, "keys": integrity.keys_app, "lfs": lfs.app, "bundle": bundle.app,

@@ -29,7 +29,7 @@ def lfs_status(
 ) -> None:
     """Artifact files by state: present, pointer (not pulled), plain (not in LFS)."""
     from strataml import lfs
-    from strataml.registry.store import artifact_dirs
+    from strataml.registry.resolve import artifact_dirs
 
     root = find_root(Path())
     targets = artifact_dirs(root, paths) if paths else [a.path for a in scan_layout(root).artifacts]
@@ -45,7 +45,7 @@ def lfs_pull(
 ) -> None:
     """Fetch exactly the LFS objects these artifact versions need, then verify them."""
     from strataml.doctor.content import pull_verified
-    from strataml.registry.store import artifact_dirs
+    from strataml.registry.resolve import artifact_dirs
 
     root = find_root(Path())
     failed = False

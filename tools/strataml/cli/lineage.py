@@ -19,7 +19,11 @@ EXAMPLES = examples(
 
 def lineage(
     ref: Annotated[
-        str, typer.Argument(metavar="REF", help="datasets/NAME@vN, models/NAME@vN or a run id.")
+        str,
+        typer.Argument(
+            metavar="REF",
+            help="datasets/NAME@vN, models/NAME@production (any reference), a run id.",
+        ),
     ],
     version: VersionArgument = None,
     up: Annotated[bool, typer.Option("--up", help="Only what it came from.")] = False,
@@ -31,15 +35,15 @@ def lineage(
 ) -> None:
     """Walk dataset -> run -> model -> derived models (TFC-0005 R5)."""
     from strataml.registry import lineage as graphs
+    from strataml.registry.resolve import settle
     from strataml.registry.store import versioned
 
     if output_format not in graphs.FORMATS:
         raise UsageError(
             f"unknown format {output_format!r} (choose from {', '.join(graphs.FORMATS)})"
         )
-    start = graphs.normalise(versioned(ref, version))
+    root = find_root(Path())
+    start = graphs.normalise(settle(root, versioned(ref, version)))
     both = not up and not down
-    graph = graphs.subgraph(
-        graphs.build_graph(find_root(Path())), start, up=up or both, down=down or both
-    )
+    graph = graphs.subgraph(graphs.build_graph(root), start, up=up or both, down=down or both)
     typer.echo(graphs.render(graph, start, output_format), nl=False)

@@ -80,6 +80,32 @@ def model_register(
         )
 
 
+@app.command(
+    "path",
+    epilog=examples(
+        "strata model path iris-classifier@production",
+        "strata model path models/iris-classifier@champion --no-pull",
+    ),
+)
+def model_path(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="REF", help="NAME@production, @staging, @ALIAS, @latest, @vN, or models/…"
+        ),
+    ],
+    no_pull: Annotated[
+        bool, typer.Option("--no-pull", help="Do not fetch missing LFS content; fail instead.")
+    ] = False,
+) -> None:
+    """Print the absolute path of the version REF names, only once it verifies (checksums,
+    required signatures, LFS content); exit 2 with the failing code otherwise."""
+    from strataml.registry.fetch import fetch
+
+    reference = ref if ref.startswith("models/") else f"models/{ref}"
+    typer.echo(str(fetch(reference, root=find_root(Path()), pull=not no_pull)))
+
+
 @app.command("list", epilog=examples("strata model list", "strata model list --format json"))
 def model_list(output_format: FormatOption = "text") -> None:
     """Every model version with its stage."""
@@ -138,11 +164,12 @@ def model_promote(
     ] = False,
 ) -> None:
     """Move model versions between stages (TFC-0005 R9)."""
-    from strataml.registry import listings, stages, store
+    from strataml.registry import listings, stages
+    from strataml.registry.resolve import resolve_versions
 
     root = find_root(Path())
     wanted = [
-        stages.Promotion(r.name, r.version, to) for r in store.parse_versions(targets, "models")
+        stages.Promotion(r.name, r.version, to) for r in resolve_versions(root, targets, "models")
     ]
     result = stages.promote(
         root, wanted, reason=reason, override=override, commit=commit, with_lineage=with_lineage
@@ -165,9 +192,10 @@ def model_check(
     output_format: FormatOption = "text",
 ) -> None:
     """What a version still lacks for a stage, one line each: promote's checks, nothing written."""
-    from strataml.registry import readiness, store
+    from strataml.registry import readiness
+    from strataml.registry.resolve import resolve_versions
 
-    found = store.parse_versions(target, "models")
+    found = resolve_versions(find_root(Path()), target, "models")
     if len(found) != 1:
         raise UsageError("name one model version: NAME VERSION or NAME@VERSION")
     done = readiness.readiness(find_root(Path()), found[0].name, found[0].version, stage)

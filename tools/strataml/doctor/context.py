@@ -265,27 +265,32 @@ class Context:
         index = self.index
         if index is None:
             return {}
-        found, folded = {}, {}
+        found: dict[str, str] = {}
+        folded: dict[str, str | None] = {}  # path -> blob, None where the file is too fresh
         cutoff = self.cache.settled_before if self.cache is not None else settled_before()
         for path in paths:
             blob = index.blobs.get(path)
             key = sizes.get(path)
-            # Git's clean verdict compares whole seconds of ctime on some builds: a file changed
-            # within the racy window is read, whatever Git says.
-            if blob is None or path in index.dirty or key is None or key.ctime_ns >= cutoff:
+            if blob is None or path in index.dirty or key is None:
                 continue
             kind = checkout_kind(self.attributes(path), index.core)
-            if kind is Checkout.IDENTITY:
+            # Git's clean verdict compares whole seconds of ctime on some builds: a file changed
+            # within the racy window is read, whatever Git says.
+            settled = key.ctime_ns < cutoff
+            if kind is Checkout.IDENTITY and settled:
                 found[path] = blob
             elif kind is Checkout.LF:
-                folded[path] = blob
+                folded[path] = blob if settled else None
         if folded:
-            if self._blob_sizes is None:  # one git process for every artifact of the run
+            # One git process for every artifact of the run, asked whether or not the clock
+            # left a file to compare: the processes doctor starts depend on the repository,
+            # never on how long ago its files were written (TFC-0006 R20).
+            if self._blob_sizes is None:
                 self._blob_sizes = blob_sizes(self.root, self._folded_blobs(index))
-            for path, blob in folded.items():
+            for path, settled_blob in folded.items():
                 key = sizes.get(path)
-                if key is not None and self._blob_sizes.get(blob) == key.size:
-                    found[path] = blob
+                if settled_blob and key and self._blob_sizes.get(settled_blob) == key.size:
+                    found[path] = settled_blob
         return found
 
     def _folded_blobs(self, index: IndexFacts) -> list[str]:

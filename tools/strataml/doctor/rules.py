@@ -73,6 +73,7 @@ RUN008 = Rule("RUN008", "run-running-elsewhere", W, "TFC-0002 R9", "Run is marke
 RUN009 = Rule("RUN009", "run-output-missing", E, "TFC-0003 R6", "Succeeded run lacks a declared output")
 RUN010 = Rule("RUN010", "run-input-missing", E, "TFC-0003 R11", "Input version of a run no longer exists")
 RUN011 = Rule("RUN011", "run-input-changed", E, "TFC-0003 R11", "Input version's content_hash differs from the run's pin")
+RUN018 = Rule("RUN018", "run-input-request-mismatch", E, "TFC-0003 R11", "Reference a run's input asked for cannot have resolved to the version it records")
 RUN012 = Rule("RUN012", "run-commit-unknown", E, "TFC-0003 R12", "Recorded code commit does not exist in the repository")
 RUN013 = Rule("RUN013", "run-commit-unverifiable", N, "TFC-0003 R12", "Recorded code commit cannot be checked in a shallow clone")
 RUN030 = Rule("RUN030", "run-facts-missing", E, "TFC-0003 R14", "Run that was not imported lacks host, python or git facts")
@@ -99,7 +100,7 @@ STG003 = Rule("STG003", "version-in-two-stages", E, "TFC-0005 R8", "A version ho
 STG004 = Rule("STG004", "stages-history-mismatch", E, "TFC-0005 R8", "Current stages differ from what the history replays to")
 STG005 = Rule("STG005", "transition-not-allowed", E, "TFC-0005 R9", "History records a transition the table does not allow")
 STG006 = Rule("STG006", "history-rewritten", E, "TFC-0005 R8", "Stage history was changed, not appended to")
-STG007 = Rule("STG007", "alias-reserved", E, "TFC-0005 R8", "Alias uses a stage name or 'latest'")
+STG007 = Rule("STG007", "alias-reserved", E, "TFC-0005 R8", "Alias uses a stage name, 'latest' or a version's spelling")
 POL001 = Rule("POL001", "policy-card-section", E, "TFC-0005 R10", "Version in a stage lacks a card section its policy requires")
 POL002 = Rule("POL002", "policy-metric", E, "TFC-0005 R10", "Version in a stage misses a metric threshold of its policy")
 IMM001 = Rule("IMM001", "committed-version-changed", E, "TFC-0005 R11", "A later commit changed a committed version")
@@ -138,7 +139,7 @@ RULES: dict[str, Rule] = {
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
-        RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN020, RUN030, RUN031,
+        RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN018, RUN020, RUN030, RUN031,
         LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006, MOD007, MOD008, MOD009,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,

@@ -20,16 +20,15 @@ from strataml.gitrepo import user_identity
 from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
+from strataml.registry.resolve import resolve_as
 from strataml.registry.rows import COLUMN_TYPES, count_rows, csv_columns
 from strataml.registry.runs import RunLookupError, resolve_run
 from strataml.registry.store import (
     RegistryError,
     check_name,
-    existing,
     load_mapping,
     names,
     next_version,
-    parse_ref,
     publish,
     staging,
     versions,
@@ -188,7 +187,7 @@ def add_dataset(
 ) -> AddedDataset:
     """Create datasets/<name>/<next version>/ from `source`: all or nothing."""
     check_name(KIND, name)
-    parents = [existing(root, parse_ref(text, KIND, name_only_ok=True)) for text in derived_from]
+    parents = [resolve_as(root, text, KIND) for text in derived_from]
     run_id = None
     if from_run is not None:
         try:

@@ -12,7 +12,8 @@ from strataml.errors import StrataError
 from strataml.jsonio import finite
 from strataml.refs import ArtifactRef
 from strataml.registry.cards import parse_card, render_card
-from strataml.registry.store import existing, load_mapping, parse_ref
+from strataml.registry.resolve import resolve_as
+from strataml.registry.store import load_mapping
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES
 
@@ -69,7 +70,7 @@ _DATA_TYPES = {
 
 def hf_card(root: Path, text: str) -> str:
     """card.md regenerated from metadata and metrics, keeping the sections people wrote."""
-    ref = existing(root, parse_ref(text, "models", name_only_ok=True))
+    ref = resolve_as(root, text, "models")
     directory = root / ref.path
     # The card is written from these documents' fields as their schemas have them.
     metadata = _valid(root, f"{ref.path}/metadata.yaml", "model-metadata")
@@ -103,7 +104,7 @@ def _license_url(spdx: str) -> str:
 
 def croissant(root: Path, text: str) -> dict[str, Any]:
     """A Croissant 1.0 JSON-LD description of one dataset version, files by relative URL."""
-    ref: ArtifactRef = existing(root, parse_ref(text, "datasets", name_only_ok=True))
+    ref: ArtifactRef = resolve_as(root, text, "datasets")
     directory = root / ref.path
     # Split paths name what is read and hashed: only as the schema allows them (relative).
     metadata = _valid(root, f"{ref.path}/metadata.yaml", "dataset-metadata")

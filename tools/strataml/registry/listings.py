@@ -41,9 +41,10 @@ class ModelList:
 
 def show_version(root: Path, kind: Kind, ref: str) -> DatasetVersionView | ModelVersionView:
     """`strata dataset show` / `strata model show`: one version, by a reference or a name."""
-    from strataml.registry import datasets, models, store
+    from strataml.registry import datasets, models
+    from strataml.registry.resolve import resolve_as
 
-    found = store.existing(root, store.parse_ref(ref, kind, name_only_ok=True))
+    found = resolve_as(root, ref, kind)
     if kind == "datasets":
         return datasets.describe(root, found.name, found.version)
     return models.describe(root, found.name, found.version)

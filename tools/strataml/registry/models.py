@@ -18,6 +18,7 @@ from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.cards import render_card
+from strataml.registry.resolve import resolve_as
 from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import RunLookupError, resolve_run
 from strataml.registry.stages import stage_of
@@ -28,7 +29,6 @@ from strataml.registry.store import (
     load_mapping,
     names,
     next_version,
-    parse_ref,
     publish,
     staging,
     versions,
@@ -191,7 +191,7 @@ def register_model(
     for ref_text, relation in parents:
         if relation not in RELATIONS:
             raise RegistryError(f"--relation {relation!r}: choose one of {', '.join(RELATIONS)}")
-        parent = existing(root, parse_ref(ref_text, KIND, name_only_ok=True))
+        parent = resolve_as(root, ref_text, KIND)  # recorded pinned
         lineage.append({"ref": str(parent), "relation": relation})
     previous = _previous_metadata(root, name)
     task = task or previous.get("task")

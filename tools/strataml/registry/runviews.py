@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from strataml.jsonio import as_number
-from strataml.registry.runrecord import MISSING, RunRecord, nested, value_text
-from strataml.registry.runs import load_runs
+from strataml.registry.runcache import load_all, load_derived
+from strataml.registry.runrecord import MISSING, RunRecord, load_run, nested, value_text
+from strataml.registry.runs import load_runs, run_ids
 from strataml.suggest import did_you_mean
 
 
@@ -75,7 +76,7 @@ def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Bes
     return Best(record, metric, value, minimize, len(scored), ties)
 
 
-def unknown_experiment(records: list[RunRecord], experiment: str) -> str | None:
+def unknown_experiment(records: Iterable[RunRecord | ListRow], experiment: str) -> str | None:
     """'no run of experiment …' with the closest names that have runs; None if it has some."""
     experiments = {r.experiment for r in records if r.experiment}
     if experiment in experiments:
@@ -83,26 +84,96 @@ def unknown_experiment(records: list[RunRecord], experiment: str) -> str | None:
     return f"no run of experiment {experiment!r}{did_you_mean(experiment, experiments)}"
 
 
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """What `strata runs list` needs of one run: how it sorts and filters, and its cells."""
+
+    run_id: str
+    created: str
+    experiment: str | None
+    state: str
+    damaged: bool
+    cells: tuple[str, ...]
+
+    @classmethod
+    def of(cls, record: RunRecord, *, metrics_shown: int = 3) -> ListRow:
+        final = [f"{k}={value_text(v)}" for k, v in sorted(record.final.items())[:metrics_shown]]
+        more = ["…"] if len(record.final) > metrics_shown else []
+        cells = (
+            record.run_id,
+            record.experiment or "?",
+            f"{record.state}!" if record.problems else record.state,
+            record.created[:19].replace("T", " ") or "-",
+            _duration(record.system.get("duration_s")),
+            " ".join(final + more),
+        )
+        return cls(
+            record.run_id, record.created, record.experiment, record.state,
+            bool(record.problems), cells,
+        )  # fmt: skip
+
+
+def _derive_row(record: RunRecord) -> list[object]:
+    row = ListRow.of(record)
+    return [row.created, row.experiment, row.state, row.damaged, list(row.cells)]
+
+
+def _row(run_id: str, kept: object) -> ListRow | None:
+    """A row as load_derived keeps it, or None where its shape is not one (derived afresh)."""
+    if not isinstance(kept, list) or len(kept) != 5:
+        return None
+    created, experiment, state, damaged, cells = kept
+    if (
+        not isinstance(created, str)
+        or not isinstance(experiment, str | None)
+        or not isinstance(state, str)
+        or not isinstance(cells, list)
+        or len(cells) != 6
+        or not all(isinstance(c, str) for c in cells)
+    ):
+        return None
+    return ListRow(run_id, created, experiment, state, damaged is True, tuple(cells))
+
+
+def list_rows(root: Path) -> list[ListRow]:
+    """Every run's row, oldest first (by claim time, then id, as load_runs orders records),
+    kept beside the run's record under the same stat key (runcache.load_derived)."""
+    ids = run_ids(root)
+    rows = []
+    for run_id, kept in zip(ids, load_derived(root, ids, "runlist", _derive_row), strict=True):
+        row = _row(run_id, kept)
+        rows.append(row if row is not None else ListRow.of(load_run(root, run_id)))
+    return sorted(rows, key=lambda r: (r.created, r.run_id))
+
+
 @dataclass(frozen=True)
 class RunList:
     """`strata runs list`: newest first; `unknown` says why a filter by experiment found none."""
 
-    records: tuple[RunRecord, ...]
+    root: Path
+    rows: tuple[ListRow, ...]  # oldest first
     unknown: str | None = None
 
     def text(self) -> str:
-        return f"{self.unknown}\n" if self.unknown else format_list(list(self.records))
+        return f"{self.unknown}\n" if self.unknown else format_list(self.rows)
 
     def document(self) -> list[dict[str, Any]]:
         """schemas/runs-list.schema.json."""
-        return [r.summary() for r in reversed(self.records)]
+        records = load_all(self.root, [r.run_id for r in self.rows], whole=False)
+        return [r.summary() for r in reversed(records)]
 
 
 def list_runs(root: Path, *, experiment: str | None, status: str | None) -> RunList:
-    records = load_runs(root, experiment=experiment, status=status)
-    if records or experiment is None:
-        return RunList(tuple(records))
-    return RunList((), unknown_experiment(load_runs(root), experiment))
+    rows = list_rows(root)
+    found = tuple(
+        r
+        for r in rows
+        if (experiment is None or r.experiment == experiment)
+        and (status is None or r.state == status)
+    )
+    if found or experiment is None:
+        return RunList(root, found)
+    return RunList(root, (), unknown_experiment(rows, experiment))
 
 
 def why_no_best(root: Path, experiment: str, metric: str) -> str:
@@ -238,22 +309,15 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def format_list(records: list[RunRecord], *, metrics_shown: int = 3) -> str:
-    if not records:
+def format_list(rows: Iterable[ListRow]) -> str:
+    """The table of `strata runs list`, newest first, from rows oldest first."""
+    shown = list(rows)
+    if not shown:
         return "no runs\n"
-    rows = []
-    for r in reversed(records):  # newest first
-        final = [f"{k}={value_text(v)}" for k, v in sorted(r.final.items())[:metrics_shown]] + (
-            ["…"] if len(r.final) > metrics_shown else []
-        )
-        status = r.state if not r.problems else f"{r.state}!"
-        rows.append(
-            [r.run_id, r.experiment or "?", status, r.created[:19].replace("T", " ") or "-",
-             _duration(r.system.get("duration_s")), " ".join(final)]
-        )  # fmt: skip
-    lines = _table(["RUN", "EXPERIMENT", "STATUS", "CREATED", "DURATION", "METRICS"], rows)
-    damaged = sum(1 for r in records if r.problems)
-    footer = f"{len(records)} run{'s' if len(records) != 1 else ''}"
+    header = ["RUN", "EXPERIMENT", "STATUS", "CREATED", "DURATION", "METRICS"]
+    lines = _table(header, [list(r.cells) for r in reversed(shown)])
+    damaged = sum(1 for r in shown if r.damaged)
+    footer = f"{len(shown)} run{'s' if len(shown) != 1 else ''}"
     if damaged:
         footer += f"; {damaged} with an unreadable record (marked !; see `strata doctor runs`)"
     return "\n".join([*lines, footer]) + "\n"

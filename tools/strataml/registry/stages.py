@@ -20,11 +20,13 @@ from strataml.refs import Kind, is_run_id, is_version
 from strataml.registry.lineage import upstream_directories
 from strataml.registry.policy import Violation, evaluate_stage
 from strataml.registry.stagestate import (
-    RESERVED_ALIASES,
     TRANSITIONS,
     Evidence,
     StageEvent,
     Stages,
+    is_reserved_alias,
+    load_stages,
+    stages_path,
 )
 from strataml.registry.store import RegistryError, check_name, load_mapping, locked, versions
 from strataml.safeopen import read_regular
@@ -32,32 +34,8 @@ from strataml.yamlio import MAX_BYTES, parse_yaml
 from strataml.yamltext import dump_yaml
 
 KIND: Kind = "models"
-STAGES_FILE = "stages.yaml"
 TARGETS = ("staging", "production", "archived")
 _MODELINE = "../../schemas/stages.schema.json"
-
-
-def stages_path(name: str) -> str:
-    return f"{KIND}/{name}/{STAGES_FILE}"
-
-
-def load_stages(root: Path, name: str) -> Stages:
-    """The current stages of a model; a missing file means every version is experimental."""
-    path = root / stages_path(name)
-    if not path.exists():
-        return Stages()
-    data = load_mapping(path)
-    problems = schemas.validate("stages", data)
-    if (
-        problems
-        or isinstance(data.get("production"), list)
-        or isinstance(data.get("staging"), list)
-    ):
-        detail = problems[0].message if problems else "more than one version in one stage"
-        raise RegistryError(
-            f"{stages_path(name)}: {detail}; fix it first (`strata doctor {stages_path(name)}`)"
-        )
-    return Stages.from_document(data)
 
 
 def stage_of(root: Path, name: str, version: str) -> str:
@@ -290,8 +268,10 @@ def write_stages(root: Path, name: str, stages: Stages) -> None:
 def set_alias(root: Path, name: str, alias: str, version: str | None) -> Stages:
     """Point `alias` at `version`, or remove it when version is None."""
     check_name(KIND, name)
-    if alias in RESERVED_ALIASES:
-        raise RegistryError(f"alias {alias!r} is reserved (stage names and 'latest')")
+    if is_reserved_alias(alias):
+        raise RegistryError(
+            f"alias {alias!r} is reserved (stage names, 'latest', and v followed by a digit)"
+        )
     if not schemas.validate("stages", {**Stages().document(), "aliases": {alias: "v1"}}) == []:
         raise RegistryError(
             f"bad alias {alias!r}: a lower-case letter, then letters, digits, '_' or '-'"

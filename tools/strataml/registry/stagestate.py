@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from strataml import schemas
 from strataml.jsonio import as_list, as_mapping
 from strataml.refs import version_key
+from strataml.registry.store import RegistryError, load_mapping
 
 STAGES = ("experimental", "staging", "production", "archived")
 RESERVED_ALIASES = frozenset({*STAGES, "latest"})
+
+
+def is_reserved_alias(alias: str) -> bool:
+    """A stage name, `latest`, or a version's spelling (`v` and a digit): a reference
+    `@<alias>` would be read as that instead (TFC-0005 R8)."""
+    return alias in RESERVED_ALIASES or (alias[:1] == "v" and alias[1:2].isdigit())
+
+
 # (from, to) -> None: allowed; "override": needs --override; missing: refused (TFC-0005 R9).
 TRANSITIONS: dict[tuple[str, str], str | None] = {
     ("experimental", "staging"): None,
@@ -146,3 +157,29 @@ class Stages:
 
 def _version(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+STAGES_FILE = "stages.yaml"
+
+
+def stages_path(name: str) -> str:
+    return f"models/{name}/{STAGES_FILE}"
+
+
+def load_stages(root: Path, name: str) -> Stages:
+    """The current stages of a model; a missing file means every version is experimental."""
+    path = root / stages_path(name)
+    if not path.exists():
+        return Stages()
+    data = load_mapping(path)
+    problems = schemas.validate("stages", data)
+    if (
+        problems
+        or isinstance(data.get("production"), list)
+        or isinstance(data.get("staging"), list)
+    ):
+        detail = problems[0].message if problems else "more than one version in one stage"
+        raise RegistryError(
+            f"{stages_path(name)}: {detail}; fix it first (`strata doctor {stages_path(name)}`)"
+        )
+    return Stages.from_document(data)

@@ -114,18 +114,6 @@ def artifact_dir(root: Path, path: Path) -> str:
     return rel
 
 
-def artifact_dirs(root: Path, refs: Sequence[str]) -> list[str]:
-    """Artifact directories from refs (datasets/x@v1, models/x@v1) or paths (run ids too)."""
-    found = []
-    for text in refs:
-        if "@" in text:
-            kind: Kind = "models" if text.startswith("models/") else "datasets"
-            found.append(existing(root, parse_ref(text, kind)).path)
-        else:
-            found.append(artifact_dir(root, Path(text)))
-    return found
-
-
 def existing(root: Path, ref: ArtifactRef) -> ArtifactRef:
     """The reference, checked to exist; pinned to the version's content hash."""
     directory = root / ref.path

@@ -11,7 +11,7 @@ from typing import Any
 
 from strataml import schemas
 from strataml.errors import UsageError
-from strataml.refs import ArtifactRef
+from strataml.refs import Reference
 from strataml.safeopen import read_regular
 from strataml.suggest import did_you_mean
 from strataml.workspace import relative
@@ -34,7 +34,7 @@ class Experiment:
     spec: dict[str, Any]  # as written, validated
     command: tuple[str, ...] | str
     params: dict[str, Any]
-    inputs: dict[str, ArtifactRef]
+    inputs: dict[str, Reference]  # as the spec asks; resolved at use (runner.inputs)
     outputs: tuple[str, ...]
     timeout_s: int | None
     tags: tuple[str, ...]
@@ -93,7 +93,7 @@ def experiment_from_spec(where: str, spec: dict[str, Any]) -> Experiment:
         spec=spec,
         command=command if isinstance(command, str) else tuple(command),
         params=copy.deepcopy(spec.get("params", {})),
-        inputs={name: ArtifactRef.parse(ref) for name, ref in spec.get("inputs", {}).items()},
+        inputs={name: Reference.parse(ref) for name, ref in spec.get("inputs", {}).items()},
         outputs=tuple(spec.get("outputs", ())),
         timeout_s=_seconds(spec.get("timeout")),
         tags=tuple(spec.get("tags", ())),

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from strataml.doctor.intact import BYTES, require_intact
 from strataml.doctor.model import Severity
+from strataml.errors import StrataError
 from strataml.gitrepo import file_at, file_commits, tree_files
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
 from strataml.integrity.digest import is_tagged
 from strataml.integrity.hashing import hash_bytes
-from strataml.refs import ArtifactRef
+from strataml.refs import ArtifactRef, Reference
+from strataml.registry.resolve import resolve
 from strataml.runner.experiment import SpecError
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
@@ -28,14 +30,36 @@ class ResolvedInput:
     ref: ArtifactRef  # pinned
     content_hash: str
     source: Path | None = None  # where the bytes are, when not at ref.path (restored from Git)
+    requested: Reference | None = None  # what the spec asked, when it was a moving reference
+
+    def record(self) -> dict[str, str]:
+        """The input's entry in config.yaml (TFC-0003 R2): what it got, and what was asked."""
+        entry = {"ref": str(self.ref), "path": self.path, "content_hash": self.content_hash}
+        if self.requested is not None:
+            entry["requested"] = str(self.requested)
+        return entry
 
     @property
     def path(self) -> str:
         return self.ref.path
 
 
-def resolve_inputs(root: Path, inputs: dict[str, ArtifactRef]) -> dict[str, ResolvedInput]:
-    return {name: resolve_input(root, name, ref) for name, ref in sorted(inputs.items())}
+def resolve_inputs(root: Path, inputs: dict[str, Reference]) -> dict[str, ResolvedInput]:
+    return {name: resolve_request(root, name, ref) for name, ref in sorted(inputs.items())}
+
+
+def resolve_request(root: Path, name: str, asked: Reference) -> ResolvedInput:
+    """An input as the spec asks for it; a moving reference is resolved here, once (TFC-0002 R4)."""
+    if asked.version is not None:  # a version named outright: nothing moves
+        return resolve_input(
+            root, name, ArtifactRef(asked.kind, asked.name, asked.version, asked.pin)
+        )
+    try:
+        resolution = resolve(asked, root=root)
+    except StrataError as exc:  # ResolveError, or a version whose metadata cannot be read
+        raise SpecError(f"input {name}: {exc}") from None
+    resolved = resolve_input(root, name, resolution.ref)
+    return dataclasses.replace(resolved, requested=asked)
 
 
 def resolve_input(root: Path, name: str, ref: ArtifactRef) -> ResolvedInput:

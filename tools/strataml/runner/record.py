@@ -75,10 +75,7 @@ class PlannedRun:
                 "spec": spec,
             },
             "params": copy.deepcopy(self.params),
-            "inputs": {
-                n: {"ref": str(i.ref), "path": i.path, "content_hash": i.content_hash}
-                for n, i in self.inputs.items()
-            },
+            "inputs": {n: i.record() for n, i in self.inputs.items()},
             "code": {
                 "commit": self.code.commit,
                 "dirty": self.code.dirty,

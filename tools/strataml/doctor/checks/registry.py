@@ -26,7 +26,7 @@ from strataml.doctor.rules import (
 from strataml.jsonio import as_list, as_mapping
 from strataml.registry.cards import parse_card
 from strataml.registry.policy import evaluate, model_policy
-from strataml.registry.stagestate import RESERVED_ALIASES, TRANSITIONS, Stages
+from strataml.registry.stagestate import TRANSITIONS, Stages, is_reserved_alias
 from strataml.safeopen import read_regular
 from strataml.workspace import Artifact
 from strataml.yamlio import MAX_BYTES, YamlDocument
@@ -195,7 +195,7 @@ def check_stages(ctx: Context) -> Iterator[Diagnostic]:
                     line=document.line_of((stages[1],)),
                     hint="a version holds one stage; use `strata model promote`",
                 )
-        for alias in sorted(a for a in aliases if a in RESERVED_ALIASES):
+        for alias in sorted(a for a in aliases if is_reserved_alias(a)):
             yield STG007.at(
                 path,
                 f"alias {alias!r} is a reserved name",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.credentials import dotted, iter_secrets
+from strataml.doctor.checks.runinputs import check_inputs, mapping
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import (
@@ -22,16 +23,12 @@ from strataml.doctor.rules import (
     RUN007,
     RUN008,
     RUN009,
-    RUN010,
-    RUN011,
     RUN012,
     RUN013,
     RUN015,
     RUN030,
 )
-from strataml.integrity.digest import shown
 from strataml.liveness import parse_moment, runner_liveness
-from strataml.refs import ArtifactRef
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
 from strataml.yamlio import YamlDocument
@@ -69,18 +66,11 @@ class _Record:
         return value if value in _STATUSES else None
 
 
-def _mapping(ctx: Context, path: str) -> tuple[YamlDocument, dict[str, Any]] | None:
-    document = ctx.document(path)
-    if document is None or not document.ok or not isinstance(document.data, dict):
-        return None
-    return document, document.data
-
-
 def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     if artifact.kind != "run":
         return
     record = _Record(
-        _mapping(ctx, f"{artifact.path}/{CONFIG}"), _mapping(ctx, f"{artifact.path}/{SYSTEM}")
+        mapping(ctx, f"{artifact.path}/{CONFIG}"), mapping(ctx, f"{artifact.path}/{SYSTEM}")
     )
     yield from _check_entries(ctx, artifact, record.status)
     yield from _check_identity(artifact, record)
@@ -92,7 +82,7 @@ def check_run(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     if record.config is not None:
         if record.status == "succeeded":
             yield from _check_outputs(ctx, artifact, record.config)
-        yield from _check_inputs(ctx, artifact, record.config)
+        yield from check_inputs(ctx, artifact, record.config)
         yield from _check_commit(ctx, artifact, record.config)
 
 
@@ -303,54 +293,6 @@ def _check_outputs(
                 f"declared output {output} is missing from {ARTIFACTS}/ although the run succeeded",
                 line=document.line_of(("experiment", "spec", "outputs", index)),
                 hint=f"restore {artifact.path}/{where} from Git",
-            )
-
-
-def _check_inputs(
-    ctx: Context, artifact: Artifact, loaded: tuple[YamlDocument, dict[str, Any]]
-) -> Iterator[Diagnostic]:
-    document, config = loaded
-    inputs = config.get("inputs")
-    if not isinstance(inputs, dict):
-        return
-    at = f"{artifact.path}/{CONFIG}"
-    for name, entry in sorted(inputs.items()):
-        text = entry.get("ref") if isinstance(entry, dict) else None
-        try:
-            ref = ArtifactRef.parse(text) if isinstance(text, str) else None
-        except ValueError:
-            ref = None
-        if ref is None or ref.pin is None:
-            continue  # the schema check reports it
-        where = f"{ref.kind}/{ref.name}@{ref.version}"
-        directory = ctx.root / ref.path
-        if directory.is_symlink() or not directory.is_dir():
-            yield RUN010.at(
-                at,
-                f"input {name}: {where} no longer exists (no directory {ref.path})",
-                line=document.line_of(("inputs", name, "ref")),
-                hint="restore that version; a run's inputs are kept as long as the run is",
-            )
-            continue
-        recorded = entry.get("content_hash")
-        if isinstance(recorded, str) and recorded != ref.pin:  # the same fact, recorded twice
-            yield RUN011.at(
-                at,
-                f"input {name}: content_hash {shown(recorded)} differs from the pin of its ref "
-                f"({shown(ref.pin)})",
-                line=document.line_of(("inputs", name, "content_hash")),
-                hint="a finished run never changes (TFC-0003 R7); restore config.yaml from Git",
-            )
-        metadata = _mapping(ctx, f"{ref.path}/metadata.yaml")
-        current = metadata[1].get("content_hash") if metadata else None
-        if isinstance(current, str) and current != ref.pin:
-            yield RUN011.at(
-                at,
-                f"input {name}: {where} was pinned to {shown(ref.pin)} but now holds "
-                f"{shown(current)}",
-                line=document.line_of(("inputs", name, "ref")),
-                hint=f"versions are immutable: restore {ref.path} from Git, and publish "
-                "changed data as a new version",
             )
 
 
