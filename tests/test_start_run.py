@@ -475,3 +475,27 @@ def test_a_kernel_that_cannot_name_its_notebook_says_so_and_records_nothing(
         "cannot tell which notebook is running: pass code='path/to/notebook.ipynb' to start_run",
     )
     assert runs(template) == []
+
+
+def test_a_moving_reference_is_resolved_once_and_recorded_pinned(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import start_run
+
+    monkeypatch.chdir(template)
+    asked = {"data": "datasets/iris@latest"}
+    with start_run(experiment="latest", inputs=asked, code="experiments/train.py") as run:
+        assert run.input_path("data") == template / "datasets" / "iris" / "v1"
+    assert run.result is not None
+    config, _, _ = load_record(run.result.path)
+    assert config["inputs"] == {
+        "data": {
+            "ref": IRIS,
+            "path": "datasets/iris/v1",
+            "content_hash": IRIS.split("#")[1],
+            "requested": "datasets/iris@latest",
+        }
+    }
+    assert config["experiment"]["spec"]["inputs"] == {"data": IRIS}
+    checked = doctor_script(template, "--strict")
+    assert checked.returncode == 0, checked.stdout
