@@ -15,10 +15,10 @@ from crashkit import ATTEMPTS, TRIALS, WRITERS, crash_all, fork_of_template
 
 # The in-between states each writer must be caught in when killed before each file change.
 STATES = {"run.py": {"claimed", "abandoned", "unsealed"}, "strata checksum": {"between"},
-          "index --site": {"site only"}}  # fmt: skip
+          "index --site": {"site only"}, "start_run": {"claimed", "abandoned", "unsealed"}}  # fmt: skip
 # At least this many changes to the file system in the repository per writer (measured, rounded).
 CHANGES = {"run.py": 20, "strata checksum": 4, "strata sign": 8, "strata model promote": 10,
-           "index --site": 15}  # fmt: skip
+           "index --site": 15, "start_run": 40}  # fmt: skip
 
 
 def test_every_writer_killed_at_200_points_leaves_no_half_written_file(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ _API = {
     "FetchError": "strataml.registry.fetch",
     "resolve": "strataml.registry.resolve",
     "ResolveError": "strataml.registry.resolve",
+    "start_run": "strataml.runner.tracked",
 }
 
 

@@ -52,6 +52,11 @@ def log_metric(name: str, value: float, *, step: int | None = None) -> None:
 
 
 def log_metrics(values: Mapping[str, float], *, step: int | None = None) -> None:
+    append_metrics(Path(_env("STRATA_METRICS_FILE")), values, step=step)
+
+
+def append_metrics(path: Path, values: Mapping[str, float], *, step: int | None = None) -> None:
+    """Append metric lines to `path`; every value is checked before anything is written."""
     lines = []
     for name, value in values.items():
         problem = _problem(name, value, step)
@@ -62,7 +67,7 @@ def log_metrics(values: Mapping[str, float], *, step: int | None = None) -> None
             entry["step"] = step
         lines.append(json.dumps(entry, allow_nan=False) + "\n")
     # One write on an O_APPEND descriptor: concurrent writers never split a line.
-    fd = os.open(_env("STRATA_METRICS_FILE"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, "".join(lines).encode())
     finally:

@@ -81,6 +81,7 @@ RUN020 = Rule("RUN020", "run-reproduction-inconsistent", E, "TFC-0002 R14", "Rep
 RUN015 = Rule("RUN015", "run-record-secret", W, "TFC-0003 R9", "Run record holds a value shaped like a credential")
 RUN016 = Rule("RUN016", "run-metrics-history-mismatch", E, "TFC-0003 R15", "metrics.json's summary disagrees with the history in metrics.csv")
 RUN017 = Rule("RUN017", "run-log-over-cap", W, "TFC-0003 R16", "logs.txt is over the size cap")
+RUN031 = Rule("RUN031", "run-origin-mismatch", E, "TFC-0003 R17", "Run started from Python names a script or notebook its record contradicts")
 
 # Lineage, stages, policy, immutability (TFC-0004, TFC-0005)
 LIN001 = Rule("LIN001", "reference-unresolved", E, "TFC-0005 R5", "Referenced dataset, model or run does not exist")
@@ -138,7 +139,7 @@ RULES: dict[str, Rule] = {
         MOD001, MOD002, MOD003, MOD004,
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
-        RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN018, RUN020, RUN030,
+        RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN018, RUN020, RUN030, RUN031,
         LIN001, LIN002, LIN003, LIN004, LIN005, MOD005, MOD006, MOD007, MOD008, MOD009,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,

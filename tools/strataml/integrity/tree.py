@@ -47,10 +47,10 @@ def scan_tree(root: str | Path) -> TreeScan:
             continue
         prefix = f"{rel_dir}/" if rel_dir else ""
         # One check of all names at once; names one by one only when some name fails it.
-        each = not _portable("".join([e.name for e in entries]))
+        each = not portable_name("".join([e.name for e in entries]))
         for entry in entries:
             rel = prefix + entry.name
-            if each and not _portable(entry.name):
+            if each and not portable_name(entry.name):
                 unportable.append(rel)
                 continue
             try:
@@ -80,7 +80,7 @@ def scan_tree(root: str | Path) -> TreeScan:
     )
 
 
-def _portable(name: str) -> bool:
+def portable_name(name: str) -> bool:
     # os.scandir decodes undecodable bytes as lone surrogates.
     try:
         name.encode("utf-8")

@@ -100,7 +100,7 @@ def judge(
     notes += [f"artifacts/{p}: runs hold regular files with portable names only" for p in odd]
     if notes:
         more = f" (and {len(notes) - 1} more in logs.txt)" if len(notes) > 1 else ""
-        return "failed", 1, notes, _clip(notes[0]) + more
+        return "failed", 1, notes, clip(notes[0]) + more
     return "succeeded", 0, [], None
 
 
@@ -114,7 +114,7 @@ def _exit_reason(exit_code: int) -> str:
     return f"command was killed by signal {-exit_code}{name}"
 
 
-def _clip(text: str, limit: int = 900) -> str:
+def clip(text: str, limit: int = 900) -> str:
     """system.json's reason is one bounded line (run-system.schema.json: at most 1000)."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"

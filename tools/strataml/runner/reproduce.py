@@ -30,7 +30,8 @@ from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import SpecError, experiment_from_spec, load_experiment
 from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import ResolvedInput, read_content_hash, resolve_input, restore_input
-from strataml.runner.session import Notify, PlannedRun, execute_run, planned_run
+from strataml.runner.record import Notify, PlannedRun, planned_run
+from strataml.runner.session import execute_run
 
 REPRODUCTION = "reproduction.json"
 
@@ -119,7 +120,8 @@ def _input(
 def _tolerances(root: Path, record: RunRecord, spec: dict[str, Any]) -> Tolerances:
     """The experiment file's tolerances while it exists (they are policy); else the recorded ones."""
     path = record.config["experiment"]["path"]
-    if (root / path).is_file():
+    # A run started from Python names its script or notebook there, which holds no tolerances.
+    if path.endswith((".yaml", ".yml")) and (root / path).is_file():
         current = load_experiment(root, root / path)
         if current.name == spec["name"]:
             return read_tolerances(current.spec, path)

@@ -2,100 +2,30 @@
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import json
 import os
-import shutil
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strataml import tool_version
-from strataml.confine import confined
-from strataml.credentials import dotted, iter_secrets
-from strataml.errors import StrataError
-from strataml.integrity.checksums import CHECKSUMS
 from strataml.integrity.digest import shown
-from strataml.integrity.stamp import stamp_directory
-from strataml.refs import is_run_id
-from strataml.runlog import LOG_CAP, cap_log
 from strataml.runner import rundir
-from strataml.runner.environment import host_facts, installed_packages, python_facts
 from strataml.runner.execute import Interrupts, execute
-from strataml.runner.experiment import (
-    Experiment,
-    SpecError,
-    expand,
-    load_experiment,
-    parse_override,
+from strataml.runner.experiment import expand, load_experiment, parse_override
+from strataml.runner.fingerprint import code_state
+from strataml.runner.inputs import resolve_inputs
+from strataml.runner.record import (
+    Notify,
+    PlannedRun,
+    RunResult,
+    begin_run,
+    finish_run,
+    planned_run,
+    refuse_secrets,
 )
-from strataml.runner.fingerprint import CodeState, code_state, fingerprint
-from strataml.runner.inputs import ResolvedInput, resolve_inputs
-from strataml.runner.outcome import disk_full, disk_reason, judge, write_metrics
 from strataml.runner.reuse import find_reusable
 from strataml.yamltext import dump_yaml
-
-Notify = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedRun:
-    experiment: Experiment
-    params: dict[str, Any]
-    inputs: dict[str, ResolvedInput]
-    code: CodeState
-    fingerprint: str
-    name: str | None
-    tags: tuple[str, ...]
-    reproduces: str | None = None  # the run this one re-executes (TFC-0002 R12)
-
-    def config(self, run_id: str, created: str) -> dict[str, Any]:
-        """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
-        spec = copy.deepcopy(self.experiment.spec)
-        spec.pop("sweep", None)
-        spec["shell"] = bool(spec.get("shell", False))
-        if self.params or "params" in spec:
-            spec["params"] = copy.deepcopy(self.params)
-        if self.inputs:
-            spec["inputs"] = {n: str(i.ref) for n, i in self.inputs.items()}
-        document: dict[str, Any] = {
-            "schema_version": 1,
-            "run_id": run_id,
-            "experiment": {
-                "name": self.experiment.name,
-                "path": self.experiment.path,
-                "spec": spec,
-            },
-            "params": copy.deepcopy(self.params),
-            "inputs": {n: i.record() for n, i in self.inputs.items()},
-            "code": {
-                "commit": self.code.commit,
-                "dirty": self.code.dirty,
-                "diff_hash": self.code.diff_hash,
-                "tree_hash": self.code.tree_hash,
-            },
-            "fingerprint": self.fingerprint,
-            "created": created,
-            "tags": list(self.tags),
-        }
-        if self.name:
-            document["name"] = self.name
-        if self.reproduces:
-            document["reproduces"] = self.reproduces
-        return document
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run_id: str
-    path: Path
-    status: str  # succeeded, failed, interrupted; or "reused"
-    exit_code: int  # what the runner exits with
-    duration_s: float | None
 
 
 def plan(
@@ -109,29 +39,9 @@ def plan(
     code = code_state(root)
     all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
     planned = [planned_run(experiment, params, inputs, code, name, all_tags) for params in points]
-    for point in planned:  # a record is never rewritten, so a secret in it is there for good
-        for where, kind in iter_secrets(point.config("", "")):
-            raise SpecError(
-                f"{experiment.path}: {dotted(where)} holds {kind}, which config.yaml would "
-                "record; pass secrets to the command through environment variables (TFC-0003 R9)"
-            )
+    for point in planned:
+        refuse_secrets(point)
     return planned
-
-
-def planned_run(
-    experiment: Experiment, params: dict[str, Any], inputs: dict[str, ResolvedInput],
-    code: CodeState, name: str | None, tags: tuple[str, ...], reproduces: str | None = None,
-) -> PlannedRun:  # fmt: skip
-    return PlannedRun(
-        experiment, params, inputs, code,
-        fingerprint(
-            experiment=experiment.name, command=experiment.command,
-            shell=bool(experiment.spec.get("shell", False)), params=params,
-            inputs={n: i.content_hash for n, i in inputs.items()},
-            outputs=experiment.outputs, tree_hash=code.tree_hash,
-        ),
-        name, tags, reproduces,
-    )  # fmt: skip
 
 
 def reuse(root: Path, planned: PlannedRun) -> RunResult | None:
@@ -146,151 +56,19 @@ def execute_run(
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
     before_seal: Callable[[str, Path], None] | None = None,
 ) -> RunResult:  # fmt: skip
-    scratches = confined(root, root / ".strata" / "runs")  # before the claim: nothing to undo
-    _sweep_scratch(root, scratches)
-    scratches.mkdir(parents=True, exist_ok=True)
-    reserve = rundir.reserve_space(scratches)  # before the claim: a full disk creates nothing
-    claimed_at = dt.datetime.now(dt.UTC)
-    try:
-        run_id, run_dir = rundir.claim_run_directory(root, claimed_at)
-    except BaseException:
-        reserve.unlink()
-        raise
-    scratch = scratches / run_id
-    metrics_file = scratch / "metrics.jsonl"
-    log_path = run_dir / rundir.LOGS
-    try:
-        scratch.mkdir(parents=True, exist_ok=True)
-        reserve = reserve.rename(scratch / "reserve")
-        metrics_file.touch()
-        (run_dir / rundir.ARTIFACTS).mkdir()
-        rundir.write_config(run_dir, planned.config(run_id, rundir.timestamp(claimed_at)))
-        started = dt.datetime.now(dt.UTC)
-        system = _system_record(planned, started)
-        # The log first: a run whose system.json says running always has its whole record
-        # (a kill between the two leaves RUN006 alone, never RUN001 beside it).
-        rundir.append_log(log_path, f"{run_id} started at {system['started']}")
-        rundir.write_json(run_dir / rundir.SYSTEM, system)
-    except OSError as exc:
-        if not rundir.no_space(exc):
-            raise
-        shutil.rmtree(run_dir, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
-        reserve.unlink(missing_ok=True)
-        raise StrataError(
-            f"no space left on device while starting a run in {rundir.RUNS}/: nothing was run "
-            "and nothing is left (TFC-0002 R15)"
-        ) from exc
-    notify(f"{run_id} started: {rundir.RUNS}/{run_id}/")
-    clock = time.monotonic()
-    with log_path.open("ab", buffering=0) as log:
+    run = begin_run(root, planned, notify=notify)
+    with run.log_path.open("ab", buffering=0) as log:
         outcome = execute(
             planned.experiment.command,
             shell=bool(planned.experiment.spec.get("shell", False)),
             cwd=root,
-            env=_command_env(root, run_id, run_dir, planned, metrics_file),
+            env=_command_env(root, run.run_id, run.run_dir, planned, run.metrics_file),
             log=log,
             echo=echo,
             timeout_s=planned.experiment.timeout_s,
             interrupts=interrupts,
         )
-    duration = round(time.monotonic() - clock, 3)
-    disk_was_full = disk_full(run_dir)
-    reserve.unlink()  # the space set aside is what sealing writes into (TFC-0002 R15)
-    status, exit_code, notes, failure = judge(
-        outcome, run_dir, timeout_s=planned.experiment.timeout_s, outputs=planned.experiment.outputs
-    )
-    notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
-    unwritten = [rundir.LOGS] if outcome.log_full else []
-    warnings = write_metrics(run_dir, metrics_file, unwritten)
-    if unwritten and status == "succeeded":
-        status, exit_code = "failed", 1
-    ending = f"{run_id} {status} (exit code {outcome.exit_code}) after {duration:g} s"
-    try:
-        for line in (*warnings, *notes, ending):
-            rundir.append_log(log_path, line)
-        rundir.sync(log_path)
-        full_log = cap_log(log_path, run_dir / rundir.ARTIFACTS)
-    except OSError as exc:
-        if not rundir.no_space(exc):
-            raise
-        unwritten.append(rundir.LOGS)
-        full_log = None
-    if full_log is not None:
-        notify(f"{run_id}: logs.txt kept to {LOG_CAP} bytes; the whole log is {full_log}")
-    reason = disk_reason(unwritten, disk_was_full, status)
-    if reason is not None and status == "succeeded":
-        status, exit_code = "failed", 1
-    reason = reason if reason is not None or status != "failed" else failure
-    system.update(
-        status=status,
-        exit_code=outcome.exit_code,
-        ended=rundir.timestamp(dt.datetime.now(dt.UTC)),
-        duration_s=duration,
-        peak_memory_bytes=outcome.peak_memory_bytes,
-    )
-    if reason is not None:
-        system["reason"] = reason
-        notify(f"{run_id} {status}: {reason}")
-    try:
-        rundir.write_json(run_dir / rundir.SYSTEM, system)
-    except OSError as exc:
-        if not rundir.no_space(exc):
-            raise
-        raise StrataError(
-            f"no space left on device while writing {rundir.RUNS}/{run_id}/{rundir.SYSTEM}: "
-            "the run stays `running` and doctor reports it abandoned (RUN006)"
-        ) from exc
-    try:
-        if before_seal is not None:  # e.g. the reproduction verdict, sealed with the record
-            before_seal(run_id, run_dir)
-        stamp_directory(run_dir)  # CHECKSUMS.txt last: its presence means the record is complete
-    except OSError as exc:
-        if not rundir.no_space(exc):
-            raise
-        raise StrataError(
-            f"no space left on device while sealing {rundir.RUNS}/{run_id}/: it is recorded "
-            f"{status} but has no CHECKSUMS.txt, which doctor reports (RUN005)"
-        ) from exc
-    shutil.rmtree(scratch, ignore_errors=True)  # a concurrent run's sweep may be there first
-    return RunResult(run_id, run_dir, status, exit_code, duration)
-
-
-def _sweep_scratch(root: Path, scratches: Path) -> None:
-    """Remove the scratch of runs that are sealed or gone: a killed runner leaves its own behind.
-    The scratch of an unsealed run stays (it may be running, and its metrics may be salvaged)."""
-    try:
-        entries = list(os.scandir(scratches))
-    except OSError:
-        return
-    for entry in entries:
-        if not is_run_id(entry.name) or not entry.is_dir(follow_symlinks=False):
-            continue
-        run_dir = root / rundir.RUNS / entry.name
-        if (run_dir / CHECKSUMS).is_file() or not os.path.lexists(run_dir):
-            shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _system_record(planned: PlannedRun, started: dt.datetime) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "status": "running",
-        "exit_code": None,
-        "pid": os.getpid(),  # the runner's: if it dies, the run is abandoned (TFC-0002 R9)
-        "started": rundir.timestamp(started),
-        "ended": None,
-        "duration_s": None,
-        "host": host_facts(),
-        "python": python_facts(),
-        "packages": installed_packages(),
-        "git": {
-            "commit": planned.code.commit,
-            "branch": planned.code.branch,
-            "dirty": planned.code.dirty,
-        },
-        "strataml_version": tool_version(),
-        "peak_memory_bytes": None,
-    }
+    return finish_run(run, planned, outcome, notify=notify, before_seal=before_seal)
 
 
 def _command_env(

@@ -16,6 +16,7 @@ from strataml.doctor.checks import (
     repository,
     reproduction,
     runmetrics,
+    runorigin,
     runs,
     signatures,
 )
@@ -50,6 +51,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "dataset": artifacts.check_dataset,
     "model": artifacts.check_model,
     "run": runs.check_run,
+    "run-origin": runorigin.check_run_origin,
     "run-metrics": runmetrics.check_run_metrics,
     "reproduction": reproduction.check_reproduction,
     "lineage": lineage.check_lineage,
