@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -356,6 +358,28 @@ def test_changed_params_or_code_change_the_fingerprint(template: Path) -> None:
         (template / "experiments" / "train.py").read_text() + "\n# edit\n"
     )
     assert fingerprint() != base
+
+
+def test_the_record_names_the_branch_the_commit_and_whether_code_changed(template: Path) -> None:
+    """system.json's git facts come from the git binary: a branch with a slash, a detached HEAD,
+    and an edited code file."""
+
+    def git_facts() -> dict[str, object]:
+        out = run_py(template, "--experiment", "experiments/my_experiment.yaml")
+        assert out.returncode == 0, out.stderr
+        [newest] = runs(template)[-1:]
+        facts = json.loads((template / "runs" / newest / "system.json").read_text())["git"]
+        shutil.rmtree(template / "runs" / newest)
+        return dict(facts)
+
+    head = git(template, "rev-parse", "HEAD").strip()
+    git(template, "checkout", "-q", "-b", "feature/x")
+    assert git_facts() == {"commit": head, "branch": "feature/x", "dirty": False}
+    git(template, "checkout", "-q", "--detach")
+    assert git_facts() == {"commit": head, "branch": None, "dirty": False}
+    with (template / "experiments" / "train.py").open("a") as script:
+        script.write("\n# edit\n")
+    assert git_facts() == {"commit": head, "branch": None, "dirty": True}
 
 
 # --- many at once -------------------------------------------------------------------------------
