@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 # What a fork of the template holds that doctor looks at.
 TEMPLATE_ENTRIES = (
     "pyproject.toml", "README.md", ".gitignore", ".gitattributes",
-    "datasets", "models", "runs", "experiments", "keys",
+    "datasets", "models", "runs", "experiments", "pipelines", "keys",
     ".github", ".gitlab-ci.yml", ".pre-commit-hooks.yaml", ".vscode",  # CI, hook, editor (TFC-0006)
 )  # fmt: skip
 

@@ -21,13 +21,14 @@ DOCUMENT_SCHEMAS = {
     "models/*/v*/metrics.yaml": "model-metrics",
     "models/*/stages.yaml": "stages",
     "experiments/*.yaml": "experiment",
+    "pipelines/*.yaml": "pipeline",
 }
 EXPECTED_SCHEMAS = {
     "bundle-manifest", "bundle-verify", "dataset-list", "dataset-metadata", "dataset-show",
     "doctor-report", "experiment", "index", "keys-list", "lfs-status", "lineage-graph", "resolve",
     "model-check", "model-history", "model-list", "model-metadata", "model-metrics", "model-show",
     "verify-report", "run-config", "run-metrics", "run-reproduction", "run-system", "runs-best",
-    "runs-compare", "runs-list", "runs-show", "stages", "strataml-config",
+    "runs-compare", "runs-list", "runs-show", "stages", "strataml-config", "pipeline", "status",
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from strataml.cli import index as index_cli
 from strataml.cli import lineage as lineage_cli
 from strataml.cli import refs as refs_cli
 from strataml.cli import run as run_cli
+from strataml.cli import status as status_cli
 from strataml.cli.exits import run_app
 from strataml.cli.options import examples
 
@@ -59,6 +60,7 @@ app.command("verify", epilog=integrity.VERIFY_EXAMPLES)(integrity.verify)
 app.command("index", epilog=index_cli.INDEX_EXAMPLES)(index_cli.index)
 app.command("serve", epilog=index_cli.SERVE_EXAMPLES)(index_cli.serve)
 app.command("resolve", epilog=refs_cli.RESOLVE_EXAMPLES)(refs_cli.resolve)
+app.command("status", epilog=status_cli.EXAMPLES)(status_cli.status)
 for name, group in {
     "runs": runs.app, "dataset": datasets.app, "model": models.app, "export": exports.app,
     "import": imports.app, "keys": integrity.keys_app, "lfs": lfs.app, "bundle": bundle.app,

@@ -16,6 +16,7 @@ from strataml.workspace import find_root
 EXAMPLES = examples(
     "strata run --experiment experiments/my_experiment.yaml --set epochs=50 --tag baseline",
     "strata run --reproduce latest",
+    "strata run --pipeline pipelines/iris.yaml --jobs 2 --force train",
 )
 
 
@@ -47,6 +48,14 @@ def run(
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, metavar="N", help="Sweep points run side by side.")
     ] = 1,
+    pipeline: Annotated[
+        Path | None,
+        typer.Option("--pipeline", metavar="FILE", help="Run a pipeline (pipelines/*.yaml)."),
+    ] = None,
+    force: Annotated[
+        list[str] | None,
+        typer.Option("--force", metavar="STAGE", help="Re-run this stage even if up to date."),
+    ] = None,
     reproduce_run: Annotated[
         str | None,
         typer.Option(
@@ -61,8 +70,14 @@ def run(
         if experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1:
             raise UsageError("--reproduce RUN takes no other option: it runs the recorded config")
         _reproduce(reproduce_run)
+    if pipeline is not None:
+        if experiment or overrides or dry_run or reuse_earlier or name or tags:
+            raise UsageError("--pipeline FILE takes only --jobs and --force")
+        _pipeline(pipeline, jobs, tuple(force or ()))
+    if force:
+        raise UsageError("--force STAGE goes with --pipeline FILE")
     if experiment is None:
-        raise UsageError("give --experiment FILE (or --reproduce RUN)")
+        raise UsageError("give --experiment FILE, --pipeline FILE or --reproduce RUN")
     root = find_root(experiment.parent if experiment.parent.is_dir() else Path())
     planned = session.plan(
         root, experiment, overrides=overrides or [], name=name, tags=tuple(tags or ())
@@ -98,3 +113,19 @@ def _reproduce(run_ref: str) -> None:
         )  # fmt: skip
     typer.echo(verdict.format_report(judged), nl=False)
     raise typer.Exit(128 + interrupts.received if interrupts.received else judged.exit_code)
+
+
+def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
+    from strataml.registry.pipelines import load_pipeline
+    from strataml.runner import execute, pipeline
+
+    root = find_root(path.parent if path.parent.is_dir() else Path())
+    spec = load_pipeline(root, path)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        results = pipeline.run_pipeline(
+            root, spec, jobs=jobs, force=force, interrupts=interrupts,
+            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
+        )  # fmt: skip
+    typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
+    raise typer.Exit(pipeline.exit_code(results, interrupts))

@@ -18,7 +18,7 @@ from strataml import tool_version
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
 from strataml.errors import StrataError
-from strataml.integrity.checksums import CHECKSUMS
+from strataml.integrity.checksums import CHECKSUMS, content_hash
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import is_run_id
 from strataml.runlog import LOG_CAP, cap_log
@@ -29,6 +29,7 @@ from strataml.runner.experiment import Experiment, SpecError
 from strataml.runner.fingerprint import CodeState, fingerprint
 from strataml.runner.inputs import ResolvedInput
 from strataml.runner.outcome import disk_full, disk_reason, judge, write_metrics
+from strataml.runner.stagelink import StageLink
 
 Notify = Callable[[str], None]
 
@@ -56,6 +57,7 @@ class PlannedRun:
     tags: tuple[str, ...]
     reproduces: str | None = None  # the run this one re-executes (TFC-0002 R12)
     origin: Origin | None = None  # the script or notebook a run started from Python runs in
+    stage: StageLink | None = None  # a pipeline stage's links to its upstream runs
 
     def config(self, run_id: str, created: str) -> dict[str, Any]:
         """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
@@ -92,6 +94,8 @@ class PlannedRun:
             document["reproduces"] = self.reproduces
         if self.origin is not None:
             document["started_from"] = self.origin.document()
+        if self.stage is not None:
+            document["pipeline"] = self.stage.document()
         return document
 
 
@@ -116,17 +120,22 @@ def refuse_secrets(planned: PlannedRun) -> None:
 def planned_run(
     experiment: Experiment, params: dict[str, Any], inputs: dict[str, ResolvedInput],
     code: CodeState, name: str | None, tags: tuple[str, ...], reproduces: str | None = None,
-    origin: Origin | None = None,
+    origin: Origin | None = None, stage: StageLink | None = None,
 ) -> PlannedRun:  # fmt: skip
+    # A stage's code is the files it runs, not the whole tree (TFC-0002 R20): editing one
+    # stage's script leaves the others' results standing.
+    hashes = {n: i.content_hash for n, i in inputs.items()}
+    if stage is not None:
+        hashes.update(stage.input_hashes())
     return PlannedRun(
         experiment, params, inputs, code,
         fingerprint(
             experiment=experiment.name, command=experiment.command,
             shell=bool(experiment.spec.get("shell", False)), params=params,
-            inputs={n: i.content_hash for n, i in inputs.items()},
-            outputs=experiment.outputs, tree_hash=code.tree_hash,
+            inputs=hashes, outputs=experiment.outputs,
+            tree_hash=code.tree_hash if stage is None else content_hash(stage.code),
         ),
-        name, tags, reproduces, origin,
+        name, tags, reproduces, origin, stage,
     )  # fmt: skip
 
 

@@ -86,6 +86,12 @@ def _command_env(
     for name, resolved in planned.inputs.items():
         where = resolved.source or root / resolved.path
         env[f"STRATA_INPUT_{name.upper()}"] = str(where.resolve())
+    if planned.stage is not None:  # a stage's other inputs, by the same mechanism
+        for name, upstream in planned.stage.upstream.items():
+            output = root / rundir.RUNS / upstream.run_id / rundir.ARTIFACTS / upstream.output
+            env[f"STRATA_INPUT_{name.upper()}"] = str(output.resolve())
+        for name, pinned in planned.stage.files.items():
+            env[f"STRATA_INPUT_{name.upper()}"] = str((root / pinned.path).resolve())
     return env
 
 

@@ -11,6 +11,7 @@ from strataml.doctor.checks import (
     layout,
     lfs,
     lineage,
+    pipelines,
     prose,
     registry,
     repository,
@@ -39,6 +40,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "stages": registry.check_stages,
     "stages-kept": registry.check_stages_kept,
     "lineage-cycles": lineage.check_lineage_cycles,
+    "pipelines": pipelines.check_pipelines,
     "immutability": history.check_immutability,
     "signatures": signatures.check_signatures,
 }
@@ -55,6 +57,7 @@ ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "run-metrics": runmetrics.check_run_metrics,
     "reproduction": reproduction.check_reproduction,
     "lineage": lineage.check_lineage,
+    "stage-upstream": pipelines.check_stage_upstream,
     "card": registry.check_card,
     "unwritten": prose.check_unwritten,
     "claimed-metrics": claims.check_claimed_metrics,

@@ -8,6 +8,7 @@ from typing import Any
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LAY013, SCH001, SCH002, SCH003, SCH004, SCH005
+from strataml.registry.pipelines import find_pipelines
 from strataml.schemas import Schemas, SchemaViolation
 from strataml.workspace import Artifact
 from strataml.yamlio import ProblemKind
@@ -88,7 +89,7 @@ def check_artifact_documents(ctx: Context, artifact: Artifact) -> Iterator[Diagn
 
 
 def shared_documents(ctx: Context) -> Iterator[tuple[str, str]]:
-    """Documents outside version directories: stage files and experiment specs."""
+    """Documents outside version directories: stage files, experiment and pipeline specs."""
     for name in sorted({a.name for a in ctx.layout.artifacts if a.kind == "model"}):
         yield f"models/{name}/stages.yaml", "stages"
     experiments = ctx.root / "experiments"
@@ -96,6 +97,8 @@ def shared_documents(ctx: Context) -> Iterator[tuple[str, str]]:
         for spec in sorted(experiments.iterdir()):
             if spec.suffix in {".yaml", ".yml"}:
                 yield f"experiments/{spec.name}", "experiment"
+    for path in find_pipelines(ctx.root):
+        yield path, "pipeline"
 
 
 def check_shared_documents(ctx: Context) -> Iterator[Diagnostic]:

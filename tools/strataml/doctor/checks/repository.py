@@ -17,7 +17,7 @@ KNOWN = frozenset(
         ".ci", ".git", ".github", ".gitattributes", ".gitignore", ".gitlab-ci.yml",
         ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", ".strata", ".vscode",
         "README.md", "benchmarks", "datasets", "experiments", "keys", "models",
-        "pyproject.toml", "runs", "schemas", "site", "tests", "tfc", "tools",
+        "pipelines", "pyproject.toml", "runs", "schemas", "site", "tests", "tfc", "tools",
     }
 )  # fmt: skip
 KNOWN_PREFIXES = ("LICENSE", "CHANGELOG")

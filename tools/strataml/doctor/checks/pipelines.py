@@ -1,0 +1,62 @@
+"""Pipeline specs and the runs of their stages (TFC-0002 R19, R20)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml.doctor.context import Context, within
+from strataml.doctor.model import Diagnostic
+from strataml.doctor.rules import LIN006, PIP001, PIP002, PIP003, PIP004
+from strataml.refs import is_run_id
+from strataml.registry.pipelines import check_graph, find_pipelines, listed_output_hash
+from strataml.workspace import Artifact
+
+_GRAPH_RULES = {rule.code: rule for rule in (PIP001, PIP002, PIP003, PIP004)}
+_RESTORE = "a sealed run never changes: restore both runs from Git, or run the pipeline again"
+
+
+def check_pipelines(ctx: Context) -> Iterator[Diagnostic]:
+    for path in find_pipelines(ctx.root):
+        if not within(path, ctx.target):
+            continue
+        document = ctx.document(path)
+        if document is None or not document.ok or not isinstance(document.data, dict):
+            continue  # SCH said why
+        if ctx.schemas.validate("pipeline", document.data):
+            continue  # SCH003 or LAY013 said why
+        _, problems = check_graph(ctx.root, path, document)
+        for p in problems:
+            yield _GRAPH_RULES[p.code].at(path, p.message, line=p.line, hint=p.hint)
+
+
+def check_stage_upstream(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
+    """Run -> run lineage: each pinned upstream output is what the producing run sealed."""
+    if artifact.kind != "run":
+        return
+    at = f"{artifact.path}/config.yaml"
+    document = ctx.document(at)
+    if document is None or not document.ok or not isinstance(document.data, dict):
+        return
+    link = document.data.get("pipeline")
+    upstream = link.get("upstream") if isinstance(link, dict) else None
+    if not isinstance(upstream, dict):
+        return
+    for name, pin in sorted(upstream.items()):
+        if (
+            not isinstance(pin, dict)
+            or not all(isinstance(pin.get(k), str) for k in ("run", "output", "content_hash"))
+            or not is_run_id(pin["run"])
+        ):
+            continue  # SCH003 said why
+        line = document.line_of(("pipeline", "upstream", name))
+        listing = ctx.listing(f"runs/{pin['run']}")
+        if isinstance(listing, OSError):
+            yield LIN006.at(at, f"upstream {name}: run {pin['run']} is not a sealed run of this "
+                            "repository", line=line, hint=_RESTORE)  # fmt: skip
+            continue
+        held = listed_output_hash(listing.digests(), pin["output"])
+        if held != pin["content_hash"]:
+            what = f"holds {held}" if held else "holds no such output"
+            yield LIN006.at(at, f"upstream {name}: {pin['output']} of run {pin['run']} is pinned "
+                            f"to {pin['content_hash']} but that run {what}", line=line,
+                            hint=_RESTORE)  # fmt: skip

@@ -1,0 +1,207 @@
+"""`strata status`: is each stage of a pipeline up to date, stale or never run, and why
+(TFC-0002 R21). Read-only: runs come through the run cache, and no Git process is started."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.refs import ArtifactRef
+from strataml.registry.pipelines import FileInput, Pipeline, Stage, StageOutput
+from strataml.registry.resolve import resolve
+from strataml.registry.runcache import load_all
+from strataml.registry.runrecord import RunRecord
+from strataml.registry.runs import run_ids
+from strataml.runner.experiment import SpecError
+from strataml.runner.fingerprint import CodeState
+from strataml.runner.inputs import ResolvedInput, read_content_hash
+from strataml.runner.pipeline import (
+    PreparedStage,
+    hash_paths,
+    output_hash,
+    plan_stage,
+    stage_experiment,
+)
+from strataml.runner.stagelink import PinnedFile, Upstream
+from strataml.runner.staleness import (
+    CommandChanged,
+    FileChanged,
+    InputChanged,
+    Reason,
+    UpstreamNotCurrent,
+    UpstreamOutputChanged,
+    code_changes,
+    param_changes,
+)
+
+UP_TO_DATE, STALE, NEVER_RUN = "up to date", "stale", "never run"
+_NO_CODE = CodeState(None, None, False, None, "")  # a stage's fingerprint counts its own code
+
+
+@dataclass(frozen=True, slots=True)
+class StageStatus:
+    stage: str
+    state: str
+    run_id: str | None  # the matching run, else the latest succeeded one
+    reasons: tuple[Reason, ...]
+
+    def document(self) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "state": self.state,
+            "run": self.run_id,
+            "reasons": [{**r.document(), "text": r.text()} for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    path: str
+    stages: tuple[StageStatus, ...]
+
+    @property
+    def current(self) -> bool:
+        return all(s.state == UP_TO_DATE for s in self.stages)
+
+    def text(self) -> str:
+        width = max(len(s.stage) for s in self.stages)
+        lines = [self.path]
+        for s in self.stages:
+            head = f"  {s.stage:<{width}}  {s.state:<10}"
+            if s.state == UP_TO_DATE:
+                lines.append(f"{head}  {s.run_id}")
+            for index, reason in enumerate(s.reasons):
+                lines.append(f"{head if index == 0 else ' ' * len(head)}  {reason.text()}")
+            if s.state != UP_TO_DATE and not s.reasons:
+                lines.append(head.rstrip())
+        counts = [
+            (n, sum(s.state == n for s in self.stages)) for n in (UP_TO_DATE, STALE, NEVER_RUN)
+        ]
+        lines.append("  " + ", ".join(f"{c} {n}" for n, c in counts if c))
+        return "\n".join(lines) + "\n"
+
+    def document(self) -> dict[str, object]:
+        return {"path": self.path, "stages": [s.document() for s in self.stages]}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    pipelines: tuple[PipelineStatus, ...]
+
+    @property
+    def current(self) -> bool:
+        return all(p.current for p in self.pipelines)
+
+    def text(self) -> str:
+        return "\n".join(p.text() for p in self.pipelines)
+
+    def document(self) -> dict[str, object]:
+        return {"schema_version": 1, "pipelines": [p.document() for p in self.pipelines]}
+
+
+def stage_runs(root: Path) -> dict[tuple[str, str], list[RunRecord]]:
+    """Sealed succeeded stage runs by (pipeline path, stage), oldest first."""
+    found: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in load_all(root, run_ids(root), whole=False):
+        link = record.config.get("pipeline")
+        if not isinstance(link, dict) or not record.sealed or record.state != "succeeded":
+            continue
+        found.setdefault((str(link.get("path")), str(link.get("stage"))), []).append(record)
+    for records in found.values():
+        records.sort(key=lambda r: (r.created, r.run_id))
+    return found
+
+
+def pipeline_status(
+    root: Path, pipeline: Pipeline, runs: dict[tuple[str, str], list[RunRecord]]
+) -> PipelineStatus:
+    done: dict[str, StageStatus] = {}
+    for name in pipeline.order:
+        done[name] = _stage_status(root, pipeline, pipeline.stages[name], done, runs)
+    return PipelineStatus(pipeline.path, tuple(done[n] for n in pipeline.order))
+
+
+def _stage_status(
+    root: Path, pipeline: Pipeline, stage: Stage, done: dict[str, StageStatus],
+    runs: dict[tuple[str, str], list[RunRecord]],
+) -> StageStatus:  # fmt: skip
+    prepared = _prepare(root, pipeline, stage)
+    records = runs.get((pipeline.path, stage.name), [])
+    latest = records[-1] if records else None
+    behind = [
+        UpstreamNotCurrent(u, done[u].state) for u in stage.upstream if done[u].state != UP_TO_DATE
+    ]
+    if behind:
+        own = _own_reasons(prepared, latest, {}) if latest is not None else []
+        return StageStatus(stage.name, STALE if latest else NEVER_RUN, _id(latest), (*own, *behind))
+    upstream = {}
+    for name, value in stage.inputs.items():
+        if isinstance(value, StageOutput):
+            run_id = done[value.stage].run_id
+            assert run_id is not None  # an up-to-date stage has its run
+            digest = output_hash(root, run_id, value.output) or "missing"
+            upstream[name] = Upstream(value.stage, value.output, run_id, digest)
+    fingerprint = plan_stage(pipeline, prepared, upstream, _NO_CODE).fingerprint
+    matching = [r for r in records if r.config.get("fingerprint") == fingerprint]
+    if matching:
+        return StageStatus(stage.name, UP_TO_DATE, matching[-1].run_id, ())
+    if latest is None:
+        return StageStatus(stage.name, NEVER_RUN, None, ())
+    reasons = _own_reasons(prepared, latest, upstream) or [CommandChanged()]
+    return StageStatus(stage.name, STALE, latest.run_id, tuple(reasons))
+
+
+def _id(record: RunRecord | None) -> str | None:
+    return record.run_id if record is not None else None
+
+
+def _prepare(root: Path, pipeline: Pipeline, stage: Stage) -> PreparedStage:
+    """As the runner prepares a stage, but pinning without verifying the bytes (the runner
+    verifies before it runs; status only compares)."""
+    experiment = stage_experiment(pipeline, stage)
+    inputs = {}
+    for name, asked in sorted(experiment.inputs.items()):
+        try:
+            ref = (
+                ArtifactRef(asked.kind, asked.name, asked.version, asked.pin)
+                if asked.version is not None
+                else resolve(asked, root=root).ref
+            )
+            pin = read_content_hash(root / ref.path, name, ref)
+        except StrataError as exc:
+            raise SpecError(f"{pipeline.path}: stage {stage.name} input {name}: {exc}") from None
+        inputs[name] = ResolvedInput(name, dataclasses.replace(ref, pin=pin), pin)
+    files = {n: i.file for n, i in stage.inputs.items() if isinstance(i, FileInput)}
+    hashed = hash_paths(root, sorted(set(files.values())))
+    return PreparedStage(
+        stage, experiment, inputs, hash_paths(root, stage.code_paths(root)),
+        {n: PinnedFile(p, hashed[p]) for n, p in files.items()},
+    )  # fmt: skip
+
+
+def _own_reasons(
+    prepared: PreparedStage, latest: RunRecord, upstream: dict[str, Upstream]
+) -> list[Reason]:
+    config = latest.config
+    link: dict[str, Any] = config.get("pipeline") or {}
+    reasons: list[Reason] = []
+    reasons += code_changes(link.get("code") or {}, prepared.code)
+    reasons += param_changes(config.get("params") or {}, prepared.experiment.params)
+    recorded_inputs: dict[str, Any] = config.get("inputs") or {}
+    for name, now in sorted(prepared.inputs.items()):
+        before = recorded_inputs.get(name)
+        old = before.get("ref", "") if isinstance(before, dict) else ""
+        if old != str(now.ref):
+            reasons.append(InputChanged(name, old, str(now.ref)))
+    recorded_files: dict[str, Any] = link.get("files") or {}
+    for name, pinned in sorted(prepared.files.items()):
+        if (recorded_files.get(name) or {}).get("content_hash") != pinned.content_hash:
+            reasons.append(FileChanged(name, pinned.path))
+    recorded_upstream: dict[str, Any] = link.get("upstream") or {}
+    for name, now_up in sorted(upstream.items()):
+        if (recorded_upstream.get(name) or {}).get("content_hash") != now_up.content_hash:
+            reasons.append(UpstreamOutputChanged(name, now_up.stage, now_up.output))
+    return reasons
