@@ -212,12 +212,10 @@ def run_pipeline(
 
 
 def _blocked(stage: Stage, results: dict[str, StageResult], interrupts: Interrupts) -> str | None:
-    if interrupts.received:
-        return "interrupted before it started"
     for name in stage.upstream:
         if results[name].status not in {"succeeded", "reused"}:
             return f"upstream {name} {results[name].status}"
-    return None
+    return "interrupted before it started" if interrupts.received else None
 
 
 def exit_code(results: list[StageResult], interrupts: Interrupts) -> int:

@@ -1,0 +1,227 @@
+"""Pipelines (TFC-0002 R18-R21): real Git repositories, the real tools/run.py in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, fork_template, git
+from runkit import RUN_PY, SLEEPER, load_record, run_py, runs
+
+PIPELINE = "pipelines/iris.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return fork_template(tmp_path / "repo")
+
+
+def run_pipeline(repo: Path, *args: str) -> list[str]:
+    """Run the pipeline; the runs it made, oldest claim first."""
+    before = set(runs(repo))
+    done = run_py(repo, "--pipeline", PIPELINE, *args)
+    assert done.returncode == 0, done.stderr
+    return sorted(
+        set(runs(repo)) - before, key=lambda r: load_record(repo / "runs" / r)[0]["created"]
+    )
+
+
+def stage_of(repo: Path, run_id: str) -> str:
+    stage: str = load_record(repo / "runs" / run_id)[0]["pipeline"]["stage"]
+    return stage
+
+
+def listed(repo: Path, run_id: str, path: str) -> str:
+    for line in (repo / "runs" / run_id / "CHECKSUMS.txt").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        if name == path:
+            return f"blake3:{digest}"
+    raise AssertionError(f"{path} not in {run_id}")
+
+
+def status(strata: RunCli, repo: Path, *args: str) -> tuple[int, str]:
+    code, out, err = strata("status", str(repo / PIPELINE), *args)
+    assert err == ""
+    return code, out
+
+
+def test_a_changed_learning_rate_reruns_train_and_evaluate_only(repo: Path, strata: RunCli) -> None:
+    first = run_pipeline(repo)
+    prepare, train, evaluate = first
+    assert [stage_of(repo, r) for r in first] == ["prepare", "train", "evaluate"]
+    commit_all(repo, "first runs")
+    spec = repo / PIPELINE
+    spec.write_text(spec.read_text().replace("lr: 0.1", "lr: 0.2"))
+
+    assert status(strata, repo) == (0, (
+        f"{PIPELINE}\n"
+        f"  prepare   up to date  {prepare}\n"
+        f"  train     stale       param lr: 0.1 -> 0.2\n"
+        f"  evaluate  stale       upstream train is stale\n"
+        "  1 up to date, 2 stale\n"
+    ))  # fmt: skip
+    assert status(strata, repo, "--check")[0] == 1
+
+    second = run_pipeline(repo)
+    assert [stage_of(repo, r) for r in second] == ["train", "evaluate"]  # exactly those two
+    new_train, new_evaluate = second
+    config = load_record(repo / "runs" / new_train)[0]
+    assert config["params"] == {"lr": 0.2}
+    assert config["pipeline"]["upstream"] == {
+        "train": {"stage": "prepare", "output": "train.csv", "run": prepare,
+                  "content_hash": listed(repo, prepare, "artifacts/train.csv")},
+    }  # fmt: skip
+    upstream = load_record(repo / "runs" / new_evaluate)[0]["pipeline"]["upstream"]
+    assert {n: (u["stage"], u["run"]) for n, u in upstream.items()} == {
+        "model": ("train", new_train),
+        "test": ("prepare", prepare),
+    }
+    assert upstream["model"]["content_hash"] == listed(repo, new_train, "artifacts/model.json")
+    assert status(strata, repo, "--check") == (0, (
+        f"{PIPELINE}\n"
+        f"  prepare   up to date  {prepare}\n"
+        f"  train     up to date  {new_train}\n"
+        f"  evaluate  up to date  {new_evaluate}\n"
+        "  3 up to date\n"
+    ))  # fmt: skip
+    assert train not in second and evaluate not in second
+
+
+def test_editing_the_prepare_script_makes_all_stale_and_reverting_it_does_not(
+    repo: Path, strata: RunCli, tmp_path: Path
+) -> None:
+    prepare, train, evaluate = run_pipeline(repo)
+    commit_all(repo, "runs")
+    script = repo / "experiments/iris_pipeline/prepare.py"
+    script.write_text(script.read_text() + "# tuned\n")
+    code, out = status(strata, repo, "--format", "json")
+    assert code == 0  # only --check fails on a stale stage
+    document = json.loads(out)
+    assert [(s["stage"], s["state"], s["run"], [r["text"] for r in s["reasons"]])
+            for s in document["pipelines"][0]["stages"]] == [
+        ("prepare", "stale", prepare, ["code file experiments/iris_pipeline/prepare.py changed"]),
+        ("train", "stale", train, ["upstream prepare is stale"]),
+        ("evaluate", "stale", evaluate, ["upstream prepare is stale", "upstream train is stale"]),
+    ]  # fmt: skip
+    (tmp_path / "status.json").write_text(out)
+    assert_check_jsonschema(tmp_path / "status.json", "status")
+
+    git(repo, "checkout", "--", "experiments/iris_pipeline/prepare.py")  # fingerprints, not times
+    assert status(strata, repo, "--check")[0] == 0
+    assert run_pipeline(repo) == []  # all three reused
+
+
+def test_a_pipelines_runs_survive_a_clone(repo: Path, tmp_path: Path) -> None:
+    made = run_pipeline(repo, "--jobs", "2")
+    assert len(made) == 3
+    commit_all(repo, "pipeline runs")
+    git(tmp_path, "clone", "-q", str(repo), str(tmp_path / "clone"))
+    checked = doctor_script(tmp_path / "clone", "--strict")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_failing_stage_stops_its_dependants(repo: Path) -> None:
+    script = repo / "experiments/iris_pipeline/train.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    commit_all(repo, "broken train")
+    done = run_py(repo, "--pipeline", PIPELINE)
+    assert done.returncode == 3
+    made = runs(repo)
+    assert sorted(stage_of(repo, r) for r in made) == ["prepare", "train"]
+    statuses = {stage_of(repo, r): load_record(repo / "runs" / r)[1]["status"] for r in made}
+    assert statuses == {"prepare": "succeeded", "train": "failed"}
+    summary = done.stderr[done.stderr.index("pipeline pipelines/iris.yaml") :]
+    prepare = next(r for r in made if statuses[stage_of(repo, r)] == "succeeded")
+    train = next(r for r in made if r != prepare)
+    assert summary == (
+        "pipeline pipelines/iris.yaml: 3 stages\n"
+        f"  prepare   succeeded    {prepare}\n"
+        f"  train     failed       {train}\n"
+        "  evaluate  not run: upstream train failed\n"
+        "  1 succeeded, 1 failed, 1 not run\n"
+    )
+    assert "[strata] evaluate: not run: upstream train failed\n" in done.stderr
+
+
+def test_force_reruns_one_stage_and_its_unchanged_output_keeps_the_rest(repo: Path) -> None:
+    prepare, _, _ = run_pipeline(repo)
+    again = run_pipeline(repo, "--force", "prepare")
+    assert [stage_of(repo, r) for r in again] == ["prepare"]  # same bytes: train, evaluate reused
+    assert again != [prepare]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "schema_version: 1\nname: iris\nstages:\n  a:\n    command: [sh]\n"
+            "    inputs:\n      x: {stage: b, output: o}\n    outputs: [o]\n"
+            "  b:\n    command: [sh]\n    inputs:\n      y: {stage: a, output: o}\n    outputs: [o]\n",
+            "pipelines/iris.yaml:4: PIP002 stages form a cycle: a -> b -> a\n"
+            "  hint: a stage cannot consume its own output, directly or through others\n",
+        ),
+        (
+            "schema_version: 1\nname: iris\nstages:\n  a:\n    command: [sh]\n    outputs: [../o]\n",
+            "pipelines/iris.yaml:6: LAY013 stages.a.outputs[0]: '../o' is absolute, has '..' or control characters, or is empty\n"
+            "  hint: write a relative path with '/' that stays inside (no '..', no leading '/')\n",
+        ),
+        (
+            "schema_version: 1\nname: iris\nstages:\n  a: [unclosed\n",
+            "pipelines/iris.yaml:5: SCH001 while parsing a flow sequence did not find expected "
+            "',' or ']'\n  hint: fix the YAML syntax; quote strings holding ': ' or '#'\n",
+        ),
+    ],
+    ids=["cycle", "escaping-output", "malformed-yaml"],
+)
+def test_a_bad_pipeline_is_refused_before_anything_is_created(
+    repo: Path, text: str, expected: str
+) -> None:
+    (repo / PIPELINE).write_text(text)
+    done = run_py(repo, "--pipeline", PIPELINE)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert runs(repo) == []
+    assert done.stderr == f"run: error: {expected}"
+
+
+def test_an_unknown_forced_stage_is_refused(repo: Path) -> None:
+    done = run_py(repo, "--pipeline", PIPELINE, "--force", "trian")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --force trian: pipelines/iris.yaml has no stage 'trian' (did you mean train?)\n"
+    )  # fmt: skip
+    assert runs(repo) == []
+
+
+def test_ctrl_c_seals_the_running_stage_and_starts_nothing_after(repo: Path) -> None:
+    (repo / "experiments/sleeper.py").write_text(SLEEPER)
+    (repo / PIPELINE).write_text(
+        "schema_version: 1\nname: slow\nstages:\n"
+        "  nap:\n    command: [python, experiments/sleeper.py]\n    outputs: [none.txt]\n"
+        "  after:\n    command: [python, experiments/sleeper.py]\n"
+        "    inputs:\n      log: {stage: nap, output: none.txt}\n"
+    )
+    commit_all(repo, "slow pipeline")
+    proc = subprocess.Popen(
+        [sys.executable, RUN_PY, "--pipeline", PIPELINE], cwd=repo, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    [nap] = runs(repo)
+    _, system, _ = load_record(repo / "runs" / nap)
+    assert system["status"] == "interrupted"
+    assert (repo / "runs" / nap / "CHECKSUMS.txt").is_file()  # sealed, not half-sealed
+    assert err.endswith(
+        "pipeline pipelines/iris.yaml: 2 stages\n"
+        f"  nap    interrupted  {nap}\n"
+        "  after  not run: upstream nap interrupted\n"
+        "  1 interrupted, 1 not run\n"
+    )
