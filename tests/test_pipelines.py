@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, fork_template, git
 from runkit import RUN_PY, SLEEPER, load_record, run_py, runs
+from strataml.integrity.stamp import stamp_directory
 
 PIPELINE = "pipelines/iris.yaml"
 
@@ -225,3 +227,75 @@ def test_ctrl_c_seals_the_running_stage_and_starts_nothing_after(repo: Path) -> 
         "  after  not run: upstream nap interrupted\n"
         "  1 interrupted, 1 not run\n"
     )
+
+
+RENDEZVOUS = """\
+import os, pathlib, sys, time
+meet = pathlib.Path(os.environ["MEET_DIR"])
+(meet / sys.argv[1]).touch()
+deadline = time.monotonic() + 30
+while not (meet / sys.argv[2]).exists():  # only a stage running beside this one can end the wait
+    if time.monotonic() > deadline:
+        sys.exit(1)
+    time.sleep(0.02)
+(pathlib.Path(os.environ["STRATA_OUTPUT_DIR"]) / "done.txt").write_text(sys.argv[1])
+"""
+
+
+def test_independent_stages_run_side_by_side(repo: Path, tmp_path: Path) -> None:
+    (repo / "experiments/meet.py").write_text(RENDEZVOUS)
+    (repo / PIPELINE).write_text(
+        "schema_version: 1\nname: pair\nstages:\n"
+        "  left:\n    command: [python, experiments/meet.py, left, right]\n    outputs: [done.txt]\n"
+        "  right:\n    command: [python, experiments/meet.py, right, left]\n    outputs: [done.txt]\n"
+        '  join:\n    command: [python, -c, \'import os; open(os.environ["STRATA_OUTPUT_DIR"]'
+        ' + "/both.txt", "w").write(open(os.environ["STRATA_INPUT_A"]).read()'
+        ' + open(os.environ["STRATA_INPUT_B"]).read())\']\n'
+        "    inputs:\n      a: {stage: left, output: done.txt}\n"
+        "      b: {stage: right, output: done.txt}\n    outputs: [both.txt]\n"
+    )
+    commit_all(repo, "a pair that must meet")
+    (tmp_path / "meet").mkdir()
+    done = run_py(
+        repo, "--pipeline", PIPELINE, "--jobs", "2", env={"MEET_DIR": str(tmp_path / "meet")}
+    )
+    assert done.returncode == 0, done.stderr
+    [join] = [r for r in runs(repo) if stage_of(repo, r) == "join"]
+    assert (repo / "runs" / join / "artifacts/both.txt").read_text() == "leftright"
+
+
+def test_a_stage_run_is_not_reproduced_alone(repo: Path) -> None:
+    _, train, _ = run_pipeline(repo)
+    done = run_py(repo, "--reproduce", train)
+    assert (done.returncode, done.stderr) == (2, (
+        f"run: error: {train} is stage train of pipelines/iris.yaml; re-run it with "
+        "`tools/run.py --pipeline pipelines/iris.yaml --force train`\n"
+    ))  # fmt: skip
+
+
+def test_a_new_dataset_version_makes_the_stage_reading_latest_stale(
+    repo: Path, strata: RunCli
+) -> None:
+    spec = repo / PIPELINE
+    spec.write_text(
+        spec.read_text().replace("data: datasets/iris@v1", "data: datasets/iris@latest")
+    )
+    prepare, train, evaluate = run_pipeline(repo)
+    v2 = repo / "datasets/iris/v2"
+    shutil.copytree(repo / "datasets/iris/v1", v2)
+    (v2 / "SIGNATURE.asc").unlink(missing_ok=True)
+    metadata = v2 / "metadata.yaml"
+    metadata.write_text(metadata.read_text().replace("version: v1", "version: v2"))
+    rows = v2 / "test" / "iris.csv"
+    rows.write_text(rows.read_text().replace("setosa", "virginica", 1))  # other bytes
+    stamp_directory(v2)
+    commit_all(repo, "iris v2")
+    assert status(strata, repo) == (0, (
+        f"{PIPELINE}\n"
+        f"  prepare   stale       input data: datasets/iris has a new version: v1 -> v2\n"
+        f"  train     stale       upstream prepare is stale\n"
+        f"  evaluate  stale       upstream prepare is stale\n"
+        f"                        upstream train is stale\n"
+        "  3 stale\n"
+    ))  # fmt: skip
+    assert run_pipeline(repo) != [prepare, train, evaluate]

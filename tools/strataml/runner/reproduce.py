@@ -77,6 +77,11 @@ def plan_reproduction(root: Path, run_ref: str) -> Reproduction:
             raise ReproduceError(
                 f"{record.path}/{name} does not validate (see `strata doctor {record.path}`)"
             )
+    if isinstance(link := record.config.get("pipeline"), dict):  # its inputs are other runs'
+        raise ReproduceError(
+            f"{record.run_id} is stage {link.get('stage')} of {link.get('path')}; re-run it with "
+            f"`tools/run.py --pipeline {link.get('path')} --force {link.get('stage')}`"
+        )
     recorded = record.config["experiment"]
     spec = recorded["spec"]
     violations = schemas.validate("experiment", spec)

@@ -96,6 +96,8 @@ class StatusReport:
         return all(p.current for p in self.pipelines)
 
     def text(self) -> str:
+        if not self.pipelines:
+            return "no pipelines under pipelines/\n"
         return "\n".join(p.text() for p in self.pipelines)
 
     def document(self) -> dict[str, object]:
