@@ -299,3 +299,25 @@ def test_a_new_dataset_version_makes_the_stage_reading_latest_stale(
         "  3 stale\n"
     ))  # fmt: skip
     assert run_pipeline(repo) != [prepare, train, evaluate]
+
+
+def test_a_missing_pipeline_file_is_named_with_the_nearest(repo: Path) -> None:
+    done = run_py(repo, "--pipeline", "pipelines/irs.yaml")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: pipelines/irs.yaml: cannot read the pipeline: No such file or directory"
+        " (did you mean iris.yaml?)\n",
+    )  # fmt: skip
+
+
+def test_status_of_a_pipeline_never_run(
+    repo: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    assert strata("status", "--check") == (1, (
+        f"{PIPELINE}\n"
+        "  prepare   never run\n"
+        "  train     never run   upstream prepare was never run\n"
+        "  evaluate  never run   upstream prepare was never run\n"
+        "                        upstream train was never run\n"
+        "  3 never run\n"
+    ), "")  # fmt: skip

@@ -124,11 +124,11 @@ def load_pipeline(root: Path, path: Path) -> Pipeline:
     try:
         raw = read_regular(path, MAX_BYTES + 1)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        problem = PipelineProblem(
-            "PIP001", f"cannot read the pipeline: {reason}", None, "give a file under pipelines/"
-        )
-        raise PipelineError(where, problem, 0) from None
+        names = find_pipelines(root) if isinstance(exc, FileNotFoundError) else []
+        close = did_you_mean(path.name, [Path(n).name for n in names])
+        raise UsageError(
+            f"{where}: cannot read the pipeline: {exc.strerror or exc}{close}"
+        ) from None
     pipeline, problems = read_pipeline(root, where, parse_yaml(raw))
     if problems or pipeline is None:
         raise PipelineError(where, problems[0], len(problems) - 1)

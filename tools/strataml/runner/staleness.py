@@ -99,7 +99,9 @@ class UpstreamNotCurrent:
     state: str  # stale or never run
 
     def text(self) -> str:
-        return f"upstream {self.stage} is {self.state}"
+        return f"upstream {self.stage} " + (
+            "was never run" if self.state == "never run" else "is stale"
+        )
 
     def document(self) -> dict[str, object]:
         return {"kind": "upstream", "stage": self.stage, "state": self.state}
