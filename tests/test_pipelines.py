@@ -13,6 +13,7 @@ import pytest
 
 from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, fork_template, git
 from runkit import RUN_PY, SLEEPER, load_record, run_py, runs
+from strataml.integrity.digest import Digest
 from strataml.integrity.stamp import stamp_directory
 
 PIPELINE = "pipelines/iris.yaml"
@@ -321,3 +322,39 @@ def test_status_of_a_pipeline_never_run(
         "                        upstream train was never run\n"
         "  3 never run\n"
     ), "")  # fmt: skip
+
+
+SPLIT = """\
+import os, pathlib
+out = pathlib.Path(os.environ["STRATA_OUTPUT_DIR"]) / "splits"
+out.mkdir()
+(out / "a.txt").write_text("a")
+(out / "b.txt").write_text("b")
+"""
+COUNT = """\
+import os, pathlib
+found = sorted(p.name for p in pathlib.Path(os.environ["STRATA_INPUT_PARTS"]).iterdir())
+(pathlib.Path(os.environ["STRATA_OUTPUT_DIR"]) / "count.txt").write_text(",".join(found))
+"""
+
+
+def test_a_directory_output_is_pinned_by_its_listing(repo: Path) -> None:
+    (repo / "experiments/split.py").write_text(SPLIT)
+    (repo / "experiments/count.py").write_text(COUNT)
+    (repo / PIPELINE).write_text(
+        "schema_version: 1\nname: parts\nstages:\n"
+        "  split:\n    command: [python, experiments/split.py]\n    outputs: [splits]\n"
+        "  count:\n    command: [python, experiments/count.py]\n"
+        "    inputs:\n      parts: {stage: split, output: splits}\n    outputs: [count.txt]\n"
+    )
+    split, count = run_pipeline(repo)
+    assert (repo / "runs" / count / "artifacts/count.txt").read_text() == "a.txt,b.txt"
+    pin = load_record(repo / "runs" / count)[0]["pipeline"]["upstream"]["parts"]
+    listing = (
+        f"{listed(repo, split, 'artifacts/splits/a.txt')[7:]}  a.txt\n"
+        f"{listed(repo, split, 'artifacts/splits/b.txt')[7:]}  b.txt\n"
+    )
+    assert pin["content_hash"] == str(Digest.of(listing.encode()))
+    commit_all(repo, "runs")
+    checked = doctor_script(repo, "--strict")
+    assert checked.returncode == 0, checked.stdout
