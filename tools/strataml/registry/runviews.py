@@ -223,7 +223,12 @@ def format_show(record: RunRecord) -> str:
     ):
         lines.append(f"{title}:" if values else f"{title}: none")
         width = max((len(k) for k in values), default=0)
-        lines += [f"  {k.ljust(width)}  {value_text(v)}" for k, v in values.items()]
+        asked = record.requested if title == "inputs" else {}
+        lines += [
+            f"  {k.ljust(width)}  {value_text(v)}"
+            + (f"  (asked for {asked[k]})" if k in asked else "")
+            for k, v in values.items()
+        ]
     steps = _history_counts(record.metrics)
     if steps:
         points = ", ".join(f"{k} ({n} steps)" for k, n in sorted(steps.items()))
