@@ -1,0 +1,51 @@
+"""A Lightning logger that writes into a run started with `strataml.start_run` (TFC-0002 R17):
+
+    with strataml.start_run(experiment="mnist-mlp") as run:
+        trainer = lightning.Trainer(logger=StrataLogger(run), max_epochs=2)
+        trainer.fit(model, data)
+
+The module's hyperparameters (`save_hyperparameters()`) become the run's parameters, each logged
+metric a point of its history at the trainer's global step. The run's end stays start_run's: an
+exception out of `fit` records it `failed`, Ctrl-C `interrupted`."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from collections.abc import Mapping
+from typing import Any
+
+from lightning.fabric.utilities.logger import _convert_params
+from lightning.pytorch.loggers.logger import Logger
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from strataml.integrations.recording import Recorder
+from strataml.runner.tracked import ActiveRun
+
+
+class StrataLogger(Logger):  # type: ignore[misc]  # lightning's classes are untyped for mypy
+    def __init__(self, run: ActiveRun) -> None:
+        super().__init__()
+        self._recorder = Recorder(run)
+
+    @property
+    def run(self) -> ActiveRun:
+        return self._recorder.run
+
+    @property
+    def name(self) -> str:
+        return "strataml"
+
+    @property
+    def version(self) -> str:
+        return self.run.run_id
+
+    @rank_zero_only  # type: ignore[misc]
+    def log_hyperparams(
+        self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
+    ) -> None:
+        converted: Mapping[str, Any] = _convert_params(params) or {}
+        self._recorder.params(converted)
+
+    @rank_zero_only  # type: ignore[misc]
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._recorder.metrics(metrics, step=step)
