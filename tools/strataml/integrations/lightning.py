@@ -16,13 +16,13 @@ from typing import Any
 
 from lightning.fabric.utilities.logger import _convert_params
 from lightning.pytorch.loggers.logger import Logger
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_only
 
 from strataml.integrations.recording import Recorder
 from strataml.runner.tracked import ActiveRun
 
 
-class StrataLogger(Logger):  # type: ignore[misc]  # lightning's classes are untyped for mypy
+class StrataLogger(Logger):
     def __init__(self, run: ActiveRun) -> None:
         super().__init__()
         self._recorder = Recorder(run)
@@ -39,13 +39,13 @@ class StrataLogger(Logger):  # type: ignore[misc]  # lightning's classes are unt
     def version(self) -> str:
         return self.run.run_id
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def log_hyperparams(
         self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
     ) -> None:
         converted: Mapping[str, Any] = _convert_params(params) or {}
         self._recorder.params(converted)
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         self._recorder.metrics(metrics, step=step)

@@ -28,7 +28,7 @@ TRAINING_ARGS = (
 _SUMMARY = "train_runtime"  # a key of the logs Trainer.train() writes once, when it ends
 
 
-class StrataCallback(TrainerCallback):  # type: ignore[misc]  # transformers is untyped for mypy
+class StrataCallback(TrainerCallback):
     def __init__(self, run: ActiveRun) -> None:
         self._recorder = Recorder(run)
 
