@@ -210,6 +210,25 @@ def test_a_failing_lightning_step_records_failed(template: Path) -> None:
     assert checked.returncode == 0, checked.stdout
 
 
+def test_ctrl_c_in_a_lightning_fit_records_interrupted(template: Path) -> None:
+    framework("lightning")
+    script = (
+        LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1, fail_at=2")
+        .replace(
+            'raise RuntimeError(f"loss diverged at step {self.global_step}")',
+            "os.kill(os.getpid(), signal.SIGINT)",
+        )
+        .replace("import warnings\n", "import os\nimport signal\nimport warnings\n")
+    )
+    # Lightning catches the KeyboardInterrupt, shuts down and exits 1: the run says why.
+    run_id, _ = train(template, "experiments/lightning_stop.py", script, expect=1)
+    _, system, metrics = load_record(template / "runs" / run_id)
+    assert (system["status"], system["exit_code"], "reason" in system) == (
+        "interrupted", -2, False,
+    )  # fmt: skip
+    assert history(metrics) == {"epoch": [0, 1], "train/loss": [0, 1]}
+
+
 # --- transformers -------------------------------------------------------------------------------
 
 TRAINER = """\
