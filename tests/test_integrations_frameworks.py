@@ -322,8 +322,14 @@ def test_a_trainer_run_is_recorded_compared_and_survives_a_clone(
 
     sections = compared(strata, template, run_id, monkeypatch)
     assert sections["run"]["experiment"] == ["tiny-bert", "my_experiment"]
-    assert sections["params"]["learning_rate"] == [0.001, 0.5]
-    assert sections["metrics"]["loss"][1] is None
+    assert sections["params"] == {  # seed: 0 in both, alike, so not shown
+        **{name: [value, None] for name, value in TRAINER_PARAMS.items() if name != "seed"},
+        "epochs": [None, 100], "l2": [None, 0.001], "learning_rate": [0.001, 0.5],
+    }  # fmt: skip
+    assert sorted(sections["metrics"]) == sorted(
+        {*metrics["final"], "test/accuracy", "train/loss", "val/accuracy"}
+    )
+    assert sections["metrics"]["loss"] == [metrics["final"]["loss"], None]
     assert_clone_is_clean(template, tmp_path)
 
 
