@@ -78,10 +78,22 @@ def compared(strata: RunCli, repo: Path, run_id: str, monkeypatch: pytest.Monkey
     return json.loads(out)["sections"]
 
 
-def assert_clone_is_clean(repo: Path, tmp_path: Path) -> None:
-    checked = doctor_script(cloned(repo, tmp_path), "--strict")
+def assert_clone_is_clean(repo: Path, tmp_path: Path, *, lfs: int = 0) -> Path:
+    """Commit, clone, doctor --strict in the clone; with `lfs` files under Git LFS, pull their
+    content from the origin and check again with content required (TFC-0008 R12)."""
+    clone = cloned(repo, tmp_path)
+    checked = doctor_script(clone, "--strict")
     assert checked.returncode == 0, checked.stdout
-    assert checked.stdout.startswith("OK (strict): 0 errors, 0 warnings"), checked.stdout
+    summary = checked.stdout.splitlines()[-1]
+    assert summary.startswith(f"OK (strict): 0 errors, 0 warnings, {lfs} info;"), checked.stdout
+    if lfs:
+        git(clone, "lfs", "install", "--local")
+        git(clone, "lfs", "pull")
+        checked = doctor_script(clone, "--strict", "--require-content")
+        assert checked.stdout.startswith("OK (strict): 0 errors, 0 warnings, 0 info;"), (
+            checked.stdout
+        )
+    return clone
 
 
 # --- import strataml stays light ----------------------------------------------------------------
@@ -144,7 +156,7 @@ data = TensorDataset(torch.randn(16, 3), torch.randn(16, 1))
 with strataml.start_run(experiment="lightning-regressor", tags=["lightning"]) as run:
     trainer = L.Trainer(
         max_epochs=2, logger=StrataLogger(run), log_every_n_steps=1, accelerator="cpu",
-        devices=1, enable_checkpointing=False, enable_progress_bar=False,
+        devices=1, enable_checkpointing=CHECKPOINT, enable_progress_bar=False,
         enable_model_summary=False, num_sanity_val_steps=0,
     )
     trainer.fit(Regressor(**MODEL), DataLoader(data, batch_size=4), DataLoader(data, batch_size=8))
@@ -156,7 +168,9 @@ def test_a_lightning_run_is_recorded_compared_and_survives_a_clone(
     template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strata: RunCli
 ) -> None:
     framework("lightning")
-    script = LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1")
+    require_tool("git-lfs")
+    git(template, "lfs", "install", "--local")  # the checkpoint travels through Git LFS
+    script = LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1").replace("CHECKPOINT", "True")
     run_id, out = train(template, "experiments/lightning_train.py", script)
     assert out.splitlines()[-1] == f"{run_id} succeeded"
     run_dir = template / "runs" / run_id
@@ -178,6 +192,13 @@ def test_a_lightning_run_is_recorded_compared_and_survives_a_clone(
     assert metrics["final"] == {
         name: points[-1]["value"] for name, points in metrics["history"].items()
     }
+    # Lightning's checkpoint of the last epoch, in the sealed record and under Git LFS.
+    checkpoint = f"runs/{run_id}/artifacts/checkpoints/epoch=1-step=8.ckpt"
+    assert sorted(p.name for p in (run_dir / "artifacts").rglob("*")) == [
+        "checkpoints", "epoch=1-step=8.ckpt",
+    ]  # fmt: skip
+    assert checkpoint.removeprefix(f"runs/{run_id}/") in (run_dir / "CHECKSUMS.txt").read_text()
+    assert git(template, "check-attr", "filter", "--", checkpoint) == f"{checkpoint}: filter: lfs\n"
 
     sections = compared(strata, template, run_id, monkeypatch)
     assert sections["run"]["experiment"] == ["lightning-regressor", "my_experiment"]
@@ -188,12 +209,14 @@ def test_a_lightning_run_is_recorded_compared_and_survives_a_clone(
     assert sorted(sections["metrics"]) == [
         "epoch", "test/accuracy", "train/loss", "val/accuracy", "val/loss",
     ]  # fmt: skip
-    assert_clone_is_clean(template, tmp_path)
+    assert_clone_is_clean(template, tmp_path, lfs=1)
 
 
 def test_a_failing_lightning_step_records_failed(template: Path) -> None:
     framework("lightning")
-    script = LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1, fail_at=2")
+    script = LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1, fail_at=2").replace(
+        "CHECKPOINT", "False"
+    )
     run_id, _ = train(template, "experiments/lightning_fail.py", script, expect=1)
     run_dir = template / "runs" / run_id
     assert_valid_record(run_dir)
@@ -214,6 +237,7 @@ def test_ctrl_c_in_a_lightning_fit_records_interrupted(template: Path) -> None:
     framework("lightning")
     script = (
         LIGHTNING.replace("**MODEL", "hidden=4, lr=0.1, fail_at=2")
+        .replace("CHECKPOINT", "False")
         .replace(
             'raise RuntimeError(f"loss diverged at step {self.global_step}")',
             "os.kill(os.getpid(), signal.SIGINT)",
@@ -418,17 +442,16 @@ def test_a_skops_model_registers_as_sklearn_travels_by_lfs_and_loads_trusted(
         "models/iris-skops/v1/model.skops: filter: lfs",
     ]
     write_prose(version)  # the card's sections, as a person writes them before committing
-    commit_all(template, "register iris-skops v1")
+    git(template, "add", "-A")
     assert git(template, "lfs", "ls-files", "--name-only").splitlines() == sorted(
         [f"runs/{run_id}/artifacts/model.skops", "models/iris-skops/v1/model.skops"]
     )
     model = load_model(version / "model.skops")  # only scikit-learn's own types: trusted
     assert type(model).__name__ == "Pipeline"
     assert model.predict([[5.1, 3.5, 1.4, 0.2]]).tolist() == ["setosa"]
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(template), str(clone))
-    checked = doctor_script(clone, "--strict")
-    assert checked.returncode == 0, checked.stdout
+    clone = assert_clone_is_clean(template, tmp_path, lfs=2)
+    pulled = load_model(clone / "models" / "iris-skops" / "v1" / "model.skops")
+    assert pulled.predict([[5.1, 3.5, 1.4, 0.2]]).tolist() == ["setosa"]
 
 
 def test_a_skops_file_with_an_unknown_type_loads_only_when_named(

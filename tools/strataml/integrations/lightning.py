@@ -5,8 +5,9 @@
         trainer.fit(model, data)
 
 The module's hyperparameters (`save_hyperparameters()`) become the run's parameters, each logged
-metric a point of its history at the trainer's global step. The run's end stays start_run's: an
-exception out of `fit` records it `failed`, Ctrl-C `interrupted`."""
+metric a point of its history at the trainer's global step; checkpoints go to the run's
+artifacts/checkpoints/. The run's end stays start_run's: an exception out of `fit` records it
+`failed`, Ctrl-C `interrupted`."""
 
 from __future__ import annotations
 
@@ -31,13 +32,19 @@ class StrataLogger(Logger):
     def run(self) -> ActiveRun:
         return self._recorder.run
 
+    # Lightning puts checkpoints in save_dir/name/version/checkpoints: here the run's
+    # artifacts/checkpoints/, sealed with the run (and *.ckpt there travels through Git LFS).
+    @property
+    def save_dir(self) -> str:
+        return str(self.run.output_dir)
+
     @property
     def name(self) -> str:
-        return "strataml"
+        return ""
 
     @property
     def version(self) -> str:
-        return self.run.run_id
+        return ""
 
     @rank_zero_only
     def log_hyperparams(
