@@ -13,6 +13,8 @@ import yaml
 
 from conftest import REPO, RunCli, copy_tree, doctor_script, git
 from runkit import run_py, runs, write_experiment
+from strataml.registry.runrecord import load_run
+from strataml.registry.runviews import Best
 
 
 @pytest.fixture
@@ -288,6 +290,17 @@ def test_runs_best_reports_ties_and_suggests_names(repo: Path, strata: RunCli) -
     assert strata("runs", "best", "--experiment", "falt", "--metric", "score") == (
         1, "", "strata: no run of experiment 'falt' (did you mean flat?)\n",
     )  # fmt: skip
+
+
+def test_runs_best_names_the_five_newest_ties_and_counts_the_rest(repo: Path) -> None:
+    [run] = [p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-")]
+    ties = tuple(f"run-2026-01-0{day}-abc" for day in range(7, 0, -1))
+    best = Best(load_run(repo, run), "score", 3.0, False, 8, ties)
+    assert best.text() == (
+        f"{run}  score=3  (best of 8, highest; tied with run-2026-01-07-abc, run-2026-01-06-abc,"
+        " run-2026-01-05-abc, run-2026-01-04-abc, run-2026-01-03-abc and 2 more)\n"
+    )
+    assert best.document()["tied_with"] == list(ties)
 
 
 def test_an_unknown_key_names_the_closest_known_one(base_repo: Path, strata: RunCli) -> None:

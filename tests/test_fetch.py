@@ -154,6 +154,15 @@ def test_a_pointer_only_clone_pulls_one_version(
     assert raised.value.code == "LFS002"
     assert lfs_objects(light) == set()
 
+    git(light, "config", "lfs.url", "http://127.0.0.1:9/team/ml.git/info/lfs")  # nobody listens
+    with pytest.raises(FetchError) as raised:  # the pull fails: the content is still missing
+        fetch("datasets/arrays@latest", root=light)
+    assert raised.value.code == "LFS002"
+    assert (raised.value.pull_failed or "").startswith("git lfs pull failed: ")
+    assert str(raised.value).endswith(f"; {raised.value.pull_failed}")
+    assert lfs_objects(light) == set()
+    git(light, "config", "lfs.url", url)
+
     assert fetch("datasets/arrays@latest", root=light) == light / "datasets/arrays/v2"
     assert served(log, mark) == sorted(wanted)  # the server's own count: these two, once each
     assert lfs_objects(light) == wanted

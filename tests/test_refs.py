@@ -200,6 +200,12 @@ def test_a_moving_input_is_recorded_pinned_and_stays_so(
         "data": f"datasets/iris@v2#{data}", "model": f"{MODEL}@v1#{model}",
     }  # fmt: skip
     recorded = (repo / "runs" / first / "config.yaml").read_bytes()
+    code, shown, err = strata("runs", "show", first)
+    assert (code, err) == (0, ""), err
+    assert [line for line in shown.splitlines() if line.startswith(("  data", "  model"))] == [
+        f"  data   datasets/iris@v2#{data}  (asked for datasets/iris@latest)",
+        f"  model  {MODEL}@v1#{model}  (asked for {MODEL}@production)",
+    ]
 
     code, _, err = strata("model", "promote", "iris-classifier", "v2", "--to", "production",
                           "--reason", "newer")  # fmt: skip

@@ -67,11 +67,20 @@ def find_root(start: Path) -> Path:
 
 
 def _entries(directory: Path) -> list[tuple[str, int]]:
+    """Name and kind (a symlink, a directory, or anything else, as a mode's type bits) of each
+    entry, from the directory listing's own types: no stat per entry (10,000 runs, 10,000 fewer
+    system calls), but where the file system does not say."""
     try:
         with os.scandir(directory) as it:
-            return sorted((e.name, e.stat(follow_symlinks=False).st_mode) for e in it)
+            return sorted((e.name, _kind(e)) for e in it)
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _kind(entry: os.DirEntry[str]) -> int:
+    if entry.is_symlink():
+        return stat.S_IFLNK
+    return stat.S_IFDIR if entry.is_dir(follow_symlinks=False) else stat.S_IFREG
 
 
 def scan_layout(root: Path) -> Layout:

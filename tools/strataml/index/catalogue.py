@@ -221,14 +221,30 @@ def _runs(root: Path) -> list[dict[str, Any]]:
     record's files changes (registry/runcache.py)."""
     ids = run_ids(root)
     runs = []
+    seen: list[object] = []  # package lists met lately: the runs of a sweep share one
     for run_id, kept in zip(ids, load_derived(root, ids, "runindex", _entry), strict=True):
         # a row that does not hold an entry (damaged): derived again
         entry, series = kept if _whole_entry(kept, run_id) else _entry(load_run(root, run_id))
         if series is not None:
             entry["history"] = _long_history(root / entry["path"], series)
         entry["signatures"] = _signature_blocks(root / entry["path"])
+        environment = entry["environment"]
+        environment["packages"] = _shared(environment.get("packages"), seen)
         runs.append(entry)
     return runs
+
+
+def _shared(value: object, seen: list[object]) -> object:
+    """`value`, or an equal one met lately: 10,000 runs of one environment hold one package list
+    in memory, not 10,000 (and encoding.encode writes it out once)."""
+    for index, known in enumerate(seen):
+        if known == value:
+            if index:
+                seen.insert(0, seen.pop(index))
+            return known
+    seen.insert(0, value)
+    del seen[8:]
+    return value
 
 
 _ENTRY_KEYS = frozenset(_run(RunRecord("run-2000-01-01-aaaaaa")))

@@ -30,7 +30,12 @@ def encode(index: dict[str, Any]) -> Encoded:
     """The catalogue's JSON, each run's histories and packages encoded once and put in place."""
     runs = index["runs"]
     histories = tuple(value_text(run["history"]) for run in runs)
-    packages = tuple(value_text(run["environment"].get("packages")) for run in runs)
+    # Runs share one package list where they had equal ones (catalogue._shared): encoded once.
+    texts: dict[int, str] = {}
+    packages = tuple(
+        texts.get(id(listed)) or texts.setdefault(id(listed), value_text(listed))
+        for listed in (run["environment"].get("packages") for run in runs)
+    )
     holed, expected = [], []
     for run in runs:
         environment = run["environment"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ FRAMEWORKS = {
     ".pt": "pytorch", ".pth": "pytorch", ".safetensors": "safetensors", ".onnx": "onnx",
     ".joblib": "sklearn", ".pkl": "pickle", ".npz": "numpy", ".npy": "numpy", ".h5": "keras",
     ".keras": "keras", ".gguf": "gguf", ".json": "json", ".txt": "text", ".bin": "binary",
+    ".skops": "sklearn",  # read from the file: the package of the object it holds
 }  # fmt: skip
 _LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "perplexity", "wer", "cer", "latency")
 _HIGHER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "bleu", "rouge", "map", "r2", "iou")
@@ -207,8 +210,12 @@ def register_model(
             "(e.g. test/accuracy); metrics.yaml needs at least one"
         )
     number = next_version(root, KIND, name, version)
+    held = {_skops_framework(root / run.path / "artifacts" / rel) for rel in chosen
+            if rel.lower().endswith(".skops")}  # fmt: skip
     suffixes = {Path(rel).suffix.lower() for rel in chosen}
     guessed = FRAMEWORKS.get(next(iter(suffixes))) if len(suffixes) == 1 else None
+    if suffixes == {".skops"} and len(held) == 1:
+        guessed = held.pop()
     metadata: dict[str, Any] = {
         "schema_version": 1,
         "name": name,
@@ -249,6 +256,22 @@ def register_model(
         len(entries),
         tuple(skipped),
     )
+
+
+def _skops_framework(path: Path) -> str:
+    """The top package of the object a skops file holds, from its schema.json; reading it also
+    refuses a file that is no skops archive, such as a pickle renamed (TFC-0005 R16)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise RegistryError(
+            f"{path.name}: not a skops file (a zip archive holding schema.json): {exc}"
+        ) from exc
+    module = schema.get("__module__") if isinstance(schema, dict) else None
+    if not isinstance(module, str) or not module or "protocol" not in schema:
+        raise RegistryError(f"{path.name}: schema.json names no __module__ and protocol")
+    return module.partition(".")[0]
 
 
 def _previous_metadata(root: Path, name: str) -> dict[str, Any]:

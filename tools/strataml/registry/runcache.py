@@ -79,7 +79,7 @@ def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
         records = []
         for run_id in run_ids:
             key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
-            known = stored.get(prefix + run_id)
+            known = stored.pop(prefix + run_id, None)  # its bytes go as soon as they are read
             record = _unpack(run_id, known[1], whole) if known and known[0] == key else None
             if record is None:
                 record = load_run(root, run_id)
@@ -109,7 +109,7 @@ def load_derived(
         values = []
         for run_id in run_ids:
             key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
-            known = stored.get(prefix + run_id)
+            known = stored.pop(prefix + run_id, None)  # its bytes go as soon as they are read
             body = unseal(known[1]) if known and known[0] == key else None
             try:
                 values.append(marshal.loads(body) if body is not None else _MISS)

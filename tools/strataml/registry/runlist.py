@@ -25,7 +25,8 @@ def unknown_experiment(records: Iterable[RunRecord | ListRow], experiment: str) 
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """What `strata runs list` needs of one run: how it sorts and filters, and its cells."""
+    """What `strata runs list` and `runs best` need of one run: how it sorts and filters, its
+    cells, and its final metrics that are numbers."""
 
     run_id: str
     created: str
@@ -33,6 +34,8 @@ class ListRow:
     state: str
     damaged: bool
     cells: tuple[str, ...]
+    numbers: dict[str, float]  # final metric -> value, where the value is a number
+    reported: tuple[str, ...]  # every final metric's name
 
     @classmethod
     def of(cls, record: RunRecord, *, metrics_shown: int = 3) -> ListRow:
@@ -46,32 +49,46 @@ class ListRow:
             duration_text(record.system.get("duration_s")),
             " ".join(final + more),
         )
+        numbers = {
+            k: number for k, v in record.final.items() if (number := as_number(v)) is not None
+        }
         return cls(
             record.run_id, record.created, record.experiment, record.state,
-            bool(record.problems), cells,
+            bool(record.problems), cells, numbers, tuple(sorted(record.final)),
         )  # fmt: skip
 
 
 def _derive_row(record: RunRecord) -> list[object]:
     row = ListRow.of(record)
-    return [row.created, row.experiment, row.state, row.damaged, list(row.cells)]
+    return [row.created, row.experiment, row.state, row.damaged, list(row.cells), row.numbers,
+            list(row.reported)]  # fmt: skip
 
 
 def _row(run_id: str, kept: object) -> ListRow | None:
     """A row as load_derived keeps it, or None where its shape is not one (derived afresh)."""
-    if not isinstance(kept, list) or len(kept) != 5:
+    if not isinstance(kept, list) or len(kept) != 7:
         return None
-    created, experiment, state, damaged, cells = kept
+    created, experiment, state, damaged, cells, numbers, reported = kept
     if (
         not isinstance(created, str)
         or not isinstance(experiment, str | None)
         or not isinstance(state, str)
-        or not isinstance(cells, list)
-        or len(cells) != 6
-        or not all(isinstance(c, str) for c in cells)
+        or not _strings(cells, 6)
+        or not isinstance(numbers, dict)
+        or not all(isinstance(k, str) and type(v) is float for k, v in numbers.items())
+        or not _strings(reported, None)
     ):
         return None
-    return ListRow(run_id, created, experiment, state, damaged is True, tuple(cells))
+    return ListRow(run_id, created, experiment, state, damaged is True, tuple(cells), numbers,
+                   tuple(reported))  # fmt: skip
+
+
+def _strings(value: object, length: int | None) -> bool:
+    return (
+        isinstance(value, list)
+        and (length is None or len(value) == length)
+        and all(isinstance(item, str) for item in value)
+    )
 
 
 def list_rows(root: Path) -> list[ListRow]:

@@ -96,6 +96,19 @@ class RunRecord:
         }
 
     @property
+    def requested(self) -> dict[str, str]:
+        """Input name -> the moving reference it was asked by (`@production`, `@latest`, an
+        alias), where the run recorded one beside the pinned ref (TFC-0003 R11)."""
+        value = self.config.get("inputs")
+        if not isinstance(value, dict):
+            return {}
+        return {
+            name: entry["requested"]
+            for name, entry in sorted(value.items())
+            if isinstance(entry, dict) and isinstance(entry.get("requested"), str)
+        }
+
+    @property
     def tags(self) -> list[str]:
         value = self.config.get("tags")
         return [str(t) for t in value] if isinstance(value, list) else []

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from strataml.jsonio import as_number
-from strataml.registry.runlist import duration_text, table, unknown_experiment
-from strataml.registry.runrecord import MISSING, RunRecord, nested, value_text
-from strataml.registry.runs import load_runs
+from strataml.registry.runlist import duration_text, list_rows, table, unknown_experiment
+from strataml.registry.runrecord import MISSING, RunRecord, load_run, nested, value_text
 from strataml.suggest import did_you_mean
 
 
@@ -27,6 +26,9 @@ class RunPage:
     def document(self) -> dict[str, Any]:
         """schemas/runs-show.schema.json."""
         return self.record.document()
+
+
+_TIES_NAMED = 5  # the newest; --format json lists them all
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Best:
 
     def text(self) -> str:
         goal = "lowest" if self.minimize else "highest"
-        tied = f"; tied with {', '.join(self.ties)}" if self.ties else ""
+        named = ", ".join(self.ties[:_TIES_NAMED])
+        more = len(self.ties) - _TIES_NAMED
+        tied = f"; tied with {named}" + (f" and {more:,} more" if more > 0 else "") if named else ""
         return (
             f"{self.run.run_id}  {self.metric}={self.value:.6g}"
             f"  (best of {self.considered}, {goal}{tied})\n"
@@ -63,27 +67,29 @@ class Best:
 def best_run(root: Path, experiment: str, metric: str, *, minimize: bool) -> Best | None:
     """The succeeded run of `experiment` with the best final `metric`; ties go to the latest."""
     scored = [
-        (value, record)
-        for record in load_runs(root, experiment=experiment, status="succeeded")
-        if (value := as_number(record.final.get(metric))) is not None
+        (value, row.run_id)
+        for row in list_rows(root)
+        if row.experiment == experiment
+        and row.state == "succeeded"
+        and (value := row.numbers.get(metric)) is not None
     ]
     if not scored:
         return None
     sign = -1.0 if minimize else 1.0
-    # load_runs is oldest first; max keeps the first maximum, so walk newest first.
-    value, record = max(reversed(scored), key=lambda pair: sign * pair[0])
-    ties = tuple(r.run_id for v, r in reversed(scored) if v == value and r is not record)
-    return Best(record, metric, value, minimize, len(scored), ties)
+    # Rows are oldest first; max keeps the first maximum, so walk newest first.
+    value, best = max(reversed(scored), key=lambda pair: sign * pair[0])
+    ties = tuple(run_id for v, run_id in reversed(scored) if v == value and run_id != best)
+    return Best(load_run(root, best), metric, value, minimize, len(scored), ties)
 
 
 def why_no_best(root: Path, experiment: str, metric: str) -> str:
     """Why best_run found nothing, with the closest experiment or metric names that exist."""
-    records = load_runs(root)
-    unknown = unknown_experiment(records, experiment)
+    rows = list_rows(root)
+    unknown = unknown_experiment(rows, experiment)
     if unknown is not None:
         return unknown
-    succeeded = [r for r in records if r.experiment == experiment and r.state == "succeeded"]
-    reported = {name for r in succeeded for name in r.final}
+    succeeded = [r for r in rows if r.experiment == experiment and r.state == "succeeded"]
+    reported = {name for r in succeeded for name in r.reported}
     close = did_you_mean(metric, reported)
     return f"no succeeded run of {experiment!r} reports {metric!r}{close}"
 
@@ -223,7 +229,12 @@ def format_show(record: RunRecord) -> str:
     ):
         lines.append(f"{title}:" if values else f"{title}: none")
         width = max((len(k) for k in values), default=0)
-        lines += [f"  {k.ljust(width)}  {value_text(v)}" for k, v in values.items()]
+        asked = record.requested if title == "inputs" else {}
+        lines += [
+            f"  {k.ljust(width)}  {value_text(v)}"
+            + (f"  (asked for {asked[k]})" if k in asked else "")
+            for k, v in values.items()
+        ]
     steps = _history_counts(record.metrics)
     if steps:
         points = ", ".join(f"{k} ({n} steps)" for k, n in sorted(steps.items()))

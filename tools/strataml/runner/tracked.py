@@ -280,6 +280,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def _ending(error: BaseException | None) -> tuple[Outcome, str | None]:
     """How the body ended, as the runner records a command's end (TFC-0002 R7, R16)."""
+    if isinstance(error, SystemExit) and isinstance(error.__context__, KeyboardInterrupt):
+        error = error.__context__  # Lightning's fit() turns Ctrl-C into sys.exit(1): still Ctrl-C
     if error is None:
         return Outcome(0, None, False, None, None), None
     if isinstance(error, KeyboardInterrupt | _Terminated):

@@ -37,6 +37,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "experiments": layout.check_experiments_tree,
     "leftovers": layout.check_leftovers,
     "shared-documents": documents.check_shared_documents,
+    "experiment-inputs": documents.check_experiment_inputs,
     "stages": registry.check_stages,
     "stages-kept": registry.check_stages_kept,
     "lineage-cycles": lineage.check_lineage_cycles,

@@ -1,4 +1,5 @@
-"""YAML documents: parse, duplicate keys, schema, unsafe paths (TFC-0006 R3-R6, TFC-0001 R10)."""
+"""YAML documents: parse, duplicate keys, schema, unsafe paths (TFC-0006 R3-R6, TFC-0001 R10);
+experiment inputs that resolve (TFC-0002 R4)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import LAY013, SCH001, SCH002, SCH003, SCH004, SCH005
+from strataml.doctor.rules import LAY013, LIN006, SCH001, SCH002, SCH003, SCH004, SCH005
+from strataml.errors import StrataError
 from strataml.registry.pipelines import find_pipelines
+from strataml.registry.resolve import resolve
 from strataml.schemas import Schemas, SchemaViolation
 from strataml.workspace import Artifact
 from strataml.yamlio import ProblemKind
@@ -105,3 +108,27 @@ def check_shared_documents(ctx: Context) -> Iterator[Diagnostic]:
     for path, schema in shared_documents(ctx):
         if within(path, ctx.target):
             yield from check_document(ctx, path, schema)
+
+
+def check_experiment_inputs(ctx: Context) -> Iterator[Diagnostic]:
+    """Each input of each experiment spec resolves now, as the next run would resolve it: a
+    version that was removed, or a stage or alias left empty by a promotion, is found here
+    rather than when someone runs the experiment (TFC-0002 R4)."""
+    for path, schema in shared_documents(ctx):
+        document = (
+            ctx.document(path) if schema == "experiment" and within(path, ctx.target) else None
+        )
+        if document is None or not document.ok or not isinstance(document.data, dict):
+            continue  # not an experiment, or SCH says why
+        inputs = document.data.get("inputs")
+        for name, text in sorted(inputs.items()) if isinstance(inputs, dict) else []:
+            if not isinstance(text, str):
+                continue  # SCH003
+            try:
+                resolve(text, root=ctx.root)
+            except StrataError as exc:
+                yield LIN006.at(
+                    path, f"input {name}: {exc}", line=document.line_of(("inputs", name)),
+                    hint="name a version the registry holds, or restore the stage or alias it "
+                    "names; runs already made keep what they pinned",
+                )  # fmt: skip

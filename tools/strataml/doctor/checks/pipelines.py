@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import LIN006, PIP001, PIP002, PIP003, PIP004
+from strataml.doctor.rules import LIN007, PIP001, PIP002, PIP003, PIP004
 from strataml.refs import is_run_id
 from strataml.registry.pipelines import check_graph, find_pipelines, listed_output_hash
 from strataml.workspace import Artifact
@@ -51,12 +51,12 @@ def check_stage_upstream(ctx: Context, artifact: Artifact) -> Iterator[Diagnosti
         line = document.line_of(("pipeline", "upstream", name))
         listing = ctx.listing(f"runs/{pin['run']}")
         if isinstance(listing, OSError):
-            yield LIN006.at(at, f"upstream {name}: run {pin['run']} is not a sealed run of this "
+            yield LIN007.at(at, f"upstream {name}: run {pin['run']} is not a sealed run of this "
                             "repository", line=line, hint=_RESTORE)  # fmt: skip
             continue
         held = listed_output_hash(listing.digests(), pin["output"])
         if held != pin["content_hash"]:
             what = f"holds {held}" if held else "holds no such output"
-            yield LIN006.at(at, f"upstream {name}: {pin['output']} of run {pin['run']} is pinned "
+            yield LIN007.at(at, f"upstream {name}: {pin['output']} of run {pin['run']} is pinned "
                             f"to {pin['content_hash']} but that run {what}", line=line,
                             hint=_RESTORE)  # fmt: skip
