@@ -116,19 +116,33 @@ def check_experiment_inputs(ctx: Context) -> Iterator[Diagnostic]:
     rather than when someone runs the experiment (TFC-0002 R4)."""
     for path, schema in shared_documents(ctx):
         document = (
-            ctx.document(path) if schema == "experiment" and within(path, ctx.target) else None
+            ctx.document(path)
+            if schema in {"experiment", "pipeline"} and within(path, ctx.target)
+            else None
         )
         if document is None or not document.ok or not isinstance(document.data, dict):
-            continue  # not an experiment, or SCH says why
-        inputs = document.data.get("inputs")
-        for name, text in sorted(inputs.items()) if isinstance(inputs, dict) else []:
-            if not isinstance(text, str):
-                continue  # SCH003
+            continue  # not a spec, or SCH says why
+        for where, name, text in _spec_inputs(document.data, schema):
             try:
                 resolve(text, root=ctx.root)
             except StrataError as exc:
                 yield LIN006.at(
-                    path, f"input {name}: {exc}", line=document.line_of(("inputs", name)),
+                    path, f"input {name}: {exc}", line=document.line_of(where),
                     hint="name a version the registry holds, or restore the stage or alias it "
                     "names; runs already made keep what they pinned",
                 )  # fmt: skip
+
+
+def _spec_inputs(data: dict[str, Any], schema: str) -> Iterator[tuple[tuple[str, ...], str, str]]:
+    """(where, name, reference) of each artifact input an experiment or pipeline spec names; a
+    pipeline stage's input is named `<stage>.<input>` (TFC-0002 R18)."""
+    holders: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [((), "", data)]
+    if schema == "pipeline" and isinstance(stages := data.get("stages"), dict):
+        holders = [
+            (("stages", n), f"{n}.", s) for n, s in sorted(stages.items()) if isinstance(s, dict)
+        ]
+    for at, prefix, holder in holders:
+        inputs = holder.get("inputs")
+        for name, text in sorted(inputs.items()) if isinstance(inputs, dict) else []:
+            if isinstance(text, str):  # else SCH003, or another stage's output or a file
+                yield (*at, "inputs", name), prefix + name, text
