@@ -99,6 +99,11 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
     assert (result.returncode, result.stderr) == (1, "")
     [shipped] = shipped_runs()  # the example run and model read datasets/iris@v1, now gone
     gone = "dataset datasets/iris@v1 does not exist\n    hint: fix the reference\n"
+    unresolved = (  # the experiments and the pipeline that read it: found before they run
+        "datasets/iris@v1: datasets/iris holds no version\n    hint: name a version the "
+        "registry holds, or restore the stage or alias it names; runs already made keep what "
+        "they pinned\n"
+    )
     assert result.stdout == (
         "datasets/iris/version1\n"
         "  error LAY004 version directory must be v<N> or v<MAJOR>.<MINOR>.<PATCH>\n"
@@ -115,5 +120,10 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
         "  config.yaml:36: error RUN010 input data: datasets/iris@v1 no longer exists (no directory datasets/iris/v1)\n"
         "    hint: restore that version; a run's inputs are kept as long as the run is\n"
         "\n"
-        "FAILED: 6 errors, 0 warnings, 0 info; 2 artifacts checked, 9 files hashed\n"
+        "repository\n"
+        f"  experiments/my_experiment.yaml:14: warning LIN006 input data: {unresolved}"
+        f"  experiments/sweep.yaml:15: warning LIN006 input data: {unresolved}"
+        f"  pipelines/iris.yaml:9: warning LIN006 input prepare.data: {unresolved}"
+        "\n"
+        "FAILED: 6 errors, 3 warnings, 0 info; 2 artifacts checked, 9 files hashed\n"
     )

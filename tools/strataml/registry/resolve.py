@@ -36,6 +36,7 @@ class ResolveError(RegistryError):
     def __init__(self, problem: Problem, message: str, *, code: str | None = None) -> None:
         self.problem = problem
         self.code = code
+        self.detail = message  # without the code, for a diagnostic that has its own
         super().__init__(f"{code} {message}" if code else message)
 
 
@@ -81,9 +82,13 @@ def resolve(reference: Reference | str, *, root: Path | None = None) -> Resoluti
     asked = parse_reference(reference) if isinstance(reference, str) else reference
     found = versions(root, asked.kind, asked.name)
     if not found:
-        raise ResolveError(
-            "dangling", f"{asked}: there is no {asked.kind[:-1]} {asked.name!r}", code="LIN001"
+        folder = f"{asked.kind}/{asked.name}"
+        missing = (
+            f"{folder} holds no version"
+            if (root / folder).is_dir()
+            else f"there is no {asked.kind[:-1]} {asked.name!r}"
         )
+        raise ResolveError("dangling", f"{asked}: {missing}", code="LIN001")
     version, via = _select(root, asked, found)
     pinned = existing(root, ArtifactRef(asked.kind, asked.name, version))  # its content hash
     if asked.pin is not None and asked.pin != pinned.pin:

@@ -11,7 +11,7 @@ from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LAY013, LIN006, SCH001, SCH002, SCH003, SCH004, SCH005
 from strataml.errors import StrataError
 from strataml.registry.pipelines import find_pipelines
-from strataml.registry.resolve import resolve
+from strataml.registry.resolve import ResolveError, resolve
 from strataml.schemas import Schemas, SchemaViolation
 from strataml.workspace import Artifact
 from strataml.yamlio import ProblemKind
@@ -126,8 +126,9 @@ def check_experiment_inputs(ctx: Context) -> Iterator[Diagnostic]:
             try:
                 resolve(text, root=ctx.root)
             except StrataError as exc:
+                why = exc.detail if isinstance(exc, ResolveError) else str(exc)
                 yield LIN006.at(
-                    path, f"input {name}: {exc}", line=document.line_of(where),
+                    path, f"input {name}: {why}", line=document.line_of(where),
                     hint="name a version the registry holds, or restore the stage or alias it "
                     "names; runs already made keep what they pinned",
                 )  # fmt: skip
