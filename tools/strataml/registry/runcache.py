@@ -129,22 +129,22 @@ _MISS = object()
 def _key(directory: str, identity: str, cutoff: int) -> tuple[str | None, bool]:
     """The key of the run's files as they stand, and whether all are older than `cutoff`;
     (None, False) where the run cannot be cached (a symlink, a file that cannot be asked about)."""
-    parts = [identity]
+    parts = [identity]  # then each of _RECORD_FILES in order: its stat key, or "-" if absent
     newest = 0
     for name in _RECORD_FILES:
         try:
             st = os.lstat(directory + name)
         except FileNotFoundError:
-            parts.append(f"{name}:-")
+            parts.append("-")
             continue
         except OSError:
             return None, False
         if stat.S_ISLNK(st.st_mode):
             return None, False
-        parts.append(
-            f"{name}:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
-        )
-        newest = max(newest, st.st_ctime_ns)
+        ctime = st.st_ctime_ns
+        parts.append(f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{ctime}:{st.st_ino}")
+        if ctime > newest:
+            newest = ctime
     return ";".join(parts), newest < cutoff
 
 

@@ -66,29 +66,32 @@ def _derive_row(record: RunRecord) -> list[object]:
 
 def _row(run_id: str, kept: object) -> ListRow | None:
     """A row as load_derived keeps it, or None where its shape is not one (derived afresh)."""
-    if not isinstance(kept, list) or len(kept) != 7:
+    if type(kept) is not list or len(kept) != 7:
         return None
     created, experiment, state, damaged, cells, numbers, reported = kept
     if (
-        not isinstance(created, str)
-        or not isinstance(experiment, str | None)
-        or not isinstance(state, str)
-        or not _strings(cells, 6)
-        or not isinstance(numbers, dict)
-        or not all(isinstance(k, str) and type(v) is float for k, v in numbers.items())
-        or not _strings(reported, None)
+        type(created) is not str
+        or not (experiment is None or type(experiment) is str)
+        or type(state) is not str
+        or not _strings(cells)
+        or len(cells) != 6
+        or type(numbers) is not dict
+        or not _types(numbers, str)
+        or not _types(numbers.values(), float)
+        or not _strings(reported)
     ):
         return None
     return ListRow(run_id, created, experiment, state, damaged is True, tuple(cells), numbers,
                    tuple(reported))  # fmt: skip
 
 
-def _strings(value: object, length: int | None) -> bool:
-    return (
-        isinstance(value, list)
-        and (length is None or len(value) == length)
-        and all(isinstance(item, str) for item in value)
-    )
+def _strings(value: object) -> bool:
+    return type(value) is list and _types(value, str)
+
+
+def _types(values: Iterable[object], kind: type) -> bool:
+    """Is every one of `values` exactly of type `kind` (one set of types built, no generator)?"""
+    return set(map(type, values)) <= {kind}
 
 
 def list_rows(root: Path) -> list[ListRow]:
