@@ -58,6 +58,22 @@ def test_a_flipped_byte_hands_out_nothing(repo: Path, strata: RunCli) -> None:
     assert err == f"strata: error: {raised.value}\n"
 
 
+def test_a_name_that_is_a_symlink_hands_out_nothing(repo: Path, tmp_path: Path) -> None:
+    """Another model's bytes under this name, or bytes from outside: never a path (LAY011)."""
+    (repo / "models" / "other").symlink_to("iris-classifier")
+    (tmp_path / "v1").mkdir()
+    (repo / "datasets" / "elsewhere").symlink_to(tmp_path)
+    for asked, link in (("models/other@production", "models/other"),
+                        ("models/other@v1", "models/other"),
+                        ("datasets/elsewhere@latest", "datasets/elsewhere")):  # fmt: skip
+        with pytest.raises(ResolveError) as raised:
+            fetch(asked)
+        assert (raised.value.code, raised.value.detail) == (
+            "LAY011",
+            f"{asked}: {link} is a symlink; a reference names real folders only",
+        )
+
+
 def test_a_required_signature_that_is_missing_hands_out_nothing(repo: Path, strata: RunCli) -> None:
     assert fetch(f"{MODEL}@v2") == repo / MODEL / "v2"  # nothing asks v2 for a signature yet
     with (repo / "pyproject.toml").open("a", encoding="utf-8") as handle:

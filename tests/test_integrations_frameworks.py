@@ -473,6 +473,11 @@ def test_a_skops_file_with_an_unknown_type_loads_only_when_named(
     )
     with pytest.raises(UntrustedTypesError):  # naming another type trusts nothing it holds
         load_model(path, trusted=["_operator.neg"])
+    with pytest.raises(TypeError) as wrong:  # a string would trust any part of its text
+        load_model(path, trusted="x._operator.posx")
+    assert str(wrong.value) == (
+        "trusted is a list of type names, not the string 'x._operator.posx'"
+    )
     model = load_model(path, trusted=["_operator.pos"])
     numpy = framework("numpy")
     assert model.predict(numpy.array([[5.1, 3.5, 1.4, 0.2]])).tolist() == ["setosa"]

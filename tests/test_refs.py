@@ -260,6 +260,13 @@ def test_commands_that_take_a_version_take_any_reference(repo: Path, strata: Run
     assert strata("model", "show", "iris-classifier@staging") == (
         2, "", f"strata: error: {MODEL}@staging: no version of iris-classifier is in staging\n",
     )  # fmt: skip
+    wrong = "blake3:" + "0" * 64  # a pin on a fixed version is checked too, not dropped
+    before = (repo / MODEL / "stages.yaml").read_bytes()
+    code, out, err = strata("model", "promote", f"iris-classifier@v1#{wrong}", "--to", "staging",
+                            "--reason", "pinned")  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err.startswith(f"strata: error: LIN002 {MODEL}@v1#{wrong}: pinned to ")
+    assert (repo / MODEL / "stages.yaml").read_bytes() == before
 
 
 @given(

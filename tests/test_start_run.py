@@ -269,7 +269,34 @@ def test_bad_input_is_refused_before_anything_is_created(
     with pytest.raises(TrackingError) as caught:  # pytest's own __main__ is no script of the repo
         start_run(experiment="x")
     assert "outside the repository" in str(caught.value)
+    (template / "models" / "other").symlink_to("iris-classifier")  # another model's bytes
+    with pytest.raises(SpecError) as caught:
+        start_run(experiment="x", inputs={"m": "models/other@v1"}, code=code)
+    assert str(caught.value) == (
+        "input m: models/other@v1: models/other is a symlink; inputs are real folders only"
+    )
+    (template / "models" / "other").unlink()
+    with pytest.raises(SpecError) as caught:  # a str is a sequence of letters
+        start_run(experiment="x", tags="lr", code=code)
+    assert str(caught.value) == "start_run: tags is a list of strings, not the string 'lr'"
+    with pytest.raises(SpecError) as caught:
+        start_run(experiment="x", name=5, code=code)  # type: ignore[arg-type]
+    assert str(caught.value) == "start_run: name must be a string of 1 to 100 characters"
     assert sorted(p.name for p in (template / "runs").iterdir()) == before
+
+
+def test_a_sealed_run_takes_no_artifact(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import start_run
+
+    monkeypatch.chdir(template)
+    (template / "notes.txt").write_text("late\n")
+    with start_run(experiment="sealed", code="experiments/train.py") as run:
+        run.log_metric("loss", 0.1)
+    with pytest.raises(TrackingError) as caught:
+        run.log_artifact("notes.txt")
+    assert str(caught.value) == f"{run.run_id} has ended; its record is sealed"
+    assert not (run.path / "artifacts" / "notes.txt").exists()
+    assert doctor_script(template, "--strict", f"runs/{run.run_id}").returncode == 0
 
 
 def test_bad_calls_inside_a_run_raise_and_write_nothing(
@@ -367,11 +394,38 @@ def test_inside_run_py_start_run_writes_into_the_current_run(template: Path) -> 
     assert metrics["final"] == {"acc": 0.5, "loss": 0.5}
     assert (run_dir / "artifacts" / "out.txt").read_text() == "out\n"
 
+    nested = (
+        "import strataml\n"
+        "from strataml.tracking import TrackingError\n"
+        "for inputs in ({'data': 'datasets/nonexistent@v9'}, {'data': 'datasets/iris@v2'}):\n"
+        "    try:\n"
+        "        strataml.start_run(experiment='joined', inputs=inputs)\n"
+        "    except TrackingError as error:\n"
+        "        print(error)\n"
+        "with strataml.start_run(experiment='joined', inputs={'data': 'datasets/iris@v1'}):\n"
+        "    try:\n"
+        "        strataml.start_run(experiment='joined')\n"
+        "    except TrackingError as error:\n"
+        "        print(error)\n"
+    )
+    (template / "experiments" / "joined.py").write_text(nested)
+    commit_all(template, "inputs that are not the run's")
+    done = run_py(template, "--experiment", spec)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        "input data: datasets/nonexistent@v9 is not what this run reads; inside tools/run.py the "
+        "experiment declares the inputs",
+        "input data: datasets/iris@v2 is not what this run reads; inside tools/run.py the "
+        "experiment declares the inputs",
+        f"a run is already active in this process: {sorted(set(runs(template)) - {run_id})[0]}",
+    ]
+    checked = set(runs(template)) - {run_id}
+
     bad = template / "experiments" / "joined.py"
     bad.write_text("import strataml\nstrataml.start_run(experiment='j', params={'other': 1})\n")
     commit_all(template, "unknown parameter")
     assert run_py(template, "--experiment", spec).returncode == 1
-    [failed] = set(runs(template)) - {run_id}
+    [failed] = set(runs(template)) - {run_id, *checked}
     error = (
         "strataml.tracking.TrackingError: parameter 'other' is not one of this run's; inside "
         "tools/run.py the experiment declares the parameters"

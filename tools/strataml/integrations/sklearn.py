@@ -39,9 +39,12 @@ def save_model(estimator: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def load_model(path: str | os.PathLike[str], *, trusted: Sequence[str] = ()) -> Any:
+    if isinstance(trusted, str):  # `name in "a.B"` would match any part of the text
+        raise TypeError(f"trusted is a list of type names, not the string {trusted!r}")
     source = Path(path)
     untrusted = sorted(skops.io.get_untrusted_types(file=source))
-    refused = [name for name in untrusted if name not in trusted]
+    named = set(trusted)
+    refused = [name for name in untrusted if name not in named]
     if refused:
         raise UntrustedTypesError(source, refused)
     # Only the types skops itself found and the caller named: never trusted=True.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from strataml.confine import symlink_on_the_way
 from strataml.errors import StrataError
 from strataml.integrity.digest import shown
 from strataml.refs import SELECTORS, ArtifactRef, Kind, Reference, is_version, version_key
@@ -80,6 +81,13 @@ def resolve(reference: Reference | str, *, root: Path | None = None) -> Resoluti
     `root`: the repository (default: the one holding the working directory)."""
     root = find_root(root if root is not None else Path.cwd())
     asked = parse_reference(reference) if isinstance(reference, str) else reference
+    way = symlink_on_the_way(root, root / asked.kind / asked.name)
+    if way is not None:  # another artifact's bytes, or bytes from outside, under this name
+        raise ResolveError(
+            "dangling",
+            f"{asked}: {way} is a symlink; a reference names real folders only",
+            code="LAY011",
+        )
     found = versions(root, asked.kind, asked.name)
     if not found:
         folder = f"{asked.kind}/{asked.name}"
@@ -90,7 +98,13 @@ def resolve(reference: Reference | str, *, root: Path | None = None) -> Resoluti
         )
         raise ResolveError("dangling", f"{asked}: {missing}", code="LIN001")
     version, via = _select(root, asked, found)
-    pinned = existing(root, ArtifactRef(asked.kind, asked.name, version))  # its content hash
+    try:
+        pinned = existing(root, ArtifactRef(asked.kind, asked.name, version))  # its content hash
+    except StrataError as exc:  # no metadata.yaml, or no content_hash in it
+        metadata = root / asked.kind / asked.name / version / "metadata.yaml"
+        missing = "DAT001" if asked.kind == "datasets" else "MOD001"
+        code = "SCH003" if metadata.is_file() else missing
+        raise ResolveError("dangling", str(exc), code=code) from None
     if asked.pin is not None and asked.pin != pinned.pin:
         raise ResolveError(
             "pin-mismatch",
@@ -111,8 +125,10 @@ def resolve_versions(root: Path, args: Sequence[str], kind: Kind) -> list[Artifa
     pending = list(args)
     while pending:
         head = pending.pop(0)
-        if "@" in head and not is_version(head.partition("@")[2].partition("#")[0]):
-            found.append(resolve_as(root, head, kind))  # e.g. iris-classifier@staging
+        if "#" in head or (
+            "@" in head and not is_version(head.partition("@")[2].partition("#")[0])
+        ):
+            found.append(resolve_as(root, head, kind))  # e.g. iris-classifier@staging, a pin
             continue
         found += parse_versions(
             [head] if "@" in head or not pending else [head, pending.pop(0)], kind

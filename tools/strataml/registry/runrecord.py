@@ -90,8 +90,8 @@ class RunRecord:
         if not isinstance(value, dict):
             return {}
         return {
-            name: str(entry.get("ref"))
-            for name, entry in sorted(value.items())
+            str(name): str(entry.get("ref"))
+            for name, entry in sorted(value.items(), key=lambda item: str(item[0]))
             if isinstance(entry, dict)
         }
 
@@ -103,8 +103,8 @@ class RunRecord:
         if not isinstance(value, dict):
             return {}
         return {
-            name: entry["requested"]
-            for name, entry in sorted(value.items())
+            str(name): entry["requested"]
+            for name, entry in sorted(value.items(), key=lambda item: str(item[0]))
             if isinstance(entry, dict) and isinstance(entry.get("requested"), str)
         }
 

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from strataml.confine import symlink_on_the_way
 from strataml.doctor.intact import BYTES, require_intact
 from strataml.doctor.model import Severity
 from strataml.errors import StrataError
@@ -64,7 +65,10 @@ def resolve_request(root: Path, name: str, asked: Reference) -> ResolvedInput:
 
 def resolve_input(root: Path, name: str, ref: ArtifactRef) -> ResolvedInput:
     directory = root / ref.path
-    if directory.is_symlink() or not directory.is_dir():
+    way = symlink_on_the_way(root, directory)
+    if way is not None:  # another artifact's bytes, or bytes from outside, under this name
+        raise SpecError(f"input {name}: {ref}: {way} is a symlink; inputs are real folders only")
+    if not directory.is_dir():
         raise SpecError(f"input {name}: {ref} does not exist (no directory {ref.path})")
     content_hash = read_content_hash(directory, name, ref)
     if ref.pin is not None and ref.pin != content_hash:

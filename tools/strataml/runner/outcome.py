@@ -4,6 +4,7 @@ metrics folded into metrics.json, judged from what the command did."""
 from __future__ import annotations
 
 import os
+import posixpath
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,11 +98,22 @@ def judge(
     scan = scan_tree(artifacts)
     odd = [*scan.symlinks, *scan.special, *scan.unportable]
     notes = [f"declared output {p} is missing from artifacts/" for p in missing]
+    # A declared directory must hold a file: CHECKSUMS.txt lists files only, so an empty one
+    # would seal as nothing a later stage could pin.
+    notes += [
+        f"declared output {p} holds no file in artifacts/"
+        for p in outputs
+        if p not in missing and not _holds_file(scan.files, posixpath.normpath(p))
+    ]
     notes += [f"artifacts/{p}: runs hold regular files with portable names only" for p in odd]
     if notes:
         more = f" (and {len(notes) - 1} more in logs.txt)" if len(notes) > 1 else ""
         return "failed", 1, notes, clip(notes[0]) + more
     return "succeeded", 0, [], None
+
+
+def _holds_file(files: dict[str, int], output: str) -> bool:
+    return output in files or any(path.startswith(output + "/") for path in files)
 
 
 def _exit_reason(exit_code: int) -> str:

@@ -168,8 +168,15 @@ def run_pipeline(
 
     def one(name: str) -> StageResult:
         stage = pipeline.stages[name]
-        with lock:
-            upstream = upstream_of(root, stage, dict(produced))
+        if interrupts.received:  # queued before the Ctrl-C: no stage starts after it (R21)
+            notify(f"{name}: not run: interrupted before it started")
+            return StageResult(name, NOT_RUN, None, 0, "interrupted before it started")
+        try:
+            with lock:
+                upstream = upstream_of(root, stage, dict(produced))
+        except StrataError as exc:  # the producing run sealed no such output
+            notify(f"{name}: not run: {exc}")
+            return StageResult(name, NOT_RUN, None, 1, str(exc))
         planned = plan_stage(pipeline, prepared[name], upstream, code)
         if name not in force and (earlier := reuse(root, planned)) is not None:
             notify(

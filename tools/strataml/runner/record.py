@@ -18,7 +18,8 @@ from strataml import tool_version
 from strataml.confine import confined
 from strataml.credentials import dotted, iter_secrets
 from strataml.errors import StrataError
-from strataml.integrity.checksums import CHECKSUMS, content_hash
+from strataml.integrity.checksums import CHECKSUMS, format_checksums
+from strataml.integrity.digest import Digest
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import is_run_id
 from strataml.runlog import LOG_CAP, cap_log
@@ -133,10 +134,16 @@ def planned_run(
             experiment=experiment.name, command=experiment.command,
             shell=bool(experiment.spec.get("shell", False)), params=params,
             inputs=hashes, outputs=experiment.outputs,
-            tree_hash=code.tree_hash if stage is None else content_hash(stage.code),
+            tree_hash=code.tree_hash if stage is None else _code_hash(stage.code),
         ),
         name, tags, reproduces, origin, stage,
     )  # fmt: skip
+
+
+def _code_hash(code: dict[str, str]) -> str:
+    """A stage's code files and their digests, every path counted (content_hash would drop
+    metadata.yaml, card.md and the like, names a code file may have)."""
+    return str(Digest.of(format_checksums(code).encode("utf-8")))
 
 
 @dataclass(frozen=True, slots=True)

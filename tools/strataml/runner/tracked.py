@@ -17,6 +17,7 @@ from typing import Any
 from strataml import tracking
 from strataml.credentials import iter_secrets
 from strataml.errors import StrataError
+from strataml.refs import ArtifactRef, Reference, is_version
 from strataml.runner import rundir
 from strataml.runner.artifactcopy import copy_artifact
 from strataml.runner.execute import Outcome
@@ -57,6 +58,8 @@ def start_run(
     """Resolve everything before anything is created (TFC-0002 R4); `with` claims the run."""
     if _active:
         raise TrackingError(f"a run is already active in this process: {_active[-1].run_id}")
+    if isinstance(tags, str):  # a str is a Sequence[str] of its letters
+        raise SpecError(f"start_run: tags is a list of strings, not the string {tags!r}")
     if os.environ.get("STRATA_RUN_DIR"):
         return JoinedRun(experiment, params or {}, inputs or {})
     root = find_root(Path.cwd())
@@ -72,8 +75,8 @@ def start_run(
     }
     for violation in validate("experiment", spec):
         raise SpecError(f"start_run: {violation.message}")
-    if name is not None and not 0 < len(name) <= 100:
-        raise SpecError("start_run: name must be 1 to 100 characters")
+    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 100):
+        raise SpecError("start_run: name must be a string of 1 to 100 characters")
     # The runner's own path from a spec to verified, pinned inputs: every reference it takes.
     resolved = resolve_inputs(root, experiment_from_spec(origin.path, spec).inputs)
     run = StandaloneRun(root, origin, spec, resolved, code_state(root), name)
@@ -233,6 +236,10 @@ class StandaloneRun(ActiveRun):
             raise TrackingError(f"{self.result.run_id} has ended; its record is sealed")
         return self._running.metrics_file
 
+    def log_artifact(self, path: str | os.PathLike[str], *, name: str | None = None) -> Path:
+        self._metrics_file()  # only while running: a sealed run never changes
+        return super().log_artifact(path, name=name)
+
     def _add_param(self, key: str, value: Any) -> None:
         self._metrics_file()  # only while running
         self._params[key] = value
@@ -313,12 +320,25 @@ class JoinedRun(ActiveRun):
                     f"parameter {key!r} is not one of this run's; inside tools/run.py the "
                     "experiment declares the parameters"
                 )
-        for name in inputs:
+        listed = config.get("inputs")
+        recorded_inputs: dict[str, Any] = listed if isinstance(listed, dict) else {}
+        for name, asked in inputs.items():
             self.input_path(name)
+            if not _fits(asked, recorded_inputs.get(name)):
+                raise TrackingError(
+                    f"input {name}: {asked} is not what this run reads; inside tools/run.py the "
+                    "experiment declares the inputs"
+                )
 
     @property
     def run_id(self) -> str:
         return os.environ.get("STRATA_RUN_ID") or tracking.run_dir().name
+
+    def __enter__(self) -> JoinedRun:
+        if _active:
+            raise TrackingError("a run is entered once, and one at a time")
+        _active.append(self)
+        return self
 
     @property
     def path(self) -> Path:
@@ -344,6 +364,8 @@ class JoinedRun(ActiveRun):
         trace: TracebackType | None,
     ) -> None:  # fmt: skip
         # tools/run.py ends and seals the run when the command exits: until then it runs.
+        if self in _active:
+            _active.remove(self)
         self.result = RunResult(self.run_id, self.path, "running", 0, None)
 
     def _add_param(self, key: str, value: Any) -> None:
@@ -357,6 +379,26 @@ class JoinedRun(ActiveRun):
             f"tag {tag!r}: inside tools/run.py config.yaml is written before the command "
             "starts; give it in the experiment's tags or with --tag"
         )
+
+
+def _fits(asked: object, recorded: object) -> bool:
+    """Does the reference start_run was given name what the run recorded for that input: the
+    same artifact, and the same version and pin wherever it states one?"""
+    if not isinstance(asked, str) or not isinstance(recorded, dict):
+        return False
+    if asked in (recorded.get("requested"), recorded.get("ref")):
+        return True
+    try:
+        wanted = Reference.parse(asked)
+        got = ArtifactRef.parse(str(recorded.get("ref")))
+    except ValueError:
+        return False
+    fixed = wanted.selector if wanted.selector is not None and is_version(wanted.selector) else None
+    return (
+        (wanted.kind, wanted.name) == (got.kind, got.name)
+        and fixed in (None, got.version)
+        and wanted.pin in (None, got.pin)
+    )
 
 
 def _recorded_config(run_dir: Path) -> dict[str, Any]:

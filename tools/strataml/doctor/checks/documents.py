@@ -125,13 +125,17 @@ def check_experiment_inputs(ctx: Context) -> Iterator[Diagnostic]:
         for where, name, text in _spec_inputs(document.data, schema):
             try:
                 resolve(text, root=ctx.root)
-            except StrataError as exc:
-                why = exc.detail if isinstance(exc, ResolveError) else str(exc)
+            except ResolveError as exc:
+                if exc.problem == "malformed":
+                    continue  # SCH003 says so
+                why = exc.detail
                 yield LIN006.at(
                     path, f"input {name}: {why}", line=document.line_of(where),
                     hint="name a version the registry holds, or restore the stage or alias it "
                     "names; runs already made keep what they pinned",
                 )  # fmt: skip
+            except StrataError:
+                continue  # e.g. a stages.yaml that does not parse: its own checks say so
 
 
 def _spec_inputs(data: dict[str, Any], schema: str) -> Iterator[tuple[tuple[str, ...], str, str]]:
@@ -140,10 +144,19 @@ def _spec_inputs(data: dict[str, Any], schema: str) -> Iterator[tuple[tuple[str,
     holders: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [((), "", data)]
     if schema == "pipeline" and isinstance(stages := data.get("stages"), dict):
         holders = [
-            (("stages", n), f"{n}.", s) for n, s in sorted(stages.items()) if isinstance(s, dict)
+            (("stages", n), f"{n}.", s)
+            for n, s in sorted(stages.items(), key=lambda item: str(item[0]))
+            if isinstance(n, str) and isinstance(s, dict)
         ]
     for at, prefix, holder in holders:
         inputs = holder.get("inputs")
-        for name, text in sorted(inputs.items()) if isinstance(inputs, dict) else []:
-            if isinstance(text, str):  # else SCH003, or another stage's output or a file
+        listed = (
+            sorted(inputs.items(), key=lambda item: str(item[0]))
+            if isinstance(inputs, dict)
+            else []
+        )
+        for name, text in listed:
+            if isinstance(name, str) and isinstance(
+                text, str
+            ):  # else SCH003, or another stage's output or a file
                 yield (*at, "inputs", name), prefix + name, text

@@ -31,7 +31,7 @@ def check_inputs(
     if not isinstance(inputs, dict):
         return
     at = f"{artifact.path}/{CONFIG}"
-    for name, entry in sorted(inputs.items()):
+    for name, entry in sorted(inputs.items(), key=lambda item: str(item[0])):
         text = entry.get("ref") if isinstance(entry, dict) else None
         try:
             ref = ArtifactRef.parse(text) if isinstance(text, str) else None
