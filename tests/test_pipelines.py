@@ -13,6 +13,7 @@ import pytest
 
 from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, fork_template, git
 from runkit import RUN_PY, SLEEPER, load_record, run_py, runs
+from strataml.errors import UsageError
 from strataml.integrity.digest import Digest
 from strataml.integrity.stamp import stamp_directory
 
@@ -358,3 +359,80 @@ def test_a_directory_output_is_pinned_by_its_listing(repo: Path) -> None:
     commit_all(repo, "runs")
     checked = doctor_script(repo, "--strict")
     assert checked.returncode == 0, checked.stdout
+
+
+def test_an_empty_directory_output_fails_its_stage_and_stops_its_consumer(repo: Path) -> None:
+    (repo / "experiments/empty.py").write_text(
+        "import os, pathlib\n(pathlib.Path(os.environ['STRATA_OUTPUT_DIR']) / 'ckpt').mkdir()\n"
+    )
+    (repo / PIPELINE).write_text(
+        "schema_version: 1\nname: hollow\nstages:\n"
+        "  a:\n    command: [python, experiments/empty.py]\n    outputs: [ckpt]\n"
+        "  b:\n    command: [python, experiments/empty.py]\n"
+        "    inputs:\n      c: {stage: a, output: ckpt}\n    outputs: [ckpt]\n"
+    )
+    done = run_py(repo, "--pipeline", PIPELINE)
+    [made] = runs(repo)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-3:] == [
+        f"  a  failed       {made}",
+        "  b  not run: upstream a failed",
+        "  1 failed, 1 not run",
+    ]
+    _, system, _ = load_record(repo / "runs" / made)
+    assert system["reason"] == "declared output ckpt holds no file in artifacts/"
+
+
+def test_status_follows_the_pipelines_name_and_says_what_no_longer_resolves(
+    repo: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pipeline(repo)
+    monkeypatch.chdir(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "runs")
+    git(repo, "mv", PIPELINE, "pipelines/iris_v2.yaml")  # same name inside: the same stages
+    code, out, _ = strata("status", "--check")
+    assert (code, out.splitlines()[-1]) == (0, "  3 up to date")
+    spec = repo / "pipelines/iris_v2.yaml"
+    spec.write_text(spec.read_text().replace("datasets/iris@v1", "datasets/iris@v9"))
+    code, out, _ = strata("status", "--check")
+    assert code == 1
+    assert out.splitlines()[1:3] == [
+        "  prepare   stale       pipelines/iris_v2.yaml: stage prepare input data: LIN001 "
+        "datasets/iris@v9: no version v9 (it has v1)",
+        "  train     stale       upstream prepare is stale",
+    ]
+
+
+def test_code_is_every_program_and_script_word_inside_the_repository(repo: Path) -> None:
+    from strataml.registry.pipelines import PipelineError, load_pipeline
+
+    (repo / "experiments/go.sh").write_text("echo go\n")
+    (repo / "experiments/link").symlink_to(repo.parent)
+    (repo / PIPELINE).write_text(
+        "schema_version: 1\nname: words\nstages:\n"
+        "  a:\n    command: [experiments/go.sh, ./experiments/go.sh, runs/x, ./runs/y]\n"
+        "    outputs: [out.txt]\n"
+    )
+    pipeline = load_pipeline(repo, repo / PIPELINE)
+    assert pipeline.stages["a"].code_paths(repo) == ("experiments/go.sh",)
+    for listed_code in ("./runs/run-2026-11-25-sunrtb/CHECKSUMS.txt", "experiments/link/x.py"):
+        (repo / PIPELINE).write_text(
+            "schema_version: 1\nname: words\nstages:\n"
+            f"  a:\n    command: [sh, -c, 'true']\n    code: ['{listed_code}']\n"
+            "    outputs: [out.txt]\n"
+        )
+        with pytest.raises(PipelineError) as refused:
+            load_pipeline(repo, repo / PIPELINE)
+        assert refused.value.problem.code == "PIP001", listed_code
+    (repo / "pipelines/linked.yaml").symlink_to(repo / PIPELINE)
+    with pytest.raises(UsageError) as refused_link:
+        load_pipeline(repo, repo / "pipelines/linked.yaml")
+    assert str(refused_link.value) == (
+        f"{repo}/pipelines/linked.yaml: pipelines/linked.yaml is a symlink or leaves the "
+        "repository; a pipeline is a file under pipelines/"
+    )
+    done = run_py(repo, "--reproduce", "latest", "--pipeline", PIPELINE)
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --reproduce RUN takes no other option: it runs the recorded config\n"
+    )  # fmt: skip

@@ -67,7 +67,10 @@ def run(
     from strataml.runner import execute, session
 
     if reproduce_run is not None:
-        if experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1:
+        if (
+            experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1
+            or pipeline or force
+        ):  # fmt: skip
             raise UsageError("--reproduce RUN takes no other option: it runs the recorded config")
         _reproduce(reproduce_run)
     if pipeline is not None:

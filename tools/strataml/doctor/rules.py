@@ -134,6 +134,7 @@ PIP001 = Rule("PIP001", "pipeline-path-missing", E, "TFC-0002 R19", "Pipeline na
 PIP002 = Rule("PIP002", "pipeline-cycle", E, "TFC-0002 R19", "Pipeline stages consume each other's outputs in a cycle")
 PIP003 = Rule("PIP003", "pipeline-producer-missing", E, "TFC-0002 R19", "Stage input names a stage or an output that does not exist")
 PIP004 = Rule("PIP004", "pipeline-duplicate-output", E, "TFC-0002 R19", "Stage declares the same output twice, or one inside another")
+PIP005 = Rule("PIP005", "pipeline-name-taken", E, "TFC-0002 R19", "Two pipeline files give the same pipeline name")
 # fmt: on
 
 RULES: dict[str, Rule] = {
@@ -153,6 +154,6 @@ RULES: dict[str, Rule] = {
         POL001, POL002, IMM001, IMM002,
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,
         LFS001, LFS002, LFS003, LFS004, LFS005, LFS006,
-        PIP001, PIP002, PIP003, PIP004,
+        PIP001, PIP002, PIP003, PIP004, PIP005,
     )
 }  # fmt: skip

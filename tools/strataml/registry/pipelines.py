@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import schemas
+from strataml.confine import symlink_on_the_way
 from strataml.errors import UsageError
 from strataml.integrity.checksums import format_checksums
 from strataml.integrity.digest import Digest
@@ -65,19 +66,11 @@ class Stage:
         return tuple(sorted(set(found)))
 
     def code_paths(self, root: Path) -> tuple[str, ...]:
+        """Its `code`, or else each word of its command, the program included, that names a
+        code file of the repository (TFC-0002 R20)."""
         if self.code:
             return self.code
-        return tuple(
-            sorted(
-                {
-                    arg
-                    for arg in self.command[1:]
-                    if schemas.is_safe_relative_path(arg)
-                    and not arg.startswith(ARTIFACT_TREES)
-                    and (root / arg).is_file()
-                }
-            )
-        )
+        return tuple(sorted({_normal(arg) for arg in self.command if is_code_file(root, arg)}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +79,6 @@ class Pipeline:
     path: str  # repository-relative
     stages: dict[str, Stage]
     order: tuple[str, ...]  # dependency order; ties by name
-
-    def dependants(self, stage: str) -> set[str]:
-        """Every stage downstream of `stage`, however far."""
-        found: set[str] = set()
-        todo = [stage]
-        while todo:
-            current = todo.pop()
-            for other in self.stages.values():
-                if current in other.upstream and other.name not in found:
-                    found.add(other.name)
-                    todo.append(other.name)
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +101,12 @@ class PipelineError(UsageError):
 
 def load_pipeline(root: Path, path: Path) -> Pipeline:
     """The pipeline at `path`, or PipelineError naming its first problem; nothing is created."""
-    where = relative(root, path.resolve())
+    absolute = Path(posixpath.normpath(path.absolute()))
+    way = symlink_on_the_way(root, absolute)
+    if way is not None:
+        raise UsageError(f"{path}: {way} is a symlink or leaves the repository; a pipeline is a "
+                         "file under pipelines/")  # fmt: skip
+    where = relative(root, absolute)
     try:
         raw = read_regular(path, MAX_BYTES + 1)
     except OSError as exc:
@@ -241,7 +227,7 @@ def _stage_problems(
                          f"{value.file} is not a file of the repository", line,
                          "name a file under experiments/"))  # fmt: skip
     for index, path in enumerate(stage.code):
-        if not _regular(root, path) or path.startswith(ARTIFACT_TREES):
+        if not is_code_file(root, path):
             found.append(PipelineProblem("PIP001", f"stage {stage.name} code: {path} is not a "
                          "code file of the repository", document.line_of((*at, "code", index)),
                          "list the files the stage runs, outside datasets/, models/ and runs/"))  # fmt: skip
@@ -271,8 +257,17 @@ def _normal(path: str) -> str:
 
 
 def _regular(root: Path, path: str) -> bool:
-    target = root / path
-    return not target.is_symlink() and target.is_file()
+    """A regular file of the repository, reached through no symlink and no `..`."""
+    if not schemas.is_safe_relative_path(path):
+        return False
+    target = root / _normal(path)
+    return symlink_on_the_way(root, target) is None and target.is_file()
+
+
+def is_code_file(root: Path, path: str) -> bool:
+    """A regular file of the repository outside the artifact trees (`./runs/…` is in them)."""
+    normal = _normal(path)
+    return _regular(root, path) and not normal.startswith(ARTIFACT_TREES)
 
 
 def find_pipelines(root: Path) -> list[str]:
@@ -283,7 +278,7 @@ def find_pipelines(root: Path) -> list[str]:
     return sorted(
         f"{PIPELINES}/{p.name}"
         for p in directory.iterdir()
-        if p.suffix in {".yaml", ".yml"} and p.is_file()
+        if p.suffix in {".yaml", ".yml"} and not p.is_symlink() and p.is_file()
     )
 
 

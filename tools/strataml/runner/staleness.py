@@ -108,6 +108,20 @@ class UpstreamNotCurrent:
 
 
 @dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An input that names nothing now (a removed version, an emptied stage): the stage cannot
+    run as it stands, whatever its last run was."""
+
+    message: str
+
+    def text(self) -> str:
+        return self.message
+
+    def document(self) -> dict[str, object]:
+        return {"kind": "unresolved"}
+
+
+@dataclass(frozen=True, slots=True)
 class CommandChanged:
     def text(self) -> str:
         return "command, outputs or the way inputs are named changed"
@@ -118,7 +132,7 @@ class CommandChanged:
 
 Reason = (
     CodeChanged | ParamChanged | InputChanged | FileChanged | UpstreamOutputChanged
-    | UpstreamNotCurrent | CommandChanged
+    | UpstreamNotCurrent | CommandChanged | Unresolved
 )  # fmt: skip
 
 

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.refs import ArtifactRef
 from strataml.registry.pipelines import FileInput, Pipeline, Stage, StageOutput
 from strataml.registry.resolve import resolve
 from strataml.registry.runcache import load_all
@@ -17,7 +15,7 @@ from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import run_ids
 from strataml.runner.experiment import SpecError
 from strataml.runner.fingerprint import CodeState
-from strataml.runner.inputs import ResolvedInput, read_content_hash
+from strataml.runner.inputs import ResolvedInput
 from strataml.runner.pipeline import (
     PreparedStage,
     hash_paths,
@@ -31,6 +29,7 @@ from strataml.runner.staleness import (
     FileChanged,
     InputChanged,
     Reason,
+    Unresolved,
     UpstreamNotCurrent,
     UpstreamOutputChanged,
     code_changes,
@@ -105,13 +104,17 @@ class StatusReport:
 
 
 def stage_runs(root: Path) -> dict[tuple[str, str], list[RunRecord]]:
-    """Sealed succeeded stage runs by (pipeline path, stage), oldest first."""
+    """Sealed succeeded stage runs by (pipeline name, stage), oldest first: the experiment
+    name a stage's run records (`<pipeline>.<stage>`), as reuse finds them, so renaming the
+    pipeline's file keeps its runs."""
     found: dict[tuple[str, str], list[RunRecord]] = {}
     for record in load_all(root, run_ids(root), whole=False):
         link = record.config.get("pipeline")
         if not isinstance(link, dict) or not record.sealed or record.state != "succeeded":
             continue
-        found.setdefault((str(link.get("path")), str(link.get("stage"))), []).append(record)
+        pipeline, _, stage = (record.experiment or "").rpartition(".")
+        if pipeline and stage == link.get("stage"):
+            found.setdefault((pipeline, stage), []).append(record)
     for records in found.values():
         records.sort(key=lambda r: (r.created, r.run_id))
     return found
@@ -130,9 +133,13 @@ def _stage_status(
     root: Path, pipeline: Pipeline, stage: Stage, done: dict[str, StageStatus],
     runs: dict[tuple[str, str], list[RunRecord]],
 ) -> StageStatus:  # fmt: skip
-    prepared = _prepare(root, pipeline, stage)
-    records = runs.get((pipeline.path, stage.name), [])
+    records = runs.get((pipeline.name, stage.name), [])
     latest = records[-1] if records else None
+    try:
+        prepared = _prepare(root, pipeline, stage)
+    except SpecError as exc:  # this stage cannot run as it stands; the others are still told
+        state = STALE if latest else NEVER_RUN
+        return StageStatus(stage.name, state, _id(latest), (Unresolved(str(exc)),))
     behind = [
         UpstreamNotCurrent(u, done[u].state) for u in stage.upstream if done[u].state != UP_TO_DATE
     ]
@@ -167,15 +174,11 @@ def _prepare(root: Path, pipeline: Pipeline, stage: Stage) -> PreparedStage:
     inputs = {}
     for name, asked in sorted(experiment.inputs.items()):
         try:
-            ref = (
-                ArtifactRef(asked.kind, asked.name, asked.version, asked.pin)
-                if asked.version is not None
-                else resolve(asked, root=root).ref
-            )
-            pin = read_content_hash(root / ref.path, name, ref)
+            ref = resolve(asked, root=root).ref  # pinned to the content hash it holds now
         except StrataError as exc:
             raise SpecError(f"{pipeline.path}: stage {stage.name} input {name}: {exc}") from None
-        inputs[name] = ResolvedInput(name, dataclasses.replace(ref, pin=pin), pin)
+        assert ref.pin is not None
+        inputs[name] = ResolvedInput(name, ref, ref.pin)
     files = {n: i.file for n, i in stage.inputs.items() if isinstance(i, FileInput)}
     hashed = hash_paths(root, sorted(set(files.values())))
     return PreparedStage(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
-from strataml.doctor.rules import LIN007, PIP001, PIP002, PIP003, PIP004
+from strataml.doctor.rules import LIN007, PIP001, PIP002, PIP003, PIP004, PIP005
 from strataml.refs import is_run_id
 from strataml.registry.pipelines import check_graph, find_pipelines, listed_output_hash
 from strataml.workspace import Artifact
@@ -16,14 +16,21 @@ _RESTORE = "a sealed run never changes: restore both runs from Git, or run the p
 
 
 def check_pipelines(ctx: Context) -> Iterator[Diagnostic]:
+    named: dict[str, str] = {}  # pipeline name -> the first file that took it
     for path in find_pipelines(ctx.root):
-        if not within(path, ctx.target):
-            continue
         document = ctx.document(path)
         if document is None or not document.ok or not isinstance(document.data, dict):
             continue  # SCH said why
         if ctx.schemas.validate("pipeline", document.data):
             continue  # SCH003 or LAY013 said why
+        name = document.data["name"]
+        first = named.setdefault(name, path)
+        if not within(path, ctx.target):
+            continue
+        if first != path:  # their stages' runs would be one another's (<name>.<stage>)
+            yield PIP005.at(path, f"pipeline name {name!r} is {first}'s too",
+                            line=document.line_of(("name",)),
+                            hint="give each pipeline its own name")  # fmt: skip
         _, problems = check_graph(ctx.root, path, document)
         for p in problems:
             yield _GRAPH_RULES[p.code].at(path, p.message, line=p.line, hint=p.hint)
@@ -41,7 +48,7 @@ def check_stage_upstream(ctx: Context, artifact: Artifact) -> Iterator[Diagnosti
     upstream = link.get("upstream") if isinstance(link, dict) else None
     if not isinstance(upstream, dict):
         return
-    for name, pin in sorted(upstream.items()):
+    for name, pin in sorted(upstream.items(), key=lambda item: str(item[0])):
         if (
             not isinstance(pin, dict)
             or not all(isinstance(pin.get(k), str) for k in ("run", "output", "content_hash"))
