@@ -123,3 +123,12 @@ class Reference:
     def moving(self) -> bool:
         """Resolves to whatever version holds the selector when it is used."""
         return self.selector is not None and self.version is None
+
+    def can_name(self, ref: ArtifactRef) -> bool:
+        """Could this have resolved to the pinned `ref`: the same artifact, and the same version
+        and pin wherever it states one (a run's `requested` beside its `ref`, TFC-0003 R11)?"""
+        return (
+            (self.kind, self.name) == (ref.kind, ref.name)
+            and self.version in (None, ref.version)
+            and self.pin in (None, ref.pin)
+        )

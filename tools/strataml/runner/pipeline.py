@@ -21,6 +21,7 @@ from strataml.registry.pipelines import (
     StageOutput,
     listed_output_hash,
 )
+from strataml.registry.runs import load_runs
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import Experiment, experiment_from_spec
@@ -164,6 +165,7 @@ def run_pipeline(
         refuse_secrets(plan_stage(pipeline, stage, {}, code))
     results: dict[str, StageResult] = {}
     produced: dict[str, str] = {}  # stage -> the run that holds its outputs
+    succeeded = load_runs(root, status="succeeded")  # read once, not once per stage
     lock = threading.Lock()
 
     def one(name: str) -> StageResult:
@@ -178,7 +180,7 @@ def run_pipeline(
             notify(f"{name}: not run: {exc}")
             return StageResult(name, NOT_RUN, None, 1, str(exc))
         planned = plan_stage(pipeline, prepared[name], upstream, code)
-        if name not in force and (earlier := reuse(root, planned)) is not None:
+        if name not in force and (earlier := reuse(root, planned, succeeded)) is not None:
             notify(
                 f"{name}: {earlier.run_id} reused (same fingerprint {shown(planned.fingerprint)})"
             )

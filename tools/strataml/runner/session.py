@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from strataml.integrity.digest import shown
+from strataml.registry.runrecord import RunRecord
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts, execute
 from strataml.runner.experiment import expand, load_experiment, parse_override
@@ -44,8 +45,10 @@ def plan(
     return planned
 
 
-def reuse(root: Path, planned: PlannedRun) -> RunResult | None:
-    found = find_reusable(root, planned.experiment.name, planned.fingerprint)
+def reuse(
+    root: Path, planned: PlannedRun, succeeded: Sequence[RunRecord] | None = None
+) -> RunResult | None:
+    found = find_reusable(root, planned.experiment.name, planned.fingerprint, succeeded)
     if found is None:
         return None
     return RunResult(found, root / rundir.RUNS / found, "reused", 0, None)

@@ -17,7 +17,7 @@ from typing import Any
 from strataml import tracking
 from strataml.credentials import iter_secrets
 from strataml.errors import StrataError
-from strataml.refs import ArtifactRef, Reference, is_version
+from strataml.refs import ArtifactRef, Reference
 from strataml.runner import rundir
 from strataml.runner.artifactcopy import copy_artifact
 from strataml.runner.execute import Outcome
@@ -382,23 +382,13 @@ class JoinedRun(ActiveRun):
 
 
 def _fits(asked: object, recorded: object) -> bool:
-    """Does the reference start_run was given name what the run recorded for that input: the
-    same artifact, and the same version and pin wherever it states one?"""
+    """Does the reference start_run was given name what the run recorded for that input?"""
     if not isinstance(asked, str) or not isinstance(recorded, dict):
         return False
-    if asked in (recorded.get("requested"), recorded.get("ref")):
-        return True
     try:
-        wanted = Reference.parse(asked)
-        got = ArtifactRef.parse(str(recorded.get("ref")))
+        return Reference.parse(asked).can_name(ArtifactRef.parse(str(recorded.get("ref"))))
     except ValueError:
         return False
-    fixed = wanted.selector if wanted.selector is not None and is_version(wanted.selector) else None
-    return (
-        (wanted.kind, wanted.name) == (got.kind, got.name)
-        and fixed in (None, got.version)
-        and wanted.pin in (None, got.pin)
-    )
 
 
 def _recorded_config(run_dir: Path) -> dict[str, Any]:

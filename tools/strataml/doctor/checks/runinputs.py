@@ -83,11 +83,7 @@ def _check_request(
         asked = None  # the schema check reports it
     if asked is None:
         return
-    if (
-        (asked.kind, asked.name) != (ref.kind, ref.name)
-        or asked.version not in (None, ref.version)
-        or asked.pin not in (None, ref.pin)
-    ):
+    if not asked.can_name(ref):
         yield RUN018.at(
             at,
             f"input {name}: asked for {asked} but records {ref.kind}/{ref.name}@{ref.version} "
