@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from strataml.doctor.checks.runinputs import mapping
 from strataml.doctor.context import Context, within
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import LIN007, PIP001, PIP002, PIP003, PIP004, PIP005
@@ -38,13 +39,12 @@ def check_pipelines(ctx: Context) -> Iterator[Diagnostic]:
 
 def check_stage_upstream(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     """Run -> run lineage: each pinned upstream output is what the producing run sealed."""
-    if artifact.kind != "run":
-        return
     at = f"{artifact.path}/config.yaml"
-    document = ctx.document(at)
-    if document is None or not document.ok or not isinstance(document.data, dict):
+    loaded = mapping(ctx, at) if artifact.kind == "run" else None
+    if loaded is None:
         return
-    link = document.data.get("pipeline")
+    document, config = loaded
+    link = config.get("pipeline")
     upstream = link.get("upstream") if isinstance(link, dict) else None
     if not isinstance(upstream, dict):
         return

@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
+from strataml.doctor.checks.runinputs import mapping
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import RUN016, RUN017, SCH003
@@ -26,13 +27,6 @@ def check_run_metrics(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     yield from _check_log(ctx, artifact)
 
 
-def _mapping(ctx: Context, path: str) -> tuple[YamlDocument, dict[str, Any]] | None:
-    document = ctx.document(path)
-    if document is None or not document.ok or not isinstance(document.data, dict):
-        return None  # RUN001 or SCH00x says why
-    return document, document.data
-
-
 def _briefs(data: dict[str, Any]) -> dict[str, Series] | None:
     series = data.get("series")
     if not isinstance(series, dict):
@@ -45,7 +39,7 @@ def _briefs(data: dict[str, Any]) -> dict[str, Series] | None:
 
 def _check_history(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     at_json, at_csv = f"{artifact.path}/metrics.json", f"{artifact.path}/{HISTORY}"
-    parsed = _mapping(ctx, at_json)
+    parsed = mapping(ctx, at_json)
     present = os.path.lexists(ctx.root / at_csv)
     if parsed is None:
         return
@@ -139,7 +133,7 @@ def _state(ctx: Context, paths: tuple[str, ...]) -> str | None:
 
 
 def _check_log(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
-    system = _mapping(ctx, f"{artifact.path}/system.json")
+    system = mapping(ctx, f"{artifact.path}/system.json")
     if system is None or system[1].get("status") in (None, "running"):
         return  # the runner caps the log when the command ends
     at = f"{artifact.path}/logs.txt"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from strataml.doctor.checks.runinputs import mapping
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import RUN031
@@ -15,13 +16,12 @@ _HINT = "config.yaml is written by start_run only; restore it from Git"
 
 
 def check_run_origin(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
-    if artifact.kind != "run":
-        return
     at = f"{artifact.path}/config.yaml"
-    document = ctx.document(at)
-    if document is None or not document.ok or not isinstance(document.data, dict):
+    loaded = mapping(ctx, at) if artifact.kind == "run" else None
+    if loaded is None:
         return
-    origin, experiment = document.data.get("started_from"), document.data.get("experiment")
+    document, config = loaded
+    origin, experiment = config.get("started_from"), config.get("experiment")
     if not isinstance(origin, dict) or not isinstance(experiment, dict):
         return
     path, kind = origin.get("path"), origin.get("kind")
