@@ -100,10 +100,11 @@ def resolve(reference: Reference | str, *, root: Path | None = None) -> Resoluti
     version, via = _select(root, asked, found)
     try:
         pinned = existing(root, ArtifactRef(asked.kind, asked.name, version))  # its content hash
-    except StrataError as exc:  # no metadata.yaml, or no content_hash in it
+    except StrataError as exc:  # no metadata.yaml, or one that cannot say its content hash
         metadata = root / asked.kind / asked.name / version / "metadata.yaml"
         missing = "DAT001" if asked.kind == "datasets" else "MOD001"
-        code = "SCH003" if metadata.is_file() else missing
+        # Where the file is there, its reader's message says what is wrong (and doctor's code).
+        code = None if metadata.is_file() else missing
         raise ResolveError("dangling", str(exc), code=code) from None
     if asked.pin is not None and asked.pin != pinned.pin:
         raise ResolveError(
