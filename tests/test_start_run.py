@@ -254,7 +254,7 @@ def test_bad_input_is_refused_before_anything_is_created(
     with pytest.raises(SpecError) as caught:
         start_run(experiment="x", params={"lr": float("nan")}, code=code)
     assert str(caught.value) == (
-        "start_run: params: not JSON-compatible: Out of range float values are not JSON compliant"
+        "start_run: params: not JSON-compatible: NaN or an infinity, which JSON cannot hold"
     )
     with pytest.raises(SpecError) as caught:
         start_run(experiment="x", params={"url": "https://u:hunter2@example.com/x"}, code=code)
@@ -324,7 +324,7 @@ def test_bad_calls_inside_a_run_raise_and_write_nothing(
              "parameter 'lr' is already 0.1; a run's parameters do not change while it runs"),
             (lambda: run.log_param("bad-key", 1), "parameter 'bad-key': a name is letters, digits and _ (at most 64)"),
             (lambda: run.log_param("rate", float("nan")),
-             "parameter 'rate': not JSON-compatible: Out of range float values are not JSON compliant"),
+             "parameter 'rate': not JSON-compatible: NaN or an infinity, which JSON cannot hold"),
             (lambda: run.log_artifact(outside),
              f"log_artifact {outside}: outside the repository {template}; a run keeps only what the repository holds"),
             (lambda: run.log_artifact("link.txt"), "log_artifact link.txt: link.txt is a symlink, which is never followed"),

@@ -139,9 +139,12 @@ def execute(
 
 def this_python(command: tuple[str, ...]) -> list[str]:
     """A list command's leading bare `python` or `python3` is the interpreter running the runner,
-    the one system.json records, not whichever PATH finds first (TFC-0002 R5)."""
+    the one system.json records, not whichever PATH finds first (TFC-0002 R5); a leading bare
+    `jupyter` (a notebook's run, TFC-0002 R17) is that interpreter's `-m jupyter`."""
     if command and command[0] in _THIS_PYTHON and sys.executable:
         return [sys.executable, *command[1:]]
+    if command and command[0] == "jupyter" and sys.executable:
+        return [sys.executable, "-m", "jupyter", *command[1:]]
     return list(command)
 
 

@@ -84,12 +84,17 @@ def start_run(
     return run
 
 
+def _why(exc: Exception) -> str:
+    """json's own words, but for the one case whose wording changes between Pythons."""
+    return "NaN or an infinity, which JSON cannot hold" if isinstance(exc, ValueError) else str(exc)
+
+
 def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters as STRATA_PARAMS carries them: JSON, finite numbers."""
     try:
         plain = json.loads(json.dumps(dict(params), allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"start_run: params: not JSON-compatible: {exc}") from exc
+        raise SpecError(f"start_run: params: not JSON-compatible: {_why(exc)}") from exc
     assert isinstance(plain, dict)
     return plain
 
@@ -143,7 +148,7 @@ class ActiveRun:
         try:
             plain = json.loads(json.dumps(value, allow_nan=False))
         except (TypeError, ValueError) as exc:
-            raise TrackingError(f"parameter {key!r}: not JSON-compatible: {exc}") from exc
+            raise TrackingError(f"parameter {key!r}: not JSON-compatible: {_why(exc)}") from exc
         if key in self._params:
             if self._params[key] != plain:
                 raise TrackingError(
