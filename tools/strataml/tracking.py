@@ -20,6 +20,12 @@ class TrackingError(RuntimeError):
     """Called outside a run, or with a metric that cannot be recorded."""
 
 
+def not_json(exc: Exception) -> str:
+    """Why json.dumps refused a value: its own words, but for the one case whose wording changes
+    between Pythons (a NaN or an infinity, with allow_nan=False)."""
+    return "NaN or an infinity, which JSON cannot hold" if isinstance(exc, ValueError) else str(exc)
+
+
 def _env(name: str) -> str:
     value = os.environ.get(name)
     if not value:

@@ -38,7 +38,7 @@ from strataml.runner.record import (
 )
 from strataml.safeopen import read_regular
 from strataml.schemas import validate
-from strataml.tracking import TrackingError
+from strataml.tracking import TrackingError, not_json
 from strataml.workspace import find_root
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
@@ -84,17 +84,12 @@ def start_run(
     return run
 
 
-def _why(exc: Exception) -> str:
-    """json's own words, but for the one case whose wording changes between Pythons."""
-    return "NaN or an infinity, which JSON cannot hold" if isinstance(exc, ValueError) else str(exc)
-
-
 def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters as STRATA_PARAMS carries them: JSON, finite numbers."""
     try:
         plain = json.loads(json.dumps(dict(params), allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"start_run: params: not JSON-compatible: {_why(exc)}") from exc
+        raise SpecError(f"start_run: params: not JSON-compatible: {not_json(exc)}") from exc
     assert isinstance(plain, dict)
     return plain
 
@@ -148,7 +143,7 @@ class ActiveRun:
         try:
             plain = json.loads(json.dumps(value, allow_nan=False))
         except (TypeError, ValueError) as exc:
-            raise TrackingError(f"parameter {key!r}: not JSON-compatible: {_why(exc)}") from exc
+            raise TrackingError(f"parameter {key!r}: not JSON-compatible: {not_json(exc)}") from exc
         if key in self._params:
             if self._params[key] != plain:
                 raise TrackingError(
