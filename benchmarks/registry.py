@@ -1,4 +1,4 @@
-"""The registry case of issue 17: N sealed, committed runs beside 200 model versions and 50
+"""The registry case of issue 17 (and issue 20's pipeline status): N sealed, committed runs beside 200 model versions and 50
 dataset versions, all copies of the template's own (tests/registrykit.py), so the same N gives
 the same repository. Every figure is a whole command in its own process, as a user runs it."""
 
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from measure import ENV, REPO, doctor, report, run, timed
+from pipelines import bench_pipeline_status
 
 sys.path.insert(0, str(REPO / "tests"))
 from conftest import commit_all, fork_template
@@ -99,3 +100,5 @@ def bench_registry(scratch: Path, runs: int, repeat: int) -> None:
     ):  # fmt: skip
         seconds = timed(lambda args=args: strata(repo, *args), repeat)
         report(f"strata {name}, {runs} runs", f"{seconds:.3f} s (target < 0.5 s)", seconds < 0.5)
+
+    bench_pipeline_status(repo, runs, repeat, TOOLS_ENV)

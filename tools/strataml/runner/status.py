@@ -10,7 +10,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.registry.pipelines import FileInput, Pipeline, Stage, StageOutput
 from strataml.registry.resolve import resolve
-from strataml.registry.runcache import load_all
+from strataml.registry.runcache import load_all, load_derived
 from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import run_ids
 from strataml.runner.experiment import SpecError
@@ -106,18 +106,27 @@ class StatusReport:
 def stage_runs(root: Path) -> dict[tuple[str, str], list[RunRecord]]:
     """Sealed succeeded stage runs by (pipeline name, stage), oldest first: the experiment
     name a stage's run records (`<pipeline>.<stage>`), as reuse finds them, so renaming the
-    pipeline's file keeps its runs."""
+    pipeline's file keeps its runs. Which runs are stage runs is kept per run in the run cache
+    (a two-word row), so a registry of 10,000 runs unpacks only its stage runs' records."""
+    ids = run_ids(root)
+    stages = [i for i, kept in zip(ids, load_derived(root, ids, "stage", _stage_of), strict=True)
+              if kept]  # fmt: skip
     found: dict[tuple[str, str], list[RunRecord]] = {}
-    for record in load_all(root, run_ids(root), whole=False):
-        link = record.config.get("pipeline")
-        if not isinstance(link, dict) or not record.sealed or record.state != "succeeded":
-            continue
-        pipeline, _, stage = (record.experiment or "").rpartition(".")
-        if pipeline and stage == link.get("stage"):
-            found.setdefault((pipeline, stage), []).append(record)
+    for record in load_all(root, stages, whole=False):
+        if named := _stage_of(record):
+            found.setdefault((named[0], named[1]), []).append(record)
     for records in found.values():
         records.sort(key=lambda r: (r.created, r.run_id))
     return found
+
+
+def _stage_of(record: RunRecord) -> list[str]:
+    """[pipeline name, stage] of a sealed, succeeded stage run; [] for any other run."""
+    link = record.config.get("pipeline")
+    if not isinstance(link, dict) or not record.sealed or record.state != "succeeded":
+        return []
+    pipeline, _, stage = (record.experiment or "").rpartition(".")
+    return [pipeline, stage] if pipeline and stage == link.get("stage") else []
 
 
 def pipeline_status(
