@@ -436,3 +436,45 @@ def test_code_is_every_program_and_script_word_inside_the_repository(repo: Path)
     assert (done.returncode, done.stderr) == (
         2, "run: error: --reproduce RUN takes no other option: it runs the recorded config\n"
     )  # fmt: skip
+
+
+def test_status_names_a_changed_command_output_or_input_name(repo: Path, strata: RunCli) -> None:
+    prepare, train, evaluate = run_pipeline(repo)
+    spec = repo / PIPELINE
+    spec.write_text(
+        spec.read_text()
+        .replace("iris_pipeline/train.py]", "iris_pipeline/train.py, -v]")
+        .replace("outputs: [report.json]", "outputs: [report.json, extra.json]")
+        .replace("      test: {stage: prepare", "      held_out: {stage: prepare")
+    )
+    assert status(strata, repo) == (0, (
+        f"{PIPELINE}\n"
+        f"  prepare   up to date  {prepare}\n"
+        '  train     stale       command: ["python", "experiments/iris_pipeline/train.py"] -> '
+        '["python", "experiments/iris_pipeline/train.py", "-v"]\n'
+        '  evaluate  stale       outputs: ["report.json"] -> ["extra.json", "report.json"]\n'
+        '                        input names: ["model", "test"] -> ["held_out", "model"]\n'
+        "                        upstream train is stale\n"
+        "  1 up to date, 2 stale\n"
+    ))  # fmt: skip
+    assert status(strata, repo, "--format", "json")[0] == 0
+    out = status(strata, repo, "--format", "json")[1]
+    (repo / "status.json").write_text(out)
+    assert_check_jsonschema(repo / "status.json", "status")
+    stages = {s["stage"]: s for s in json.loads(out)["pipelines"][0]["stages"]}
+    assert stages["train"]["reasons"] == [
+        {"kind": "command", "name": "command",
+         "old": ["python", "experiments/iris_pipeline/train.py"],
+         "new": ["python", "experiments/iris_pipeline/train.py", "-v"],
+         "text": 'command: ["python", "experiments/iris_pipeline/train.py"] -> '
+                 '["python", "experiments/iris_pipeline/train.py", "-v"]'},
+    ]  # fmt: skip
+    assert stages["evaluate"]["reasons"][:2] == [
+        {"kind": "command", "name": "outputs", "old": ["report.json"],
+         "new": ["extra.json", "report.json"],
+         "text": 'outputs: ["report.json"] -> ["extra.json", "report.json"]'},
+        {"kind": "command", "name": "input names", "old": ["model", "test"],
+         "new": ["held_out", "model"],
+         "text": 'input names: ["model", "test"] -> ["held_out", "model"]'},
+    ]  # fmt: skip
+    assert (stages["train"]["run"], stages["evaluate"]["run"]) == (train, evaluate)

@@ -123,11 +123,22 @@ class Unresolved:
 
 @dataclass(frozen=True, slots=True)
 class CommandChanged:
+    """What the stage runs or writes changed: `name` is command, shell, outputs or input
+    names, with the latest run's value and today's; no name where none of those differs."""
+
+    name: str = ""
+    old: object = _UNSET
+    new: object = _UNSET
+
     def text(self) -> str:
-        return "command, outputs or the way inputs are named changed"
+        if not self.name:
+            return "command, outputs or the way inputs are named changed"
+        return f"{self.name}: {_shown(self.old)} -> {_shown(self.new)}"
 
     def document(self) -> dict[str, object]:
-        return {"kind": "command"}
+        if not self.name:
+            return {"kind": "command"}
+        return {"kind": "command", "name": self.name, "old": self.old, "new": self.new}
 
 
 Reason = (

@@ -11,7 +11,7 @@ from strataml.errors import StrataError
 from strataml.registry.pipelines import FileInput, Pipeline, Stage, StageOutput
 from strataml.registry.resolve import resolve
 from strataml.registry.runcache import load_all, load_derived
-from strataml.registry.runrecord import RunRecord
+from strataml.registry.runrecord import RunRecord, load_run
 from strataml.registry.runs import run_ids
 from strataml.runner.experiment import SpecError
 from strataml.runner.fingerprint import CodeState
@@ -154,6 +154,7 @@ def _stage_status(
     ]
     if behind:
         own = _own_reasons(prepared, latest, {}) if latest is not None else []
+        own += _spec_changes(root, prepared, latest) if latest is not None else []
         return StageStatus(stage.name, STALE if latest else NEVER_RUN, _id(latest), (*own, *behind))
     upstream = {}
     for name, value in stage.inputs.items():
@@ -168,8 +169,8 @@ def _stage_status(
         return StageStatus(stage.name, UP_TO_DATE, matching[-1].run_id, ())
     if latest is None:
         return StageStatus(stage.name, NEVER_RUN, None, ())
-    reasons = _own_reasons(prepared, latest, upstream) or [CommandChanged()]
-    return StageStatus(stage.name, STALE, latest.run_id, tuple(reasons))
+    reasons = _own_reasons(prepared, latest, upstream) + _spec_changes(root, prepared, latest)
+    return StageStatus(stage.name, STALE, latest.run_id, tuple(reasons or [CommandChanged()]))
 
 
 def _id(record: RunRecord | None) -> str | None:
@@ -194,6 +195,38 @@ def _prepare(root: Path, pipeline: Pipeline, stage: Stage) -> PreparedStage:
         stage, experiment, inputs, hash_paths(root, stage.code_paths(root)),
         {n: PinnedFile(p, hashed[p]) for n, p in files.items()},
     )  # fmt: skip
+
+
+def _spec_changes(root: Path, prepared: PreparedStage, latest: RunRecord) -> list[Reason]:
+    """What else the fingerprint counts: the command, the shell and the outputs as the latest
+    run's copied spec has them (the whole record is read, for a stage not up to date only), and
+    the names its inputs go by."""
+    recorded = load_run(root, latest.run_id).config
+    spec = (recorded.get("experiment") or {}).get("spec")
+    before: dict[str, Any] = spec if isinstance(spec, dict) else {}
+    now = prepared.experiment.spec
+    found: list[Reason] = []
+    if before.get("command") != now.get("command"):
+        found.append(CommandChanged("command", before.get("command"), now.get("command")))
+    if bool(before.get("shell")) != bool(now.get("shell")):
+        found.append(CommandChanged("shell", bool(before.get("shell")), bool(now.get("shell"))))
+    outputs = sorted(before.get("outputs") or []), sorted(now.get("outputs") or [])
+    if outputs[0] != outputs[1]:
+        found.append(CommandChanged("outputs", *outputs))
+    link: dict[str, Any] = recorded.get("pipeline") or {}
+    names = [
+        sorted(
+            {
+                *(recorded.get("inputs") or {}),
+                *(link.get("upstream") or {}),
+                *(link.get("files") or {}),
+            }
+        ),
+        sorted(prepared.stage.inputs),
+    ]
+    if names[0] != names[1]:
+        found.append(CommandChanged("input names", *names))
+    return found
 
 
 def _own_reasons(
