@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from strataml.atomic import check_output, write_text_atomic
+from strataml.atomic import check_output, open_atomic
 from strataml.cli.options import ForceOption, examples
 from strataml.errors import UsageError
 from strataml.workspace import find_root
@@ -44,12 +44,14 @@ def index(
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
     document = catalogue.build_index(root)
     encoded = encoding.encode(document)  # once, for the site, the file and stdout alike
+    encoding.release_histories(document)
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
         count = site_builder.build_site(root, document, encoded, site, doctor)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
-        write_text_atomic(output, encoded.text, overwrite=force)
+        with open_atomic(output, overwrite=force) as handle:
+            encoded.write(handle)
     elif site is None:
         typer.echo(encoded.text, nl=False)
 

@@ -113,7 +113,8 @@ def _write_site(
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
         (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (out / "index.json").write_text(encoded.text, encoding="utf-8")
+    with (out / "index.json").open("wb") as handle:
+        encoded.write(handle)
     runs = []
     (out / DETAILS).mkdir()
     for start in range(0, len(index["runs"]), SHARD):

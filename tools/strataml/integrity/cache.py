@@ -17,7 +17,7 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,22 +270,27 @@ class HashCache:
         """Keep this verdict and no other: one tree's state is kept, the last one checked."""
         self._pending_verdict = (key, value)
 
-    def lookup_records(self, prefix: str) -> dict[str, tuple[str, bytes]]:
-        """Every record named `prefix`...: name -> (key, value). One query: a listing of every
-        run asks for them all (`registry/runstore.py`)."""
-        if self.db is None:
-            return {}
-        found: dict[str, tuple[str, bytes]] = {}
-        try:
-            for name, key, value in self.db.execute(
-                "SELECT name, key, value FROM record WHERE name >= ? AND name < ?",
-                (prefix, prefix + "\U0010ffff"),
-            ):
-                if isinstance(value, bytes):
-                    found[str(name)] = (str(key), value)
-        except sqlite3.Error as exc:
-            self._give_up(exc)
-        return found
+    def lookup_records(
+        self, prefix: str, ids: Sequence[str], chunk: int = 512
+    ) -> Iterator[tuple[str, bytes] | None]:
+        """(key, value) of the record named `prefix` + id, for each of `ids` in order (None where
+        none is kept). A few hundred names per query: a listing of 10,000 runs never holds every
+        kept record in memory at once, and asks the database 20 times, not 10,000."""
+        for start in range(0, len(ids), chunk):
+            names = [prefix + i for i in ids[start : start + chunk]]
+            found: dict[str, tuple[str, bytes]] = {}
+            if self.db is not None:
+                marks = ",".join("?" * len(names))
+                try:
+                    rows = self.db.execute(
+                        f"SELECT name, key, value FROM record WHERE name IN ({marks})", names
+                    ).fetchall()
+                except sqlite3.Error as exc:
+                    self._give_up(exc)
+                    rows = []
+                found = {str(n): (str(k), v) for n, k, v in rows if isinstance(v, bytes)}
+            for name in names:
+                yield found.pop(name, None)
 
     def remember_record(self, name: str, key: str, value: bytes) -> None:
         self._pending_records.append((name, key, value))

@@ -74,12 +74,11 @@ def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
         if cache is None:
             return [r if whole else light(r) for r in (load_run(root, i) for i in run_ids)]
         prefix = _WHOLE if whole else _LIGHT
-        stored = cache.lookup_records(prefix)
         identity, cutoff = _identity(), cache.settled_before
         records = []
-        for run_id in run_ids:
+        stored = cache.lookup_records(prefix, run_ids)
+        for run_id, known in zip(run_ids, stored, strict=True):
             key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
-            known = stored.pop(prefix + run_id, None)  # its bytes go as soon as they are read
             record = _unpack(run_id, known[1], whole) if known and known[0] == key else None
             if record is None:
                 record = load_run(root, run_id)
@@ -94,33 +93,33 @@ def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
 
 def load_derived(
     root: Path, run_ids: list[str], name: str, derive: Callable[[RunRecord], list[Any]]
-) -> list[object]:
+) -> Iterator[object]:
     """`derive(load_run(root, i))` for each id, in order, kept as the readings are: under the
     same stat key and the source of the whole package (what derives may call anything); `name`
     names the rows. Values are JSON-shaped (what marshal holds: anything else is derived every
-    time)."""
+    time). Yielded one by one, so that a caller that shares equal parts of them (the catalogue's
+    package lists) never holds 10,000 copies."""
     with _opened(root) as cache:
         if cache is None:
-            return [derive(load_run(root, run_id)) for run_id in run_ids]
+            yield from (derive(load_run(root, run_id)) for run_id in run_ids)
+            return
         prefix = f"{name}:"
-        stored = cache.lookup_records(prefix)
         identity = _package_identity()
         cutoff = cache.settled_before
-        values = []
-        for run_id in run_ids:
+        stored = cache.lookup_records(prefix, run_ids)
+        for run_id, known in zip(run_ids, stored, strict=True):
             key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
-            known = stored.pop(prefix + run_id, None)  # its bytes go as soon as they are read
             body = unseal(known[1]) if known and known[0] == key else None
             try:
-                values.append(marshal.loads(body) if body is not None else _MISS)
+                value = marshal.loads(body) if body is not None else _MISS
             except (EOFError, ValueError, TypeError):
-                values.append(_MISS)
-            if values[-1] is _MISS:
-                values[-1] = value = derive(load_run(root, run_id))
+                value = _MISS
+            if value is _MISS:
+                value = derive(load_run(root, run_id))
                 if key is not None and settled:
                     with contextlib.suppress(ValueError):  # not marshal's: derived every time
                         cache.remember_record(prefix + run_id, key, seal(marshal.dumps(value)))
-        return values
+            yield value
 
 
 _MISS = object()
