@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
 from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem, parse_yaml
 
@@ -23,6 +21,11 @@ def parse_many(raws: Sequence[bytes]) -> list[YamlDocument]:
     workers = min(os.cpu_count() or 1, 8)
     if len(raws) < POOL_MIN_DOCUMENTS or workers < 2 or sys.platform != "linux":
         return [parse_yaml(raw) for raw in raws]
+    # Imported here: a command that parses a few documents (doctor --since, the runner) does not
+    # pay for the process pool's modules.
+    import multiprocessing
+    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+
     shares = [list(raws[k::workers]) for k in range(workers)]
     results: list[list[YamlDocument] | None] = [None] * workers
     try:  # a pool notices a worker that dies (BrokenProcessPool) where multiprocessing's waits
