@@ -131,11 +131,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environment(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    home = tmp_path_factory.mktemp("home")
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """A home of the test's own, no system or user Git configuration, a fixed Git identity:
+    every test's environment, and that of a module's shared fixture (pytest.MonkeyPatch.context)."""
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -143,6 +141,14 @@ def _isolated_environment(
     for var in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{var}_NAME", "Strata Test")
         monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@strataml.invalid")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("home")
+    isolate(monkeypatch, home)
     yield
     if (home / ".gnupg").is_dir():  # signing with a test's keys started the user's agent there
         from gpgkeys import stop_agent

@@ -17,6 +17,18 @@ app = sub_app(
 )
 
 
+GroupByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--group-by", metavar="P,Q", help="Parameters that make a group (default: all but --over)."
+    ),
+]
+OverOption = Annotated[
+    str | None,
+    typer.Option("--over", metavar="P,Q", help="Parameters a group's runs repeat over (seeds)."),
+]
+
+
 @app.command(
     "list", epilog=examples("strata runs list --experiment my_experiment --status succeeded")
 )
@@ -79,20 +91,62 @@ def runs_compare(
     epilog=examples(
         "strata runs best --experiment iris_sweep --metric val/accuracy",
         "strata runs best --experiment iris_sweep --metric val/loss --minimize",
+        "strata runs best --experiment iris_sweep --metric val/accuracy --aggregate mean --over seed",
     ),
 )
 def runs_best(
     experiment: Annotated[str, typer.Option(metavar="NAME", help="Experiment name.")],
     metric: Annotated[str, typer.Option(metavar="NAME", help="Final metric to rank by.")],
     minimize: Annotated[bool, typer.Option("--minimize", help="Lower is better.")] = False,
+    aggregate: Annotated[
+        str | None,
+        typer.Option(metavar="STAT", help="Rank groups by mean, min, max, low or high (95% CI)."),
+    ] = None,
+    group_by: GroupByOption = None,
+    over: OverOption = None,
     output_format: FormatOption = "text",
 ) -> None:
-    """The succeeded run with the best final value of a metric."""
+    """The succeeded run (or with --aggregate, group of runs) with the best final metric."""
+    root = find_root(Path())
+    if aggregate is not None:
+        from strataml.registry import aggregate as grouping
+
+        found = grouping.aggregate_runs(root, experiment, _names(group_by), _names(over))
+        emit(output_format, grouping.best_group(found, metric, aggregate, minimize=minimize))
+        return
+    if group_by is not None or over is not None:
+        raise UsageError("--group-by and --over rank groups: add --aggregate mean (or min, max, …)")
     from strataml.registry import runviews
 
-    root = find_root(Path())
     best = runviews.best_run(root, experiment, metric, minimize=minimize)
     if best is None:
         typer.echo(f"strata: {runviews.why_no_best(root, experiment, metric)}", err=True)
         raise typer.Exit(1)
     emit(output_format, best)
+
+
+@app.command(
+    "aggregate",
+    epilog=examples(
+        "strata runs aggregate --experiment iris_sweep --group-by learning_rate,l2 --over seed",
+        "strata runs aggregate --experiment iris_sweep --over seed --format json",
+    ),
+)
+def runs_aggregate(
+    experiment: Annotated[str, typer.Option(metavar="NAME", help="Experiment name.")],
+    group_by: GroupByOption = None,
+    over: OverOption = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Per group of succeeded runs: count, mean, std, min, max and 95% CI of each final metric."""
+    from strataml.registry import aggregate as grouping
+
+    found = grouping.aggregate_runs(find_root(Path()), experiment, _names(group_by), _names(over))
+    emit(output_format, found)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    if text is not None and not names:
+        raise UsageError("--group-by/--over: give parameter names, comma-separated")
+    return names

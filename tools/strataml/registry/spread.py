@@ -1,0 +1,102 @@
+"""Count, mean, spread and a 95% interval of a sample (TFC-0003 R18): what `strata runs
+aggregate` says of each group's metric, with Student's t for the interval (no SciPy needed)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """One metric over a group's runs. `std` is the sample standard deviation (n - 1); it and the
+    interval are None for a single value, where no spread can be told."""
+
+    count: int
+    mean: float
+    std: float | None
+    min: float
+    max: float
+    low: float | None  # the mean's 95% interval, Student's t with count - 1 degrees of freedom
+    high: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        mean = statistics.fmean(values)
+        if len(values) < 2:
+            return cls(len(values), mean, None, min(values), max(values), None, None)
+        std = statistics.stdev(values, xbar=mean)
+        half = t_quantile(0.5 + CONFIDENCE / 2, len(values) - 1) * std / math.sqrt(len(values))
+        return cls(len(values), mean, std, min(values), max(values), mean - half, mean + half)
+
+    def document(self) -> dict[str, object]:
+        return {
+            "count": self.count, "mean": self.mean, "std": self.std, "min": self.min,
+            "max": self.max, "ci95": None if self.low is None else [self.low, self.high],
+        }  # fmt: skip
+
+    def stat(self, name: str) -> float | None:
+        """mean, min, max, low or high by name (what `runs best --aggregate` ranks by)."""
+        value: float | None = getattr(self, name)
+        return value
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The p-quantile of Student's t with `df` degrees of freedom (0.5 < p < 1), found by
+    bisection on its distribution function to within 1e-12."""
+    low, high = 0.0, 1.0
+    while _t_cdf(high, df) < p:
+        high *= 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        if _t_cdf(middle, df) < p:
+            low = middle
+        else:
+            high = middle
+        if high - low < 1e-12:
+            break
+    return (low + high) / 2
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for t >= 0: 1 - I_x(df/2, 1/2) / 2 with x = df / (df + t^2)."""
+    return 1.0 - 0.5 * _incomplete_beta(df / (df + t * t), df / 2, 0.5)
+
+
+def _incomplete_beta(x: float, a: float, b: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return front * _fraction(x, a, b) / a
+    return 1.0 - front * _fraction(1.0 - x, b, a) / b
+
+
+def _fraction(x: float, a: float, b: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 400):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return result
