@@ -3,15 +3,13 @@ final metrics and histories summarised (TFC-0003 R18). Read-only."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from strataml.errors import UsageError
-from strataml.jsonio import as_number
 from strataml.metrichistory import HISTORY, read_chart_points
+from strataml.registry.groups import Group, Member, group_members
 from strataml.registry.runcache import load_all
 from strataml.registry.runlist import list_rows, table, unknown_experiment
 from strataml.registry.runrecord import RunRecord
@@ -20,61 +18,6 @@ from strataml.safeopen import open_regular
 from strataml.suggest import did_you_mean
 
 STATS = ("mean", "min", "max", "low", "high")  # what `runs best --aggregate` may rank by
-_UNSET = "(unset)"
-
-
-def flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, object]:
-    """Nested parameters as dotted names: {"optim": {"lr": 0.1}} -> {"optim.lr": 0.1}."""
-    flat: dict[str, object] = {}
-    for key, value in params.items():
-        if isinstance(value, dict) and value:
-            flat.update(flat_params(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _shown(value: object) -> str:
-    return _UNSET if value is _MISSING else json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-_MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class StepSpread:
-    step: int
-    spread: Spread
-
-    def document(self) -> dict[str, object]:
-        return {"step": self.step, **self.spread.document()}
-
-
-@dataclass(frozen=True)
-class Group:
-    """Runs whose grouping parameters are equal: their values, the runs, what `--over` took in
-    them, other parameters that differ among them, and the summaries."""
-
-    key: tuple[tuple[str, str], ...]  # (parameter, its value as JSON text or "(unset)")
-    run_ids: tuple[str, ...]
-    over: dict[str, tuple[str, ...]]  # --over parameter -> the values seen, as JSON text
-    mixed: tuple[str, ...]  # parameters outside --group-by and --over that vary in the group
-    metrics: dict[str, Spread]
-    histories: dict[str, tuple[StepSpread, ...]]
-
-    @property
-    def label(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in self.key) or "(all runs)"
-
-    def document(self) -> dict[str, object]:
-        return {
-            "group": {k: None if v == _UNSET else json.loads(v) for k, v in self.key},
-            "runs": list(self.run_ids),
-            "over": {k: [json.loads(v) for v in vs] for k, vs in self.over.items()},
-            "mixed": list(self.mixed),
-            "metrics": {k: s.document() for k, s in self.metrics.items()},
-            "histories": {k: [p.document() for p in ps] for k, ps in self.histories.items()},
-        }
 
 
 @dataclass(frozen=True)
@@ -137,8 +80,8 @@ def aggregate_runs(
     if not ids:
         raise UsageError(f"no succeeded run of experiment {experiment!r}")
     records = load_all(root, ids, whole=True)
-    params = [flat_params(r.params) for r in records]
-    known = sorted({name for p in params for name in p})
+    members = [Member.of(r.run_id, r.params, r.final, _points(root, r)) for r in records]
+    known = sorted({name for m in members for name in m.params})
     for option, names in (("--group-by", group_by), ("--over", over)):
         for name in names:
             if name not in known:
@@ -147,50 +90,7 @@ def aggregate_runs(
     if both := sorted(set(group_by) & set(over)):
         raise UsageError(f"{', '.join(both)}: in both --group-by and --over")
     by = tuple(group_by) or tuple(n for n in known if n not in over)
-    members: dict[tuple[tuple[str, str], ...], list[int]] = {}
-    for at, p in enumerate(params):
-        key = tuple((name, _shown(p.get(name, _MISSING))) for name in by)
-        members.setdefault(key, []).append(at)
-    groups = [
-        _group(root, key, [records[i] for i in at], [params[i] for i in at], by, tuple(over), known)
-        for key, at in sorted(members.items())
-    ]
-    return Aggregate(experiment, by, tuple(over), tuple(groups))
-
-
-def _group(
-    root: Path, key: tuple[tuple[str, str], ...], records: list[RunRecord], params: list[dict[str, object]],
-    by: tuple[str, ...], over: tuple[str, ...], known: list[str],
-) -> Group:  # fmt: skip
-    values = {
-        name: tuple(sorted({_shown(p.get(name, _MISSING)) for p in params})) for name in known
-    }
-    mixed = tuple(n for n in known if n not in by and n not in over and len(values[n]) > 1)
-    finals: dict[str, list[float]] = {}
-    for record in records:
-        for name, value in record.final.items():
-            if (number := as_number(value)) is not None:
-                finals.setdefault(str(name), []).append(number)
-    return Group(
-        key, tuple(r.run_id for r in records), {n: values[n] for n in over}, mixed,
-        {name: Spread.of(found) for name, found in sorted(finals.items())},
-        _histories(root, records),
-    )  # fmt: skip
-
-
-def _histories(root: Path, records: Iterable[RunRecord]) -> dict[str, tuple[StepSpread, ...]]:
-    """Per metric and step, the spread of the values the group's runs logged at that step."""
-    steps: dict[str, dict[int, list[float]]] = {}
-    for record in records:
-        for name, points in _points(root, record).items():
-            for step, value in points:
-                number = as_number(value)
-                if type(step) is int and number is not None:
-                    steps.setdefault(name, {}).setdefault(step, []).append(number)
-    return {
-        name: tuple(StepSpread(step, Spread.of(found)) for step, found in sorted(by_step.items()))
-        for name, by_step in sorted(steps.items())
-    }
+    return Aggregate(experiment, by, tuple(over), group_members(members, by, tuple(over)))
 
 
 def _points(root: Path, record: RunRecord) -> dict[str, list[list[object]]]:
