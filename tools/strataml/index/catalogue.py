@@ -185,6 +185,7 @@ def _run(record: RunRecord) -> dict[str, Any]:
         "duration_s": _num(record.system.get("duration_s")),
         "params": record.params,
         "inputs": record.inputs,
+        "upstream": record.upstream,
         "fingerprint": _str(record.config.get("fingerprint")),
         "code": code if isinstance(code, dict) else None,
         "tags": record.tags,
@@ -261,6 +262,7 @@ def _whole_entry(kept: object, run_id: str) -> TypeGuard[list[Any]]:
         and isinstance(entry["environment"], dict)
         and isinstance(entry["problems"], list) and all(isinstance(p, str) for p in entry["problems"])
         and all(isinstance(v, str) for v in entry["inputs"].values())
+        and isinstance(entry["upstream"], list) and all(isinstance(u, str) for u in entry["upstream"])
         and (series is None or isinstance(series, dict))
     )  # fmt: skip
 
@@ -271,7 +273,7 @@ def build_index(root: Path) -> dict[str, Any]:
     runs = _runs(root)
     for run in runs:
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]
-    graph = build_graph(root, [(run["path"], run["inputs"].values()) for run in runs])
+    graph = build_graph(root, [(r["path"], r["inputs"].values(), r["upstream"]) for r in runs])
     index: dict[str, Any] = finite({
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
