@@ -3,6 +3,7 @@ lineage (TFC-0004 R12, TFC-0005 R17): real Git repositories, the real tools/run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,14 @@ def test_a_stage_output_becomes_a_dataset_with_its_lineage(
         f"runs/{train} -> runs/{evaluate}  [upstream]\n"
         f"runs/{evaluate} -> datasets/iris-report@v1  [generated]\n"
     ), "")  # fmt: skip
+    code, out, _ = strata("lineage", "datasets/iris-report@v1", "--up", "--format", "prov-json")
+    informed = {(e["prov:informant"], e["prov:informed"])
+                for e in json.loads(out)["wasInformedBy"].values()}  # fmt: skip
+    assert (code, informed) == (0, {
+        (f"strata:runs/{prepare}", f"strata:runs/{train}"),
+        (f"strata:runs/{prepare}", f"strata:runs/{evaluate}"),
+        (f"strata:runs/{train}", f"strata:runs/{evaluate}"),
+    })  # fmt: skip
     clone_is_strict_clean(repo, tmp_path, "datasets/iris-prepared/v1", "datasets/iris-report/v1")
 
 
@@ -216,3 +225,31 @@ def test_where_the_data_comes_from_is_said_once(repo: Path, strata: RunCli) -> N
             2, "", f"strata: error: {message}\n"
         ), args  # fmt: skip
     assert not (repo / "datasets/d").exists()
+
+
+def test_a_copy_that_differs_from_what_the_run_sealed_is_refused(
+    repo: Path, tmp_path: Path
+) -> None:
+    from strataml.integrity.stamp import stamp_directory
+    from strataml.registry.producer import check_copies
+    from strataml.registry.runs import resolve_run
+    from strataml.registry.store import RegistryError
+
+    prepare = run_pipeline(repo)["prepare"]
+    run = resolve_run(repo, prepare)
+    staged = tmp_path / "staged"
+    (staged / "data").mkdir(parents=True)
+    source = (repo / "runs" / prepare / "artifacts/train.csv").read_bytes()
+    (staged / "data/train.csv").write_bytes(source)
+    stamp_directory(staged)
+    check_copies(repo, run, staged, {"data/train.csv": "train.csv"})  # the same bytes: no error
+    (staged / "data/train.csv").write_bytes(source + b"\n")  # as if it changed mid-copy
+    stamp_directory(staged)
+    theirs = listed(repo, prepare, "artifacts/train.csv")
+    ours = listed(repo, "../../staged", "data/train.csv")
+    with pytest.raises(RegistryError) as refused:
+        check_copies(repo, run, staged, {"data/train.csv": "train.csv"})
+    assert str(refused.value) == (
+        f"--from-run: runs/{prepare}/artifacts/train.csv: CHK005 changed while it was copied "
+        f"(blake3 {ours[:12]}…, the run's CHECKSUMS.txt says {theirs[:12]}…); nothing was written"
+    )

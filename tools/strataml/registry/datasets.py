@@ -20,7 +20,13 @@ from strataml.gitrepo import user_identity
 from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
-from strataml.registry.producer import run_outputs, sealed_run, stage_link, succeeded_run
+from strataml.registry.producer import (
+    check_copies,
+    run_outputs,
+    sealed_run,
+    stage_link,
+    succeeded_run,
+)
 from strataml.registry.resolve import resolve_as
 from strataml.registry.rows import COLUMN_TYPES, count_rows, csv_columns
 from strataml.registry.runrecord import RunRecord
@@ -234,6 +240,10 @@ def add_dataset(
         write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_MODELINE))
         write_text_atomic(stage / "datasheet.md", datasheet(name, number, metadata))
         stamp = stamp_directory(stage)
+        if taken is not None:  # a run's outputs: the copies are what the run sealed
+            artifacts = root / f"runs/{run_id}/artifacts"
+            check_copies(root, run, stage, {rel: src.relative_to(artifacts).as_posix()
+                                             for src, rel in placed.items()})  # fmt: skip
         publish(stage, target)
     totals = metadata["splits"]
     return AddedDataset(

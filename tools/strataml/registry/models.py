@@ -18,7 +18,7 @@ from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.cards import render_card
-from strataml.registry.producer import run_outputs, sealed_run, stage_link
+from strataml.registry.producer import check_copies, run_outputs, sealed_run, stage_link
 from strataml.registry.resolve import resolve_as
 from strataml.registry.runrecord import RunRecord
 from strataml.registry.stages import stage_of
@@ -199,6 +199,7 @@ def register_model(
         write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_META_MODELINE))
         write_text_atomic(stage / "card.md", render_card(metadata, entries))
         stamp = stamp_directory(stage)
+        check_copies(root, run, stage, {rel: rel for rel in chosen})
         publish(stage, target)
     return RegisteredModel(
         ArtifactRef(KIND, name, number, stamp.content_hash),

@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from strataml.doctor.intact import require_intact
+from strataml.integrity.checksums import CHECKSUMS, parse_checksums
 from strataml.integrity.tree import scan_tree
 from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import RunLookupError, resolve_run
@@ -67,6 +68,22 @@ def run_outputs(
                 f"{run.path}/artifacts/{rel}: {rel} is written by strata; take the other files"
             )
     return sorted(set(chosen))
+
+
+def check_copies(root: Path, run: RunRecord, staged: Path, copied: dict[str, str]) -> None:
+    """Each copy (its path in the staged version -> its path under the run's artifacts/), as the
+    staged CHECKSUMS.txt lists it, is what the run's CHECKSUMS.txt lists: a file that changed
+    between the check of the run and the copy is refused too, and nothing is published."""
+    ours = parse_checksums((staged / CHECKSUMS).read_bytes()).digests()
+    theirs = parse_checksums((root / run.path / CHECKSUMS).read_bytes()).digests()
+    for rel, source in sorted(copied.items()):
+        listed = theirs.get(f"artifacts/{source}")
+        if ours.get(rel) != listed:
+            raise RegistryError(
+                f"--from-run: {run.path}/artifacts/{source}: CHK005 changed while it was copied "
+                f"(blake3 {(ours.get(rel) or '')[:12]}…, the run's CHECKSUMS.txt says "
+                f"{(listed or 'nothing')[:12]}…); nothing was written"
+            )
 
 
 def stage_link(run: RunRecord) -> dict[str, str] | None:
