@@ -8,6 +8,7 @@ from typing import Any, TypeGuard
 
 from strataml.errors import StrataError
 from strataml.index.encoding import value_text
+from strataml.index.pipelines import catalogue_pipelines
 from strataml.integrity.armor import split_blocks
 from strataml.integrity.signatures import SIGNATURE
 from strataml.jsonio import as_list, as_mapping, as_number, finite
@@ -278,6 +279,7 @@ def build_index(root: Path) -> dict[str, Any]:
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
+        "pipelines": catalogue_pipelines(root, problems),
         "lineage": [
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
         ],
