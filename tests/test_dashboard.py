@@ -100,6 +100,34 @@ def test_index_json_validates_and_is_deterministic(
     } in document["lineage"]
     assert str(repo) not in first.read_text()  # no absolute paths
     assert index_py(repo).stdout == first.read_text()  # stdout by default
+    # The template ships pipelines/iris.yaml, never run.
+    assert document["pipelines"] == [{
+        "name": "iris",
+        "path": "pipelines/iris.yaml",
+        "stages": [
+            {"name": "prepare", "state": "never run", "run": None, "reasons": [], "layer": 0,
+             "inputs": [{"name": "data", "kind": "reference", "source": "datasets/iris@v1"}],
+             "outputs": ["train.csv", "test.csv", "stats.json"]},
+            {"name": "train", "state": "never run", "run": None, "layer": 1,
+             "reasons": [{"kind": "upstream", "stage": "prepare", "state": "never run",
+                          "text": "upstream prepare was never run"}],
+             "inputs": [{"name": "train", "kind": "stage", "source": "prepare:train.csv"}],
+             "outputs": ["model.json"]},
+            {"name": "evaluate", "state": "never run", "run": None, "layer": 2,
+             "reasons": [{"kind": "upstream", "stage": "prepare", "state": "never run",
+                          "text": "upstream prepare was never run"},
+                         {"kind": "upstream", "stage": "train", "state": "never run",
+                          "text": "upstream train was never run"}],
+             "inputs": [{"name": "model", "kind": "stage", "source": "train:model.json"},
+                        {"name": "test", "kind": "stage", "source": "prepare:test.csv"}],
+             "outputs": ["report.json"]},
+        ],
+        "edges": [
+            {"source": "prepare", "target": "evaluate", "input": "test", "output": "test.csv"},
+            {"source": "prepare", "target": "train", "input": "train", "output": "train.csv"},
+            {"source": "train", "target": "evaluate", "input": "model", "output": "model.json"},
+        ],
+    }]  # fmt: skip
 
 
 def test_every_page_is_reachable_with_no_errors_and_no_network(
@@ -135,6 +163,7 @@ def test_every_page_is_reachable_with_no_errors_and_no_network(
         "runs",
         "run",
         "lineage",
+        "pipelines",
         "doctor",
     } <= kinds
     assert seen["#/models"] == "Models" and seen["#/runs"] == "Runs"
@@ -223,6 +252,82 @@ def test_lineage_graph_shows_the_example_models_dataset(
     assert "datasets/iris@v1" in nodes and "models/iris-classifier@v1" in nodes
     page.shot("lineage")
     assert page.errors == []
+
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'none'; form-action 'none'; base-uri 'none'"
+)
+
+
+def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
+    chromium: Any, template: Path, tmp_path: Path
+) -> None:
+    before = set(runs(template))
+    assert run_py(template, "--pipeline", "pipelines/iris.yaml").returncode == 0
+    made = {json.loads((template / "runs" / r / "system.json").read_text())["started"]: r
+            for r in set(runs(template)) - before}  # fmt: skip
+    prepare, train, _ = (made[k] for k in sorted(made))
+    spec = template / "pipelines/iris.yaml"
+    spec.write_text(spec.read_text().replace("lr: 0.1", "lr: 0.2"))
+    out = tmp_path / "site"
+    built = index_py(template, "--site", str(out))
+    assert built.returncode == 0, built.stderr
+    index = json.loads((out / "index.json").read_text())
+    jsonschema.validate(index, json.loads((REPO / "schemas/index.schema.json").read_text()))
+
+    page = Page(chromium, out)
+    view = page.open("#/pipelines")
+    assert view.inner_text("main h1") == "Pipelines"
+    assert view.inner_text("section[data-pipeline='iris'] h2") == "iris pipelines/iris.yaml"
+    assert view.inner_text(".pipeline-summary") == "1 up to date, 2 stale"
+    boxes = view.eval_on_selector_all(
+        "svg.pipeline g.stage-box",
+        "gs => gs.map(g => [g.dataset.stage, g.getAttribute('class'), g.getAttribute('aria-label'),"
+        " [...g.querySelectorAll('text')].map(t => t.textContent)])",
+    )
+    assert boxes == [
+        ["prepare", "stage-box current", f"stage prepare: up to date, run {prepare}",
+         ["prepare", "✓ up to date", prepare]],
+        ["train", "stage-box stale", f"stage train: stale, run {train}",
+         ["train", "! stale", train]],
+        ["evaluate", "stage-box stale", f"stage evaluate: stale, run {made[max(made)]}",
+         ["evaluate", "! stale", made[max(made)]]],
+    ]  # fmt: skip
+    # left to right by layer: prepare, then train, then evaluate
+    xs = view.eval_on_selector_all(
+        "svg.pipeline g.stage-box rect", "rs => rs.map(r => Number(r.getAttribute('x')))"
+    )
+    assert xs[0] < xs[1] < xs[2]
+    edges = view.eval_on_selector_all(
+        "svg.pipeline path.edge",
+        "ps => ps.map(p => [p.dataset.edge, p.getAttribute('marker-end'), p.textContent])",
+    )
+    assert edges == [
+        ["prepare->evaluate:test", "url(#pipeline-arrow-0)", "prepare output test.csv is evaluate input test"],
+        ["prepare->train:train", "url(#pipeline-arrow-0)", "prepare output train.csv is train input train"],
+        ["train->evaluate:model", "url(#pipeline-arrow-0)", "train output model.json is evaluate input model"],
+    ]  # fmt: skip
+    rows = view.eval_on_selector_all(
+        "table.pipeline-stages tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert rows == [
+        ["prepare", "✓ up to date", prepare, "data ← datasets/iris@v1", ""],
+        ["train", "! stale", train, "train ← prepare:train.csv", "param lr: 0.1 -> 0.2"],
+        ["evaluate", "! stale", made[max(made)],
+         "model ← train:model.json; test ← prepare:test.csv", "upstream train is stale"],
+    ]  # fmt: skip
+    page.shot("pipelines")
+    view.click(f"svg.pipeline a[data-run='{train}']")
+    view.wait_for_function(f"document.querySelector('main h1').textContent.startsWith('{train}')")
+    assert view.inner_text("main h1").split()[0] == train
+    assert (
+        view.eval_on_selector("meta[http-equiv='Content-Security-Policy']", "m => m.content") == CSP
+    )
+    assert page.errors == []
+    assert {u.split("#")[0] for u in page.requests} <= {
+        (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
+    } | {p.as_uri() for p in (out / "runs").iterdir()}
 
 
 def test_hostile_metadata_stays_text(chromium: Any, template: Path, tmp_path: Path) -> None:
@@ -411,3 +516,17 @@ def test_the_catalogue_is_encoded_once_and_byte_for_byte(template: Path) -> None
     # a NaN the catalogue should never hold: the document is encoded whole, and still the same
     odd = {**index, "runs": [{**run, "params": {"history": float("nan")}}]}
     assert encode(odd).text == dumps(odd) and '"history":NaN' in dumps(odd)
+
+
+def test_a_pipeline_that_does_not_load_is_a_problem_not_a_crash(template: Path) -> None:
+    from strataml.index.catalogue import build_index
+
+    (template / "pipelines/broken.yaml").write_text("schema_version: 1\nname: [\n")
+    index = build_index(template)
+    assert [p["name"] for p in index["pipelines"]] == ["iris"]
+    assert [p for p in index["problems"] if p["path"] == "pipelines/broken.yaml"] == [{
+        "path": "pipelines/broken.yaml",
+        "message": "pipelines/broken.yaml:3: SCH001 while parsing a flow node did not find "
+        "expected node content\n  hint: fix the YAML syntax; quote strings holding ': ' or '#'",
+    }]  # fmt: skip
+    jsonschema.validate(index, json.loads((REPO / "schemas/index.schema.json").read_text()))

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import FormatOption, VersionArgument, examples, sub_app
+from strataml.cli.options import (
+    AllowStaleOption,
+    FormatOption,
+    FromStageOption,
+    VersionArgument,
+    examples,
+    sub_app,
+)
 from strataml.cli.output import emit
 from strataml.workspace import find_root
 
@@ -19,11 +26,15 @@ app = sub_app("Dataset versions: add, list, show (TFC-0004).", "strata dataset l
     epilog=examples(
         "strata dataset add petals out/petals --derived-from datasets/iris@v1 --license CC-BY-4.0",
         "strata dataset add iris data/ --version v2 --split train=train.csv --split test=test.csv",
+        "strata dataset add iris-prepared --from-stage pipelines/iris.yaml:prepare --output train.csv",
     ),
 )
 def dataset_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")],
-    source: Annotated[Path, typer.Argument(metavar="SRC", help="File or directory to version.")],
+    source: Annotated[
+        Path | None,
+        typer.Argument(metavar="[SRC]", help="File or directory to version (or --output)."),
+    ] = None,
     version: Annotated[
         str | None, typer.Option(metavar="vN", help="Version (default: next).")
     ] = None,
@@ -38,6 +49,11 @@ def dataset_add(
     from_run: Annotated[
         str | None, typer.Option("--from-run", metavar="RUN", help="Run that produced the data.")
     ] = None,
+    from_stage: FromStageOption = None,
+    allow_stale: AllowStaleOption = False,
+    outputs: Annotated[
+        list[str] | None, typer.Option("--output", metavar="PATH", help="A file of its artifacts/.")
+    ] = None,
     source_names: Annotated[
         list[str] | None, typer.Option("--source", metavar="NAME|URL", help="External origin.")
     ] = None,
@@ -50,11 +66,14 @@ def dataset_add(
 ) -> None:
     """Create the next immutable version of a dataset from files."""
     from strataml.registry import datasets
+    from strataml.registry.stageoutput import producing_run
 
+    root = find_root(Path())
+    run = producing_run(root, from_run, from_stage, allow_stale=allow_stale)
     added = datasets.add_dataset(
-        find_root(Path()), name, source, version=version, description=description,
-        license_id=license_id, derived_from=derived_from or (), from_run=from_run,
-        sources=source_names or (), splits=splits or (),
+        root, name, source, version=version, description=description,
+        license_id=license_id, derived_from=derived_from or (), from_run=run,
+        outputs=outputs or (), sources=source_names or (), splits=splits or (),
     )  # fmt: skip
     typer.echo(added.text(), nl=False)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from strataml.cli import options
 from strataml.cli.options import FormatOption, VersionArgument, examples, sub_app
 from strataml.cli.output import emit
 from strataml.errors import UsageError
@@ -27,11 +28,16 @@ VersionsArgument = Annotated[
     epilog=examples(
         "strata model register iris-classifier --from-run latest",
         "strata model register petal-width --from-run latest --task regression --license CC-BY-4.0",
+        "strata model register iris-centroid --from-stage pipelines/iris.yaml:train --task classification",
     ),
 )
 def model_register(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    from_run: Annotated[str, typer.Option("--from-run", metavar="RUN", help="Succeeded run.")],
+    from_run: Annotated[
+        str | None, typer.Option("--from-run", metavar="RUN", help="Succeeded run.")
+    ] = None,
+    from_stage: options.FromStageOption = None,
+    allow_stale: options.AllowStaleOption = False,
     artifacts: Annotated[
         list[str] | None,
         typer.Option(
@@ -59,11 +65,16 @@ def model_register(
 ) -> None:
     """Create the next immutable version of a model from a run's outputs."""
     from strataml.registry import models
+    from strataml.registry.stageoutput import producing_run
 
     if len(parents or []) != len(relations or []):
         raise UsageError("give one --relation for each --parent")
+    root = find_root(Path())
+    run = producing_run(root, from_run, from_stage, allow_stale=allow_stale)
+    if run is None:
+        raise UsageError("say which run trained it: --from-run RUN or --from-stage PIPELINE:STAGE")
     registered = models.register_model(
-        find_root(Path()), name, from_run, artifacts=artifacts or (),
+        root, name, run, artifacts=artifacts or (),
         parents=list(zip(parents or [], relations or [], strict=True)), version=version,
         description=description, framework=framework, task=task, license_id=license_id,
     )  # fmt: skip

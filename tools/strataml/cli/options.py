@@ -17,6 +17,17 @@ OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write here, not to stdout.")
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
+FromStageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from-stage",
+        metavar="PIPELINE:STAGE",
+        help="The up-to-date run of a pipeline stage (as `strata status` judges it).",
+    ),
+]
+AllowStaleOption = Annotated[
+    bool, typer.Option("--allow-stale", help="With --from-stage: take a stale stage's latest run.")
+]
 ArtifactPaths = Annotated[
     list[Path], typer.Argument(metavar="PATH", help="Artifact directories.", show_default=False)
 ]

@@ -91,6 +91,7 @@ LIN004 = Rule("LIN004", "producing-run-not-succeeded", E, "TFC-0005 R4", "Run th
 LIN005 = Rule("LIN005", "metric-split-unknown", E, "TFC-0005 R7", "Metric names a split its dataset version does not declare")
 LIN006 = Rule("LIN006", "experiment-input-unresolved", W, "TFC-0002 R4", "Experiment input names no version the registry holds now")
 LIN007 = Rule("LIN007", "stage-upstream-mismatch", E, "TFC-0002 R20", "Pipeline stage run pins an upstream output its producing run does not hold")
+LIN008 = Rule("LIN008", "stage-claim-mismatch", E, "TFC-0004 R12", "Version names a pipeline stage its producing run did not execute")
 MOD005 = Rule("MOD005", "card-disagrees", E, "TFC-0005 R6", "Model card front matter missing or disagreeing with metadata")
 MOD006 = Rule("MOD006", "metrics-disagree-with-run", E, "TFC-0005 R13", "metrics.yaml claims a value its source run did not record")
 MOD007 = Rule("MOD007", "artifact-not-from-run", E, "TFC-0005 R14", "Model file is not what its training run wrote under artifacts/")
@@ -149,7 +150,7 @@ RULES: dict[str, Rule] = {
         CHK001, CHK002, CHK003, CHK004, CHK005, CHK006, CHK007, CHK008, CHK009, CHK010,
         RUN001, RUN002, RUN003, RUN004, RUN005, RUN006, RUN007, RUN008, RUN009, RUN010,
         RUN011, RUN012, RUN013, RUN015, RUN016, RUN017, RUN018, RUN020, RUN030, RUN031,
-        LIN001, LIN002, LIN003, LIN004, LIN005, LIN006, LIN007, MOD005, MOD006, MOD007, MOD008, MOD009,
+        LIN001, LIN002, LIN003, LIN004, LIN005, LIN006, LIN007, LIN008, MOD005, MOD006, MOD007, MOD008, MOD009,
         STG001, STG002, STG003, STG004, STG005, STG006, STG007,
         POL001, POL002, IMM001, IMM002,
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,

@@ -8,6 +8,7 @@ from typing import Any, TypeGuard
 
 from strataml.errors import StrataError
 from strataml.index.encoding import value_text
+from strataml.index.pipelines import catalogue_pipelines
 from strataml.integrity.armor import split_blocks
 from strataml.integrity.signatures import SIGNATURE
 from strataml.jsonio import as_list, as_mapping, as_number, finite
@@ -185,6 +186,7 @@ def _run(record: RunRecord) -> dict[str, Any]:
         "duration_s": _num(record.system.get("duration_s")),
         "params": record.params,
         "inputs": record.inputs,
+        "upstream": record.upstream,
         "fingerprint": _str(record.config.get("fingerprint")),
         "code": code if isinstance(code, dict) else None,
         "tags": record.tags,
@@ -261,6 +263,7 @@ def _whole_entry(kept: object, run_id: str) -> TypeGuard[list[Any]]:
         and isinstance(entry["environment"], dict)
         and isinstance(entry["problems"], list) and all(isinstance(p, str) for p in entry["problems"])
         and all(isinstance(v, str) for v in entry["inputs"].values())
+        and isinstance(entry["upstream"], list) and all(isinstance(u, str) for u in entry["upstream"])
         and (series is None or isinstance(series, dict))
     )  # fmt: skip
 
@@ -271,11 +274,12 @@ def build_index(root: Path) -> dict[str, Any]:
     runs = _runs(root)
     for run in runs:
         problems += [{"path": run["path"], "message": p} for p in run["problems"]]
-    graph = build_graph(root, [(run["path"], run["inputs"].values()) for run in runs])
+    graph = build_graph(root, [(r["path"], r["inputs"].values(), r["upstream"]) for r in runs])
     index: dict[str, Any] = finite({
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
+        "pipelines": catalogue_pipelines(root, problems),
         "lineage": [
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
         ],

@@ -20,9 +20,16 @@ from strataml.gitrepo import user_identity
 from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
 from strataml.refs import ArtifactRef, Kind
+from strataml.registry.producer import (
+    check_copies,
+    run_outputs,
+    sealed_run,
+    stage_link,
+    succeeded_run,
+)
 from strataml.registry.resolve import resolve_as
 from strataml.registry.rows import COLUMN_TYPES, count_rows, csv_columns
-from strataml.registry.runs import RunLookupError, resolve_run
+from strataml.registry.runrecord import RunRecord
 from strataml.registry.store import (
     RegistryError,
     check_name,
@@ -97,10 +104,12 @@ def _regular_files(root: Path, source: Path) -> list[Path]:
 
 
 def _plan_layout(
-    root: Path, source: Path, given: Sequence[str]
+    root: Path, source: Path, given: Sequence[str], files: list[Path] | None = None
 ) -> tuple[dict[str, str], dict[Path, str]]:
-    """(split -> path in the version, source file -> path in the version)."""
-    files = _regular_files(root, source)
+    """(split -> path in the version, source file -> path in the version); `files`: those of
+    `source` to take (a run's chosen outputs), else all it holds."""
+    if files is None:
+        files = _regular_files(root, source)
     if source.is_file():
         placed = {source: f"data/{source.name}"}
         return {_split_for_file(source, given): "data"}, placed
@@ -174,31 +183,34 @@ def _split_for_file(source: Path, given: Sequence[str]) -> str:
 def add_dataset(
     root: Path,
     name: str,
-    source: Path,
+    source: Path | None,
     *,
     version: str | None = None,
     description: str | None = None,
     license_id: str | None = None,
     derived_from: Sequence[str] = (),
     from_run: str | None = None,
+    outputs: Sequence[str] = (),
     sources: Sequence[str] = (),
     splits: Sequence[str] = (),
     today: dt.date | None = None,
 ) -> AddedDataset:
-    """Create datasets/<name>/<next version>/ from `source`: all or nothing."""
+    """Create datasets/<name>/<next version>/ from `source`, or from the `outputs` of the run
+    `from_run` (verified against its CHECKSUMS.txt, TFC-0004 R12): all or nothing."""
     check_name(KIND, name)
+    if (source is None) == (not outputs):
+        raise RegistryError(
+            "give the data: a SOURCE file or directory, or --output with --from-run"
+        )
     parents = [resolve_as(root, text, KIND) for text in derived_from]
-    run_id = None
+    run_id, link, taken = None, None, None
+    if outputs and from_run is None:
+        raise RegistryError("--output names a file of a run's artifacts/: give --from-run RUN")
     if from_run is not None:
-        try:
-            run = resolve_run(root, from_run)
-        except RunLookupError as exc:
-            raise RegistryError(f"--from-run: {exc}") from exc
-        if run.status != "succeeded":
-            raise RegistryError(
-                f"--from-run: {run.run_id} {run.status}; only a succeeded run can produce a dataset"
-            )
-        run_id = run.run_id
+        run = (sealed_run if outputs else succeeded_run)(root, from_run, makes="a dataset")
+        run_id, link = run.run_id, stage_link(run)
+        if outputs:
+            source, taken = _outputs_source(root, run, outputs)
     if license_id is None and parents:
         inherited = {
             str(load_mapping(root / p.path / "metadata.yaml").get("license")) for p in parents
@@ -214,7 +226,8 @@ def add_dataset(
             "say where the data came from: --source NAME|URL, --derived-from REF or --from-run RUN"
         )
     number = next_version(root, KIND, name, version)
-    split_paths, placed = _plan_layout(root, source, splits)
+    assert source is not None
+    split_paths, placed = _plan_layout(root, source, splits, taken)
     target = confined(root, root / KIND / name / number)
     with staging(root) as stage:
         for src, rel in placed.items():
@@ -222,11 +235,15 @@ def add_dataset(
             _copy_in(source, src, stage / rel)
         metadata = _metadata(
             name, number, stage, split_paths, placed, description=description, license_id=license_id,
-            parents=parents, run_id=run_id, sources=sources, today=today or dt.date.today(), root=root,
+            parents=parents, run_id=run_id, link=link, sources=sources, today=today or dt.date.today(), root=root,
         )  # fmt: skip
         write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_MODELINE))
         write_text_atomic(stage / "datasheet.md", datasheet(name, number, metadata))
         stamp = stamp_directory(stage)
+        if taken is not None:  # a run's outputs: the copies are what the run sealed
+            artifacts = root / f"runs/{run_id}/artifacts"
+            check_copies(root, run, stage, {rel: src.relative_to(artifacts).as_posix()
+                                             for src, rel in placed.items()})  # fmt: skip
         publish(stage, target)
     totals = metadata["splits"]
     return AddedDataset(
@@ -236,6 +253,21 @@ def add_dataset(
         sum(s["bytes"] for s in totals.values()),
         totals,
     )
+
+
+def _outputs_source(root: Path, run: RunRecord, outputs: Sequence[str]) -> tuple[Path, list[Path]]:
+    """(the source, its files) for a run's outputs: one file or one directory as given, several
+    as they lie under artifacts/."""
+    artifacts = root / run.path / "artifacts"
+    chosen = [
+        artifacts / rel
+        for rel in run_outputs(root, run, outputs, option="--output", reserved=RESERVED)
+    ]
+    if len(outputs) == 1:
+        named = artifacts / outputs[0].removeprefix("artifacts/").rstrip("/")
+        if named.is_file() or named.is_dir():
+            return named, chosen
+    return artifacts, chosen
 
 
 def _metadata(
@@ -249,6 +281,7 @@ def _metadata(
     license_id: str,
     parents: list[ArtifactRef],
     run_id: str | None,
+    link: dict[str, str] | None,
     sources: Sequence[str],
     today: dt.date,
     root: Path,
@@ -277,6 +310,8 @@ def _metadata(
         provenance["derived_from"] = [str(p) for p in parents]
     if run_id:
         provenance["generated_by"] = run_id
+    if link:
+        provenance["stage"] = link  # TFC-0004 R12
     metadata: dict[str, Any] = {
         "schema_version": 1,
         "name": name,
@@ -319,6 +354,11 @@ def datasheet(name: str, number: str, metadata: dict[str, Any]) -> str:
         "Composition": f"Splits: {splits}.",
         "Distribution": f"Licence: {metadata['license']}.",
     }
+    provenance = metadata["provenance"]
+    if run := provenance.get("generated_by"):
+        link = provenance.get("stage")
+        stage = f", stage `{link['stage']}` of `{link['pipeline']}`" if link else ""
+        known["Collection process"] = f"Written by run `{run}`{stage}."
     lines = [
         f"# {name} {number}",
         "",

@@ -13,6 +13,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.jsonio import as_list
 from strataml.refs import ArtifactRef, is_run_id
+from strataml.registry.runrecord import upstream_runs
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
 
@@ -59,9 +60,11 @@ def _metadata(root: Path, path: str) -> dict[str, Any]:
         return {}
 
 
-def build_graph(root: Path, runs: Iterable[tuple[str, Iterable[str]]] | None = None) -> Graph:
-    """Every lineage edge the repository's records state (`runs`: every run's path and input
-    references, where the caller read them already)."""
+def build_graph(
+    root: Path, runs: Iterable[tuple[str, Iterable[str], Iterable[str]]] | None = None
+) -> Graph:
+    """Every lineage edge the repository's records state (`runs`: every run's path, input
+    references and upstream stage runs, where the caller read them already)."""
     graph = Graph()
     for name in names(root, "datasets"):
         for version in versions(root, "datasets", name):
@@ -76,12 +79,14 @@ def build_graph(root: Path, runs: Iterable[tuple[str, Iterable[str]]] | None = N
             if isinstance(run, str) and is_run_id(run):
                 graph.add(f"runs/{run}", node, "generated")
     if runs is None:
-        runs = [(record.path, record.inputs.values()) for record in load_runs(root)]
-    for node, inputs in runs:
+        runs = [(r.path, r.inputs.values(), r.upstream) for r in load_runs(root)]
+    for node, inputs, upstream in runs:
         graph.nodes.add(node)
         for text in inputs:
             if (ref := _unpinned(text)) is not None:
                 graph.add(ref, node, "used")
+        for run_id in upstream:  # a pipeline stage's run consumed that run's outputs
+            graph.add(f"runs/{run_id}", node, "upstream")
     for name in names(root, "models"):
         for version in versions(root, "models", name):
             node = f"models/{name}@{version}"
@@ -216,7 +221,9 @@ def format_prov(graph: Graph) -> str:
     relations: dict[str, dict[str, dict[str, str]]] = {}
     for index, edge in enumerate(_order(graph), start=1):
         source, target = qname(edge.source), qname(edge.target)
-        if _kind(edge.target) == "runs":  # entity used by a run
+        if _kind(edge.source) == _kind(edge.target) == "runs":  # a stage's upstream run
+            relation, body = "wasInformedBy", {"prov:informed": target, "prov:informant": source}
+        elif _kind(edge.target) == "runs":  # entity used by a run
             relation, body = "used", {"prov:activity": target, "prov:entity": source}
         elif _kind(edge.source) == "runs":
             relation, body = "wasGeneratedBy", {"prov:entity": target, "prov:activity": source}
@@ -266,9 +273,11 @@ def _sources(root: Path, node: str) -> list[str]:
     texts: list[object] = []
     runs: list[object] = []
     if node.startswith("runs/"):
-        inputs = _config(root, node).get("inputs")
+        config = _config(root, node)
+        inputs = config.get("inputs")
         entries = inputs.values() if isinstance(inputs, dict) else []
         texts += [e.get("ref") for e in entries if isinstance(e, dict)]
+        runs += upstream_runs(config)
     elif ArtifactRef.parse(node).kind == "datasets":
         provenance = _mapping_at(_metadata(root, ArtifactRef.parse(node).path), "provenance")
         texts += as_list(provenance.get("derived_from"))

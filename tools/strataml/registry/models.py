@@ -13,16 +13,14 @@ from typing import Any
 
 from strataml.atomic import write_text_atomic
 from strataml.confine import confined
-from strataml.doctor.intact import require_intact
 from strataml.errors import StrataError
 from strataml.integrity.digest import PLACEHOLDER
 from strataml.integrity.stamp import stamp_directory
-from strataml.integrity.tree import scan_tree
 from strataml.refs import ArtifactRef, Kind
 from strataml.registry.cards import render_card
+from strataml.registry.producer import check_copies, run_outputs, sealed_run, stage_link
 from strataml.registry.resolve import resolve_as
 from strataml.registry.runrecord import RunRecord
-from strataml.registry.runs import RunLookupError, resolve_run
 from strataml.registry.stages import stage_of
 from strataml.registry.store import (
     RegistryError,
@@ -36,7 +34,6 @@ from strataml.registry.store import (
     versions,
 )
 from strataml.registry.versionviews import ModelVersionView
-from strataml.schemas import is_safe_relative_path
 from strataml.yamltext import dump_yaml
 
 KIND: Kind = "models"
@@ -61,54 +58,6 @@ class RegisteredModel:
     artifacts: tuple[str, ...]
     metrics: int
     skipped_metrics: tuple[str, ...]  # run metrics with no <split>/ prefix a dataset declares
-
-
-def _sealed_run(root: Path, text: str) -> RunRecord:
-    try:
-        run = resolve_run(root, text)
-    except RunLookupError as exc:
-        raise RegistryError(f"--from-run: {exc}") from exc
-    if run.status != "succeeded":
-        raise RegistryError(
-            f"--from-run: {run.run_id} {run.status}; only a succeeded run can produce a model"
-        )
-    if not run.sealed:
-        raise RegistryError(
-            f"--from-run: {run.run_id} has no CHECKSUMS.txt; it never finished sealing"
-        )
-    require_intact(root, run.path, what="--from-run")
-    return run
-
-
-def _artifacts(root: Path, run: RunRecord, wanted: Sequence[str]) -> list[str]:
-    outputs = root / run.path / "artifacts"
-    files = list(scan_tree(outputs).files) if outputs.is_dir() else []
-    if not wanted:
-        if not files:
-            raise RegistryError(
-                f"{run.run_id} wrote no files under artifacts/; nothing to register"
-            )
-        chosen = files
-    else:
-        chosen = []
-        for path in wanted:
-            rel = path.removeprefix("artifacts/")
-            if not is_safe_relative_path(rel):
-                raise RegistryError(
-                    f"--artifact {path!r}: not a relative path inside the run's artifacts/"
-                )
-            members = [f for f in files if f == rel or f.startswith(rel.rstrip("/") + "/")]
-            if not members:
-                raise RegistryError(
-                    f"--artifact {path!r}: {run.path}/artifacts/{rel} does not exist"
-                )
-            chosen += members
-    for rel in chosen:
-        if rel in RESERVED:
-            raise RegistryError(
-                f"{run.path}/artifacts/{rel}: {rel} is written by strata; register the other files"
-            )
-    return sorted(set(chosen))
 
 
 def _dataset_inputs(root: Path, run: RunRecord) -> list[ArtifactRef]:
@@ -187,8 +136,8 @@ def register_model(
 ) -> RegisteredModel:
     """Create models/<name>/<next version>/ from a run's outputs: all or nothing."""
     check_name(KIND, name)
-    run = _sealed_run(root, from_run)
-    chosen = _artifacts(root, run, artifacts)
+    run = sealed_run(root, from_run, makes="a model")
+    chosen = run_outputs(root, run, artifacts, option="--artifact", reserved=RESERVED)
     datasets = _dataset_inputs(root, run)
     lineage = []
     for ref_text, relation in parents:
@@ -233,6 +182,8 @@ def register_model(
         ],
         "training": {"run": run.run_id, "datasets": [str(d) for d in datasets]},
     }
+    if (link := stage_link(run)) is not None:
+        metadata["training"]["stage"] = link  # TFC-0005 R17
     if lineage:
         metadata["lineage"] = {"parents": lineage}
     metadata["content_hash"] = str(PLACEHOLDER)  # replaced by the stamp below
@@ -248,6 +199,7 @@ def register_model(
         write_text_atomic(stage / "metadata.yaml", dump_yaml(metadata, modeline=_META_MODELINE))
         write_text_atomic(stage / "card.md", render_card(metadata, entries))
         stamp = stamp_directory(stage)
+        check_copies(root, run, stage, {rel: rel for rel in chosen})
         publish(stage, target)
     return RegisteredModel(
         ArtifactRef(KIND, name, number, stamp.content_hash),

@@ -12,6 +12,7 @@ from typing import Any
 
 from strataml.jsonio import load_json
 from strataml.liveness import runner_liveness
+from strataml.refs import is_run_id
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, parse_yaml
 
@@ -94,6 +95,11 @@ class RunRecord:
             for name, entry in sorted(value.items(), key=lambda item: str(item[0]))
             if isinstance(entry, dict)
         }
+
+    @property
+    def upstream(self) -> list[str]:
+        """The runs whose outputs this pipeline stage's run consumed (TFC-0002 R20), sorted."""
+        return upstream_runs(self.config)
 
     @property
     def requested(self) -> dict[str, str]:
@@ -210,3 +216,14 @@ def value_text(value: object) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def upstream_runs(config: dict[str, Any]) -> list[str]:
+    """The run ids a config.yaml's `pipeline.upstream` pins, sorted, each once."""
+    link = config.get("pipeline")
+    pins = link.get("upstream") if isinstance(link, dict) else None
+    found = {
+        pin.get("run") for pin in (pins.values() if isinstance(pins, dict) else [])
+        if isinstance(pin, dict)
+    }  # fmt: skip
+    return sorted(run for run in found if isinstance(run, str) and is_run_id(run))

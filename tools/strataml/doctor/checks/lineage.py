@@ -15,6 +15,7 @@ from strataml.doctor.rules import (
     LIN003,
     LIN004,
     LIN005,
+    LIN008,
 )
 from strataml.integrity.digest import shown
 from strataml.jsonio import as_list, as_mapping
@@ -124,8 +125,35 @@ def check_lineage(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
                 line=document.line_of(key),
                 hint="only a succeeded run can produce a dataset or model version",
             )
+        yield from _check_stage_claim(ctx, at, document, data, key, run_id)
     if artifact.kind == "model":
         yield from _check_metrics_refs(ctx, artifact)
+
+
+def _check_stage_claim(
+    ctx: Context, path: str, document: YamlDocument, data: dict[str, Any],
+    key: tuple[str, ...], run_id: str,
+) -> Iterator[Diagnostic]:  # fmt: skip
+    """A `stage` next to the producing run (TFC-0004 R12, TFC-0005 R17) is what that run's
+    config.yaml says it executed."""
+    at = (*key[:-1], "stage")
+    claim = as_mapping(data.get(at[0])).get("stage")
+    if not isinstance(claim, dict):
+        return  # absent; a wrong shape is the schema's finding
+    config = ctx.document(f"runs/{run_id}/config.yaml")
+    recorded = config.data if config is not None and config.ok else None
+    link = as_mapping(as_mapping(recorded).get("pipeline"))
+    did = (link.get("path"), link.get("stage"))
+    said = (claim.get("pipeline"), claim.get("stage"))
+    if did != said:
+        executed = f"executed {did[0]}:{did[1]}" if link else "executed no pipeline stage"
+        yield LIN008.at(
+            path,
+            f"names stage {said[0]}:{said[1]}, but run {run_id} {executed}",
+            line=document.line_of(at),
+            hint="take the version from that stage's run (`--from-stage PIPELINE:STAGE`), "
+            "or drop the stage claim",
+        )
 
 
 def _check_metrics_refs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:

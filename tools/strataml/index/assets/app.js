@@ -202,7 +202,7 @@ const allModelVersions = INDEX.models.flatMap((m) => m.versions.map((v) => ({ ..
 function overview() {
   const production = allModelVersions.filter((v) => v.stage === "production");
   const counts = [["Datasets", INDEX.datasets.length, "/datasets"], ["Models", INDEX.models.length, "/models"],
-    ["Runs", INDEX.runs.length, "/runs"], ["Lineage edges", INDEX.lineage.length, "/lineage"]];
+    ["Runs", INDEX.runs.length, "/runs"], ["Pipelines", (INDEX.pipelines || []).length, "/pipelines"], ["Lineage edges", INDEX.lineage.length, "/lineage"]];
   if (DOCTOR) counts.push(["Doctor findings", DOCTOR.diagnostics.length, "/doctor"]);
   return [
     el("h1", {}, "Overview"),
@@ -521,6 +521,76 @@ function lineagePage(start) {
     table(["From", "Relation", "To"], edges.map((e) => [e.source, e.relation, e.target]), { id: "lineage-edges" })];
 }
 
+/* pipelines: each a left-to-right layered graph of its stages, coloured and worded by state */
+
+const STATE_CLASS = { "up to date": "current", "stale": "stale", "never run": "never" };
+const STATE_MARK = { "up to date": "✓", "stale": "!", "never run": "○" };
+
+function pipelineGraph(p, n) {
+  const BW = 210, BH = 66, GX = 80, GY = 22;
+  const columns = new Map();
+  for (const s of p.stages) { if (!columns.has(s.layer)) columns.set(s.layer, []); columns.get(s.layer).push(s); }
+  const pos = new Map();
+  for (const [layer, list] of columns) list.forEach((s, k) => pos.set(s.name, { x: 10 + layer * (BW + GX), y: 10 + k * (BH + GY) }));
+  const layerOf = new Map(p.stages.map((s) => [s.name, s.layer]));
+  const skips = p.edges.filter((e) => layerOf.get(e.target) - layerOf.get(e.source) > 1);
+  const width = 20 + (Math.max(0, ...columns.keys()) + 1) * (BW + GX) - GX;
+  const rowsBottom = 10 + Math.max(1, ...[...columns.values()].map((l) => l.length)) * (BH + GY) - GY;
+  const height = rowsBottom + 14 + skips.length * 26;
+  const arrow = "pipeline-arrow-" + n;
+  const box = svg("svg", { class: "pipeline", width, height, role: "group", "aria-label": "stages of pipeline " + p.name, "data-pipeline": p.name },
+    svg("defs", {}, svg("marker", { id: arrow, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" },
+      svg("path", { d: "M0 0 L10 5 L0 10 z", fill: "#5b6670" }))));
+  p.edges.forEach((e, k) => {
+    const a = pos.get(e.source), b = pos.get(e.target);
+    if (!a || !b) return;
+    const y1 = a.y + BH / 2, y2 = b.y + BH / 2;
+    const lane = skips.indexOf(e);
+    // An edge to the next column curves across the gap; one that skips columns runs in a lane
+    // below every box, down and up through the gaps, so that no box hides it.
+    const low = rowsBottom + 12 + lane * 26, out = a.x + BW + GX / 2, into = b.x - GX / 2;
+    const d = lane < 0 ? `M${a.x + BW} ${y1} C${a.x + BW + 40} ${y1} ${b.x - 40} ${y2} ${b.x} ${y2}`
+      : `M${a.x + BW} ${y1} H${out} V${low} H${into} V${y2} H${b.x}`;
+    box.append(svg("path", { class: "edge", "marker-end": `url(#${arrow})`, "data-edge": `${e.source}->${e.target}:${e.input}`, d },
+      svg("title", {}, `${e.source} output ${e.output} is ${e.target} input ${e.input}`)));
+    const [lx, ly] = lane < 0 ? [(a.x + BW + b.x) / 2, (y1 + y2) / 2 - 4 - (k % 2) * 11] : [(out + into) / 2, low + 13];
+    box.append(svg("text", { class: "edge-label", x: lx, y: ly, "text-anchor": "middle" }, e.output));
+  });
+  for (const s of p.stages) {
+    const at = pos.get(s.name);
+    const g = svg("g", { class: "stage-box " + (STATE_CLASS[s.state] || "never"), "data-stage": s.name, role: "group",
+      "aria-label": `stage ${s.name}: ${s.state}${s.run ? ", run " + s.run : ""}` });
+    g.append(svg("rect", { x: at.x, y: at.y, width: BW, height: BH, rx: 5 }),
+      svg("text", { x: at.x + 10, y: at.y + 19, class: "name" }, s.name),
+      svg("text", { x: at.x + 10, y: at.y + 37, class: "state" }, `${STATE_MARK[s.state] || "?"} ${s.state}`));
+    const label = s.run || "no run";
+    if (s.run && runsById.has(s.run)) {
+      const a = svg("a", { href: "#/run/" + enc(s.run), "data-run": s.run });
+      a.append(svg("text", { x: at.x + 10, y: at.y + 56, class: "run" }, label));
+      g.append(a);
+    } else g.append(svg("text", { x: at.x + 10, y: at.y + 56, class: "run muted" }, label));
+    box.append(g);
+  }
+  return box;
+}
+
+function pipelinesPage() {
+  const list = INDEX.pipelines || [];
+  if (!list.length) return [el("h1", {}, "Pipelines"), el("p", { class: "muted" }, "No pipelines under pipelines/.")];
+  return [el("h1", {}, "Pipelines"), ...list.map((p, n) => {
+    const counts = ["up to date", "stale", "never run"].map((st) => [st, p.stages.filter((s) => s.state === st).length]).filter(([, c]) => c);
+    return el("section", { class: "pipeline", "data-pipeline": p.name },
+      el("h2", {}, p.name, " ", el("span", { class: "muted" }, p.path)),
+      el("p", { class: "pipeline-summary" }, counts.map(([st, c]) => `${c} ${st}`).join(", ")),
+      el("div", { class: "graph" }, pipelineGraph(p, n)),
+      table(["Stage", "State", "Run", "Inputs", "Why"], p.stages.map((s) => [
+        s.name, el("span", { class: "state " + (STATE_CLASS[s.state] || "never") }, `${STATE_MARK[s.state] || "?"} ${s.state}`),
+        s.run ? runLink(s.run) : "no run",
+        s.inputs.map((i) => `${i.name} ← ${i.source}`).join("; "),
+        s.reasons.map((r) => r.text).join("; ")]), { class: "pipeline-stages", "data-pipeline": p.name }));
+  })];
+}
+
 function doctorPage() {
   if (!DOCTOR) return [el("h1", {}, "Doctor"), el("p", { class: "muted" }, "Build with --doctor-report report.json to show findings.")];
   return [el("h1", {}, "Doctor findings"), el("p", { id: "doctor-summary" }, doctorSummary(DOCTOR)),
@@ -538,7 +608,7 @@ function doctorSummary(report) {
 
 function notFound() { return [el("h1", {}, "Not found"), link("/", "Back to the overview")]; }
 
-const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/lineage", "Lineage"], ["/doctor", "Doctor"]];
+const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/doctor", "Doctor"]];
 
 function route() {
   const parts = (location.hash.replace(/^#/, "") || "/").split("/").filter(Boolean).map(decodeURIComponent);
@@ -552,6 +622,7 @@ function route() {
     case "runs": return runsPage();
     case "run": return runPage(a);
     case "compare": return comparePage((a || "").split(",").filter(Boolean));
+    case "pipelines": return pipelinesPage();
     case "lineage": return lineagePage(parts.slice(1).join("/"));
     case "doctor": return doctorPage();
     default: return notFound();
