@@ -185,3 +185,28 @@ def test_a_sweep_with_its_aggregates_survives_a_clone(swept: Path, tmp_path: Pat
     subprocess.run(["git", "clone", "-q", str(swept), str(clone)], check=True)
     done = doctor_script(clone, "--strict")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_catalogue_carries_each_experiments_aggregates(
+    swept: Path, strata: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """index.json groups by every parameter but the seeds: what `runs aggregate --over seed`
+    says, without the histories."""
+    monkeypatch.chdir(swept)
+    code, out, err = strata("runs", "aggregate", "--experiment", "seeds", "--over", "seed",
+                            "--format", "json")  # fmt: skip
+    assert (code, err) == (0, "")
+    expected = json.loads(out)
+    for group in expected["groups"]:
+        del group["histories"]
+    code, out, err = strata("index")
+    assert code == 0
+    (tmp_path / "index.json").write_text(out)
+    assert_check_jsonschema(tmp_path / "index.json", "index")
+    aggregates = {a["experiment"]: a for a in json.loads(out)["aggregates"]}
+    assert sorted(aggregates) == ["my_experiment", "seeds"]
+
+    assert aggregates["seeds"] == expected
+    assert [g["runs"] for g in aggregates["my_experiment"]["groups"]] == [
+        sorted(p.name for p in (swept / "runs").glob("run-*") if p.name not in runs(swept))
+    ]

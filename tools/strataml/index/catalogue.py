@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from strataml.errors import StrataError
+from strataml.index.aggregates import catalogue_aggregates
 from strataml.index.encoding import value_text
 from strataml.index.pipelines import catalogue_pipelines
 from strataml.integrity.armor import split_blocks
@@ -280,6 +281,7 @@ def build_index(root: Path) -> dict[str, Any]:
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
         "pipelines": catalogue_pipelines(root, problems),
+        "aggregates": catalogue_aggregates(runs),
         "lineage": [
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)
         ],

@@ -111,7 +111,7 @@ def _group(
         for name, number in member.finals.items():
             finals.setdefault(name, []).append(number)
     return Group(
-        key, tuple(m.run_id for m in members), {n: values[n] for n in over}, mixed,
+        key, tuple(sorted(m.run_id for m in members)), {n: values[n] for n in over}, mixed,
         {name: Spread.of(found) for name, found in sorted(finals.items())},
         _histories(members),
     )  # fmt: skip
