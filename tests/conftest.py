@@ -293,6 +293,15 @@ def shipped_runs() -> frozenset[str]:
     return frozenset(p.name for p in runs.iterdir() if p.name.startswith("run-"))
 
 
+EXAMPLE_RUN = "run-2026-11-25-sunrtb"  # the example experiment's shipped run (the model's)
+
+
+def example_run() -> str:
+    """The shipped run of experiments/my_experiment.yaml, beside the example pipeline's."""
+    assert EXAMPLE_RUN in shipped_runs()
+    return EXAMPLE_RUN
+
+
 @pytest.fixture
 def base_repo(tmp_path: Path) -> Path:
     """The small repository the golden cases start from (tests/examples/base)."""

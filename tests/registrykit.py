@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from conftest import EXAMPLE_RUN
 from strataml.integrity.stamp import stamp_directory
 
 RUN_DAY = "run-2026-11-26"
@@ -27,7 +28,7 @@ def add_copies(
     """Add `runs` runs, `datasets` versions of datasets/iris and `models` versions of
     models/iris-classifier, numbered from `start`; their repo-relative paths. With `lfs_bytes`,
     each run also holds artifacts/weights.bin, which .gitattributes sends to Git LFS."""
-    [shipped] = [p for p in (repo / "runs").glob("run-*") if not p.name.startswith(RUN_DAY)]
+    shipped = repo / "runs" / EXAMPLE_RUN  # the example experiment's, not a pipeline stage's
     added = []
     for n in range(start, start + runs):
         run = repo / "runs" / f"{RUN_DAY}-s{n:05d}"

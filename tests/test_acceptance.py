@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import doctor_script as doctor
-from conftest import require_tool, shipped_runs
+from conftest import example_run, require_tool
 
 IRIS = "datasets/iris/v1"
-OK_SUMMARY = "OK (strict): 0 errors, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
+OK_SUMMARY = "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed\n"
 
 
 def test_doctor_strict_passes_on_the_template(template: Path) -> None:
@@ -97,7 +97,7 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
     (template / IRIS).rename(template / "datasets" / "iris" / "version1")
     result = doctor(template)
     assert (result.returncode, result.stderr) == (1, "")
-    [shipped] = shipped_runs()  # the example run and model read datasets/iris@v1, now gone
+    shipped = example_run()  # the example run and model read datasets/iris@v1, now gone
     gone = "dataset datasets/iris@v1 does not exist\n    hint: fix the reference\n"
     unresolved = (  # the experiments and the pipeline that read it: found before they run
         "datasets/iris@v1: datasets/iris holds no version\n    hint: name a version the "

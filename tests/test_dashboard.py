@@ -14,7 +14,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, doctor_script, require_module, require_tool, shipped_runs, snapshot
+from conftest import (
+    REPO,
+    doctor_script,
+    example_run,
+    require_module,
+    require_tool,
+    shipped_runs,
+    snapshot,
+)
 from runkit import run_py, runs, write_experiment
 
 ARTIFACTS = Path(os.environ.get("STRATA_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
@@ -419,7 +427,7 @@ def test_a_failed_run_shows_its_reason_and_a_reproduction_its_verdict(
     spec = write_experiment(template, "fails", "command: [sh, -c, 'exit 3']\n")
     assert run_py(template, "--experiment", spec).returncode == 3
     [failed] = runs(template)
-    [shipped] = sorted(shipped_runs())
+    shipped = example_run()
     reproduced = run_py(template, "--reproduce", shipped)
     assert reproduced.returncode in (0, 1), reproduced.stderr
     [again] = sorted(set(runs(template)) - {failed})

@@ -202,7 +202,7 @@ def test_a_broken_config_is_one_finding_not_a_cascade(repo: Path, strata: RunCli
         "    hint: see schemas/strataml-config.schema.json; until it is fixed, doctor skips what"
         " reads it (signature trust and requirements, policy, allow-top-level, the LFS size limit)\n"
         "\n"
-        "FAILED: 1 error, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
+        "FAILED: 1 error, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed\n"
     ))  # fmt: skip
     # Where the report cannot say why, it keeps what an empty trust list implies: fail closed.
     code, out, _ = strata("doctor", "--select", "SIG")

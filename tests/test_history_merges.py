@@ -21,8 +21,8 @@ IMM_HINT = (
 STG_HINT = (
     "    hint: history is append-only; restore the earlier entries and add new ones at the end"
 )
-CLEAN_3 = "OK (strict): 0 errors, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed"
-FAILED_3 = "FAILED (strict): 1 error, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed"
+CLEAN_3 = "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
+FAILED_3 = "FAILED (strict): 1 error, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
 DEMOTION = """\
 - version: v1
   from: production

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, RunCli, require_module, shipped_runs
+from conftest import REPO, RunCli, example_run, require_module, shipped_runs
 from stores import RUN, T0, dvc_project, mlflow_store
 from strataml.integrity.hashing import hash_bytes
 
@@ -538,7 +538,7 @@ def test_not_a_dvc_project_is_a_one_line_error(tmp_path: Path, template: Path, s
 def test_only_an_imported_config_may_leave_code_and_fingerprint_null() -> None:
     from strataml.schemas import validate
 
-    shipped = REPO / "runs" / sorted(shipped_runs())[0] / "config.yaml"
+    shipped = REPO / "runs" / example_run() / "config.yaml"
     native = yaml.safe_load(shipped.read_text())
     assert validate("run-config", native) == []
     assert validate("run-config", {**native, "code": None, "fingerprint": None}) != []

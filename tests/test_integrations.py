@@ -293,7 +293,7 @@ def test_github_doctor_step_runs_as_written(template: Path, tmp_path: Path) -> N
         failed.stdout
     )
     assert failed.stdout.endswith(
-        "FAILED (strict): 2 errors, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
+        "FAILED (strict): 2 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed\n"
     )
     assert _sarif_results(repo) == ["CHK005", "IMM002"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, assert_check_jsonschema, commit_all, shipped_runs
+from conftest import RunCli, assert_check_jsonschema, commit_all, example_run
 from strataml import schemas
 
 MODEL = "models/iris-classifier/v1"
@@ -85,7 +85,7 @@ def test_model_check_refusals_stay_errors(repo: Path, strata: RunCli) -> None:
 
 
 def test_lineage(repo: Path, strata: RunCli, tmp_path: Path) -> None:
-    [run] = shipped_runs()
+    run = example_run()
     code, document = as_json(strata, "lineage-graph", "lineage", "models/iris-classifier@v1")
     assert (code, document) == (0, {
         "schema_version": 1,
@@ -152,7 +152,7 @@ RUN_KINDS = {"failed": "run-2026-12-01-failed", "abandoned": "run-2026-12-02-aba
 def add_runs(repo: Path) -> None:
     """Beside the shipped run: a failed one and an abandoned one (recorded running, runner gone,
     not sealed), copies of the shipped record with system.json changed."""
-    [shipped] = shipped_runs()
+    shipped = example_run()
     for status, run_id in RUN_KINDS.items():
         target = repo / "runs" / run_id
         shutil.copytree(repo / "runs" / shipped, target)
@@ -251,7 +251,7 @@ def test_lfs_status(repo: Path, strata: RunCli, tmp_path: Path) -> None:
 
 
 def test_runs_list_show_compare_best(repo: Path, strata: RunCli, tmp_path: Path) -> None:
-    [shipped] = shipped_runs()
+    shipped = example_run()
     add_runs(repo)
     code, document = as_json(strata, "runs-list", "runs", "list")
     statuses = {r["run_id"]: (r["status"], r["sealed"]) for r in document}  # type: ignore[attr-defined]

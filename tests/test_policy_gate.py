@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RunCli, commit_all, doctor_script, git, shipped_runs
+from conftest import REPO, RunCli, commit_all, doctor_script, example_run, git
 
 NAME = "iris-classifier"
 V1, V2 = f"models/{NAME}/v1", f"models/{NAME}/v2"
 STAGES = f"models/{NAME}/stages.yaml"
-[RUN] = shipped_runs()
+RUN = example_run()
 SIGNING_REQUIRED = "[tool.strataml.policy.production]\nsignatures = 1\n"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import RunCli, commit_all, doctor_script, git, shipped_runs, snapshot
+from conftest import RunCli, commit_all, doctor_script, example_run, git, snapshot
 from runkit import run_py, runs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -300,7 +300,7 @@ def test_row_counts_from_parquet_footers_and_text(tmp_path: Path) -> None:
 
 
 def test_lineage_of_the_example_model(repo: Path, strata: RunCli) -> None:
-    [run_id] = shipped_runs()
+    run_id = example_run()
     code, out, _ = strata("lineage", "models/iris-classifier@v1")
     assert (code, out) == (
         0,
@@ -325,7 +325,7 @@ def test_prov_json_reads_back_with_the_prov_package(
     prov_model = pytest.importorskip(
         "prov.model", reason="the prov package (test extra) is not installed"
     )
-    [run_id] = shipped_runs()
+    run_id = example_run()
     _, out, _ = strata("lineage", "models/iris-classifier@v1", "--format", "prov-json")
     path = tmp_path / "lineage.json"
     path.write_text(out)
@@ -389,11 +389,11 @@ def test_template_example_is_in_production_and_doctor_passes(repo: Path, strata:
     )
     _, out, _ = strata("model", "show", "models/iris-classifier@v1", "--format", "json")
     shown = json.loads(out)
-    assert (shown["stage"], shown["training"]["run"]) == ("production", next(iter(shipped_runs())))
+    assert (shown["stage"], shown["training"]["run"]) == ("production", example_run())
 
 
 def test_derived_model_aliases_and_generated_dataset(repo: Path, strata: RunCli) -> None:
-    [shipped] = shipped_runs()
+    shipped = example_run()
     run_id = new_run(repo, "--set", "epochs=200")
     code, _, err = strata("model", "register", "iris-classifier", "--from-run", run_id,
                           "--parent", "iris-classifier@v1", "--relation", "fine-tune")  # fmt: skip

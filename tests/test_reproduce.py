@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from conftest import COMPENSATED_SUM, REPO, commit_all, doctor_script, git, shipped_runs
+from conftest import (
+    COMPENSATED_SUM,
+    REPO,
+    commit_all,
+    doctor_script,
+    example_run,
+    git,
+    shipped_runs,
+)
 from strataml import schemas
 from strataml.cli import run_main
 from strataml.integrity.stamp import stamp_directory
@@ -22,7 +30,7 @@ from strataml.registry.verdict import compare_metrics, judge, read_tolerances
 from strataml.yamlio import parse_yaml
 
 RUN_PY = str(REPO / "tools" / "run.py")
-[SHIPPED] = sorted(shipped_runs())
+SHIPPED = example_run()
 METRICS = [
     "  test/accuracy  0.9565217391304348 -> 0.9565217391304348  delta +0  ok (abs 1e-09, rel 1e-09)",
     "  train/loss     0.1783234540568729 -> 0.1783234540568729  delta +0  ok (abs 1e-09, rel 1e-09)",

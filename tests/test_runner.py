@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, doctor_script, git, require_tool, shipped_runs
+from conftest import commit_all, doctor_script, example_run, git, require_tool
 from runkit import RUN_PY, SLEEPER, assert_valid_record, load_record, run_py, runs, write_experiment
 from strataml.yamlio import parse_yaml
 
@@ -429,7 +429,7 @@ def test_sweep_runs_every_point_with_jobs(template: Path) -> None:
 
 def test_a_new_run_sweeps_the_scratch_of_runs_that_are_sealed_or_gone(template: Path) -> None:
     scratch = template / ".strata" / "runs"
-    [shipped, *_] = sorted(shipped_runs())
+    shipped = example_run()
     live = "run-2026-01-02-live01"  # unsealed: maybe running, maybe killed with salvageable metrics
     (template / "runs" / live).mkdir()
     for name in (shipped, "run-2026-01-01-gone01", live, "not-a-run"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RunCli, require_tool, shipped_runs
+from conftest import REPO, RunCli, example_run, require_tool, shipped_runs
 
 RUN_PY = str(REPO / "tools" / "run.py")
 HOSTILE_TAG = '!!python/object/apply:os.system ["touch pwned"]'
@@ -143,7 +143,7 @@ TAG_MESSAGE = "could not determine a constructor for the tag 'tag:yaml.org,2002:
 
 
 def test_hostile_tags_in_every_document_doctor_reads(template: Path, strata: RunCli) -> None:
-    run = f"runs/{sorted(shipped_runs())[0]}"
+    run = f"runs/{example_run()}"
     appended = (
         "datasets/iris/v1/metadata.yaml", "models/iris-classifier/v1/metrics.yaml",
         "models/iris-classifier/stages.yaml", f"{run}/config.yaml", "experiments/my_experiment.yaml",
