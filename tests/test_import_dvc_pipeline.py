@@ -261,20 +261,83 @@ def test_a_changed_learning_rate_is_stale_where_dvc_says_it_changed(
     assert {v["state"] for v in status(strata).values()} == {"up to date"}
 
 
-def test_an_edited_prepare_script_makes_everything_downstream_stale(
+EDITS = {
+    "prepare script": (
+        "src/prepare.py", "import os, yaml", "import os, yaml  # edited",
+        {
+            "prepare": ["code file experiments/churn/src/prepare.py changed"],
+            "train": ["upstream prepare is stale"],
+            "evaluate": ["upstream prepare is stale", "upstream train is stale"],
+        },
+    ),
+    "raw data": (
+        "data/raw.csv", "5,1\n", "5,1\n6,0\n",
+        {
+            "prepare": ["file input raw_csv: experiments/churn/data/raw.csv changed"],
+            "train": ["upstream prepare is stale"],
+            "evaluate": ["upstream prepare is stale", "upstream train is stale"],
+        },
+    ),
+    "evaluate script": (
+        "src/evaluate.py", '"acc": 0.75', '"acc": 0.5',
+        {
+            "prepare": [],
+            "train": [],
+            "evaluate": ["code file experiments/churn/src/evaluate.py changed"],
+        },
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_an_edit_in_the_project_is_stale_where_dvc_says_it_changed(
+    edit: str, project: Path, repo: Path, strata: RunCli
+) -> None:
+    path, old, new, expected = EDITS[edit]
+    import_pipeline(strata, project)
+    edited = project / path
+    edited.write_text(edited.read_text().replace(old, new, 1))
+    changed, dependants, reasons = agreement(project, strata)
+    assert reasons == expected
+    assert changed == {s for s, r in expected.items() if r and "upstream" not in r[0]}
+    assert dependants == {s for s, r in expected.items() if r and "upstream" in r[0]}
+    assert (repo / "experiments/churn" / path).read_bytes() == edited.read_bytes()
+
+
+def test_a_stage_dvc_has_not_run_since_an_edit_has_no_run(
     project: Path, repo: Path, strata: RunCli
 ) -> None:
-    import_pipeline(strata, project)
-    script = project / "src/prepare.py"
-    script.write_text(script.read_text() + "# one more line\n")
-    changed, dependants, reasons = agreement(project, strata)
-    assert (changed, dependants) == ({"prepare"}, {"train", "evaluate"})
-    assert reasons == {
-        "prepare": ["code file experiments/churn/src/prepare.py changed"],
-        "train": ["upstream prepare is stale"],
-        "evaluate": ["upstream prepare is stale", "upstream train is stale"],
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 3", "epochs: 4"))
+    before = {p.name for p in (repo / "runs").iterdir()}
+    code, out = import_pipeline(strata, project)
+    (prepare,) = new_runs(repo, before)
+    assert (code, out) == (0, (
+        "wrote     pipelines/churn.yaml: 3 stages, 4 files copied under experiments/churn/\n"
+        f"imported  dvc stage prepare: succeeded -> runs/{prepare}/\n"
+        "skipped   dvc stage train: no run imported: params changed\n"
+        "skipped   dvc stage evaluate: no run imported: upstream train has no run DVC holds up "
+        "to date\n"
+        "1 imported, 2 skipped, 0 refused\n"
+    ))  # fmt: skip
+    assert {s: (v["state"], v["run"]) for s, v in status(strata).items()} == {
+        "prepare": ("up to date", prepare),
+        "train": ("never run", None),
+        "evaluate": ("never run", None),
     }
-    assert (repo / "experiments/churn/src/prepare.py").read_bytes() == script.read_bytes()
+
+
+EMPTY_LOCK = "schema: '2.0'\nstages: {}\n"
+
+
+def hand_written(tmp_path: Path, dvc_yaml: str, lock: str | None) -> Path:
+    """A DVC project as a hostile or careless hand leaves it: dvc never ran on it."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "dvc.yaml").write_text(dvc_yaml)
+    if lock is not None:
+        (project / "dvc.lock").write_text(lock)
+    return project
 
 
 HOSTILE = {
@@ -287,21 +350,27 @@ HOSTILE = {
     "leaves the project": (
         "stages:\n  prepare:\n    cmd: python prepare.py\n    deps:\n    - ../secret.txt\n"
         "    outs: [out.txt]\n",
-        "schema: '2.0'\nstages: {}\n",
+        EMPTY_LOCK,
         "{p}/dvc.yaml:5: dvc-path stage prepare deps[0]: ../secret.txt is not a path inside the "
         "project\n  hint: name files inside the DVC project, with no '..' and no leading '/'\n",
     ),
     "symlinked dep": (
         "stages:\n  prepare:\n    cmd: python prepare.py\n    deps: [linked/raw.csv]\n"
         "    outs: [out.txt]\n",
-        "schema: '2.0'\nstages: {}\n",
+        EMPTY_LOCK,
         "{p}/dvc.yaml:4: dvc-link stage prepare deps[0]: linked is a symlink, which is never "
         "followed\n  hint: replace the link with the file or directory it names\n",
+    ),
+    "symlink in a directory dep": (
+        "stages:\n  prepare:\n    cmd: python prepare.py\n    deps: [data]\n    outs: [out.txt]\n",
+        EMPTY_LOCK,
+        "{p}/dvc.yaml:2: dvc-link stage prepare dep data: data/link.csv is a symlink or not a "
+        "regular file, which is never followed\n  hint: replace it with the file it names\n",
     ),
     "cycle": (
         "stages:\n  a:\n    cmd: python a.py\n    deps: [b.txt]\n    outs: [a.txt]\n"
         "  b:\n    cmd: python b.py\n    deps: [a.txt]\n    outs: [b.txt]\n",
-        "schema: '2.0'\nstages: {}\n",
+        EMPTY_LOCK,
         "{p}/dvc.yaml:2: PIP002 stages form a cycle: a -> b -> a\n"
         "  hint: a stage cannot consume its own output, directly or through others\n",
     ),
@@ -313,7 +382,7 @@ HOSTILE = {
     ),
     "foreach": (
         "stages:\n  train:\n    foreach: [a, b]\n    do:\n      cmd: python t.py ${item}\n",
-        "schema: '2.0'\nstages: {}\n",
+        EMPTY_LOCK,
         "{p}/dvc.yaml:3: dvc-unsupported stage train: `foreach` cannot be imported\n"
         "  hint: expand the stage into one stage per item (dvc.yaml `foreach` is not imported)\n",
     ),
@@ -325,17 +394,39 @@ def test_a_pipeline_that_cannot_be_imported_is_refused_and_nothing_is_written(
     case: str, repo: Path, strata: RunCli, tmp_path: Path
 ) -> None:
     dvc_yaml, lock, expected = HOSTILE[case]
-    project = tmp_path / "proj"
-    project.mkdir()
-    (project / "dvc.yaml").write_text(dvc_yaml)
-    if lock is not None:
-        (project / "dvc.lock").write_text(lock)
+    project = hand_written(tmp_path, dvc_yaml, lock)
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "raw.csv").write_text("x\n")
     (project / "linked").symlink_to(tmp_path / "outside")
+    (project / "data").mkdir()
+    (project / "data" / "raw.csv").write_text("x\n")
+    (project / "data" / "link.csv").symlink_to(tmp_path / "outside" / "raw.csv")
     before = snapshot(repo)
     code, out, err = strata("import", "dvc", str(project), "--pipeline", "churn")
     message = expected.format(p=project)
     assert (code, out) == (2, "")
     assert err == f"strata: error: {message}"
     assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("iris", "pipelines/iris.yaml: dvc-name exists and was not imported from DVC"),
+        ("iris_pipeline", "experiments/iris_pipeline: dvc-name exists and holds no import of a "
+                          "DVC pipeline"),
+        ("Churn", "Churn: dvc-name not a pipeline name"),
+    ],
+)  # fmt: skip
+def test_a_name_the_repository_uses_otherwise_is_refused(
+    name: str, expected: str, repo: Path, strata: RunCli, tmp_path: Path
+) -> None:
+    project = hand_written(tmp_path, "stages:\n  prepare:\n    cmd: python p.py\n", EMPTY_LOCK)
+    before = snapshot(repo)
+    code, out, err = strata("import", "dvc", str(project), "--pipeline", name)
+    assert (code, out, err.splitlines()[0]) == (2, "", f"strata: error: {expected}")
+    assert snapshot(repo) == before
+    code, out, err = strata("import", "dvc", str(project), "--pipeline", "x", "--exp-json", "e")
+    assert (code, out, err) == (
+        2, "", "strata: error: --pipeline and --exp-json import different things: give one\n"
+    )  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import fsync_path
+from strataml.confine import confined
 from strataml.importers.dvc import PIPELINE, TOOL, leaves, lock_record
 from strataml.importers.dvcstages import (
     DvcImportError,
@@ -59,8 +60,13 @@ def import_pipeline(root: Path, project: Path, name: str) -> list[Outcome]:
     if target.is_file() and _IMPORTED not in target.read_text("utf-8", "replace"):
         raise DvcImportError("dvc-name", f"{PIPELINES}/{name}.yaml", "exists and was not "
                              "imported from DVC", "choose another --pipeline NAME")  # fmt: skip
+    if not target.is_file() and (root / "experiments" / name).exists():
+        raise DvcImportError("dvc-name", f"experiments/{name}", "exists and holds no import of "
+                             "a DVC pipeline", "choose another --pipeline NAME")  # fmt: skip
     params = {s: param_values(project, stage) for s, stage in stages.items()}
     spec, files = pipeline_spec(project, name, stages, params)
+    for rel in (f"{PIPELINES}/{name}.yaml", *(f"experiments/{name}/{f}" for f in files)):
+        confined(root, root / rel)  # never written through a symlink of the repository
     with store.locked(root, "import"), store.staging(root) as staging:
         for rel in files:
             copy_file(project, rel, staging / "experiments" / name / rel)
@@ -114,7 +120,14 @@ def pipeline_spec(
                                      f"{dep}: no such file and no stage's output", "create it, "
                                      "or run `dvc pull`", stage.line)  # fmt: skip
             if found.is_dir():
-                listed = sorted(f"{dep}/{f}" for f in scan_tree(found).files)
+                scan = scan_tree(found)
+                odd = scan.symlinks + scan.special + scan.unportable + scan.unreadable
+                if odd:
+                    raise DvcImportError("dvc-link", project / PIPELINE, f"stage {stage.name} "
+                                         f"dep {dep}: {dep}/{odd[0]} is a symlink or not a "
+                                         "regular file, which is never followed", "replace it "
+                                         "with the file it names", stage.line)  # fmt: skip
+                listed = sorted(f"{dep}/{f}" for f in scan.files)
                 code += [f"experiments/{name}/{f}" for f in listed]
                 copied.update(listed)
             elif dep in words:
