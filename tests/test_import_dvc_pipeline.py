@@ -9,11 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from conftest import RunCli, commit_all, doctor_script, fork_template, git, snapshot
 
@@ -335,6 +338,7 @@ def hand_written(tmp_path: Path, dvc_yaml: str, lock: str | None) -> Path:
     project = tmp_path / "proj"
     project.mkdir()
     (project / "dvc.yaml").write_text(dvc_yaml)
+    (project / "params.yaml").write_text("lr: 0.1\nn: .nan\n")
     if lock is not None:
         (project / "dvc.lock").write_text(lock)
     return project
@@ -366,6 +370,18 @@ HOSTILE = {
         EMPTY_LOCK,
         "{p}/dvc.yaml:2: dvc-link stage prepare dep data: data/link.csv is a symlink or not a "
         "regular file, which is never followed\n  hint: replace it with the file it names\n",
+    ),
+    "non-finite param": (
+        "stages:\n  train:\n    cmd: python t.py\n    params: [lr, n]\n",
+        EMPTY_LOCK,
+        "{p}/dvc.yaml:2: dvc-params stage train: params.yaml param n is not finite\n"
+        "  hint: give it a number, or leave it out of the stage's params\n",
+    ),
+    "missing param": (
+        "stages:\n  train:\n    cmd: python t.py\n    params: [train.lr]\n",
+        EMPTY_LOCK,
+        "{p}/dvc.yaml:2: dvc-params stage train: params.yaml has no param train.lr\n"
+        "  hint: add it to the file or drop it from the stage's params\n",
     ),
     "cycle": (
         "stages:\n  a:\n    cmd: python a.py\n    deps: [b.txt]\n    outs: [a.txt]\n"
@@ -430,3 +446,70 @@ def test_a_name_the_repository_uses_otherwise_is_refused(
     assert (code, out, err) == (
         2, "", "strata: error: --pipeline and --exp-json import different things: give one\n"
     )  # fmt: skip
+
+
+_PATHS = st.sampled_from(["a.txt", "d", "d/x.txt", "../up", "/abs", "${v}", "o.txt", ".", 3, None])
+_STAGE = st.fixed_dictionaries(
+    {
+        "cmd": st.one_of(
+            st.sampled_from(["python a.txt", "a | b", "echo"]), st.sampled_from([[], 1])
+        )
+    },
+    optional={
+        "deps": st.one_of(st.lists(_PATHS, max_size=3), _PATHS),
+        "outs": st.lists(
+            st.one_of(_PATHS, st.dictionaries(_PATHS.map(str), st.none())), max_size=2
+        ),
+        "params": st.one_of(
+            st.lists(st.sampled_from(["lr", "n", "x.y", {"p.json": None}])), _PATHS
+        ),
+        "always_changed": st.booleans(),
+    },
+)
+_PATHS_OK = st.sampled_from(["a.txt", "d", "d/x.txt", "o.txt", "p.txt"])
+_GOOD = st.fixed_dictionaries(
+    {"cmd": st.sampled_from(["python a.txt", "a | b"])},
+    optional={"deps": st.lists(_PATHS_OK, max_size=2, unique=True),
+              "outs": st.lists(st.sampled_from(["o.txt", "p.txt", "q"]), max_size=1),
+              "params": st.lists(st.sampled_from(["lr", "x.y"]), unique=True)},
+)  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    stages=st.dictionaries(
+        st.sampled_from(["a", "b", "B", "c-1"]),
+        st.one_of(_STAGE, *[_GOOD] * 4),
+        min_size=1,
+        max_size=3,
+    ),
+    lock=st.one_of(
+        st.none(), *[st.dictionaries(st.sampled_from(["a", "b"]), _STAGE | _GOOD, max_size=2)] * 3
+    ),
+)
+def test_any_dvc_yaml_and_lock_are_imported_or_refused(
+    stages: dict[str, Any], lock: dict[str, Any] | None, repo: Path
+) -> None:
+    """Whatever dvc.yaml and dvc.lock hold, the import maps it or says why, never a traceback."""
+    from strataml.errors import StrataError
+    from strataml.importers.dvcpipeline import import_pipeline
+
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch)
+        (project / "a.txt").write_text("a\n")
+        (project / "d").mkdir()
+        (project / "d" / "x.txt").write_text("x\n")
+        (project / "params.yaml").write_text("lr: 0.1\nn: .nan\nx: {y: 2}\n")
+        (project / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+        if lock is not None:
+            (project / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": lock}))
+        try:
+            outcomes = import_pipeline(repo, project, "fuzz")
+        except StrataError as exc:
+            assert "\n  hint: " in str(exc) or str(exc).count("\n") == 0
+            event(str(exc).split(" ")[1] if " " in str(exc) else "?")
+        else:
+            assert outcomes[0].action == "wrote"
+            event("wrote")

@@ -282,19 +282,19 @@ def lock_record(project: Path) -> dict[str, Any]:
     stages = read_mapping(project, LOCK, _LARGE).data.get("stages")
     if not isinstance(stages, dict):
         raise SourceError(project / LOCK, "no stages: mapping")
+    return {str(name): lock_entry(stage) for name, stage in sorted(stages.items())
+            if isinstance(stage, dict)}  # fmt: skip
+
+
+def lock_entry(stage: dict[str, Any]) -> dict[str, Any]:
+    """One stage of dvc.lock as provenance; what is not DVC's shape is left out."""
     kept = ("path", "hash", "md5", "etag", "checksum", "size", "nfiles")
-    return {
-        str(name): {
-            **({"cmd": stage["cmd"]} if "cmd" in stage else {}),
-            **{
-                part: [
-                    {k: v for k, v in item.items() if k in kept}
-                    for item in stage.get(part) or []
-                    if isinstance(item, dict)
-                ]
-                for part in ("deps", "outs")
-            },
-        }
-        for name, stage in sorted(stages.items())
-        if isinstance(stage, dict)
-    }
+    entry: dict[str, Any] = {"cmd": stage["cmd"]} if "cmd" in stage else {}
+    for part in ("deps", "outs"):
+        items = stage.get(part)
+        entry[part] = [
+            {k: v for k, v in item.items() if k in kept}
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+        ]
+    return entry

@@ -10,7 +10,7 @@ from typing import Any
 
 from strataml.atomic import fsync_path
 from strataml.confine import confined
-from strataml.importers.dvc import PIPELINE, TOOL, leaves, lock_record
+from strataml.importers.dvc import PIPELINE, TOOL, leaves, lock_entry
 from strataml.importers.dvcstages import (
     DvcImportError,
     DvcStage,
@@ -130,6 +130,10 @@ def pipeline_spec(
                 listed = sorted(f"{dep}/{f}" for f in scan.files)
                 code += [f"experiments/{name}/{f}" for f in listed]
                 copied.update(listed)
+            elif not found.is_file() or found.is_symlink():
+                raise DvcImportError("dvc-path", project / PIPELINE, f"stage {stage.name} dep "
+                                     f"{dep}: not a regular file", "depend on files and "
+                                     "directories only", stage.line)  # fmt: skip
             elif dep in words:
                 code.append(f"experiments/{name}/{dep}")
                 copied.add(dep)
@@ -173,8 +177,8 @@ def _nested(project: Path, stage: DvcStage, values: dict[str, dict[str, Any]]) -
         for key, value in keys.items():
             *parents, last = key.split(".")
             if not _PARAM.match(parents[0] if parents else last):
-                raise DvcImportError("dvc-params", project / file, f"stage {stage.name}: param "
-                                     f"{key} is not a StrataML param name", "use letters, digits "
+                raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: "
+                                     f"{file} param {key} is not a StrataML param name", "use letters, digits "
                                      "and '_' for top-level keys", stage.line)  # fmt: skip
             here = nested
             for part in parents:
@@ -182,9 +186,15 @@ def _nested(project: Path, stage: DvcStage, values: dict[str, dict[str, Any]]) -
                 if not isinstance(here, dict):
                     break
             if not isinstance(here, dict) or last in here:
-                raise DvcImportError("dvc-params", project / file, f"stage {stage.name}: param "
-                                     f"{key} is read twice", "read each key from one params "
+                raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: "
+                                     f"{file} param {key} is read twice", "read each key from one params "
                                      "file", stage.line)  # fmt: skip
+            try:
+                canonical_json(value)  # a fingerprint counts it: JSON, finite numbers
+            except ValueError:
+                raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: "
+                                     f"{file} param {key} is not finite", "give it a number, or leave it "
+                                     "out of the stage's params", stage.line) from None  # fmt: skip
             here[last] = value
     return nested
 
@@ -205,7 +215,6 @@ def _import_runs(
 ) -> list[Outcome]:  # fmt: skip
     prepared = prepare(root, pipeline)
     succeeded = load_runs(root, status="succeeded")
-    provenance = lock_record(project)
     when = (project / "dvc.lock").stat().st_mtime_ns // 1_000_000
     produced: dict[str, str] = {}
     outcomes = []
@@ -230,7 +239,7 @@ def _import_runs(
             continue
         try:
             produced[name] = write_run(root, _stage_run(project, pipeline, planned, stages[name],
-                                                        {name: provenance[name]}, when))  # fmt: skip
+                                                        {name: lock_entry(lock[name])}, when))  # fmt: skip
         except SourceError as exc:
             outcomes.append(Outcome(shown, "refused", str(exc)))
             continue

@@ -8,6 +8,7 @@ import json
 import os
 import posixpath
 import shlex
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,13 +174,13 @@ def _params(
         elif isinstance(item, dict) and len(item) == 1:
             file, keys = next(iter(item.items()))
             if not isinstance(keys, list | None) or not all(isinstance(k, str) for k in keys or []):
-                raise DvcImportError("dvc-params", project / PIPELINE, f"{at[1]}: params of {file} "
-                                     "are not a list of keys", "list the keys the stage reads",
-                                     document.line_of(where))  # fmt: skip
+                raise DvcImportError("dvc-params", project / PIPELINE, f"stage {at[1]}: params "
+                                     f"of {file} are not a list of keys", "list the keys the "
+                                     "stage reads", document.line_of(where))  # fmt: skip
             found.setdefault(_inside(project, document, where, str(file)), []).extend(keys or [])
         else:
-            raise DvcImportError("dvc-params", project / PIPELINE, f"{at[1]}: params[{index}] is "
-                                 "not a key or {file: [keys]}", "see DVC's params reference",
+            raise DvcImportError("dvc-params", project / PIPELINE, f"stage {at[1]}: params[{index}] "
+                                 "is not a key or {file: [keys]}", "see DVC's params reference",
                                  document.line_of(where))  # fmt: skip
     return {file: tuple(keys) for file, keys in found.items()}
 
@@ -201,19 +202,21 @@ def param_values(project: Path, stage: DvcStage) -> dict[str, dict[str, Any]]:
     values: dict[str, dict[str, Any]] = {}
     for file, keys in stage.params.items():
         if Path(file).suffix not in (".yaml", ".yml", ".json"):
-            raise DvcImportError("dvc-params", project / file, "only YAML and JSON params files "
-                                 "are read", "keep the stage's params in params.yaml")  # fmt: skip
+            raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: {file}: "
+                                 "only YAML and JSON params files are read", "keep the stage's "
+                                 "params in params.yaml", stage.line)  # fmt: skip
         if not (project / file).is_file():
-            raise DvcImportError("dvc-params", project / file, f"stage {stage.name}: no such "
-                                 "params file", "create it or drop it from the stage's params")  # fmt: skip
+            raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: no "
+                                 f"params file {file}", "create it or drop it from the stage's "
+                                 "params", stage.line)  # fmt: skip
         data = _mapping(project, file).data
         values[file] = {}
         for key in keys or tuple(str(k) for k in data):
             here: Any = data
             for part in key.split("."):
                 if not isinstance(here, dict) or part not in here:
-                    raise DvcImportError("dvc-params", project / file, f"stage {stage.name}: no "
-                                         f"param {key}", "add it to the file or drop it from the "
+                    raise DvcImportError("dvc-params", project / PIPELINE, f"stage {stage.name}: "
+                                         f"{file} has no param {key}", "add it to the file or drop it from the "
                                          "stage's params", stage.line)  # fmt: skip
                 here = here[part]
             values[file][key] = here
@@ -235,6 +238,8 @@ def dvc_md5(project: Path, rel: str) -> str:
     digest = hashlib.md5()
     try:
         with os.fdopen(open_beneath(project, rel), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SourceError(path, "not a regular file; never read")
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     except LinkOnPathError as exc:
@@ -252,12 +257,17 @@ def lock_mismatch(project: Path, stage: DvcStage, entry: object, params: dict[st
     if not isinstance(entry, dict):
         return "no dvc.lock entry"
     cmd = entry.get("cmd")
-    if (" && ".join(cmd) if isinstance(cmd, list) else cmd) != stage.cmd:
+    if isinstance(cmd, list) and all(isinstance(c, str) for c in cmd):
+        cmd = " && ".join(cmd)
+    if cmd != stage.cmd:
         return "cmd changed"
     if (entry.get("params") or {}) != {f: v for f, v in params.items() if v}:
         return "params changed"
     for part, paths in (("deps", stage.deps), ("outs", stage.outs)):
-        locked = {i.get("path"): i.get("md5") for i in entry.get(part) or [] if isinstance(i, dict)}
+        items = entry.get(part) or []
+        if not isinstance(items, list):
+            return f"dvc.lock's {part} are not a list"
+        locked = {i.get("path"): i.get("md5") for i in items if isinstance(i, dict)}
         if set(locked) != set(paths):
             return f"{part} differ from dvc.yaml's"
         for path in paths:
