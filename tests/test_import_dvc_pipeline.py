@@ -513,3 +513,21 @@ def test_any_dvc_yaml_and_lock_are_imported_or_refused(
         else:
             assert outcomes[0].action == "wrote"
             event("wrote")
+
+
+@pytest.mark.parametrize(
+    ("cmd", "argv"),
+    [
+        ("python src/train.py --lr 0.1", ["python", "src/train.py", "--lr", "0.1"]),
+        ('python "my script.py"', ["python", "my script.py"]),
+        ("python a.py && python b.py", ["sh", "-c", "python a.py && python b.py"]),
+        ("python a.py > out.txt", ["sh", "-c", "python a.py > out.txt"]),
+        ("SEED=1 python a.py", ["sh", "-c", "SEED=1 python a.py"]),
+        ("python a.py $HOME", ["sh", "-c", "python a.py $HOME"]),
+        ('python "unbalanced', ["sh", "-c", 'python "unbalanced']),
+    ],
+)
+def test_a_cmd_is_split_unless_it_needs_a_shell(cmd: str, argv: list[str]) -> None:
+    from strataml.importers.dvcstages import DvcStage
+
+    assert list(DvcStage("s", cmd, (), (), (), {}, False, None).argv()) == argv

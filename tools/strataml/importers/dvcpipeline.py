@@ -108,7 +108,7 @@ def pipeline_spec(
     for stage in stages.values():
         inputs: dict[str, Any] = {}
         code: list[str] = []
-        words = set(stage.cmd.split())
+        words = stage.words()
         for dep in stage.deps:
             made = next((o for o in producers if dep == o or dep.startswith(o + "/")), None)
             if made is not None:  # a dep inside a directory output reads the whole directory

@@ -58,9 +58,21 @@ class DvcStage:
     def argv(self) -> tuple[str, ...]:
         """The command as StrataML runs it (TFC-0003 R18): split as a shell would when it holds
         no shell syntax, else handed to `sh -c`."""
-        if any(c in _SHELL for c in self.cmd) or "=" in self.cmd.split(" ", 1)[0]:
+        try:
+            words = shlex.split(self.cmd)
+        except ValueError:  # an unbalanced quote: the shell says what it makes of it
+            words = []
+        if not words or any(c in _SHELL for c in self.cmd) or "=" in words[0]:
             return ("sh", "-c", self.cmd)
-        return tuple(shlex.split(self.cmd))
+        return tuple(words)
+
+    def words(self) -> set[str]:
+        """The command's words as paths: which deps it runs (`./src/a.py` is `src/a.py`)."""
+        try:
+            words = shlex.split(self.cmd)
+        except ValueError:
+            words = self.cmd.split()
+        return {posixpath.normpath(w) for w in words if w}
 
 
 def read_stages(project: Path) -> tuple[dict[str, DvcStage], YamlDocument]:
