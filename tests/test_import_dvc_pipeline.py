@@ -531,3 +531,26 @@ def test_a_cmd_is_split_unless_it_needs_a_shell(cmd: str, argv: list[str]) -> No
     from strataml.importers.dvcstages import DvcStage
 
     assert list(DvcStage("s", cmd, (), (), (), {}, False, None).argv()) == argv
+
+
+def test_a_directory_where_a_copy_goes_is_refused_on_reimport(
+    repo: Path, strata: RunCli, tmp_path: Path
+) -> None:
+    project = hand_written(
+        tmp_path, "stages:\n  a:\n    cmd: python a.py\n    deps: [a.py]\n", EMPTY_LOCK
+    )
+    (project / "a.py").write_text("print(1)\n")
+    assert strata("import", "dvc", str(project), "--pipeline", "churn")[:2] == (0, (
+        "wrote     pipelines/churn.yaml: 1 stage, 1 file copied under experiments/churn/\n"
+        "skipped   dvc stage a: no run imported: no dvc.lock entry\n"
+        "0 imported, 1 skipped, 0 refused\n"
+    ))  # fmt: skip
+    (repo / "experiments/churn/a.py").unlink()
+    (repo / "experiments/churn/a.py").mkdir()
+    (repo / "experiments/churn/a.py/keep.txt").write_text("mine\n")
+    before = snapshot(repo)
+    assert strata("import", "dvc", str(project), "--pipeline", "churn") == (2, "", (
+        "strata: error: experiments/churn/a.py: dvc-name is in the way of "
+        "experiments/churn/a.py\n  hint: remove it, then import again\n"
+    ))  # fmt: skip
+    assert snapshot(repo) == before

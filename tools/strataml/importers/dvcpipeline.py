@@ -5,7 +5,7 @@ stage run for each stage whose dvc.lock entry still describes the workspace."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from strataml.atomic import fsync_path
@@ -37,6 +37,7 @@ from strataml.runner.fingerprint import CodeState, canonical_json
 from strataml.runner.pipeline import plan_stage, prepare, upstream_of
 from strataml.runner.record import PlannedRun
 from strataml.runner.reuse import find_reusable
+from strataml.wording import counted
 from strataml.yamlio import parse_yaml
 from strataml.yamltext import dump_yaml
 
@@ -67,6 +68,10 @@ def import_pipeline(root: Path, project: Path, name: str) -> list[Outcome]:
     spec, files = pipeline_spec(project, name, stages, params)
     for rel in (f"{PIPELINES}/{name}.yaml", *(f"experiments/{name}/{f}" for f in files)):
         confined(root, root / rel)  # never written through a symlink of the repository
+        blocker = _in_the_way(root, rel)
+        if blocker is not None:
+            raise DvcImportError("dvc-name", blocker, f"is in the way of {rel}", "remove it, then "
+                                 "import again")  # fmt: skip
     with store.locked(root, "import"), store.staging(root) as staging:
         for rel in files:
             copy_file(project, rel, staging / "experiments" / name / rel)
@@ -82,8 +87,8 @@ def import_pipeline(root: Path, project: Path, name: str) -> list[Outcome]:
         _publish(root, staging, [*(f"experiments/{name}/{f}" for f in files),
                                  f"{PIPELINES}/{name}.yaml"])  # fmt: skip
         pipeline = load_pipeline(root, target)
-        wrote = Outcome(f"{PIPELINES}/{name}.yaml", "wrote", f"{len(stages)} stages, "
-                        f"{len(files)} files copied under experiments/{name}/")  # fmt: skip
+        wrote = Outcome(f"{PIPELINES}/{name}.yaml", "wrote", f"{counted(len(stages), 'stage')}, "
+                        f"{counted(len(files), 'file')} copied under experiments/{name}/")  # fmt: skip
         return [wrote, *_import_runs(root, project, pipeline, stages, lock, params)]
 
 
@@ -197,6 +202,17 @@ def _nested(project: Path, stage: DvcStage, values: dict[str, dict[str, Any]]) -
                                      "out of the stage's params", stage.line) from None  # fmt: skip
             here[last] = value
     return nested
+
+
+def _in_the_way(root: Path, rel: str) -> str | None:
+    """A directory where a file goes, or a file where a directory goes."""
+    if (root / rel).is_dir():
+        return rel
+    for parent in PurePosixPath(rel).parents:
+        here = root / parent
+        if parent.parts and here.exists() and not here.is_dir():
+            return parent.as_posix()
+    return None
 
 
 def _publish(root: Path, staging: Path, paths: list[str]) -> None:
