@@ -49,6 +49,7 @@ stages:
     params: [prepare.split]
     outs: [data/prepared]
   train:
+    desc: Fit the model
     cmd: {python} src/train.py
     deps: [src/train.py, data/prepared]
     params: [train.lr, train.epochs]
@@ -166,6 +167,7 @@ def test_a_dvc_pipeline_becomes_a_spec_and_a_run_per_stage_up_to_date(
                 "code": ["experiments/churn/src/prepare.py"],
             },
             "train": {
+                "description": "Fit the model",
                 "command": [sys.executable, "src/train.py"],
                 "params": {"train": {"lr": 0.1, "epochs": 3}},
                 "inputs": {"prepared": {"stage": "prepare", "output": "data/prepared"}},
@@ -513,6 +515,26 @@ def test_any_dvc_yaml_and_lock_are_imported_or_refused(
         else:
             assert outcomes[0].action == "wrote"
             event("wrote")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(dvc_yaml=st.binary(max_size=120), lock=st.binary(max_size=80))
+def test_any_bytes_as_dvc_yaml_and_lock_are_refused_with_a_code(
+    dvc_yaml: bytes, lock: bytes, repo: Path
+) -> None:
+    from strataml.errors import StrataError
+    from strataml.importers.dvcpipeline import import_pipeline
+
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch)
+        (project / "dvc.yaml").write_bytes(b"stages:\n  a:\n    cmd: " + dvc_yaml)
+        (project / "dvc.lock").write_bytes(b"stages:\n  a:\n    cmd: " + lock)
+        try:
+            import_pipeline(repo, project, "fuzz")
+        except StrataError as exc:
+            assert " dvc-" in str(exc) or " PIP" in str(exc) or " SCH" in str(exc), str(exc)
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,8 @@ def pipeline_spec(
             else:
                 inputs[_input_name(dep, inputs)] = {"file": f"experiments/{name}/{dep}"}
                 copied.add(dep)
-        entry: dict[str, Any] = {"command": list(stage.argv())}
+        entry: dict[str, Any] = {"description": stage.desc} if stage.desc else {}
+        entry["command"] = list(stage.argv())
         nested = _nested(project, stage, params[stage.name])
         if nested:
             entry["params"] = nested

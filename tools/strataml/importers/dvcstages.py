@@ -54,6 +54,7 @@ class DvcStage:
     params: dict[str, tuple[str, ...]]  # params file -> dotted keys (empty: every top-level key)
     always_changed: bool
     line: int | None
+    desc: str | None = None
 
     def argv(self) -> tuple[str, ...]:
         """The command as StrataML runs it (TFC-0003 R18): split as a shell would when it holds
@@ -150,6 +151,7 @@ def _stage(project: Path, document: YamlDocument, name: str, spec: object) -> Dv
         params=_params(project, document, at, spec.get("params")),
         always_changed=spec.get("always_changed") is True,
         line=line,
+        desc=spec["desc"] if isinstance(spec.get("desc"), str) else None,
     )
 
 
