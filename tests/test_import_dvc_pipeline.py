@@ -434,12 +434,15 @@ def test_a_pipeline_that_cannot_be_imported_is_refused_and_nothing_is_written(
         ("iris_pipeline", "experiments/iris_pipeline: dvc-name exists and holds no import of a "
                           "DVC pipeline"),
         ("Churn", "Churn: dvc-name not a pipeline name"),
+        ("iris-too", "pipelines/iris.yaml: PIP005 pipeline name 'iris-too' is taken"),
     ],
 )  # fmt: skip
 def test_a_name_the_repository_uses_otherwise_is_refused(
     name: str, expected: str, repo: Path, strata: RunCli, tmp_path: Path
 ) -> None:
     project = hand_written(tmp_path, "stages:\n  prepare:\n    cmd: python p.py\n", EMPTY_LOCK)
+    iris = repo / "pipelines/iris.yaml"
+    iris.write_text(iris.read_text().replace("name: iris\n", "name: iris-too\n"))
     before = snapshot(repo)
     code, out, err = strata("import", "dvc", str(project), "--pipeline", name)
     assert (code, out, err.splitlines()[0]) == (2, "", f"strata: error: {expected}")

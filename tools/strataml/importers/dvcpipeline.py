@@ -31,14 +31,21 @@ from strataml.importers.record import (
 from strataml.integrity.digest import Digest
 from strataml.integrity.tree import scan_tree
 from strataml.registry import store
-from strataml.registry.pipelines import PIPELINES, Pipeline, load_pipeline, read_pipeline
+from strataml.registry.pipelines import (
+    PIPELINES,
+    Pipeline,
+    find_pipelines,
+    load_pipeline,
+    read_pipeline,
+)
 from strataml.registry.runs import load_runs
 from strataml.runner.fingerprint import CodeState, canonical_json
 from strataml.runner.pipeline import plan_stage, prepare, upstream_of
 from strataml.runner.record import PlannedRun
 from strataml.runner.reuse import find_reusable
+from strataml.safeopen import read_regular
 from strataml.wording import counted
-from strataml.yamlio import parse_yaml
+from strataml.yamlio import MAX_BYTES, parse_yaml
 from strataml.yamltext import dump_yaml
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,30}$")
@@ -61,6 +68,18 @@ def import_pipeline(root: Path, project: Path, name: str) -> list[Outcome]:
     if target.is_file() and _IMPORTED not in target.read_text("utf-8", "replace"):
         raise DvcImportError("dvc-name", f"{PIPELINES}/{name}.yaml", "exists and was not "
                              "imported from DVC", "choose another --pipeline NAME")  # fmt: skip
+    for other in find_pipelines(root):  # their stages' runs would be one another's (PIP005)
+        try:
+            data = parse_yaml(read_regular(root / other, MAX_BYTES + 1)).data
+        except OSError:
+            continue  # doctor names what it cannot read
+        if (
+            other != f"{PIPELINES}/{name}.yaml"
+            and isinstance(data, dict)
+            and data.get("name") == name
+        ):
+            raise DvcImportError("PIP005", other, f"pipeline name {name!r} is taken", "choose "
+                                 "another --pipeline NAME")  # fmt: skip
     if not target.is_file() and (root / "experiments" / name).exists():
         raise DvcImportError("dvc-name", f"experiments/{name}", "exists and holds no import of "
                              "a DVC pipeline", "choose another --pipeline NAME")  # fmt: skip
