@@ -320,7 +320,7 @@ def test_a_stage_dvc_has_not_run_since_an_edit_has_no_run(
     assert (code, out) == (0, (
         "wrote     pipelines/churn.yaml: 3 stages, 4 files copied under experiments/churn/\n"
         f"imported  dvc stage prepare: succeeded -> runs/{prepare}/\n"
-        "skipped   dvc stage train: no run imported: params changed\n"
+        "skipped   dvc stage train: no run imported: param params.yaml train.epochs changed\n"
         "skipped   dvc stage evaluate: no run imported: upstream train has no run DVC holds up "
         "to date\n"
         "1 imported, 2 skipped, 0 refused\n"

@@ -275,7 +275,13 @@ def lock_mismatch(project: Path, stage: DvcStage, entry: object, params: dict[st
         cmd = " && ".join(cmd)
     if cmd != stage.cmd:
         return "cmd changed"
-    if (entry.get("params") or {}) != {f: v for f, v in params.items() if v}:
+    locked_params = entry.get("params") or {}
+    if locked_params != {f: v for f, v in params.items() if v}:
+        for file, values in sorted(params.items()):
+            before = locked_params.get(file) if isinstance(locked_params, dict) else None
+            for key, value in sorted(values.items()):
+                if not isinstance(before, dict) or key not in before or before[key] != value:
+                    return f"param {file} {key} changed"
         return "params changed"
     for part, paths in (("deps", stage.deps), ("outs", stage.outs)):
         items = entry.get(part) or []
