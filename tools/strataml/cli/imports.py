@@ -42,9 +42,15 @@ def import_mlflow(
 
 @app.command(
     "dvc",
-    epilog=examples(
+    epilog="With --pipeline NAME, dvc.yaml's stages become pipelines/NAME.yaml, the files "
+    "they read are copied under experiments/NAME/, and each stage whose dvc.lock entry matches "
+    "the workspace becomes a sealed stage run, so that `strata status` tells what DVC would "
+    "rerun. A cmd with no shell syntax is split into argv, one with any runs as [sh, -c, CMD]. "
+    "Re-import after `dvc repro` or an edit: runs already there are kept (TFC-0003 R19).\n\n"
+    + examples(
         "strata import dvc path/to/project",
         "strata import dvc path/to/project --exp-json exps.json",
+        "strata import dvc path/to/project --pipeline churn",
     ),
 )
 def import_dvc(
@@ -55,12 +61,27 @@ def import_dvc(
             "--exp-json", metavar="FILE", help="Saved `dvc exp show --json`: its experiments."
         ),
     ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline", metavar="NAME", help="Import dvc.yaml's stages as pipelines/NAME.yaml."
+        ),
+    ] = None,
 ) -> None:
-    """Import a DVC project's params, metrics, dvclive history and dvc.lock (or its experiments)."""
+    """Import a DVC project's params, metrics, dvclive history and dvc.lock (or its experiments,
+    or with --pipeline its stages)."""
     from strataml.importers import dvc, record
 
     root = find_root(Path())
-    found = dvc.iter_runs(dvc.find_project(path), exp_json=exp_json)
+    project = dvc.find_project(path)
+    if pipeline is not None:
+        from strataml.errors import UsageError
+        from strataml.importers import dvcpipeline
+
+        if exp_json is not None:
+            raise UsageError("--pipeline and --exp-json import different things: give one")
+        _report(dvcpipeline.import_pipeline(root, project, pipeline))
+    found = dvc.iter_runs(project, exp_json=exp_json)
     _report(record.import_runs(root, found))
 
 

@@ -94,7 +94,7 @@ def _experiment(
     params = {f: d["data"] for f, d in _files(data.get("params")).items()}
     final: dict[str, float] = {}
     for file, document in sorted(_files(data.get("metrics")).items()):
-        final |= _leaves(_summary(file, document["data"]))
+        final |= leaves(_summary(file, document["data"]))
     moment = _time(data.get("timestamp"), where)
     names, notes = metric_names(final, where)
     return SourceRun(
@@ -148,12 +148,12 @@ def _workspace(project: Path) -> SourceRun:
     params = {f: _read(project, f) for f in sorted(params_files)}
     final: dict[str, float] = {}
     for file in sorted(metric_files):
-        final |= _leaves(_summary(file, _read(project, file)))
+        final |= leaves(_summary(file, _read(project, file)))
     history = _dvclive(project)
     for name, points in history.items():
         final.setdefault(name, points[-1].value)
     names, notes = metric_names({*final, *history}, str(project))
-    lock = _lock(project) if (project / LOCK).exists() else {}
+    lock = lock_record(project) if (project / LOCK).exists() else {}
     canonical = json.dumps(
         [params, final, {k: [(p.step, p.value, p.timestamp_ms) for p in v] for k, v in history.items()}, lock],
         sort_keys=True, ensure_ascii=False, allow_nan=False,
@@ -221,12 +221,12 @@ def _read(project: Path, name: str) -> dict[str, Any]:
     return data
 
 
-def _leaves(value: object, prefix: str = "") -> dict[str, float]:
+def leaves(value: object, prefix: str = "") -> dict[str, float]:
     """Numeric leaves of a metrics document, their keys joined with '/' as dvclive names them."""
     found: dict[str, float] = {}
     if isinstance(value, dict):
         for key, item in value.items():
-            found |= _leaves(item, f"{prefix}/{key}" if prefix else str(key))
+            found |= leaves(item, f"{prefix}/{key}" if prefix else str(key))
     elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         found[prefix] = float(value) if isinstance(value, float) else value
     return found
@@ -277,24 +277,24 @@ def _dvclive(project: Path) -> dict[str, tuple[Point, ...]]:
     return history
 
 
-def _lock(project: Path) -> dict[str, Any]:
+def lock_record(project: Path) -> dict[str, Any]:
     """dvc.lock stages as provenance: command, and each dep and out with its hash and size."""
     stages = read_mapping(project, LOCK, _LARGE).data.get("stages")
     if not isinstance(stages, dict):
         raise SourceError(project / LOCK, "no stages: mapping")
+    return {str(name): lock_entry(stage) for name, stage in sorted(stages.items())
+            if isinstance(stage, dict)}  # fmt: skip
+
+
+def lock_entry(stage: dict[str, Any]) -> dict[str, Any]:
+    """One stage of dvc.lock as provenance; what is not DVC's shape is left out."""
     kept = ("path", "hash", "md5", "etag", "checksum", "size", "nfiles")
-    return {
-        str(name): {
-            **({"cmd": stage["cmd"]} if "cmd" in stage else {}),
-            **{
-                part: [
-                    {k: v for k, v in item.items() if k in kept}
-                    for item in stage.get(part) or []
-                    if isinstance(item, dict)
-                ]
-                for part in ("deps", "outs")
-            },
-        }
-        for name, stage in sorted(stages.items())
-        if isinstance(stage, dict)
-    }
+    entry: dict[str, Any] = {"cmd": stage["cmd"]} if "cmd" in stage else {}
+    for part in ("deps", "outs"):
+        items = stage.get(part)
+        entry[part] = [
+            {k: v for k, v in item.items() if k in kept}
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+        ]
+    return entry

@@ -20,6 +20,7 @@ from strataml.integrity.stamp import stamp_directory
 from strataml.integrity.tree import scan_tree
 from strataml.registry import store
 from strataml.runner import rundir
+from strataml.runner.record import PlannedRun
 from strataml.safeopen import LinkOnPathError, open_beneath, read_beneath, read_regular
 from strataml.yamlio import MAX_BYTES, YamlDocument, parse_yaml
 
@@ -33,6 +34,7 @@ class SourceError(Exception):
     """One source run cannot be imported as it is: named file and line, the run is left out."""
 
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path, self.line, self.detail = path, line, message
         super().__init__(f"{path}{f':{line}' if line else ''}: {message}")
 
 
@@ -59,6 +61,8 @@ class SourceRun:
     artifacts: Path | None = None  # a directory whose tree becomes artifacts/
     details: Mapping[str, Any] = field(default_factory=dict)  # more of imported_from
     notes: tuple[str, ...] = ()  # logs.txt lines
+    outputs: tuple[str, ...] = ()  # files and directories below `path` copied to artifacts/
+    planned: PlannedRun | None = None  # a pipeline stage's run, as the runner would record it
 
     @property
     def label(self) -> str:
@@ -167,18 +171,22 @@ def _copy_tree(base: Path, source: str, target: Path) -> None:
     """`base/source`'s files into `target`; each opened beneath `base`, so that a directory
     swapped for a symlink after the scan is refused, not followed."""
     for rel in sorted(scan_tree(base / source).files):
-        destination = target / rel
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = open_beneath(base, f"{source}/{rel}")
-        except LinkOnPathError as exc:
-            raise link_refused(base, exc) from exc
-        except OSError as exc:
-            raise SourceError(base / source / rel, f"cannot read: {exc.strerror or exc}") from exc
-        with os.fdopen(fd, "rb") as reader, destination.open("xb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-            writer.flush()
-            os.fsync(writer.fileno())
+        copy_file(base, f"{source}/{rel}", target / rel)
+
+
+def copy_file(base: Path, rel: str, destination: Path) -> None:
+    """One file below `base`, reached through no symlink, to a new file `destination`."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = open_beneath(base, rel)
+    except LinkOnPathError as exc:
+        raise link_refused(base, exc) from exc
+    except OSError as exc:
+        raise SourceError(base / rel, f"cannot read: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as reader, destination.open("xb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
+        writer.flush()
+        os.fsync(writer.fileno())
 
 
 def timestamp_ms(ms: int) -> str:
@@ -239,6 +247,9 @@ def write_run(root: Path, run: SourceRun) -> str:
             raise SourceError(run.path, f"{what} time {ms} ms is not between 1970 and 9999")
     if run.artifacts is not None:
         check_tree(run.artifacts)
+    for tree in (Path(run.path, o) for o in run.outputs):
+        if tree.is_dir():
+            check_tree(tree)
     started = dt.datetime.fromtimestamp(run.started_ms / 1000, dt.UTC)
     run_id, claimed = rundir.claim_run_directory(root, started)
     try:
@@ -274,6 +285,9 @@ def _fill(stage: Path, run: SourceRun, run_id: str) -> None:
             "imported_at": imported_at,
         },
     }
+    if run.planned is not None:  # a DVC stage: the runner's record, its code state unknown
+        config = {**run.planned.config(run_id, config["created"]), "code": None,
+                  "imported_from": config["imported_from"]}  # fmt: skip
     if run.name:
         config["name"] = run.name[:100]
     rundir.write_config(stage, config)
@@ -297,6 +311,11 @@ def _fill(stage: Path, run: SourceRun, run_id: str) -> None:
     if run.artifacts is not None:  # artifacts/ only where there are files (TFC-0003 R1)
         source = Path(run.path)
         _copy_tree(source, run.artifacts.relative_to(source).as_posix(), stage / rundir.ARTIFACTS)
+    for output in run.outputs:
+        if Path(run.path, output).is_dir():
+            _copy_tree(Path(run.path), output, stage / rundir.ARTIFACTS / output)
+        else:
+            copy_file(Path(run.path), output, stage / rundir.ARTIFACTS / output)
     lines = [
         f"imported from {run.tool} run {run.source_id} ({run.path}) at {imported_at}",
         *run.notes,
