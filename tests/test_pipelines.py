@@ -478,3 +478,37 @@ def test_status_names_a_changed_command_output_or_input_name(repo: Path, strata:
          "text": 'input names: ["model", "test"] -> ["held_out", "model"]'},
     ]  # fmt: skip
     assert (stages["train"]["run"], stages["evaluate"]["run"]) == (train, evaluate)
+
+
+def test_a_non_finite_parameter_is_refused_with_its_line_before_anything_runs(
+    repo: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YAML's .nan and .inf have no JSON form and no fingerprint: every way a parameter comes
+    in says so with a code and the line, exit 2, and no run is made (TFC-0006 R5)."""
+    spec = repo / PIPELINE
+    spec.write_text(spec.read_text().replace("lr: 0.1", "lr: .nan"))
+    done = run_py(repo, "--pipeline", PIPELINE)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", (
+        f"run: error: {PIPELINE}:14: SCH003 NaN is not a number JSON can hold: write a finite "
+        "number\n  hint: see schemas/pipeline.schema.json\n"
+    ))  # fmt: skip
+    monkeypatch.chdir(repo)
+    code, out, err = strata("status")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"strata: error: {PIPELINE}:14: SCH003 NaN is not a number")
+    (repo / "experiments" / "grid.yaml").write_text(
+        "schema_version: 1\nname: grid\ncommand: [python, -c, pass]\nparams:\n  lr: 0.1\n"
+        "sweep:\n  grid:\n    lr: [0.1, -.inf]\n"
+    )
+    done = run_py(repo, "--experiment", "experiments/grid.yaml")
+    assert (done.returncode, done.stderr) == (2, (
+        "run: error: experiments/grid.yaml:8: -Infinity is not a number JSON can hold: write a "
+        "finite number\n"
+    ))  # fmt: skip
+    done = run_py(repo, "--experiment", "experiments/my_experiment.yaml", "--set",
+                  "learning_rate=[1, .inf]")  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, (
+        "run: error: --set 'learning_rate=[1, .inf]': Infinity is not a number JSON can hold: "
+        "give a finite number\n"
+    ))  # fmt: skip
+    assert runs(repo) == []

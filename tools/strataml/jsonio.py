@@ -64,3 +64,18 @@ def finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [v if type(v) in _PLAIN else finite(v) for v in value]
     return value
+
+
+def first_non_finite(value: object) -> tuple[tuple[str | int, ...], str] | None:
+    """The path and spelling (NaN, Infinity, -Infinity) of the first number in `value` that no
+    JSON document holds; None when there is none. A walk without recursion."""
+    todo: list[tuple[tuple[str | int, ...], object]] = [((), value)]
+    while todo:
+        path, item = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path, "NaN" if item != item else ("-" if item < 0 else "") + "Infinity"
+        if isinstance(item, dict):
+            todo += [((*path, k), v) for k, v in reversed(list(item.items()))]
+        elif isinstance(item, list | tuple):
+            todo += [((*path, i), v) for i, v in reversed(list(enumerate(item)))]
+    return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strataml.errors import StrataError
+from strataml.jsonio import first_non_finite
 from strataml.suggest import did_you_mean
 
 if TYPE_CHECKING:  # imported when a document fails the fast path: jsonschema costs ~40 ms to load
@@ -86,18 +87,19 @@ class Schemas:
     def validate(self, name: str, document: object) -> list[SchemaViolation]:
         """Violations of a schema, each with its path. Valid documents take the compiled fast
         path; any doubt goes to the reference validator, whose messages are the ones reported."""
+        unrepresentable = _non_finite(document) if name in FINITE_ONLY else []
         fast = self._fast_validator(name)
         if fast is not None:
             try:
                 if fast.is_valid(document):
-                    return []
+                    return unrepresentable
             except ValueError:  # what it cannot take (e.g. a non-string key): the reference judges
                 pass
         errors = sorted(
             self._validator(name).iter_errors(document),
             key=lambda e: list(map(str, e.absolute_path)),
         )
-        return [_violation(_leaf(error)) for error in errors]
+        return unrepresentable + [_violation(_leaf(error)) for error in errors]
 
     def _validator(self, name: str) -> jsonschema.Draft202012Validator:
         if name not in self._reference:
@@ -126,6 +128,21 @@ class Schemas:
 
 
 PACKAGED = Schemas(_PACKAGED.resolve() if _PACKAGED.is_dir() else _SOURCE)
+
+
+# Specs written by hand, whose parameters become JSON (run records, fingerprints): a YAML .nan
+# or .inf there is a number no JSON document holds, so the spec does not validate (TFC-0006 R5).
+FINITE_ONLY = frozenset({"experiment", "pipeline"})
+
+
+def _non_finite(document: object) -> list[SchemaViolation]:
+    """The first NaN or infinity in `document`, as a violation."""
+    found = first_non_finite(document)
+    if found is None:
+        return []
+    path, shown = found
+    return [SchemaViolation(path, f"{shown} is not a number JSON can hold: write a finite number",
+                            unsafe_path=False)]  # fmt: skip
 
 
 def validate(name: str, document: object) -> list[SchemaViolation]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from strataml import schemas
 from strataml.errors import UsageError
+from strataml.jsonio import first_non_finite
 from strataml.refs import Reference
 from strataml.safeopen import read_regular
 from strataml.suggest import did_you_mean
@@ -117,9 +118,13 @@ def parse_override(text: str) -> tuple[str, object]:
             f"--set {text!r}: expected key=value, the key a parameter name (dots for nesting)"
         )
     try:
-        return match.group(1), parse_scalar(match.group(2))
+        value = parse_scalar(match.group(2))
     except ValueError as exc:
         raise SpecError(f"--set {text!r}: the value is not valid YAML: {exc}") from exc
+    if (found := first_non_finite(value)) is not None:
+        raise SpecError(f"--set {text!r}: {found[1]} is not a number JSON can hold: give a finite "
+                        "number")  # fmt: skip
+    return match.group(1), value
 
 
 def apply_override(params: dict[str, Any], key: str, value: object) -> None:
