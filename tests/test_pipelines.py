@@ -20,9 +20,34 @@ from strataml.integrity.stamp import stamp_directory
 PIPELINE = "pipelines/iris.yaml"
 
 
+SHIPPED_STAGES = {"run-2026-12-06-6l4ym3": "prepare", "run-2026-12-06-r5plkt": "train",
+                  "run-2026-12-06-ni5vhx": "evaluate"}  # fmt: skip
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return fork_template(tmp_path / "repo")
+    """A fork without the example pipeline's shipped runs: each test starts from never run."""
+    fork = fork_template(tmp_path / "repo")
+    for run_id in SHIPPED_STAGES:
+        shutil.rmtree(fork / "runs" / run_id)
+    commit_all(fork, "without the example pipeline's runs")
+    return fork
+
+
+def test_the_template_ships_its_pipeline_up_to_date(tmp_path: Path, strata: RunCli) -> None:
+    """A fresh fork: the three shipped stage runs are current, and running reuses them all."""
+    fork = fork_template(tmp_path / "fork")
+    assert {r: stage_of(fork, r) for r in SHIPPED_STAGES} == SHIPPED_STAGES
+    prepare, train, evaluate = SHIPPED_STAGES
+    assert status(strata, fork) == (0, (
+        f"{PIPELINE}\n"
+        f"  prepare   up to date  {prepare}\n"
+        f"  train     up to date  {train}\n"
+        f"  evaluate  up to date  {evaluate}\n"
+        "  3 up to date\n"
+    ))  # fmt: skip
+    assert run_pipeline(fork) == []  # all three reused
+    assert status(strata, fork, "--check")[0] == 0
 
 
 def run_pipeline(repo: Path, *args: str) -> list[str]:
@@ -512,3 +537,42 @@ def test_a_non_finite_parameter_is_refused_with_its_line_before_anything_runs(
         "give a finite number\n"
     ))  # fmt: skip
     assert runs(repo) == []
+
+
+def test_status_reads_a_hand_edited_record_of_odd_shapes_without_a_traceback(
+    repo: Path, strata: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage run's config.yaml edited into shapes its schema refuses (doctor reports them):
+    status and the catalogue still answer, reading each odd part as absent."""
+    prepare, _, _ = run_pipeline(repo)
+    config = repo / "runs" / prepare / "config.yaml"
+    text = config.read_text()
+    text = text.replace(
+        "    outputs:\n    - train.csv\n", "    outputs:\n    - 1\n    - train.csv\n"
+    )
+    text = text.replace("\nparams: {}\n", "\nparams: {x: {1: a, b: c}}\n")
+    config.write_text(text.replace("\ninputs:\n  data:", "\ninputs: [{a: 1}]\nunused:\n  data:"))
+    spec = repo / PIPELINE
+    spec.write_text(
+        spec.read_text().replace("iris_pipeline/prepare.py]", "iris_pipeline/prepare.py, -v]")
+    )
+    monkeypatch.chdir(repo)
+    code, out, err = strata("status", PIPELINE)
+    assert (code, err) == (0, "")
+    assert out == (
+        f"{PIPELINE}\n"
+        "  prepare   stale       param x: {1: 'a', 'b': 'c'} -> (unset)\n"
+        "                        input data added: datasets/iris@v1\n"
+        '                        command: ["python", "experiments/iris_pipeline/prepare.py"] -> '
+        '["python", "experiments/iris_pipeline/prepare.py", "-v"]\n'
+        '                        outputs: ["1", "stats.json", "test.csv", "train.csv"] -> '
+        '["stats.json", "test.csv", "train.csv"]\n'
+        '                        input names: [] -> ["data"]\n'
+        "  train     stale       upstream prepare is stale\n"
+        "  evaluate  stale       upstream prepare is stale\n"
+        "                        upstream train is stale\n"
+        "  3 stale\n"
+    )
+    code, out, err = strata("index")
+    assert code == 0, err
+    assert json.loads(out)["pipelines"][0]["stages"][0]["state"] == "stale"

@@ -67,15 +67,23 @@ def finite(value: object) -> object:
 
 
 def first_non_finite(value: object) -> tuple[tuple[str | int, ...], str] | None:
-    """The path and spelling (NaN, Infinity, -Infinity) of the first number in `value` that no
-    JSON document holds; None when there is none. A walk without recursion."""
+    """The path and spelling (NaN, Infinity, -Infinity; `key NaN` for a mapping key) of the first
+    number in `value` that no JSON document holds; None when there is none. A YAML document
+    holds no other key JSON cannot write (yamlio reads dates as text). A walk without recursion."""
     todo: list[tuple[tuple[str | int, ...], object]] = [((), value)]
     while todo:
         path, item = todo.pop()
         if isinstance(item, float) and not math.isfinite(item):
-            return path, "NaN" if item != item else ("-" if item < 0 else "") + "Infinity"
+            return path, _spelled(item)
         if isinstance(item, dict):
-            todo += [((*path, k), v) for k, v in reversed(list(item.items()))]
+            for key in item:
+                if isinstance(key, float) and not math.isfinite(key):
+                    return path, f"key {_spelled(key)}"
+            todo += [((*path, str(k)), v) for k, v in reversed(list(item.items()))]
         elif isinstance(item, list | tuple):
             todo += [((*path, i), v) for i, v in reversed(list(enumerate(item)))]
     return None
+
+
+def _spelled(number: float) -> str:
+    return "NaN" if number != number else ("-" if number < 0 else "") + "Infinity"

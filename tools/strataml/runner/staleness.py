@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 
 def _shown(value: object) -> str:
-    return "(unset)" if value is _UNSET else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if value is _UNSET:
+        return "(unset)"
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):  # a hand-edited record's keys of mixed types: shown as read
+        return repr(value)
 
 
 _UNSET = object()
@@ -149,18 +154,18 @@ Reason = (
 
 def param_changes(old: dict[str, object], new: dict[str, object], prefix: str = "") -> list[Reason]:
     found: list[Reason] = []
-    for key in sorted(set(old) | set(new)):
+    for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key, _UNSET), new.get(key, _UNSET)
         if isinstance(a, dict) and isinstance(b, dict):
             found += param_changes(a, b, f"{prefix}{key}.")
         elif a != b or type(a) is not type(b):
-            found.append(ParamChanged(prefix + key, a, b))
+            found.append(ParamChanged(f"{prefix}{key}", a, b))
     return found
 
 
 def code_changes(old: dict[str, str], new: dict[str, str]) -> list[Reason]:
     found: list[Reason] = []
-    for path in sorted(set(old) | set(new)):
+    for path in sorted(set(old) | set(new), key=str):
         if path not in old:
             found.append(CodeChanged(path, "added"))
         elif path not in new:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.jsonio import as_list, as_mapping
 from strataml.registry.pipelines import FileInput, Pipeline, Stage, StageOutput
 from strataml.registry.resolve import resolve
 from strataml.registry.runcache import load_all, load_derived
@@ -200,55 +202,53 @@ def _prepare(root: Path, pipeline: Pipeline, stage: Stage) -> PreparedStage:
 def _spec_changes(root: Path, prepared: PreparedStage, latest: RunRecord) -> list[Reason]:
     """What else the fingerprint counts: the command, the shell and the outputs as the latest
     run's copied spec has them (the whole record is read, for a stage not up to date only), and
-    the names its inputs go by."""
+    the names its inputs go by. A recorded part of another shape than the schema's reads as
+    absent (doctor reports the record)."""
     recorded = load_run(root, latest.run_id).config
-    spec = (recorded.get("experiment") or {}).get("spec")
-    before: dict[str, Any] = spec if isinstance(spec, dict) else {}
+    before = as_mapping(as_mapping(recorded.get("experiment")).get("spec"))
     now = prepared.experiment.spec
     found: list[Reason] = []
     if before.get("command") != now.get("command"):
         found.append(CommandChanged("command", before.get("command"), now.get("command")))
     if bool(before.get("shell")) != bool(now.get("shell")):
         found.append(CommandChanged("shell", bool(before.get("shell")), bool(now.get("shell"))))
-    outputs = sorted(before.get("outputs") or []), sorted(now.get("outputs") or [])
+    outputs = _texts(as_list(before.get("outputs"))), _texts(as_list(now.get("outputs")))
     if outputs[0] != outputs[1]:
         found.append(CommandChanged("outputs", *outputs))
-    link: dict[str, Any] = recorded.get("pipeline") or {}
-    names = [
-        sorted(
-            {
-                *(recorded.get("inputs") or {}),
-                *(link.get("upstream") or {}),
-                *(link.get("files") or {}),
-            }
-        ),
-        sorted(prepared.stage.inputs),
-    ]
+    link = as_mapping(recorded.get("pipeline"))
+    parts = (recorded.get("inputs"), link.get("upstream"), link.get("files"))
+    names = _texts([n for part in parts for n in as_mapping(part)]), sorted(prepared.stage.inputs)
     if names[0] != names[1]:
         found.append(CommandChanged("input names", *names))
     return found
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """Each value as its text, sorted, once: what a record lists, whatever it holds."""
+    return sorted({v if isinstance(v, str) else json.dumps(v, default=str) for v in values})
 
 
 def _own_reasons(
     prepared: PreparedStage, latest: RunRecord, upstream: dict[str, Upstream]
 ) -> list[Reason]:
     config = latest.config
-    link: dict[str, Any] = config.get("pipeline") or {}
+    link = as_mapping(config.get("pipeline"))
     reasons: list[Reason] = []
-    reasons += code_changes(link.get("code") or {}, prepared.code)
-    reasons += param_changes(config.get("params") or {}, prepared.experiment.params)
-    recorded_inputs: dict[str, Any] = config.get("inputs") or {}
+    code = {str(k): v for k, v in as_mapping(link.get("code")).items()}
+    reasons += code_changes(code, prepared.code)
+    params = {str(k): v for k, v in as_mapping(config.get("params")).items()}
+    reasons += param_changes(params, prepared.experiment.params)
+    recorded_inputs = as_mapping(config.get("inputs"))
     for name, now in sorted(prepared.inputs.items()):
-        before = recorded_inputs.get(name)
-        old = before.get("ref", "") if isinstance(before, dict) else ""
+        old = as_mapping(recorded_inputs.get(name)).get("ref", "")
         if old != str(now.ref):
-            reasons.append(InputChanged(name, old, str(now.ref)))
-    recorded_files: dict[str, Any] = link.get("files") or {}
+            reasons.append(InputChanged(name, old if isinstance(old, str) else "", str(now.ref)))
+    recorded_files = as_mapping(link.get("files"))
     for name, pinned in sorted(prepared.files.items()):
-        if (recorded_files.get(name) or {}).get("content_hash") != pinned.content_hash:
+        if as_mapping(recorded_files.get(name)).get("content_hash") != pinned.content_hash:
             reasons.append(FileChanged(name, pinned.path))
-    recorded_upstream: dict[str, Any] = link.get("upstream") or {}
+    recorded_upstream = as_mapping(link.get("upstream"))
     for name, now_up in sorted(upstream.items()):
-        if (recorded_upstream.get(name) or {}).get("content_hash") != now_up.content_hash:
+        if as_mapping(recorded_upstream.get(name)).get("content_hash") != now_up.content_hash:
             reasons.append(UpstreamOutputChanged(name, now_up.stage, now_up.output))
     return reasons
