@@ -294,6 +294,17 @@ def shipped_runs() -> frozenset[str]:
 
 
 EXAMPLE_RUN = "run-2026-11-25-sunrtb"  # the example experiment's shipped run (the model's)
+# The example pipeline's shipped stage runs (pipelines/iris.yaml), by stage.
+PIPELINE_RUNS = {"run-2026-12-06-6l4ym3": "prepare", "run-2026-12-06-r5plkt": "train",
+                 "run-2026-12-06-ni5vhx": "evaluate"}  # fmt: skip
+
+
+def without_pipeline_runs(repo: Path) -> Path:
+    """A fork whose example pipeline was never run: its shipped stage runs removed, committed."""
+    for run_id in PIPELINE_RUNS:
+        shutil.rmtree(repo / "runs" / run_id)
+    commit_all(repo, "without the example pipeline's runs")
+    return repo
 
 
 def example_run() -> str:

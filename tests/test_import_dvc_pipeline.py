@@ -579,3 +579,42 @@ def test_a_directory_where_a_copy_goes_is_refused_on_reimport(
         "experiments/churn/a.py\n  hint: remove it, then import again\n"
     ))  # fmt: skip
     assert snapshot(repo) == before
+
+
+def test_a_reimport_after_dvc_wrote_other_outputs_imports_them(
+    project: Path, repo: Path, strata: RunCli
+) -> None:
+    """A stage whose outputs differ from run to run: `dvc commit` records new bytes with the
+    same command, params and deps. The fingerprint is the same, the lock entry is not: the
+    re-import brings a new run holding the new bytes, and --from-stage would hand those out."""
+    import_pipeline(strata, project)
+    before = {p.name for p in (repo / "runs").iterdir()}
+    (project / "eval.json").write_text('{"acc": 0.5, "rows": 1, "chars": 1}')
+    dvc(project, "commit", "-q", "-f", "evaluate")
+    code, out = import_pipeline(strata, project)
+    assert (code, out.count("imported  "), out.count("skipped   ")) == (0, 1, 2)
+    [made] = new_runs(repo, before)
+    assert run_of(repo, made)["pipeline"]["stage"] == "evaluate"  # type: ignore[index]
+    assert (repo / "runs" / made / "artifacts" / "eval.json").read_text() == (
+        '{"acc": 0.5, "rows": 1, "chars": 1}'
+    )
+    assert status(strata)["evaluate"]["run"] == made
+    code, out = import_pipeline(strata, project)  # and that lock entry is imported once
+    assert (code, out.count("imported  "), out.count("skipped   ")) == (0, 0, 3)
+
+
+def test_a_param_dvc_ran_with_differs_from_one_of_another_type(
+    project: Path, repo: Path, strata: RunCli
+) -> None:
+    """dvc.lock says `epochs: 3`; params.yaml now says `epochs: 3.0`. Equal to Python, not to a
+    fingerprint: train and evaluate get no run, as DVC would rerun them."""
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 3", "epochs: 3.0"))
+    code, out = import_pipeline(strata, project)
+    assert code == 0
+    assert [line for line in out.splitlines() if "stage train" in line] == [
+        "skipped   dvc stage train: no run imported: param params.yaml train.epochs changed"
+    ]
+    assert {s: v["state"] for s, v in status(strata).items()} == {
+        "prepare": "up to date", "train": "never run", "evaluate": "never run",
+    }  # fmt: skip

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, assert_check_jsonschema, commit_all, doctor_script, fork_template, git
+from conftest import (
+    PIPELINE_RUNS,
+    RunCli,
+    assert_check_jsonschema,
+    commit_all,
+    doctor_script,
+    fork_template,
+    git,
+    without_pipeline_runs,
+)
 from runkit import RUN_PY, SLEEPER, load_record, run_py, runs
 from strataml.errors import UsageError
 from strataml.integrity.digest import Digest
@@ -20,25 +29,17 @@ from strataml.integrity.stamp import stamp_directory
 PIPELINE = "pipelines/iris.yaml"
 
 
-SHIPPED_STAGES = {"run-2026-12-06-6l4ym3": "prepare", "run-2026-12-06-r5plkt": "train",
-                  "run-2026-12-06-ni5vhx": "evaluate"}  # fmt: skip
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A fork without the example pipeline's shipped runs: each test starts from never run."""
-    fork = fork_template(tmp_path / "repo")
-    for run_id in SHIPPED_STAGES:
-        shutil.rmtree(fork / "runs" / run_id)
-    commit_all(fork, "without the example pipeline's runs")
-    return fork
+    return without_pipeline_runs(fork_template(tmp_path / "repo"))
 
 
 def test_the_template_ships_its_pipeline_up_to_date(tmp_path: Path, strata: RunCli) -> None:
     """A fresh fork: the three shipped stage runs are current, and running reuses them all."""
     fork = fork_template(tmp_path / "fork")
-    assert {r: stage_of(fork, r) for r in SHIPPED_STAGES} == SHIPPED_STAGES
-    prepare, train, evaluate = SHIPPED_STAGES
+    assert {r: stage_of(fork, r) for r in PIPELINE_RUNS} == PIPELINE_RUNS
+    prepare, train, evaluate = PIPELINE_RUNS
     assert status(strata, fork) == (0, (
         f"{PIPELINE}\n"
         f"  prepare   up to date  {prepare}\n"

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, commit_all, doctor_script, fork_template, git, write_prose
+from conftest import (
+    RunCli,
+    commit_all,
+    doctor_script,
+    fork_template,
+    git,
+    without_pipeline_runs,
+    write_prose,
+)
 from runkit import load_record, run_py, runs
 from strataml.yamlio import parse_yaml
 
@@ -28,7 +36,7 @@ stages:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    forked = fork_template(tmp_path / "repo")
+    forked = without_pipeline_runs(fork_template(tmp_path / "repo"))
     monkeypatch.chdir(forked)
     return forked
 
@@ -216,7 +224,11 @@ def test_where_the_data_comes_from_is_said_once(repo: Path, strata: RunCli) -> N
         ("--from-run", prepare, "--from-stage", f"{PIPELINE}:prepare"):
             "give --from-run RUN or --from-stage PIPELINE:STAGE, not both",
         ("--from-run", prepare, "--allow-stale"): "--allow-stale goes with --from-stage",
-        ("--from-run", prepare): "give the data: a SOURCE file or directory, or --output with --from-run",
+        ("--from-run", prepare): "give the data: a SOURCE file or directory, or --output with "
+                                 "--from-run or --from-stage",
+        ("experiments/train.py", "--from-stage", f"{PIPELINE}:prepare"):
+            f"--from-stage {PIPELINE}:prepare: the data is what the stage's run wrote; name it "
+            "with --output PATH instead of a SOURCE",
         ("--from-run", prepare, "--output", "nope.csv"):
             f"--output 'nope.csv': runs/{prepare}/artifacts/nope.csv does not exist",
     }  # fmt: skip

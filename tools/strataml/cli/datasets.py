@@ -16,6 +16,7 @@ from strataml.cli.options import (
     sub_app,
 )
 from strataml.cli.output import emit
+from strataml.errors import UsageError
 from strataml.workspace import find_root
 
 app = sub_app("Dataset versions: add, list, show (TFC-0004).", "strata dataset list")
@@ -69,6 +70,11 @@ def dataset_add(
     from strataml.registry.stageoutput import producing_run
 
     root = find_root(Path())
+    if from_stage is not None and source is not None:
+        raise UsageError(
+            f"--from-stage {from_stage}: the data is what the stage's run wrote; name it with "
+            "--output PATH instead of a SOURCE"
+        )
     run = producing_run(root, from_run, from_stage, allow_stale=allow_stale)
     added = datasets.add_dataset(
         root, name, source, version=version, description=description,

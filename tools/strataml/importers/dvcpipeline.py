@@ -30,6 +30,7 @@ from strataml.importers.record import (
 )
 from strataml.integrity.digest import Digest
 from strataml.integrity.tree import scan_tree
+from strataml.jsonio import as_mapping
 from strataml.registry import store
 from strataml.registry.pipelines import (
     PIPELINES,
@@ -38,6 +39,7 @@ from strataml.registry.pipelines import (
     load_pipeline,
     read_pipeline,
 )
+from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import load_runs
 from strataml.runner.fingerprint import CodeState, canonical_json
 from strataml.runner.pipeline import plan_stage, prepare, upstream_of
@@ -268,20 +270,32 @@ def _import_runs(
             outcomes.append(Outcome(shown, "skipped", f"no run imported: {why}"))
             continue
         planned = plan_stage(pipeline, prepared[name], upstream_of(root, stage, produced), _NO_CODE)
-        earlier = find_reusable(root, planned.experiment.name, planned.fingerprint, succeeded)
+        try:
+            source = _stage_run(project, pipeline, planned, stages[name],
+                                {name: lock_entry(lock[name])}, when)  # fmt: skip
+        except SourceError as exc:
+            outcomes.append(Outcome(shown, "refused", str(exc)))
+            continue
+        # Skipped only for a run of this very lock entry: `dvc repro` of a stage whose outputs
+        # differ from run to run leaves its fingerprint alone and its outs' md5s changed.
+        same_lock = [r for r in succeeded if _imported_id(r) == source.source_id]
+        earlier = find_reusable(root, planned.experiment.name, planned.fingerprint, same_lock)
         if earlier is not None:
             produced[name] = earlier
             outcomes.append(Outcome(shown, "skipped", f"up to date in runs/{earlier}/", earlier))
             continue
         try:
-            produced[name] = write_run(root, _stage_run(project, pipeline, planned, stages[name],
-                                                        {name: lock_entry(lock[name])}, when))  # fmt: skip
+            produced[name] = write_run(root, source)
         except SourceError as exc:
             outcomes.append(Outcome(shown, "refused", str(exc)))
             continue
         outcomes.append(Outcome(shown, "imported", f"succeeded -> runs/{produced[name]}/",
                                 produced[name]))  # fmt: skip
     return outcomes
+
+
+def _imported_id(record: RunRecord) -> object:
+    return as_mapping(record.config.get("imported_from")).get("run_id")
 
 
 def _stage_run(

@@ -18,6 +18,7 @@ from strataml.errors import UsageError
 from strataml.importers.dvc import LOCK, PARAMS, PIPELINE
 from strataml.importers.record import SourceError, link_refused, read_mapping
 from strataml.integrity.tree import scan_tree
+from strataml.runner.fingerprint import canonical_json
 from strataml.safeopen import LinkOnPathError, open_beneath
 from strataml.yamlio import MAX_BYTES, YamlDocument
 
@@ -276,11 +277,15 @@ def lock_mismatch(project: Path, stage: DvcStage, entry: object, params: dict[st
     if cmd != stage.cmd:
         return "cmd changed"
     locked_params = entry.get("params") or {}
-    if locked_params != {f: v for f, v in params.items() if v}:
+    if not _same(locked_params, {f: v for f, v in params.items() if v}):
         for file, values in sorted(params.items()):
             before = locked_params.get(file) if isinstance(locked_params, dict) else None
             for key, value in sorted(values.items()):
-                if not isinstance(before, dict) or key not in before or before[key] != value:
+                if (
+                    not isinstance(before, dict)
+                    or key not in before
+                    or not _same(before[key], value)
+                ):
                     return f"param {file} {key} changed"
         return "params changed"
     for part, paths in (("deps", stage.deps), ("outs", stage.outs)):
@@ -296,3 +301,11 @@ def lock_mismatch(project: Path, stage: DvcStage, entry: object, params: dict[st
             if locked[path] != dvc_md5(project, path):
                 return f"{part[:-1]} {path} changed"
     return None
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal as JSON writes them, as a fingerprint counts them: `true` is not `1`, nor `1` `1.0`."""
+    try:
+        return canonical_json(a) == canonical_json(b)
+    except (TypeError, ValueError):  # what JSON cannot write is never taken as unchanged
+        return False

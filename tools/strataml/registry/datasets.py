@@ -200,7 +200,7 @@ def add_dataset(
     check_name(KIND, name)
     if (source is None) == (not outputs):
         raise RegistryError(
-            "give the data: a SOURCE file or directory, or --output with --from-run"
+            "give the data: a SOURCE file or directory, or --output with --from-run or --from-stage"
         )
     parents = [resolve_as(root, text, KIND) for text in derived_from]
     run_id, link, taken = None, None, None
@@ -208,9 +208,10 @@ def add_dataset(
         raise RegistryError("--output names a file of a run's artifacts/: give --from-run RUN")
     if from_run is not None:
         run = (sealed_run if outputs else succeeded_run)(root, from_run, makes="a dataset")
-        run_id, link = run.run_id, stage_link(run)
-        if outputs:
+        run_id = run.run_id
+        if outputs:  # the stage is recorded only for bytes taken from its run (TFC-0004 R12)
             source, taken = _outputs_source(root, run, outputs)
+            link = stage_link(run)
     if license_id is None and parents:
         inherited = {
             str(load_mapping(root / p.path / "metadata.yaml").get("license")) for p in parents
