@@ -18,6 +18,7 @@ from conftest import (
     assert_check_jsonschema,
     commit_all,
     doctor_script,
+    example_run,
     fork_template,
     isolate,
 )
@@ -204,9 +205,37 @@ def test_the_catalogue_carries_each_experiments_aggregates(
     (tmp_path / "index.json").write_text(out)
     assert_check_jsonschema(tmp_path / "index.json", "index")
     aggregates = {a["experiment"]: a for a in json.loads(out)["aggregates"]}
-    assert sorted(aggregates) == ["my_experiment", "seeds"]
+    assert sorted(aggregates) == [
+        "iris.evaluate",
+        "iris.prepare",
+        "iris.train",
+        "my_experiment",
+        "seeds",
+    ]
 
     assert aggregates["seeds"] == expected
-    assert [g["runs"] for g in aggregates["my_experiment"]["groups"]] == [
-        sorted(p.name for p in (swept / "runs").glob("run-*") if p.name not in runs(swept))
-    ]
+    assert [g["runs"] for g in aggregates["my_experiment"]["groups"]] == [[example_run()]]
+
+
+def test_groups_sort_by_size_and_odd_records_group_without_a_traceback() -> None:
+    """Pure grouping: numbers by size (1e-05 before 0.1, 2 before 10), a hand-edited record's
+    keys of mixed types still grouped, a nested value winning over a key spelled with a dot,
+    and finite metrics too large for a plain sum still summarised."""
+    from strataml.registry.groups import Member, group_members, grouping
+
+    members = [
+        Member.of("run-2026-01-01-aaa", {"lr": lr, "seed": seed, "opt": {"b": 2}, "opt.b": 9},
+                  {"acc": value}, {})
+        for lr, seed, value in ((10, 0, 1e308), (2, 0, 1e308), (1e-05, 1, 0.5), (0.1, 0, 0.25),
+                                (10, 1, 1e308))
+    ] + [Member.of("run-2026-01-01-bbb", {"lr": [{1: "a", "b": "c"}], "seed": 0}, {}, {})]  # fmt: skip
+    by, over = grouping(members, (), ())
+    assert (by, over) == (("lr", "opt.b"), ("seed",))
+    groups = group_members(members, by, over)
+    assert [g.values for g in groups] == [
+        {"lr": 1e-05, "opt.b": 2}, {"lr": 0.1, "opt.b": 2}, {"lr": 2, "opt.b": 2},
+        {"lr": 10, "opt.b": 2}, {"lr": [{1: "a", "b": "c"}], "opt.b": None},
+    ]  # fmt: skip
+    big = groups[3].metrics["acc"]
+    assert (big.count, big.mean, big.std, big.low, big.high) == (2, 1e308, 0.0, 1e308, 1e308)
+    assert groups[3].over == {"seed": (0, 1)}

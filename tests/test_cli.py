@@ -118,7 +118,7 @@ def test_tools_doctor_entry_point(base_repo: Path) -> None:
     assert (clean.returncode, clean.stderr) == (0, "")
     assert (
         clean.stdout
-        == "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed\n"
+        == "OK (strict): 0 errors, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
     )
     bad = doctor_script(base_repo, "--strict", "--nope")
     assert (bad.returncode, bad.stdout, bad.stderr) == (

@@ -25,7 +25,9 @@ GroupByOption = Annotated[
 ]
 OverOption = Annotated[
     str | None,
-    typer.Option("--over", metavar="P,Q", help="Parameters a group's runs repeat over (seeds)."),
+    typer.Option(
+        "--over", metavar="P,Q", help="Parameters a group repeats over (default: seed, *.seed)."
+    ),
 ]
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strataml.registry.groups import Member, group_members
-
-
-def is_seed(name: str) -> bool:
-    """A parameter the catalogue takes for a seed: `seed`, or a nested one (`data.seed`)."""
-    return name == "seed" or name.endswith(".seed")
+from strataml.registry.groups import Member, group_members, grouping
 
 
 def catalogue_aggregates(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -25,9 +20,7 @@ def catalogue_aggregates(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
     found = []
     for experiment, runs_of in sorted(members.items()):
-        known = sorted({name for member in runs_of for name in member.params})
-        over = tuple(name for name in known if is_seed(name))
-        by = tuple(name for name in known if not is_seed(name))
+        by, over = grouping(runs_of, (), ())
         groups = [
             {k: v for k, v in group.document().items() if k != "histories"}
             for group in group_members(runs_of, by, over)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from strataml.errors import UsageError
 from strataml.metrichistory import HISTORY, read_chart_points
-from strataml.registry.groups import Group, Member, group_members
+from strataml.registry.groups import Group, Member, group_members, grouping
 from strataml.registry.runcache import load_all
 from strataml.registry.runlist import list_rows, table, unknown_experiment
 from strataml.registry.runrecord import RunRecord
@@ -71,8 +71,8 @@ def _cells(s: Spread) -> list[str]:
 def aggregate_runs(
     root: Path, experiment: str, group_by: Sequence[str], over: Sequence[str]
 ) -> Aggregate:
-    """Group `experiment`'s succeeded runs by `group_by` (default: every parameter but `over`)
-    and summarise each group."""
+    """Group `experiment`'s succeeded runs by `group_by` over `over` (defaults: `grouping`) and
+    summarise each group."""
     rows = list_rows(root)
     if (why := unknown_experiment(rows, experiment)) is not None:
         raise UsageError(why)
@@ -89,8 +89,8 @@ def aggregate_runs(
                                  f"{did_you_mean(name, known)}")  # fmt: skip
     if both := sorted(set(group_by) & set(over)):
         raise UsageError(f"{', '.join(both)}: in both --group-by and --over")
-    by = tuple(group_by) or tuple(n for n in known if n not in over)
-    return Aggregate(experiment, by, tuple(over), group_members(members, by, tuple(over)))
+    by, chosen = grouping(members, group_by, over)
+    return Aggregate(experiment, by, chosen, group_members(members, by, chosen))
 
 
 def _points(root: Path, record: RunRecord) -> dict[str, list[list[object]]]:
