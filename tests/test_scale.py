@@ -50,11 +50,12 @@ def started(
 
 
 def registry(where: Path, artifacts: int) -> Path:
-    """The template (a dataset, a model, a run) grown to `artifacts` artifacts, every run
-    holding a file in Git LFS, committed and settled (the hash cache may remember it)."""
+    """The template (a dataset, a model, the example's run and the example pipeline's three
+    stage runs) grown to `artifacts` artifacts, every added run holding a file in Git LFS,
+    committed and settled (the hash cache may remember it)."""
     repo = fork_template(where)
     git(repo, "lfs", "install", "--local")
-    extra = artifacts - 3
+    extra = artifacts - 6
     added = add_copies(repo, runs=extra - 2 * (extra // 10), datasets=extra // 10,
                        models=extra // 10, lfs_bytes=3000)  # fmt: skip
     assert len(added) == extra
