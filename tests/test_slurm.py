@@ -1,0 +1,95 @@
+"""Sweeps on a real Slurm cluster (TFC-0002 R22-R24): slurmctld, slurmd and munged from Debian,
+started for the session on this machine by tests/slurmcluster.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import slurmcluster
+from conftest import REPO, doctor_script, fork_template, require_tool
+from runkit import load_record, run_py, runs, write_experiment
+
+SCORE = (
+    "command: [python, -c, \"import json, os; p = json.loads(os.environ['STRATA_PARAMS']); "
+    "open(os.environ['STRATA_METRICS_FILE'], 'a').write(json.dumps({'name': 'score', "
+    "'value': -(p['a'] - 3) ** 2 - (p['b'] - 2) ** 2}) + chr(10))\"]\n"
+    "params:\n  a: 0\n  b: 0\n"
+    "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
+    "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
+)
+SLEEP = "command: [sleep, '300']\nparams:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\nresources:\n  memory: 100M\n"
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slurmcluster.Cluster]:
+    for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel"):
+        require_tool(tool)
+    started = slurmcluster.start(tmp_path_factory.mktemp("slurm"))
+    try:
+        yield started
+    finally:
+        slurmcluster.stop(started)
+
+
+@pytest.fixture
+def slurm_env(cluster: slurmcluster.Cluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("SLURM_CONF", str(cluster.conf))
+    return {"SLURM_CONF": str(cluster.conf)}
+
+
+def _best(repo: Path) -> tuple[dict[str, object], dict[str, object]]:
+    """`strata runs best` as JSON without the run's own id and path, and the winner's params."""
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "runs", "best", "--experiment", "score",
+         "--metric", "score", "--format", "json"],
+        cwd=repo, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+    )  # fmt: skip
+    best = json.loads(done.stdout)
+    config, _, _ = load_record(repo / "runs" / best.pop("run_id"))
+    del best["path"]
+    return best, config["params"]
+
+
+def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "slurm")
+    spec = write_experiment(repo, "score", SCORE)
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", env=slurm_env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    assert job_id.isdigit()
+    made = runs(repo)
+    assert len(made) == 20
+    assert "sweep: 20 of 20 points ran or were reused\n" in done.stderr
+    assert done.stderr.endswith("  20 succeeded\n")
+    tasks = set()
+    for run_id in made:
+        _, system, _ = load_record(repo / "runs" / run_id)
+        assert system["status"] == "succeeded"
+        assert (repo / "runs" / run_id / "CHECKSUMS.txt").is_file()
+        executor = system["executor"]
+        assert (executor["name"], executor["job_id"], executor["cluster"]) == (
+            "slurm", job_id, "strata-test",
+        )  # fmt: skip
+        tasks.add(executor["array_task_id"])
+    assert tasks == set(range(20))
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+    local = fork_template(tmp_path / "local")
+    write_experiment(local, "score", SCORE)
+    assert run_py(local, "--experiment", spec, "--jobs", "2").returncode == 0
+    expected = {
+        "experiment": "score", "metric": "score", "value": 0, "goal": "maximize",
+        "runs_considered": 20, "tied_with": [],
+    }  # fmt: skip
+    assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
