@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,10 @@ SCORE = (
     "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
     "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
 )
-SLEEP = "command: [sleep, '300']\nparams:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\nresources:\n  memory: 100M\n"
+SLEEP = (
+    "command: [sleep, '300']\nparams:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\n"
+    "resources:\n  cpus: 1\n  memory: 100M\n  time: 1m\n"
+)
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +98,80 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
         "runs_considered": 20, "tied_with": [],
     }  # fmt: skip
     assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
+
+
+def _strata(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strataml", *args], cwd=repo, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")}, timeout=60,
+    )  # fmt: skip
+
+
+def _until(done: Callable[[], bool], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def _status(repo: Path, run_id: str) -> str:
+    system = json.loads((repo / "runs" / run_id / "system.json").read_text())
+    status: str = system["status"]
+    return status
+
+
+def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recorded_failed(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", SLEEP)
+    began = time.monotonic()
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
+    assert time.monotonic() - began < 15
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    assert re.fullmatch(r"[0-9]+", job)
+    assert done.stderr == f"[strata] slurm job {job}: 2 task(s) submitted\n"
+    listed = _strata(repo, "runs", "list")
+    assert listed.returncode == 0, listed.stderr
+    tail = listed.stdout[listed.stdout.index(f"slurm job {job} ") :]
+    assert re.fullmatch(
+        rf"slurm job {job} \(sleepy, 2 points\): 2 (PENDING|RUNNING)\n"
+        rf"  {job}_0           \1      .+\n  {job}_1           \1      .+\n",
+        tail,
+    ) or re.fullmatch(
+        rf"slurm job {job} \(sleepy, 2 points\): 1 PENDING, 1 RUNNING\n(  {job}_[01] .+\n){{2}}",
+        tail,
+    ), tail
+
+    _until(lambda: len(runs(repo)) == 2, 60)  # both tasks have claimed their runs
+    by_task = {}
+    for run_id in runs(repo):
+        _, system, _ = load_record(repo / "runs" / run_id)
+        by_task[system["executor"]["array_task_id"]] = run_id
+    first, second = by_task[0], by_task[1]
+    _until(lambda: "RUNNING" in _strata(repo, "runs", "list").stdout, 30)
+    subprocess.run(["scancel", f"{job}_0"], env={**os.environ, **slurm_env}, check=True)
+    _until(lambda: _status(repo, first) != "running", 60)
+    _, system, _ = load_record(repo / "runs" / first)
+    assert (system["status"], system["exit_code"]) == ("failed", -15)
+    assert re.fullmatch(rf"slurm ended job {job}_0: CANCELLED AT [0-9T:-]+", system["reason"])
+
+    # The other task outlives its resources.time (1 minute; Slurm checks every 30 s or so).
+    _until(lambda: _status(repo, second) != "running", 150)
+    _, system, _ = load_record(repo / "runs" / second)
+    assert (system["status"], system["exit_code"]) == ("failed", -15)
+    assert re.fullmatch(
+        rf"slurm ended job {job}_1: CANCELLED AT [0-9T:-]+ DUE TO TIME LIMIT", system["reason"]
+    )
+    shown = _strata(repo, "runs", "show", second)
+    assert f"slurm ended job {job}_1" in shown.stdout
+    _until(lambda: "ended:" in _strata(repo, "runs", "list").stdout, 30)
+    listed = _strata(repo, "runs", "list")
+    assert listed.stdout.endswith(
+        f"slurm job {job} (sleepy, 2 points): ended: 1 CANCELLED, 1 TIMEOUT\n"
+    )
+    doctor = doctor_script(repo, "--strict", "--format", "json")
+    codes = {d["code"] for d in json.loads(doctor.stdout)["diagnostics"]}
+    assert not codes & {"RUN006", "RUN007", "RUN008"}, doctor.stdout
+    assert doctor.returncode == 0, doctor.stdout

@@ -176,7 +176,7 @@ def _slurm_task(batch: Path) -> None:
         result = session.execute_run(
             root, point, interrupts=interrupts, echo=(sys.stdout.buffer, sys.stderr.buffer),
             notify=note, claimed=slurmsweep.mark_claimed(batch, point.placement),
-            ended_by=slurmsweep.ended_by(point.placement),
+            ended_by=slurmsweep.ended_by(batch, point.placement),
         )  # fmt: skip
     raise typer.Exit(result.exit_code)
 

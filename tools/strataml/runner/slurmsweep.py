@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shlex
 import sys
@@ -186,8 +187,9 @@ def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
     return claimed
 
 
-def ended_by(placement: Placement) -> Callable[[Outcome], str | None]:
-    """Asked when a signal stopped the run: the scheduler's word for why, if it ended the task."""
+def ended_by(batch: Path, placement: Placement) -> Callable[[Outcome], str | None]:
+    """Asked when a signal stopped the run: the scheduler's word for why, if it is ending the
+    task (a task is COMPLETING while its runner lives), else None: an interrupt (R24)."""
 
     def why(outcome: Outcome) -> str | None:
         if outcome.interrupted_by is None:
@@ -195,10 +197,29 @@ def ended_by(placement: Placement) -> Callable[[Outcome], str | None]:
         index = placement.array_task_id
         for task in slurm.tasks([placement.job_id]):
             if index in task.tasks and (task.ended or task.state == "COMPLETING"):
+                said = _stepd_says(batch / f"task-{index}.out")
+                if said is not None:
+                    return f"slurm ended job {placement.job_id}_{index}: {said}"
                 return scheduler_reason(placement.job_id, index or 0, task)
         return None
 
     return why
+
+
+_STEPD = re.compile(r"\*\*\* JOB [0-9]+ ON \S+ (.+?) \*\*\*")
+
+
+def _stepd_says(output: Path) -> str | None:
+    """slurmstepd's own line in the task's output, written before it signals the task:
+    `*** JOB 7 ON node1 CANCELLED AT 2026-12-06T19:39:33 DUE TO TIME LIMIT ***`."""
+    try:
+        with output.open("rb") as handle:
+            handle.seek(max(0, output.stat().st_size - 65536))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _STEPD.findall(tail)
+    return found[-1] if found else None
 
 
 def submitted(root: Path) -> list[dict[str, Any]]:
@@ -207,3 +228,47 @@ def submitted(root: Path) -> list[dict[str, Any]]:
     for job in sorted((root / BATCHES).glob(f"*/{JOB}"), key=lambda p: p.stat().st_mtime):
         found.append(json.loads(job.read_text()))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """A sweep submitted from this checkout, as the scheduler sees it now (R24)."""
+
+    job_id: str
+    experiment: str
+    points: int
+    tasks: tuple[slurm.Task, ...]
+
+    def text(self) -> str:
+        counts: dict[str, int] = {}
+        for task in self.tasks:
+            counts[task.state] = counts.get(task.state, 0) + len(task.tasks)
+        said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        live = [t for t in self.tasks if not t.ended]
+        head = f"slurm job {self.job_id} ({self.experiment}, {self.points} points)"
+        if not live:
+            return f"{head}: ended: {said}\n"
+        rows = [f"{head}: {said}"]
+        for task in live:
+            shown = f"{task.tasks[0]}" if len(task.tasks) == 1 else _span(task.tasks)
+            rows.append(f"  {self.job_id}_{shown:<10}  {task.state:<11}  {task.reason}")
+        return "\n".join(rows) + "\n"
+
+
+def _span(indices: tuple[int, ...]) -> str:
+    return f"[{indices[0]}-{indices[-1]}]" if len(indices) > 1 else str(indices[0])
+
+
+def queued(root: Path) -> list[QueuedJob]:
+    """Sweeps submitted from this checkout that Slurm still knows: one squeue for all (R24)."""
+    jobs = submitted(root)
+    if not jobs:
+        return []
+    by_job: dict[str, list[slurm.Task]] = {}
+    for task in slurm.tasks([job["job_id"] for job in jobs]):
+        by_job.setdefault(task.job_id, []).append(task)
+    return [
+        QueuedJob(job["job_id"], job["experiment"], job["points"], tuple(by_job[job["job_id"]]))
+        for job in jobs
+        if job["job_id"] in by_job
+    ]
