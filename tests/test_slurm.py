@@ -175,3 +175,107 @@ def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recor
     codes = {d["code"] for d in json.loads(doctor.stdout)["diagnostics"]}
     assert not codes & {"RUN006", "RUN007", "RUN008"}, doctor.stdout
     assert doctor.returncode == 0, doctor.stdout
+
+
+def _nothing_left(repo: Path) -> None:
+    assert runs(repo) == []
+    assert not (repo / ".strata" / "slurm").exists() or not any(
+        (repo / ".strata" / "slurm").iterdir()
+    )
+
+
+def test_bad_resources_are_refused_before_anything_is_submitted(template: Path) -> None:
+    spec = write_experiment(template, "bad", "command: [echo]\nresources:\n  cpus: 0\n")
+    done = run_py(template, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: experiments/bad.yaml:5: resources.cpus: 0 is less than the minimum of 1\n"
+    )
+    _nothing_left(template)
+    spec = write_experiment(template, "worse", "command: [echo]\nresources:\n  memory: 4GB\n")
+    done = run_py(template, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: experiments/worse.yaml:5: resources.memory: '4GB' does not match "
+        "'^[1-9][0-9]{0,8}(K|M|G|T)$'\n"
+    )
+    _nothing_left(template)
+
+
+def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    done = run_py(template, "--experiment", spec, "--partition", "gpu")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --partition, --account and --detach go with --executor slurm\n",
+    )  # fmt: skip
+    done = run_py(template, "--experiment", spec, "--executor", "ray")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --executor 'ray': choose local or slurm\n",
+    )  # fmt: skip
+    _nothing_left(template)
+
+
+def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: Path) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    bin_dir = tmp_path / "bin"  # git, and no Slurm
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(require_tool("git"))
+    done = run_py(template, "--experiment", spec, "--executor", "slurm", env={"PATH": str(bin_dir)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: [slurm-missing] sbatch not found: Slurm's client commands are not installed "
+        "here (hint: run on a machine of the cluster (a login node), or install slurm-client)\n"
+    )
+    _nothing_left(template)
+
+
+def test_a_partition_slurm_refuses_leaves_nothing(
+    slurm_env: dict[str, str], template: Path
+) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    done = run_py(
+        template, "--experiment", spec, "--executor", "slurm", "--partition", "nowhere",
+        env=slurm_env,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: [slurm-refused] sbatch refused: sbatch: error: invalid partition specified: "
+        "nowhere sbatch: error: Batch job submission failed: Invalid partition name specified "
+        "(hint: check --partition and --account against `sinfo` and `sacctmgr show assoc`)\n"
+    )
+    _nothing_left(template)
+
+
+def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", SLEEP.replace("n: [1, 2]", "n: [1]"))
+    waiting = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
+         "--executor", "slurm"],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **slurm_env},
+    )  # fmt: skip
+    try:
+        _until(lambda: len(runs(repo)) == 1, 60)
+        (run_id,) = runs(repo)
+        _, system, _ = load_record(repo / "runs" / run_id)
+        _until(lambda: (repo / "runs" / run_id / "logs.txt").stat().st_size > 0, 30)
+        os.kill(system["pid"], 9)  # the runner on the node, not its command
+        out, err = waiting.communicate(timeout=120)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    job = out.strip()
+    _, system, _ = load_record(repo / "runs" / run_id)
+    # Slurm's words for a batch step that died of SIGKILL
+    reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    assert err == (
+        f"[strata] slurm job {job}: 1 task(s) submitted\n[strata] {run_id} failed: {reason}\n"
+    )  # a single point prints no sweep summary, as locally
+    assert waiting.returncode == 1
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout

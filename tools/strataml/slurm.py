@@ -29,7 +29,7 @@ class SchedulerError(StrataError):
     def __init__(self, code: str, message: str, hint: str) -> None:
         self.code = code
         self.hint = hint
-        super().__init__(f"{code} {message} (hint: {hint})")
+        super().__init__(f"[{code}] {message} (hint: {hint})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +53,14 @@ def _slurm(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
         )
     except FileNotFoundError as exc:
         raise SchedulerError(
-            "SLM001",
+            "slurm-missing",
             f"{argv[0]} not found: Slurm's client commands are not installed here",
             "run on a machine of the cluster (a login node), or install slurm-client",
         ) from exc
     if done.returncode != 0:
         said = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
         raise SchedulerError(
-            "SLM002" if argv[0] == "sbatch" else "SLM003",
+            "slurm-refused" if argv[0] == "sbatch" else "slurm-unreachable",
             f"{argv[0]} refused: {said}",
             "check --partition and --account against `sinfo` and `sacctmgr show assoc`"
             if argv[0] == "sbatch"
@@ -74,7 +74,9 @@ def submit(script: str, *, env: Mapping[str, str] | None = None) -> str:
     out = _slurm(["sbatch", "--parsable", script], env=env)
     job_id = out.strip().split(";")[0]  # --parsable: "id" or "id;cluster"
     if not job_id.isdigit():
-        raise SchedulerError("SLM002", f"sbatch gave no job id: {out.strip()!r}", "see sbatch")
+        raise SchedulerError(
+            "slurm-refused", f"sbatch gave no job id: {out.strip()!r}", "see sbatch"
+        )
     return job_id
 
 

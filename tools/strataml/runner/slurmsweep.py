@@ -160,7 +160,7 @@ def task_placement(environ: dict[str, str]) -> Placement:
         )
     except (KeyError, ValueError) as exc:
         raise StrataError(
-            "SLM004 --slurm-task runs inside a Slurm array task only (no SLURM_ARRAY_TASK_ID) "
+            "[slurm-not-a-task] --slurm-task runs inside a Slurm array task only (no SLURM_ARRAY_TASK_ID) "
             "(hint: `strata run --executor slurm` submits it)"
         ) from exc
 
@@ -173,7 +173,7 @@ def task_point(root: Path, batch: Path, planned: list[PlannedRun]) -> PlannedRun
     expected = json.loads((batch / SWEEP).read_text())["fingerprints"]
     if index >= len(planned) or planned[index].fingerprint != expected[index]:
         raise StrataError(
-            f"SLM005 {relative(root, batch)}: point {index} is not the one submitted: the "
+            f"[slurm-point-changed] {relative(root, batch)}: point {index} is not the one submitted: the "
             "experiment, its inputs or the code changed since (hint: submit the sweep again)"
         )
     return replace(planned[index], placement=placement)
