@@ -4,6 +4,8 @@ key under a temporary directory, and stopped again (tests/test_slurm.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
 import secrets
 import signal
@@ -137,7 +139,12 @@ def _wait_for(ready: object, what: str) -> None:
 
 
 def stop(cluster: Cluster) -> None:
-    """Stop the daemons (slurmd first, so no job step outlives its controller), then wait."""
+    """Cancel every job and wait for their steps to end, so that no slurmstepd or task outlives
+    the cluster; then stop the daemons (slurmd first) and wait for them."""
+    if len(cluster.processes) == 3 and all(p.poll() is None for p in cluster.processes):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.run("scancel", f"--user={getpass.getuser()}")
+            _wait_for(lambda: not cluster.run("squeue", "--noheader").strip(), "jobs to end")
     for process in reversed(cluster.processes):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -3,6 +3,7 @@ started for the session on this machine by tests/slurmcluster.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -250,7 +251,13 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = fork_template(tmp_path / "repo")
-    spec = write_experiment(repo, "sleepy", SLEEP.replace("n: [1, 2]", "n: [1]"))
+    # The command says its pid: with the runner gone, nothing else would stop it here
+    # (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
+    spec = write_experiment(
+        repo, "sleepy",
+        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
+        "resources:\n  memory: 100M\n",
+    )  # fmt: skip
     waiting = subprocess.Popen(
         [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
          "--executor", "slurm"],
@@ -258,16 +265,19 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
         env={**os.environ, **slurm_env},
     )  # fmt: skip
     try:
-        _until(lambda: len(runs(repo)) == 1, 60)
+        pid_file = repo / ".strata" / "command.pid"
+        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
         (run_id,) = runs(repo)
         _, system, _ = load_record(repo / "runs" / run_id)
-        _until(lambda: (repo / "runs" / run_id / "logs.txt").stat().st_size > 0, 30)
         os.kill(system["pid"], 9)  # the runner on the node, not its command
         out, err = waiting.communicate(timeout=120)
     finally:
         if waiting.poll() is None:
             waiting.kill()
             waiting.wait()
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), 9)
     job = out.strip()
     _, system, _ = load_record(repo / "runs" / run_id)
     # Slurm's words for a batch step that died of SIGKILL
