@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -161,22 +160,13 @@ def _slurm_sweep(
 
 
 def _slurm_task(batch: Path) -> None:
-    from strataml.runner import execute, session, slurmsweep
+    from strataml.runner import execute, slurmsweep
 
-    root = find_root(Path())
-    request = json.loads((batch / slurmsweep.SWEEP).read_text(encoding="utf-8"))
-    planned = session.plan(
-        root, root / request["experiment"], overrides=request["overrides"],
-        name=request["name"], tags=tuple(request["tags"]),
-    )  # fmt: skip
-    point = slurmsweep.task_point(root, batch, planned)
-    assert point.placement is not None
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        result = session.execute_run(
-            root, point, interrupts=interrupts, echo=(sys.stdout.buffer, sys.stderr.buffer),
-            notify=note, claimed=slurmsweep.mark_claimed(batch, point.placement),
-            ended_by=slurmsweep.ended_by(batch, point.placement),
+        result = slurmsweep.run_task(
+            find_root(Path()), batch, interrupts=interrupts,
+            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
         )  # fmt: skip
     raise typer.Exit(result.exit_code)
 

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from strataml import slurm
 from strataml.atomic import write_text_atomic
 from strataml.errors import StrataError
-from strataml.runner import rundir
+from strataml.runner import rundir, session
 from strataml.runner.execute import Interrupts, Outcome
 from strataml.runner.experiment import Resources
 from strataml.runner.record import Notify, Placement, PlannedRun, RunResult
@@ -109,8 +109,9 @@ def wait(submission: Submission, *, interrupts: Interrupts, poll_s: float = POLL
 
 
 def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunResult]:
-    """Each task's run, in grid order; a run its task left `running` (the runner was killed
-    with SIGKILL, or its node failed) is sealed `failed` with the scheduler's reason (R24)."""
+    """Each task's run, in grid order, once `wait` has seen every task end; a run its task left
+    `running` (the runner was killed with SIGKILL, or its node failed) is sealed `failed` with
+    the scheduler's state and reason, or says Slurm no longer lists the task (R24)."""
     states = {
         index: task
         for task in slurm.tasks([submission.job_id])
@@ -124,9 +125,14 @@ def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunRe
         run_id = json.loads(marker.read_text())["run_id"]
         run_dir = root / rundir.RUNS / run_id
         system = json.loads((run_dir / rundir.SYSTEM).read_text())
-        if system["status"] == "running" and index in states and states[index].ended:
-            task = states[index]
-            seal_abandoned(root, run_id, scheduler_reason(submission.job_id, index, task))
+        if system["status"] == "running":  # every task has ended (wait), this runner too
+            task = states.get(index)
+            why = (
+                scheduler_reason(submission.job_id, index, task)
+                if task is not None
+                else f"slurm ended job {submission.job_id}_{index}: no longer listed by squeue"
+            )
+            seal_abandoned(root, run_id, why)
             system = json.loads((run_dir / rundir.SYSTEM).read_text())
             notify(f"{run_id} failed: {system['reason']}")
         results.append(
@@ -177,6 +183,24 @@ def task_point(root: Path, batch: Path, planned: list[PlannedRun]) -> PlannedRun
             "experiment, its inputs or the code changed since (hint: submit the sweep again)"
         )
     return replace(planned[index], placement=placement)
+
+
+def run_task(
+    root: Path, batch: Path, *, interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None,
+    notify: Notify,
+) -> RunResult:  # fmt: skip
+    """Inside array task i: plan the sweep again and run point i as the runner runs any (R23)."""
+    request = json.loads((batch / SWEEP).read_text(encoding="utf-8"))
+    planned = session.plan(
+        root, root / request["experiment"], overrides=request["overrides"],
+        name=request["name"], tags=tuple(request["tags"]),
+    )  # fmt: skip
+    point = task_point(root, batch, planned)
+    assert point.placement is not None
+    return session.execute_run(
+        root, point, interrupts=interrupts, echo=echo, notify=notify,
+        claimed=mark_claimed(batch, point.placement), ended_by=ended_by(batch, point.placement),
+    )  # fmt: skip
 
 
 def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
