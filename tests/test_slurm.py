@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import slurmcluster
-from conftest import REPO, doctor_script, fork_template, require_tool
+from conftest import REPO, commit_all, doctor_script, fork_template, require_tool
 from runkit import load_record, run_py, runs, write_experiment
 
 SCORE = (
@@ -289,3 +289,75 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     assert waiting.returncode == 1
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
+
+
+def _stage_table(stderr: str) -> list[tuple[str, str]]:
+    """(stage, status) rows of the pipeline summary."""
+    table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]
+    return [(row.split()[0], row.split()[1]) for row in table]
+
+
+def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    first = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    jobs = first.stdout.split()
+    assert len(jobs) == 3
+    assert _stage_table(first.stderr) == [
+        ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
+    ]  # fmt: skip
+    assert first.stderr.endswith("  3 succeeded\n")
+    made = {}
+    for run_id in runs(repo):
+        config, system, _ = load_record(repo / "runs" / run_id)
+        made[config["pipeline"]["stage"]] = system
+        assert system["executor"]["name"] == "slurm"
+    assert {s: made[s]["executor"]["job_id"] for s in made} == dict(
+        zip(("prepare", "train", "evaluate"), jobs, strict=True)
+    )
+    assert made["prepare"]["ended"] <= made["train"]["started"]
+    assert made["train"]["ended"] <= made["evaluate"]["started"]
+    assert doctor_script(repo, "--strict").returncode == 0
+
+    again = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    here = run_py(repo, "--pipeline", "pipelines/iris.yaml")
+    assert here.returncode == 0, here.stderr
+    reused = [("prepare", "reused"), ("train", "reused"), ("evaluate", "reused")]
+    assert _stage_table(again.stderr) == _stage_table(here.stderr) == reused
+    assert len(runs(repo)) == 3
+
+
+def test_a_failing_stage_on_slurm_stops_its_dependants(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = repo / "pipelines" / "iris.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "command: [python, experiments/iris_pipeline/train.py]", "command: [sh, -c, 'exit 3']"
+        )
+    )
+    commit_all(repo, "train fails")
+    done = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    summary = done.stderr[done.stderr.index("pipeline pipelines/iris.yaml") :]
+    prepare, train = sorted(runs(repo), key=lambda r: load_record(repo / "runs" / r)[1]["started"])
+    assert summary == (
+        "pipeline pipelines/iris.yaml: 3 stages\n"
+        f"  prepare   succeeded    {prepare}\n"
+        f"  train     failed       {train}\n"
+        "  evaluate  not run: upstream train failed\n"
+        "  1 succeeded, 1 failed, 1 not run\n"
+    )

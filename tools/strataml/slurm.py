@@ -1,4 +1,4 @@
-"""The only module that runs Slurm's commands: sbatch, squeue (TFC-0002 R22-R24).
+"""The only module that runs Slurm's commands: sbatch, squeue, scancel (TFC-0002 R22-R25).
 
 Every call is one process whatever the number of array tasks: a sweep's whole state is one
 `squeue --array` (the scheduler keeps finished jobs for MinJobAge, 300 s by default).
@@ -36,8 +36,8 @@ class SchedulerError(StrataError):
 class Task:
     """One array task, or a pending range of them, as squeue shows it."""
 
-    job_id: str  # the array's job id
-    tasks: tuple[int, ...]  # the array task ids this row stands for
+    job_id: str  # the array's job id, or the job's
+    tasks: tuple[int, ...]  # the array task ids this row stands for; () for a job, not an array
     state: str  # PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, …
     reason: str  # why pending, or why it ended; "None" when Slurm gives none
 
@@ -96,12 +96,18 @@ def tasks(job_ids: Sequence[str]) -> list[Task]:
     return [task for line in out.splitlines() if (task := _row(line)) is not None]
 
 
+def cancel(job_ids: Sequence[str]) -> None:
+    """scancel these jobs (one call); their pending dependants go with them."""
+    if job_ids:
+        _slurm(["scancel", *job_ids])
+
+
 def _row(line: str) -> Task | None:
     fields = line.strip().split("|")
-    if len(fields) != 3 or "_" not in fields[0]:
+    if len(fields) != 3:
         return None
     job_id, _, index = fields[0].partition("_")
-    return Task(job_id, _indices(index), fields[1], fields[2])
+    return Task(job_id, _indices(index) if index else (), fields[1], fields[2])
 
 
 def _indices(text: str) -> tuple[int, ...]:

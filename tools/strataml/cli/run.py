@@ -75,6 +75,7 @@ def run(
         bool, typer.Option("--detach", help="Slurm: print the job id and return at once.")
     ] = False,
     slurm_task: Annotated[Path | None, typer.Option("--slurm-task", hidden=True)] = None,
+    slurm_stage: Annotated[str | None, typer.Option("--stage", hidden=True)] = None,
     reproduce_run: Annotated[
         str | None,
         typer.Option(
@@ -86,14 +87,14 @@ def run(
     from strataml.runner import execute, session
 
     if slurm_task is not None:
-        _slurm_task(slurm_task)
+        _slurm_task(slurm_task, slurm_stage)
     if executor not in EXECUTORS:
         raise UsageError(f"--executor {executor!r}: choose local or slurm")
     if executor == "local" and (partition or account or detach):
         raise UsageError("--partition, --account and --detach go with --executor slurm")
-    if executor == "slurm" and (reproduce_run or pipeline or dry_run or reuse_earlier):
-        raise UsageError("--executor slurm runs --experiment FILE (no --reproduce, --pipeline, "
-                         "--dry-run or --reuse yet)")  # fmt: skip
+    if executor == "slurm" and (reproduce_run or dry_run or reuse_earlier):
+        raise UsageError("--executor slurm runs --experiment FILE or --pipeline FILE "
+                         "(no --reproduce, --dry-run or --reuse yet)")  # fmt: skip
     if reproduce_run is not None:
         if (
             experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1
@@ -104,6 +105,8 @@ def run(
     if pipeline is not None:
         if experiment or overrides or dry_run or reuse_earlier or name or tags:
             raise UsageError("--pipeline FILE takes only --jobs and --force")
+        if executor == "slurm":
+            _slurm_pipeline(pipeline, tuple(force or ()), _placing(partition, account), detach)
         _pipeline(pipeline, jobs, tuple(force or ()))
     if force:
         raise UsageError("--force STAGE goes with --pipeline FILE")
@@ -149,7 +152,7 @@ def _slurm_sweep(
         raise typer.Exit(0)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        slurmsweep.wait(submission, interrupts=interrupts)
+        slurmsweep.wait([submission.job_id], interrupts=interrupts)
     if interrupts.received:
         note(f"stopped waiting; the job runs on (`scancel {submission.job_id}` stops it)")
         raise typer.Exit(128 + interrupts.received)
@@ -159,16 +162,42 @@ def _slurm_sweep(
     raise typer.Exit(session.exit_code(results) or (1 if len(results) < len(planned) else 0))
 
 
-def _slurm_task(batch: Path) -> None:
-    from strataml.runner import execute, slurmsweep
+def _slurm_task(batch: Path, stage: str | None) -> None:
+    from strataml.runner import execute, slurmpipeline, slurmsweep
 
+    root = find_root(Path())
+    echo = (sys.stdout.buffer, sys.stderr.buffer)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        result = slurmsweep.run_task(
-            find_root(Path()), batch, interrupts=interrupts,
-            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
-        )  # fmt: skip
+        if stage is not None:
+            done = slurmpipeline.run_stage_task(
+                root, batch, stage, interrupts=interrupts, echo=echo, notify=note
+            )
+            raise typer.Exit(done.exit_code if done.status != "not run" else 1)
+        result = slurmsweep.run_task(root, batch, interrupts=interrupts, echo=echo, notify=note)
     raise typer.Exit(result.exit_code)
+
+
+def _slurm_pipeline(path: Path, force: tuple[str, ...], placing: Placing, detach: bool) -> None:
+    from strataml.registry.pipelines import load_pipeline
+    from strataml.runner import execute, pipeline, slurmpipeline, slurmsweep
+
+    root = find_root(path.parent if path.parent.is_dir() else Path())
+    spec = load_pipeline(root, path)
+    submitted = slurmpipeline.submit_pipeline(root, path, spec, force=force, placing=placing)
+    typer.echo(" ".join(submitted.jobs.values()))
+    note(f"slurm jobs {', '.join(f'{s} {j}' for s, j in submitted.jobs.items())} submitted")
+    if detach:
+        raise typer.Exit(0)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        slurmsweep.wait(list(submitted.jobs.values()), interrupts=interrupts)
+    if interrupts.received:
+        note(f"stopped waiting; the jobs run on (`scancel {' '.join(submitted.jobs.values())}`)")
+        raise typer.Exit(128 + interrupts.received)
+    results = slurmpipeline.collect(root, spec, submitted, notify=note)
+    typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
+    raise typer.Exit(pipeline.exit_code(results, interrupts))
 
 
 def _reproduce(run_ref: str) -> None:

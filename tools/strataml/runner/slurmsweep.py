@@ -77,8 +77,7 @@ def submit_sweep(
     root: Path, planned: list[PlannedRun], *, request: dict[str, Any], placing: Placing
 ) -> Submission:
     """Write the batch under .strata/slurm/ and sbatch it; on refusal nothing is left (R23)."""
-    batch = root / BATCHES / f"batch-{secrets.token_hex(6)}"
-    batch.mkdir(parents=True)
+    batch = new_batch(root)
     try:
         sweep = {**request, "fingerprints": [p.fingerprint for p in planned]}
         write_text_atomic(batch / SWEEP, json.dumps(sweep, indent=2, sort_keys=True) + "\n")
@@ -87,23 +86,34 @@ def submit_sweep(
         write_text_atomic(script, "\n".join(script_lines(root, batch, planned, resources, placing)))
         job_id = slurm.submit(str(script))
     except BaseException:
-        _remove(batch)
+        remove_batch(batch)
         raise
-    job = {"job_id": job_id, "experiment": planned[0].experiment.name, "points": len(planned)}
-    write_text_atomic(batch / JOB, json.dumps(job, sort_keys=True) + "\n")
+    write_jobs(batch, [(job_id, planned[0].experiment.name, len(planned))])
     return Submission(job_id, batch, len(planned))
 
 
-def _remove(batch: Path) -> None:
+def write_jobs(batch: Path, jobs: list[tuple[str, str, int]]) -> None:
+    """job.json: what `strata runs list` asks the scheduler about (R24)."""
+    listed = [{"job_id": j, "experiment": e, "points": n} for j, e, n in jobs]
+    write_text_atomic(batch / JOB, json.dumps({"jobs": listed}, sort_keys=True) + "\n")
+
+
+def new_batch(root: Path) -> Path:
+    batch = root / BATCHES / f"batch-{secrets.token_hex(6)}"
+    batch.mkdir(parents=True)
+    return batch
+
+
+def remove_batch(batch: Path) -> None:
     for entry in batch.iterdir():
         entry.unlink()
     batch.rmdir()
 
 
-def wait(submission: Submission, *, interrupts: Interrupts, poll_s: float = POLL_S) -> None:
+def wait(job_ids: list[str], *, interrupts: Interrupts, poll_s: float = POLL_S) -> None:
     """Until every task has ended: one squeue per poll, whatever the number of tasks (R23)."""
     while not interrupts.received:
-        if all(task.ended for task in slurm.tasks([submission.job_id])):
+        if all(task.ended for task in slurm.tasks(job_ids)):
             return
         time.sleep(poll_s)
 
@@ -199,7 +209,8 @@ def run_task(
     assert point.placement is not None
     return session.execute_run(
         root, point, interrupts=interrupts, echo=echo, notify=notify,
-        claimed=mark_claimed(batch, point.placement), ended_by=ended_by(batch, point.placement),
+        claimed=mark_claimed(batch, point.placement),
+        ended_by=ended_by(batch / f"task-{point.placement.array_task_id}.out", point.placement),
     )  # fmt: skip
 
 
@@ -211,7 +222,7 @@ def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
     return claimed
 
 
-def ended_by(batch: Path, placement: Placement) -> Callable[[Outcome], str | None]:
+def ended_by(output: Path, placement: Placement) -> Callable[[Outcome], str | None]:
     """Asked when a signal stopped the run: the scheduler's word for why, if it is ending the
     task (a task is COMPLETING while its runner lives), else None: an interrupt (R24)."""
 
@@ -219,12 +230,15 @@ def ended_by(batch: Path, placement: Placement) -> Callable[[Outcome], str | Non
         if outcome.interrupted_by is None:
             return None
         index = placement.array_task_id
+        name = placement.job_id if index is None else f"{placement.job_id}_{index}"
         for task in slurm.tasks([placement.job_id]):
-            if index in task.tasks and (task.ended or task.state == "COMPLETING"):
-                said = _stepd_says(batch / f"task-{index}.out")
-                if said is not None:
-                    return f"slurm ended job {placement.job_id}_{index}: {said}"
-                return scheduler_reason(placement.job_id, index or 0, task)
+            if (index is None or index in task.tasks) and (
+                task.ended or task.state == "COMPLETING"
+            ):
+                said = _stepd_says(output)
+                if said is None:
+                    said = task.state + ("" if task.reason in ("None", "") else f" ({task.reason})")
+                return f"slurm ended job {name}: {said}"
         return None
 
     return why
@@ -250,7 +264,7 @@ def submitted(root: Path) -> list[dict[str, Any]]:
     """Every sweep submitted from this checkout (.strata/slurm/*/job.json), oldest first."""
     found = []
     for job in sorted((root / BATCHES).glob(f"*/{JOB}"), key=lambda p: p.stat().st_mtime):
-        found.append(json.loads(job.read_text()))
+        found.extend(json.loads(job.read_text())["jobs"])
     return found
 
 
@@ -274,12 +288,12 @@ class QueuedJob:
             return f"{head}: ended: {said}\n"
         rows = [f"{head}: {said}"]
         for task in live:
-            shown = f"{task.tasks[0]}" if len(task.tasks) == 1 else _span(task.tasks)
-            rows.append(f"  {self.job_id}_{shown:<10}  {task.state:<11}  {task.reason}")
+            shown = f"{self.job_id}_{_span(task.tasks)}" if task.tasks else self.job_id
+            rows.append(f"  {shown:<{len(self.job_id) + 11}}  {task.state:<11}  {task.reason}")
         return "\n".join(rows) + "\n"
 
 
-def _span(indices: tuple[int, ...]) -> str:
+def _span(indices: tuple[int, ...]) -> str:  # 3, or [4-19] for a pending range
     return f"[{indices[0]}-{indices[-1]}]" if len(indices) > 1 else str(indices[0])
 
 
