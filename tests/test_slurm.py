@@ -69,9 +69,19 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
 ) -> None:
     repo = fork_template(tmp_path / "slurm")
     spec = write_experiment(repo, "score", SCORE)
-    done = run_py(repo, "--experiment", spec, "--executor", "slurm", env=slurm_env, timeout=300)
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "2", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    assert script.read_text().splitlines()[1:9] == [
+        "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
+        f"#SBATCH --output={script.parent}/task-%a.out", f"#SBATCH --chdir={repo}",
+        "#SBATCH --export=ALL", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=200M",
+        "#SBATCH --time=5",
+    ]  # fmt: skip
     assert job_id.isdigit()
     made = runs(repo)
     assert len(made) == 20

@@ -124,7 +124,8 @@ def run(
             "experiment": relative(root, experiment.resolve()), "overrides": overrides or [],
             "name": name, "tags": tags or [],
         }  # fmt: skip
-        _slurm_sweep(root, planned, request, _placing(partition, account), detach=detach)
+        placing = _placing(partition, account, jobs if jobs > 1 else None)
+        _slurm_sweep(root, planned, request, placing, detach=detach)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
         results = session.run_all(
@@ -232,7 +233,7 @@ def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
     raise typer.Exit(pipeline.exit_code(results, interrupts))
 
 
-def _placing(partition: str | None, account: str | None) -> Placing:
+def _placing(partition: str | None, account: str | None, at_once: int | None = None) -> Placing:
     from strataml.runner.slurmsweep import Placing
 
-    return Placing(partition, account)
+    return Placing(partition, account, at_once)

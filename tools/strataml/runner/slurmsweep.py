@@ -44,6 +44,7 @@ class Placing:
 
     partition: str | None = None
     account: str | None = None
+    at_once: int | None = None  # --jobs N: at most N array tasks run at a time
 
 
 def script_lines(
@@ -52,7 +53,7 @@ def script_lines(
     """The sbatch script: one array task per point, the runner itself on the node (R23)."""
     directives = [
         f"--job-name=strata-{planned[0].experiment.name}",
-        f"--array=0-{len(planned) - 1}",
+        f"--array=0-{len(planned) - 1}" + (f"%{placing.at_once}" if placing.at_once else ""),
         f"--output={batch}/task-%a.out",
         f"--chdir={root}",
         "--export=ALL",
