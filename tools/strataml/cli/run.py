@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from strataml.cli.options import examples
 from strataml.cli.output import note
 from strataml.errors import UsageError
-from strataml.workspace import find_root
+from strataml.workspace import find_root, relative
+
+if TYPE_CHECKING:
+    from strataml.runner.record import PlannedRun
+    from strataml.runner.slurmsweep import Placing
 
 EXAMPLES = examples(
     "strata run --experiment experiments/my_experiment.yaml --set epochs=50 --tag baseline",
     "strata run --reproduce latest",
     "strata run --pipeline pipelines/iris.yaml --jobs 2 --force train",
+    "strata run --experiment experiments/sweep.yaml --executor slurm --partition gpu --detach",
 )
+EXECUTORS = ("local", "slurm")
 
 
 def run(
@@ -56,6 +62,20 @@ def run(
         list[str] | None,
         typer.Option("--force", metavar="STAGE", help="Re-run this stage even if up to date."),
     ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", metavar="local|slurm", help="Where the runs execute.")
+    ] = "local",
+    partition: Annotated[
+        str | None, typer.Option("--partition", metavar="P", help="Slurm partition.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="A", help="Slurm account.")
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Slurm: print the job id and return at once.")
+    ] = False,
+    slurm_task: Annotated[Path | None, typer.Option("--slurm-task", hidden=True)] = None,
+    slurm_stage: Annotated[str | None, typer.Option("--stage", hidden=True)] = None,
     reproduce_run: Annotated[
         str | None,
         typer.Option(
@@ -66,6 +86,15 @@ def run(
     """Run an experiment and record it under runs/ (TFC-0002)."""
     from strataml.runner import execute, session
 
+    if slurm_task is not None:
+        _slurm_task(slurm_task, slurm_stage)
+    if executor not in EXECUTORS:
+        raise UsageError(f"--executor {executor!r}: choose local or slurm")
+    if executor == "local" and (partition or account or detach):
+        raise UsageError("--partition, --account and --detach go with --executor slurm")
+    if executor == "slurm" and (reproduce_run or dry_run or reuse_earlier):
+        raise UsageError("--executor slurm runs --experiment FILE or --pipeline FILE "
+                         "(no --reproduce, --dry-run or --reuse yet)")  # fmt: skip
     if reproduce_run is not None:
         if (
             experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1
@@ -76,6 +105,8 @@ def run(
     if pipeline is not None:
         if experiment or overrides or dry_run or reuse_earlier or name or tags:
             raise UsageError("--pipeline FILE takes only --jobs and --force")
+        if executor == "slurm":
+            _slurm_pipeline(pipeline, tuple(force or ()), _placing(partition, account), detach)
         _pipeline(pipeline, jobs, tuple(force or ()))
     if force:
         raise UsageError("--force STAGE goes with --pipeline FILE")
@@ -88,6 +119,13 @@ def run(
     if dry_run:
         typer.echo(session.format_plan(planned), nl=False)
         return
+    if executor == "slurm":
+        request = {
+            "experiment": relative(root, experiment.resolve()), "overrides": overrides or [],
+            "name": name, "tags": tags or [],
+        }  # fmt: skip
+        placing = _placing(partition, account, jobs if jobs > 1 else None)
+        _slurm_sweep(root, planned, request, placing, detach=detach)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
         results = session.run_all(
@@ -100,6 +138,67 @@ def run(
     if code == 0 and interrupts.received:
         code = 128 + interrupts.received
     raise typer.Exit(code)
+
+
+def _slurm_sweep(
+    root: Path, planned: list[PlannedRun], request: dict[str, Any], placing: Placing, *,
+    detach: bool,
+) -> None:  # fmt: skip
+    from strataml.runner import execute, session, slurmsweep
+
+    submission = slurmsweep.submit_sweep(root, planned, request=request, placing=placing)
+    typer.echo(submission.job_id)
+    note(f"slurm job {submission.job_id}: {len(planned)} task(s) submitted")
+    if detach:
+        raise typer.Exit(0)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        slurmsweep.wait([submission.job_id], interrupts=interrupts)
+    if interrupts.received:
+        note(f"stopped waiting; the job runs on (`scancel {submission.job_id}` stops it)")
+        raise typer.Exit(128 + interrupts.received)
+    results = slurmsweep.collect(root, submission, notify=note)
+    if len(planned) > 1:
+        typer.echo(session.format_summary(results, len(planned)), err=True, nl=False)
+    raise typer.Exit(session.exit_code(results) or (1 if len(results) < len(planned) else 0))
+
+
+def _slurm_task(batch: Path, stage: str | None) -> None:
+    from strataml.runner import execute, slurmpipeline, slurmsweep
+
+    root = find_root(Path())
+    echo = (sys.stdout.buffer, sys.stderr.buffer)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        if stage is not None:
+            done = slurmpipeline.run_stage_task(
+                root, batch, stage, interrupts=interrupts, echo=echo, notify=note
+            )
+            raise typer.Exit(done.exit_code if done.status != "not run" else 1)
+        result = slurmsweep.run_task(root, batch, interrupts=interrupts, echo=echo, notify=note)
+    raise typer.Exit(result.exit_code)
+
+
+def _slurm_pipeline(path: Path, force: tuple[str, ...], placing: Placing, detach: bool) -> None:
+    from strataml.registry.pipelines import load_pipeline
+    from strataml.runner import execute, pipeline, slurmpipeline, slurmsweep
+
+    root = find_root(path.parent if path.parent.is_dir() else Path())
+    spec = load_pipeline(root, path)
+    submitted = slurmpipeline.submit_pipeline(root, path, spec, force=force, placing=placing)
+    typer.echo(" ".join(submitted.jobs.values()))
+    note(f"slurm jobs {', '.join(f'{s} {j}' for s, j in submitted.jobs.items())} submitted")
+    if detach:
+        raise typer.Exit(0)
+    interrupts = execute.Interrupts()
+    with execute.forwarding(interrupts):
+        slurmsweep.wait(list(submitted.jobs.values()), interrupts=interrupts)
+    if interrupts.received:
+        note(f"stopped waiting; the jobs run on (`scancel {' '.join(submitted.jobs.values())}`)")
+        raise typer.Exit(128 + interrupts.received)
+    results = slurmpipeline.collect(root, spec, submitted, notify=note)
+    typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
+    raise typer.Exit(pipeline.exit_code(results, interrupts))
 
 
 def _reproduce(run_ref: str) -> None:
@@ -132,3 +231,9 @@ def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
         )  # fmt: skip
     typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
     raise typer.Exit(pipeline.exit_code(results, interrupts))
+
+
+def _placing(partition: str | None, account: str | None, at_once: int | None = None) -> Placing:
+    from strataml.runner.slurmsweep import Placing
+
+    return Placing(partition, account, at_once)

@@ -47,8 +47,25 @@ def runs_list(
     """Runs, newest first."""
     from strataml.registry import runlist
 
-    found = runlist.list_runs(find_root(Path()), experiment=experiment, status=status)
+    root = find_root(Path())
+    found = runlist.list_runs(root, experiment=experiment, status=status)
     emit(output_format, found)
+    if output_format == "text":
+        _scheduler_tasks(root)
+
+
+def _scheduler_tasks(root: Path) -> None:
+    """Tasks of sweeps sent to Slurm from here, queued or running (TFC-0002 R24)."""
+    from strataml.runner import slurmsweep
+    from strataml.slurm import SchedulerError
+
+    try:
+        jobs = slurmsweep.queued(root)
+    except SchedulerError as exc:
+        typer.echo(f"strata: cannot ask Slurm about submitted sweeps: {exc}", err=True)
+        return
+    for job in jobs:
+        typer.echo(job.text(), nl=False)
 
 
 @app.command(

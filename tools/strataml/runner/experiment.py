@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,23 @@ class SpecError(UsageError):
 
 
 @dataclass(frozen=True, slots=True)
+class Resources:
+    """What one run needs (TFC-0002 R22), as the spec says; each executor maps it."""
+
+    cpus: int | None = None
+    memory: str | None = None  # e.g. 4G; Slurm's --mem takes it as written
+    gpus: int | None = None
+    time_s: int | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Resources:
+        given = spec.get("resources", {})
+        return cls(
+            given.get("cpus"), given.get("memory"), given.get("gpus"), _seconds(given.get("time"))
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     name: str
     path: str  # repository-relative
@@ -40,6 +57,7 @@ class Experiment:
     timeout_s: int | None
     tags: tuple[str, ...]
     grid: dict[str, list[Any]]
+    resources: Resources = field(default_factory=lambda: Resources())
 
 
 def _nearby(path: Path) -> str:
@@ -99,6 +117,7 @@ def experiment_from_spec(where: str, spec: dict[str, Any]) -> Experiment:
         timeout_s=_seconds(spec.get("timeout")),
         tags=tuple(spec.get("tags", ())),
         grid=dict(spec.get("sweep", {}).get("grid", {})),
+        resources=Resources.from_spec(spec),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import graphlib
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,13 +22,14 @@ from strataml.registry.pipelines import (
     StageOutput,
     listed_output_hash,
 )
+from strataml.registry.runrecord import RunRecord
 from strataml.registry.runs import load_runs
 from strataml.runner import rundir
-from strataml.runner.execute import Interrupts
+from strataml.runner.execute import Interrupts, Outcome
 from strataml.runner.experiment import Experiment, experiment_from_spec
 from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
-from strataml.runner.record import Notify, PlannedRun, planned_run, refuse_secrets
+from strataml.runner.record import Notify, Placement, PlannedRun, planned_run, refuse_secrets
 from strataml.runner.session import execute_run, reuse
 from strataml.runner.stagelink import PinnedFile, StageLink, Upstream
 from strataml.suggest import did_you_mean
@@ -153,6 +155,33 @@ def check_force(pipeline: Pipeline, force: tuple[str, ...]) -> None:
             raise UsageError(f"--force {name}: {pipeline.path} has no stage {name!r}{close}")
 
 
+def run_stage(
+    root: Path, pipeline: Pipeline, prepared: PreparedStage, produced: dict[str, str], *,
+    force: tuple[str, ...], code: CodeState, succeeded: list[RunRecord], interrupts: Interrupts,
+    echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
+    claimed: Callable[[str], None] = lambda _: None,
+    ended_by: Callable[[Outcome], str | None] = lambda _: None,
+    placement: Placement | None = None,
+) -> StageResult:  # fmt: skip
+    """One stage, its upstream stages' runs in `produced`: reused, or run and sealed (R21)."""
+    name = prepared.stage.name
+    try:
+        upstream = upstream_of(root, prepared.stage, produced)
+    except StrataError as exc:  # the producing run sealed no such output
+        notify(f"{name}: not run: {exc}")
+        return StageResult(name, NOT_RUN, None, 1, str(exc))
+    planned = replace(plan_stage(pipeline, prepared, upstream, code), placement=placement)
+    if name not in force and (earlier := reuse(root, planned, succeeded)) is not None:
+        notify(f"{name}: {earlier.run_id} reused (same fingerprint {shown(planned.fingerprint)})")
+        return StageResult(name, "reused", earlier.run_id, 0)
+    run = execute_run(
+        root, planned, interrupts=interrupts, echo=echo, notify=notify, claimed=claimed,
+        ended_by=ended_by,
+    )  # fmt: skip
+    notify(f"{name}: {run.run_id} {run.status}")
+    return StageResult(name, run.status, run.run_id, run.exit_code)
+
+
 def run_pipeline(
     root: Path, pipeline: Pipeline, *, jobs: int = 1, force: tuple[str, ...] = (),
     interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
@@ -169,27 +198,15 @@ def run_pipeline(
     lock = threading.Lock()
 
     def one(name: str) -> StageResult:
-        stage = pipeline.stages[name]
         if interrupts.received:  # queued before the Ctrl-C: no stage starts after it (R21)
             notify(f"{name}: not run: interrupted before it started")
             return StageResult(name, NOT_RUN, None, 0, "interrupted before it started")
-        try:
-            with lock:
-                upstream = upstream_of(root, stage, dict(produced))
-        except StrataError as exc:  # the producing run sealed no such output
-            notify(f"{name}: not run: {exc}")
-            return StageResult(name, NOT_RUN, None, 1, str(exc))
-        planned = plan_stage(pipeline, prepared[name], upstream, code)
-        if name not in force and (earlier := reuse(root, planned, succeeded)) is not None:
-            notify(
-                f"{name}: {earlier.run_id} reused (same fingerprint {shown(planned.fingerprint)})"
-            )
-            return StageResult(name, "reused", earlier.run_id, 0)
-        run = execute_run(
-            root, planned, interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify
-        )
-        notify(f"{name}: {run.run_id} {run.status}")
-        return StageResult(name, run.status, run.run_id, run.exit_code)
+        with lock:
+            made = dict(produced)
+        return run_stage(
+            root, pipeline, prepared[name], made, force=force, code=code, succeeded=succeeded,
+            interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify,
+        )  # fmt: skip
 
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter(
         {name: pipeline.stages[name].upstream for name in pipeline.order}

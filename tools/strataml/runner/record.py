@@ -48,6 +48,23 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a scheduler ran the run (TFC-0002 R24): system.json's `executor`."""
+
+    name: str  # slurm
+    job_id: str
+    array_task_id: int | None
+    cluster: str | None
+
+    def document(self) -> dict[str, str | int]:
+        found: dict[str, str | int | None] = {
+            "name": self.name, "job_id": self.job_id,
+            "array_task_id": self.array_task_id, "cluster": self.cluster,
+        }  # fmt: skip
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedRun:
     experiment: Experiment
     params: dict[str, Any]
@@ -59,6 +76,7 @@ class PlannedRun:
     reproduces: str | None = None  # the run this one re-executes (TFC-0002 R12)
     origin: Origin | None = None  # the script or notebook a run started from Python runs in
     stage: StageLink | None = None  # a pipeline stage's links to its upstream runs
+    placement: Placement | None = None  # a scheduler's job; None: this machine's runner alone
 
     def config(self, run_id: str, created: str) -> dict[str, Any]:
         """config.yaml (TFC-0003 R2); `run_id` and `created` are the only per-run fields."""
@@ -212,9 +230,11 @@ def begin_run(root: Path, planned: PlannedRun, *, notify: Notify = lambda _: Non
 def finish_run(
     run: OpenRun, planned: PlannedRun, outcome: Outcome, *, notify: Notify = lambda _: None,
     before_seal: Callable[[str, Path], None] | None = None, failure: str | None = None,
+    ended_by: str | None = None,
 ) -> RunResult:  # fmt: skip
     """Judge how the work ended, write the final record and seal it (TFC-0002 R7, TFC-0003 R7);
-    `failure` words why a failed run failed where the exit code cannot (a Python exception)."""
+    `failure` words why a failed run failed where the exit code cannot (a Python exception);
+    `ended_by` is a scheduler's reason for the signal that stopped the run (TFC-0002 R24)."""
     run_id, run_dir, log_path = run.run_id, run.run_dir, run.log_path
     duration = round(time.monotonic() - run.clock, 3)
     disk_was_full = disk_full(run_dir)
@@ -223,6 +243,8 @@ def finish_run(
         outcome, run_dir, timeout_s=planned.experiment.timeout_s, outputs=planned.experiment.outputs
     )
     failure = failure if failure is not None and status == "failed" else judged
+    if ended_by is not None and status == "interrupted":  # the scheduler stopped it (R24)
+        status, failure = "failed", ended_by
     notes += rundir.remove_unrecordable(run_dir)  # else the seal below could not be written
     unwritten = [rundir.LOGS] if outcome.log_full else []
     warnings = write_metrics(run_dir, run.metrics_file, unwritten)
@@ -314,4 +336,4 @@ def _system_record(planned: PlannedRun, started: dt.datetime) -> dict[str, Any]:
         },
         "strataml_version": tool_version(),
         "peak_memory_bytes": None,
-    }
+    } | ({"executor": planned.placement.document()} if planned.placement else {})

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from strataml.integrity.digest import shown
 from strataml.registry.runrecord import RunRecord
 from strataml.runner import rundir
-from strataml.runner.execute import Interrupts, execute
+from strataml.runner.execute import Interrupts, Outcome, execute
 from strataml.runner.experiment import expand, load_experiment, parse_override
 from strataml.runner.fingerprint import code_state
 from strataml.runner.inputs import resolve_inputs
@@ -58,8 +58,11 @@ def execute_run(
     root: Path, planned: PlannedRun, *, interrupts: Interrupts,
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
     before_seal: Callable[[str, Path], None] | None = None,
+    claimed: Callable[[str], None] = lambda _: None,
+    ended_by: Callable[[Outcome], str | None] = lambda _: None,
 ) -> RunResult:  # fmt: skip
     run = begin_run(root, planned, notify=notify)
+    claimed(run.run_id)
     with run.log_path.open("ab", buffering=0) as log:
         outcome = execute(
             planned.experiment.command,
@@ -71,7 +74,9 @@ def execute_run(
             timeout_s=planned.experiment.timeout_s,
             interrupts=interrupts,
         )
-    return finish_run(run, planned, outcome, notify=notify, before_seal=before_seal)
+    return finish_run(
+        run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=ended_by(outcome)
+    )
 
 
 def _command_env(

@@ -1,0 +1,373 @@
+"""Sweeps on a real Slurm cluster (TFC-0002 R22-R24): slurmctld, slurmd and munged from Debian,
+started for the session on this machine by tests/slurmcluster.py."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import slurmcluster
+from conftest import REPO, commit_all, doctor_script, fork_template, require_tool
+from runkit import load_record, run_py, runs, write_experiment
+
+SCORE = (
+    "command: [python, -c, \"import json, os; p = json.loads(os.environ['STRATA_PARAMS']); "
+    "open(os.environ['STRATA_METRICS_FILE'], 'a').write(json.dumps({'name': 'score', "
+    "'value': -(p['a'] - 3) ** 2 - (p['b'] - 2) ** 2}) + chr(10))\"]\n"
+    "params:\n  a: 0\n  b: 0\n"
+    "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
+    "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
+)
+SLEEP = (
+    "command: [sleep, '300']\nparams:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\n"
+    "resources:\n  cpus: 1\n  memory: 100M\n  time: 1m\n"
+)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slurmcluster.Cluster]:
+    for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel"):
+        require_tool(tool)
+    started = slurmcluster.start(tmp_path_factory.mktemp("slurm"))
+    try:
+        yield started
+    finally:
+        slurmcluster.stop(started)
+
+
+@pytest.fixture
+def slurm_env(cluster: slurmcluster.Cluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("SLURM_CONF", str(cluster.conf))
+    return {"SLURM_CONF": str(cluster.conf)}
+
+
+def _best(repo: Path) -> tuple[dict[str, object], dict[str, object]]:
+    """`strata runs best` as JSON without the run's own id and path, and the winner's params."""
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "runs", "best", "--experiment", "score",
+         "--metric", "score", "--format", "json"],
+        cwd=repo, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+    )  # fmt: skip
+    best = json.loads(done.stdout)
+    config, _, _ = load_record(repo / "runs" / best.pop("run_id"))
+    del best["path"]
+    return best, config["params"]
+
+
+def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "slurm")
+    spec = write_experiment(repo, "score", SCORE)
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "2", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    assert script.read_text().splitlines()[1:9] == [
+        "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
+        f"#SBATCH --output={script.parent}/task-%a.out", f"#SBATCH --chdir={repo}",
+        "#SBATCH --export=ALL", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=200M",
+        "#SBATCH --time=5",
+    ]  # fmt: skip
+    assert job_id.isdigit()
+    made = runs(repo)
+    assert len(made) == 20
+    assert "sweep: 20 of 20 points ran or were reused\n" in done.stderr
+    assert done.stderr.endswith("  20 succeeded\n")
+    tasks = set()
+    for run_id in made:
+        _, system, _ = load_record(repo / "runs" / run_id)
+        assert system["status"] == "succeeded"
+        assert (repo / "runs" / run_id / "CHECKSUMS.txt").is_file()
+        executor = system["executor"]
+        assert (executor["name"], executor["job_id"], executor["cluster"]) == (
+            "slurm", job_id, "strata-test",
+        )  # fmt: skip
+        tasks.add(executor["array_task_id"])
+    assert tasks == set(range(20))
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+    local = fork_template(tmp_path / "local")
+    write_experiment(local, "score", SCORE)
+    assert run_py(local, "--experiment", spec, "--jobs", "2").returncode == 0
+    expected = {
+        "experiment": "score", "metric": "score", "value": 0, "goal": "maximize",
+        "runs_considered": 20, "tied_with": [],
+    }  # fmt: skip
+    assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
+
+
+def _strata(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strataml", *args], cwd=repo, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")}, timeout=60,
+    )  # fmt: skip
+
+
+def _until(done: Callable[[], bool], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def _status(repo: Path, run_id: str) -> str:
+    system = json.loads((repo / "runs" / run_id / "system.json").read_text())
+    status: str = system["status"]
+    return status
+
+
+def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recorded_failed(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", SLEEP)
+    began = time.monotonic()
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
+    assert time.monotonic() - began < 15
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    assert re.fullmatch(r"[0-9]+", job)
+    assert done.stderr == f"[strata] slurm job {job}: 2 task(s) submitted\n"
+    listed = _strata(repo, "runs", "list")
+    assert listed.returncode == 0, listed.stderr
+    tail = listed.stdout[listed.stdout.index(f"slurm job {job} ") :]
+    assert re.fullmatch(
+        rf"slurm job {job} \(sleepy, 2 points\): 2 (PENDING|RUNNING)\n"
+        rf"  {job}_0           \1      .+\n  {job}_1           \1      .+\n",
+        tail,
+    ) or re.fullmatch(
+        rf"slurm job {job} \(sleepy, 2 points\): 1 PENDING, 1 RUNNING\n(  {job}_[01] .+\n){{2}}",
+        tail,
+    ), tail
+
+    _until(lambda: len(runs(repo)) == 2, 60)  # both tasks have claimed their runs
+    by_task = {}
+    for run_id in runs(repo):
+        _, system, _ = load_record(repo / "runs" / run_id)
+        by_task[system["executor"]["array_task_id"]] = run_id
+    first, second = by_task[0], by_task[1]
+    _until(lambda: "RUNNING" in _strata(repo, "runs", "list").stdout, 30)
+    subprocess.run(["scancel", f"{job}_0"], env={**os.environ, **slurm_env}, check=True)
+    _until(lambda: _status(repo, first) != "running", 60)
+    _, system, _ = load_record(repo / "runs" / first)
+    assert (system["status"], system["exit_code"]) == ("failed", -15)
+    assert re.fullmatch(rf"slurm ended job {job}_0: CANCELLED AT [0-9T:-]+", system["reason"])
+
+    # The other task outlives its resources.time (1 minute; Slurm checks every 30 s or so).
+    _until(lambda: _status(repo, second) != "running", 150)
+    _, system, _ = load_record(repo / "runs" / second)
+    assert (system["status"], system["exit_code"]) == ("failed", -15)
+    assert re.fullmatch(
+        rf"slurm ended job {job}_1: CANCELLED AT [0-9T:-]+ DUE TO TIME LIMIT", system["reason"]
+    )
+    shown = _strata(repo, "runs", "show", second)
+    assert f"slurm ended job {job}_1" in shown.stdout
+    _until(lambda: "ended:" in _strata(repo, "runs", "list").stdout, 30)
+    listed = _strata(repo, "runs", "list")
+    assert listed.stdout.endswith(
+        f"slurm job {job} (sleepy, 2 points): ended: 1 CANCELLED, 1 TIMEOUT\n"
+    )
+    doctor = doctor_script(repo, "--strict", "--format", "json")
+    codes = {d["code"] for d in json.loads(doctor.stdout)["diagnostics"]}
+    assert not codes & {"RUN006", "RUN007", "RUN008"}, doctor.stdout
+    assert doctor.returncode == 0, doctor.stdout
+
+
+def _nothing_left(repo: Path) -> None:
+    assert runs(repo) == []
+    assert not (repo / ".strata" / "slurm").exists() or not any(
+        (repo / ".strata" / "slurm").iterdir()
+    )
+
+
+def test_bad_resources_are_refused_before_anything_is_submitted(template: Path) -> None:
+    spec = write_experiment(template, "bad", "command: [echo]\nresources:\n  cpus: 0\n")
+    done = run_py(template, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: experiments/bad.yaml:5: resources.cpus: 0 is less than the minimum of 1\n"
+    )
+    _nothing_left(template)
+    spec = write_experiment(template, "worse", "command: [echo]\nresources:\n  memory: 4GB\n")
+    done = run_py(template, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: experiments/worse.yaml:5: resources.memory: '4GB' does not match "
+        "'^[1-9][0-9]{0,8}(K|M|G|T)$'\n"
+    )
+    _nothing_left(template)
+
+
+def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    done = run_py(template, "--experiment", spec, "--partition", "gpu")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --partition, --account and --detach go with --executor slurm\n",
+    )  # fmt: skip
+    done = run_py(template, "--experiment", spec, "--executor", "ray")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --executor 'ray': choose local or slurm\n",
+    )  # fmt: skip
+    _nothing_left(template)
+
+
+def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: Path) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    bin_dir = tmp_path / "bin"  # git, and no Slurm
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(require_tool("git"))
+    done = run_py(template, "--experiment", spec, "--executor", "slurm", env={"PATH": str(bin_dir)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: [slurm-missing] sbatch not found: Slurm's client commands are not installed "
+        "here (hint: run on a machine of the cluster (a login node), or install slurm-client)\n"
+    )
+    _nothing_left(template)
+
+
+def test_a_partition_slurm_refuses_leaves_nothing(
+    slurm_env: dict[str, str], template: Path
+) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    done = run_py(
+        template, "--experiment", spec, "--executor", "slurm", "--partition", "nowhere",
+        env=slurm_env,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: [slurm-refused] sbatch refused: sbatch: error: invalid partition specified: "
+        "nowhere sbatch: error: Batch job submission failed: Invalid partition name specified "
+        "(hint: check --partition and --account against `sinfo` and `sacctmgr show assoc`)\n"
+    )
+    _nothing_left(template)
+
+
+def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    # The command says its pid: with the runner gone, nothing else would stop it here
+    # (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
+    spec = write_experiment(
+        repo, "sleepy",
+        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
+        "resources:\n  memory: 100M\n",
+    )  # fmt: skip
+    waiting = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
+         "--executor", "slurm"],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **slurm_env},
+    )  # fmt: skip
+    try:
+        pid_file = repo / ".strata" / "command.pid"
+        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
+        (run_id,) = runs(repo)
+        _, system, _ = load_record(repo / "runs" / run_id)
+        os.kill(system["pid"], 9)  # the runner on the node, not its command
+        out, err = waiting.communicate(timeout=120)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), 9)
+    job = out.strip()
+    _, system, _ = load_record(repo / "runs" / run_id)
+    # Slurm's words for a batch step that died of SIGKILL
+    reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    assert err == (
+        f"[strata] slurm job {job}: 1 task(s) submitted\n[strata] {run_id} failed: {reason}\n"
+    )  # a single point prints no sweep summary, as locally
+    assert waiting.returncode == 1
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+
+def _stage_table(stderr: str) -> list[tuple[str, str]]:
+    """(stage, status) rows of the pipeline summary."""
+    table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]
+    return [(row.split()[0], row.split()[1]) for row in table]
+
+
+def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    first = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    jobs = first.stdout.split()
+    assert len(jobs) == 3
+    assert _stage_table(first.stderr) == [
+        ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
+    ]  # fmt: skip
+    assert first.stderr.endswith("  3 succeeded\n")
+    made = {}
+    for run_id in runs(repo):
+        config, system, _ = load_record(repo / "runs" / run_id)
+        made[config["pipeline"]["stage"]] = system
+        assert system["executor"]["name"] == "slurm"
+    assert {s: made[s]["executor"]["job_id"] for s in made} == dict(
+        zip(("prepare", "train", "evaluate"), jobs, strict=True)
+    )
+    assert made["prepare"]["ended"] <= made["train"]["started"]
+    assert made["train"]["ended"] <= made["evaluate"]["started"]
+    assert doctor_script(repo, "--strict").returncode == 0
+
+    again = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    here = run_py(repo, "--pipeline", "pipelines/iris.yaml")
+    assert here.returncode == 0, here.stderr
+    reused = [("prepare", "reused"), ("train", "reused"), ("evaluate", "reused")]
+    assert _stage_table(again.stderr) == _stage_table(here.stderr) == reused
+    assert len(runs(repo)) == 3
+
+
+def test_a_failing_stage_on_slurm_stops_its_dependants(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = repo / "pipelines" / "iris.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "command: [python, experiments/iris_pipeline/train.py]", "command: [sh, -c, 'exit 3']"
+        )
+    )
+    commit_all(repo, "train fails")
+    done = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    summary = done.stderr[done.stderr.index("pipeline pipelines/iris.yaml") :]
+    prepare, train = sorted(runs(repo), key=lambda r: load_record(repo / "runs" / r)[1]["started"])
+    assert summary == (
+        "pipeline pipelines/iris.yaml: 3 stages\n"
+        f"  prepare   succeeded    {prepare}\n"
+        f"  train     failed       {train}\n"
+        "  evaluate  not run: upstream train failed\n"
+        "  1 succeeded, 1 failed, 1 not run\n"
+    )

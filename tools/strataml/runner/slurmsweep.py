@@ -1,0 +1,313 @@
+"""A sweep as one Slurm job array (TFC-0002 R22-R24): the driver's side writes the batch, submits
+it, waits for it with one squeue per poll, and collects each task's run; the task's side runs
+one grid point with the ordinary runner on the node."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from strataml import slurm
+from strataml.atomic import write_text_atomic
+from strataml.errors import StrataError
+from strataml.runner import rundir, session
+from strataml.runner.execute import Interrupts, Outcome
+from strataml.runner.experiment import Resources
+from strataml.runner.record import Notify, Placement, PlannedRun, RunResult
+from strataml.runner.seal import seal_abandoned
+from strataml.workspace import relative
+
+BATCHES = Path(".strata") / "slurm"
+SWEEP, JOB = "sweep.json", "job.json"
+POLL_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    job_id: str
+    batch: Path  # .strata/slurm/<batch>/: the script, sweep.json, each task's marker and output
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """--executor slurm's options."""
+
+    partition: str | None = None
+    account: str | None = None
+    at_once: int | None = None  # --jobs N: at most N array tasks run at a time
+
+
+def script_lines(
+    root: Path, batch: Path, planned: list[PlannedRun], resources: Resources, placing: Placing
+) -> list[str]:
+    """The sbatch script: one array task per point, the runner itself on the node (R23)."""
+    directives = [
+        f"--job-name=strata-{planned[0].experiment.name}",
+        f"--array=0-{len(planned) - 1}" + (f"%{placing.at_once}" if placing.at_once else ""),
+        f"--output={batch}/task-%a.out",
+        f"--chdir={root}",
+        "--export=ALL",
+    ]
+    if resources.cpus is not None:
+        directives.append(f"--cpus-per-task={resources.cpus}")
+    if resources.memory is not None:
+        directives.append(f"--mem={resources.memory}")
+    if resources.gpus:
+        directives.append(f"--gres=gpu:{resources.gpus}")
+    if resources.time_s is not None:
+        directives.append(f"--time={-(-resources.time_s // 60)}")  # Slurm counts whole minutes
+    if placing.partition is not None:
+        directives.append(f"--partition={placing.partition}")
+    if placing.account is not None:
+        directives.append(f"--account={placing.account}")
+    runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
+    return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
+
+
+def submit_sweep(
+    root: Path, planned: list[PlannedRun], *, request: dict[str, Any], placing: Placing
+) -> Submission:
+    """Write the batch under .strata/slurm/ and sbatch it; on refusal nothing is left (R23)."""
+    batch = new_batch(root)
+    try:
+        sweep = {**request, "fingerprints": [p.fingerprint for p in planned]}
+        write_text_atomic(batch / SWEEP, json.dumps(sweep, indent=2, sort_keys=True) + "\n")
+        script = batch / "sweep.sh"
+        resources = planned[0].experiment.resources
+        write_text_atomic(script, "\n".join(script_lines(root, batch, planned, resources, placing)))
+        job_id = slurm.submit(str(script))
+    except BaseException:
+        remove_batch(batch)
+        raise
+    write_jobs(batch, [(job_id, planned[0].experiment.name, len(planned))])
+    return Submission(job_id, batch, len(planned))
+
+
+def write_jobs(batch: Path, jobs: list[tuple[str, str, int]]) -> None:
+    """job.json: what `strata runs list` asks the scheduler about (R24)."""
+    listed = [{"job_id": j, "experiment": e, "points": n} for j, e, n in jobs]
+    write_text_atomic(batch / JOB, json.dumps({"jobs": listed}, sort_keys=True) + "\n")
+
+
+def new_batch(root: Path) -> Path:
+    batch = root / BATCHES / f"batch-{secrets.token_hex(6)}"
+    batch.mkdir(parents=True)
+    return batch
+
+
+def remove_batch(batch: Path) -> None:
+    for entry in batch.iterdir():
+        entry.unlink()
+    batch.rmdir()
+
+
+def wait(job_ids: list[str], *, interrupts: Interrupts, poll_s: float = POLL_S) -> None:
+    """Until every task has ended: one squeue per poll, whatever the number of tasks (R23)."""
+    while not interrupts.received:
+        if all(task.ended for task in slurm.tasks(job_ids)):
+            return
+        time.sleep(poll_s)
+
+
+def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunResult]:
+    """Each task's run, in grid order, once `wait` has seen every task end; a run its task left
+    `running` (the runner was killed with SIGKILL, or its node failed) is sealed `failed` with
+    the scheduler's state and reason, or says Slurm no longer lists the task (R24)."""
+    states = {
+        index: task
+        for task in slurm.tasks([submission.job_id])
+        for index in task.tasks
+    }  # fmt: skip
+    results = []
+    for index in range(submission.points):
+        marker = submission.batch / f"task-{index}.json"
+        if not marker.is_file():
+            continue  # the task never started: cancelled while pending
+        run_id = json.loads(marker.read_text())["run_id"]
+        run_dir = root / rundir.RUNS / run_id
+        system = json.loads((run_dir / rundir.SYSTEM).read_text())
+        if system["status"] == "running":  # every task has ended (wait), this runner too
+            task = states.get(index)
+            why = (
+                scheduler_reason(submission.job_id, index, task)
+                if task is not None
+                else f"slurm ended job {submission.job_id}_{index}: no longer listed by squeue"
+            )
+            seal_abandoned(root, run_id, why)
+            system = json.loads((run_dir / rundir.SYSTEM).read_text())
+            notify(f"{run_id} failed: {system['reason']}")
+        results.append(
+            RunResult(run_id, run_dir, system["status"], _exit(system), system["duration_s"])
+        )
+    return results
+
+
+def _exit(system: dict[str, Any]) -> int:
+    """What a local runner of this run would have exited with (TFC-0002 R8)."""
+    code = system["exit_code"]
+    if system["status"] == "succeeded":
+        return 0
+    if not isinstance(code, int) or code == 0:
+        return 1
+    return code if code > 0 else 128 - code
+
+
+def scheduler_reason(job_id: str, index: int, task: slurm.Task) -> str:
+    why = "" if task.reason in ("None", "") else f" ({task.reason})"
+    return f"slurm ended job {job_id}_{index}: {task.state}{why}"
+
+
+def task_placement(environ: dict[str, str]) -> Placement:
+    try:
+        return Placement(
+            "slurm",
+            environ["SLURM_ARRAY_JOB_ID"],
+            int(environ["SLURM_ARRAY_TASK_ID"]),
+            environ.get("SLURM_CLUSTER_NAME") or None,
+        )
+    except (KeyError, ValueError) as exc:
+        raise StrataError(
+            "[slurm-not-a-task] --slurm-task runs inside a Slurm array task only (no SLURM_ARRAY_TASK_ID) "
+            "(hint: `strata run --executor slurm` submits it)"
+        ) from exc
+
+
+def task_point(root: Path, batch: Path, planned: list[PlannedRun]) -> PlannedRun:
+    """This task's grid point, refused if the spec or the code changed since the submission."""
+    placement = task_placement(dict(os.environ))
+    index = placement.array_task_id
+    assert index is not None
+    expected = json.loads((batch / SWEEP).read_text())["fingerprints"]
+    if index >= len(planned) or planned[index].fingerprint != expected[index]:
+        raise StrataError(
+            f"[slurm-point-changed] {relative(root, batch)}: point {index} is not the one submitted: the "
+            "experiment, its inputs or the code changed since (hint: submit the sweep again)"
+        )
+    return replace(planned[index], placement=placement)
+
+
+def run_task(
+    root: Path, batch: Path, *, interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None,
+    notify: Notify,
+) -> RunResult:  # fmt: skip
+    """Inside array task i: plan the sweep again and run point i as the runner runs any (R23)."""
+    request = json.loads((batch / SWEEP).read_text(encoding="utf-8"))
+    planned = session.plan(
+        root, root / request["experiment"], overrides=request["overrides"],
+        name=request["name"], tags=tuple(request["tags"]),
+    )  # fmt: skip
+    point = task_point(root, batch, planned)
+    assert point.placement is not None
+    return session.execute_run(
+        root, point, interrupts=interrupts, echo=echo, notify=notify,
+        claimed=mark_claimed(batch, point.placement),
+        ended_by=ended_by(batch / f"task-{point.placement.array_task_id}.out", point.placement),
+    )  # fmt: skip
+
+
+def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
+    def claimed(run_id: str) -> None:
+        marker = batch / f"task-{placement.array_task_id}.json"
+        write_text_atomic(marker, json.dumps({"run_id": run_id}) + "\n")
+
+    return claimed
+
+
+def ended_by(output: Path, placement: Placement) -> Callable[[Outcome], str | None]:
+    """Asked when a signal stopped the run: the scheduler's word for why, if it is ending the
+    task (a task is COMPLETING while its runner lives), else None: an interrupt (R24)."""
+
+    def why(outcome: Outcome) -> str | None:
+        if outcome.interrupted_by is None:
+            return None
+        index = placement.array_task_id
+        name = placement.job_id if index is None else f"{placement.job_id}_{index}"
+        for task in slurm.tasks([placement.job_id]):
+            if (index is None or index in task.tasks) and (
+                task.ended or task.state == "COMPLETING"
+            ):
+                said = _stepd_says(output)
+                if said is None:
+                    said = task.state + ("" if task.reason in ("None", "") else f" ({task.reason})")
+                return f"slurm ended job {name}: {said}"
+        return None
+
+    return why
+
+
+_STEPD = re.compile(r"\*\*\* JOB [0-9]+ ON \S+ (.+?) \*\*\*")
+
+
+def _stepd_says(output: Path) -> str | None:
+    """slurmstepd's own line in the task's output, written before it signals the task:
+    `*** JOB 7 ON node1 CANCELLED AT 2026-12-06T19:39:33 DUE TO TIME LIMIT ***`."""
+    try:
+        with output.open("rb") as handle:
+            handle.seek(max(0, output.stat().st_size - 65536))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _STEPD.findall(tail)
+    return found[-1] if found else None
+
+
+def submitted(root: Path) -> list[dict[str, Any]]:
+    """Every sweep submitted from this checkout (.strata/slurm/*/job.json), oldest first."""
+    found = []
+    for job in sorted((root / BATCHES).glob(f"*/{JOB}"), key=lambda p: p.stat().st_mtime):
+        found.extend(json.loads(job.read_text())["jobs"])
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """A sweep submitted from this checkout, as the scheduler sees it now (R24)."""
+
+    job_id: str
+    experiment: str
+    points: int
+    tasks: tuple[slurm.Task, ...]
+
+    def text(self) -> str:
+        counts: dict[str, int] = {}
+        for task in self.tasks:
+            counts[task.state] = counts.get(task.state, 0) + len(task.tasks)
+        said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        live = [t for t in self.tasks if not t.ended]
+        head = f"slurm job {self.job_id} ({self.experiment}, {self.points} points)"
+        if not live:
+            return f"{head}: ended: {said}\n"
+        rows = [f"{head}: {said}"]
+        for task in live:
+            shown = f"{self.job_id}_{_span(task.tasks)}" if task.tasks else self.job_id
+            rows.append(f"  {shown:<{len(self.job_id) + 11}}  {task.state:<11}  {task.reason}")
+        return "\n".join(rows) + "\n"
+
+
+def _span(indices: tuple[int, ...]) -> str:  # 3, or [4-19] for a pending range
+    return f"[{indices[0]}-{indices[-1]}]" if len(indices) > 1 else str(indices[0])
+
+
+def queued(root: Path) -> list[QueuedJob]:
+    """Sweeps submitted from this checkout that Slurm still knows: one squeue for all (R24)."""
+    jobs = submitted(root)
+    if not jobs:
+        return []
+    by_job: dict[str, list[slurm.Task]] = {}
+    for task in slurm.tasks([job["job_id"] for job in jobs]):
+        by_job.setdefault(task.job_id, []).append(task)
+    return [
+        QueuedJob(job["job_id"], job["experiment"], job["points"], tuple(by_job[job["job_id"]]))
+        for job in jobs
+        if job["job_id"] in by_job
+    ]
