@@ -35,6 +35,9 @@ SLEEP = (
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slurmcluster.Cluster]:
+    if os.environ.get("STRATA_WITHOUT_CLUSTER") == "1":  # .ci/versions: the other Pythons
+        pytest.skip("STRATA_WITHOUT_CLUSTER=1: the Slurm cluster is tested once, by .ci/run's "
+                    "first suite")  # fmt: skip
     for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel"):
         require_tool(tool)
     started = slurmcluster.start(tmp_path_factory.mktemp("slurm"))
