@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 import slurmcluster
-from conftest import REPO, commit_all, doctor_script, fork_template, require_tool
+from conftest import (
+    REPO,
+    commit_all,
+    doctor_script,
+    fork_template,
+    require_tool,
+    without_pipeline_runs,
+)
 from runkit import load_record, run_py, runs, write_experiment
 
 SCORE = (
@@ -313,7 +320,7 @@ def _stage_table(stderr: str) -> list[tuple[str, str]]:
 def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
-    repo = fork_template(tmp_path / "repo")
+    repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
     first = run_py(
         repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
         timeout=300,
@@ -352,7 +359,7 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
 def test_a_failing_stage_on_slurm_stops_its_dependants(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
-    repo = fork_template(tmp_path / "repo")
+    repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
     spec = repo / "pipelines" / "iris.yaml"
     spec.write_text(
         spec.read_text().replace(
