@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PIPELINE_RUNS, example_run, require_tool
 from conftest import doctor_script as doctor
-from conftest import example_run, require_tool
 
 IRIS = "datasets/iris/v1"
 OK_SUMMARY = "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed\n"
@@ -98,6 +98,7 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
     result = doctor(template)
     assert (result.returncode, result.stderr) == (1, "")
     shipped = example_run()  # the example run and model read datasets/iris@v1, now gone
+    [prepare] = [run for run, stage in PIPELINE_RUNS.items() if stage == "prepare"]
     gone = "dataset datasets/iris@v1 does not exist\n    hint: fix the reference\n"
     unresolved = (  # the experiments and the pipeline that read it: found before they run
         "datasets/iris@v1: datasets/iris holds no version\n    hint: name a version the "
@@ -120,10 +121,14 @@ def test_version_directory_named_version1_fails(template: Path) -> None:
         "  config.yaml:36: error RUN010 input data: datasets/iris@v1 no longer exists (no directory datasets/iris/v1)\n"
         "    hint: restore that version; a run's inputs are kept as long as the run is\n"
         "\n"
+        f"runs/{prepare}\n"  # the pipeline's prepare stage read it too; train and evaluate not
+        "  config.yaml:23: error RUN010 input data: datasets/iris@v1 no longer exists (no directory datasets/iris/v1)\n"
+        "    hint: restore that version; a run's inputs are kept as long as the run is\n"
+        "\n"
         "repository\n"
         f"  experiments/my_experiment.yaml:14: warning LIN006 input data: {unresolved}"
         f"  experiments/sweep.yaml:15: warning LIN006 input data: {unresolved}"
         f"  pipelines/iris.yaml:9: warning LIN006 input prepare.data: {unresolved}"
         "\n"
-        "FAILED: 6 errors, 3 warnings, 0 info; 2 artifacts checked, 9 files hashed\n"
+        "FAILED: 7 errors, 3 warnings, 0 info; 5 artifacts checked, 26 files hashed\n"
     )

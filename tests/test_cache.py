@@ -32,11 +32,11 @@ def cache_file(repo: Path) -> Path:
 def test_warm_runs_read_nothing_and_no_cache_reads_everything(template: Path) -> None:
     settle(template)
     cold = run_doctor(template)
-    assert (cold.files_hashed, cold.files_read) == (14, 14)
+    assert (cold.files_hashed, cold.files_read) == (31, 31)
     warm = run_doctor(template)
-    assert (warm.files_hashed, warm.files_read, warm.diagnostics) == (14, 0, ())
+    assert (warm.files_hashed, warm.files_read, warm.diagnostics) == (31, 0, ())
     full = run_doctor(template, use_cache=False)
-    assert (full.files_hashed, full.files_read) == (14, 14)
+    assert (full.files_hashed, full.files_read) == (31, 31)
 
 
 def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(template: Path) -> None:
@@ -45,11 +45,11 @@ def test_a_corrupted_or_truncated_cache_is_ignored_and_everything_verified(templ
     for damage in (b"\x00garbage" * 100, cache_file(template).read_bytes()[:1000], b""):
         cache_file(template).write_bytes(damage)
         report = run_doctor(template)
-        assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+        assert (report.files_hashed, report.files_read, report.diagnostics) == (31, 31, ())
         assert run_doctor(template).files_read == 0  # rebuilt, and trusted again
     with database(cache_file(template)) as db:  # another tool's database in its place
         db.execute("UPDATE meta SET value = 'something-else' WHERE key = 'format'")
-    assert run_doctor(template).files_read == 14
+    assert run_doctor(template).files_read == 31
 
 
 def test_changed_bytes_are_caught_even_with_size_and_mtime_restored(template: Path) -> None:
@@ -77,20 +77,20 @@ def test_a_stale_entry_misleads_only_until_no_cache(template: Path) -> None:
         db.execute("DELETE FROM verdict")  # and the whole tree's
     assert [d.code for d in run_doctor(template).diagnostics] == ["CHK005"]  # the cache's limit
     fresh = run_doctor(template, use_cache=False)
-    assert (fresh.diagnostics, fresh.files_read) == ((), 14)
+    assert (fresh.diagnostics, fresh.files_read) == ((), 31)
     assert run_doctor(template).diagnostics == ()  # --no-cache rewrote the entry
 
 
 def test_a_fresh_clone_with_the_cache_restored_reads_nothing(
     template: Path, tmp_path: Path
 ) -> None:
-    assert run_doctor(settle(template)).files_read == 14
+    assert run_doctor(settle(template)).files_read == 31
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(template), str(clone))
     shutil.copytree(template / CACHE_DIR, clone / CACHE_DIR)  # as a CI cache restores it
     settle(clone)  # checked out a while ago, as before CI's doctor step
     report = run_doctor(clone)
-    assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 14, 0)
+    assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 31, 0)
     (clone / DATA).write_bytes((clone / DATA).read_bytes().replace(b"5.1", b"5.2", 1))
     assert [d.code for d in run_doctor(clone).diagnostics] == [
         "CHK005",
@@ -110,7 +110,7 @@ def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
     commit_all(template, "extra")
     report = doctor_script(template, "--since", base)
     assert report.stdout == (
-        "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked (of 4; only those changed since "
+        "OK: 0 errors, 0 warnings, 0 info; 1 artifact checked (of 7; only those changed since "
         f"{base}), 3 files hashed\n"
     )
     assert (
@@ -134,9 +134,9 @@ def test_damage_inside_the_cache_is_met_by_a_query_and_the_cache_rebuilt(templat
     cache_file(template).write_bytes(bytes(raw))
     os.utime(template / DATA)  # a new stat key: the listing's verdict no longer applies
     report = run_doctor(template)
-    assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+    assert (report.files_hashed, report.files_read, report.diagnostics) == (31, 31, ())
     assert not cache_file(template).exists()  # given up on, and deleted
-    assert run_doctor(settle(template)).files_read == 14  # rebuilt from nothing
+    assert run_doctor(settle(template)).files_read == 31  # rebuilt from nothing
     assert run_doctor(template).files_read == 0  # and trusted again
 
 
@@ -149,7 +149,7 @@ def test_a_cache_cut_at_a_page_boundary_is_caught_when_opened(template: Path) ->
     assert len(raw) >= 3 * page_size
     cache_file(template).write_bytes(raw[: len(raw) - page_size])
     report = run_doctor(template)
-    assert (report.files_hashed, report.files_read, report.diagnostics) == (14, 14, ())
+    assert (report.files_hashed, report.files_read, report.diagnostics) == (31, 31, ())
     assert run_doctor(template).files_read == 0
 
 
@@ -161,7 +161,7 @@ def test_a_file_changed_within_the_racy_window_is_neither_remembered_nor_taken_f
     settle(template)
     path = template / DATA
     path.write_bytes(path.read_bytes())  # changed just now, same bytes
-    assert run_doctor(template).files_read == 14  # first run: nothing cached yet
+    assert run_doctor(template).files_read == 31  # first run: nothing cached yet
     assert run_doctor(template).files_read == 1  # the recent file is read again, the rest not
     settle(template)
     assert run_doctor(template).files_read == 1  # now remembered

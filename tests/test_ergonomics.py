@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, RunCli, copy_tree, doctor_script, git
+from conftest import REPO, RunCli, copy_tree, doctor_script, example_run, git
 from runkit import run_py, runs, write_experiment
 from strataml.registry.runrecord import load_run
 from strataml.registry.runviews import Best
@@ -256,7 +256,7 @@ def test_a_version_named_twice_is_a_usage_error(repo: Path, strata: RunCli) -> N
 def test_verify_of_an_unsigned_artifact_says_what_its_exit_code_means(
     repo: Path, strata: RunCli
 ) -> None:
-    run = next(p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-"))
+    run = example_run()
     assert strata("verify", f"runs/{run}") == (1, (
         f"runs/{run}\n"
         "  no SIGNATURE.asc: unsigned, so not verified (exit code 1) even where the checksums"
@@ -293,7 +293,7 @@ def test_runs_best_reports_ties_and_suggests_names(repo: Path, strata: RunCli) -
 
 
 def test_runs_best_names_the_five_newest_ties_and_counts_the_rest(repo: Path) -> None:
-    [run] = [p.name for p in (repo / "runs").iterdir() if p.name.startswith("run-")]
+    run = example_run()
     ties = tuple(f"run-2026-01-0{day}-abc" for day in range(7, 0, -1))
     best = Best(load_run(repo, run), "score", 3.0, False, 8, ties)
     assert best.text() == (

@@ -21,8 +21,8 @@ IMM_HINT = (
 STG_HINT = (
     "    hint: history is append-only; restore the earlier entries and add new ones at the end"
 )
-CLEAN_3 = "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
-FAILED_3 = "FAILED (strict): 1 error, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
+CLEAN_6 = "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
+FAILED_6 = "FAILED (strict): 1 error, 0 warnings, 0 info; 6 artifacts checked, 31 files hashed"
 DEMOTION = """\
 - version: v1
   from: production
@@ -121,7 +121,7 @@ def imm001(path: str, by: str, first: str) -> list[str]:
         f"  {path}: error IMM001 modified by {by}, after {DATASET} was committed in {first[:12]}",
         IMM_HINT,
         "",
-        FAILED_3,
+        FAILED_6,
     ]
 
 
@@ -132,7 +132,7 @@ def stg006(where: str, entry: int) -> list[str]:
         "history was changed or removed",
         STG_HINT,
         "",
-        FAILED_3,
+        FAILED_6,
     ]
 
 
@@ -194,7 +194,7 @@ def test_a_merge_that_brings_in_a_new_version_is_clean(
 
     assert (code, out.splitlines()) == (
         0,
-        ["OK (strict): 0 errors, 0 warnings, 0 info; 4 artifacts checked, 18 files hashed"],
+        ["OK (strict): 0 errors, 0 warnings, 0 info; 7 artifacts checked, 35 files hashed"],
     )
 
 
@@ -271,7 +271,7 @@ def test_a_merge_keeping_both_sides_appended_entries_is_clean(
 
     assert (code, out.splitlines()) == (
         0,
-        ["OK (strict): 0 errors, 0 warnings, 0 info; 4 artifacts checked, 18 files hashed"],
+        ["OK (strict): 0 errors, 0 warnings, 0 info; 7 artifacts checked, 35 files hashed"],
     )
 
 
@@ -298,7 +298,7 @@ def test_fast_forward_and_rebased_histories_are_clean(template: Path, tmp_path: 
 
     code, out = doctor_in_clone(template, tmp_path)
 
-    assert (code, out.splitlines()) == (0, [CLEAN_3])
+    assert (code, out.splitlines()) == (0, [CLEAN_6])
 
 
 def test_a_linear_rewrite_of_stage_history_is_named_as_before(

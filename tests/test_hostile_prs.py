@@ -165,10 +165,10 @@ def test_a_journal_shipped_beside_the_restored_cache_voids_it(
 
 
 def test_a_stray_file_in_the_cache_directory_starts_it_again(template: Path) -> None:
-    assert run_doctor(settle(template)).files_read == 14
+    assert run_doctor(settle(template)).files_read == 31
     stray = template / CACHE_DIR / f"{CACHE_FILE}-wal"
     stray.write_bytes(b"not the tool's")
-    assert run_doctor(template).files_read == 14  # rebuilt, not trusted
+    assert run_doctor(template).files_read == 31  # rebuilt, not trusted
     assert not stray.exists()
     assert run_doctor(template).files_read == 0
 
@@ -222,11 +222,11 @@ def test_a_transforming_attribute_is_never_answered_from_the_blob(
     ("path", "checked"),
     [
         ("models/iris-classifier/stages.yaml", 1),
-        ("pyproject.toml", 3),
-        (".gitattributes", 3),
-        ("keys/README.md", 3),
-        ("schemas/README.md", 3),
-        ("runs/.gitattributes", 3),
+        ("pyproject.toml", 6),
+        (".gitattributes", 6),
+        ("keys/README.md", 6),
+        ("schemas/README.md", 6),
+        ("runs/.gitattributes", 6),
     ],
 )
 def test_since_widens_to_what_a_change_governs(template: Path, path: str, checked: int) -> None:
@@ -234,7 +234,7 @@ def test_since_widens_to_what_a_change_governs(template: Path, path: str, checke
     append(template / path, "\n" if path.endswith((".yaml", ".toml")) else "# touched\n")
     commit_all(template, "touch a governing file")
     report = run_doctor(template, since=base)
-    assert (report.artifacts, report.artifacts_total) == (checked, 3)
+    assert (report.artifacts, report.artifacts_total) == (checked, 6)
 
 
 # Class 7: a pull request does not control its own judge (doctor --base).

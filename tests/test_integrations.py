@@ -54,9 +54,9 @@ TOUCHED = [
     (("README.md", "experiments/my_experiment.yaml"), 0),
     (("datasets/iris/v1/train/iris.csv", "datasets/iris/v1/metadata.yaml"), 1),
     (("models/iris-classifier/stages.yaml",), 1),  # every version of that model
-    (("runs",), 1),  # a directory touches the artifacts under it
-    (("keys/8E04A1814EC87130EF8BA1B01C217A0E35158B16.asc",), 3),  # governs every artifact
-    (("pyproject.toml",), 3),
+    (("runs",), 4),  # a directory touches the artifacts under it: the 4 shipped runs
+    (("keys/8E04A1814EC87130EF8BA1B01C217A0E35158B16.asc",), 6),  # governs every artifact
+    (("pyproject.toml",), 6),
 ]
 
 
@@ -70,7 +70,7 @@ def test_files_check_the_artifacts_they_touch(
         artifacts = "1 artifact" if checked == 1 else f"{checked} artifacts"
         assert out.startswith(
             f"OK (strict): 0 errors, 0 warnings, 0 info; {artifacts} checked "
-            "(of 3; only those the changed files touch), "
+            "(of 6; only those the changed files touch), "
         ), files
 
 
@@ -139,7 +139,7 @@ def test_readme_hook_blocks_tampered_commits_and_passes_clean_ones(
     )  # fmt: skip
     assert doctor_text.endswith(
         "FAILED (strict): 2 errors, 0 warnings, 0 info; 1 artifact checked "
-        "(of 3; only those the changed files touch), 5 files hashed\n"
+        "(of 6; only those the changed files touch), 5 files hashed\n"
     )
     assert git(repo, "rev-parse", "HEAD") == head
 

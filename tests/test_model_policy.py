@@ -171,7 +171,7 @@ def test_each_model_is_promoted_under_its_own_policy_and_neither_breaks_the_othe
     )
     assert doctor(strata, repo) == (
         0,
-        "OK (strict): 0 errors, 0 warnings, 0 info; 5 artifacts checked, 23 files hashed",
+        "OK (strict): 0 errors, 0 warnings, 0 info; 8 artifacts checked, 40 files hashed",
     )
     git(tmp_path, "clone", "-q", str(repo), str(tmp_path / "clone"))
     assert doctor(strata, tmp_path / "clone")[0] == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import RunCli, commit_all, doctor_script, example_run, git, snapshot
+from conftest import PIPELINE_RUNS, RunCli, commit_all, doctor_script, example_run, git, snapshot
 from runkit import run_py, runs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -306,14 +306,25 @@ def test_lineage_of_the_example_model(repo: Path, strata: RunCli) -> None:
         0,
         f"datasets/iris@v1 -> runs/{run_id}  [used]\nruns/{run_id} -> models/iris-classifier@v1  [generated]\n",
     )
+    # Downstream, the dataset feeds the example pipeline's stage runs too: prepare read it,
+    # train read prepare's output, evaluate read both.
+    stage_run = {stage: run for run, stage in PIPELINE_RUNS.items()}
+    prepare, train, evaluate = (stage_run[s] for s in ("prepare", "train", "evaluate"))
     code, out, _ = strata("lineage", "datasets/iris@v1", "--down", "--format", "mermaid")
     assert out == (
         "flowchart LR\n"
         '  n0[("datasets/iris@v1")]\n'
         '  n1[["models/iris-classifier@v1"]]\n'
         f'  n2["runs/{run_id}"]\n'
+        f'  n3["runs/{prepare}"]\n'
+        f'  n4["runs/{evaluate}"]\n'
+        f'  n5["runs/{train}"]\n'
         "  n0 -->|used| n2\n"
+        "  n0 -->|used| n3\n"
         "  n2 -->|generated| n1\n"
+        "  n3 -->|upstream| n5\n"
+        "  n3 -->|upstream| n4\n"
+        "  n5 -->|upstream| n4\n"
     )
     code, out, _ = strata("lineage", run_id, "--up", "--format", "dot")
     assert out.splitlines()[-2] == f'  "datasets/iris@v1" -> "runs/{run_id}" [label="used"];'
@@ -448,5 +459,5 @@ def test_derived_model_aliases_and_generated_dataset(repo: Path, strata: RunCli)
     commit_all(repo, "derived model and generated dataset")
     report = doctor_script(repo, "--strict")
     assert (report.returncode, report.stdout.splitlines()[-1]) == (
-        0, "OK (strict): 0 errors, 0 warnings, 0 info; 6 artifacts checked, 26 files hashed",
+        0, "OK (strict): 0 errors, 0 warnings, 0 info; 9 artifacts checked, 43 files hashed",
     )  # fmt: skip

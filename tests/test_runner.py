@@ -82,7 +82,7 @@ def test_finished_run_verifies_with_b3sum_and_doctor(template: Path) -> None:
     assert (report.returncode, report.stderr) == (0, ""), report.stdout
     assert (
         report.stdout
-        == "OK (strict): 0 errors, 0 warnings, 0 info; 4 artifacts checked, 19 files hashed\n"
+        == "OK (strict): 0 errors, 0 warnings, 0 info; 7 artifacts checked, 36 files hashed\n"
     )
 
 

@@ -291,10 +291,10 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
         yamlbulk, "parse_many", lambda raws: calls.append(len(raws)) or shared(raws)
     )
     pooled = run_doctor(template, use_cache=False)
-    # The artifacts' 6 documents in one bulk read (2 metadata, the model metrics; the run's
-    # config, system, metrics), then what repository checks ask for one at a time: the model's
-    # stages.yaml, the two experiment specs and the pipeline spec.
-    assert calls == [6, 1, 1, 1, 1]
+    # The artifacts' 15 documents in one bulk read (2 metadata, the model metrics; each of the
+    # 4 runs' config, system, metrics), then what repository checks ask for one at a time: the
+    # model's stages.yaml, the two experiment specs and the pipeline spec.
+    assert calls == [15, 1, 1, 1, 1]
     assert pooled.diagnostics == alone.diagnostics
     assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003"}
     assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")
