@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from conftest import (
+    PIPELINE_RUNS,
     REPO,
     doctor_script,
     example_run,
@@ -25,6 +26,7 @@ from conftest import (
 )
 from runkit import run_py, runs, write_experiment
 
+NONE = "\u2013"  # what a table cell shows for a value the run does not have (an en dash)
 ARTIFACTS = Path(os.environ.get("STRATA_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
 
 
@@ -108,24 +110,20 @@ def test_index_json_validates_and_is_deterministic(
     } in document["lineage"]
     assert str(repo) not in first.read_text()  # no absolute paths
     assert index_py(repo).stdout == first.read_text()  # stdout by default
-    # The template ships pipelines/iris.yaml, never run.
+    # The template ships pipelines/iris.yaml with a sealed run of each stage, all up to date.
+    prepare, train, evaluate = PIPELINE_RUNS
     assert document["pipelines"] == [{
         "name": "iris",
         "path": "pipelines/iris.yaml",
         "stages": [
-            {"name": "prepare", "state": "never run", "run": None, "reasons": [], "layer": 0,
+            {"name": "prepare", "state": "up to date", "run": prepare, "reasons": [], "layer": 0,
              "inputs": [{"name": "data", "kind": "reference", "source": "datasets/iris@v1"}],
              "outputs": ["train.csv", "test.csv", "stats.json"]},
-            {"name": "train", "state": "never run", "run": None, "layer": 1,
-             "reasons": [{"kind": "upstream", "stage": "prepare", "state": "never run",
-                          "text": "upstream prepare was never run"}],
+            {"name": "train", "state": "up to date", "run": train, "reasons": [], "layer": 1,
              "inputs": [{"name": "train", "kind": "stage", "source": "prepare:train.csv"}],
              "outputs": ["model.json"]},
-            {"name": "evaluate", "state": "never run", "run": None, "layer": 2,
-             "reasons": [{"kind": "upstream", "stage": "prepare", "state": "never run",
-                          "text": "upstream prepare was never run"},
-                         {"kind": "upstream", "stage": "train", "state": "never run",
-                          "text": "upstream train was never run"}],
+            {"name": "evaluate", "state": "up to date", "run": evaluate, "reasons": [],
+             "layer": 2,
              "inputs": [{"name": "model", "kind": "stage", "source": "train:model.json"},
                         {"name": "test", "kind": "stage", "source": "prepare:test.csv"}],
              "outputs": ["report.json"]},
@@ -192,24 +190,24 @@ def test_runs_table_sorts_and_filters(chromium: Any, site: tuple[Path, Path, lis
             "#runs-table tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)"
         )
 
-    view.click(column)
-    assert learning_rates() == ["0.1", "0.5"]
+    view.click(column)  # the stage runs have no learning_rate: last either way
+    assert learning_rates() == ["0.1", "0.5", *[NONE] * 3]
     assert view.get_attribute(column, "aria-sort") == "ascending"
     view.click(column)
-    assert learning_rates() == ["0.5", "0.1"]
+    assert learning_rates() == ["0.5", "0.1", *[NONE] * 3]
     view.fill("#run-filter", "learning_rate=0.1")
     view.press("#run-filter", "Enter")
     assert learning_rates() == ["0.1"]
-    assert view.inner_text("#run-count") == "1 of 2 runs"
+    assert view.inner_text("#run-count") == "1 of 5 runs"
     view.fill("#run-filter", "test/accuracy>0.9")
     view.press("#run-filter", "Enter")
     assert learning_rates() == ["0.5"]
     view.select_option("#filter-status", "succeeded")
     view.select_option("#filter-experiment", "my_experiment")
-    assert view.inner_text("#run-count") == "1 of 2 runs"
+    assert view.inner_text("#run-count") == "1 of 5 runs"
     view.fill("#run-filter", "nope-no-such-run")
     view.press("#run-filter", "Enter")
-    assert view.inner_text("#run-count") == "0 of 2 runs"
+    assert view.inner_text("#run-count") == "0 of 5 runs"
     page.shot("runs-filtered")
     assert page.errors == []
 
@@ -234,7 +232,8 @@ def test_comparison_shows_only_the_differing_param(
     page = Page(chromium, out)
     view = page.open("#/runs")
     for run_id in run_ids:
-        view.check(f"input[aria-label='select {run_id}']")
+        if run_id not in PIPELINE_RUNS:  # the example experiment's two runs, not the stages'
+            view.check(f"input[aria-label='select {run_id}']")
     view.click("#compare")
     view.wait_for_selector("table[data-section='Parameters']")
     rows = view.eval_on_selector_all(
@@ -271,11 +270,9 @@ CSP = (
 def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     chromium: Any, template: Path, tmp_path: Path
 ) -> None:
-    before = set(runs(template))
     assert run_py(template, "--pipeline", "pipelines/iris.yaml").returncode == 0
-    made = {json.loads((template / "runs" / r / "system.json").read_text())["started"]: r
-            for r in set(runs(template)) - before}  # fmt: skip
-    prepare, train, _ = (made[k] for k in sorted(made))
+    assert runs(template) == []  # every stage reuses the run the template ships
+    prepare, train, evaluate = PIPELINE_RUNS
     spec = template / "pipelines/iris.yaml"
     spec.write_text(spec.read_text().replace("lr: 0.1", "lr: 0.2"))
     out = tmp_path / "site"
@@ -299,8 +296,8 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
          ["prepare", "✓ up to date", prepare]],
         ["train", "stage-box stale", f"stage train: stale, run {train}",
          ["train", "! stale", train]],
-        ["evaluate", "stage-box stale", f"stage evaluate: stale, run {made[max(made)]}",
-         ["evaluate", "! stale", made[max(made)]]],
+        ["evaluate", "stage-box stale", f"stage evaluate: stale, run {evaluate}",
+         ["evaluate", "! stale", evaluate]],
     ]  # fmt: skip
     # left to right by layer: prepare, then train, then evaluate
     xs = view.eval_on_selector_all(
@@ -322,7 +319,7 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     assert rows == [
         ["prepare", "✓ up to date", prepare, "data ← datasets/iris@v1", ""],
         ["train", "! stale", train, "train ← prepare:train.csv", "param lr: 0.1 -> 0.2"],
-        ["evaluate", "! stale", made[max(made)],
+        ["evaluate", "! stale", evaluate,
          "model ← train:model.json; test ← prepare:test.csv", "upstream train is stale"],
     ]  # fmt: skip
     page.shot("pipelines")
@@ -368,12 +365,12 @@ def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
     assert built.returncode == 0, built.stderr
     page = Page(chromium, out)
     view = page.open("#/runs")
-    assert view.inner_text("#run-count") == "501 of 501 runs"
+    assert view.inner_text("#run-count") == "504 of 504 runs"
     rows = "#runs-table tbody tr"
     assert view.eval_on_selector_all(rows, "rs => rs.length") == 200  # a page of rows is drawn
-    assert view.inner_text("#more-runs") == "Show 301 more of 301"
+    assert view.inner_text("#more-runs") == "Show 304 more of 304"
     view.click("#more-runs")
-    assert view.eval_on_selector_all(rows, "rs => rs.length") == 501
+    assert view.eval_on_selector_all(rows, "rs => rs.length") == 504
     assert view.query_selector("#more-runs") is None
     view.click("th[data-column='metric:val/accuracy']")
     view.click("th[data-column='metric:val/accuracy']")  # descending: best first
@@ -389,7 +386,7 @@ def test_five_hundred_runs_of_a_thousand_steps_stay_usable(
         for r in document["runs"]
         if r["experiment"] == "deep" and r["params"]["learning_rate"] < 0.01
     )
-    assert view.inner_text("#run-count") == f"{expected} of 501 runs"
+    assert view.inner_text("#run-count") == f"{expected} of 504 runs"
     view = page.open(f"#/run/{best}")
     assert (
         view.get_attribute("#curves svg.chart path[data-series='train/loss']", "d").count("L")
@@ -507,7 +504,7 @@ def test_the_catalogue_is_encoded_once_and_byte_for_byte(template: Path) -> None
     from strataml.index.encoding import encode, value_text
 
     index = build_index(template)
-    [run] = index["runs"]
+    [run] = [r for r in index["runs"] if r["id"] == example_run()]
     tricky = {  # strings that spell what the encoder looks for, and text beyond ASCII
         "a": 'x"history":NaN', "b": '"packages":NaN', "c": "é ✓ 𝄞", "history": "NaN",
     }  # fmt: skip

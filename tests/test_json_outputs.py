@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, assert_check_jsonschema, commit_all, example_run
+from conftest import PIPELINE_RUNS, RunCli, assert_check_jsonschema, commit_all, example_run
 from strataml import schemas
 
 MODEL = "models/iris-classifier/v1"
@@ -258,6 +258,7 @@ def test_runs_list_show_compare_best(repo: Path, strata: RunCli, tmp_path: Path)
     assert (code, statuses) == (0, {
         shipped: ("succeeded", True), RUN_KINDS["failed"]: ("failed", True),
         RUN_KINDS["abandoned"]: ("abandoned", False),
+        **dict.fromkeys(PIPELINE_RUNS, ("succeeded", True)),
     })  # fmt: skip
     passes_check_jsonschema(document, "runs-list", tmp_path)
     code, document = as_json(strata, "runs-list", "runs", "list", "--experiment", "nope")

@@ -10,7 +10,7 @@ from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import commit_all, git, settle
+from conftest import commit_all, example_run, git, settle
 from strataml.doctor import parsed
 from strataml.doctor.engine import Report, run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
@@ -152,7 +152,7 @@ def test_a_line_is_not_taken_from_bytes_that_were_not_parsed(template: Path) -> 
 
 
 def test_credentials_found_from_the_cache_are_those_found_by_parsing(template: Path) -> None:
-    [config] = sorted(template.glob("runs/run-*/config.yaml"))
+    config = template / "runs" / example_run() / "config.yaml"
     text = config.read_text()
     config.write_text(text.replace("\n", "\nnote: postgres://me:hunter2@db.example.org/x\n", 1))
     settle(template)

@@ -156,7 +156,7 @@ def indented(reasons: list[str]) -> list[str]:
 
 def test_reproducing_the_shipped_run_passes(template: Path) -> None:
     """PASS on the Python minor version that recorded it; on another, DRIFT naming only that."""
-    result = reproduce(template, "latest")
+    result = reproduce(template, SHIPPED)
     assert result.returncode == 0, result.stdout + result.stderr
     [run_id] = new_runs(template)
     new = template / "runs" / run_id

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, git, settle
+from conftest import commit_all, git, settle, without_pipeline_runs
 from strataml.index.catalogue import build_index
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 from strataml.integrity.hashing import hash_bytes
@@ -22,6 +22,12 @@ from strataml.registry.runrecord import RunRecord, load_run
 from strataml.registry.runs import load_runs, run_ids
 
 RUN = "runs/run-2026-11-25-sunrtb"
+
+
+@pytest.fixture
+def template(template: Path) -> Path:
+    """The template with its one example run: the cache's cases need no pipeline."""
+    return without_pipeline_runs(template)
 
 
 Reading = tuple[str, object, object, object, bool, tuple[str, ...], bool]

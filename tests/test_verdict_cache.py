@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, fork_template, git
+from conftest import commit_all, example_run, fork_template, git
 from strataml.doctor.engine import Report, run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE, RACY_NS
 
@@ -161,8 +161,7 @@ def assert_honest(repo: Path, *expected: str) -> Report:
 
 
 def run_dir(repo: Path) -> Path:
-    [run] = sorted((repo / "runs").glob("run-*"))
-    return run
+    return repo / "runs" / example_run()
 
 
 # --- 1. the bytes change, size and mtime do not -------------------------------------------------
