@@ -280,7 +280,7 @@ def build_index(root: Path) -> dict[str, Any]:
         "schema_version": INDEX_VERSION,
         "datasets": _datasets(root, problems),
         "models": _models(root, problems),
-        "pipelines": catalogue_pipelines(root, problems),
+        "pipelines": catalogue_pipelines(root, problems, runs),
         "aggregates": catalogue_aggregates(runs),
         "lineage": [
             {"source": e.source, "target": e.target, "relation": e.relation} for e in sorted(graph.edges)

@@ -17,11 +17,15 @@ from strataml.registry.pipelines import (
 from strataml.runner.status import PipelineStatus, pipeline_status, stage_runs
 
 
-def catalogue_pipelines(root: Path, problems: list[dict[str, str]]) -> list[dict[str, Any]]:
+def catalogue_pipelines(
+    root: Path, problems: list[dict[str, str]], entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Every pipelines/*.yaml that loads; one that does not is a problem. The stage runs are
-    read once, through the run cache, for all of them."""
+    read once, through the run cache, for all of them: among the catalogue's sealed runs of an
+    experiment named like a stage's (`<pipeline>.<stage>`), so no second pass over every run."""
     paths = find_pipelines(root)
-    runs = stage_runs(root) if paths else {}
+    among = [e["id"] for e in entries if e["sealed"] and "." in (e["experiment"] or "")]
+    runs = stage_runs(root, among) if paths else {}
     found = []
     for path in paths:
         try:

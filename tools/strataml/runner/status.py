@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,14 +106,20 @@ class StatusReport:
         return {"schema_version": 1, "pipelines": [p.document() for p in self.pipelines]}
 
 
-def stage_runs(root: Path) -> dict[tuple[str, str], list[RunRecord]]:
+def stage_runs(
+    root: Path, among: Sequence[str] | None = None
+) -> dict[tuple[str, str], list[RunRecord]]:
     """Sealed succeeded stage runs by (pipeline name, stage), oldest first: the experiment
     name a stage's run records (`<pipeline>.<stage>`), as reuse finds them, so renaming the
     pipeline's file keeps its runs. Which runs are stage runs is kept per run in the run cache
-    (a two-word row), so a registry of 10,000 runs unpacks only its stage runs' records."""
-    ids = run_ids(root)
-    stages = [i for i, kept in zip(ids, load_derived(root, ids, "stage", _stage_of), strict=True)
-              if kept]  # fmt: skip
+    (a two-word row), so a registry of 10,000 runs unpacks only its stage runs' records; a
+    caller that has read every run already (the catalogue) names the `among` that may be,
+    each then judged on its record as any other."""
+    if among is None:
+        ids = run_ids(root)
+        rows = load_derived(root, ids, "stage", _stage_of)
+        among = [i for i, kept in zip(ids, rows, strict=True) if kept]
+    stages = list(among)
     found: dict[tuple[str, str], list[RunRecord]] = {}
     for record in load_all(root, stages, whole=False):
         if named := _stage_of(record):
