@@ -236,6 +236,31 @@ def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
     _nothing_left(template)
 
 
+def test_a_partition_or_account_that_is_not_one_name_is_refused_before_anything_is_written(
+    template: Path,
+) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    hint = "(hint: use letters, digits and _ . , + - only, as `sinfo` lists them)\n"
+    for option, value, shown in (
+        ("--partition", "gpu\ntouch /tmp/owned", "'gpu\\ntouch /tmp/owned'"),
+        ("--account", "a b", "'a b'"),
+        ("--partition", "", "''"),
+        ("--account", "caf\udce9", "'caf\\udce9'"),  # a non-UTF-8 byte in argv
+    ):
+        done = run_py(template, "--experiment", spec, "--executor", "slurm", option, value)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (
+            f"run: error: [slurm-bad-name] {option} {shown}: not a Slurm partition or account "
+            f"name {hint}"
+        )
+        _nothing_left(template)
+    done = run_py(template, "--experiment", spec, "--partition", "")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --partition, --account and --detach go with --executor slurm\n",
+    )  # fmt: skip
+    _nothing_left(template)
+
+
 def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: Path) -> None:
     spec = write_experiment(template, "plain", "command: [echo]\n")
     bin_dir = tmp_path / "bin"  # git, and no Slurm

@@ -90,8 +90,10 @@ def run(
         _slurm_task(slurm_task, slurm_stage)
     if executor not in EXECUTORS:
         raise UsageError(f"--executor {executor!r}: choose local or slurm")
-    if executor == "local" and (partition or account or detach):
+    if executor == "local" and (partition is not None or account is not None or detach):
         raise UsageError("--partition, --account and --detach go with --executor slurm")
+    if executor == "slurm":
+        _placing(partition, account)  # refused before anything is planned or written
     if executor == "slurm" and (reproduce_run or dry_run or reuse_earlier):
         raise UsageError("--executor slurm runs --experiment FILE or --pipeline FILE "
                          "(no --reproduce, --dry-run or --reuse yet)")  # fmt: skip
@@ -234,6 +236,6 @@ def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
 
 
 def _placing(partition: str | None, account: str | None, at_once: int | None = None) -> Placing:
-    from strataml.runner.slurmsweep import Placing
+    from strataml.runner.slurmsweep import checked_placing
 
-    return Placing(partition, account, at_once)
+    return checked_placing(partition, account, at_once)

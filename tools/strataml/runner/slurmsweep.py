@@ -47,6 +47,22 @@ class Placing:
     at_once: int | None = None  # --jobs N: at most N array tasks run at a time
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.,+-]+")  # what a partition or account name is made of
+
+
+def checked_placing(
+    partition: str | None, account: str | None, at_once: int | None = None
+) -> Placing:
+    """Refuse a value that would not stay one word of its #SBATCH line (a newline, a space)."""
+    for option, value in (("--partition", partition), ("--account", account)):
+        if value is not None and _NAME.fullmatch(value) is None:
+            raise StrataError(
+                f"[slurm-bad-name] {option} {value!r}: not a Slurm partition or account name "
+                "(hint: use letters, digits and _ . , + - only, as `sinfo` lists them)"
+            )
+    return Placing(partition, account, at_once)
+
+
 def script_lines(
     root: Path, batch: Path, planned: list[PlannedRun], resources: Resources, placing: Placing
 ) -> list[str]:
