@@ -336,6 +336,56 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     assert doctor.returncode == 0, doctor.stdout
 
 
+def test_a_signalled_task_whose_squeue_fails_is_sealed_failed_all_the_same(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", "command: [sleep, '300']\nresources:\n  memory: 100M\n")
+    fake = tmp_path / "fake"  # squeue fails on the node; sbatch and scancel are Slurm's own
+    fake.mkdir()
+    (fake / "squeue").write_text("#!/bin/sh\necho 'squeue: error: controller down' >&2\nexit 1\n")
+    (fake / "squeue").chmod(0o755)
+    env = {**slurm_env, "PATH": f"{fake}:{os.environ['PATH']}"}
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=env)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    _until(lambda: len(runs(repo)) == 1, 60)
+    (run_id,) = runs(repo)
+    log = repo / "runs" / run_id / "logs.txt"
+    _until(lambda: log.is_file(), 30)
+    # SIGTERM to the runner on the node: no slurmstepd line, so it asks squeue, which fails
+    os.kill(load_record(repo / "runs" / run_id)[1]["pid"], 15)
+    _until(lambda: _status(repo, run_id) != "running", 60)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    assert (system["status"], system["exit_code"], system["reason"]) == (
+        "failed", -15,
+        f"slurm ended job {job}_0: unknown (squeue failed: [slurm-unreachable] squeue refused: "
+        "squeue: error: controller down (hint: is slurmctld reachable? try `sinfo`))",
+    )  # fmt: skip
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+def test_a_claim_that_cannot_be_recorded_seals_the_run_failed(template: Path) -> None:
+    from strataml.runner import execute, session
+
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    (planned,) = session.plan(template, template / spec)
+
+    def claimed(run_id: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left on device"):
+        session.execute_run(
+            template, planned, interrupts=execute.Interrupts(), echo=None, claimed=claimed
+        )
+    (run_id,) = runs(template)
+    _, system, _ = load_record(template / "runs" / run_id)
+    assert (system["status"], system["exit_code"], system["reason"]) == (
+        "failed", None, "could not record the claim: [Errno 28] No space left on device",
+    )  # fmt: skip
+    assert doctor_script(template, "--strict").returncode == 0
+
+
 def _stage_table(stderr: str) -> list[tuple[str, str]]:
     """(stage, status) rows of the pipeline summary."""
     table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]

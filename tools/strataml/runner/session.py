@@ -26,6 +26,7 @@ from strataml.runner.record import (
     refuse_secrets,
 )
 from strataml.runner.reuse import find_reusable
+from strataml.runner.seal import seal_abandoned
 from strataml.yamltext import dump_yaml
 
 
@@ -62,7 +63,12 @@ def execute_run(
     ended_by: Callable[[Outcome], str | None] = lambda _: None,
 ) -> RunResult:  # fmt: skip
     run = begin_run(root, planned, notify=notify)
-    claimed(run.run_id)
+    try:
+        claimed(run.run_id)
+    except OSError as exc:  # e.g. a full disk: the run is claimed, so it is sealed, not left
+        run.reserve.unlink(missing_ok=True)  # the space set aside is what sealing writes into
+        seal_abandoned(root, run.run_id, f"could not record the claim: {exc}")
+        raise
     with run.log_path.open("ab", buffering=0) as log:
         outcome = execute(
             planned.experiment.command,
@@ -74,9 +80,12 @@ def execute_run(
             timeout_s=planned.experiment.timeout_s,
             interrupts=interrupts,
         )
-    return finish_run(
-        run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=ended_by(outcome)
-    )
+    try:
+        why = ended_by(outcome)
+    except BaseException:  # sealed all the same, then the bug's traceback
+        finish_run(run, planned, outcome, notify=notify, before_seal=before_seal)
+        raise
+    return finish_run(run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=why)
 
 
 def _command_env(

@@ -248,14 +248,19 @@ def ended_by(output: Path, placement: Placement) -> Callable[[Outcome], str | No
             return None
         index = placement.array_task_id
         name = placement.job_id if index is None else f"{placement.job_id}_{index}"
-        for task in slurm.tasks([placement.job_id]):
+        said = _stepd_says(output)  # written before slurmstepd signals: no need to ask
+        if said is not None:
+            return f"slurm ended job {name}: {said}"
+        try:
+            listed = slurm.tasks([placement.job_id])
+        except (slurm.SchedulerError, OSError) as exc:  # the run is sealed whatever squeue says
+            return f"slurm ended job {name}: unknown (squeue failed: {exc})"
+        for task in listed:
             if (index is None or index in task.tasks) and (
                 task.ended or task.state == "COMPLETING"
             ):
-                said = _stepd_says(output)
-                if said is None:
-                    said = task.state + ("" if task.reason in ("None", "") else f" ({task.reason})")
-                return f"slurm ended job {name}: {said}"
+                why = "" if task.reason in ("None", "") else f" ({task.reason})"
+                return f"slurm ended job {name}: {task.state}{why}"
         return None
 
     return why
