@@ -392,6 +392,30 @@ def _stage_table(stderr: str) -> list[tuple[str, str]]:
     return [(row.split()[0], row.split()[1]) for row in table]
 
 
+def _collect_trusts_the_run_not_a_lagging_marker(repo: Path, jobs: list[str]) -> None:
+    """A runner that died after sealing its stage's run left the marker `running`: collecting
+    again (Slurm still lists the jobs) keeps the sealed run exactly as it is."""
+    from strataml.registry.pipelines import load_pipeline
+    from strataml.runner import slurmpipeline
+
+    (batch,) = (p.parent for p in (repo / ".strata" / "slurm").glob("batch-*/pipeline.json"))
+    marker = batch / "stage-train.json"
+    run_id = json.loads(marker.read_text())["run_id"]
+    sealed = (repo / "runs" / run_id / "system.json").read_bytes()
+    marker.write_text(json.dumps({"exit_code": None, "run_id": run_id, "status": "running"}))
+    spec = load_pipeline(repo, repo / "pipelines" / "iris.yaml")
+    submission = slurmpipeline.PipelineSubmission(
+        batch, dict(zip(("prepare", "train", "evaluate"), jobs, strict=True))
+    )
+    told: list[str] = []
+    results = slurmpipeline.collect(repo, spec, submission, notify=told.append)
+    assert [(r.stage, r.status, r.exit_code) for r in results] == [
+        ("prepare", "succeeded", 0), ("train", "succeeded", 0), ("evaluate", "succeeded", 0),
+    ]  # fmt: skip
+    assert told == []
+    assert (repo / "runs" / run_id / "system.json").read_bytes() == sealed
+
+
 def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -418,6 +442,7 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     assert made["prepare"]["ended"] <= made["train"]["started"]
     assert made["train"]["ended"] <= made["evaluate"]["started"]
     assert doctor_script(repo, "--strict").returncode == 0
+    _collect_trusts_the_run_not_a_lagging_marker(repo, jobs)
 
     again = run_py(
         repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,

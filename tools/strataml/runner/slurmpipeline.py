@@ -16,6 +16,7 @@ from strataml.atomic import write_text_atomic
 from strataml.errors import StrataError
 from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.registry.runs import load_runs
+from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
 from strataml.runner.fingerprint import code_state
 from strataml.runner.pipeline import (
@@ -31,6 +32,7 @@ from strataml.runner.seal import seal_abandoned
 from strataml.runner.slurmsweep import (
     Placing,
     ended_by,
+    exit_of,
     new_batch,
     remove_batch,
     scheduler_reason,
@@ -135,6 +137,11 @@ def _write_marker(batch: Path, stage: str, document: dict[str, Any]) -> None:
     write_text_atomic(batch / f"stage-{stage}.json", json.dumps(document, sort_keys=True) + "\n")
 
 
+def _system(run_dir: Path) -> dict[str, Any]:
+    system: dict[str, Any] = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+    return system
+
+
 def _marker(batch: Path, stage: str) -> dict[str, Any] | None:
     try:
         found: dict[str, Any] = json.loads((batch / f"stage-{stage}.json").read_text())
@@ -154,15 +161,24 @@ def collect(
         job = submission.jobs[name]
         done = _marker(submission.batch, name)
         if done is not None and done["status"] == "running":
-            task = states.get(job)
-            why = (
-                scheduler_reason(job, 0, task).replace(f"{job}_0", job)
-                if task is not None
-                else f"slurm ended job {job}: no longer listed by squeue"
-            )
-            seal_abandoned(root, done["run_id"], why)
-            notify(f"{name}: {done['run_id']} failed: {why}")
-            done = {"status": "failed", "run_id": done["run_id"], "exit_code": 1}
+            # the marker may lag its run (the runner died after sealing): the run's own record
+            # decides, and a sealed run is never touched again
+            run_dir = root / rundir.RUNS / done["run_id"]
+            if _system(run_dir)["status"] == "running":
+                task = states.get(job)
+                why = (
+                    scheduler_reason(job, 0, task).replace(f"{job}_0", job)
+                    if task is not None
+                    else f"slurm ended job {job}: no longer listed by squeue"
+                )
+                seal_abandoned(root, done["run_id"], why)
+                notify(f"{name}: {done['run_id']} failed: {why}")
+            system = _system(run_dir)
+            done = {
+                "status": system["status"],
+                "run_id": done["run_id"],
+                "exit_code": exit_of(system),
+            }
         if done is not None:
             results[name] = StageResult(name, done["status"], done["run_id"], done["exit_code"])
             continue

@@ -163,12 +163,12 @@ def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunRe
             system = json.loads((run_dir / rundir.SYSTEM).read_text())
             notify(f"{run_id} failed: {system['reason']}")
         results.append(
-            RunResult(run_id, run_dir, system["status"], _exit(system), system["duration_s"])
+            RunResult(run_id, run_dir, system["status"], exit_of(system), system["duration_s"])
         )
     return results
 
 
-def _exit(system: dict[str, Any]) -> int:
+def exit_of(system: dict[str, Any]) -> int:
     """What a local runner of this run would have exited with (TFC-0002 R8)."""
     code = system["exit_code"]
     if system["status"] == "succeeded":
