@@ -261,6 +261,44 @@ def test_a_partition_or_account_that_is_not_one_name_is_refused_before_anything_
     _nothing_left(template)
 
 
+def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
+    template: Path,
+) -> None:
+    outside = dict.fromkeys(("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"), "")
+    sweep_hint = "(hint: `strata run --executor slurm` submits it)\n"
+    stage_hint = "(hint: `strata run --pipeline FILE --executor slurm` submits it)\n"
+    for args, said in (
+        (("--slurm-task", ".strata/slurm/nosuch"),
+         "[slurm-not-a-task] --slurm-task runs inside a Slurm array task only (no "
+         f"SLURM_ARRAY_TASK_ID) {sweep_hint}"),
+        (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
+         "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
+         f"SLURM_JOB_ID) {stage_hint}"),
+    ):  # fmt: skip
+        done = run_py(template, *args, env=outside)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
+    batch = template / ".strata" / "slurm" / "batch-0"
+    batch.mkdir(parents=True)
+    (batch / "pipeline.json").write_text('{"force": [], "pipeline": "pipelines/iris.yaml"}\n')
+    inside = {"SLURM_JOB_ID": "7", "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "0"}
+    no_batch = (
+        "(hint: --slurm-task takes the batch directory the script `--executor slurm` writes "
+        "names)\n"
+    )
+    for args, said in (
+        (("--slurm-task", ".strata/slurm/nosuch"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no sweep.json here {no_batch}"),
+        (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no pipeline.json here {no_batch}"),
+        (("--slurm-task", ".strata/slurm/batch-0", "--stage", "nosuch"),
+         "[slurm-no-stage] pipelines/iris.yaml: no stage 'nosuch' (hint: its stages are "
+         "prepare, train, evaluate)\n"),
+    ):  # fmt: skip
+        done = run_py(template, *args, env=inside)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
+    assert runs(template) == []
+
+
 def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: Path) -> None:
     spec = write_experiment(template, "plain", "command: [echo]\n")
     bin_dir = tmp_path / "bin"  # git, and no Slurm

@@ -34,6 +34,7 @@ from strataml.runner.slurmsweep import (
     ended_by,
     exit_of,
     new_batch,
+    read_batch,
     remove_batch,
     scheduler_reason,
     write_jobs,
@@ -103,8 +104,19 @@ def run_stage_task(
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
 ) -> StageResult:  # fmt: skip
     """Inside a stage's job: its upstream stages' runs from their markers, then the stage."""
-    request = json.loads((batch / PIPELINE).read_text(encoding="utf-8"))
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if not job_id:  # inside a Slurm job at all, before anything is read
+        raise StrataError(
+            "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
+            "SLURM_JOB_ID) (hint: `strata run --pipeline FILE --executor slurm` submits it)"
+        )
+    request = json.loads(read_batch(root, batch, PIPELINE))
     pipeline = load_pipeline(root, root / request["pipeline"])
+    if stage not in pipeline.stages:
+        raise StrataError(
+            f"[slurm-no-stage] {request['pipeline']}: no stage {stage!r} "
+            f"(hint: its stages are {', '.join(pipeline.order)})"
+        )
     prepared = prepare(root, pipeline)
     produced = {}
     for up in pipeline.stages[stage].upstream:
@@ -113,7 +125,7 @@ def run_stage_task(
             raise StrataError(f"stage {stage}: upstream {up} left no run in {batch}")
         produced[up] = done["run_id"]
     placement = Placement(
-        "slurm", os.environ.get("SLURM_JOB_ID", "0"), None,
+        "slurm", job_id, None,
         os.environ.get("SLURM_CLUSTER_NAME") or None,
     )  # fmt: skip
 

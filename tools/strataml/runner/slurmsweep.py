@@ -217,7 +217,8 @@ def run_task(
     notify: Notify,
 ) -> RunResult:  # fmt: skip
     """Inside array task i: plan the sweep again and run point i as the runner runs any (R23)."""
-    request = json.loads((batch / SWEEP).read_text(encoding="utf-8"))
+    task_placement(dict(os.environ))  # inside a task at all, before anything is read
+    request = json.loads(read_batch(root, batch, SWEEP))
     planned = session.plan(
         root, root / request["experiment"], overrides=request["overrides"],
         name=request["name"], tags=tuple(request["tags"]),
@@ -229,6 +230,16 @@ def run_task(
         claimed=mark_claimed(batch, point.placement),
         ended_by=ended_by(batch / f"task-{point.placement.array_task_id}.out", point.placement),
     )  # fmt: skip
+
+
+def read_batch(root: Path, batch: Path, name: str) -> str:
+    try:
+        return (batch / name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StrataError(
+            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: "
+            "--slurm-task takes the batch directory the script `--executor slurm` writes names)"
+        ) from exc
 
 
 def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
