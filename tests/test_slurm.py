@@ -86,11 +86,12 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
     (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
-    assert script.read_text().splitlines()[1:9] == [
-        "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
+    runner = f"{sys.executable} -m strataml run --slurm-task {script.parent}"
+    assert script.read_text().splitlines() == [
+        "#!/bin/sh", "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
         f"#SBATCH --output={script.parent}/task-%a.out", f"#SBATCH --chdir={repo}",
-        "#SBATCH --export=ALL", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=200M",
-        "#SBATCH --time=5",
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --cpus-per-task=1",
+        "#SBATCH --mem=200M", "#SBATCH --time=5", f"exec {runner}",
     ]  # fmt: skip
     assert job_id.isdigit()
     made = runs(repo)
@@ -465,6 +466,14 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     assert first.returncode == 0, first.stderr
     jobs = first.stdout.split()
     assert len(jobs) == 3
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/stage-train.sh")
+    runner = f"{sys.executable} -m strataml run --slurm-task {script.parent} --stage train"
+    assert script.read_text().splitlines() == [
+        "#!/bin/sh", "#SBATCH --job-name=strata-train",
+        f"#SBATCH --output={script.parent}/stage-train.out", f"#SBATCH --chdir={repo}",
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
+        "#SBATCH --kill-on-invalid-dep=yes", f"exec {runner}",
+    ]  # fmt: skip
     assert _stage_table(first.stderr) == [
         ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
     ]  # fmt: skip

@@ -56,6 +56,7 @@ def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Plac
         f"--output={batch}/stage-{stage}.out",
         f"--chdir={root}",
         "--export=ALL",
+        "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]

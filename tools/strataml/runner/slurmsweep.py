@@ -73,6 +73,7 @@ def script_lines(
         f"--output={batch}/task-%a.out",
         f"--chdir={root}",
         "--export=ALL",
+        "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
     if resources.cpus is not None:
         directives.append(f"--cpus-per-task={resources.cpus}")
