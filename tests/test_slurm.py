@@ -89,7 +89,7 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     runner = f"{sys.executable} -m strataml run --slurm-task {script.parent}"
     assert script.read_text().splitlines() == [
         "#!/bin/sh", "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
-        f"#SBATCH --output={script.parent}/task-%a.out", f"#SBATCH --chdir={repo}",
+        f'#SBATCH --output="{script.parent}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
         "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --cpus-per-task=1",
         "#SBATCH --mem=200M", "#SBATCH --time=5", f"exec {runner}",
     ]  # fmt: skip
@@ -197,6 +197,39 @@ def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recor
     codes = {d["code"] for d in json.loads(doctor.stdout)["diagnostics"]}
     assert not codes & {"RUN006", "RUN007", "RUN008"}, doctor.stdout
     assert doctor.returncode == 0, doctor.stdout
+
+
+def test_a_repository_path_with_a_space_and_a_percent_sign_runs_on_slurm(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "a dir 100%a")
+    spec = write_experiment(repo, "plain", "command: [echo, said]\nresources:\n  memory: 100M\n")
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", env=slurm_env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    batch = str(script.parent).replace("%", "%%")
+    assert script.read_text().splitlines()[3:5] == [
+        f'#SBATCH --output="{batch}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
+    ]  # fmt: skip
+    (run_id,) = runs(repo)
+    said = f"[strata] {run_id} started: runs/{run_id}/\nsaid\n"
+    assert (script.parent / "task-0.out").read_text() == said
+    assert _status(repo, run_id) == "succeeded"
+
+
+def test_a_repository_path_with_a_double_quote_is_refused_for_slurm(tmp_path: Path) -> None:
+    repo = fork_template(tmp_path / 'say "hi"')
+    spec = write_experiment(repo, "plain", "command: [echo]\n")
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    refused = (
+        f"run: error: [slurm-bad-path] {str(repo)!r}: a path with a double quote or a newline "
+        "cannot be written in an #SBATCH line (hint: move the repository to a plainer path)\n"
+    )
+    assert done.stderr == refused
+    done = run_py(repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm")
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", refused)
+    _nothing_left(repo)
 
 
 def _nothing_left(repo: Path) -> None:
@@ -470,7 +503,7 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     runner = f"{sys.executable} -m strataml run --slurm-task {script.parent} --stage train"
     assert script.read_text().splitlines() == [
         "#!/bin/sh", "#SBATCH --job-name=strata-train",
-        f"#SBATCH --output={script.parent}/stage-train.out", f"#SBATCH --chdir={repo}",
+        f'#SBATCH --output="{script.parent}/stage-train.out"', f'#SBATCH --chdir="{repo}"',
         "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
         "#SBATCH --kill-on-invalid-dep=yes", f"exec {runner}",
     ]  # fmt: skip

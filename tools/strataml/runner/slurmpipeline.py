@@ -34,6 +34,7 @@ from strataml.runner.slurmsweep import (
     ended_by,
     exit_of,
     new_batch,
+    path_directive,
     read_batch,
     remove_batch,
     scheduler_reason,
@@ -53,8 +54,8 @@ class PipelineSubmission:
 def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Placing) -> str:
     directives = [
         f"--job-name=strata-{stage}",
-        f"--output={batch}/stage-{stage}.out",
-        f"--chdir={root}",
+        path_directive("--output", f"{batch}/", pattern=f"stage-{stage}.out"),
+        path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
@@ -80,6 +81,7 @@ def submit_pipeline(
     code = code_state(root)
     for stage in prepared.values():
         refuse_secrets(plan_stage(pipeline, stage, {}, code))
+    path_directive("--chdir", str(root))  # refused before the batch is made
     batch = new_batch(root)
     jobs: dict[str, str] = {}
     try:

@@ -70,8 +70,8 @@ def script_lines(
     directives = [
         f"--job-name=strata-{planned[0].experiment.name}",
         f"--array=0-{len(planned) - 1}" + (f"%{placing.at_once}" if placing.at_once else ""),
-        f"--output={batch}/task-%a.out",
-        f"--chdir={root}",
+        path_directive("--output", f"{batch}/", pattern="task-%a.out"),
+        path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
@@ -91,10 +91,23 @@ def script_lines(
     return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
 
 
+def path_directive(option: str, path: str, *, pattern: str = "") -> str:
+    """`--option="path"`: Slurm reads a double-quoted value whole (a space stays in it); in a
+    filename pattern a `%` of the path is written `%%`."""
+    if '"' in path or "\n" in path:
+        raise StrataError(
+            f"[slurm-bad-path] {path!r}: a path with a double quote or a newline cannot be "
+            "written in an #SBATCH line (hint: move the repository to a plainer path)"
+        )
+    value = path.replace("%", "%%") + pattern if pattern else path
+    return f'{option}="{value}"'
+
+
 def submit_sweep(
     root: Path, planned: list[PlannedRun], *, request: dict[str, Any], placing: Placing
 ) -> Submission:
     """Write the batch under .strata/slurm/ and sbatch it; on refusal nothing is left (R23)."""
+    path_directive("--chdir", str(root))  # refused before the batch is made
     batch = new_batch(root)
     try:
         sweep = {**request, "fingerprints": [p.fingerprint for p in planned]}
