@@ -153,6 +153,8 @@ def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recor
     assert done.returncode == 0, done.stderr
     job = done.stdout.strip()
     assert re.fullmatch(r"[0-9]+", job)
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    assert script.read_text().splitlines()[2] == "#SBATCH --array=0-1"  # no --jobs: no cap
     assert done.stderr == f"[strata] slurm job {job}: 2 task(s) submitted\n"
     listed = _strata(repo, "runs", "list")
     assert listed.returncode == 0, listed.stderr
@@ -204,12 +206,15 @@ def test_a_repository_path_with_a_space_and_a_percent_sign_runs_on_slurm(
 ) -> None:
     repo = fork_template(tmp_path / "a dir 100%a")
     spec = write_experiment(repo, "plain", "command: [echo, said]\nresources:\n  memory: 100M\n")
-    done = run_py(repo, "--experiment", spec, "--executor", "slurm", env=slurm_env, timeout=120)
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "1", env=slurm_env,
+        timeout=120,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
     batch = str(script.parent).replace("%", "%%")
-    assert script.read_text().splitlines()[3:5] == [
-        f'#SBATCH --output="{batch}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
+    assert script.read_text().splitlines()[2:5] == [
+        "#SBATCH --array=0-0%1", f'#SBATCH --output="{batch}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
     ]  # fmt: skip
     (run_id,) = runs(repo)
     said = f"[strata] {run_id} started: runs/{run_id}/\nsaid\n"

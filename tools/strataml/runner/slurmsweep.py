@@ -69,7 +69,8 @@ def script_lines(
     """The sbatch script: one array task per point, the runner itself on the node (R23)."""
     directives = [
         f"--job-name=strata-{planned[0].experiment.name}",
-        f"--array=0-{len(planned) - 1}" + (f"%{placing.at_once}" if placing.at_once else ""),
+        f"--array=0-{len(planned) - 1}"
+        + (f"%{placing.at_once}" if placing.at_once is not None else ""),
         path_directive("--output", f"{batch}/", pattern="task-%a.out"),
         path_directive("--chdir", str(root)),
         "--export=ALL",
