@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -473,6 +474,47 @@ def _stage_table(stderr: str) -> list[tuple[str, str]]:
     """(stage, status) rows of the pipeline summary."""
     table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]
     return [(row.split()[0], row.split()[1]) for row in table]
+
+
+def test_a_sweep_whose_command_writes_untracked_files_runs_every_point_on_slurm(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    # as Lightning writes lightning_logs/: untracked, not ignored, so part of the code tree
+    spec = write_experiment(
+        repo, "writes",
+        "command: [sh, -c, 'mkdir -p scratch_logs && echo $STRATA_RUN_ID > "
+        "scratch_logs/$STRATA_RUN_ID.txt']\n"
+        "params:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2, 3]\nresources:\n  memory: 100M\n",
+    )  # fmt: skip
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "1", env=slurm_env,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("  3 succeeded\n"), done.stderr
+    made = runs(repo)
+    assert sorted(p.name for p in (repo / "scratch_logs").iterdir()) == [f"{r}.txt" for r in made]
+    trees = {load_record(repo / "runs" / r)[0]["code"]["tree_hash"] for r in made}
+    assert len(trees) == 1  # every task records the code it was submitted with
+    shutil.rmtree(repo / "scratch_logs")  # not part of the layout (LAY001)
+    assert doctor_script(repo, "--strict").returncode == 0
+
+    # A tracked file changed after the submission still refuses the point.
+    (repo / "experiments" / "writes.yaml").write_text(
+        (repo / "experiments" / "writes.yaml").read_text().replace("n: [1, 2, 3]", "n: [1]")
+    )
+    (batch,) = (p.parent for p in (repo / ".strata" / "slurm").glob("batch-*/sweep.json"))
+    outside = run_py(
+        repo, "--slurm-task", str(batch),
+        env={"SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "1"},
+    )  # fmt: skip
+    assert (outside.returncode, outside.stderr) == (
+        2,
+        f"run: error: [slurm-point-changed] {batch.relative_to(repo).as_posix()}: point 1 is "
+        "not the one submitted: the experiment, its inputs or the code changed since (hint: "
+        "submit the sweep again)\n",
+    )  # fmt: skip
 
 
 def _collect_trusts_the_run_not_a_lagging_marker(repo: Path, jobs: list[str]) -> None:

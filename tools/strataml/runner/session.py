@@ -14,7 +14,7 @@ from strataml.registry.runrecord import RunRecord
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts, Outcome, execute
 from strataml.runner.experiment import expand, load_experiment, parse_override
-from strataml.runner.fingerprint import code_state
+from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import resolve_inputs
 from strataml.runner.record import (
     Notify,
@@ -32,13 +32,14 @@ from strataml.yamltext import dump_yaml
 
 def plan(
     root: Path, experiment_path: Path, *, overrides: list[str] | None = None, name: str | None = None,
-    tags: tuple[str, ...] = (),
+    tags: tuple[str, ...] = (), code: CodeState | None = None,
 ) -> list[PlannedRun]:  # fmt: skip
-    """Resolve everything a run needs, or raise; nothing is created (TFC-0002 R4)."""
+    """Resolve everything a run needs, or raise; nothing is created (TFC-0002 R4); `code`, a
+    submission's code state, stands for this checkout's (a Slurm task, R23)."""
     experiment = load_experiment(root, experiment_path)
     points = expand(experiment, [parse_override(text) for text in overrides or ()])
     inputs = resolve_inputs(root, experiment.inputs)
-    code = code_state(root)
+    code = code if code is not None else code_state(root)
     all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
     planned = [planned_run(experiment, params, inputs, code, name, all_tags) for params in points]
     for point in planned:

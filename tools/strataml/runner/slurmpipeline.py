@@ -7,7 +7,7 @@ import json
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,7 +18,7 @@ from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.registry.runs import load_runs
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
-from strataml.runner.fingerprint import code_state
+from strataml.runner.fingerprint import code_state, tracked_identity
 from strataml.runner.pipeline import (
     NOT_RUN,
     StageResult,
@@ -38,6 +38,7 @@ from strataml.runner.slurmsweep import (
     read_batch,
     remove_batch,
     scheduler_reason,
+    submitted_code,
     write_jobs,
 )
 from strataml.workspace import relative
@@ -85,7 +86,10 @@ def submit_pipeline(
     batch = new_batch(root)
     jobs: dict[str, str] = {}
     try:
-        request = {"pipeline": relative(root, path.resolve()), "force": list(force)}
+        request = {
+            "pipeline": relative(root, path.resolve()), "force": list(force),
+            "code": asdict(code), "tracked": tracked_identity(root),
+        }  # fmt: skip
         write_text_atomic(batch / PIPELINE, json.dumps(request, sort_keys=True) + "\n")
         for name in pipeline.order:
             script = batch / f"stage-{name}.sh"
@@ -137,7 +141,7 @@ def run_stage_task(
 
     result = run_stage(
         root, pipeline, prepared[stage], produced, force=tuple(request["force"]),
-        code=code_state(root), succeeded=load_runs(root, status="succeeded"),
+        code=submitted_code(root, request) or code_state(root), succeeded=load_runs(root, status="succeeded"),
         interrupts=interrupts, echo=echo, notify=notify, claimed=claimed,
         ended_by=ended_by(batch / f"stage-{stage}.out", placement), placement=placement,
     )  # fmt: skip

@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +22,7 @@ from strataml.errors import StrataError
 from strataml.runner import rundir, session
 from strataml.runner.execute import Interrupts, Outcome
 from strataml.runner.experiment import Resources
+from strataml.runner.fingerprint import CodeState, tracked_identity
 from strataml.runner.record import Notify, Placement, PlannedRun, RunResult
 from strataml.runner.seal import seal_abandoned
 from strataml.workspace import relative
@@ -111,7 +112,10 @@ def submit_sweep(
     path_directive("--chdir", str(root))  # refused before the batch is made
     batch = new_batch(root)
     try:
-        sweep = {**request, "fingerprints": [p.fingerprint for p in planned]}
+        sweep = {
+            **request, "fingerprints": [p.fingerprint for p in planned],
+            "code": asdict(planned[0].code), "tracked": tracked_identity(root),
+        }  # fmt: skip
         write_text_atomic(batch / SWEEP, json.dumps(sweep, indent=2, sort_keys=True) + "\n")
         script = batch / "sweep.sh"
         resources = planned[0].experiment.resources
@@ -236,7 +240,7 @@ def run_task(
     request = json.loads(read_batch(root, batch, SWEEP))
     planned = session.plan(
         root, root / request["experiment"], overrides=request["overrides"],
-        name=request["name"], tags=tuple(request["tags"]),
+        name=request["name"], tags=tuple(request["tags"]), code=submitted_code(root, request),
     )  # fmt: skip
     point = task_point(root, batch, planned)
     assert point.placement is not None
@@ -245,6 +249,15 @@ def run_task(
         claimed=mark_claimed(batch, point.placement),
         ended_by=ended_by(batch / f"task-{point.placement.array_task_id}.out", point.placement),
     )  # fmt: skip
+
+
+def submitted_code(root: Path, request: dict[str, Any]) -> CodeState | None:
+    """The submission's code state while HEAD and the tracked files are unchanged: files an
+    earlier task's command wrote (untracked) do not change the points (R23)."""
+    tracked = request.get("tracked")
+    if tracked is None or tracked != tracked_identity(root):
+        return None  # the task's own code state: changed code refuses the point
+    return CodeState(**request["code"])
 
 
 def read_batch(root: Path, batch: Path, name: str) -> str:
