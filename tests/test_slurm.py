@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -86,11 +87,12 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
     (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
-    assert script.read_text().splitlines()[1:9] == [
-        "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
-        f"#SBATCH --output={script.parent}/task-%a.out", f"#SBATCH --chdir={repo}",
-        "#SBATCH --export=ALL", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=200M",
-        "#SBATCH --time=5",
+    runner = f"{sys.executable} -m strataml run --slurm-task {script.parent}"
+    assert script.read_text().splitlines() == [
+        "#!/bin/sh", "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
+        f'#SBATCH --output="{script.parent}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --cpus-per-task=1",
+        "#SBATCH --mem=200M", "#SBATCH --time=5", f"exec {runner}",
     ]  # fmt: skip
     assert job_id.isdigit()
     made = runs(repo)
@@ -146,24 +148,32 @@ def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recor
 ) -> None:
     repo = fork_template(tmp_path / "repo")
     spec = write_experiment(repo, "sleepy", SLEEP)
-    began = time.monotonic()
     done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
-    assert time.monotonic() - began < 15
     assert done.returncode == 0, done.stderr
     job = done.stdout.strip()
     assert re.fullmatch(r"[0-9]+", job)
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    assert script.read_text().splitlines()[2] == "#SBATCH --array=0-1"  # no --jobs: no cap
     assert done.stderr == f"[strata] slurm job {job}: 2 task(s) submitted\n"
     listed = _strata(repo, "runs", "list")
     assert listed.returncode == 0, listed.stderr
-    tail = listed.stdout[listed.stdout.index(f"slurm job {job} ") :]
-    assert re.fullmatch(
-        rf"slurm job {job} \(sleepy, 2 points\): 2 (PENDING|RUNNING)\n"
-        rf"  {job}_0           \1      .+\n  {job}_1           \1      .+\n",
-        tail,
-    ) or re.fullmatch(
-        rf"slurm job {job} \(sleepy, 2 points\): 1 PENDING, 1 RUNNING\n(  {job}_[01] .+\n){{2}}",
-        tail,
-    ), tail
+    head, *rows = listed.stdout[listed.stdout.index(f"slurm job {job} ") :].splitlines()
+    shown = set()
+    for row in rows:  # `  <job>_<task or [range]>  <STATE>  <reason>`, columns padded
+        found = re.fullmatch(rf"  {job}_(\S+) +([A-Z]+) +\S.*", row)
+        assert found is not None, row
+        assert row.startswith(f"  {f'{job}_{found[1]}':<{len(job) + 11}}  {found[2]:<11}  ")
+        shown.add((found[1], found[2]))
+    # Every state the scheduler may be in just after the submission, nothing else:
+    # the array still one pending row, then split, then its tasks starting.
+    assert (head.removeprefix(f"slurm job {job} (sleepy, 2 points): "), shown) in [
+        ("2 PENDING", {("[0-1]", "PENDING")}),
+        ("2 PENDING", {("0", "PENDING"), ("1", "PENDING")}),
+        ("1 PENDING, 1 RUNNING", {("0", "RUNNING"), ("1", "PENDING")}),
+        ("1 PENDING, 1 RUNNING", {("0", "PENDING"), ("1", "RUNNING")}),
+        ("2 RUNNING", {("0", "RUNNING"), ("1", "RUNNING")}),
+    ], listed.stdout
+    assert head.startswith(f"slurm job {job} (sleepy, 2 points): ")
 
     _until(lambda: len(runs(repo)) == 2, 60)  # both tasks have claimed their runs
     by_task = {}
@@ -196,6 +206,42 @@ def test_a_detached_sweep_returns_its_job_and_tasks_the_scheduler_ends_are_recor
     codes = {d["code"] for d in json.loads(doctor.stdout)["diagnostics"]}
     assert not codes & {"RUN006", "RUN007", "RUN008"}, doctor.stdout
     assert doctor.returncode == 0, doctor.stdout
+
+
+def test_a_repository_path_with_a_space_and_a_percent_sign_runs_on_slurm(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "a dir 100%a")
+    spec = write_experiment(repo, "plain", "command: [echo, said]\nresources:\n  memory: 100M\n")
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "1", env=slurm_env,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/sweep.sh")
+    batch = str(script.parent).replace("%", "%%")
+    assert script.read_text().splitlines()[2:5] == [
+        "#SBATCH --array=0-0%1", f'#SBATCH --output="{batch}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
+    ]  # fmt: skip
+    (run_id,) = runs(repo)
+    said = f"[strata] {run_id} started: runs/{run_id}/\nsaid\n"
+    assert (script.parent / "task-0.out").read_text() == said
+    assert _status(repo, run_id) == "succeeded"
+
+
+def test_a_repository_path_with_a_double_quote_is_refused_for_slurm(tmp_path: Path) -> None:
+    repo = fork_template(tmp_path / 'say "hi"')
+    spec = write_experiment(repo, "plain", "command: [echo]\n")
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm")
+    assert (done.returncode, done.stdout) == (2, "")
+    refused = (
+        f"run: error: [slurm-bad-path] {str(repo)!r}: a path with a double quote or a newline "
+        "cannot be written in an #SBATCH line (hint: move the repository to a plainer path)\n"
+    )
+    assert done.stderr == refused
+    done = run_py(repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm")
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", refused)
+    _nothing_left(repo)
 
 
 def _nothing_left(repo: Path) -> None:
@@ -234,6 +280,69 @@ def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
         2, "run: error: --executor 'ray': choose local or slurm\n",
     )  # fmt: skip
     _nothing_left(template)
+
+
+def test_a_partition_or_account_that_is_not_one_name_is_refused_before_anything_is_written(
+    template: Path,
+) -> None:
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    hint = "(hint: use letters, digits and _ . , + - only, as `sinfo` lists them)\n"
+    for option, value, shown in (
+        ("--partition", "gpu\ntouch /tmp/owned", "'gpu\\ntouch /tmp/owned'"),
+        ("--account", "a b", "'a b'"),
+        ("--partition", "", "''"),
+        ("--account", "caf\udce9", "'caf\\udce9'"),  # a non-UTF-8 byte in argv
+    ):
+        done = run_py(template, "--experiment", spec, "--executor", "slurm", option, value)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (
+            f"run: error: [slurm-bad-name] {option} {shown}: not a Slurm partition or account "
+            f"name {hint}"
+        )
+        _nothing_left(template)
+    done = run_py(template, "--experiment", spec, "--partition", "")
+    assert (done.returncode, done.stderr) == (
+        2, "run: error: --partition, --account and --detach go with --executor slurm\n",
+    )  # fmt: skip
+    _nothing_left(template)
+
+
+def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
+    template: Path,
+) -> None:
+    outside = dict.fromkeys(("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"), "")
+    sweep_hint = "(hint: `strata run --executor slurm` submits it)\n"
+    stage_hint = "(hint: `strata run --pipeline FILE --executor slurm` submits it)\n"
+    for args, said in (
+        (("--slurm-task", ".strata/slurm/nosuch"),
+         "[slurm-not-a-task] --slurm-task runs inside a Slurm array task only (no "
+         f"SLURM_ARRAY_TASK_ID) {sweep_hint}"),
+        (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
+         "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
+         f"SLURM_JOB_ID) {stage_hint}"),
+    ):  # fmt: skip
+        done = run_py(template, *args, env=outside)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
+    batch = template / ".strata" / "slurm" / "batch-0"
+    batch.mkdir(parents=True)
+    (batch / "pipeline.json").write_text('{"force": [], "pipeline": "pipelines/iris.yaml"}\n')
+    inside = {"SLURM_JOB_ID": "7", "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "0"}
+    no_batch = (
+        "(hint: --slurm-task takes the batch directory the script `--executor slurm` writes "
+        "names)\n"
+    )
+    for args, said in (
+        (("--slurm-task", ".strata/slurm/nosuch"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no sweep.json here {no_batch}"),
+        (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no pipeline.json here {no_batch}"),
+        (("--slurm-task", ".strata/slurm/batch-0", "--stage", "nosuch"),
+         "[slurm-no-stage] pipelines/iris.yaml: no stage 'nosuch' (hint: its stages are "
+         "prepare, train, evaluate)\n"),
+    ):  # fmt: skip
+        done = run_py(template, *args, env=inside)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
+    assert runs(template) == []
 
 
 def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: Path) -> None:
@@ -311,10 +420,125 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     assert doctor.returncode == 0, doctor.stdout
 
 
+def test_a_signalled_task_whose_squeue_fails_is_sealed_failed_all_the_same(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", "command: [sleep, '300']\nresources:\n  memory: 100M\n")
+    fake = tmp_path / "fake"  # squeue fails on the node; sbatch and scancel are Slurm's own
+    fake.mkdir()
+    (fake / "squeue").write_text("#!/bin/sh\necho 'squeue: error: controller down' >&2\nexit 1\n")
+    (fake / "squeue").chmod(0o755)
+    env = {**slurm_env, "PATH": f"{fake}:{os.environ['PATH']}"}
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=env)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    _until(lambda: len(runs(repo)) == 1, 60)
+    (run_id,) = runs(repo)
+    log = repo / "runs" / run_id / "logs.txt"
+    _until(lambda: log.is_file(), 30)
+    # SIGTERM to the runner on the node: no slurmstepd line, so it asks squeue, which fails
+    os.kill(load_record(repo / "runs" / run_id)[1]["pid"], 15)
+    _until(lambda: _status(repo, run_id) != "running", 60)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    assert (system["status"], system["exit_code"], system["reason"]) == (
+        "failed", -15,
+        f"slurm ended job {job}_0: unknown (squeue failed: [slurm-unreachable] squeue refused: "
+        "squeue: error: controller down (hint: is slurmctld reachable? try `sinfo`))",
+    )  # fmt: skip
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+def test_a_claim_that_cannot_be_recorded_seals_the_run_failed(template: Path) -> None:
+    from strataml.runner import execute, session
+
+    spec = write_experiment(template, "plain", "command: [echo]\n")
+    (planned,) = session.plan(template, template / spec)
+
+    def claimed(run_id: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left on device"):
+        session.execute_run(
+            template, planned, interrupts=execute.Interrupts(), echo=None, claimed=claimed
+        )
+    (run_id,) = runs(template)
+    _, system, _ = load_record(template / "runs" / run_id)
+    assert (system["status"], system["exit_code"], system["reason"]) == (
+        "failed", None, "could not record the claim: [Errno 28] No space left on device",
+    )  # fmt: skip
+    assert doctor_script(template, "--strict").returncode == 0
+
+
 def _stage_table(stderr: str) -> list[tuple[str, str]]:
     """(stage, status) rows of the pipeline summary."""
     table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]
     return [(row.split()[0], row.split()[1]) for row in table]
+
+
+def test_a_sweep_whose_command_writes_untracked_files_runs_every_point_on_slurm(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    # as Lightning writes lightning_logs/: untracked, not ignored, so part of the code tree
+    spec = write_experiment(
+        repo, "writes",
+        "command: [sh, -c, 'mkdir -p scratch_logs && echo $STRATA_RUN_ID > "
+        "scratch_logs/$STRATA_RUN_ID.txt']\n"
+        "params:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2, 3]\nresources:\n  memory: 100M\n",
+    )  # fmt: skip
+    done = run_py(
+        repo, "--experiment", spec, "--executor", "slurm", "--jobs", "1", env=slurm_env,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("  3 succeeded\n"), done.stderr
+    made = runs(repo)
+    assert sorted(p.name for p in (repo / "scratch_logs").iterdir()) == [f"{r}.txt" for r in made]
+    trees = {load_record(repo / "runs" / r)[0]["code"]["tree_hash"] for r in made}
+    assert len(trees) == 1  # every task records the code it was submitted with
+    shutil.rmtree(repo / "scratch_logs")  # not part of the layout (LAY001)
+    assert doctor_script(repo, "--strict").returncode == 0
+
+    # A tracked file changed after the submission still refuses the point.
+    (repo / "experiments" / "writes.yaml").write_text(
+        (repo / "experiments" / "writes.yaml").read_text().replace("n: [1, 2, 3]", "n: [1]")
+    )
+    (batch,) = (p.parent for p in (repo / ".strata" / "slurm").glob("batch-*/sweep.json"))
+    outside = run_py(
+        repo, "--slurm-task", str(batch),
+        env={"SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "1"},
+    )  # fmt: skip
+    assert (outside.returncode, outside.stderr) == (
+        2,
+        f"run: error: [slurm-point-changed] {batch.relative_to(repo).as_posix()}: point 1 is "
+        "not the one submitted: the experiment, its inputs or the code changed since (hint: "
+        "submit the sweep again)\n",
+    )  # fmt: skip
+
+
+def _collect_trusts_the_run_not_a_lagging_marker(repo: Path, jobs: list[str]) -> None:
+    """A runner that died after sealing its stage's run left the marker `running`: collecting
+    again (Slurm still lists the jobs) keeps the sealed run exactly as it is."""
+    from strataml.registry.pipelines import load_pipeline
+    from strataml.runner import slurmpipeline
+
+    (batch,) = (p.parent for p in (repo / ".strata" / "slurm").glob("batch-*/pipeline.json"))
+    marker = batch / "stage-train.json"
+    run_id = json.loads(marker.read_text())["run_id"]
+    sealed = (repo / "runs" / run_id / "system.json").read_bytes()
+    marker.write_text(json.dumps({"exit_code": None, "run_id": run_id, "status": "running"}))
+    spec = load_pipeline(repo, repo / "pipelines" / "iris.yaml")
+    submission = slurmpipeline.PipelineSubmission(
+        batch, dict(zip(("prepare", "train", "evaluate"), jobs, strict=True))
+    )
+    told: list[str] = []
+    results = slurmpipeline.collect(repo, spec, submission, notify=told.append)
+    assert [(r.stage, r.status, r.exit_code) for r in results] == [
+        ("prepare", "succeeded", 0), ("train", "succeeded", 0), ("evaluate", "succeeded", 0),
+    ]  # fmt: skip
+    assert told == []
+    assert (repo / "runs" / run_id / "system.json").read_bytes() == sealed
 
 
 def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally(
@@ -328,6 +552,14 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     assert first.returncode == 0, first.stderr
     jobs = first.stdout.split()
     assert len(jobs) == 3
+    (script,) = (repo / ".strata" / "slurm").glob("batch-*/stage-train.sh")
+    runner = f"{sys.executable} -m strataml run --slurm-task {script.parent} --stage train"
+    assert script.read_text().splitlines() == [
+        "#!/bin/sh", "#SBATCH --job-name=strata-train",
+        f'#SBATCH --output="{script.parent}/stage-train.out"', f'#SBATCH --chdir="{repo}"',
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
+        "#SBATCH --kill-on-invalid-dep=yes", f"exec {runner}",
+    ]  # fmt: skip
     assert _stage_table(first.stderr) == [
         ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
     ]  # fmt: skip
@@ -343,6 +575,7 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     assert made["prepare"]["ended"] <= made["train"]["started"]
     assert made["train"]["ended"] <= made["evaluate"]["started"]
     assert doctor_script(repo, "--strict").returncode == 0
+    _collect_trusts_the_run_not_a_lagging_marker(repo, jobs)
 
     again = run_py(
         repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,

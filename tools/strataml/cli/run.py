@@ -52,8 +52,9 @@ def run(
         list[str] | None, typer.Option("--tag", metavar="TAG", help="Add a tag (repeatable).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", min=1, metavar="N", help="Sweep points run side by side.")
-    ] = 1,
+        int | None,
+        typer.Option("--jobs", min=1, metavar="N", help="Sweep points run side by side."),
+    ] = None,
     pipeline: Annotated[
         Path | None,
         typer.Option("--pipeline", metavar="FILE", help="Run a pipeline (pipelines/*.yaml)."),
@@ -90,14 +91,16 @@ def run(
         _slurm_task(slurm_task, slurm_stage)
     if executor not in EXECUTORS:
         raise UsageError(f"--executor {executor!r}: choose local or slurm")
-    if executor == "local" and (partition or account or detach):
+    if executor == "local" and (partition is not None or account is not None or detach):
         raise UsageError("--partition, --account and --detach go with --executor slurm")
+    if executor == "slurm":
+        _placing(partition, account)  # refused before anything is planned or written
     if executor == "slurm" and (reproduce_run or dry_run or reuse_earlier):
         raise UsageError("--executor slurm runs --experiment FILE or --pipeline FILE "
                          "(no --reproduce, --dry-run or --reuse yet)")  # fmt: skip
     if reproduce_run is not None:
         if (
-            experiment or overrides or dry_run or reuse_earlier or name or tags or jobs != 1
+            experiment or overrides or dry_run or reuse_earlier or name or tags or jobs not in (None, 1)
             or pipeline or force
         ):  # fmt: skip
             raise UsageError("--reproduce RUN takes no other option: it runs the recorded config")
@@ -107,7 +110,7 @@ def run(
             raise UsageError("--pipeline FILE takes only --jobs and --force")
         if executor == "slurm":
             _slurm_pipeline(pipeline, tuple(force or ()), _placing(partition, account), detach)
-        _pipeline(pipeline, jobs, tuple(force or ()))
+        _pipeline(pipeline, jobs or 1, tuple(force or ()))
     if force:
         raise UsageError("--force STAGE goes with --pipeline FILE")
     if experiment is None:
@@ -124,12 +127,12 @@ def run(
             "experiment": relative(root, experiment.resolve()), "overrides": overrides or [],
             "name": name, "tags": tags or [],
         }  # fmt: skip
-        placing = _placing(partition, account, jobs if jobs > 1 else None)
+        placing = _placing(partition, account, jobs)  # an explicit --jobs N always caps
         _slurm_sweep(root, planned, request, placing, detach=detach)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
         results = session.run_all(
-            root, planned, jobs=jobs, reuse_earlier=reuse_earlier, interrupts=interrupts,
+            root, planned, jobs=jobs or 1, reuse_earlier=reuse_earlier, interrupts=interrupts,
             echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
         )  # fmt: skip
     if len(planned) > 1:
@@ -234,6 +237,6 @@ def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
 
 
 def _placing(partition: str | None, account: str | None, at_once: int | None = None) -> Placing:
-    from strataml.runner.slurmsweep import Placing
+    from strataml.runner.slurmsweep import checked_placing
 
-    return Placing(partition, account, at_once)
+    return checked_placing(partition, account, at_once)

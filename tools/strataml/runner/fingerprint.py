@@ -53,6 +53,16 @@ def code_state(root: Path) -> CodeState:
     )
 
 
+def tracked_identity(root: Path) -> str | None:
+    """HEAD and the tracked changes, untracked files left out: a Slurm task compares this with
+    its submission's, as a command may write untracked files meanwhile (TFC-0002 R23); None
+    outside Git, where every file is code."""
+    snapshot = code_snapshot(root)
+    if snapshot is None:
+        return None
+    return f"{snapshot.commit}:{Digest.of(snapshot.diff)}"
+
+
 def _tree_hash(root: Path, files: tuple[str, ...]) -> str:
     digests: dict[str, str] = {}
     regular = [f for f in files if not (root / f).is_symlink()]

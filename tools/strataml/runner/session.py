@@ -14,7 +14,7 @@ from strataml.registry.runrecord import RunRecord
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts, Outcome, execute
 from strataml.runner.experiment import expand, load_experiment, parse_override
-from strataml.runner.fingerprint import code_state
+from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import resolve_inputs
 from strataml.runner.record import (
     Notify,
@@ -26,18 +26,20 @@ from strataml.runner.record import (
     refuse_secrets,
 )
 from strataml.runner.reuse import find_reusable
+from strataml.runner.seal import seal_abandoned
 from strataml.yamltext import dump_yaml
 
 
 def plan(
     root: Path, experiment_path: Path, *, overrides: list[str] | None = None, name: str | None = None,
-    tags: tuple[str, ...] = (),
+    tags: tuple[str, ...] = (), code: CodeState | None = None,
 ) -> list[PlannedRun]:  # fmt: skip
-    """Resolve everything a run needs, or raise; nothing is created (TFC-0002 R4)."""
+    """Resolve everything a run needs, or raise; nothing is created (TFC-0002 R4); `code`, a
+    submission's code state, stands for this checkout's (a Slurm task, R23)."""
     experiment = load_experiment(root, experiment_path)
     points = expand(experiment, [parse_override(text) for text in overrides or ()])
     inputs = resolve_inputs(root, experiment.inputs)
-    code = code_state(root)
+    code = code if code is not None else code_state(root)
     all_tags = tuple(dict.fromkeys((*experiment.tags, *tags)))
     planned = [planned_run(experiment, params, inputs, code, name, all_tags) for params in points]
     for point in planned:
@@ -62,7 +64,12 @@ def execute_run(
     ended_by: Callable[[Outcome], str | None] = lambda _: None,
 ) -> RunResult:  # fmt: skip
     run = begin_run(root, planned, notify=notify)
-    claimed(run.run_id)
+    try:
+        claimed(run.run_id)
+    except OSError as exc:  # e.g. a full disk: the run is claimed, so it is sealed, not left
+        run.reserve.unlink(missing_ok=True)  # the space set aside is what sealing writes into
+        seal_abandoned(root, run.run_id, f"could not record the claim: {exc}")
+        raise
     with run.log_path.open("ab", buffering=0) as log:
         outcome = execute(
             planned.experiment.command,
@@ -74,9 +81,12 @@ def execute_run(
             timeout_s=planned.experiment.timeout_s,
             interrupts=interrupts,
         )
-    return finish_run(
-        run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=ended_by(outcome)
-    )
+    try:
+        why = ended_by(outcome)
+    except BaseException:  # sealed all the same, then the bug's traceback
+        finish_run(run, planned, outcome, notify=notify, before_seal=before_seal)
+        raise
+    return finish_run(run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=why)
 
 
 def _command_env(

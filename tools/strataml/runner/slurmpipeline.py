@@ -7,7 +7,7 @@ import json
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -16,8 +16,9 @@ from strataml.atomic import write_text_atomic
 from strataml.errors import StrataError
 from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.registry.runs import load_runs
+from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
-from strataml.runner.fingerprint import code_state
+from strataml.runner.fingerprint import code_state, tracked_identity
 from strataml.runner.pipeline import (
     NOT_RUN,
     StageResult,
@@ -31,9 +32,13 @@ from strataml.runner.seal import seal_abandoned
 from strataml.runner.slurmsweep import (
     Placing,
     ended_by,
+    exit_of,
     new_batch,
+    path_directive,
+    read_batch,
     remove_batch,
     scheduler_reason,
+    submitted_code,
     write_jobs,
 )
 from strataml.workspace import relative
@@ -50,9 +55,10 @@ class PipelineSubmission:
 def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Placing) -> str:
     directives = [
         f"--job-name=strata-{stage}",
-        f"--output={batch}/stage-{stage}.out",
-        f"--chdir={root}",
+        path_directive("--output", f"{batch}/", pattern=f"stage-{stage}.out"),
+        path_directive("--chdir", str(root)),
         "--export=ALL",
+        "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
@@ -76,10 +82,14 @@ def submit_pipeline(
     code = code_state(root)
     for stage in prepared.values():
         refuse_secrets(plan_stage(pipeline, stage, {}, code))
+    path_directive("--chdir", str(root))  # refused before the batch is made
     batch = new_batch(root)
     jobs: dict[str, str] = {}
     try:
-        request = {"pipeline": relative(root, path.resolve()), "force": list(force)}
+        request = {
+            "pipeline": relative(root, path.resolve()), "force": list(force),
+            "code": asdict(code), "tracked": tracked_identity(root),
+        }  # fmt: skip
         write_text_atomic(batch / PIPELINE, json.dumps(request, sort_keys=True) + "\n")
         for name in pipeline.order:
             script = batch / f"stage-{name}.sh"
@@ -101,8 +111,19 @@ def run_stage_task(
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
 ) -> StageResult:  # fmt: skip
     """Inside a stage's job: its upstream stages' runs from their markers, then the stage."""
-    request = json.loads((batch / PIPELINE).read_text(encoding="utf-8"))
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if not job_id:  # inside a Slurm job at all, before anything is read
+        raise StrataError(
+            "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
+            "SLURM_JOB_ID) (hint: `strata run --pipeline FILE --executor slurm` submits it)"
+        )
+    request = json.loads(read_batch(root, batch, PIPELINE))
     pipeline = load_pipeline(root, root / request["pipeline"])
+    if stage not in pipeline.stages:
+        raise StrataError(
+            f"[slurm-no-stage] {request['pipeline']}: no stage {stage!r} "
+            f"(hint: its stages are {', '.join(pipeline.order)})"
+        )
     prepared = prepare(root, pipeline)
     produced = {}
     for up in pipeline.stages[stage].upstream:
@@ -111,7 +132,7 @@ def run_stage_task(
             raise StrataError(f"stage {stage}: upstream {up} left no run in {batch}")
         produced[up] = done["run_id"]
     placement = Placement(
-        "slurm", os.environ.get("SLURM_JOB_ID", "0"), None,
+        "slurm", job_id, None,
         os.environ.get("SLURM_CLUSTER_NAME") or None,
     )  # fmt: skip
 
@@ -120,7 +141,7 @@ def run_stage_task(
 
     result = run_stage(
         root, pipeline, prepared[stage], produced, force=tuple(request["force"]),
-        code=code_state(root), succeeded=load_runs(root, status="succeeded"),
+        code=submitted_code(root, request) or code_state(root), succeeded=load_runs(root, status="succeeded"),
         interrupts=interrupts, echo=echo, notify=notify, claimed=claimed,
         ended_by=ended_by(batch / f"stage-{stage}.out", placement), placement=placement,
     )  # fmt: skip
@@ -133,6 +154,11 @@ def run_stage_task(
 
 def _write_marker(batch: Path, stage: str, document: dict[str, Any]) -> None:
     write_text_atomic(batch / f"stage-{stage}.json", json.dumps(document, sort_keys=True) + "\n")
+
+
+def _system(run_dir: Path) -> dict[str, Any]:
+    system: dict[str, Any] = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+    return system
 
 
 def _marker(batch: Path, stage: str) -> dict[str, Any] | None:
@@ -154,15 +180,24 @@ def collect(
         job = submission.jobs[name]
         done = _marker(submission.batch, name)
         if done is not None and done["status"] == "running":
-            task = states.get(job)
-            why = (
-                scheduler_reason(job, 0, task).replace(f"{job}_0", job)
-                if task is not None
-                else f"slurm ended job {job}: no longer listed by squeue"
-            )
-            seal_abandoned(root, done["run_id"], why)
-            notify(f"{name}: {done['run_id']} failed: {why}")
-            done = {"status": "failed", "run_id": done["run_id"], "exit_code": 1}
+            # the marker may lag its run (the runner died after sealing): the run's own record
+            # decides, and a sealed run is never touched again
+            run_dir = root / rundir.RUNS / done["run_id"]
+            if _system(run_dir)["status"] == "running":
+                task = states.get(job)
+                why = (
+                    scheduler_reason(job, 0, task).replace(f"{job}_0", job)
+                    if task is not None
+                    else f"slurm ended job {job}: no longer listed by squeue"
+                )
+                seal_abandoned(root, done["run_id"], why)
+                notify(f"{name}: {done['run_id']} failed: {why}")
+            system = _system(run_dir)
+            done = {
+                "status": system["status"],
+                "run_id": done["run_id"],
+                "exit_code": exit_of(system),
+            }
         if done is not None:
             results[name] = StageResult(name, done["status"], done["run_id"], done["exit_code"])
             continue

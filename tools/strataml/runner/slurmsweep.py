@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +22,7 @@ from strataml.errors import StrataError
 from strataml.runner import rundir, session
 from strataml.runner.execute import Interrupts, Outcome
 from strataml.runner.experiment import Resources
+from strataml.runner.fingerprint import CodeState, tracked_identity
 from strataml.runner.record import Notify, Placement, PlannedRun, RunResult
 from strataml.runner.seal import seal_abandoned
 from strataml.workspace import relative
@@ -47,16 +48,34 @@ class Placing:
     at_once: int | None = None  # --jobs N: at most N array tasks run at a time
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.,+-]+")  # what a partition or account name is made of
+
+
+def checked_placing(
+    partition: str | None, account: str | None, at_once: int | None = None
+) -> Placing:
+    """Refuse a value that would not stay one word of its #SBATCH line (a newline, a space)."""
+    for option, value in (("--partition", partition), ("--account", account)):
+        if value is not None and _NAME.fullmatch(value) is None:
+            raise StrataError(
+                f"[slurm-bad-name] {option} {value!r}: not a Slurm partition or account name "
+                "(hint: use letters, digits and _ . , + - only, as `sinfo` lists them)"
+            )
+    return Placing(partition, account, at_once)
+
+
 def script_lines(
     root: Path, batch: Path, planned: list[PlannedRun], resources: Resources, placing: Placing
 ) -> list[str]:
     """The sbatch script: one array task per point, the runner itself on the node (R23)."""
     directives = [
         f"--job-name=strata-{planned[0].experiment.name}",
-        f"--array=0-{len(planned) - 1}" + (f"%{placing.at_once}" if placing.at_once else ""),
-        f"--output={batch}/task-%a.out",
-        f"--chdir={root}",
+        f"--array=0-{len(planned) - 1}"
+        + (f"%{placing.at_once}" if placing.at_once is not None else ""),
+        path_directive("--output", f"{batch}/", pattern="task-%a.out"),
+        path_directive("--chdir", str(root)),
         "--export=ALL",
+        "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
     if resources.cpus is not None:
         directives.append(f"--cpus-per-task={resources.cpus}")
@@ -74,13 +93,29 @@ def script_lines(
     return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
 
 
+def path_directive(option: str, path: str, *, pattern: str = "") -> str:
+    """`--option="path"`: Slurm reads a double-quoted value whole (a space stays in it); in a
+    filename pattern a `%` of the path is written `%%`."""
+    if '"' in path or "\n" in path:
+        raise StrataError(
+            f"[slurm-bad-path] {path!r}: a path with a double quote or a newline cannot be "
+            "written in an #SBATCH line (hint: move the repository to a plainer path)"
+        )
+    value = path.replace("%", "%%") + pattern if pattern else path
+    return f'{option}="{value}"'
+
+
 def submit_sweep(
     root: Path, planned: list[PlannedRun], *, request: dict[str, Any], placing: Placing
 ) -> Submission:
     """Write the batch under .strata/slurm/ and sbatch it; on refusal nothing is left (R23)."""
+    path_directive("--chdir", str(root))  # refused before the batch is made
     batch = new_batch(root)
     try:
-        sweep = {**request, "fingerprints": [p.fingerprint for p in planned]}
+        sweep = {
+            **request, "fingerprints": [p.fingerprint for p in planned],
+            "code": asdict(planned[0].code), "tracked": tracked_identity(root),
+        }  # fmt: skip
         write_text_atomic(batch / SWEEP, json.dumps(sweep, indent=2, sort_keys=True) + "\n")
         script = batch / "sweep.sh"
         resources = planned[0].experiment.resources
@@ -147,12 +182,12 @@ def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunRe
             system = json.loads((run_dir / rundir.SYSTEM).read_text())
             notify(f"{run_id} failed: {system['reason']}")
         results.append(
-            RunResult(run_id, run_dir, system["status"], _exit(system), system["duration_s"])
+            RunResult(run_id, run_dir, system["status"], exit_of(system), system["duration_s"])
         )
     return results
 
 
-def _exit(system: dict[str, Any]) -> int:
+def exit_of(system: dict[str, Any]) -> int:
     """What a local runner of this run would have exited with (TFC-0002 R8)."""
     code = system["exit_code"]
     if system["status"] == "succeeded":
@@ -201,10 +236,11 @@ def run_task(
     notify: Notify,
 ) -> RunResult:  # fmt: skip
     """Inside array task i: plan the sweep again and run point i as the runner runs any (R23)."""
-    request = json.loads((batch / SWEEP).read_text(encoding="utf-8"))
+    task_placement(dict(os.environ))  # inside a task at all, before anything is read
+    request = json.loads(read_batch(root, batch, SWEEP))
     planned = session.plan(
         root, root / request["experiment"], overrides=request["overrides"],
-        name=request["name"], tags=tuple(request["tags"]),
+        name=request["name"], tags=tuple(request["tags"]), code=submitted_code(root, request),
     )  # fmt: skip
     point = task_point(root, batch, planned)
     assert point.placement is not None
@@ -213,6 +249,25 @@ def run_task(
         claimed=mark_claimed(batch, point.placement),
         ended_by=ended_by(batch / f"task-{point.placement.array_task_id}.out", point.placement),
     )  # fmt: skip
+
+
+def submitted_code(root: Path, request: dict[str, Any]) -> CodeState | None:
+    """The submission's code state while HEAD and the tracked files are unchanged: files an
+    earlier task's command wrote (untracked) do not change the points (R23)."""
+    tracked = request.get("tracked")
+    if tracked is None or tracked != tracked_identity(root):
+        return None  # the task's own code state: changed code refuses the point
+    return CodeState(**request["code"])
+
+
+def read_batch(root: Path, batch: Path, name: str) -> str:
+    try:
+        return (batch / name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StrataError(
+            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: "
+            "--slurm-task takes the batch directory the script `--executor slurm` writes names)"
+        ) from exc
 
 
 def mark_claimed(batch: Path, placement: Placement) -> Callable[[str], None]:
@@ -232,14 +287,19 @@ def ended_by(output: Path, placement: Placement) -> Callable[[Outcome], str | No
             return None
         index = placement.array_task_id
         name = placement.job_id if index is None else f"{placement.job_id}_{index}"
-        for task in slurm.tasks([placement.job_id]):
+        said = _stepd_says(output)  # written before slurmstepd signals: no need to ask
+        if said is not None:
+            return f"slurm ended job {name}: {said}"
+        try:
+            listed = slurm.tasks([placement.job_id])
+        except (slurm.SchedulerError, OSError) as exc:  # the run is sealed whatever squeue says
+            return f"slurm ended job {name}: unknown (squeue failed: {exc})"
+        for task in listed:
             if (index is None or index in task.tasks) and (
                 task.ended or task.state == "COMPLETING"
             ):
-                said = _stepd_says(output)
-                if said is None:
-                    said = task.state + ("" if task.reason in ("None", "") else f" ({task.reason})")
-                return f"slurm ended job {name}: {said}"
+                why = "" if task.reason in ("None", "") else f" ({task.reason})"
+                return f"slurm ended job {name}: {task.state}{why}"
         return None
 
     return why
