@@ -124,9 +124,7 @@ def _stage(project: Path, document: YamlDocument, name: str, spec: object) -> Dv
     for key in sorted(spec):
         if key not in _KNOWN:
             raise bad(f"unknown key {key!r}", "see DVC's dvc.yaml reference", (str(key),))
-    cmd = spec.get("cmd")
-    if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
-        cmd = " && ".join(cmd)  # DVC runs each in turn and stops at the first failure
+    cmd = one_command(spec.get("cmd"))
     if not isinstance(cmd, str) or not cmd.strip():
         raise bad("no cmd", "give the stage the command DVC runs", ("cmd",))
     if "${" in cmd:
@@ -271,9 +269,7 @@ def lock_mismatch(project: Path, stage: DvcStage, entry: object, params: dict[st
         return "always_changed: DVC never takes it as up to date"
     if not isinstance(entry, dict):
         return "no dvc.lock entry"
-    cmd = entry.get("cmd")
-    if isinstance(cmd, list) and all(isinstance(c, str) for c in cmd):
-        cmd = " && ".join(cmd)
+    cmd = one_command(entry.get("cmd"))
     if cmd != stage.cmd:
         return "cmd changed"
     locked_params = entry.get("params") or {}
@@ -309,3 +305,11 @@ def _same(a: object, b: object) -> bool:
         return canonical_json(a) == canonical_json(b)
     except (TypeError, ValueError):  # what JSON cannot write is never taken as unchanged
         return False
+
+
+def one_command(cmd: object) -> object:
+    """A cmd as one shell line: a list of strings joined with && (DVC runs each in turn and
+    stops at the first failure); anything else as given, for the caller to judge."""
+    if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+        return " && ".join(cmd)
+    return cmd
