@@ -26,7 +26,9 @@ def test_every_writer_killed_at_200_points_leaves_no_half_written_file(tmp_path:
     require_tool("gpg")
     trials = TRIALS // SAMPLE_EVERY  # every boundary all the same, a share of the moments
     tallies = crash_all(functools.partial(fork_of_template, tmp_path), trials=trials)
-    sampled = f" ({trials} kill points: STRATA_SAMPLE_EVERY={SAMPLE_EVERY})" if SAMPLE_EVERY > 1 else ""
+    sampled = (
+        f" ({trials} kill points: STRATA_SAMPLE_EVERY={SAMPLE_EVERY})" if SAMPLE_EVERY > 1 else ""
+    )
     for tally in tallies:
         record_evidence(str(tally) + ("" if tally.at_changes else sampled))
     assert [(t.writer, t.at_changes) for t in tallies] == [
