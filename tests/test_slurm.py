@@ -320,6 +320,9 @@ def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
         (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
          "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
          f"SLURM_JOB_ID) {stage_hint}"),
+        (("--slurm-collect", ".strata/slurm/nosuch"),
+         "[slurm-not-a-task] --slurm-collect runs inside a Slurm job only (no SLURM_JOB_ID) "
+         f"{sweep_hint}"),
     ):  # fmt: skip
         done = run_py(template, *args, env=outside)
         assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
@@ -328,14 +331,16 @@ def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
     (batch / "pipeline.json").write_text('{"force": [], "pipeline": "pipelines/iris.yaml"}\n')
     inside = {"SLURM_JOB_ID": "7", "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "0"}
     no_batch = (
-        "(hint: --slurm-task takes the batch directory the script `--executor slurm` writes "
-        "names)\n"
+        "(hint: --slurm-task and --slurm-collect take the batch directory the scripts "
+        "`--executor slurm` writes name)\n"
     )
     for args, said in (
         (("--slurm-task", ".strata/slurm/nosuch"),
          f"[slurm-no-batch] .strata/slurm/nosuch: no sweep.json here {no_batch}"),
         (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
          f"[slurm-no-batch] .strata/slurm/nosuch: no pipeline.json here {no_batch}"),
+        (("--slurm-collect", ".strata/slurm/nosuch"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no job.json here {no_batch}"),
         (("--slurm-task", ".strata/slurm/batch-0", "--stage", "nosuch"),
          "[slurm-no-stage] pipelines/iris.yaml: no stage 'nosuch' (hint: its stages are "
          "prepare, train, evaluate)\n"),
@@ -416,6 +421,43 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
         f"[strata] slurm job {job}: 1 task(s) submitted\n[strata] {run_id} failed: {reason}\n"
     )  # a single point prints no sweep summary, as locally
     assert waiting.returncode == 1
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+
+def test_a_detached_runner_killed_outright_is_sealed_by_the_collector_job(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(
+        repo, "sleepy",
+        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
+        "resources:\n  memory: 100M\n",
+    )  # fmt: skip
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    (batch,) = (repo / ".strata" / "slurm").glob("batch-*")
+    collector = json.loads((batch / "job.json").read_text())["collector"]
+    assert re.fullmatch(r"[0-9]+", collector) and collector != job
+    assert f"#SBATCH --dependency=afterany:{job}" in (batch / "collect.sh").read_text()
+    pid_file = repo / ".strata" / "command.pid"
+    try:
+        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
+        (run_id,) = runs(repo)
+        _, system, _ = load_record(repo / "runs" / run_id)
+        os.kill(system["pid"], 9)  # the runner on the node; nothing on this side waits
+        _until(lambda: (batch / "collected.json").exists(), 90)
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), 9)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    collected = json.loads((batch / "collected.json").read_text())
+    assert collected == {"notes": [f"{run_id} failed: {reason}"]}
+    assert (batch / "collect.out").read_text() == f"[strata] {run_id} failed: {reason}\n"
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
 

@@ -265,8 +265,8 @@ def read_batch(root: Path, batch: Path, name: str) -> str:
         return (batch / name).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise StrataError(
-            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: "
-            "--slurm-task takes the batch directory the script `--executor slurm` writes names)"
+            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: --slurm-task "
+            "and --slurm-collect take the batch directory the scripts `--executor slurm` writes name)"
         ) from exc
 
 
