@@ -587,6 +587,13 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
+    spec = repo / "pipelines" / "iris.yaml"
+    text = spec.read_text()
+    train = "    outputs: [model.json]\n"
+    spec.write_text(
+        text.replace(train, train + "    resources: {cpus: 1, memory: 150M, time: 90s}\n")
+    )
+    commit_all(repo, "the train stage says what it needs")
     first = run_py(
         repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
         timeout=300,
@@ -600,8 +607,12 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
         "#!/bin/sh", "#SBATCH --job-name=strata-train",
         f'#SBATCH --output="{script.parent}/stage-train.out"', f'#SBATCH --chdir="{repo}"',
         "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
-        "#SBATCH --kill-on-invalid-dep=yes", f"exec {runner}",
+        "#SBATCH --kill-on-invalid-dep=yes", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=150M",
+        "#SBATCH --time=2", f"exec {runner}",
     ]  # fmt: skip
+    collector = (script.parent / "collect.sh").read_text().splitlines()
+    assert f"#SBATCH --dependency=afterany:{':'.join(jobs)}" in collector
+    assert json.loads((script.parent / "collected.json").read_text()) == {"notes": []}
     assert _stage_table(first.stderr) == [
         ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
     ]  # fmt: skip

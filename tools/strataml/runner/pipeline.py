@@ -78,6 +78,8 @@ def stage_experiment(pipeline: Pipeline, stage: Stage) -> Experiment:
         spec["timeout"] = stage.timeout
     if stage.tags:
         spec["tags"] = list(stage.tags)
+    if stage.resources:
+        spec["resources"] = dict(stage.resources)
     return experiment_from_spec(pipeline.path, spec)
 
 

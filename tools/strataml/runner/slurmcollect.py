@@ -19,9 +19,18 @@ from strataml.errors import StrataError
 from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.runner import slurmpipeline, slurmsweep
 from strataml.runner.execute import Interrupts
+from strataml.runner.experiment import Resources
 from strataml.runner.pipeline import StageResult
 from strataml.runner.record import Notify, PlannedRun, RunResult
-from strataml.runner.slurmsweep import JOB, SWEEP, Placing, Submission, path_directive, read_batch
+from strataml.runner.slurmsweep import (
+    JOB,
+    SWEEP,
+    Placing,
+    Submission,
+    path_directive,
+    placed,
+    read_batch,
+)
 from strataml.workspace import relative
 
 COLLECTED = "collected.json"  # the collector's notes: one line per run it sealed
@@ -45,10 +54,7 @@ def collector_script(root: Path, batch: Path, after: list[str], placing: Placing
         "--mem=100M",
         "--time=5",
     ]
-    if placing.partition is not None:
-        directives.append(f"--partition={placing.partition}")
-    if placing.account is not None:
-        directives.append(f"--account={placing.account}")
+    directives += placed(Resources(), placing)
     argv = [sys.executable, "-m", "strataml", "run", "--slurm-collect", str(batch)]
     return "\n".join(
         ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {shlex.join(argv)}", ""]

@@ -18,6 +18,7 @@ from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.registry.runs import load_runs
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
+from strataml.runner.experiment import Resources
 from strataml.runner.fingerprint import code_state, tracked_identity
 from strataml.runner.pipeline import (
     NOT_RUN,
@@ -35,6 +36,7 @@ from strataml.runner.slurmsweep import (
     exit_of,
     new_batch,
     path_directive,
+    placed,
     read_batch,
     remove_batch,
     scheduler_reason,
@@ -52,7 +54,9 @@ class PipelineSubmission:
     jobs: dict[str, str]  # stage -> job id, in pipeline order
 
 
-def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Placing) -> str:
+def _script(
+    root: Path, batch: Path, stage: str, after: list[str], resources: Resources, placing: Placing
+) -> str:
     directives = [
         f"--job-name=strata-{stage}",
         path_directive("--output", f"{batch}/", pattern=f"stage-{stage}.out"),
@@ -62,10 +66,7 @@ def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Plac
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
-    if placing.partition is not None:
-        directives.append(f"--partition={placing.partition}")
-    if placing.account is not None:
-        directives.append(f"--account={placing.account}")
+    directives += placed(resources, placing)
     argv = [sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch), "--stage", stage]
     return "\n".join(
         ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {shlex.join(argv)}", ""]
@@ -94,7 +95,8 @@ def submit_pipeline(
         for name in pipeline.order:
             script = batch / f"stage-{name}.sh"
             after = [jobs[up] for up in sorted(pipeline.stages[name].upstream)]
-            write_text_atomic(script, _script(root, batch, name, after, placing))
+            resources = prepared[name].experiment.resources
+            write_text_atomic(script, _script(root, batch, name, after, resources, placing))
             jobs[name] = slurm.submit(str(script))
     except BaseException:
         try:

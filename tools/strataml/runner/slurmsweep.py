@@ -77,6 +77,14 @@ def script_lines(
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
+    directives += placed(resources, placing)
+    runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
+    return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
+
+
+def placed(resources: Resources, placing: Placing) -> list[str]:
+    """The #SBATCH options for what one run needs (R22) and where it goes."""
+    directives = []
     if resources.cpus is not None:
         directives.append(f"--cpus-per-task={resources.cpus}")
     if resources.memory is not None:
@@ -89,8 +97,7 @@ def script_lines(
         directives.append(f"--partition={placing.partition}")
     if placing.account is not None:
         directives.append(f"--account={placing.account}")
-    runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
-    return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
+    return directives
 
 
 def path_directive(option: str, path: str, *, pattern: str = "") -> str:
