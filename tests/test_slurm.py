@@ -40,6 +40,30 @@ SLEEP = (
     "resources:\n  cpus: 1\n  memory: 100M\n  time: 1m\n"
 )
 
+# The command says its pid: with the runner gone, nothing else would stop it here
+# (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
+TELLS_ITS_PID = (
+    "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
+    "resources:\n  memory: 100M\n"
+)
+
+
+@contextlib.contextmanager
+def _runner_killed(repo: Path) -> Iterator[str]:
+    """Once TELLS_ITS_PID's command runs: SIGKILL its runner on the node (not the command),
+    yield the run's id, and kill the orphaned command afterwards whatever happened."""
+    pid_file = repo / ".strata" / "command.pid"
+    try:
+        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
+        (run_id,) = runs(repo)
+        _, system, _ = load_record(repo / "runs" / run_id)
+        os.kill(system["pid"], 9)
+        yield run_id
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), 9)
+
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slurmcluster.Cluster]:
@@ -385,13 +409,7 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = fork_template(tmp_path / "repo")
-    # The command says its pid: with the runner gone, nothing else would stop it here
-    # (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
-    spec = write_experiment(
-        repo, "sleepy",
-        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
-        "resources:\n  memory: 100M\n",
-    )  # fmt: skip
+    spec = write_experiment(repo, "sleepy", TELLS_ITS_PID)
     waiting = subprocess.Popen(
         [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
          "--executor", "slurm"],
@@ -399,19 +417,12 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
         env={**os.environ, **slurm_env},
     )  # fmt: skip
     try:
-        pid_file = repo / ".strata" / "command.pid"
-        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
-        (run_id,) = runs(repo)
-        _, system, _ = load_record(repo / "runs" / run_id)
-        os.kill(system["pid"], 9)  # the runner on the node, not its command
-        out, err = waiting.communicate(timeout=120)
+        with _runner_killed(repo) as run_id:
+            out, err = waiting.communicate(timeout=120)
     finally:
         if waiting.poll() is None:
             waiting.kill()
             waiting.wait()
-        if pid_file.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid_file.read_text()), 9)
     job = out.strip()
     _, system, _ = load_record(repo / "runs" / run_id)
     # Slurm's words for a batch step that died of SIGKILL
@@ -429,11 +440,7 @@ def test_a_detached_runner_killed_outright_is_sealed_by_the_collector_job(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = fork_template(tmp_path / "repo")
-    spec = write_experiment(
-        repo, "sleepy",
-        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
-        "resources:\n  memory: 100M\n",
-    )  # fmt: skip
+    spec = write_experiment(repo, "sleepy", TELLS_ITS_PID)
     done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
     assert done.returncode == 0, done.stderr
     job = done.stdout.strip()
@@ -441,17 +448,8 @@ def test_a_detached_runner_killed_outright_is_sealed_by_the_collector_job(
     collector = json.loads((batch / "job.json").read_text())["collector"]
     assert re.fullmatch(r"[0-9]+", collector) and collector != job
     assert f"#SBATCH --dependency=afterany:{job}" in (batch / "collect.sh").read_text()
-    pid_file = repo / ".strata" / "command.pid"
-    try:
-        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
-        (run_id,) = runs(repo)
-        _, system, _ = load_record(repo / "runs" / run_id)
-        os.kill(system["pid"], 9)  # the runner on the node; nothing on this side waits
+    with _runner_killed(repo) as run_id:  # nothing on this side waits for the job
         _until(lambda: (batch / "collected.json").exists(), 90)
-    finally:
-        if pid_file.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid_file.read_text()), 9)
     _, system, _ = load_record(repo / "runs" / run_id)
     reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
     assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
