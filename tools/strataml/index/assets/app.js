@@ -608,7 +608,9 @@ function doctorSummary(report) {
 
 function notFound() { return [el("h1", {}, "Not found"), link("/", "Back to the overview")]; }
 
-const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/doctor", "Doctor"]];
+const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/sweep", "Sweeps"], ["/curves", "Curves"],
+  ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/graph", "Graph"], ["/doctor", "Doctor"]];
+const VIEWS = window.STRATA_VIEWS || {};  // views/*.js, loaded before this file: route -> (parts) => page
 
 function route() {
   const parts = (location.hash.replace(/^#/, "") || "/").split("/").filter(Boolean).map(decodeURIComponent);
@@ -625,7 +627,7 @@ function route() {
     case "pipelines": return pipelinesPage();
     case "lineage": return lineagePage(parts.slice(1).join("/"));
     case "doctor": return doctorPage();
-    default: return notFound();
+    default: return Object.hasOwn(VIEWS, page) ? VIEWS[page](parts.slice(1)) : notFound();
   }
 }
 
