@@ -66,6 +66,14 @@
     return { list, index };
   }
 
+  /* The x range with a margin, so that no point sits on the frame. */
+  function xRange(axis) {
+    if (!axis.numeric) return [-0.5, axis.categories.length - 0.5];
+    if (axis.log) return [axis.lo / 1.5, axis.hi * 1.5];
+    const pad = (axis.hi - axis.lo) * 0.06 || Math.abs(axis.lo) * 0.1 || 1;
+    return [axis.lo - pad, axis.hi + pad];
+  }
+
   function scatter(runs, x, y, colour) {
     const xAxis = C.axis(label(x), runs.map((r) => value(r, x)));
     const place = (v) => xAxis.numeric ? (typeof v === "number" ? v : null) : (v === undefined || v === null ? null : xAxis.categories.indexOf(typeof v === "string" ? v : JSON.stringify(v)));
@@ -76,7 +84,7 @@
     points.forEach(([, b, r], i) => { ys[index(value(r, colour))][i] = b; });
     const used = list.map((b, i) => [b, ys[i]]).filter(([, s]) => s.some((v) => v !== null));
     const box = C.chart("sweep-scatter", `${label(y)} against ${label(x)}, coloured by ${label(colour)}`, {
-      scales: { x: { time: false, ...(xAxis.log ? { distr: 3, log: 10 } : {}), ...(xAxis.numeric ? {} : { range: [-0.5, xAxis.categories.length - 0.5] }) } },
+      scales: { x: { time: false, ...(xAxis.log ? { distr: 3, log: 10 } : {}), range: xRange(xAxis) } },
       axes: [{ label: label(x), ...(xAxis.numeric ? {} : { splits: () => xAxis.categories.map((_, i) => i), values: () => xAxis.categories }) },
         { label: label(y), size: 64 }],
       series: [{ label: label(x) }, ...used.map(([b]) => ({ label: b.name, stroke: b.colour, fill: b.colour, paths: () => null,
