@@ -70,7 +70,9 @@ def generate_sweep(
         directory = repo / "runs" / run_id
         directory.mkdir(parents=True)
         rate = 0.003 * math.prod(1 + grid[k].index(point[k]) / (j + 1) for j, k in enumerate(names))
-        loss = [[s, round(2.0 * math.exp(-rate * s) + rng.uniform(0, 0.1), 5)] for s in range(steps)]
+        loss = [
+            [s, round(2.0 * math.exp(-rate * s) + rng.uniform(0, 0.1), 5)] for s in range(steps)
+        ]
         accuracy = round(1 - loss[-1][1] / 2.5, 5)
         params = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in {**point, "seed": seed}.items())
         (directory / "config.yaml").write_text(

@@ -134,7 +134,9 @@ def test_sweep_draws_parallel_coordinates_and_a_coloured_scatter(
     assert sorted(label for label, _ in lines) == sorted(ids)
     [(_, dims)] = [t for t in parallel.evaluate(TICKS) if t[1]][:1]
     assert [d.split("\n")[0] for d in dims] == ["batch_size", "learning_rate", "seed", "train/loss"]
-    assert dims[1].split("\n")[1] == "0.001 – 0.1 (log)" and dims[0].split("\n")[1] == "16 – 32"
+    dash = "\u2013"  # an en dash between the two ends of a range
+    assert dims[1].split("\n")[1] == f"0.001 {dash} 0.1 (log)"
+    assert dims[0].split("\n")[1] == f"16 {dash} 32"
     # coloured by the metric on the viridis scale: the lowest loss darkest, the highest yellow
     stroke = dict(lines)
     assert stroke[min(losses, key=losses.__getitem__)] == "rgb(68, 1, 84)"
@@ -166,7 +168,8 @@ def test_sweep_draws_parallel_coordinates_and_a_coloured_scatter(
     assert scatter.evaluate(LEGEND) == ["batch_size=16", "batch_size=32"]
     drawn = scatter.evaluate(POINTS_DRAWN)
     assert [(label, points) for label, points, _ in drawn] == [
-        ("batch_size=16", 9), ("batch_size=32", 9)
+        ("batch_size=16", 9),
+        ("batch_size=32", 9),
     ]
     assert sum(shown for _, _, shown in drawn) >= 12  # seeds of one point may overlap
     page.shot("views-sweep-scatter")
@@ -176,14 +179,15 @@ def test_sweep_draws_parallel_coordinates_and_a_coloured_scatter(
 def test_curves_draw_every_run_and_each_groups_mean_and_band(
     chromium: Any, sweep: tuple[Path, Path, list[str]]
 ) -> None:
-    repo, out, ids = sweep
+    repo, out, _ = sweep
     page = ViewPage(chromium, out)
     view = page.open("#/curves/sweep")
     view.wait_for_selector("#curves-runs[data-ready] canvas")
     view.wait_for_selector("#curves-groups[data-ready] canvas")
     runs = view.query_selector("#curves-runs")
     assert (runs.get_attribute("data-series"), runs.get_attribute("data-points")) == (
-        "18", str(18 * STEPS)
+        "18",
+        str(18 * STEPS),
     )
     assert runs.evaluate("b => b.uplot.data[0].length") == STEPS
     assert runs.evaluate(TICKS)[0][0] == "step" and runs.evaluate(TICKS)[1][0] == "train/loss"
@@ -245,7 +249,9 @@ def test_lineage_graph_of_two_hundred_artifacts_is_laid_out_without_overlaps(
         for t in texts:
             assert rect[0] <= t[0] and t[2] <= rect[2] + 0.5 and rect[1] <= t[1] and t[3] <= rect[3]
     edges = view.eval_on_selector_all("svg.dag path.edge", "ps => ps.map(p => p.dataset.edge)")
-    assert sorted(edges) == sorted(f"{e['source']}->{e['target']}:{e['relation']}" for e in index["lineage"])
+    assert sorted(edges) == sorted(
+        f"{e['source']}->{e['target']}:{e['relation']}" for e in index["lineage"]
+    )
     for e in index["lineage"]:  # left to right: datasets, runs, models; chains in order
         assert at[e["source"]][2] < at[e["target"]][0], e
     assert view.inner_text("#graph-count") == f"{len(nodes)} artifacts, {len(edges)} edges"
@@ -274,7 +280,8 @@ def test_a_thousand_runs_of_a_thousand_steps_draw_as_one_chart(
     view.wait_for_selector("#curves-runs[data-ready] canvas", timeout=60_000)
     runs = view.query_selector("#curves-runs")
     assert (runs.get_attribute("data-series"), runs.get_attribute("data-points")) == (
-        "1000", "1000000"
+        "1000",
+        "1000000",
     )
     assert runs.evaluate("b => b.uplot.series.length") == 1001
     assert runs.evaluate("b => b.querySelectorAll('.u-legend .u-series').length") == 0

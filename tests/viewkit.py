@@ -6,6 +6,7 @@ thousand runs of a thousand steps) for the site builder to write."""
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import os
 import shutil
@@ -71,7 +72,10 @@ def with_lineage(index: dict[str, Any], groups: int) -> dict[str, Any]:
         edges += [
             {"source": data, "target": stages[0], "relation": "used"},
             {"source": nxt, "target": stages[0], "relation": "used"},
-            *({"source": a, "target": b, "relation": "upstream"} for a, b in zip(stages, stages[1:])),
+            *(
+                {"source": a, "target": b, "relation": "upstream"}
+                for a, b in itertools.pairwise(stages)
+            ),
             {"source": stages[-1], "target": model, "relation": "generated"},
             {"source": model, "target": tune, "relation": "used"},
             {"source": tune, "target": tuned, "relation": "generated"},
@@ -89,7 +93,9 @@ def with_runs(index: dict[str, Any], count: int, steps: int) -> dict[str, Any]:
     for n in range(count):
         run = copy.deepcopy({k: v for k, v in base.items() if k != "history"})
         decay = 0.001 + 0.004 * n / max(1, count - 1)
-        loss = [[s, round(2 * math.exp(-decay * s) + 0.02 * math.sin(s + n), 5)] for s in range(steps)]
+        loss = [
+            [s, round(2 * math.exp(-decay * s) + 0.02 * math.sin(s + n), 5)] for s in range(steps)
+        ]
         run.update(id=f"run-2026-04-01-m{n:05d}", experiment="many", status="succeeded",
                    path=f"runs/run-2026-04-01-m{n:05d}", params={"decay": decay},
                    metrics={"train/loss": loss[-1][1]}, history={"train/loss": loss})  # fmt: skip

@@ -60,8 +60,10 @@
     const choices = C.experiments();
     const experiment = choices.includes(parts[0]) ? parts[0] : "";
     const runs = INDEX.runs.filter((r) => !experiment || r.experiment === experiment);
-    const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
-    const metric = metrics.includes(state.metric) ? state.metric : metrics[0];
+    const held = new Map();  // metric -> how many of the runs have it: the most held is shown first
+    for (const r of runs) for (const k of Object.keys(r.metrics)) held.set(k, (held.get(k) || 0) + 1);
+    const metrics = [...held.keys()].sort();
+    const metric = metrics.includes(state.metric) ? state.metric : metrics.reduce((a, b) => (held.get(b) > held.get(a) ? b : a), metrics[0]);
     const head = [el("h1", {}, "Curves"), el("div", { class: "filters" },
       C.picker("curves-experiment", "Experiment", [["", "all"], ...choices.map((e) => [e, e])], experiment,
         (v) => { location.hash = "#/curves/" + enc(v); }),
