@@ -173,6 +173,8 @@ def test_sweep_draws_parallel_coordinates_and_a_coloured_scatter(
     ]
     assert sum(shown for _, _, shown in drawn) >= 12  # seeds of one point may overlap
     page.shot("views-sweep-scatter")
+    view.hover("#sweep-scatter .u-over", position={"x": 300, "y": 120})  # the cursor, by uPlot
+    view.hover("#sweep-parallel .u-over", position={"x": 200, "y": 100})
     clean(page)
 
 

@@ -517,7 +517,7 @@ function lineagePage(start) {
       svg("text", { x: p.x + 8, y: p.y + 19 }, n.length > 36 ? n.slice(0, 35) + "…" : n));
     box.append(a);
   }
-  return [el("h1", {}, "Lineage"), el("p", {}, "Artifact ", picker), box,
+  return [el("h1", {}, "Lineage"), el("p", {}, "Artifact ", picker, " ", link("/graph/" + enc(focus), "laid out as a graph")), box,
     table(["From", "Relation", "To"], edges.map((e) => [e.source, e.relation, e.target]), { id: "lineage-edges" })];
 }
 
