@@ -36,7 +36,7 @@
 
   const clip = (text) => text.length > MAX_CHARS ? text.slice(0, MAX_CHARS - 1) + "…" : text;
 
-  function draw(nodes, edges, focus) {
+  function draw(nodes, edges, focus, className) {
     const g = new dagre.graphlib.Graph({ multigraph: true });
     g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 64, edgesep: 8, marginx: 12, marginy: 12 });
     g.setDefaultEdgeLabel(() => ({}));
@@ -48,7 +48,7 @@
     for (const e of edges) g.setEdge(e.source, e.target, { relation: e.relation }, e.relation);
     dagre.layout(g);
     const { width, height } = g.graph();
-    const box = svg("svg", { class: "dag", width: Math.ceil(width), height: Math.ceil(height), role: "img",
+    const box = svg("svg", { class: className || "dag", width: Math.ceil(width), height: Math.ceil(height), role: "img",
       "aria-label": `lineage graph: ${nodes.length} artifacts, ${edges.length} edges`, "data-nodes": nodes.length, "data-edges": edges.length },
     svg("defs", {}, svg("marker", { id: "dag-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto" },
       svg("path", { d: "M0 0 L10 5 L0 10 z", class: "arrow-head" }))));
@@ -60,7 +60,7 @@
     }
     for (const n of g.nodes()) {
       const at = g.node(n), x = at.x - at.width / 2, y = at.y - at.height / 2;
-      const href = kindOf(n) === "run" ? "#/run/" + enc(n.slice(5)) : "#/graph/" + enc(n);
+      const href = kindOf(n) === "run" ? "#/run/" + enc(n.slice(5)) : `#/${className ? "lineage" : "graph"}/` + enc(n);
       const a = svg("a", { href, "data-node": n, class: "node " + kindOf(n) + (n === focus ? " focus" : "") });
       a.append(svg("title", {}, n), svg("rect", { x, y, width: at.width, height: at.height, rx: 4 }),
         svg("text", { x: x + 8, y: y + 15, class: "name" }, at.name), svg("text", { x: x + 8, y: y + 30, class: "sub" }, at.sub));
@@ -84,4 +84,5 @@
   }
 
   window.STRATA_VIEWS.graph = graphPage;
+  window.STRATA_GRAPH = { around, draw };  // the lineage page of app.js draws with them too
 })();
