@@ -289,7 +289,12 @@ def test_a_thousand_runs_of_a_thousand_steps_draw_as_one_chart(
     assert runs.evaluate("b => b.querySelectorAll('.u-legend .u-series').length") == 0
     drawn_ms = int(runs.get_attribute("data-ms") or "0")
     print(f"1,000 runs x 1,000 steps: chart drawn in {drawn_ms} ms")
-    assert drawn_ms < 5000
+    assert drawn_ms < 5000  # the benchmark holds it to 1 s; this machine may be busy
     assert runs.evaluate(PAINTED) > 20000
+    # ten groups of a hundred seeds each: a mean and a band each, over the thousand steps
+    view.wait_for_selector("#curves-groups[data-ready] canvas")
+    groups = view.query_selector("#curves-groups")
+    assert groups.get_attribute("data-groups") == "10"
+    assert groups.evaluate("b => [b.uplot.bands.length, b.uplot.data[0].length]") == [10, 1000]
     page.shot("views-curves-1000")
     clean(page)

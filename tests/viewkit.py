@@ -87,17 +87,22 @@ def with_lineage(index: dict[str, Any], groups: int) -> dict[str, Any]:
 
 def with_runs(index: dict[str, Any], count: int, steps: int) -> dict[str, Any]:
     """`index` with `count` more runs of experiment `many`, copies of its first run, each with a
-    `train/loss` history of `steps` points."""
+    `train/loss` history of `steps` points: ten decay rates, each with count/10 seeds, and the
+    aggregates computed again (ten groups)."""
+    from strataml.index.aggregates import catalogue_aggregates
+
     base = index["runs"][0]
     added = []
     for n in range(count):
         run = copy.deepcopy({k: v for k, v in base.items() if k != "history"})
-        decay = 0.001 + 0.004 * n / max(1, count - 1)
+        decay, seed = round(0.001 + 0.0004 * (n % 10), 4), n // 10
         loss = [
-            [s, round(2 * math.exp(-decay * s) + 0.02 * math.sin(s + n), 5)] for s in range(steps)
+            [s, round(2 * math.exp(-decay * s) + 0.05 * math.sin(s / 7 + n), 5)]
+            for s in range(steps)
         ]
         run.update(id=f"run-2026-04-01-m{n:05d}", experiment="many", status="succeeded",
-                   path=f"runs/run-2026-04-01-m{n:05d}", params={"decay": decay},
+                   path=f"runs/run-2026-04-01-m{n:05d}", params={"decay": decay, "seed": seed},
                    metrics={"train/loss": loss[-1][1]}, history={"train/loss": loss})  # fmt: skip
         added.append(run)
-    return {**index, "runs": sorted([*index["runs"], *added], key=lambda r: r["id"])}
+    runs = sorted([*index["runs"], *added], key=lambda r: r["id"])
+    return {**index, "runs": runs, "aggregates": catalogue_aggregates(runs)}

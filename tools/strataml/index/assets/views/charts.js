@@ -6,7 +6,8 @@
 window.STRATA_VIEWS = window.STRATA_VIEWS || {};
 
 window.STRATA_CHARTS = (() => {
-  const PALETTE = ["#1f5fbf", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#4d908e", "#c05299", "#577590"];
+  // Tableau 10: ten categories before a colour repeats
+  const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
   // viridis, five stops: a colour scale readable in grey and by most colour-blind readers
   const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 

@@ -50,7 +50,7 @@
       scales: { x: { time: false } }, axes: [{ label: "step" }, { label: metric, size: 64 }], series, bands,
       hooks: { ready: [(u) => u.root.querySelectorAll(".u-legend .u-series").forEach((row) => {  // the band's edges: not in the legend
         if (/ (lowest|highest)$/.test(row.textContent)) row.classList.add("band-edge"); })] },
-      legend: { live: false }, cursor: { points: { show: false }, drag: { x: true, y: false } },
+      legend: { show: groups.length <= MAX_LEGEND, live: false }, cursor: { points: { show: false }, drag: { x: true, y: false } },
     }, data);
     box.dataset.groups = String(groups.length);
     return box;
