@@ -158,7 +158,7 @@ def test_every_page_is_reachable_with_no_errors_and_no_network(
     assert page.errors == []
     assert {u.split("#")[0] for u in page.requests} <= {
         (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
-    } | {p.as_uri() for p in (out / "runs").iterdir()}
+    } | {p.as_uri() for d in ("runs", "views", "vendor") for p in (out / d).iterdir()}
     kinds = {route.split("/")[1] if route else "" for route in seen}
     assert {
         "",
@@ -332,7 +332,7 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     assert page.errors == []
     assert {u.split("#")[0] for u in page.requests} <= {
         (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
-    } | {p.as_uri() for p in (out / "runs").iterdir()}
+    } | {p.as_uri() for d in ("runs", "views", "vendor") for p in (out / d).iterdir()}
 
 
 def test_hostile_metadata_stays_text(chromium: Any, template: Path, tmp_path: Path) -> None:

@@ -20,6 +20,13 @@ from strataml.jsonio import load_json
 from strataml.safeopen import read_regular
 
 ASSETS = ("index.html", "app.js", "app.css")
+# The views beyond app.js and the libraries they draw with, vendored with their licences and
+# VENDORED.md (TFC-0007 R10): copied byte for byte, so the site's copies match its hashes.
+VIEWS = ("views/sweep.js", "views/curves.js", "views/graph.js", "views/charts.js")
+VENDORED = (
+    "vendor/VENDORED.md", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css",
+    "vendor/uPlot.LICENSE", "vendor/dagre.min.js", "vendor/dagre.LICENSE",
+)  # fmt: skip
 LOG_TAIL_BYTES = 64 * 1024
 # What the site loads only when a run's page or a comparison opens: its metric histories, its
 # package list and the tail of its log (TFC-0007 R2), in scripts of SHARD runs each (by id), so
@@ -93,7 +100,7 @@ def build_site(
                 shutil.rmtree(leftover)
         with staged_directory(out) as staging:
             _write_site(root, index, encoded, staging, doctor)
-    return len(ASSETS) + 2 + -(-len(index["runs"]) // SHARD)
+    return len(ASSETS) + len(VIEWS) + len(VENDORED) + 2 + -(-len(index["runs"]) // SHARD)
 
 
 @contextlib.contextmanager
@@ -113,6 +120,10 @@ def _write_site(
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
         (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in ("views", "vendor"):
+        (out / folder).mkdir()
+    for name in VIEWS + VENDORED:
+        (out / name).write_bytes(assets.joinpath(*name.split("/")).read_bytes())
     with (out / "index.json").open("wb") as handle:
         encoded.write(handle)
     runs = []
