@@ -69,6 +69,19 @@ def require_module(name: str) -> Any:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (the system's), driven by Playwright; one per test module."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        require_tool("chromium")
+    sync_api = require_module("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
 # Python 3.12 made sum() of floats compensated (Neumaier): the example's training sums floats, so
 # some of its results differ in the last digit between 3.11 and 3.12+ (tests pin both values).
 COMPENSATED_SUM = sys.version_info >= (3, 12)

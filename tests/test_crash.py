@@ -72,7 +72,7 @@ def test_a_site_is_replaced_whole_and_a_foreign_directory_refused(
     before = {p.name for p in (template / "site" / "runs").iterdir()}
     code, out, err = strata("index", "--site", "site")
     # index.html, app.js, app.css, 4 views, 6 vendored files, data.js, index.json, 1 shard
-    assert (code, out, err) == (0, "", "site/: 16 files; open site/index.html\n")
+    assert (code, out, err) == (0, "", "site/: 17 files; open site/index.html\n")
     assert {p.name for p in (template / "site" / "runs").iterdir()} == before - {
         "run-2020-01-01-gone00.js"
     }  # nothing of the old build survives

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,6 @@ from conftest import (
     REPO,
     doctor_script,
     example_run,
-    require_module,
-    require_tool,
     shipped_runs,
     snapshot,
 )
@@ -35,18 +31,6 @@ def index_py(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(REPO / "tools" / "index.py"), *args], cwd=repo, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        require_tool("chromium")
-    sync_api = require_module("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Page:

@@ -9,7 +9,6 @@ import copy
 import itertools
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,6 @@ class ViewPage:
 
     def own_files(self) -> set[str]:
         return {p.as_uri() for p in self.site.rglob("*") if p.is_file()}
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def with_lineage(index: dict[str, Any], groups: int) -> dict[str, Any]:

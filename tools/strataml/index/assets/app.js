@@ -577,7 +577,8 @@ function doctorSummary(report) {
 function notFound() { return [el("h1", {}, "Not found"), link("/", "Back to the overview")]; }
 
 const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/sweep", "Sweeps"], ["/curves", "Curves"],
-  ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/graph", "Graph"], ["/doctor", "Doctor"]];
+  ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/graph", "Graph"], ["/doctor", "Doctor"],
+  ...((window.STRATA_SOURCES || []).length ? [["/sources", "Sources"]] : [])];
 const VIEWS = window.STRATA_VIEWS || {};  // views/*.js, loaded before this file: route -> (parts) => page
 
 function route() {
