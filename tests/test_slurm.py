@@ -388,6 +388,38 @@ def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: P
     _nothing_left(template)
 
 
+def test_runs_list_shows_a_collected_submission_from_its_record_for_a_day_without_squeue(
+    template: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"  # git, and no Slurm: asking the scheduler would be an error
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(require_tool("git"))
+    batch = template / ".strata" / "slurm" / "batch-0"
+    batch.mkdir(parents=True)
+    (batch / "job.json").write_text(
+        '{"collector": "8", "jobs": [{"experiment": "sweep", "job_id": "7", "points": 3}]}\n'
+    )
+    tasks = {"7": [[[0, 1], "COMPLETED", "None"], [[2], "TIMEOUT", "TimeLimit"]]}
+    (batch / "collected.json").write_text(json.dumps({"notes": [], "tasks": tasks}))
+    env = {**os.environ, "PATH": str(bin_dir), "PYTHONPATH": str(REPO / "tools")}
+    listing = [sys.executable, "-m", "strataml", "runs", "list"]
+    done = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith("slurm job 7 (sweep, 3 points): ended: 2 COMPLETED, 1 TIMEOUT\n")
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(batch / "collected.json", (day_ago, day_ago))
+    later = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert (later.returncode, later.stderr) == (0, "")
+    assert later.stdout == done.stdout.removesuffix(
+        "slurm job 7 (sweep, 3 points): ended: 2 COMPLETED, 1 TIMEOUT\n"
+    )
+    (batch / "collected.json").unlink()  # not collected: only the scheduler can tell
+    asked = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert asked.stderr.startswith(
+        "strata: cannot ask Slurm about submitted sweeps: [slurm-missing]"
+    )
+
+
 def test_a_partition_slurm_refuses_leaves_nothing(
     slurm_env: dict[str, str], template: Path
 ) -> None:
@@ -454,7 +486,9 @@ def test_a_detached_runner_killed_outright_is_sealed_by_the_collector_job(
     reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
     assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
     collected = json.loads((batch / "collected.json").read_text())
-    assert collected == {"notes": [f"{run_id} failed: {reason}"]}
+    assert collected == {
+        "notes": [f"{run_id} failed: {reason}"], "tasks": {job: [[[0], "FAILED", "JobLaunchFailure"]]}
+    }  # fmt: skip
     assert (batch / "collect.out").read_text() == f"[strata] {run_id} failed: {reason}\n"
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
@@ -610,7 +644,8 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     ]  # fmt: skip
     collector = (script.parent / "collect.sh").read_text().splitlines()
     assert f"#SBATCH --dependency=afterany:{':'.join(jobs)}" in collector
-    assert json.loads((script.parent / "collected.json").read_text()) == {"notes": []}
+    collected = json.loads((script.parent / "collected.json").read_text())
+    assert collected == {"notes": [], "tasks": {j: [[[], "COMPLETED", "None"]] for j in jobs}}
     assert _stage_table(first.stderr) == [
         ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
     ]  # fmt: skip

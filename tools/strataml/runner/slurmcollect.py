@@ -23,6 +23,7 @@ from strataml.runner.experiment import Resources
 from strataml.runner.pipeline import StageResult
 from strataml.runner.record import Notify, PlannedRun, RunResult
 from strataml.runner.slurmsweep import (
+    COLLECTED,
     JOB,
     SWEEP,
     Placing,
@@ -32,8 +33,6 @@ from strataml.runner.slurmsweep import (
     read_batch,
 )
 from strataml.workspace import relative
-
-COLLECTED = "collected.json"  # the collector's notes: one line per run it sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +113,9 @@ def run_collector(root: Path, batch: Path) -> list[str]:
         pipeline = load_pipeline(root, root / request["pipeline"])
         submitted = slurmpipeline.PipelineSubmission(batch, _stage_jobs(jobs, pipeline.name))
         slurmpipeline.collect(root, pipeline, submitted, notify=notes.append)
-    write_text_atomic(batch / COLLECTED, json.dumps({"notes": notes}, indent=2) + "\n")
+    ended = slurmsweep.ended_tasks([str(job["job_id"]) for job in jobs])
+    document = {"notes": notes, "tasks": ended}
+    write_text_atomic(batch / COLLECTED, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return notes
 
 
