@@ -17,7 +17,7 @@ from strataml import slurm
 from strataml.atomic import write_text_atomic
 from strataml.errors import StrataError
 from strataml.registry.pipelines import Pipeline, load_pipeline
-from strataml.runner import slurmpipeline, slurmsweep
+from strataml.runner import slurmpipeline, slurmqueue, slurmsweep
 from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import Resources
 from strataml.runner.pipeline import StageResult
@@ -113,7 +113,7 @@ def run_collector(root: Path, batch: Path) -> list[str]:
         pipeline = load_pipeline(root, root / request["pipeline"])
         submitted = slurmpipeline.PipelineSubmission(batch, _stage_jobs(jobs, pipeline.name))
         slurmpipeline.collect(root, pipeline, submitted, notify=notes.append)
-    ended = slurmsweep.ended_tasks([str(job["job_id"]) for job in jobs])
+    ended = slurmqueue.ended_tasks([str(job["job_id"]) for job in jobs])
     document = {"notes": notes, "tasks": ended}
     write_text_atomic(batch / COLLECTED, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return notes

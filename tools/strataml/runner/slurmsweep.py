@@ -30,7 +30,6 @@ from strataml.workspace import relative
 BATCHES = Path(".strata") / "slurm"
 SWEEP, JOB = "sweep.json", "job.json"
 COLLECTED = "collected.json"  # the collector job's notes and how each task ended (R24)
-ENDED_SHOWN_S = 24 * 3600  # how long `strata runs list` shows a collected submission
 POLL_S = 2.0
 
 
@@ -328,82 +327,3 @@ def _stepd_says(output: Path) -> str | None:
         return None
     found = _STEPD.findall(tail)
     return found[-1] if found else None
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedJob:
-    """A sweep submitted from this checkout, as the scheduler sees it now (R24)."""
-
-    job_id: str
-    experiment: str
-    points: int
-    tasks: tuple[slurm.Task, ...]
-
-    def text(self) -> str:
-        counts: dict[str, int] = {}
-        for task in self.tasks:
-            counts[task.state] = counts.get(task.state, 0) + len(task.tasks)
-        said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        live = [t for t in self.tasks if not t.ended]
-        head = f"slurm job {self.job_id} ({self.experiment}, {self.points} points)"
-        if not live:
-            return f"{head}: ended: {said}\n"
-        rows = [f"{head}: {said}"]
-        for task in live:
-            shown = f"{self.job_id}_{_span(task.tasks)}" if task.tasks else self.job_id
-            rows.append(f"  {shown:<{len(self.job_id) + 11}}  {task.state:<11}  {task.reason}")
-        return "\n".join(rows) + "\n"
-
-
-def _span(indices: tuple[int, ...]) -> str:  # 3, or [4-19] for a pending range
-    return f"[{indices[0]}-{indices[-1]}]" if len(indices) > 1 else str(indices[0])
-
-
-def queued(root: Path, *, now: float | None = None) -> list[QueuedJob]:
-    """Sweeps and pipelines submitted from this checkout, oldest first: those not yet collected
-    as the scheduler sees them now (one squeue for all), and those collected in the last
-    ENDED_SHOWN_S as their collector saw them end (R24), asking the scheduler nothing."""
-    now = time.time() if now is None else now
-    found: list[tuple[dict[str, Any], tuple[slurm.Task, ...] | None]] = []
-    for job_file in sorted((root / BATCHES).glob(f"*/{JOB}"), key=lambda p: p.stat().st_mtime):
-        ended = _ended(job_file.parent / COLLECTED, now)
-        for job in json.loads(job_file.read_text(encoding="utf-8"))["jobs"]:
-            if ended is None:
-                found.append((job, None))
-            elif job["job_id"] in ended:
-                found.append((job, ended[job["job_id"]]))
-    by_job: dict[str, list[slurm.Task]] = {}
-    for task in slurm.tasks([job["job_id"] for job, seen in found if seen is None]):
-        by_job.setdefault(task.job_id, []).append(task)
-    return [
-        QueuedJob(
-            job["job_id"], job["experiment"], job["points"], seen or tuple(by_job[job["job_id"]])
-        )
-        for job, seen in found
-        if seen is not None or job["job_id"] in by_job
-    ]
-
-
-def _ended(collected: Path, now: float) -> dict[str, tuple[slurm.Task, ...]] | None:
-    """The tasks the collector saw end, by job; {} once that is ENDED_SHOWN_S old; None before
-    the collector has written (or a collected.json of another form: ask the scheduler)."""
-    try:
-        document = json.loads(collected.read_text(encoding="utf-8"))
-        if now - collected.stat().st_mtime > ENDED_SHOWN_S:
-            return {}
-        return {
-            job: tuple(
-                slurm.Task(job, tuple(indices), state, reason) for indices, state, reason in rows
-            )
-            for job, rows in document["tasks"].items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def ended_tasks(job_ids: list[str]) -> dict[str, list[list[object]]]:
-    """What the collector writes to collected.json of how each job's tasks ended."""
-    rows: dict[str, list[list[object]]] = {job: [] for job in job_ids}
-    for task in slurm.tasks(job_ids):
-        rows.setdefault(task.job_id, []).append([list(task.tasks), task.state, task.reason])
-    return rows
