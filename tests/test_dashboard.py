@@ -204,7 +204,8 @@ def test_run_detail_draws_metric_curves(chromium: Any, site: tuple[Path, Path, l
     assert path is not None and path.count("L") == 99  # 100 epochs, one segment between each
     labels = view.eval_on_selector_all("#curves svg.chart text", "ts => ts.map(t => t.textContent)")
     assert {"train/loss", "step", "value"} <= set(labels)
-    view.wait_for_function("document.getElementById('log').textContent.includes('[strata]')")
+    # a locator, not wait_for_function: a string predicate is eval'd, which the page's CSP refuses
+    view.locator("#log", has_text="[strata]").wait_for()
     page.shot("run-detail")
     assert page.errors == []
 
@@ -308,7 +309,7 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     ]  # fmt: skip
     page.shot("pipelines")
     view.click(f"svg.pipeline a[data-run='{train}']")
-    view.wait_for_function(f"document.querySelector('main h1').textContent.startsWith('{train}')")
+    view.locator("main h1", has_text=train).wait_for()  # not wait_for_function: CSP refuses eval
     assert view.inner_text("main h1").split()[0] == train
     assert (
         view.eval_on_selector("meta[http-equiv='Content-Security-Policy']", "m => m.content") == CSP
