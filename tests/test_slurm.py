@@ -401,6 +401,12 @@ def test_runs_list_shows_a_collected_submission_from_its_record_for_a_day_withou
     )
     tasks = {"7": [[[0, 1], "COMPLETED", "None"], [[2], "TIMEOUT", "TimeLimit"]]}
     (batch / "collected.json").write_text(json.dumps({"notes": [], "tasks": tasks}))
+    forgotten = template / ".strata" / "slurm" / "batch-1"  # collected after squeue forgot it
+    forgotten.mkdir()
+    (forgotten / "job.json").write_text(
+        '{"collector": "10", "jobs": [{"experiment": "old", "job_id": "9", "points": 1}]}\n'
+    )
+    (forgotten / "collected.json").write_text('{"notes": [], "tasks": {"9": []}}')
     env = {**os.environ, "PATH": str(bin_dir), "PYTHONPATH": str(REPO / "tools")}
     listing = [sys.executable, "-m", "strataml", "runs", "list"]
     done = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)

@@ -1,4 +1,4 @@
-"""The collector job (TFC-0002 R26): submitted with every sweep or pipeline sent to Slurm, held
+"""The collector job (TFC-0002 R24): submitted with every sweep or pipeline sent to Slurm, held
 by `--dependency=afterany` on all its jobs, it seals `failed`, with the scheduler's words, each
 run whose runner was killed outright (SIGKILL after a time limit's grace, a node that failed),
 so that no run stays `running` when nothing waits for the jobs (`--detach`, a driver that was

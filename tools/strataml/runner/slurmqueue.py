@@ -56,14 +56,17 @@ def queued(root: Path, *, now: float | None = None) -> list[QueuedJob]:
         for job in json.loads(job_file.read_text(encoding="utf-8"))["jobs"]:
             if ended is None:
                 found.append((job, None))
-            elif job["job_id"] in ended:
+            elif ended.get(job["job_id"]):  # the collector saw its tasks end
                 found.append((job, ended[job["job_id"]]))
     by_job: dict[str, list[slurm.Task]] = {}
     for task in slurm.tasks([job["job_id"] for job, seen in found if seen is None]):
         by_job.setdefault(task.job_id, []).append(task)
     return [
         QueuedJob(
-            job["job_id"], job["experiment"], job["points"], seen or tuple(by_job[job["job_id"]])
+            job["job_id"],
+            job["experiment"],
+            job["points"],
+            seen if seen is not None else tuple(by_job[job["job_id"]]),
         )
         for job, seen in found
         if seen is not None or job["job_id"] in by_job
