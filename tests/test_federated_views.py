@@ -131,7 +131,7 @@ def test_a_site_shows_the_sites_it_lists_and_marks_one_that_stopped(
             assert {u.split("#")[0] for u in page.requests} - own_files - {f"{a_at}/"} == set(
                 listed.values()
             )
-            assert page.errors == [
+            assert page.errors == [  # the browser's own line for `e`; the views say nothing
                 "Failed to load resource: the server responded with a status of 404 (File not found)"
             ]
             assert page.violations() == []
