@@ -12,7 +12,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.jsonio import as_list
-from strataml.refs import ArtifactRef, is_run_id
+from strataml.refs import ArtifactRef, ForeignRef, is_foreign, is_run_id
 from strataml.registry.runrecord import upstream_runs
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
@@ -44,9 +44,13 @@ class Graph:
 
 
 def _unpinned(text: object) -> str | None:
+    """A lineage node: `kind/name@version`, or `REPO:kind/name@version` in another repository
+    of the federation (TFC-0001 R14)."""
     if not isinstance(text, str):
         return None
     try:
+        if is_foreign(text):
+            return ForeignRef.parse(text).node
         ref = ArtifactRef.parse(text)
     except ValueError:
         return None
@@ -272,6 +276,8 @@ def _sources(root: Path, node: str) -> list[str]:
     """The nodes `node`'s own record says it rests on (unpinned ids, as in the graph)."""
     texts: list[object] = []
     runs: list[object] = []
+    if is_foreign(node):
+        return []  # another repository's records: not read here
     if node.startswith("runs/"):
         config = _config(root, node)
         inputs = config.get("inputs")
@@ -315,4 +321,5 @@ def upstream_directories(root: Path, node: str) -> list[str]:
         if current not in seen:
             seen.add(current)
             stack.extend(_sources(root, current))
-    return sorted(n if n.startswith("runs/") else ArtifactRef.parse(n).path for n in seen)
+    local = (n for n in seen if not is_foreign(n))  # another repository's are not directories here
+    return sorted(n if n.startswith("runs/") else ArtifactRef.parse(n).path for n in local)

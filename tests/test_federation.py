@@ -1,0 +1,172 @@
+"""Two forks in different temporary directories, one pinning the other's dataset (issue 22):
+doctor verifies the pin against the other's committed HEAD, catches a pin that does not match,
+says "not verified" where the other is not reachable; one catalogue holds both."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import RunCli, commit_all, fork_template, git
+from strataml.doctor.engine import run_doctor
+from strataml.doctor.report import format_text
+from strataml.integrity.stamp import stamp_directory
+
+MODEL = "models/iris-classifier/v2"
+
+
+def _pin(provider: Path) -> str:
+    metadata = (provider / "datasets/iris/v1/metadata.yaml").read_text("utf-8")
+    digest = next(line for line in metadata.splitlines() if line.startswith("content_hash:"))
+    return f"upstream:datasets/iris@v1#{digest.split()[1]}"
+
+
+def _declare(consumer: Path, url: str) -> None:
+    with (consumer / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            '\n[tool.strataml.federation]\nname = "consumer"\n\n'
+            f'[tool.strataml.federation.repositories]\nupstream = {{ url = "{url}" }}\n'
+        )
+
+
+def _pinning_model(consumer: Path, pin: str) -> None:
+    """models/iris-classifier/v2: v1 again, trained on the provider's dataset as well."""
+    source, target = consumer / "models/iris-classifier/v1", consumer / MODEL
+    shutil.copytree(source, target)
+    (target / "SIGNATURE.asc").unlink(missing_ok=True)
+    local = "- datasets/iris@v1"
+    metadata = (target / "metadata.yaml").read_text("utf-8").replace("version: v1", "version: v2")
+    metadata = metadata.replace(
+        "  datasets:\n  - datasets/iris@v1#", f"  datasets:\n  - {pin}\n  - datasets/iris@v1#"
+    )
+    (target / "metadata.yaml").write_text(metadata, "utf-8")
+    card = (
+        (target / "card.md").read_text("utf-8").replace("iris-classifier@v1", "iris-classifier@v2")
+    )
+    card = card.replace(f"datasets:\n{local}\n", f"datasets:\n{local}\n- {pin.split('#')[0]}\n", 1)
+    (target / "card.md").write_text(card, "utf-8")
+    stamp_directory(target)
+
+
+def _forks(tmp_path: Path, url: str | None = None) -> tuple[Path, Path]:
+    provider = fork_template(tmp_path / "first" / "provider")
+    consumer = fork_template(tmp_path / "second" / "consumer")
+    _declare(consumer, url or str(provider))
+    _pinning_model(consumer, _pin(provider))
+    commit_all(consumer, "v2 pins the provider's iris@v1")
+    return provider, consumer
+
+
+def _report(repo: Path) -> str:
+    return format_text(run_doctor(repo, strict=True))
+
+
+CLEAN = "OK (strict): 0 errors, 0 warnings, 0 info; 7 artifacts checked, 35 files hashed\n"
+
+
+def test_doctor_verifies_a_pin_into_another_fork(tmp_path: Path) -> None:
+    provider, consumer = _forks(tmp_path)
+    assert _report(consumer) == CLEAN
+    # What is verified is the provider's committed HEAD, not its work tree.
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("edited, not committed\n", "utf-8")
+    assert _report(consumer) == CLEAN
+
+
+def _finding(report: str) -> str:
+    return report.split("\n\n", 1)[0]
+
+
+FIX = "pin what upstream holds, or restore that version there"
+
+
+def test_a_committed_data_change_in_the_other_fork_is_a_mismatch(tmp_path: Path) -> None:
+    provider, consumer = _forks(tmp_path)
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    commit_all(provider, "a data file edited, its CHECKSUMS.txt left")
+    head = git(provider, "rev-parse", "HEAD").strip()[:12]
+    assert _report(consumer) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: error FED004 upstream:datasets/iris@v1 does not verify: "
+        f"train/iris.csv does not match its CHECKSUMS.txt at commit {head}\n"
+        f"    hint: {FIX}\n"
+        "\nFAILED (strict): 1 error, 0 warnings, 0 info; 7 artifacts checked, 35 files hashed\n"
+    )
+
+
+def test_a_new_commit_that_changes_the_version_is_a_mismatch(tmp_path: Path) -> None:
+    provider, consumer = _forks(tmp_path)
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    stamp_directory(provider / "datasets/iris/v1")  # sealed again: consistent, but other data
+    commit_all(provider, "iris@v1 rewritten")
+    head = git(provider, "rev-parse", "HEAD").strip()[:12]
+    assert _finding(_report(consumer)) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: error FED004 upstream:datasets/iris@v1 does not verify: it holds "
+        f"blake3:c84f484469dc… at commit {head}, not the pinned blake3:d179a6f26f71…\n"
+        f"    hint: {FIX}"
+    )
+
+
+def test_unreachable_is_not_verified_until_fetched(tmp_path: Path, strata: RunCli) -> None:
+    provider = fork_template(tmp_path / "first" / "provider")
+    _, consumer = _forks(tmp_path / "x", url=f"file://{provider}")
+    assert _report(consumer) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: info FED003 upstream:datasets/iris@v1 not verified: "
+        f"no mirror of file://{provider} under .strata/federation/\n"
+        "    hint: `strata federation fetch upstream` mirrors it under .strata/\n"
+        "\nOK (strict): 0 errors, 0 warnings, 1 info; 7 artifacts checked, 35 files hashed\n"
+    )
+    head = git(provider, "rev-parse", "HEAD").strip()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        assert strata("federation", "fetch") == (
+            0,
+            f"upstream: file://{provider}: mirrored at {head[:12]}\n",
+            "",
+        )
+    assert _report(consumer) == CLEAN
+    assert git(consumer, "status", "--porcelain") == ""  # the mirror is local state, not content
+    # A mirror is as new as its last fetch: the provider's next commit is judged once fetched.
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    commit_all(provider, "a data file edited")
+    assert _report(consumer) == CLEAN
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        assert strata("federation", "fetch", "upstream")[0] == 0
+    assert "error FED004 upstream:datasets/iris@v1 does not verify" in _report(consumer)
+
+
+def test_a_changed_federation_table_is_reported_under_base(tmp_path: Path) -> None:
+    provider, consumer = _forks(tmp_path)
+    text = (consumer / "pyproject.toml").read_text("utf-8")
+    (consumer / "pyproject.toml").write_text(text.replace(str(provider), "/elsewhere"), "utf-8")
+    commit_all(consumer, "upstream points elsewhere")
+    base = git(consumer, "rev-parse", "HEAD~1").strip()[:12]
+    now = git(consumer, "rev-parse", "HEAD").strip()[:12]
+    # The pin is judged by the base's declaration (the provider, verified); the change is a finding.
+    assert format_text(run_doctor(consumer, strict=True, base="HEAD~1")) == (
+        "repository\n"
+        "  pyproject.toml: warning CFG004 federation repository upstream.url changed: "
+        f"{provider} → /elsewhere (by commit {now}, not on the base {base})\n"
+        "    hint: a change to the rules takes effect once it is on the base branch: review and "
+        "merge it on its own, then this check passes\n"
+        "\nFAILED (strict): 0 errors, 1 warning, 0 info; 7 artifacts checked, 35 files hashed\n"
+    )
+
+
+def test_round_trip_a_clone_of_the_pinning_fork(tmp_path: Path) -> None:
+    provider, consumer = _forks(tmp_path)
+    clone = tmp_path / "third" / "clone"
+    git(tmp_path, "clone", "-q", str(consumer), str(clone))
+    assert _report(clone) == CLEAN  # the declared path is absolute: reachable from the clone too
+    shutil.move(provider, tmp_path / "gone")
+    assert _report(clone) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: info FED003 upstream:datasets/iris@v1 not verified: "
+        f"{provider} does not exist here\n"
+        f"    hint: put a clone of upstream at {provider}, or declare its Git URL\n"
+        "\nOK (strict): 0 errors, 0 warnings, 1 info; 7 artifacts checked, 35 files hashed\n"
+    )
