@@ -137,7 +137,7 @@ class Config:
 
     @property
     def federation_name(self) -> str | None:
-        """[tool.strataml.federation] name: this repository's own name (TFC-0001 R15)."""
+        """[tool.strataml.federation] name: this repository's own name (TFC-0001 R16)."""
         name = self.federation.get("name")
         return name if isinstance(name, str) else None
 

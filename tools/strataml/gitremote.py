@@ -1,4 +1,4 @@
-"""Git for the other repositories of a federation (TFC-0001 R15): their HEAD, mirrors of them, a
+"""Git for the other repositories of a federation (TFC-0001 R16): their HEAD, mirrors of them, a
 throwaway checkout; every process through gitrepo.run_git."""
 
 from __future__ import annotations

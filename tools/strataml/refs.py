@@ -134,7 +134,7 @@ class Reference:
         )
 
 
-# A repository of the federation (TFC-0001 R14): a short lower-case name, never a path.
+# A repository of the federation (TFC-0001 R15): a short lower-case name, never a path.
 REPOSITORY_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 LOCAL_REPOSITORY = "local"  # what the catalogue calls this repository when it declares no name
 
@@ -146,7 +146,7 @@ def is_repository_name(text: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class ForeignRef:
     """`REPO:datasets/NAME@vN#blake3:<hex>`: a version in another repository of the federation,
-    always pinned (TFC-0001 R14)."""
+    always pinned (TFC-0001 R15)."""
 
     repository: str
     ref: ArtifactRef

@@ -1,4 +1,4 @@
-"""`strata federation`: the other repositories references may pin (TFC-0001 R15)."""
+"""`strata federation`: the other repositories references may pin (TFC-0001 R16)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from strataml.cli.options import examples, sub_app
 from strataml.workspace import find_root
 
 app = sub_app(
-    "Other repositories whose versions references pin: fetch mirrors (TFC-0001 R15).",
+    "Other repositories whose versions references pin: fetch mirrors (TFC-0001 R16).",
     "strata federation fetch",
 )
 

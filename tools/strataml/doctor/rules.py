@@ -137,8 +137,8 @@ PIP003 = Rule("PIP003", "pipeline-producer-missing", E, "TFC-0002 R19", "Stage i
 PIP004 = Rule("PIP004", "pipeline-duplicate-output", E, "TFC-0002 R19", "Stage declares the same output twice, or one inside another")
 PIP005 = Rule("PIP005", "pipeline-name-taken", E, "TFC-0002 R19", "Two pipeline files give the same pipeline name")
 
-# Federation: pins into other repositories (TFC-0001 R14-R15, TFC-0005 R18)
-FED001 = Rule("FED001", "federation-declaration-invalid", E, "TFC-0001 R15", "[tool.strataml.federation] declares a repository wrongly")
+# Federation: pins into other repositories (TFC-0001 R15-R16, TFC-0005 R18)
+FED001 = Rule("FED001", "federation-declaration-invalid", E, "TFC-0001 R16", "[tool.strataml.federation] declares a repository wrongly")
 FED002 = Rule("FED002", "federation-repository-unknown", E, "TFC-0005 R18", "Reference names a repository the federation does not declare")
 FED003 = Rule("FED003", "federation-pin-not-verified", N, "TFC-0005 R18", "Pin into another repository not verified: that repository is not reachable here")
 FED004 = Rule("FED004", "federation-pin-mismatch", E, "TFC-0005 R18", "Pin into another repository does not match what its committed HEAD holds")

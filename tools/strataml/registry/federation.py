@@ -1,5 +1,5 @@
 """The federation: other repositories whose versions a reference may pin, where each is read, and
-what its committed HEAD proves of a pin (TFC-0001 R14-R15, TFC-0005 R18).
+what its committed HEAD proves of a pin (TFC-0001 R15-R16, TFC-0005 R18).
 
 Nothing here goes to the network but `fetch`, which a person asks for: doctor reads a repository
 declared by a local path, or the mirror `strata federation fetch` left under .strata/federation/.

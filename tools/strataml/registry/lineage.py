@@ -45,7 +45,7 @@ class Graph:
 
 def _unpinned(text: object) -> str | None:
     """A lineage node: `kind/name@version`, or `REPO:kind/name@version` in another repository
-    of the federation (TFC-0001 R14)."""
+    of the federation (TFC-0001 R15)."""
     if not isinstance(text, str):
         return None
     try:

@@ -1,4 +1,4 @@
-"""Pins into other repositories of the federation (TFC-0001 R14-R15, TFC-0005 R18): each is
+"""Pins into other repositories of the federation (TFC-0001 R15-R16, TFC-0005 R18): each is
 verified against that repository's committed HEAD where it is reachable, reported as not verified
 where it is not, and never fetched."""
 
