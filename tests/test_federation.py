@@ -4,12 +4,14 @@ says "not verified" where the other is not reachable; one catalogue holds both."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, commit_all, fork_template, git
+from conftest import EXAMPLE_RUN, RunCli, commit_all, fork_template, git
+from strataml import schemas
 from strataml.doctor.engine import run_doctor
 from strataml.doctor.report import format_text
 from strataml.integrity.stamp import stamp_directory
@@ -170,3 +172,67 @@ def test_round_trip_a_clone_of_the_pinning_fork(tmp_path: Path) -> None:
         f"    hint: put a clone of upstream at {provider}, or declare its Git URL\n"
         "\nOK (strict): 0 errors, 0 warnings, 1 info; 7 artifacts checked, 35 files hashed\n"
     )
+
+
+def test_one_catalogue_over_both_forks(tmp_path: Path, strata: RunCli) -> None:
+    provider, consumer = _forks(tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        code, out, err = strata("index")
+    assert (code, err) == (0, "")
+    index = json.loads(out)
+    assert schemas.validate("index", index) == []
+    clean = {"errors": 0, "warnings": 0, "info": 0}
+    assert index["repositories"] == [
+        {"name": "consumer", "url": ".", "commit": _head(consumer), "doctor": clean,
+         "reachable": True},
+        {"name": "upstream", "url": str(provider), "commit": _head(provider), "doctor": clean,
+         "reachable": True},
+    ]  # fmt: skip
+    assert [(d["repository"], d["ref"]) for d in index["datasets"]] == [
+        ("consumer", "datasets/iris@v1"), ("upstream", "upstream:datasets/iris@v1")
+    ]  # fmt: skip
+    assert [(m["repository"], m["name"]) for m in index["models"]] == [
+        ("consumer", "iris-classifier"), ("upstream", "upstream:iris-classifier")
+    ]  # fmt: skip
+    runs = {(r["repository"], r["id"]) for r in index["runs"]}
+    assert ("upstream", f"upstream:{EXAMPLE_RUN}") in runs and ("consumer", EXAMPLE_RUN) in runs
+    edges = {(e["source"], e["relation"], e["target"]) for e in index["lineage"]}
+    # The cross-repository edge, and the provider's own lineage, qualified by its name.
+    assert ("upstream:datasets/iris@v1", "trained_on", "models/iris-classifier@v2") in edges
+    assert (
+        f"upstream:runs/{EXAMPLE_RUN}",
+        "generated",
+        "upstream:models/iris-classifier@v1",
+    ) in edges
+    # `strata lineage` draws the same edge.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        code, out, _ = strata("lineage", "models/iris-classifier@v2", "--format", "json")
+    assert code == 0
+    assert {
+        "source": "upstream:datasets/iris@v1", "target": "models/iris-classifier@v2",
+        "relation": "trained_on",
+    } in json.loads(out)["edges"]  # fmt: skip
+
+
+def test_a_repo_named_on_the_command_line_joins_the_catalogue(
+    tmp_path: Path, strata: RunCli
+) -> None:
+    provider, consumer = _forks(tmp_path)
+    shutil.move(provider, tmp_path / "moved")  # the declared path: not reachable now
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        code, out, err = strata("index", "--repo", str(tmp_path / "moved"))
+    assert (code, err) == (0, "")
+    index = json.loads(out)
+    assert [(r["name"], r["reachable"], r.get("problem")) for r in index["repositories"]] == [
+        ("consumer", True, None),
+        ("upstream", False, f"{provider} does not exist here"),
+        ("moved", True, None),
+    ]
+    assert {d["ref"] for d in index["datasets"]} == {"datasets/iris@v1", "moved:datasets/iris@v1"}
+
+
+def _head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()

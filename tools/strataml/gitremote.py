@@ -44,7 +44,8 @@ def mirror(url: str, destination: Path) -> None:
             str(destination), env={"GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip
 
 
-def checkout_copy(source: Path, destination: Path) -> None:
-    """A throwaway work tree of `source`'s HEAD at `destination`, sharing its objects."""
-    run_git(destination.parent, "clone", "-q", "--shared", "--", str(source), str(destination),
-            env={"GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip
+def checkout_copy(source: str, destination: Path) -> None:
+    """A throwaway work tree of `source`'s HEAD at `destination` (a local repository's objects
+    shared, a URL's cloned); LFS content is not fetched."""
+    run_git(destination.parent, *_SAFE_TRANSPORT, "clone", "-q", "--shared", "--", source,
+            str(destination), env={"GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip

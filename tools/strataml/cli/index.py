@@ -12,7 +12,11 @@ from strataml.cli.options import ForceOption, examples
 from strataml.errors import UsageError
 from strataml.workspace import find_root
 
-INDEX_EXAMPLES = examples("strata index --output index.json", "strata index --site out/site")
+INDEX_EXAMPLES = examples(
+    "strata index --output index.json",
+    "strata index --site out/site",
+    "strata index --repo ../other-fork --output index.json",
+)
 SERVE_EXAMPLES = examples("strata serve --dir out/site --port 8000")
 
 
@@ -33,16 +37,25 @@ def index(
             help="Show findings of `strata doctor --format json`.",
         ),
     ] = None,
+    repos: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--repo",
+            metavar="PATH|URL",
+            help="Catalogue this repository too (repeatable), beside those "
+            "[tool.strataml.federation] declares.",
+        ),
+    ] = None,
     force: ForceOption = False,
 ) -> None:
     """Catalogue every dataset, model, run and lineage edge; optionally build the site (TFC-0007)."""
-    from strataml.index import catalogue, encoding
+    from strataml.index import encoding, federation
     from strataml.index import site as site_builder
 
     root = find_root(Path())
     if output is not None:
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
-    document = catalogue.build_index(root)
+    document = federation.build_federated_index(root, repos or ())
     encoded = encoding.encode(document)  # once, for the site, the file and stdout alike
     encoding.release_histories(document)
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
