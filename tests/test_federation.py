@@ -11,54 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE_RUN, RunCli, commit_all, fork_template, git
+from federationkit import MODEL, forks
 from strataml import schemas
 from strataml.doctor.engine import run_doctor
 from strataml.doctor.report import format_text
 from strataml.integrity.stamp import stamp_directory
-
-MODEL = "models/iris-classifier/v2"
-
-
-def _pin(provider: Path) -> str:
-    metadata = (provider / "datasets/iris/v1/metadata.yaml").read_text("utf-8")
-    digest = next(line for line in metadata.splitlines() if line.startswith("content_hash:"))
-    return f"upstream:datasets/iris@v1#{digest.split()[1]}"
-
-
-def _declare(consumer: Path, url: str) -> None:
-    with (consumer / "pyproject.toml").open("a", encoding="utf-8") as handle:
-        handle.write(
-            '\n[tool.strataml.federation]\nname = "consumer"\n\n'
-            f'[tool.strataml.federation.repositories]\nupstream = {{ url = "{url}" }}\n'
-        )
-
-
-def _pinning_model(consumer: Path, pin: str) -> None:
-    """models/iris-classifier/v2: v1 again, trained on the provider's dataset as well."""
-    source, target = consumer / "models/iris-classifier/v1", consumer / MODEL
-    shutil.copytree(source, target)
-    (target / "SIGNATURE.asc").unlink(missing_ok=True)
-    local = "- datasets/iris@v1"
-    metadata = (target / "metadata.yaml").read_text("utf-8").replace("version: v1", "version: v2")
-    metadata = metadata.replace(
-        "  datasets:\n  - datasets/iris@v1#", f"  datasets:\n  - {pin}\n  - datasets/iris@v1#"
-    )
-    (target / "metadata.yaml").write_text(metadata, "utf-8")
-    card = (
-        (target / "card.md").read_text("utf-8").replace("iris-classifier@v1", "iris-classifier@v2")
-    )
-    card = card.replace(f"datasets:\n{local}\n", f"datasets:\n{local}\n- {pin.split('#')[0]}\n", 1)
-    (target / "card.md").write_text(card, "utf-8")
-    stamp_directory(target)
-
-
-def _forks(tmp_path: Path, url: str | None = None) -> tuple[Path, Path]:
-    provider = fork_template(tmp_path / "first" / "provider")
-    consumer = fork_template(tmp_path / "second" / "consumer")
-    _declare(consumer, url or str(provider))
-    _pinning_model(consumer, _pin(provider))
-    commit_all(consumer, "v2 pins the provider's iris@v1")
-    return provider, consumer
 
 
 def _report(repo: Path) -> str:
@@ -69,7 +26,7 @@ CLEAN = "OK (strict): 0 errors, 0 warnings, 0 info; 7 artifacts checked, 35 file
 
 
 def test_doctor_verifies_a_pin_into_another_fork(tmp_path: Path) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     assert _report(consumer) == CLEAN
     # What is verified is the provider's committed HEAD, not its work tree.
     (provider / "datasets/iris/v1/train/iris.csv").write_text("edited, not committed\n", "utf-8")
@@ -84,7 +41,7 @@ FIX = "pin what upstream holds, or restore that version there"
 
 
 def test_a_committed_data_change_in_the_other_fork_is_a_mismatch(tmp_path: Path) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
     commit_all(provider, "a data file edited, its CHECKSUMS.txt left")
     head = git(provider, "rev-parse", "HEAD").strip()[:12]
@@ -98,7 +55,7 @@ def test_a_committed_data_change_in_the_other_fork_is_a_mismatch(tmp_path: Path)
 
 
 def test_a_new_commit_that_changes_the_version_is_a_mismatch(tmp_path: Path) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
     stamp_directory(provider / "datasets/iris/v1")  # sealed again: consistent, but other data
     commit_all(provider, "iris@v1 rewritten")
@@ -113,7 +70,7 @@ def test_a_new_commit_that_changes_the_version_is_a_mismatch(tmp_path: Path) -> 
 
 def test_unreachable_is_not_verified_until_fetched(tmp_path: Path, strata: RunCli) -> None:
     provider = fork_template(tmp_path / "first" / "provider")
-    _, consumer = _forks(tmp_path / "x", url=f"file://{provider}")
+    _, consumer = forks(tmp_path / "x", url=f"file://{provider}")
     assert _report(consumer) == (
         f"{MODEL}\n"
         "  metadata.yaml:17: info FED003 upstream:datasets/iris@v1 not verified: "
@@ -142,7 +99,7 @@ def test_unreachable_is_not_verified_until_fetched(tmp_path: Path, strata: RunCl
 
 
 def test_a_changed_federation_table_is_reported_under_base(tmp_path: Path) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     text = (consumer / "pyproject.toml").read_text("utf-8")
     (consumer / "pyproject.toml").write_text(text.replace(str(provider), "/elsewhere"), "utf-8")
     commit_all(consumer, "upstream points elsewhere")
@@ -160,7 +117,7 @@ def test_a_changed_federation_table_is_reported_under_base(tmp_path: Path) -> No
 
 
 def test_round_trip_a_clone_of_the_pinning_fork(tmp_path: Path) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     clone = tmp_path / "third" / "clone"
     git(tmp_path, "clone", "-q", str(consumer), str(clone))
     assert _report(clone) == CLEAN  # the declared path is absolute: reachable from the clone too
@@ -174,8 +131,8 @@ def test_round_trip_a_clone_of_the_pinning_fork(tmp_path: Path) -> None:
     )
 
 
-def test_one_catalogue_over_both_forks(tmp_path: Path, strata: RunCli) -> None:
-    provider, consumer = _forks(tmp_path)
+def test_one_catalogue_over_bothforks(tmp_path: Path, strata: RunCli) -> None:
+    provider, consumer = forks(tmp_path)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(consumer)
         code, out, err = strata("index")
@@ -219,7 +176,7 @@ def test_one_catalogue_over_both_forks(tmp_path: Path, strata: RunCli) -> None:
 def test_a_repo_named_on_the_command_line_joins_the_catalogue(
     tmp_path: Path, strata: RunCli
 ) -> None:
-    provider, consumer = _forks(tmp_path)
+    provider, consumer = forks(tmp_path)
     shutil.move(provider, tmp_path / "moved")  # the declared path: not reachable now
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(consumer)
