@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import EXAMPLE_RUN, RunCli, commit_all, fork_template, git
 from federationkit import MODEL, forks
+from registrykit import add_copies
 from strataml import schemas
 from strataml.doctor.engine import run_doctor
 from strataml.doctor.report import format_text
@@ -193,3 +196,44 @@ def test_a_repo_named_on_the_command_line_joins_the_catalogue(
 
 def _head(repo: Path) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _git_processes(monkeypatch: pytest.MonkeyPatch, repo: Path) -> tuple[int, str]:
+    """How many git processes `doctor --strict` starts, and its report."""
+    started = []
+    real = subprocess.Popen.__init__
+
+    def counting(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        started.append(args)
+        real(self, args, *rest, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subprocess.Popen, "__init__", counting)
+        report = _report(repo)
+    return sum(1 for a in started if a[0] == "git"), report
+
+
+def test_verifying_costs_the_same_processes_for_one_pin_or_six(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider, consumer = forks(tmp_path)
+    one, report = _git_processes(monkeypatch, consumer)
+    assert report == CLEAN
+    add_copies(provider, datasets=5)  # iris v2 … v6: the same data, other versions
+    commit_all(provider, "five more versions of iris")
+    v2 = (consumer / MODEL / "metadata.yaml").read_text("utf-8")
+    for n in range(3, 8):  # models/iris-classifier/v3 … v7 pin upstream's iris v2 … v6
+        target = consumer / f"models/iris-classifier/v{n}"
+        shutil.copytree(consumer / MODEL, target)
+        text = v2.replace("version: v2", f"version: v{n}")
+        text = text.replace("upstream:datasets/iris@v1#", f"upstream:datasets/iris@v{n - 1}#")
+        (target / "metadata.yaml").write_text(text, "utf-8")
+        card = (target / "card.md").read_text("utf-8").replace("@v2", f"@v{n}")
+        card = card.replace("- upstream:datasets/iris@v1\n", f"- upstream:datasets/iris@v{n - 1}\n")
+        (target / "card.md").write_text(card, "utf-8")
+        stamp_directory(target)
+    commit_all(consumer, "five more versions pinning upstream")
+    # The pinning models are more artifacts for the rest of doctor, not more git processes.
+    six, report = _git_processes(monkeypatch, consumer)
+    assert report.endswith("0 errors, 0 warnings, 0 info; 12 artifacts checked, 55 files hashed\n")
+    assert six == one
