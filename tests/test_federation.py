@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLE_RUN, RunCli, commit_all, fork_template, git
+from conftest import EXAMPLE_RUN, REPO, RunCli, commit_all, fork_template, git
 from federationkit import MODEL, forks
 from registrykit import add_copies
 from strataml import schemas
@@ -237,3 +237,60 @@ def test_verifying_costs_the_same_processes_for_one_pin_or_six(
     six, report = _git_processes(monkeypatch, consumer)
     assert report.endswith("0 errors, 0 warnings, 0 info; 12 artifacts checked, 55 files hashed\n")
     assert six == one
+
+
+def _declared_as(tmp_path: Path, table: str) -> str:
+    """doctor --strict's findings on a fork whose federation table reads `table`."""
+    repo = fork_template(tmp_path / "fork")
+    with (repo / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write(f"\n{table}\n")
+    commit_all(repo, "a federation table")
+    return _finding(_report(repo))
+
+
+def test_a_url_that_is_a_file_or_a_repository_without_commits_is_not_reachable(
+    tmp_path: Path,
+) -> None:
+    provider, consumer = forks(tmp_path)
+    text = (consumer / "pyproject.toml").read_text("utf-8")
+    (tmp_path / "a-file").write_text("not a repository\n", "utf-8")
+    git(tmp_path, "init", "-q", str(tmp_path / "empty"))
+    for url, why in [
+        (tmp_path / "a-file", f"{tmp_path / 'a-file'} is a file, not a Git repository"),
+        (tmp_path / "empty", f"{tmp_path / 'empty'} is not a Git repository with a commit"),
+        (tmp_path, f"{tmp_path} is not a Git repository with a commit"),  # not one found above
+    ]:
+        (consumer / "pyproject.toml").write_text(text.replace(str(provider), str(url)), "utf-8")
+        assert _finding(_report(consumer)) == (
+            f"{MODEL}\n"
+            f"  metadata.yaml:17: info FED003 upstream:datasets/iris@v1 not verified: {why}\n"
+            f"    hint: put a clone of upstream at {url}, or declare its Git URL"
+        )
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            '[tool.strataml.federation]\nrepositories = "upstream"',
+            "repository\n  pyproject.toml:{line}: error CFG001 tool.strataml.federation.repositories: "
+            "'upstream' is not of type 'object'",
+        ),
+        (
+            "[tool.strataml.federation.repositories]\nupstream = { url = 5 }",
+            "repository\n  pyproject.toml:{line}: error CFG001 tool.strataml.federation.repositories"
+            ".upstream.url: 5 is not of type 'string'",
+        ),
+        (
+            '[tool.strataml.federation.repositories]\nupstream = { url = "--upload-pack=x" }',
+            "repository\n  pyproject.toml:{line}: error FED001 upstream: url '--upload-pack=x' looks "
+            "like an option",
+        ),
+    ],
+)
+def test_a_malformed_federation_table_is_a_finding(
+    tmp_path: Path, table: str, expected: str
+) -> None:
+    # The table is appended after a blank line: its second line is the one at fault.
+    line = len((REPO / "pyproject.toml").read_text("utf-8").splitlines()) + 3
+    assert _declared_as(tmp_path, table).split("\n    hint")[0] == expected.format(line=line)
