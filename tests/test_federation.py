@@ -174,6 +174,15 @@ def test_one_catalogue_over_bothforks(tmp_path: Path, strata: RunCli) -> None:
         "source": "upstream:datasets/iris@v1", "target": "models/iris-classifier@v2",
         "relation": "trained_on",
     } in json.loads(out)["edges"]  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        assert strata("lineage", "upstream:datasets/iris@v1", "--format", "dot") == (0, (
+            "digraph lineage {\n  rankdir=LR;\n"
+            '  "models/iris-classifier@v2" [shape=component];\n'
+            '  "upstream:datasets/iris@v1" [shape=cylinder];\n'
+            '  "upstream:datasets/iris@v1" -> "models/iris-classifier@v2" [label="trained_on"];\n'
+            "}\n"
+        ), "")  # fmt: skip
 
 
 def test_a_repo_named_on_the_command_line_joins_the_catalogue(

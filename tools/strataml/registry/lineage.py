@@ -117,12 +117,14 @@ def normalise(text: str) -> str:
     bare = text.strip().rstrip("/")
     if is_run_id(bare.removeprefix("runs/")):
         return f"runs/{bare.removeprefix('runs/')}"
-    ref = _unpinned(bare)
+    repository, _, rest = bare.partition(":") if is_foreign(bare) else ("", "", bare)
+    ref = _unpinned(rest)
     if ref is None:
         raise RegistryError(
-            f"not a lineage reference: {text!r} (datasets/NAME@vN, models/NAME@vN or a run id)"
+            f"not a lineage reference: {text!r} (datasets/NAME@vN, models/NAME@vN, "
+            "REPO:datasets/NAME@vN or a run id)"
         )
-    return ref
+    return f"{repository}:{ref}" if repository else ref
 
 
 def subgraph(graph: Graph, start: str, *, up: bool, down: bool) -> Graph:
@@ -181,7 +183,8 @@ def format_text(graph: Graph, start: str) -> str:
 
 
 def _kind(node: str) -> str:
-    return node.split("/", 1)[0]
+    """datasets, models or runs: of another repository's node too (`REPO:datasets/…`)."""
+    return (node.split(":", 1)[1] if is_foreign(node) else node).split("/", 1)[0]
 
 
 def format_dot(graph: Graph) -> str:
