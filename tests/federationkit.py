@@ -13,13 +13,14 @@ from strataml.integrity.stamp import stamp_directory
 MODEL = "models/iris-classifier/v2"
 
 
-def pin(provider: Path) -> str:
-    metadata = (provider / "datasets/iris/v1/metadata.yaml").read_text("utf-8")
+def pin(provider: Path, name: str = "iris") -> str:
+    """upstream:datasets/NAME@v1#<its content hash in the provider>."""
+    metadata = (provider / f"datasets/{name}/v1/metadata.yaml").read_text("utf-8")
     digest = next(line for line in metadata.splitlines() if line.startswith("content_hash:"))
-    return f"upstream:datasets/iris@v1#{digest.split()[1]}"
+    return f"upstream:datasets/{name}@v1#{digest.split()[1]}"
 
 
-def _declare(consumer: Path, url: str) -> None:
+def declare(consumer: Path, url: str) -> None:
     with (consumer / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write(
             '\n[tool.strataml.federation]\nname = "consumer"\n\n'
@@ -27,7 +28,7 @@ def _declare(consumer: Path, url: str) -> None:
         )
 
 
-def _pinning_model(consumer: Path, pin: str) -> None:
+def pinning_model(consumer: Path, pin: str) -> None:
     """models/iris-classifier/v2: v1 again, trained on the provider's dataset as well."""
     source, target = consumer / "models/iris-classifier/v1", consumer / MODEL
     shutil.copytree(source, target)
@@ -48,8 +49,13 @@ def _pinning_model(consumer: Path, pin: str) -> None:
 
 def forks(tmp_path: Path, url: str | None = None) -> tuple[Path, Path]:
     provider = fork_template(tmp_path / "first" / "provider")
+    return provider, consumer_of(tmp_path, url or str(provider), pin(provider))
+
+
+def consumer_of(tmp_path: Path, url: str, pinned: str) -> Path:
+    """The second fork: `upstream` declared at `url`, models/iris-classifier/v2 pinning `pinned`."""
     consumer = fork_template(tmp_path / "second" / "consumer")
-    _declare(consumer, url or str(provider))
-    _pinning_model(consumer, pin(provider))
-    commit_all(consumer, "v2 pins the provider's iris@v1")
-    return provider, consumer
+    declare(consumer, url)
+    pinning_model(consumer, pinned)
+    commit_all(consumer, f"v2 pins {pinned.split('#')[0]}")
+    return consumer

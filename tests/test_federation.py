@@ -12,8 +12,17 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLE_RUN, REPO, RunCli, commit_all, fork_template, git
-from federationkit import MODEL, forks
+from conftest import (
+    EXAMPLE_RUN,
+    REPO,
+    RunCli,
+    commit_all,
+    fork_template,
+    git,
+    require_tool,
+    write_prose,
+)
+from federationkit import MODEL, consumer_of, forks, pin
 from registrykit import add_copies
 from strataml import schemas
 from strataml.doctor.engine import run_doctor
@@ -303,3 +312,42 @@ def test_a_malformed_federation_table_is_a_finding(
     # The table is appended after a blank line: its second line is the one at fault.
     line = len((REPO / "pyproject.toml").read_text("utf-8").splitlines()) + 3
     assert _declared_as(tmp_path, table).split("\n    hint")[0] == expected.format(line=line)
+
+
+def test_lfs_content_is_checked_in_the_other_repositorys_store(
+    tmp_path: Path, strata: RunCli
+) -> None:
+    require_tool("git-lfs")
+    provider = fork_template(tmp_path / "first" / "provider")
+    git(provider, "lfs", "install", "--local")
+    source = tmp_path / "arrays"
+    for split, size in (("train", 3000), ("test", 1000)):
+        (source / split).mkdir(parents=True)
+        (source / split / "x.npz").write_bytes(bytes(range(256)) * (size // 256))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(provider)
+        added = strata("dataset", "add", "arrays", str(source), "--license", "CC0-1.0",
+                       "--source", "bytes")  # fmt: skip
+    assert added[0] == 0, added
+    write_prose(provider / "datasets/arrays/v1")
+    commit_all(provider, "arrays v1, its data in LFS")
+    committed = git(provider, "cat-file", "-p", "HEAD:datasets/arrays/v1/train/x.npz")
+    assert committed.startswith("version https://git-lfs.github.com/spec/v1\n")
+    consumer = consumer_of(tmp_path, str(provider), pin(provider, "arrays"))
+    assert _report(consumer) == CLEAN  # each pointer's object is in the provider's LFS store
+    shutil.rmtree(provider / ".git" / "lfs" / "objects")
+    assert _finding(_report(consumer)) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: info FED005 upstream:datasets/arrays@v1 not verified: test/x.npz "
+        f"(and 1 more) is an LFS pointer whose content is not there at commit {_head(provider)[:12]}\n"
+        "    hint: pull its LFS content in upstream (`git lfs fetch`)"
+    )
+    # Content in the store that is not what CHECKSUMS.txt lists is a mismatch, as plain bytes.
+    (provider / "datasets/arrays/v1/train/x.npz").write_bytes(b"\0" * 3000)
+    commit_all(provider, "train/x.npz replaced, its CHECKSUMS.txt left")
+    assert _finding(_report(consumer)) == (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: error FED004 upstream:datasets/arrays@v1 does not verify: "
+        f"train/x.npz does not match its CHECKSUMS.txt at commit {_head(provider)[:12]}\n"
+        f"    hint: {FIX}"
+    )

@@ -10,6 +10,7 @@ CHECKSUMS.txt must give the pinned content hash and every committed file must ma
 from __future__ import annotations
 
 import enum
+import hashlib
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from strataml.integrity.digest import shown
 from strataml.integrity.hashing import hash_bytes
 from strataml.lfs import Pointer, parse_pointer
 from strataml.refs import LOCAL_REPOSITORY, ForeignRef, is_repository_name
+from strataml.safeopen import read_regular
 
 MIRRORS = ".strata/federation"
 
@@ -127,10 +129,31 @@ def verify_pins(source: Source, pins: Iterable[ForeignRef]) -> dict[ForeignRef, 
     if source.path is None or source.commit is None or not wanted:
         return {}
     files = gitrepo.files_at(source.path, source.commit, sorted({p.ref.path for p in wanted}))
-    return {pin: _verdict(pin, files, source.commit) for pin in wanted}
+    store = _lfs_store(source.path)
+    return {pin: _verdict(pin, files, source.commit, store) for pin in wanted}
 
 
-def _verdict(pin: ForeignRef, files: dict[str, bytes], commit: str) -> PinVerdict:
+def _lfs_store(path: Path) -> Path:
+    """Where git-lfs keeps the repository's objects: .git/lfs/objects, or lfs/objects of a
+    bare repository (a mirror)."""
+    git_dir = path / ".git"
+    return (git_dir if git_dir.is_dir() else path) / "lfs" / "objects"
+
+
+def _lfs_content(store: Path, pointer: Pointer) -> bytes | None:
+    """The content a pointer stands for, when the store holds it whole and it is what the
+    pointer names (its SHA-256 and size); None otherwise."""
+    oid = pointer.oid
+    try:
+        data = read_regular(store / oid[:2] / oid[2:4] / oid, pointer.size)
+    except OSError:  # not there, not a regular file, larger than the pointer says
+        return None
+    if len(data) != pointer.size or hashlib.sha256(data).hexdigest() != oid:
+        return None
+    return data
+
+
+def _verdict(pin: ForeignRef, files: dict[str, bytes], commit: str, store: Path) -> PinVerdict:
     ref, at = pin.ref, f"at commit {commit[:12]}"
     prefix = f"{ref.path}/"
     held = {path[len(prefix) :]: data for path, data in files.items() if path.startswith(prefix)}
@@ -146,7 +169,7 @@ def _verdict(pin: ForeignRef, files: dict[str, bytes], commit: str) -> PinVerdic
         return PinVerdict(
             Outcome.MISMATCH, f"it holds {shown(actual)} {at}, not the pinned {shown(str(ref.pin))}"
         )
-    problems = list(_listing_problems(held, digests))
+    problems = list(_listing_problems(held, digests, store))
     for outcome, what in (
         (Outcome.MISMATCH, "does not match its CHECKSUMS.txt"),
         (Outcome.UNAVAILABLE, "is an LFS pointer whose content is not there"),
@@ -159,7 +182,7 @@ def _verdict(pin: ForeignRef, files: dict[str, bytes], commit: str) -> PinVerdic
 
 
 def _listing_problems(
-    held: dict[str, bytes], digests: dict[str, str]
+    held: dict[str, bytes], digests: dict[str, str], store: Path
 ) -> Iterator[tuple[Outcome, str]]:
     for path in sorted(set(held) - set(digests) - EXCLUDED):
         yield Outcome.MISMATCH, path  # unlisted
@@ -168,9 +191,17 @@ def _listing_problems(
         if data is None:
             yield Outcome.MISMATCH, path  # listed, not committed (or not a regular file)
         elif hash_bytes(data) != digest:
-            # A pointer is not the bytes it stands for: not verified rather than passed.
-            pointer = isinstance(parse_pointer(data), Pointer)
-            yield (Outcome.UNAVAILABLE if pointer else Outcome.MISMATCH), path
+            # A pointer stands for bytes in the LFS store: checked there, or not verified (never
+            # passed on the pointer's word).
+            pointer = parse_pointer(data)
+            if not isinstance(pointer, Pointer):
+                yield Outcome.MISMATCH, path
+                continue
+            content = _lfs_content(store, pointer)
+            if content is None:
+                yield Outcome.UNAVAILABLE, path
+            elif hash_bytes(content) != digest:
+                yield Outcome.MISMATCH, path
 
 
 def fetch(root: Path, config: Config, names: Iterable[str] = ()) -> list[tuple[Member, str]]:
