@@ -351,3 +351,55 @@ def test_lfs_content_is_checked_in_the_other_repositorys_store(
         f"train/x.npz does not match its CHECKSUMS.txt at commit {_head(provider)[:12]}\n"
         f"    hint: {FIX}"
     )
+
+
+def test_a_pull_request_cannot_point_the_pin_at_a_repository_it_controls(tmp_path: Path) -> None:
+    """The PR points `upstream` at a clone of its own holding a made-up iris@v2 and pins that:
+    judged by its own table it would pass; judged by the base's (doctor --base) the pin does not
+    verify, and the table's change is a finding of its own."""
+    provider, consumer = forks(tmp_path)
+    evil = tmp_path / "evil"
+    git(tmp_path, "clone", "-q", str(provider), str(evil))
+    made_up = evil / "datasets/iris/v2"
+    shutil.copytree(evil / "datasets/iris/v1", made_up)
+    (made_up / "train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    metadata = (made_up / "metadata.yaml").read_text("utf-8")
+    (made_up / "metadata.yaml").write_text(metadata.replace("version: v1", "version: v2"), "utf-8")
+    stamp_directory(made_up)
+    commit_all(evil, "iris@v2, made up")
+    forged = pin(evil).replace("@v1#", "@v2#").split("#")[0] + "#" + _hash(made_up)
+    text = (consumer / "pyproject.toml").read_text("utf-8")
+    (consumer / "pyproject.toml").write_text(text.replace(str(provider), str(evil)), "utf-8")
+    v3 = consumer / "models/iris-classifier/v3"
+    shutil.copytree(consumer / MODEL, v3)
+    for name in ("metadata.yaml", "card.md"):
+        text = (v3 / name).read_text("utf-8").replace("version: v2", "version: v3")
+        text = text.replace("iris-classifier@v2", "iris-classifier@v3")
+        text = text.replace(pin(provider), forged).replace(
+            "upstream:datasets/iris@v1", "upstream:datasets/iris@v2"
+        )
+        (v3 / name).write_text(text, "utf-8")
+    stamp_directory(v3)
+    commit_all(consumer, "a hostile pull request")
+    # Judged by its own table, the pull request would pass: `evil` holds what it pins.
+    assert _report(consumer) == CLEAN.replace("7 artifacts checked, 35", "8 artifacts checked, 39")
+    now, base = _head(consumer)[:12], git(consumer, "rev-parse", "HEAD~1").strip()[:12]
+    assert format_text(run_doctor(consumer, strict=True, base="HEAD~1")) == (
+        "models/iris-classifier/v3\n"
+        "  metadata.yaml:17: error FED004 upstream:datasets/iris@v2 does not verify: "
+        f"no such version at commit {_head(provider)[:12]}\n"
+        f"    hint: {FIX}\n"
+        "\nrepository\n"
+        "  pyproject.toml: warning CFG004 federation repository upstream.url changed: "
+        f"{provider} → {evil} (by commit {now}, not on the base {base})\n"
+        "    hint: a change to the rules takes effect once it is on the base branch: review and "
+        "merge it on its own, then this check passes\n"
+        "\nFAILED (strict): 1 error, 1 warning, 0 info; 8 artifacts checked, 39 files hashed\n"
+    )
+
+
+def _hash(version: Path) -> str:
+    metadata = (version / "metadata.yaml").read_text("utf-8")
+    return next(line for line in metadata.splitlines() if line.startswith("content_hash:")).split()[
+        1
+    ]

@@ -27,6 +27,7 @@ from strataml.refs import LOCAL_REPOSITORY, ForeignRef, is_repository_name
 from strataml.safeopen import read_regular
 
 MIRRORS = ".strata/federation"
+MAX_URL = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +52,37 @@ def local_path(root: Path, url: str) -> Path:
     return (root / url).resolve() if not Path(url).is_absolute() else Path(url).resolve()
 
 
+def _shown(url: str) -> str:
+    return url if len(url) <= 80 else url[:79] + "…"
+
+
 def declaration(root: Path, config: Config) -> Declaration:
     own = config.federation_name or LOCAL_REPOSITORY
     problems: list[tuple[str, str]] = []
     if not is_repository_name(own):
         problems.append(
-            (own, f"own name {own!r} is not a repository name ([a-z][a-z0-9-]{{0,31}})")
+            (own, f"own name {_shown(own)!r} is not a repository name ([a-z][a-z0-9-]{{0,31}})")
         )
+        own = LOCAL_REPOSITORY  # what the catalogue calls it meanwhile
     members: list[Member] = []
     seen: dict[str, str] = {}
     for name, url in config.federation_urls:
         if not is_repository_name(name):
-            problems.append((name, f"{name!r} is not a repository name ([a-z][a-z0-9-]{{0,31}})"))
+            problems.append(
+                (name, f"{_shown(name)!r} is not a repository name ([a-z][a-z0-9-]{{0,31}})")
+            )
         elif name == own:
             problems.append((name, f"{name!r} is this repository's own name"))
         elif url.startswith("-"):
-            problems.append((name, f"{name}: url {url!r} looks like an option"))
+            problems.append((name, f"{name}: url {_shown(url)!r} looks like an option"))
+        elif not url.isprintable() or len(url) > MAX_URL:
+            problems.append((name, f"{name}: url {_shown(url)!r} is not a path or URL"))
         elif is_local(url) and local_path(root, url).is_relative_to(root.resolve()):
-            problems.append((name, f"{name}: url {url!r} lies inside this repository"))
+            problems.append((name, f"{name}: url {_shown(url)!r} lies inside this repository"))
         elif url in seen:
-            problems.append((name, f"{name}: url {url!r} is declared by {seen[url]!r} already"))
+            problems.append(
+                (name, f"{name}: url {_shown(url)!r} is declared by {seen[url]!r} already")
+            )
         else:
             seen[url] = name
             members.append(Member(name, url))
@@ -92,6 +104,10 @@ def locate(root: Path, member: Member, *, mirrors: bool = True) -> Source:
     declared url (`mirrors`: False where .strata/ is not the tools' own, TFC-0001 R13)."""
     if is_local(member.url):
         path = local_path(root, member.url)
+        try:
+            path.stat()
+        except OSError:  # missing, or a name the file system will not take
+            return Source(member, None, None, f"{member.url} does not exist here")
         if not path.exists():
             return Source(member, None, None, f"{member.url} does not exist here")
         if not path.is_dir():
