@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import (
     EXAMPLE_RUN,
@@ -28,6 +30,7 @@ from strataml import schemas
 from strataml.doctor.engine import run_doctor
 from strataml.doctor.report import format_text
 from strataml.integrity.stamp import stamp_directory
+from strataml.refs import ForeignRef, is_foreign
 
 
 def _report(repo: Path) -> str:
@@ -403,3 +406,29 @@ def _hash(version: Path) -> str:
     return next(line for line in metadata.splitlines() if line.startswith("content_hash:")).split()[
         1
     ]
+
+
+@given(
+    st.from_regex(r"[a-z][a-z0-9-]{0,31}", fullmatch=True),
+    st.sampled_from(["datasets", "models"]),
+    st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True),
+    st.integers(min_value=1, max_value=10**6),
+    st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+)
+def test_a_repository_qualified_reference_round_trips(
+    repository: str, kind: str, name: str, version: int, digest: str
+) -> None:
+    text = f"{repository}:{kind}/{name}@v{version}#blake3:{digest}"
+    ref = ForeignRef.parse(text)
+    assert str(ref) == text and is_foreign(text)
+    assert ref.node == f"{repository}:{kind}/{name}@v{version}"
+    assert not is_foreign(f"{kind}/{name}@v{version}")
+
+
+@given(st.text(max_size=120))
+def test_any_text_is_a_reference_or_a_value_error(text: str) -> None:
+    try:
+        ref = ForeignRef.parse(text)
+    except ValueError:
+        return
+    assert str(ref) == text and ref.ref.pin is not None
