@@ -432,3 +432,26 @@ def test_any_text_is_a_reference_or_a_value_error(text: str) -> None:
     except ValueError:
         return
     assert str(ref) == text and ref.ref.pin is not None
+
+
+def test_a_repo_that_is_not_a_strataml_repository_is_said_not_fatal(
+    tmp_path: Path, strata: RunCli
+) -> None:
+    _, consumer = forks(tmp_path)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "README.md").write_text("no [tool.strataml] here\n", "utf-8")
+    commit_all(plain, "a plain repository")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        code, out, err = strata("index", "--repo", str(plain), "--repo", str(tmp_path / "none"))
+    assert (code, err) == (0, "")
+    found = [
+        (r["name"], r["reachable"], r.get("problem", "")) for r in json.loads(out)["repositories"]
+    ]
+    assert [(name, reachable) for name, reachable, _ in found] == [
+        ("consumer", True), ("upstream", True), ("plain", False), ("none", False)
+    ]  # fmt: skip
+    assert found[2][2].endswith("not inside a StrataML repository (no pyproject.toml with "
+                                "[tool.strataml] above it)")  # fmt: skip
+    assert found[3][2].startswith("git clone failed: ")

@@ -15,7 +15,8 @@ from strataml import gitremote
 from strataml.config import load_config
 from strataml.doctor.engine import Report, run_doctor
 from strataml.doctor.model import Severity
-from strataml.gitrepo import GitError, head_commit
+from strataml.errors import StrataError
+from strataml.gitrepo import head_commit
 from strataml.index.catalogue import build_index
 from strataml.refs import is_foreign, is_repository_name
 from strataml.registry.federation import Source, declaration, is_local, locate
@@ -56,19 +57,17 @@ def build_federated_index(root: Path, repos: Sequence[str] = ()) -> dict[str, An
                                      "problem": target.problem})  # fmt: skip
                 continue
             checkout = Path(scratch) / target.name
-            try:
+            try:  # a clone that fails, a repository that is not a StrataML one: said, not fatal
                 gitremote.checkout_copy(target.source, checkout)
-            except GitError as exc:
+                other, report = build_index(checkout), run_doctor(checkout)
+            except StrataError as exc:
                 repositories.append({**_entry(target.name, target.url, None, None),
                                      "problem": str(exc)})  # fmt: skip
                 continue
-            other = build_index(checkout)
             _qualify(other, target.name)
             for kind in ("datasets", "models", "runs", "lineage", "problems"):
                 document[kind].extend(other[kind])
-            repositories.append(
-                _entry(target.name, target.url, head_commit(checkout), run_doctor(checkout))
-            )
+            repositories.append(_entry(target.name, target.url, head_commit(checkout), report))
     document["lineage"].sort(key=lambda e: (e["source"], e["target"], e["relation"]))
     document["repositories"] = repositories
     return document

@@ -108,8 +108,6 @@ def locate(root: Path, member: Member, *, mirrors: bool = True) -> Source:
             path.stat()
         except OSError:  # missing, or a name the file system will not take
             return Source(member, None, None, f"{member.url} does not exist here")
-        if not path.exists():
-            return Source(member, None, None, f"{member.url} does not exist here")
         if not path.is_dir():
             return Source(member, None, None, f"{member.url} is a file, not a Git repository")
         commit = gitremote.repository_commit(path)
