@@ -52,6 +52,11 @@ def local_path(root: Path, url: str) -> Path:
     return (root / url).resolve() if not Path(url).is_absolute() else Path(url).resolve()
 
 
+def _identity(root: Path, url: str) -> str:
+    """What two declarations of one repository share: its resolved path, or its URL."""
+    return str(local_path(root, url)) if is_local(url) else url
+
+
 def _shown(url: str) -> str:
     return url if len(url) <= 80 else url[:79] + "…"
 
@@ -79,12 +84,12 @@ def declaration(root: Path, config: Config) -> Declaration:
             problems.append((name, f"{name}: url {_shown(url)!r} is not a path or URL"))
         elif is_local(url) and local_path(root, url).is_relative_to(root.resolve()):
             problems.append((name, f"{name}: url {_shown(url)!r} lies inside this repository"))
-        elif url in seen:
+        elif (same := _identity(root, url)) in seen:
             problems.append(
-                (name, f"{name}: url {_shown(url)!r} is declared by {seen[url]!r} already")
+                (name, f"{name}: url {_shown(url)!r} is declared by {seen[same]!r} already")
             )
         else:
-            seen[url] = name
+            seen[same] = name
             members.append(Member(name, url))
     return Declaration(own, tuple(members), tuple(problems))
 
