@@ -18,6 +18,7 @@ from conftest import (
     EXAMPLE_RUN,
     REPO,
     RunCli,
+    assert_check_jsonschema,
     commit_all,
     fork_template,
     git,
@@ -455,3 +456,33 @@ def test_a_repo_that_is_not_a_strataml_repository_is_said_not_fatal(
     assert found[2][2].endswith("not inside a StrataML repository (no pyproject.toml with "
                                 "[tool.strataml] above it)")  # fmt: skip
     assert found[3][2].startswith("git clone failed: ")
+
+
+def test_status_says_where_each_repository_is_read(tmp_path: Path, strata: RunCli) -> None:
+    provider = fork_template(tmp_path / "first" / "provider")
+    _, consumer = forks(tmp_path / "x", url=f"file://{provider}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        before = strata("federation", "status")
+        assert strata("federation", "fetch", "upstream")[0] == 0
+        code, out, err = strata("federation", "status", "--format", "json")
+        unknown = strata("federation", "fetch", "elsewhere")
+    assert before == (0, (
+        "consumer (this repository)\n"
+        f"upstream: file://{provider}: not reachable: no mirror of file://{provider} under "
+        ".strata/federation/\n"
+    ), "")  # fmt: skip
+    document = json.loads(out)
+    assert (code, err, document) == (0, "", [{
+        "name": "upstream", "url": f"file://{provider}", "reachable": True,
+        "commit": _head(provider), "problem": None,
+    }])  # fmt: skip
+    assert schemas.validate("federation-status", document) == []
+    assert_check_jsonschema(_written(tmp_path / "status.json", out), "federation-status")
+    assert unknown == (2, "", "strata: error: not a repository of "
+                       "[tool.strataml.federation.repositories]: elsewhere\n")  # fmt: skip
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, "utf-8")
+    return path

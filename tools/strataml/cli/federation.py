@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli.options import examples, sub_app
+from strataml.cli.options import FormatOption, examples, sub_app
+from strataml.cli.output import emit
 from strataml.workspace import find_root
 
 app = sub_app(
-    "Other repositories whose versions references pin: fetch mirrors (TFC-0001 R16).",
-    "strata federation fetch",
+    "Other repositories whose versions references pin: status, fetch mirrors (TFC-0001 R16).",
+    "strata federation status",
 )
 
 
@@ -33,3 +34,15 @@ def fetch(
     root = find_root(Path())
     for member, done in federation.fetch(root, load_config(root), names or ()):
         typer.echo(f"{member.name}: {member.url}: {done}")
+
+
+@app.command("status", epilog=examples("strata federation status --format json"))
+def status(output_format: FormatOption = "text") -> None:
+    """Each declared repository: where doctor reads it and at which commit, or why not."""
+    from strataml.config import load_config
+    from strataml.gitindex import tracked_local_state
+    from strataml.registry import federation
+
+    root = find_root(Path())
+    mirrors = not tracked_local_state(root)  # as doctor: a committed .strata/ is not the tools'
+    emit(output_format, federation.status(root, load_config(root), mirrors=mirrors))

@@ -223,6 +223,33 @@ def _listing_problems(
                 yield Outcome.MISMATCH, path
 
 
+@dataclass(frozen=True, slots=True)
+class Status:
+    """`strata federation status`: every declared repository, and where doctor reads it."""
+
+    own: str
+    sources: tuple[Source, ...]
+
+    def document(self) -> list[dict[str, object]]:
+        return [
+            {"name": s.member.name, "url": s.member.url, "reachable": s.commit is not None,
+             "commit": s.commit, "problem": s.unreachable}
+            for s in self.sources
+        ]  # fmt: skip
+
+    def text(self) -> str:
+        lines = [f"{self.own} (this repository)"]
+        for s in self.sources:
+            state = f"at {s.commit[:12]}" if s.commit else f"not reachable: {s.unreachable}"
+            lines.append(f"{s.member.name}: {s.member.url}: {state}")
+        return "\n".join(lines) + "\n"
+
+
+def status(root: Path, config: Config, *, mirrors: bool = True) -> Status:
+    declared = declaration(root, config)
+    return Status(declared.own, tuple(locate(root, m, mirrors=mirrors) for m in declared.members))
+
+
 def fetch(root: Path, config: Config, names: Iterable[str] = ()) -> list[tuple[Member, str]]:
     """Mirror the named members (all, if none) under .strata/federation/: (member, what was
     done). A member declared by a local path needs no mirror."""
