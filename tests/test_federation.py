@@ -467,6 +467,7 @@ def test_status_says_where_each_repository_is_read(tmp_path: Path, strata: RunCl
         assert strata("federation", "fetch", "upstream")[0] == 0
         code, out, err = strata("federation", "status", "--format", "json")
         unknown = strata("federation", "fetch", "elsewhere")
+        index = json.loads(strata("index")[1])  # the catalogue reads the mirror too
     assert before == (0, (
         "consumer (this repository)\n"
         f"upstream: file://{provider}: not reachable: no mirror of file://{provider} under "
@@ -479,6 +480,9 @@ def test_status_says_where_each_repository_is_read(tmp_path: Path, strata: RunCl
     }])  # fmt: skip
     assert schemas.validate("federation-status", document) == []
     assert_check_jsonschema(_written(tmp_path / "status.json", out), "federation-status")
+    assert [(r["name"], r["commit"]) for r in index["repositories"]] == [
+        ("consumer", _head(consumer)), ("upstream", _head(provider))
+    ]  # fmt: skip
     assert unknown == (2, "", "strata: error: not a repository of "
                        "[tool.strataml.federation.repositories]: elsewhere\n")  # fmt: skip
 
