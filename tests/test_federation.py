@@ -490,3 +490,18 @@ def test_status_says_where_each_repository_is_read(tmp_path: Path, strata: RunCl
 def _written(path: Path, text: str) -> Path:
     path.write_text(text, "utf-8")
     return path
+
+
+def test_a_pin_into_a_repository_declared_wrongly_fails_closed(tmp_path: Path) -> None:
+    provider, consumer = forks(tmp_path)
+    text = (consumer / "pyproject.toml").read_text("utf-8")
+    (consumer / "pyproject.toml").write_text(text.replace(str(provider), "datasets"), "utf-8")
+    expected = (
+        f"{MODEL}\n"
+        "  metadata.yaml:17: error FED002 upstream:datasets/iris@v1 names repository 'upstream', "
+        "whose declaration is invalid\n"
+        '    hint: declare it: [tool.strataml.federation.repositories] upstream = { url = "…" }'
+    )
+    assert _finding(_report(consumer)) == expected
+    # Asked about the model alone, doctor does not report the table (FED001), but still fails.
+    assert _finding(format_text(run_doctor(consumer / MODEL, strict=True))) == expected

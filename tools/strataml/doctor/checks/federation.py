@@ -45,12 +45,15 @@ def check_federation(ctx: Context) -> Iterator[Diagnostic]:
     by_repository: dict[str, dict[ForeignRef, list[Site]]] = defaultdict(dict)
     for pin, sites in pins.items():
         if pin.repository not in members:
-            if pin.repository in invalid:
-                continue  # FED001 says what is wrong with its declaration
+            # Fail closed: a pin into a repository declared wrongly (FED001) is not verified either.
+            why = (
+                "whose declaration is invalid"
+                if pin.repository in invalid
+                else "which is not declared"
+            )
             for path, line in sites:
                 yield FED002.at(
-                    path, f"{pin.node} names repository {pin.repository!r}, which is not declared",
-                    line=line,
+                    path, f"{pin.node} names repository {pin.repository!r}, {why}", line=line,
                     hint=f"declare it: [tool.strataml.federation.repositories] "
                     f'{pin.repository} = {{ url = "…" }}',
                 )  # fmt: skip
