@@ -505,3 +505,28 @@ def test_a_pin_into_a_repository_declared_wrongly_fails_closed(tmp_path: Path) -
     assert _finding(_report(consumer)) == expected
     # Asked about the model alone, doctor does not report the table (FED001), but still fails.
     assert _finding(format_text(run_doctor(consumer / MODEL, strict=True))) == expected
+
+
+def test_a_dataset_derived_from_the_other_forks_dataset(tmp_path: Path, strata: RunCli) -> None:
+    provider, consumer = forks(tmp_path)
+    derived = consumer / "datasets/iris/v2"
+    shutil.copytree(consumer / "datasets/iris/v1", derived)
+    text = (derived / "metadata.yaml").read_text("utf-8").replace("version: v1", "version: v2")
+    text = text.replace("provenance:\n", f"provenance:\n  derived_from:\n    - {pin(provider)}\n")
+    (derived / "metadata.yaml").write_text(text, "utf-8")
+    stamp_directory(derived)
+    commit_all(consumer, "iris v2, derived from upstream's iris v1")
+    assert _report(consumer) == CLEAN.replace("7 artifacts checked, 35", "8 artifacts checked, 40")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        assert strata("lineage", "datasets/iris@v2") == (
+            0, "upstream:datasets/iris@v1 -> datasets/iris@v2  [derived_from]\n", ""
+        )  # fmt: skip
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    commit_all(provider, "a data file edited, its CHECKSUMS.txt left")
+    report = _report(consumer)
+    assert (
+        "datasets/iris/v2\n  metadata.yaml:17: error FED004 upstream:datasets/iris@v1 does not "
+        "verify: train/iris.csv does not match its CHECKSUMS.txt at commit "
+        f"{_head(provider)[:12]}\n"
+    ) in report

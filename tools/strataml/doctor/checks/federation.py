@@ -90,25 +90,29 @@ def _reach(member: Member) -> str:
     return f"`strata federation fetch {member.name}` mirrors it under .strata/"
 
 
+# Where a record may pin a version of another repository (TFC-0001 R15).
+_PINNING = {"model": ("training", "datasets"), "dataset": ("provenance", "derived_from")}
+
+
 def _pins(ctx: Context) -> dict[ForeignRef, list[Site]]:
-    """Every pin into another repository the selected models' metadata writes."""
+    """Every pin into another repository the selected versions' metadata writes."""
     found: dict[ForeignRef, list[Site]] = defaultdict(list)
     for artifact in ctx.artifacts:
-        if artifact.kind != "model":
+        if artifact.kind not in _PINNING:
             continue
         loaded = metadata(ctx, artifact)
         if loaded is None:
             continue
         document, data = loaded
-        training = as_mapping(data.get("training"))
-        for index, text in enumerate(as_list(training.get("datasets"))):
+        table, key = _PINNING[artifact.kind]
+        for index, text in enumerate(as_list(as_mapping(data.get(table)).get(key))):
             if not is_foreign(text):
                 continue
             try:
                 pin = ForeignRef.parse(str(text))
             except ValueError:
                 continue  # the schema reports it
-            where = document.line_of(("training", "datasets", index))
+            where = document.line_of((table, key, index))
             found[pin].append((f"{artifact.path}/metadata.yaml", where))
     return found
 
