@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, copy_tree
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,11 @@ def apply_steps(repo: Path, steps: list[dict[str, Any]]) -> None:
                 handle.write((EXAMPLES / "fixtures" / arg["from"]).read_bytes())
         elif op == "git":
             _git(repo, arg)
+        elif op == "sibling":  # another repository beside this one (a federation member), committed
+            other = repo.parent / arg["name"]
+            copy_tree(EXAMPLES / arg.get("base", "base"), other)
+            apply_steps(other, arg.get("steps", []))
+            _git(other, "commit")
         elif op == "git_force_add":  # what `git add -f` does with an ignored path
             subprocess.run(["git", "add", "-f", "--", arg], cwd=repo, check=True)
         else:

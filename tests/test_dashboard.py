@@ -520,3 +520,43 @@ def test_a_pipeline_that_does_not_load_is_a_problem_not_a_crash(template: Path) 
         "expected node content\n  hint: fix the YAML syntax; quote strings holding ': ' or '#'",
     }]  # fmt: skip
     jsonschema.validate(index, json.loads((REPO / "schemas/index.schema.json").read_text()))
+
+
+def test_a_catalogue_over_two_forks_shows_each_and_the_pin_between_them(
+    chromium: Any, tmp_path: Path
+) -> None:
+    """TFC-0007 R15: the repositories with their commits and doctor counts, a repository column
+    and filter, and the other fork's dataset drawn as REPO:datasets/NAME@vN in the lineage."""
+    from federationkit import forks
+
+    provider, consumer = forks(tmp_path)
+    out = tmp_path / "site"
+    done = index_py(consumer, "--site", str(out))
+    assert done.returncode == 0, done.stderr
+    page = Page(chromium, out)
+    view = page.open()
+    rows = view.eval_on_selector_all(
+        "#repositories tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    head = {repo: subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                 text=True, check=True).stdout[:12] for repo in (provider, consumer)}  # fmt: skip
+    assert rows == [
+        ["consumer", ".", head[consumer], "0", "0", "0"],
+        ["upstream", str(provider), head[provider], "0", "0", "0"],
+    ]
+    view = page.open("#/runs")
+    view.select_option("#filter-repository", "upstream")
+    shown = view.eval_on_selector_all(
+        "#runs-table tbody tr", "rs => rs.map(r => r.cells[2].textContent)"
+    )
+    assert shown and set(shown) == {"upstream"}
+    view = page.open("#/lineage/" + "models%2Firis-classifier%40v2")
+    nodes = view.eval_on_selector_all(
+        "svg.lineage a[data-node]", "as => as.map(a => a.dataset.node)"
+    )
+    assert "upstream:datasets/iris@v1" in nodes and "datasets/iris@v1" in nodes
+    foreign = view.eval_on_selector_all("svg.lineage rect.foreign", "rs => rs.length")
+    assert foreign == 1
+    page.shot("federation-lineage")
+    assert page.errors == []
+    assert all(r.startswith("file://") for r in page.requests)

@@ -29,7 +29,7 @@ EXPECTED_SCHEMAS = {
     "model-check", "model-history", "model-list", "model-metadata", "model-metrics", "model-show",
     "verify-report", "run-config", "run-metrics", "run-reproduction", "run-system", "runs-best",
     "runs-compare", "runs-list", "runs-show", "stages", "strataml-config", "pipeline", "status",
-    "runs-aggregate", "runs-best-group",
+    "runs-aggregate", "runs-best-group", "federation-status",
 }  # fmt: skip
 
 

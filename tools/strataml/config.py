@@ -133,6 +133,19 @@ class Config:
     # (read through promotion_policy; doctor's configuration diff compares the raw tables)
     signing: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.signing], schema-valid
     lfs: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.lfs], schema-valid
+    federation: dict[str, Any] = field(default_factory=dict)  # [tool.strataml.federation]
+
+    @property
+    def federation_name(self) -> str | None:
+        """[tool.strataml.federation] name: this repository's own name (TFC-0001 R16)."""
+        name = self.federation.get("name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def federation_urls(self) -> tuple[tuple[str, str], ...]:
+        """(name, url) of every repository [tool.strataml.federation.repositories] declares."""
+        table = self.federation.get("repositories", {})
+        return tuple((name, str(entry["url"])) for name, entry in sorted(table.items()))
 
     @property
     def max_plain_bytes(self) -> int:
@@ -205,6 +218,7 @@ def parse_config(raw: bytes) -> Config:
         policy=table.get("policy", {}),
         signing=table.get("signing", {}),
         lfs=table.get("lfs", {}),
+        federation=table.get("federation", {}),
     )
 
 

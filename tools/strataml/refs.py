@@ -132,3 +132,48 @@ class Reference:
             and self.version in (None, ref.version)
             and self.pin in (None, ref.pin)
         )
+
+
+# A repository of the federation (TFC-0001 R15): a short lower-case name, never a path.
+REPOSITORY_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
+LOCAL_REPOSITORY = "local"  # what the catalogue calls this repository when it declares no name
+
+
+def is_repository_name(text: str) -> bool:
+    return REPOSITORY_RE.fullmatch(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignRef:
+    """`REPO:datasets/NAME@vN#blake3:<hex>`: a version in another repository of the federation,
+    always pinned (TFC-0001 R15)."""
+
+    repository: str
+    ref: ArtifactRef
+
+    @classmethod
+    def parse(cls, text: str) -> ForeignRef:
+        repository, colon, rest = text.partition(":")
+        if not colon or not is_repository_name(repository):
+            raise ValueError(f"not a repository-qualified reference: {text!r} (expected REPO:…)")
+        ref = ArtifactRef.parse(rest)
+        if ref.pin is None:
+            raise ValueError(f"a reference into another repository must be pinned: {text!r}")
+        return cls(repository, ref)
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.ref}"
+
+    @property
+    def node(self) -> str:
+        """Its lineage node: `REPO:kind/name@version`, unpinned."""
+        return f"{self.repository}:{self.ref.kind}/{self.ref.name}@{self.ref.version}"
+
+
+def is_foreign(text: object) -> bool:
+    """Does a reference text name another repository (`REPO:` before `datasets/` or `models/`)?"""
+    return (
+        isinstance(text, str)
+        and REPOSITORY_RE.match(text) is not None
+        and ":" in text.split("/", 1)[0]
+    )

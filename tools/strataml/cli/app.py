@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from strataml.cli import bundle, datasets, exports, imports, integrity, lfs, models, runs
+from strataml.cli import (
+    bundle,
+    datasets,
+    exports,
+    federation,
+    imports,
+    integrity,
+    lfs,
+    models,
+    runs,
+)
 from strataml.cli import doctor as doctor_cli
 from strataml.cli import index as index_cli
 from strataml.cli import lineage as lineage_cli
@@ -64,6 +74,7 @@ app.command("status", epilog=status_cli.EXAMPLES)(status_cli.status)
 for name, group in {
     "runs": runs.app, "dataset": datasets.app, "model": models.app, "export": exports.app,
     "import": imports.app, "keys": integrity.keys_app, "lfs": lfs.app, "bundle": bundle.app,
+    "federation": federation.app,
 }.items():  # fmt: skip
     app.add_typer(group, name=name)
 

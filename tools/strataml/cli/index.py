@@ -14,6 +14,7 @@ from strataml.workspace import find_root
 
 INDEX_EXAMPLES = examples(
     "strata index --output index.json",
+    "strata index --repo ../other-fork --output index.json",
     "strata index --site out/site --federate team-b=https://ml.example.org/b/index.json",
 )
 SERVE_EXAMPLES = examples("strata serve --dir out/site --port 8000")
@@ -36,6 +37,15 @@ def index(
             help="Show findings of `strata doctor --format json`.",
         ),
     ] = None,
+    repos: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--repo",
+            metavar="PATH|URL",
+            help="Catalogue this repository too (repeatable), beside those "
+            "[tool.strataml.federation] declares.",
+        ),
+    ] = None,
     federate: Annotated[
         list[str] | None,
         typer.Option(
@@ -47,21 +57,21 @@ def index(
     force: ForceOption = False,
 ) -> None:
     """Catalogue every dataset, model, run and lineage edge; optionally build the site (TFC-0007)."""
-    from strataml.index import catalogue, encoding, federation
+    from strataml.index import encoding, federation, sites
     from strataml.index import site as site_builder
 
-    sources = federation.parse_sources(federate or [])
-    if sources and site is None:
-        raise UsageError(f"--federate goes with --site DIR ({federation.HINT})")
+    listed = sites.parse_sites(federate or [])
+    if listed and site is None:
+        raise UsageError(f"--federate goes with --site DIR ({sites.HINT})")
     root = find_root(Path())
     if output is not None:
         check_output(output, overwrite=force)  # before the site is built: a refusal changes nothing
-    document = catalogue.build_index(root)
+    document = federation.build_federated_index(root, repos or ())
     encoded = encoding.encode(document)  # once, for the site, the file and stdout alike
     encoding.release_histories(document)
     doctor = site_builder.load_doctor_report(doctor_report) if doctor_report else None
     if site is not None:
-        count = site_builder.build_site(root, document, encoded, site, doctor, sources)
+        count = site_builder.build_site(root, document, encoded, site, doctor, listed)
         typer.echo(f"{site}/: {count} files; open {site}/index.html", err=True)
     if output is not None:
         with open_atomic(output, overwrite=force) as handle:

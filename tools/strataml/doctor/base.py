@@ -37,6 +37,8 @@ _NAMES = {
     ("lfs",): "LFS limits",
     ("policy", "models"): "per-model stage policy",
     ("policy",): "stage policy",
+    ("federation", "repositories"): "federation repository",
+    ("federation",): "federation",
 }
 
 

@@ -152,9 +152,9 @@ def run_doctor(
 
 
 # Findings that read [tool.strataml]: trust, signing requirements, promotion policy, extra
-# top-level names, the LFS size limit. Against a configuration doctor cannot read they would be
-# guesses, so they are skipped until it is fixed (TFC-0006 R18).
-CONFIG_DEPENDENT = ("SIG001", "SIG005", "SIG009", "SIG011", "POL", "LAY001", "LFS001")
+# top-level names, the LFS size limit, the federation. Against a configuration doctor cannot read
+# they would be guesses, so they are skipped until it is fixed (TFC-0006 R18).
+CONFIG_DEPENDENT = ("SIG001", "SIG005", "SIG009", "SIG011", "POL", "LAY001", "LFS001", "FED")
 
 
 def _check(

@@ -136,6 +136,13 @@ PIP002 = Rule("PIP002", "pipeline-cycle", E, "TFC-0002 R19", "Pipeline stages co
 PIP003 = Rule("PIP003", "pipeline-producer-missing", E, "TFC-0002 R19", "Stage input names a stage or an output that does not exist")
 PIP004 = Rule("PIP004", "pipeline-duplicate-output", E, "TFC-0002 R19", "Stage declares the same output twice, or one inside another")
 PIP005 = Rule("PIP005", "pipeline-name-taken", E, "TFC-0002 R19", "Two pipeline files give the same pipeline name")
+
+# Federation: pins into other repositories (TFC-0001 R15-R16, TFC-0005 R18)
+FED001 = Rule("FED001", "federation-declaration-invalid", E, "TFC-0001 R16", "[tool.strataml.federation] declares a repository wrongly")
+FED002 = Rule("FED002", "federation-repository-unknown", E, "TFC-0005 R18", "Reference names a repository the federation does not declare")
+FED003 = Rule("FED003", "federation-pin-not-verified", N, "TFC-0005 R18", "Pin into another repository not verified: that repository is not reachable here")
+FED004 = Rule("FED004", "federation-pin-mismatch", E, "TFC-0005 R18", "Pin into another repository does not match what its committed HEAD holds")
+FED005 = Rule("FED005", "federation-content-unavailable", N, "TFC-0005 R18", "Pinned version's LFS content is not in the other repository: not verified")
 # fmt: on
 
 RULES: dict[str, Rule] = {
@@ -156,5 +163,6 @@ RULES: dict[str, Rule] = {
         SIG001, SIG002, SIG003, SIG004, SIG005, SIG006, SIG007, SIG008, SIG009, SIG010, SIG011,
         LFS001, LFS002, LFS003, LFS004, LFS005, LFS006,
         PIP001, PIP002, PIP003, PIP004, PIP005,
+        FED001, FED002, FED003, FED004, FED005,
     )
 }  # fmt: skip

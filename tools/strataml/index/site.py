@@ -16,7 +16,7 @@ from strataml.atomic import staged_directory
 from strataml.errors import UsageError
 from strataml.index.catalogue import dumps
 from strataml.index.encoding import Encoded, value_text
-from strataml.index.federation import Source, connect_src
+from strataml.index.sites import ListedSite, connect_src
 from strataml.jsonio import load_json
 from strataml.safeopen import read_regular
 
@@ -77,7 +77,7 @@ def load_doctor_report(path: Path) -> dict[str, Any]:
 
 def build_site(
     root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None,
-    sources: tuple[Source, ...] = (),
+    sources: tuple[ListedSite, ...] = (),
 ) -> int:  # fmt: skip
     """Write the site of `index` (`encoded` by encoding.encode) into `out`; returns the number of
     files written."""
@@ -120,7 +120,7 @@ def _locked(directory: Path) -> Iterator[None]:
 
 def _write_site(
     root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None,
-    sources: tuple[Source, ...],
+    sources: tuple[ListedSite, ...],
 ) -> None:  # fmt: skip
     """Fill a fresh staging directory (not yet visible: plain writes, synced before the swap)."""
     assets = resources.files("strataml.index") / "assets"

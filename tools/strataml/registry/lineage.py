@@ -12,7 +12,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.jsonio import as_list
-from strataml.refs import ArtifactRef, is_run_id
+from strataml.refs import ArtifactRef, ForeignRef, is_foreign, is_run_id
 from strataml.registry.runrecord import upstream_runs
 from strataml.registry.runs import load_runs
 from strataml.registry.store import RegistryError, load_mapping, names, versions
@@ -44,9 +44,13 @@ class Graph:
 
 
 def _unpinned(text: object) -> str | None:
+    """A lineage node: `kind/name@version`, or `REPO:kind/name@version` in another repository
+    of the federation (TFC-0001 R15)."""
     if not isinstance(text, str):
         return None
     try:
+        if is_foreign(text):
+            return ForeignRef.parse(text).node
         ref = ArtifactRef.parse(text)
     except ValueError:
         return None
@@ -113,12 +117,14 @@ def normalise(text: str) -> str:
     bare = text.strip().rstrip("/")
     if is_run_id(bare.removeprefix("runs/")):
         return f"runs/{bare.removeprefix('runs/')}"
-    ref = _unpinned(bare)
+    repository, _, rest = bare.partition(":") if is_foreign(bare) else ("", "", bare)
+    ref = _unpinned(rest)
     if ref is None:
         raise RegistryError(
-            f"not a lineage reference: {text!r} (datasets/NAME@vN, models/NAME@vN or a run id)"
+            f"not a lineage reference: {text!r} (datasets/NAME@vN, models/NAME@vN, "
+            "REPO:datasets/NAME@vN or a run id)"
         )
-    return ref
+    return f"{repository}:{ref}" if repository else ref
 
 
 def subgraph(graph: Graph, start: str, *, up: bool, down: bool) -> Graph:
@@ -177,7 +183,8 @@ def format_text(graph: Graph, start: str) -> str:
 
 
 def _kind(node: str) -> str:
-    return node.split("/", 1)[0]
+    """datasets, models or runs: of another repository's node too (`REPO:datasets/…`)."""
+    return (node.split(":", 1)[1] if is_foreign(node) else node).split("/", 1)[0]
 
 
 def format_dot(graph: Graph) -> str:
@@ -272,6 +279,8 @@ def _sources(root: Path, node: str) -> list[str]:
     """The nodes `node`'s own record says it rests on (unpinned ids, as in the graph)."""
     texts: list[object] = []
     runs: list[object] = []
+    if is_foreign(node):
+        return []  # another repository's records: not read here
     if node.startswith("runs/"):
         config = _config(root, node)
         inputs = config.get("inputs")
@@ -315,4 +324,5 @@ def upstream_directories(root: Path, node: str) -> list[str]:
         if current not in seen:
             seen.add(current)
             stack.extend(_sources(root, current))
-    return sorted(n if n.startswith("runs/") else ArtifactRef.parse(n).path for n in seen)
+    local = (n for n in seen if not is_foreign(n))  # another repository's are not directories here
+    return sorted(n if n.startswith("runs/") else ArtifactRef.parse(n).path for n in local)

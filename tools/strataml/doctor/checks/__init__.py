@@ -7,6 +7,7 @@ from strataml.doctor.checks import (
     checksums,
     claims,
     documents,
+    federation,
     history,
     layout,
     lfs,
@@ -44,6 +45,7 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "pipelines": pipelines.check_pipelines,
     "immutability": history.check_immutability,
     "signatures": signatures.check_signatures,
+    "federation": federation.check_federation,
 }
 
 # Run for every selected artifact.

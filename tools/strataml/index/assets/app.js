@@ -208,6 +208,9 @@ function overview() {
     el("h1", {}, "Overview"),
     el("div", { class: "cards" }, counts.map(([label, n, hash]) =>
       el("div", { class: "card" }, el("div", { class: "big" }, n), link(hash, label)))),
+    federated ? [el("h2", {}, "Repositories"), table(["Repository", "URL", "Commit", "Errors", "Warnings", "Info"], REPOSITORIES.map((x) => [
+      x.name, x.url, x.commit ? x.commit.slice(0, 12) : "not reachable" + (x.problem ? ": " + x.problem : ""),
+      ...(x.doctor ? [x.doctor.errors, x.doctor.warnings, x.doctor.info] : ["", "", ""])]), { id: "repositories" })] : [],
     el("h2", {}, "In production"),
     production.length ? table(["Model", "Stage", "Metrics"], production.map((v) => [
       link("/model/" + enc(v.name) + "/" + enc(v.version), v.ref), stageBadge(v.stage),
@@ -249,8 +252,8 @@ function modelPage(name, version) {
 }
 
 function datasetsPage() {
-  return [el("h1", {}, "Datasets"), table(["Version", "Licence", "Splits", "Signatures", "Description"],
-    INDEX.datasets.map((d) => [link("/dataset/" + enc(d.name) + "/" + enc(d.version), d.ref), d.metadata.license,
+  return [el("h1", {}, "Datasets"), table([...(federated ? ["Repository"] : []), "Version", "Licence", "Splits", "Signatures", "Description"],
+    INDEX.datasets.map((d) => [...(federated ? [d.repository] : []), link("/dataset/" + enc(d.name) + "/" + enc(d.version), d.ref), d.metadata.license,
       Object.entries(d.metadata.splits || {}).map(([k, s]) => `${k}: ${s.files} files${s.rows !== undefined ? ", " + s.rows + " rows" : ""}`).join("; "),
       d.signatures, d.metadata.description || ""]))];
 }
@@ -272,7 +275,10 @@ function datasetPage(name, version) {
 
 /* runs table: sort and filter by experiment, status, params and metrics */
 
-const runState = { sort: "created", desc: true, experiment: "", status: "", query: "", selected: new Set(), shown: 0 };
+const runState = { sort: "created", desc: true, experiment: "", status: "", repository: "", query: "", selected: new Set(), shown: 0 };
+/* several repositories (TFC-0007 R15): a repository column and filter where entries come from more than one */
+const REPOSITORIES = INDEX.repositories || [];
+const federated = REPOSITORIES.length > 1;
 const collate = new Intl.Collator().compare;  // localeCompare's order, without a collator per call
 const PAGE_ROWS = 200;  // rows drawn at a time: sorting and filtering see every run, the table a page
 
@@ -312,7 +318,7 @@ function matches(run, query) {
   for (const term of query.split(/[\s,]+/).filter(Boolean)) {
     const m = /^([^=<>!]+)(>=|<=|!=|=|>|<)(.+)$/.exec(term);
     if (!m) {
-      const hay = [run.id, run.experiment, run.name, ...(run.tags || [])].join(" ").toLowerCase();
+      const hay = [run.id, run.experiment, run.name, run.repository, ...(run.tags || [])].join(" ").toLowerCase();
       if (!hay.includes(term.toLowerCase())) return false;
       continue;
     }
@@ -329,7 +335,7 @@ function matches(run, query) {
 
 function runsTable(runs, interactive, limit) {
   const { params, metrics } = columns(runs);
-  const cols = [["id", "Run"], ["experiment", "Experiment"], ["status", "Status"], ["created", "Created"], ["duration_s", "Duration (s)"],
+  const cols = [["id", "Run"], ...(federated ? [["repository", "Repository"]] : []), ["experiment", "Experiment"], ["status", "Status"], ["created", "Created"], ["duration_s", "Duration (s)"],
     ...params.map((p) => ["param:" + p, p]), ...metrics.map((m) => ["metric:" + m, m])];
   const head = el("tr", {}, interactive ? el("th", {}, "") : null, cols.map(([key, label]) => el("th", {
     class: interactive ? "sortable" : null, "data-column": key,
@@ -357,7 +363,8 @@ function updateCompare() {
 function runsPage() {
   const experiments = [...new Set(INDEX.runs.map((r) => r.experiment).filter(Boolean))].sort();
   const statuses = [...new Set(INDEX.runs.map((r) => r.status))].sort();
-  let runs = INDEX.runs.filter((r) => (!runState.experiment || r.experiment === runState.experiment)
+  let runs = INDEX.runs.filter((r) => (!runState.repository || r.repository === runState.repository)
+    && (!runState.experiment || r.experiment === runState.experiment)
     && (!runState.status || r.status === runState.status) && matches(r, runState.query));
   const key = runState.sort;
   const keyed = runs.map((r) => [valueOf(r, key), r]);  // each run's sort value, looked up once
@@ -379,6 +386,7 @@ function runsPage() {
   return [
     el("h1", {}, "Runs"),
     el("div", { class: "filters" },
+      federated ? select("filter-repository", "Repository", REPOSITORIES.map((x) => x.name), runState.repository, (v) => { runState.repository = v; }) : null,
       select("filter-experiment", "Experiment", experiments, runState.experiment, (v) => { runState.experiment = v; }),
       select("filter-status", "Status", statuses, runState.status, (v) => { runState.status = v; }),
       search,

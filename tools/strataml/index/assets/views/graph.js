@@ -6,7 +6,8 @@
 
 (() => {
   const KINDS = { datasets: "dataset", runs: "run", models: "model" };
-  const kindOf = (node) => KINDS[node.split("/")[0]] || "other";
+  const FOREIGN = /^[a-z0-9][a-z0-9._-]*:/;  // another repository's: REPO:datasets/NAME@vN (TFC-0007 R15)
+  const kindOf = (node) => KINDS[node.replace(FOREIGN, "").split("/")[0]] || "other";
   const NODE_H = 38, CHAR_W = 6.6, MAX_CHARS = 34;
 
   function around(focus) {
@@ -29,7 +30,7 @@
     for (const p of INDEX.pipelines || []) for (const s of p.stages) if (s.run) stages.set("runs/" + s.run, `stage ${p.name}.${s.name}`);
     return (node) => {
       if (stages.has(node)) return stages.get(node);
-      if (kindOf(node) === "run") return (runsById.get(node.slice(5)) || {}).experiment || "run";
+      if (kindOf(node) === "run" && !FOREIGN.test(node)) return (runsById.get(node.slice(5)) || {}).experiment || "run";
       return kindOf(node);
     };
   }
@@ -60,9 +61,10 @@
     }
     for (const n of g.nodes()) {
       const at = g.node(n), x = at.x - at.width / 2, y = at.y - at.height / 2;
-      const href = kindOf(n) === "run" ? "#/run/" + enc(n.slice(5)) : `#/${className ? "lineage" : "graph"}/` + enc(n);
+      const foreign = FOREIGN.test(n);
+      const href = kindOf(n) === "run" && !foreign ? "#/run/" + enc(n.slice(5)) : `#/${className ? "lineage" : "graph"}/` + enc(n);
       const a = svg("a", { href, "data-node": n, class: "node " + kindOf(n) + (n === focus ? " focus" : "") });
-      a.append(svg("title", {}, n), svg("rect", { x, y, width: at.width, height: at.height, rx: 4 }),
+      a.append(svg("title", {}, n), svg("rect", { x, y, width: at.width, height: at.height, rx: 4, class: foreign ? "foreign" : "" }),
         svg("text", { x: x + 8, y: y + 15, class: "name" }, at.name), svg("text", { x: x + 8, y: y + 30, class: "sub" }, at.sub));
       box.append(a);
     }
