@@ -1,0 +1,326 @@
+"""Sweeps and pipelines on a real Ray cluster (TFC-0002 R26-R28): a head and a second node,
+started for this module on this machine by tests/raynodes.py; no shared file system is used,
+each task's run comes back through Ray and is verified before it is placed."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import raynodes
+from conftest import REPO, doctor_script, fork_template, without_pipeline_runs
+from runkit import load_record, run_py, runs, write_experiment
+
+SCORE = (
+    "command: [python, -c, \"import json, os; p = json.loads(os.environ['STRATA_PARAMS']); "
+    "open(os.environ['STRATA_METRICS_FILE'], 'a').write(json.dumps({'name': 'score', "
+    "'value': -(p['a'] - 3) ** 2 - (p['b'] - 2) ** 2}) + chr(10))\"]\n"
+    "params:\n  a: 0\n  b: 0\n"
+    "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
+    "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
+)
+TASK_ID = "[0-9a-f]{48}"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[raynodes.Cluster]:
+    if os.environ.get("STRATA_WITHOUT_CLUSTER") == "1":  # .ci/versions: the other Pythons
+        pytest.skip("STRATA_WITHOUT_CLUSTER=1: the Ray cluster is tested once, by .ci/run's "
+                    "first suite")  # fmt: skip
+    if shutil.which("ray") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("ray is not installed, and CI must provide it (.ci/run installs it)")
+        pytest.skip("ray is not installed (pip install -e '.[ray]')")
+    try:
+        started = raynodes.start(tmp_path_factory.mktemp("ray"), REPO / "tools")
+        yield started
+    finally:
+        raynodes.stop()
+
+
+def _on_ray(repo: Path, cluster: raynodes.Cluster, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_py(
+        repo, *args, "--executor", "ray", "--address", cluster.address, env=cluster.env,
+        timeout=300,
+    )  # fmt: skip
+
+
+def _best(repo: Path) -> tuple[dict[str, object], dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "runs", "best", "--experiment", "score",
+         "--metric", "score", "--format", "json"],
+        cwd=repo, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+    )  # fmt: skip
+    best = json.loads(done.stdout)
+    config, _, _ = load_record(repo / "runs" / best.pop("run_id"))
+    del best["path"]
+    return best, config["params"]
+
+
+def test_a_20_point_sweep_on_ray_agrees_with_the_same_sweep_run_locally(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "ray")
+    spec = write_experiment(repo, "score", SCORE)
+    done = _on_ray(repo, cluster, "--experiment", spec)
+    assert done.returncode == 0, done.stderr
+    made = runs(repo)
+    assert len(made) == 20
+    assert "sweep: 20 of 20 points ran or were reused\n" in done.stderr
+    assert done.stderr.endswith("  20 succeeded\n")
+    tasks, nodes, hosts = set(), set(), set()
+    for run_id in made:
+        _, system, _ = load_record(repo / "runs" / run_id)
+        assert system["status"] == "succeeded"
+        executor = system["executor"]
+        assert sorted(executor) == ["job_id", "name", "node_id", "task_id"]
+        assert executor["name"] == "ray"
+        assert re.fullmatch(TASK_ID, executor["task_id"])
+        tasks.add(executor["task_id"])
+        nodes.add(executor["node_id"])
+        hosts.add(system["host"]["hostname"])
+    assert len(tasks) == 20
+    assert len(nodes) == 2  # both nodes ran points (one CPU each, twenty points of one CPU)
+    assert not list((repo / ".strata" / "ray").iterdir())  # nothing staged is left
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+    local = fork_template(tmp_path / "local")
+    write_experiment(local, "score", SCORE)
+    assert run_py(local, "--experiment", spec, "--jobs", "2").returncode == 0
+    expected = {
+        "experiment": "score", "metric": "score", "value": 0, "goal": "maximize",
+        "runs_considered": 20, "tied_with": [],
+    }  # fmt: skip
+    assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
+
+
+def _stage_table(stderr: str) -> list[tuple[str, str]]:
+    table = stderr[stderr.index("pipeline pipelines/iris.yaml: 3 stages\n") :].splitlines()[1:4]
+    return [(row.split()[0], row.split()[1]) for row in table]
+
+
+def test_a_pipeline_on_ray_runs_its_stages_in_order_and_reuses_them_as_locally(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
+    done = _on_ray(repo, cluster, "--pipeline", "pipelines/iris.yaml")
+    assert done.returncode == 0, done.stderr
+    assert _stage_table(done.stderr) == [
+        ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
+    ]  # fmt: skip
+    made = {}
+    for run_id in runs(repo):
+        config, system, _ = load_record(repo / "runs" / run_id)
+        assert system["executor"]["name"] == "ray"
+        made[config["pipeline"]["stage"]] = (run_id, config, system)
+    assert sorted(made) == ["evaluate", "prepare", "train"]
+    prepare, train, evaluate = (made[s][0] for s in ("prepare", "train", "evaluate"))
+    assert made["train"][1]["pipeline"]["upstream"]["train"]["run"] == prepare
+    upstream = made["evaluate"][1]["pipeline"]["upstream"]
+    assert (upstream["model"]["run"], upstream["test"]["run"]) == (train, prepare)
+    # in order: each stage started after the one it reads had ended
+    assert made["prepare"][2]["ended"] <= made["train"][2]["started"]
+    assert made["train"][2]["ended"] <= made["evaluate"][2]["started"]
+    assert doctor_script(repo, "--strict").returncode == 0
+
+    again = _on_ray(repo, cluster, "--pipeline", "pipelines/iris.yaml")
+    assert again.returncode == 0, again.stderr
+    assert _stage_table(again.stderr) == [
+        ("prepare", "reused"), ("train", "reused"), ("evaluate", "reused"),
+    ]  # fmt: skip
+    assert len(runs(repo)) == 3
+    here = run_py(repo, "--pipeline", "pipelines/iris.yaml")  # and locally: the same runs
+    assert _stage_table(here.stderr) == _stage_table(again.stderr)
+
+
+def _until(done: Callable[[], bool], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_a_task_over_its_time_is_cancelled_and_recorded_failed_with_rays_words(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "slow", "command: [sleep, '60']\nresources:\n  time: 2s\n")
+    started = time.monotonic()
+    done = _on_ray(repo, cluster, "--experiment", spec)
+    assert time.monotonic() - started < 30  # ray.cancel stopped it, not the sleep ending
+    (run_id,) = runs(repo)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    task = system["executor"]["task_id"]
+    reason = (
+        f"ray task {task} cancelled: over its resources.time of 2 s: TaskCancelledError: "
+        f"Task: TaskID({task}) was cancelled."
+    )
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    assert done.returncode == 1
+    assert done.stderr.endswith(f"[strata] {run_id} failed: {reason}\n")
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+def test_a_worker_killed_outright_is_recorded_failed_with_rays_words(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    said = tmp_path / "worker.pid"  # the command's parent: the Ray worker running the runner
+    spec = write_experiment(
+        repo, "sleepy", f"command: [sh, -c, 'echo $PPID $$ > {said}; exec sleep 20']\n"
+    )
+    waiting = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
+         "--executor", "ray", "--address", cluster.address],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env,
+    )  # fmt: skip
+    try:
+        _until(lambda: said.exists() and said.read_text().endswith("\n"), 60)
+        worker, command = (int(pid) for pid in said.read_text().split())
+        os.kill(worker, 9)
+        _, err = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+        if said.exists():
+            with contextlib.suppress(ProcessLookupError):  # orphaned with its worker
+                os.kill(int(said.read_text().split()[1]), 9)
+    (run_id,) = runs(repo)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    task = system["executor"]["task_id"]
+    assert (system["status"], system["exit_code"], system["pid"]) == ("failed", None, worker)
+    assert system["reason"].startswith(f"ray task {task} failed: WorkerCrashedError: ")
+    assert err.endswith(f"[strata] {run_id} failed: {system['reason']}\n")
+    assert waiting.returncode == 1
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+# The driver's checks of a returned run, on archives made here: no cluster needed.
+
+
+def _sealed_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A fork, and a sealed run of it moved out of runs/ (as a worker would hold it)."""
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "plain", "command: [echo, hi]\n")
+    assert run_py(repo, "--experiment", spec).returncode == 0
+    (run_id,) = runs(repo)
+    held = tmp_path / "worker" / run_id
+    held.parent.mkdir()
+    (repo / "runs" / run_id).rename(held)
+    return repo, held
+
+
+def _refused(repo: Path, archive: bytes) -> str:
+    from strataml.runner.rayship import RefusedError, place_returned
+
+    before = sorted(p.name for p in (repo / "runs").iterdir())
+    with pytest.raises(RefusedError) as caught:
+        place_returned(repo, archive)
+    assert sorted(p.name for p in (repo / "runs").iterdir()) == before  # nothing placed
+    assert not list((repo / ".strata" / "ray").iterdir())  # nothing staged left
+    return str(caught.value)
+
+
+def test_a_returned_run_with_a_flipped_byte_is_refused_and_nothing_placed(
+    tmp_path: Path,
+) -> None:
+    from strataml.runner.rayship import pack_run, place_returned
+
+    repo, held = _sealed_run(tmp_path)
+    logs = held / "logs.txt"
+    data = bytearray(logs.read_bytes())
+    data[0] ^= 0x01
+    logs.write_bytes(bytes(data))
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-mismatch] returned run {held.name}: logs.txt differs from its "
+        "CHECKSUMS.txt digest"
+    )
+    data[0] ^= 0x01
+    logs.write_bytes(bytes(data))
+    (held / "extra.txt").write_text("x")
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-mismatch] returned run {held.name}: extra.txt is not in CHECKSUMS.txt"
+    )
+    (held / "extra.txt").unlink()
+    assert place_returned(repo, pack_run(held)) == held.name  # the intact run is placed
+    assert doctor_script(repo, "--strict").returncode == 0
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-run-exists] runs/{held.name} exists already: the returned run is not placed"
+    )
+    assert _refused(repo, b"not a tar") == (
+        "[ray-archive-unreadable] the returned run cannot be unpacked: truncated header"
+    )
+
+
+def _with_member(held: Path, member: tarfile.TarInfo, data: bytes = b"") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(held, arcname=held.name)
+        tar.addfile(member, io.BytesIO(data) if data else None)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        ("symlink", "is a symlink; a run holds regular files only"),
+        ("hardlink", "is a hard link; a run holds regular files only"),
+        ("fifo", "is a device or fifo; a run holds regular files only"),
+        ("dotdot", "is not a plain relative path"),
+        ("absolute", "is not a plain relative path"),
+        ("other-run", "is not under one run directory"),
+    ],
+)
+def test_a_returned_archive_with_a_link_or_a_path_out_of_its_run_is_refused(
+    tmp_path: Path, make: str, said: str
+) -> None:
+    repo, held = _sealed_run(tmp_path)
+    name = {
+        "dotdot": f"{held.name}/../../escaped", "absolute": "/tmp/escaped",
+        "other-run": "run-2026-12-06-aaaaaa/x",
+    }.get(make, f"{held.name}/artifacts/link")  # fmt: skip
+    member = tarfile.TarInfo(name)
+    if make == "symlink":
+        member.type, member.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    elif make == "hardlink":
+        member.type, member.linkname = tarfile.LNKTYPE, f"{held.name}/logs.txt"
+    elif make == "fifo":
+        member.type = tarfile.FIFOTYPE
+    else:
+        member.size = 1
+    archive = _with_member(held, member, b"x" if member.isfile() else b"")
+    assert _refused(repo, archive) == f"[ray-archive-unsafe] returned member {name!r} {said}"
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_ray_options_go_with_the_ray_executor(tmp_path: Path) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "plain", "command: [echo]\n")
+    cases = [
+        (("--address", "127.0.0.1:1"), "--address goes with --executor ray"),
+        (("--executor", "ray", "--detach"),
+         "--partition, --account and --detach go with --executor slurm"),
+        (("--executor", "ray", "--dry-run"),
+         "--executor ray runs --experiment FILE or --pipeline FILE (no --reproduce, --dry-run "
+         "or --reuse yet)"),
+        (("--executor", "nowhere"), "--executor 'nowhere': choose local, slurm or ray"),
+    ]  # fmt: skip
+    for args, message in cases:
+        done = run_py(repo, "--experiment", spec, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {message}\n")
+    assert runs(repo) == []
