@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -45,11 +46,17 @@ def run_shipped(
         unpack([(code, digests[0]), (files, digests[1])], scratch)
         (scratch / rundir.RUNS).mkdir(exist_ok=True)
         interrupts = Interrupts()
-        with forwarding(interrupts):  # ray.cancel's SIGINT reaches the command (R8)
-            result = execute_run(
-                scratch, replace(planned, placement=placement(where)), interrupts=interrupts,
-                echo=None,
-            )  # fmt: skip
+        # A Ray worker blocks SIGINT, and a command inherits the mask: unblocked, the SIGINT
+        # the runner forwards on ray.cancel (R8) stops the command at once, not after the grace.
+        mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        try:
+            with forwarding(interrupts):  # ray.cancel interrupts the runner, as Ctrl-C would
+                result = execute_run(
+                    scratch, replace(planned, placement=placement(where)),
+                    interrupts=interrupts, echo=None,
+                )  # fmt: skip
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         yield {"run_id": result.run_id, "archive": pack_run(result.path)}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
