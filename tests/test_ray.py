@@ -5,6 +5,7 @@ each task's run comes back through Ray and is verified before it is placed."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -39,7 +40,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[raynodes.Clust
     if os.environ.get("STRATA_WITHOUT_CLUSTER") == "1":  # .ci/versions: the other Pythons
         pytest.skip("STRATA_WITHOUT_CLUSTER=1: the Ray cluster is tested once, by .ci/run's "
                     "first suite")  # fmt: skip
-    if shutil.which("ray") is None:
+    if shutil.which("ray") is None or importlib.util.find_spec("ray") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("ray is not installed, and CI must provide it (.ci/run installs it)")
         pytest.skip("ray is not installed (pip install -e '.[ray]')")
@@ -128,7 +129,7 @@ def test_a_pipeline_on_ray_runs_its_stages_in_order_and_reuses_them_as_locally(
         assert system["executor"]["name"] == "ray"
         made[config["pipeline"]["stage"]] = (run_id, config, system)
     assert sorted(made) == ["evaluate", "prepare", "train"]
-    prepare, train, evaluate = (made[s][0] for s in ("prepare", "train", "evaluate"))
+    prepare, train = made["prepare"][0], made["train"][0]
     assert made["train"][1]["pipeline"]["upstream"]["train"]["run"] == prepare
     upstream = made["evaluate"][1]["pipeline"]["upstream"]
     assert (upstream["model"]["run"], upstream["test"]["run"]) == (train, prepare)
@@ -196,7 +197,7 @@ def test_a_worker_killed_outright_is_recorded_failed_with_rays_words(
     )  # fmt: skip
     try:
         _until(lambda: said.exists() and said.read_text().endswith("\n"), 60)
-        worker, command = (int(pid) for pid in said.read_text().split())
+        worker = int(said.read_text().split()[0])
         os.kill(worker, 9)
         _, err = waiting.communicate(timeout=60)
     finally:
@@ -335,4 +336,16 @@ def test_ray_options_go_with_the_ray_executor(tmp_path: Path) -> None:
     for args, message in cases:
         done = run_py(repo, "--experiment", spec, *args)
         assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {message}\n")
+    assert runs(repo) == []
+
+
+def test_an_address_where_no_ray_listens_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "plain", "command: [echo]\n")
+    done = run_py(repo, "--experiment", spec, "--executor", "ray", "--address", "127.0.0.1:1")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "run: error: [ray-unreachable] no Ray cluster at 127.0.0.1:1: Connection refused "
+        "(hint: start one with `ray start --head`, or pass --address HOST:PORT)\n"
+    )
     assert runs(repo) == []

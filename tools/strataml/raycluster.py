@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from strataml.errors import StrataError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_PROBE_S = 5.0
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -55,6 +57,8 @@ def connect(address: str | None) -> None:
     ray = _ray()
     if ray.is_initialized():
         return
+    if address:
+        _probe(address)  # ray.init waits minutes for an address where nothing listens
     try:
         ray.init(
             address=address or "auto", logging_level=logging.ERROR, log_to_driver=False,
@@ -63,6 +67,19 @@ def connect(address: str | None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(
             "ray-unreachable", f"no Ray cluster at {address or 'auto'}: {words(exc)}",
+            "start one with `ray start --head`, or pass --address HOST:PORT",
+        ) from exc  # fmt: skip
+
+
+def _probe(address: str) -> None:
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=_PROBE_S):
+            return
+    except (OSError, ValueError) as exc:
+        said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ClusterError(
+            "ray-unreachable", f"no Ray cluster at {address}: {said}",
             "start one with `ray start --head`, or pass --address HOST:PORT",
         ) from exc  # fmt: skip
 
