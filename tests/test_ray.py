@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -220,6 +221,45 @@ def test_a_worker_killed_outright_is_recorded_failed_with_rays_words(
         f"[strata] {run_id} failed in {system['duration_s']:g} s: runs/{run_id}/\n"
     )
     assert waiting.returncode == 1
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+def test_ctrl_c_on_the_driver_cancels_its_tasks_and_records_them_failed(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    said = tmp_path / "started"
+    spec = write_experiment(
+        repo, "sleepy",
+        f"command: [sh, -c, 'echo $$ >> {said}; exec sleep 60']\n"
+        "params:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\n",
+    )  # fmt: skip
+    waiting = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
+         "--executor", "ray", "--address", cluster.address],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env,
+    )  # fmt: skip
+    try:
+        _until(lambda: said.exists() and said.read_text().count("\n") == 2, 60)
+        waiting.send_signal(signal.SIGINT)
+        _, err = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 130, err
+    made = runs(repo)
+    assert len(made) == 2
+    for run_id in made:
+        _, system, _ = load_record(repo / "runs" / run_id)
+        task = system["executor"]["task_id"]
+        assert (system["status"], system["exit_code"]) == ("failed", None)
+        assert system["reason"].startswith(
+            f"ray task {task} cancelled: the driver was interrupted: "
+        )
+        assert system["duration_s"] < 10  # the commands stopped, not slept on
+    assert err.endswith("  2 failed\n")
+    assert not list((repo / ".strata" / "ray").iterdir())  # nothing half-placed, nothing staged
     assert doctor_script(repo, "--strict").returncode == 0
 
 

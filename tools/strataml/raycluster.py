@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +61,9 @@ def connect(address: str | None) -> None:
         return
     if address:
         _probe(address)  # ray.init waits minutes for an address where nothing listens
+    # ray.init sets its own SIGINT/SIGTERM handlers in a driver; the runner's stay (R8, R26)
+    main = threading.current_thread() is threading.main_thread()
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
         ray.init(
             address=address or "auto", logging_level=logging.ERROR, log_to_driver=False,
@@ -69,6 +74,10 @@ def connect(address: str | None) -> None:
             "ray-unreachable", f"no Ray cluster at {address or 'auto'}: {words(exc)}",
             "start one with `ray start --head`, or pass --address HOST:PORT",
         ) from exc  # fmt: skip
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 def _probe(address: str) -> None:

@@ -83,7 +83,10 @@ class RayExecutor:
                     self.notify(f"ray task not run: {exc}")
                     return None
                 why = f"ray task {report['task_id']} {stopped or 'failed'}: {exc}"
-                return self.lost(planned, report, why)
+                lost = self.lost(planned, report, why)
+                if self.interrupts.received:  # exits as an interrupted local run does (R8)
+                    return replace(lost, exit_code=128 + self.interrupts.received)
+                return lost
             if not got:
                 continue
             if report is None:

@@ -1,0 +1,73 @@
+"""A sweep on Ray against the same sweep with `--jobs 2` (issue 21): per-run wall time, as a ratio.
+
+    python benchmarks/ray_overhead.py [--points 100]
+
+Starts a real two-node Ray cluster on this machine (tests/raynodes.py: `ray start --head`, then a
+second node, one CPU each), forks the template twice, runs a `--points` sweep of a command that
+does nothing, once with `--jobs 2` and once with `--executor ray` (one CPU per task, so two at a
+time), and prints the wall time of each per run and their ratio: what Ray adds to a run (joining
+the cluster, packing the code once, a task per point, its scratch directory, the sealed run sent
+back, verified and placed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from measure import ENV, REPO
+
+sys.path.insert(0, str(REPO / "tests"))
+import raynodes
+from conftest import commit_all, fork_template
+
+
+def _spec(points: int) -> str:
+    return (
+        "schema_version: 1\nname: nothing\ncommand: [sh, -c, 'exit 0']\nparams:\n  i: 0\n"
+        f"sweep:\n  grid:\n    i: {list(range(points))}\n"
+        "resources:\n  cpus: 1\n  memory: 100M\n"
+    )
+
+
+def _sweep(repo: Path, *args: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment",
+         "experiments/nothing.yaml", *args],
+        cwd=repo, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--points", type=int, default=100)
+    points = parser.parse_args().points
+    walls = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        top = Path(scratch)
+        cluster = raynodes.start(top / "cluster", REPO / "tools")
+        try:
+            runs = (
+                ("--jobs 2", ("--jobs", "2")),
+                ("ray", ("--executor", "ray", "--address", cluster.address)),
+            )
+            for name, args in runs:
+                repo = fork_template(top / name.replace(" ", ""))
+                (repo / "experiments" / "nothing.yaml").write_text(_spec(points))
+                commit_all(repo, "a sweep that does nothing")
+                walls[name] = _sweep(repo, *args, env={**ENV, **cluster.env})
+        finally:
+            raynodes.stop()
+    for name, wall in walls.items():
+        print(f"{name:>8}: {points} runs in {wall:.1f} s, {wall / points:.3f} s per run")
+    print(f"   ratio: ray / --jobs 2 = {walls['ray'] / walls['--jobs 2']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
