@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import json
 import os
 import re
 import shutil
@@ -23,16 +22,8 @@ import pytest
 
 import raynodes
 from conftest import REPO, doctor_script, fork_template, without_pipeline_runs
-from runkit import load_record, run_py, runs, write_experiment
+from runkit import SCORE, assert_best_as_run_here, load_record, run_py, runs, write_experiment
 
-SCORE = (
-    "command: [python, -c, \"import json, os; p = json.loads(os.environ['STRATA_PARAMS']); "
-    "open(os.environ['STRATA_METRICS_FILE'], 'a').write(json.dumps({'name': 'score', "
-    "'value': -(p['a'] - 3) ** 2 - (p['b'] - 2) ** 2}) + chr(10))\"]\n"
-    "params:\n  a: 0\n  b: 0\n"
-    "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
-    "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
-)
 TASK_ID = "[0-9a-f]{48}"
 
 
@@ -57,19 +48,6 @@ def _on_ray(repo: Path, cluster: raynodes.Cluster, *args: str) -> subprocess.Com
         repo, *args, "--executor", "ray", "--address", cluster.address, env=cluster.env,
         timeout=300,
     )  # fmt: skip
-
-
-def _best(repo: Path) -> tuple[dict[str, object], dict[str, object]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "strataml", "runs", "best", "--experiment", "score",
-         "--metric", "score", "--format", "json"],
-        cwd=repo, capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
-    )  # fmt: skip
-    best = json.loads(done.stdout)
-    config, _, _ = load_record(repo / "runs" / best.pop("run_id"))
-    del best["path"]
-    return best, config["params"]
 
 
 def test_a_20_point_sweep_on_ray_agrees_with_the_same_sweep_run_locally(
@@ -99,15 +77,7 @@ def test_a_20_point_sweep_on_ray_agrees_with_the_same_sweep_run_locally(
     assert not list((repo / ".strata" / "ray").iterdir())  # nothing staged is left
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
-
-    local = fork_template(tmp_path / "local")
-    write_experiment(local, "score", SCORE)
-    assert run_py(local, "--experiment", spec, "--jobs", "2").returncode == 0
-    expected = {
-        "experiment": "score", "metric": "score", "value": 0, "goal": "maximize",
-        "runs_considered": 20, "tied_with": [],
-    }  # fmt: skip
-    assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
+    assert_best_as_run_here(repo, tmp_path / "local")
 
 
 def _stage_table(stderr: str) -> list[tuple[str, str]]:
@@ -147,6 +117,22 @@ def test_a_pipeline_on_ray_runs_its_stages_in_order_and_reuses_them_as_locally(
     assert len(runs(repo)) == 3
     here = run_py(repo, "--pipeline", "pipelines/iris.yaml")  # and locally: the same runs
     assert _stage_table(here.stderr) == _stage_table(again.stderr)
+
+
+@contextlib.contextmanager
+def _driver(repo: Path, cluster: raynodes.Cluster, spec: str) -> Iterator[subprocess.Popen[str]]:
+    """`run.py --executor ray` in the background; killed at the end if it still runs."""
+    waiting = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
+         "--executor", "ray", "--address", cluster.address],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env,
+    )  # fmt: skip
+    try:
+        yield waiting
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
 
 
 def _until(done: Callable[[], bool], within_s: float) -> None:
@@ -191,20 +177,13 @@ def test_a_worker_killed_outright_is_recorded_failed_with_rays_words(
     spec = write_experiment(
         repo, "sleepy", f"command: [sh, -c, 'echo $PPID $$ > {said}; exec sleep 20']\n"
     )
-    waiting = subprocess.Popen(
-        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
-         "--executor", "ray", "--address", cluster.address],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env,
-    )  # fmt: skip
     try:
-        _until(lambda: said.exists() and said.read_text().endswith("\n"), 60)
-        worker = int(said.read_text().split()[0])
-        os.kill(worker, 9)
-        _, err = waiting.communicate(timeout=60)
+        with _driver(repo, cluster, spec) as waiting:
+            _until(lambda: said.exists() and said.read_text().endswith("\n"), 60)
+            worker = int(said.read_text().split()[0])
+            os.kill(worker, 9)
+            _, err = waiting.communicate(timeout=60)
     finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
         if said.exists():
             with contextlib.suppress(ProcessLookupError):  # orphaned with its worker
                 os.kill(int(said.read_text().split()[1]), 9)
@@ -234,19 +213,10 @@ def test_ctrl_c_on_the_driver_cancels_its_tasks_and_records_them_failed(
         f"command: [sh, -c, 'echo $$ >> {said}; exec sleep 60']\n"
         "params:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\n",
     )  # fmt: skip
-    waiting = subprocess.Popen(
-        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
-         "--executor", "ray", "--address", cluster.address],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env,
-    )  # fmt: skip
-    try:
+    with _driver(repo, cluster, spec) as waiting:
         _until(lambda: said.exists() and said.read_text().count("\n") == 2, 60)
         waiting.send_signal(signal.SIGINT)
         _, err = waiting.communicate(timeout=60)
-    finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
     assert waiting.returncode == 130, err
     made = runs(repo)
     assert len(made) == 2
@@ -318,6 +288,80 @@ def test_a_returned_run_with_a_flipped_byte_is_refused_and_nothing_placed(
     assert _refused(repo, b"not a tar") == (
         "[ray-archive-unreadable] the returned run cannot be unpacked: truncated header"
     )
+
+
+def test_a_refused_return_is_recorded_failed_with_the_refusal_where_the_task_ran(
+    tmp_path: Path,
+) -> None:
+    from strataml.runner import session
+    from strataml.runner.execute import Interrupts
+    from strataml.runner.rayship import pack_run
+    from strataml.runner.raysweep import RayExecutor
+
+    repo, held = _sealed_run(tmp_path)
+    (held / "logs.txt").write_text("changed on the way\n")
+    (planned,) = session.plan(repo, repo / "experiments" / "plain.yaml")
+    task, node = "ab" * 24, "cd" * 28
+    report = {
+        "task_id": task, "node_id": node, "job_id": "01000000", "pid": 4242,
+        "host": {**load_record(held)[1]["host"], "hostname": "node-7"},
+        "started": "2026-12-06T23:00:00.000+00:00",
+    }  # fmt: skip
+    told: list[str] = []
+    result = RayExecutor(repo, Interrupts(), told.append).place(planned, report, pack_run(held))
+    refusal = (
+        f"[ray-archive-mismatch] returned run {held.name}: logs.txt differs from its "
+        "CHECKSUMS.txt digest"
+    )
+    reason = f"ray task {task} returned a run the driver refused: {refusal}"
+    assert told == [refusal, f"{result.run_id} failed: {reason}"]
+    assert (result.status, result.exit_code) == ("failed", 1)
+    assert result.run_id != held.name and runs(repo) == [result.run_id]
+    _, system, _ = load_record(repo / "runs" / result.run_id)
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    assert (system["pid"], system["host"]["hostname"]) == (4242, "node-7")
+    assert system["executor"] == {
+        "name": "ray", "job_id": "01000000", "task_id": task, "node_id": node,
+    }  # fmt: skip
+    assert not list((repo / ".strata" / "ray").iterdir())
+    assert doctor_script(repo, "--strict").returncode == 0
+
+
+def test_a_returned_run_without_its_seal_is_refused(tmp_path: Path) -> None:
+    from strataml.runner.rayship import pack_run
+
+    repo, held = _sealed_run(tmp_path)
+    system = held / "system.json"
+    sealed = system.read_text()
+    system.write_text(sealed.replace('"status": "succeeded"', '"status": "running"'))
+    (held / "CHECKSUMS.txt").unlink()
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-unsealed] returned run {held.name} has no CHECKSUMS.txt"
+    )
+    from strataml.integrity.stamp import stamp_directory
+
+    stamp_directory(held)  # listed, every byte as listed, but still `running`
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-unsealed] returned run {held.name} is not sealed (status 'running')"
+    )
+
+
+def test_files_changed_on_the_way_to_a_task_are_refused(tmp_path: Path) -> None:
+    from strataml.errors import StrataError
+    from strataml.integrity.hashing import hash_bytes
+    from strataml.runner.rayship import pack, unpack
+
+    (tmp_path / "code.py").write_text("print(1)\n")
+    packed = pack(tmp_path, ["code.py"])
+    with pytest.raises(StrataError) as caught:
+        unpack([(packed[:-1] + b"x", hash_bytes(packed))], tmp_path / "scratch")
+    assert str(caught.value) == (
+        "[ray-payload-mismatch] the files the driver sent arrived changed "
+        "(hint: run the sweep again)"
+    )
+    assert not (tmp_path / "scratch").exists()
+    unpack([(packed, hash_bytes(packed))], tmp_path / "scratch")
+    assert (tmp_path / "scratch" / "code.py").read_text() == "print(1)\n"
 
 
 def _with_member(held: Path, member: tarfile.TarInfo, data: bytes = b"") -> bytes:
