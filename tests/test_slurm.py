@@ -245,9 +245,9 @@ def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
     assert (done.returncode, done.stderr) == (
         2, "run: error: --partition, --account and --detach go with --executor slurm\n",
     )  # fmt: skip
-    done = run_py(template, "--experiment", spec, "--executor", "ray")
+    done = run_py(template, "--experiment", spec, "--executor", "nowhere")
     assert (done.returncode, done.stderr) == (
-        2, "run: error: --executor 'ray': choose local or slurm\n",
+        2, "run: error: --executor 'nowhere': choose local, slurm or ray\n",
     )  # fmt: skip
     _nothing_left(template)
 

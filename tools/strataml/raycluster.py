@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import signal
 import socket
@@ -59,6 +60,7 @@ def connect(address: str | None) -> None:
     ray = _ray()
     if ray.is_initialized():
         return
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         _probe(address)  # ray.init waits minutes for an address where nothing listens
     # ray.init sets its own SIGINT/SIGTERM handlers in a driver; the runner's stay (R8, R26)
@@ -71,7 +73,9 @@ def connect(address: str | None) -> None:
         )  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(
-            "ray-unreachable", f"no Ray cluster at {address or 'auto'}: {words(exc)}",
+            "ray-unreachable",
+            f"no Ray cluster {f'at {address}' if address else 'on this machine'}: "
+            f"{words(exc).split('. ')[0]}",
             "start one with `ray start --head`, or pass --address HOST:PORT",
         ) from exc  # fmt: skip
     finally:
