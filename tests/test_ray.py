@@ -233,6 +233,30 @@ def test_ctrl_c_on_the_driver_cancels_its_tasks_and_records_them_failed(
     assert doctor_script(repo, "--strict").returncode == 0
 
 
+def test_resources_no_node_has_are_refused_before_anything_runs(
+    cluster: raynodes.Cluster, tmp_path: Path
+) -> None:
+    repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
+    spec = write_experiment(repo, "big", "command: [echo]\nresources:\n  cpus: 2\n  memory: 1M\n")
+    done = _on_ray(repo, cluster, "--experiment", spec)
+    hint = "(hint: lower `resources:` in the spec, or add a node that has them (`ray status` lists them))"
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", (
+        f"run: error: [ray-unplaceable] big: no node of the cluster has 2 CPU, 1048576 memory "
+        f"for one task {hint}\n"
+    ))  # fmt: skip
+    pipeline = repo / "pipelines" / "iris.yaml"  # a stage's resources go to Ray as well
+    text = pipeline.read_text().replace(
+        "    params:\n", "    resources:\n      gpus: 1\n    params:\n", 1
+    )
+    pipeline.write_text(text)
+    done = _on_ray(repo, cluster, "--pipeline", "pipelines/iris.yaml")
+    assert (done.returncode, done.stderr) == (2, (
+        f"run: error: [ray-unplaceable] iris.train: no node of the cluster has 1 CPU, 1 GPU for "
+        f"one task {hint}\n"
+    ))  # fmt: skip
+    assert runs(repo) == []
+
+
 # The driver's checks of a returned run, on archives made here: no cluster needed.
 
 

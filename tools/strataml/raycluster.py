@@ -104,6 +104,21 @@ def memory_bytes(memory: str | None) -> int | None:
     return int(memory[:-1]) * _UNITS[memory[-1].upper()]
 
 
+def refuse_unplaceable(
+    what: str, *, cpus: int | None, gpus: int | None, memory: int | None
+) -> None:
+    """A task no live node can hold would wait for ever: refused before anything starts."""
+    wants = {"CPU": cpus if cpus is not None else 1, "GPU": gpus or 0, "memory": memory or 0}
+    nodes = [node["Resources"] for node in _ray().nodes() if node["Alive"]]
+    if any(all(has.get(k, 0) >= n for k, n in wants.items() if n) for has in nodes):
+        return
+    asked = ", ".join(f"{n} {k}" for k, n in wants.items() if n)
+    raise ClusterError(
+        "ray-unplaceable", f"{what}: no node of the cluster has {asked} for one task",
+        "lower `resources:` in the spec, or add a node that has them (`ray status` lists them)",
+    )  # fmt: skip
+
+
 def put(data: bytes) -> Any:
     """Into the object store once; every task that takes it gets it from there."""
     return _ray().put(data)

@@ -59,6 +59,7 @@ class Stage:
     code: tuple[str, ...]  # as declared; empty: the command's arguments that are files
     timeout: int | str | None
     tags: tuple[str, ...]
+    resources: dict[str, Any] | None = None  # as written; an executor maps them (R22, R28)
 
     @property
     def upstream(self) -> tuple[str, ...]:
@@ -200,6 +201,7 @@ def _stage(name: str, spec: dict[str, Any]) -> Stage:
         code=tuple(spec.get("code", ())),
         timeout=spec.get("timeout"),
         tags=tuple(spec.get("tags", ())),
+        resources=dict(spec["resources"]) if "resources" in spec else None,
     )
 
 

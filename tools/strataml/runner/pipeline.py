@@ -76,6 +76,8 @@ def stage_experiment(pipeline: Pipeline, stage: Stage) -> Experiment:
         spec["outputs"] = list(stage.outputs)
     if stage.timeout is not None:
         spec["timeout"] = stage.timeout
+    if stage.resources is not None:
+        spec["resources"] = dict(stage.resources)
     if stage.tags:
         spec["tags"] = list(stage.tags)
     return experiment_from_spec(pipeline.path, spec)

@@ -20,7 +20,8 @@ from strataml.integrity.hashing import hash_bytes
 from strataml.registry.pipelines import Pipeline
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
-from strataml.runner.pipeline import StageResult, run_pipeline
+from strataml.runner.experiment import Experiment
+from strataml.runner.pipeline import StageResult, run_pipeline, stage_experiment
 from strataml.runner.rayship import (
     INCOMING,
     RefusedError,
@@ -138,6 +139,7 @@ def run_sweep(
 ) -> list[RunResult]:  # fmt: skip
     """Every point a Ray task, at most `jobs` in flight (all of them without --jobs) (R26)."""
     raycluster.connect(address)
+    _refuse_unplaceable([point.experiment for point in planned[:1]])
     executor = RayExecutor(root, interrupts, notify)
     return run_all(
         root, planned, jobs=jobs or min(len(planned), MAX_AT_ONCE), interrupts=interrupts,
@@ -151,7 +153,17 @@ def run_pipeline_on_ray(
 ) -> list[StageResult]:  # fmt: skip
     """Stages in dependency order, each not reused a Ray task, reused exactly as locally (R28)."""
     raycluster.connect(address)
+    _refuse_unplaceable([stage_experiment(pipeline, s) for s in pipeline.stages.values()])
     return run_pipeline(
         root, pipeline, jobs=jobs, force=force, interrupts=interrupts, echo=None, notify=notify,
         elsewhere=RayExecutor(root, interrupts, notify),
     )  # fmt: skip
+
+
+def _refuse_unplaceable(experiments: list[Experiment]) -> None:
+    for experiment in experiments:
+        wants = experiment.resources
+        raycluster.refuse_unplaceable(
+            experiment.name,
+            cpus=wants.cpus, gpus=wants.gpus, memory=raycluster.memory_bytes(wants.memory),
+        )  # fmt: skip

@@ -18,6 +18,7 @@ from strataml.registry.pipelines import Pipeline, load_pipeline
 from strataml.registry.runs import load_runs
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
+from strataml.runner.experiment import Resources
 from strataml.runner.fingerprint import code_state, tracked_identity
 from strataml.runner.pipeline import (
     NOT_RUN,
@@ -37,6 +38,7 @@ from strataml.runner.slurmsweep import (
     path_directive,
     read_batch,
     remove_batch,
+    resource_directives,
     scheduler_reason,
     submitted_code,
     write_jobs,
@@ -52,13 +54,16 @@ class PipelineSubmission:
     jobs: dict[str, str]  # stage -> job id, in pipeline order
 
 
-def _script(root: Path, batch: Path, stage: str, after: list[str], placing: Placing) -> str:
+def _script(
+    root: Path, batch: Path, stage: str, after: list[str], placing: Placing, resources: Resources
+) -> str:
     directives = [
         f"--job-name=strata-{stage}",
         path_directive("--output", f"{batch}/", pattern=f"stage-{stage}.out"),
         path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
+        *resource_directives(resources),
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
@@ -94,7 +99,8 @@ def submit_pipeline(
         for name in pipeline.order:
             script = batch / f"stage-{name}.sh"
             after = [jobs[up] for up in sorted(pipeline.stages[name].upstream)]
-            write_text_atomic(script, _script(root, batch, name, after, placing))
+            resources = prepared[name].experiment.resources
+            write_text_atomic(script, _script(root, batch, name, after, placing, resources))
             jobs[name] = slurm.submit(str(script))
     except BaseException:
         try:

@@ -77,6 +77,18 @@ def script_lines(
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
+    directives += resource_directives(resources)
+    if placing.partition is not None:
+        directives.append(f"--partition={placing.partition}")
+    if placing.account is not None:
+        directives.append(f"--account={placing.account}")
+    runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
+    return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
+
+
+def resource_directives(resources: Resources) -> list[str]:
+    """A spec's `resources` as #SBATCH options (TFC-0002 R22), for a sweep's array or a stage."""
+    directives = []
     if resources.cpus is not None:
         directives.append(f"--cpus-per-task={resources.cpus}")
     if resources.memory is not None:
@@ -85,12 +97,7 @@ def script_lines(
         directives.append(f"--gres=gpu:{resources.gpus}")
     if resources.time_s is not None:
         directives.append(f"--time={-(-resources.time_s // 60)}")  # Slurm counts whole minutes
-    if placing.partition is not None:
-        directives.append(f"--partition={placing.partition}")
-    if placing.account is not None:
-        directives.append(f"--account={placing.account}")
-    runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
-    return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
+    return directives
 
 
 def path_directive(option: str, path: str, *, pattern: str = "") -> str:
