@@ -388,6 +388,23 @@ def test_files_changed_on_the_way_to_a_task_are_refused(tmp_path: Path) -> None:
     assert (tmp_path / "scratch" / "code.py").read_text() == "print(1)\n"
 
 
+def test_what_a_killed_driver_staged_is_swept_and_a_live_drivers_is_not(tmp_path: Path) -> None:
+    from strataml.runner.rayship import staging_directory, sweep_staging
+
+    dead = subprocess.Popen(["true"])  # a pid that has just ended
+    dead.wait()
+    left = tmp_path / ".strata" / "ray" / f"incoming-{dead.pid}-x1y2z3ab"
+    (left / "run-2026-12-06-aaaaaa").mkdir(parents=True)
+    mine = staging_directory(tmp_path, "lost")
+    other = tmp_path / ".strata" / "ray" / "notes"
+    other.mkdir()
+    sweep_staging(tmp_path)
+    assert sorted(p.name for p in (tmp_path / ".strata" / "ray").iterdir()) == sorted(
+        [mine.name, "notes"]
+    )
+    assert mine.name.startswith(f"lost-{os.getpid()}-")
+
+
 def _with_member(held: Path, member: tarfile.TarInfo, data: bytes = b"") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:

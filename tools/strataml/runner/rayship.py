@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -81,9 +83,7 @@ def pack_run(run_dir: Path) -> bytes:
 def place_returned(root: Path, archive: bytes) -> str:
     """Verify a returned run and place it at runs/<id>/, or raise RefusedError having placed nothing;
     the run's id."""
-    incoming = root / INCOMING
-    incoming.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=incoming, prefix="incoming-"))
+    staging = staging_directory(root, "incoming")
     try:
         run_id = _extract(archive, staging)
         _verify(staging / run_id, run_id)
@@ -98,6 +98,35 @@ def place_returned(root: Path, archive: bytes) -> str:
         return run_id
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def staging_directory(root: Path, kind: str) -> Path:
+    """A new directory under .strata/ray/ named by this driver's pid (see sweep_staging)."""
+    incoming = root / INCOMING
+    incoming.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=incoming, prefix=f"{kind}-{os.getpid()}-"))
+
+
+_STAGING = re.compile(r"(?:incoming|lost)-([0-9]+)-.+")
+
+
+def sweep_staging(root: Path) -> None:
+    """Remove what a driver killed mid-placement left under .strata/ray/: directories whose
+    driver is gone; those of a live driver (or a reused pid) stay (TFC-0002 R27)."""
+    try:
+        entries = list(os.scandir(root / INCOMING))
+    except OSError:
+        return
+    for entry in entries:
+        found = _STAGING.fullmatch(entry.name)
+        if found is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            os.kill(int(found[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass  # alive, someone else's; or no pid at all
 
 
 def _extract(archive: bytes, staging: Path) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -23,12 +22,13 @@ from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import Experiment
 from strataml.runner.pipeline import StageResult, run_pipeline, stage_experiment
 from strataml.runner.rayship import (
-    INCOMING,
     RefusedError,
     code_paths,
     input_paths,
     pack,
     place_returned,
+    staging_directory,
+    sweep_staging,
 )
 from strataml.runner.raytask import placement, run_shipped
 from strataml.runner.record import Notify, PlannedRun, RunResult, begin_run
@@ -109,9 +109,7 @@ class RayExecutor:
     def lost(self, planned: PlannedRun, report: dict[str, Any], reason: str) -> RunResult:
         """A run for a task that ended without one (R27): claimed and sealed `failed` beside
         runs/, then placed whole, with where the task ran as the task reported it."""
-        incoming = self.root / INCOMING
-        incoming.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=incoming, prefix="lost-"))
+        staging = staging_directory(self.root, "lost")
         try:
             (staging / rundir.RUNS).mkdir()
             where = raycluster.Where(report["job_id"], report["task_id"], report["node_id"])
@@ -139,6 +137,7 @@ def run_sweep(
 ) -> list[RunResult]:  # fmt: skip
     """Every point a Ray task, at most `jobs` in flight (all of them without --jobs) (R26)."""
     raycluster.connect(address)
+    sweep_staging(root)
     _refuse_unplaceable([point.experiment for point in planned[:1]])
     executor = RayExecutor(root, interrupts, notify)
     return run_all(
@@ -153,6 +152,7 @@ def run_pipeline_on_ray(
 ) -> list[StageResult]:  # fmt: skip
     """Stages in dependency order, each not reused a Ray task, reused exactly as locally (R28)."""
     raycluster.connect(address)
+    sweep_staging(root)
     _refuse_unplaceable([stage_experiment(pipeline, s) for s in pipeline.stages.values()])
     return run_pipeline(
         root, pipeline, jobs=jobs, force=force, interrupts=interrupts, echo=None, notify=notify,
