@@ -286,7 +286,7 @@ def _refused(repo: Path, archive: bytes) -> str:
 def test_a_returned_run_with_a_flipped_byte_is_refused_and_nothing_placed(
     tmp_path: Path,
 ) -> None:
-    from strataml.runner.rayship import pack_run, place_returned
+    from strataml.runner.rayship import RefusedError, pack_run, place_returned
 
     repo, held = _sealed_run(tmp_path)
     logs = held / "logs.txt"
@@ -304,7 +304,20 @@ def test_a_returned_run_with_a_flipped_byte_is_refused_and_nothing_placed(
         f"[ray-archive-mismatch] returned run {held.name}: extra.txt is not in CHECKSUMS.txt"
     )
     (held / "extra.txt").unlink()
-    assert place_returned(repo, pack_run(held)) == held.name  # the intact run is placed
+    with pytest.raises(RefusedError) as caught:  # intact, but not the run the task was sent for
+        place_returned(repo, pack_run(held), task_id="ab" * 24)
+    assert str(caught.value) == (
+        f"[ray-archive-mismatch] returned run {held.name} is not the run of task {'ab' * 24}"
+    )
+    with pytest.raises(RefusedError) as caught:
+        place_returned(repo, pack_run(held), fingerprint="blake3:" + "0" * 64)
+    assert str(caught.value) == (
+        f"[ray-archive-mismatch] returned run {held.name} does not record the fingerprint of "
+        "the point it was sent"
+    )
+    fingerprint = load_record(held)[0]["fingerprint"]
+    placed = place_returned(repo, pack_run(held), fingerprint=fingerprint)
+    assert placed == held.name  # the intact run is placed
     assert doctor_script(repo, "--strict").returncode == 0
     assert _refused(repo, pack_run(held)) == (
         f"[ray-run-exists] runs/{held.name} exists already: the returned run is not placed"

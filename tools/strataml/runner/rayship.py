@@ -22,6 +22,8 @@ from strataml.refs import is_run_id
 from strataml.runner import rundir
 from strataml.runner.fingerprint import code_files
 from strataml.runner.record import PlannedRun
+from strataml.safeopen import read_regular
+from strataml.yamlio import MAX_BYTES, parse_yaml
 
 INCOMING = Path(".strata") / "ray"
 SEALED = frozenset({"succeeded", "failed", "interrupted"})
@@ -80,13 +82,16 @@ def pack_run(run_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def place_returned(root: Path, archive: bytes) -> str:
-    """Verify a returned run and place it at runs/<id>/, or raise RefusedError having placed nothing;
-    the run's id."""
+def place_returned(
+    root: Path, archive: bytes, *, task_id: str | None = None, fingerprint: str | None = None
+) -> str:
+    """Verify a returned run (the run of `task_id`, computing `fingerprint`, when given) and place
+    it at runs/<id>/, or raise RefusedError having placed nothing; the run's id."""
     staging = staging_directory(root, "incoming")
     try:
         run_id = _extract(archive, staging)
         _verify(staging / run_id, run_id)
+        _verify_identity(staging / run_id, run_id, task_id, fingerprint)
         staging.joinpath(run_id).chmod(0o755)
         try:
             place_directory(staging / run_id, root / rundir.RUNS / run_id)
@@ -228,4 +233,29 @@ def _verify(run_dir: Path, run_id: str) -> None:
     if status not in SEALED:
         raise RefusedError(
             "ray-archive-unsealed", f"returned run {run_id} is not sealed (status {status!r})"
+        )
+
+
+def _verify_identity(
+    run_dir: Path, run_id: str, task_id: str | None, fingerprint: str | None
+) -> None:
+    """The run the driver asked this task for, not another one (R27)."""
+    system = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+    executor = system.get("executor") if isinstance(system, dict) else None
+    if task_id is not None and (
+        not isinstance(executor, dict) or executor.get("task_id") != task_id
+    ):
+        raise RefusedError(
+            "ray-archive-mismatch", f"returned run {run_id} is not the run of task {task_id}"
+        )
+    if fingerprint is None:
+        return
+    try:
+        config = parse_yaml(read_regular(run_dir / rundir.CONFIG, MAX_BYTES + 1)).data
+    except (OSError, StrataError):
+        config = None
+    if not isinstance(config, dict) or config.get("fingerprint") != fingerprint:
+        raise RefusedError(
+            "ray-archive-mismatch",
+            f"returned run {run_id} does not record the fingerprint of the point it was sent",
         )

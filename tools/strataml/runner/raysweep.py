@@ -99,7 +99,9 @@ class RayExecutor:
 
     def place(self, planned: PlannedRun, report: dict[str, Any], archive: bytes) -> RunResult:
         try:
-            run_id = place_returned(self.root, archive)
+            run_id = place_returned(
+                self.root, archive, task_id=report["task_id"], fingerprint=planned.fingerprint
+            )
         except RefusedError as exc:
             self.notify(str(exc))
             why = f"ray task {report['task_id']} returned a run the driver refused: {exc}"
