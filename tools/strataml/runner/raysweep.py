@@ -47,24 +47,26 @@ class RayExecutor:
     root: Path
     interrupts: Interrupts
     notify: Notify
-    _code: tuple[Any, str] | None = None  # the code's object ref and digest, packed once
+    # Object refs and digests of what was packed: the code once, each set of inputs once.
+    _packed: dict[tuple[str, ...] | None, tuple[Any, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def code(self) -> tuple[Any, str]:
+    def shipped(self, paths: tuple[str, ...] | None) -> tuple[Any, str]:
+        """`paths` packed into the object store, once; None: the code."""
         with self._lock:
-            if self._code is None:
-                packed = pack(self.root, code_paths(self.root))
-                self._code = (raycluster.put(packed), hash_bytes(packed))
-            return self._code
+            if paths not in self._packed:
+                packed = pack(self.root, code_paths(self.root) if paths is None else list(paths))
+                self._packed[paths] = (raycluster.put(packed), hash_bytes(packed))
+            return self._packed[paths]
 
     def __call__(self, planned: PlannedRun) -> RunResult | None:
         if self.interrupts.received:
             return None  # Ctrl-C stops the sweep: nothing new starts
-        code, code_digest = self.code()
-        files = pack(self.root, input_paths(planned))
+        code, code_digest = self.shipped(None)
+        files, files_digest = self.shipped(tuple(input_paths(planned)))
         wants = planned.experiment.resources
         task = raycluster.start(
-            run_shipped, code, files, (code_digest, hash_bytes(files)), planned,
+            run_shipped, code, files, (code_digest, files_digest), planned,
             cpus=wants.cpus, gpus=wants.gpus, memory=raycluster.memory_bytes(wants.memory),
         )  # fmt: skip
         report: dict[str, Any] | None = None
