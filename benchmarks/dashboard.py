@@ -4,7 +4,9 @@
 
 Prints the index and site build times (target: under 30 s for 500 x 1,000) and, with Chromium
 and Playwright present, how long the runs page takes to load, sort and filter in the browser
-(issue 17's targets, for 10,000 x 1,000: first paint < 1.5 s, sort and filter < 200 ms each).
+(issue 17's targets, for 10,000 x 1,000: first paint < 1.5 s, sort and filter < 200 ms each),
+and how long the curves page takes to draw every run's loss curve on one chart (issue 22:
+1,000 x 1,000 in under a second once loaded).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -96,7 +99,30 @@ def browse(site: Path) -> None:
         page.goto(site.as_uri() + "/index.html" + first)
         page.wait_for_selector("svg.chart path")
         print(f"browser: run detail with curves {time.perf_counter() - started:.2f} s")
+        curves(page, site)
         browser.close()
+
+
+def curves(page: Any, site: Path) -> None:
+    """Every run's history of one metric on one uPlot chart (TFC-0007 R12): the chart's own
+    drawing time (target < 1 s for 1,000 x 1,000), the time from opening the page (every run's
+    history script loaded) and from choosing another metric."""
+    started = time.perf_counter()
+    page.goto(site.as_uri() + "/index.html#/curves")
+    page.wait_for_selector("#curves-runs[data-ready]", timeout=300_000)
+    opened = time.perf_counter() - started
+    chart = page.query_selector("#curves-runs")
+    drawn = int(chart.get_attribute("data-ms"))
+    series, points = chart.get_attribute("data-series"), chart.get_attribute("data-points")
+    metric = page.eval_on_selector("#curves-metric", "s => s.value")
+    report(f"curves page, every run's {metric}",
+           f"chart drawn in {drawn} ms ({series} runs, {points} points; target < 1 s); "
+           f"{opened:.2f} s from opening the page, histories loaded", drawn < 1000)  # fmt: skip
+    started = time.perf_counter()
+    page.select_option("#curves-metric", "val/accuracy")
+    page.wait_for_selector("#curves-runs[data-ready]", timeout=300_000)
+    switched = time.perf_counter() - started
+    print(f"browser: curves page, another metric {switched:.2f} s")
 
 
 if __name__ == "__main__":

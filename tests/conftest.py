@@ -37,6 +37,15 @@ settings.register_profile(
 )
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
+# The exhaustive suites (the hostile corpus's 3,040 cases, the crash suite's 200 kill points per
+# writer) run whole in .ci/run's own suite; .ci/versions' side-by-side suites on the other Pythons
+# set STRATA_SAMPLE_EVERY=N and run every Nth case, and a Nth of the kill points, the same ones
+# every run. Unset, or 1, means the whole suite.
+SAMPLE_EVERY_TEXT = os.environ.get("STRATA_SAMPLE_EVERY", "1")
+if not SAMPLE_EVERY_TEXT.isdigit() or int(SAMPLE_EVERY_TEXT) < 1:
+    raise pytest.UsageError(f"STRATA_SAMPLE_EVERY={SAMPLE_EVERY_TEXT!r}: give a whole number >= 1")
+SAMPLE_EVERY = int(SAMPLE_EVERY_TEXT)
+
 
 def require_tool(name: str) -> str:
     """Path of a system tool; skip without it, but fail under CI=true (CI installs it)."""
@@ -58,6 +67,19 @@ def require_module(name: str) -> Any:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}, and CI must provide it")
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (the system's), driven by Playwright; one per test module."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        require_tool("chromium")
+    sync_api = require_module("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
 
 
 # Python 3.12 made sum() of floats compensated (Neumaier): the example's training sums floats, so

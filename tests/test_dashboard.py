@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,6 @@ from conftest import (
     REPO,
     doctor_script,
     example_run,
-    require_module,
-    require_tool,
     shipped_runs,
     snapshot,
 )
@@ -35,18 +31,6 @@ def index_py(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(REPO / "tools" / "index.py"), *args], cwd=repo, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        require_tool("chromium")
-    sync_api = require_module("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Page:
@@ -158,7 +142,7 @@ def test_every_page_is_reachable_with_no_errors_and_no_network(
     assert page.errors == []
     assert {u.split("#")[0] for u in page.requests} <= {
         (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
-    } | {p.as_uri() for p in (out / "runs").iterdir()}
+    } | {p.as_uri() for d in ("runs", "views", "vendor") for p in (out / d).iterdir()}
     kinds = {route.split("/")[1] if route else "" for route in seen}
     assert {
         "",
@@ -220,7 +204,8 @@ def test_run_detail_draws_metric_curves(chromium: Any, site: tuple[Path, Path, l
     assert path is not None and path.count("L") == 99  # 100 epochs, one segment between each
     labels = view.eval_on_selector_all("#curves svg.chart text", "ts => ts.map(t => t.textContent)")
     assert {"train/loss", "step", "value"} <= set(labels)
-    view.wait_for_function("document.getElementById('log').textContent.includes('[strata]')")
+    # a locator, not wait_for_function: a string predicate is eval'd, which the page's CSP refuses
+    view.locator("#log", has_text="[strata]").wait_for()
     page.shot("run-detail")
     assert page.errors == []
 
@@ -324,7 +309,7 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     ]  # fmt: skip
     page.shot("pipelines")
     view.click(f"svg.pipeline a[data-run='{train}']")
-    view.wait_for_function(f"document.querySelector('main h1').textContent.startsWith('{train}')")
+    view.locator("main h1", has_text=train).wait_for()  # not wait_for_function: CSP refuses eval
     assert view.inner_text("main h1").split()[0] == train
     assert (
         view.eval_on_selector("meta[http-equiv='Content-Security-Policy']", "m => m.content") == CSP
@@ -332,7 +317,7 @@ def test_pipelines_are_drawn_as_layered_graphs_of_their_stages(
     assert page.errors == []
     assert {u.split("#")[0] for u in page.requests} <= {
         (out / name).as_uri() for name in ("index.html", "app.js", "app.css", "data.js")
-    } | {p.as_uri() for p in (out / "runs").iterdir()}
+    } | {p.as_uri() for d in ("runs", "views", "vendor") for p in (out / d).iterdir()}
 
 
 def test_hostile_metadata_stays_text(chromium: Any, template: Path, tmp_path: Path) -> None:

@@ -205,8 +205,14 @@ def test_force_reruns_one_stage_and_its_unchanged_output_keeps_the_rest(repo: Pa
             "pipelines/iris.yaml:5: SCH001 while parsing a flow sequence did not find expected "
             "',' or ']'\n  hint: fix the YAML syntax; quote strings holding ': ' or '#'\n",
         ),
+        (
+            "schema_version: 1\nname: iris\nstages:\n  a:\n    command: [sh]\n"
+            "    resources: {memory: lots}\n",
+            "pipelines/iris.yaml:6: SCH003 stages.a.resources.memory: 'lots' does not match "
+            "'^[1-9][0-9]{0,8}(K|M|G|T)$'\n  hint: see schemas/pipeline.schema.json\n",
+        ),
     ],
-    ids=["cycle", "escaping-output", "malformed-yaml"],
+    ids=["cycle", "escaping-output", "malformed-yaml", "bad-resources"],
 )
 def test_a_bad_pipeline_is_refused_before_anything_is_created(
     repo: Path, text: str, expected: str
@@ -577,3 +583,26 @@ def test_status_reads_a_hand_edited_record_of_odd_shapes_without_a_traceback(
     code, out, err = strata("index")
     assert code == 0, err
     assert json.loads(out)["pipelines"][0]["stages"][0]["state"] == "stale"
+
+
+def test_a_stages_resources_are_recorded_and_not_part_of_its_fingerprint(repo: Path) -> None:
+    """TFC-0002 R22: what a stage needs is copied into the spec its run records; asking for
+    more memory changes where it may run, not what it computes, so the stage stays reused."""
+    spec = repo / PIPELINE
+    train = "    outputs: [model.json]\n"
+    asked = "    resources: {cpus: 2, memory: 150M, gpus: 0, time: 2h}\n"
+    spec.write_text(spec.read_text().replace(train, train + asked))
+    first = run_py(repo, "--pipeline", PIPELINE)
+    assert first.returncode == 0, first.stderr
+    (train_run,) = [
+        r for r in runs(repo) if load_record(repo / "runs" / r)[0]["pipeline"]["stage"] == "train"
+    ]
+    config, _, _ = load_record(repo / "runs" / train_run)
+    assert config["experiment"]["spec"]["resources"] == {
+        "cpus": 2, "memory": "150M", "gpus": 0, "time": "2h"
+    }  # fmt: skip
+    spec.write_text(spec.read_text().replace("memory: 150M", "memory: 4G"))
+    again = run_py(repo, "--pipeline", PIPELINE)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.endswith("\n  3 reused\n"), again.stderr
+    assert len(runs(repo)) == 3

@@ -32,6 +32,30 @@ SLEEP = (
     "resources:\n  cpus: 1\n  memory: 100M\n  time: 1m\n"
 )
 
+# The command says its pid: with the runner gone, nothing else would stop it here
+# (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
+TELLS_ITS_PID = (
+    "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
+    "resources:\n  memory: 100M\n"
+)
+
+
+@contextlib.contextmanager
+def _runner_killed(repo: Path) -> Iterator[str]:
+    """Once TELLS_ITS_PID's command runs: SIGKILL its runner on the node (not the command),
+    yield the run's id, and kill the orphaned command afterwards whatever happened."""
+    pid_file = repo / ".strata" / "command.pid"
+    try:
+        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
+        (run_id,) = runs(repo)
+        _, system, _ = load_record(repo / "runs" / run_id)
+        os.kill(system["pid"], 9)
+        yield run_id
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), 9)
+
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slurmcluster.Cluster]:
@@ -290,6 +314,9 @@ def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
         (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
          "[slurm-not-a-task] --slurm-task --stage runs inside a Slurm job only (no "
          f"SLURM_JOB_ID) {stage_hint}"),
+        (("--slurm-collect", ".strata/slurm/nosuch"),
+         "[slurm-not-a-task] --slurm-collect runs inside a Slurm job only (no SLURM_JOB_ID) "
+         f"{sweep_hint}"),
     ):  # fmt: skip
         done = run_py(template, *args, env=outside)
         assert (done.returncode, done.stdout, done.stderr) == (2, "", f"run: error: {said}")
@@ -298,14 +325,16 @@ def test_slurm_task_mistakes_are_one_line_errors_checked_outside_slurm_first(
     (batch / "pipeline.json").write_text('{"force": [], "pipeline": "pipelines/iris.yaml"}\n')
     inside = {"SLURM_JOB_ID": "7", "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "0"}
     no_batch = (
-        "(hint: --slurm-task takes the batch directory the script `--executor slurm` writes "
-        "names)\n"
+        "(hint: --slurm-task and --slurm-collect take the batch directory the scripts "
+        "`--executor slurm` writes name)\n"
     )
     for args, said in (
         (("--slurm-task", ".strata/slurm/nosuch"),
          f"[slurm-no-batch] .strata/slurm/nosuch: no sweep.json here {no_batch}"),
         (("--slurm-task", ".strata/slurm/nosuch", "--stage", "prepare"),
          f"[slurm-no-batch] .strata/slurm/nosuch: no pipeline.json here {no_batch}"),
+        (("--slurm-collect", ".strata/slurm/nosuch"),
+         f"[slurm-no-batch] .strata/slurm/nosuch: no job.json here {no_batch}"),
         (("--slurm-task", ".strata/slurm/batch-0", "--stage", "nosuch"),
          "[slurm-no-stage] pipelines/iris.yaml: no stage 'nosuch' (hint: its stages are "
          "prepare, train, evaluate)\n"),
@@ -329,6 +358,44 @@ def test_without_sbatch_nothing_is_submitted_or_left(template: Path, tmp_path: P
     _nothing_left(template)
 
 
+def test_runs_list_shows_a_collected_submission_from_its_record_for_a_day_without_squeue(
+    template: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"  # git, and no Slurm: asking the scheduler would be an error
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(require_tool("git"))
+    batch = template / ".strata" / "slurm" / "batch-0"
+    batch.mkdir(parents=True)
+    (batch / "job.json").write_text(
+        '{"collector": "8", "jobs": [{"experiment": "sweep", "job_id": "7", "points": 3}]}\n'
+    )
+    tasks = {"7": [[[0, 1], "COMPLETED", "None"], [[2], "TIMEOUT", "TimeLimit"]]}
+    (batch / "collected.json").write_text(json.dumps({"notes": [], "tasks": tasks}))
+    forgotten = template / ".strata" / "slurm" / "batch-1"  # collected after squeue forgot it
+    forgotten.mkdir()
+    (forgotten / "job.json").write_text(
+        '{"collector": "10", "jobs": [{"experiment": "old", "job_id": "9", "points": 1}]}\n'
+    )
+    (forgotten / "collected.json").write_text('{"notes": [], "tasks": {"9": []}}')
+    env = {**os.environ, "PATH": str(bin_dir), "PYTHONPATH": str(REPO / "tools")}
+    listing = [sys.executable, "-m", "strataml", "runs", "list"]
+    done = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith("slurm job 7 (sweep, 3 points): ended: 2 COMPLETED, 1 TIMEOUT\n")
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(batch / "collected.json", (day_ago, day_ago))
+    later = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert (later.returncode, later.stderr) == (0, "")
+    assert later.stdout == done.stdout.removesuffix(
+        "slurm job 7 (sweep, 3 points): ended: 2 COMPLETED, 1 TIMEOUT\n"
+    )
+    (batch / "collected.json").unlink()  # not collected: only the scheduler can tell
+    asked = subprocess.run(listing, cwd=template, capture_output=True, text=True, env=env)
+    assert asked.stderr.startswith(
+        "strata: cannot ask Slurm about submitted sweeps: [slurm-missing]"
+    )
+
+
 def test_a_partition_slurm_refuses_leaves_nothing(
     slurm_env: dict[str, str], template: Path
 ) -> None:
@@ -350,13 +417,7 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = fork_template(tmp_path / "repo")
-    # The command says its pid: with the runner gone, nothing else would stop it here
-    # (proctrack/linuxproc follows parents; a site's proctrack/cgroup would).
-    spec = write_experiment(
-        repo, "sleepy",
-        "command: [sh, -c, 'echo $$ > $STRATA_RUN_DIR/../../.strata/command.pid; exec sleep 300']\n"
-        "resources:\n  memory: 100M\n",
-    )  # fmt: skip
+    spec = write_experiment(repo, "sleepy", TELLS_ITS_PID)
     waiting = subprocess.Popen(
         [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec,
          "--executor", "slurm"],
@@ -364,19 +425,12 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
         env={**os.environ, **slurm_env},
     )  # fmt: skip
     try:
-        pid_file = repo / ".strata" / "command.pid"
-        _until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"), 60)
-        (run_id,) = runs(repo)
-        _, system, _ = load_record(repo / "runs" / run_id)
-        os.kill(system["pid"], 9)  # the runner on the node, not its command
-        out, err = waiting.communicate(timeout=120)
+        with _runner_killed(repo) as run_id:
+            out, err = waiting.communicate(timeout=120)
     finally:
         if waiting.poll() is None:
             waiting.kill()
             waiting.wait()
-        if pid_file.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid_file.read_text()), 9)
     job = out.strip()
     _, system, _ = load_record(repo / "runs" / run_id)
     # Slurm's words for a batch step that died of SIGKILL
@@ -386,6 +440,32 @@ def test_a_runner_killed_outright_is_sealed_failed_with_the_schedulers_state(
         f"[strata] slurm job {job}: 1 task(s) submitted\n[strata] {run_id} failed: {reason}\n"
     )  # a single point prints no sweep summary, as locally
     assert waiting.returncode == 1
+    doctor = doctor_script(repo, "--strict")
+    assert doctor.returncode == 0, doctor.stdout
+
+
+def test_a_detached_runner_killed_outright_is_sealed_by_the_collector_job(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = fork_template(tmp_path / "repo")
+    spec = write_experiment(repo, "sleepy", TELLS_ITS_PID)
+    done = run_py(repo, "--experiment", spec, "--executor", "slurm", "--detach", env=slurm_env)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    (batch,) = (repo / ".strata" / "slurm").glob("batch-*")
+    collector = json.loads((batch / "job.json").read_text())["collector"]
+    assert re.fullmatch(r"[0-9]+", collector) and collector != job
+    assert f"#SBATCH --dependency=afterany:{job}" in (batch / "collect.sh").read_text()
+    with _runner_killed(repo) as run_id:  # nothing on this side waits for the job
+        _until(lambda: (batch / "collected.json").exists(), 90)
+    _, system, _ = load_record(repo / "runs" / run_id)
+    reason = f"slurm ended job {job}_0: FAILED (JobLaunchFailure)"
+    assert (system["status"], system["exit_code"], system["reason"]) == ("failed", None, reason)
+    collected = json.loads((batch / "collected.json").read_text())
+    assert collected == {
+        "notes": [f"{run_id} failed: {reason}"], "tasks": {job: [[[0], "FAILED", "JobLaunchFailure"]]}
+    }  # fmt: skip
+    assert (batch / "collect.out").read_text() == f"[strata] {run_id} failed: {reason}\n"
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
 
@@ -515,6 +595,13 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
     repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
+    spec = repo / "pipelines" / "iris.yaml"
+    text = spec.read_text()
+    train = "    outputs: [model.json]\n"
+    spec.write_text(
+        text.replace(train, train + "    resources: {cpus: 1, memory: 150M, time: 90s}\n")
+    )
+    commit_all(repo, "the train stage says what it needs")
     first = run_py(
         repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
         timeout=300,
@@ -528,8 +615,13 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
         "#!/bin/sh", "#SBATCH --job-name=strata-train",
         f'#SBATCH --output="{script.parent}/stage-train.out"', f'#SBATCH --chdir="{repo}"',
         "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
-        "#SBATCH --kill-on-invalid-dep=yes", f"exec {runner}",
+        "#SBATCH --kill-on-invalid-dep=yes", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=150M",
+        "#SBATCH --time=2", f"exec {runner}",
     ]  # fmt: skip
+    collector = (script.parent / "collect.sh").read_text().splitlines()
+    assert f"#SBATCH --dependency=afterany:{':'.join(jobs)}" in collector
+    collected = json.loads((script.parent / "collected.json").read_text())
+    assert collected == {"notes": [], "tasks": {j: [[[], "COMPLETED", "None"]] for j in jobs}}
     assert _stage_table(first.stderr) == [
         ("prepare", "succeeded"), ("train", "succeeded"), ("evaluate", "succeeded"),
     ]  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -82,6 +82,7 @@ def run(
     ] = False,
     slurm_task: Annotated[Path | None, typer.Option("--slurm-task", hidden=True)] = None,
     slurm_stage: Annotated[str | None, typer.Option("--stage", hidden=True)] = None,
+    slurm_collect: Annotated[Path | None, typer.Option("--slurm-collect", hidden=True)] = None,
     reproduce_run: Annotated[
         str | None,
         typer.Option(
@@ -94,6 +95,8 @@ def run(
 
     if slurm_task is not None:
         _slurm_task(slurm_task, slurm_stage)
+    if slurm_collect is not None:
+        _slurm_collect(slurm_collect)
     if executor not in EXECUTORS:
         raise UsageError(f"--executor {executor!r}: choose local, slurm or ray")
     if executor != "slurm" and (partition is not None or account is not None or detach):
@@ -130,7 +133,7 @@ def run(
         typer.echo(session.format_plan(planned), nl=False)
         return
     if executor == "slurm":
-        request = {
+        request: dict[str, object] = {
             "experiment": relative(root, experiment.resolve()), "overrides": overrides or [],
             "name": name, "tags": tags or [],
         }  # fmt: skip
@@ -158,23 +161,26 @@ def run(
 
 
 def _slurm_sweep(
-    root: Path, planned: list[PlannedRun], request: dict[str, Any], placing: Placing, *,
+    root: Path, planned: list[PlannedRun], request: dict[str, object], placing: Placing, *,
     detach: bool,
 ) -> None:  # fmt: skip
-    from strataml.runner import execute, session, slurmsweep
+    from strataml.runner import execute, session, slurmcollect
 
-    submission = slurmsweep.submit_sweep(root, planned, request=request, placing=placing)
+    submission, collector = slurmcollect.submit_sweep(
+        root, planned, request=request, placing=placing
+    )
     typer.echo(submission.job_id)
     note(f"slurm job {submission.job_id}: {len(planned)} task(s) submitted")
     if detach:
         raise typer.Exit(0)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        slurmsweep.wait([submission.job_id], interrupts=interrupts)
-    if interrupts.received:
+        results = slurmcollect.wait_and_collect(
+            root, submission, collector, interrupts=interrupts, notify=note
+        )
+    if results is None:
         note(f"stopped waiting; the job runs on (`scancel {submission.job_id}` stops it)")
-        raise typer.Exit(128 + interrupts.received)
-    results = slurmsweep.collect(root, submission, notify=note)
+        raise typer.Exit(128 + (interrupts.received or 0))
     if len(planned) > 1:
         typer.echo(session.format_summary(results, len(planned)), err=True, nl=False)
     raise typer.Exit(session.exit_code(results) or (1 if len(results) < len(planned) else 0))
@@ -196,24 +202,35 @@ def _slurm_task(batch: Path, stage: str | None) -> None:
     raise typer.Exit(result.exit_code)
 
 
+def _slurm_collect(batch: Path) -> None:
+    from strataml.runner import slurmcollect
+
+    for line in slurmcollect.run_collector(find_root(Path()), batch):
+        note(line)
+    raise typer.Exit(0)
+
+
 def _slurm_pipeline(path: Path, force: tuple[str, ...], placing: Placing, detach: bool) -> None:
     from strataml.registry.pipelines import load_pipeline
-    from strataml.runner import execute, pipeline, slurmpipeline, slurmsweep
+    from strataml.runner import execute, pipeline, slurmcollect
 
     root = find_root(path.parent if path.parent.is_dir() else Path())
     spec = load_pipeline(root, path)
-    submitted = slurmpipeline.submit_pipeline(root, path, spec, force=force, placing=placing)
+    submitted, collector = slurmcollect.submit_pipeline(
+        root, path, spec, force=force, placing=placing
+    )
     typer.echo(" ".join(submitted.jobs.values()))
     note(f"slurm jobs {', '.join(f'{s} {j}' for s, j in submitted.jobs.items())} submitted")
     if detach:
         raise typer.Exit(0)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        slurmsweep.wait(list(submitted.jobs.values()), interrupts=interrupts)
-    if interrupts.received:
+        results = slurmcollect.wait_and_collect_pipeline(
+            root, spec, submitted, collector, interrupts=interrupts, notify=note
+        )
+    if results is None:
         note(f"stopped waiting; the jobs run on (`scancel {' '.join(submitted.jobs.values())}`)")
-        raise typer.Exit(128 + interrupts.received)
-    results = slurmpipeline.collect(root, spec, submitted, notify=note)
+        raise typer.Exit(128 + (interrupts.received or 0))
     typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
     raise typer.Exit(pipeline.exit_code(results, interrupts))
 

@@ -56,11 +56,11 @@ def runs_list(
 
 def _scheduler_tasks(root: Path) -> None:
     """Tasks of sweeps sent to Slurm from here, queued or running (TFC-0002 R24)."""
-    from strataml.runner import slurmsweep
+    from strataml.runner import slurmqueue
     from strataml.slurm import SchedulerError
 
     try:
-        jobs = slurmsweep.queued(root)
+        jobs = slurmqueue.queued(root)
     except SchedulerError as exc:
         typer.echo(f"strata: cannot ask Slurm about submitted sweeps: {exc}", err=True)
         return

@@ -16,11 +16,22 @@ from strataml.atomic import staged_directory
 from strataml.errors import UsageError
 from strataml.index.catalogue import dumps
 from strataml.index.encoding import Encoded, value_text
+from strataml.index.federation import Source, connect_src
 from strataml.jsonio import load_json
 from strataml.safeopen import read_regular
 
 ASSETS = ("index.html", "app.js", "app.css")
+# The views beyond app.js and the libraries they draw with, vendored with their licences and
+# VENDORED.md (TFC-0007 R10): copied byte for byte, so the site's copies match its hashes.
+VIEWS = (
+    "views/sweep.js", "views/curves.js", "views/graph.js", "views/charts.js", "views/sources.js",
+)  # fmt: skip
+VENDORED = (
+    "vendor/VENDORED.md", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css",
+    "vendor/uPlot.LICENSE", "vendor/dagre.min.js", "vendor/dagre.LICENSE",
+)  # fmt: skip
 LOG_TAIL_BYTES = 64 * 1024
+_NO_CONNECT = "connect-src 'none';"  # index.html's policy, before the sources are listed
 # What the site loads only when a run's page or a comparison opens: its metric histories, its
 # package list and the tail of its log (TFC-0007 R2), in scripts of SHARD runs each (by id), so
 # that data.js, which every page loads, stays small whatever the number of runs and steps, and
@@ -65,8 +76,9 @@ def load_doctor_report(path: Path) -> dict[str, Any]:
 
 
 def build_site(
-    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None
-) -> int:
+    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None,
+    sources: tuple[Source, ...] = (),
+) -> int:  # fmt: skip
     """Write the site of `index` (`encoded` by encoding.encode) into `out`; returns the number of
     files written."""
     if out.exists() and not out.is_dir():
@@ -92,8 +104,8 @@ def build_site(
             if stale.fullmatch(leftover.name) and leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
         with staged_directory(out) as staging:
-            _write_site(root, index, encoded, staging, doctor)
-    return len(ASSETS) + 2 + -(-len(index["runs"]) // SHARD)
+            _write_site(root, index, encoded, staging, doctor, sources)
+    return len(ASSETS) + len(VIEWS) + len(VENDORED) + 2 + -(-len(index["runs"]) // SHARD)
 
 
 @contextlib.contextmanager
@@ -107,12 +119,20 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_site(
-    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None
-) -> None:
+    root: Path, index: dict[str, Any], encoded: Encoded, out: Path, doctor: dict[str, Any] | None,
+    sources: tuple[Source, ...],
+) -> None:  # fmt: skip
     """Fill a fresh staging directory (not yet visible: plain writes, synced before the swap)."""
     assets = resources.files("strataml.index") / "assets"
     for name in ASSETS:
-        (out / name).write_text((assets / name).read_text(encoding="utf-8"), encoding="utf-8")
+        text = (assets / name).read_text(encoding="utf-8")
+        if name == "index.html":  # the page may connect to the listed sites and nowhere else
+            text = text.replace(_NO_CONNECT, f"connect-src {connect_src(sources)};", 1)
+        (out / name).write_text(text, encoding="utf-8")
+    for folder in ("views", "vendor"):
+        (out / folder).mkdir()
+    for name in VIEWS + VENDORED:
+        (out / name).write_bytes(assets.joinpath(*name.split("/")).read_bytes())
     with (out / "index.json").open("wb") as handle:
         encoded.write(handle)
     runs = []
@@ -133,9 +153,12 @@ def _write_site(
             encoding="utf-8",
         )  # fmt: skip
     shown = dumps({**index, "runs": runs})
+    listed = dumps([source.document() for source in sources])
     (out / "data.js").write_text(
-        _script("STRATA_INDEX", shown) + _script("STRATA_DOCTOR", dumps(doctor)), encoding="utf-8"
-    )
+        _script("STRATA_INDEX", shown) + _script("STRATA_DOCTOR", dumps(doctor))
+        + _script("STRATA_SOURCES", listed),
+        encoding="utf-8",
+    )  # fmt: skip
 
 
 def _log_tail(path: Path) -> str | None:

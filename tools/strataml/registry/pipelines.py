@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import graphlib
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ class Stage:
     code: tuple[str, ...]  # as declared; empty: the command's arguments that are files
     timeout: int | str | None
     tags: tuple[str, ...]
-    resources: dict[str, Any] | None = None  # as written; an executor maps them (R22, R28)
+    resources: dict[str, Any] = field(default_factory=dict)  # as written (TFC-0002 R22)
 
     @property
     def upstream(self) -> tuple[str, ...]:
@@ -201,7 +201,7 @@ def _stage(name: str, spec: dict[str, Any]) -> Stage:
         code=tuple(spec.get("code", ())),
         timeout=spec.get("timeout"),
         tags=tuple(spec.get("tags", ())),
-        resources=dict(spec["resources"]) if "resources" in spec else None,
+        resources=dict(spec.get("resources", {})),
     )
 
 

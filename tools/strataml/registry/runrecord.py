@@ -27,9 +27,9 @@ class RunRecord:
     """One run directory as recorded; parts that could not be read are empty and named in problems."""
 
     run_id: str
-    config: dict[str, Any] = field(default_factory=dict)
-    system: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, object] = field(default_factory=dict)
+    system: dict[str, object] = field(default_factory=dict)
+    metrics: dict[str, object] = field(default_factory=dict)
     sealed: bool = False
     problems: tuple[str, ...] = ()
     reproduction: dict[str, Any] = field(default_factory=dict)  # reproduction.json, if any

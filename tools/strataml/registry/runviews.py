@@ -109,11 +109,11 @@ def _flatten(value: object, prefix: str = "") -> Iterator[tuple[str, object]]:
 
 
 def _sections(record: RunRecord) -> dict[str, dict[str, object]]:
-    system, config = record.system, record.config
+    system, config, host = record.system, record.config, record.system.get("host")
     environment = {
-        "host": {k: v for k, v in (system.get("host") or {}).items() if k != "hostname"}
-        if isinstance(system.get("host"), dict)
-        else system.get("host"),
+        "host": {k: v for k, v in host.items() if k != "hostname"}
+        if isinstance(host, dict)
+        else host,
         "hostname": nested(system, "host", "hostname"),
         "python": system.get("python"),
         "packages": system.get("packages"),

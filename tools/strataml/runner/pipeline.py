@@ -76,10 +76,10 @@ def stage_experiment(pipeline: Pipeline, stage: Stage) -> Experiment:
         spec["outputs"] = list(stage.outputs)
     if stage.timeout is not None:
         spec["timeout"] = stage.timeout
-    if stage.resources is not None:
-        spec["resources"] = dict(stage.resources)
     if stage.tags:
         spec["tags"] = list(stage.tags)
+    if stage.resources:
+        spec["resources"] = dict(stage.resources)
     return experiment_from_spec(pipeline.path, spec)
 
 

@@ -13,6 +13,7 @@ from strataml import schemas
 from strataml.doctor.intact import NotIntactError, intact
 from strataml.errors import StrataError
 from strataml.gitrepo import commits_present, file_at
+from strataml.jsonio import as_mapping
 from strataml.refs import ArtifactRef
 from strataml.registry.runrecord import RunRecord, load_run
 from strataml.registry.runs import resolve_run
@@ -82,7 +83,7 @@ def plan_reproduction(root: Path, run_ref: str) -> Reproduction:
             f"{record.run_id} is stage {link.get('stage')} of {link.get('path')}; re-run it with "
             f"`tools/run.py --pipeline {link.get('path')} --force {link.get('stage')}`"
         )
-    recorded = record.config["experiment"]
+    recorded = as_mapping(record.config.get("experiment"))  # schema-valid: checked above
     spec = recorded["spec"]
     violations = schemas.validate("experiment", spec)
     if violations:
@@ -92,12 +93,13 @@ def plan_reproduction(root: Path, run_ref: str) -> Reproduction:
     scratch = root / ".strata" / "reproduce" / f"{record.run_id}-{os.getpid()}"
     entries: dict[str, dict[str, Any]] = {}
     resolved: dict[str, ResolvedInput] = {}
-    for name, pinned in sorted(record.config["inputs"].items()):
+    for name, pinned in sorted(as_mapping(record.config.get("inputs")).items()):
         entries[name], found = _input(root, name, pinned, scratch / name)
         if found is not None:
             resolved[name] = found
     planned = planned_run(
-        experiment, record.params, resolved, code_state(root), record.config.get("name"),
+        experiment, record.params, resolved, code_state(root),
+        named if isinstance(named := record.config.get("name"), str) else None,
         tuple(record.tags), reproduces=record.run_id,
     )  # fmt: skip
     return Reproduction(record, planned, tolerances, tuple(entries.items()), scratch)
@@ -124,7 +126,7 @@ def _input(
 
 def _tolerances(root: Path, record: RunRecord, spec: dict[str, Any]) -> Tolerances:
     """The experiment file's tolerances while it exists (they are policy); else the recorded ones."""
-    path = record.config["experiment"]["path"]
+    path = as_mapping(record.config.get("experiment"))["path"]
     # A run started from Python names its script or notebook there, which holds no tolerances.
     if path.endswith((".yaml", ".yml")) and (root / path).is_file():
         current = load_experiment(root, root / path)
@@ -207,9 +209,9 @@ def _code(
     root: Path, command: tuple[str, ...] | str, original: RunRecord, now: CodeState
 ) -> dict[str, Any]:
     """Code drift: only the experiment file and the files its command names count (TFC-0002 R14)."""
-    recorded = original.config["code"]
+    recorded = as_mapping(original.config.get("code"))
     commit = recorded.get("commit")
-    files = [original.config["experiment"]["path"]]
+    files = [as_mapping(original.config.get("experiment"))["path"]]
     if not isinstance(command, str):  # a shell line is not split into paths
         files += [a for a in command if _repo_file(root, a, commit)]
     files = sorted(set(files))

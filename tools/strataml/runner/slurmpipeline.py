@@ -36,9 +36,9 @@ from strataml.runner.slurmsweep import (
     exit_of,
     new_batch,
     path_directive,
+    placed,
     read_batch,
     remove_batch,
-    resource_directives,
     scheduler_reason,
     submitted_code,
     write_jobs,
@@ -55,7 +55,7 @@ class PipelineSubmission:
 
 
 def _script(
-    root: Path, batch: Path, stage: str, after: list[str], placing: Placing, resources: Resources
+    root: Path, batch: Path, stage: str, after: list[str], resources: Resources, placing: Placing
 ) -> str:
     directives = [
         f"--job-name=strata-{stage}",
@@ -63,14 +63,10 @@ def _script(
         path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
-        *resource_directives(resources),
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
-    if placing.partition is not None:
-        directives.append(f"--partition={placing.partition}")
-    if placing.account is not None:
-        directives.append(f"--account={placing.account}")
+    directives += placed(resources, placing)
     argv = [sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch), "--stage", stage]
     return "\n".join(
         ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {shlex.join(argv)}", ""]
@@ -100,7 +96,7 @@ def submit_pipeline(
             script = batch / f"stage-{name}.sh"
             after = [jobs[up] for up in sorted(pipeline.stages[name].upstream)]
             resources = prepared[name].experiment.resources
-            write_text_atomic(script, _script(root, batch, name, after, placing, resources))
+            write_text_atomic(script, _script(root, batch, name, after, resources, placing))
             jobs[name] = slurm.submit(str(script))
     except BaseException:
         try:

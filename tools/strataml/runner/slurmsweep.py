@@ -29,6 +29,7 @@ from strataml.workspace import relative
 
 BATCHES = Path(".strata") / "slurm"
 SWEEP, JOB = "sweep.json", "job.json"
+COLLECTED = "collected.json"  # the collector job's notes and how each task ended (R24)
 POLL_S = 2.0
 
 
@@ -77,17 +78,13 @@ def script_lines(
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
     ]
-    directives += resource_directives(resources)
-    if placing.partition is not None:
-        directives.append(f"--partition={placing.partition}")
-    if placing.account is not None:
-        directives.append(f"--account={placing.account}")
+    directives += placed(resources, placing)
     runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
     return ["#!/bin/sh", *(f"#SBATCH {d}" for d in directives), f"exec {runner}", ""]
 
 
-def resource_directives(resources: Resources) -> list[str]:
-    """A spec's `resources` as #SBATCH options (TFC-0002 R22), for a sweep's array or a stage."""
+def placed(resources: Resources, placing: Placing) -> list[str]:
+    """The #SBATCH options for what one run needs (R22) and where it goes."""
     directives = []
     if resources.cpus is not None:
         directives.append(f"--cpus-per-task={resources.cpus}")
@@ -97,6 +94,10 @@ def resource_directives(resources: Resources) -> list[str]:
         directives.append(f"--gres=gpu:{resources.gpus}")
     if resources.time_s is not None:
         directives.append(f"--time={-(-resources.time_s // 60)}")  # Slurm counts whole minutes
+    if placing.partition is not None:
+        directives.append(f"--partition={placing.partition}")
+    if placing.account is not None:
+        directives.append(f"--account={placing.account}")
     return directives
 
 
@@ -272,8 +273,8 @@ def read_batch(root: Path, batch: Path, name: str) -> str:
         return (batch / name).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise StrataError(
-            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: "
-            "--slurm-task takes the batch directory the script `--executor slurm` writes names)"
+            f"[slurm-no-batch] {relative(root, batch.resolve())}: no {name} here (hint: --slurm-task "
+            "and --slurm-collect take the batch directory the scripts `--executor slurm` writes name)"
         ) from exc
 
 
@@ -326,55 +327,3 @@ def _stepd_says(output: Path) -> str | None:
         return None
     found = _STEPD.findall(tail)
     return found[-1] if found else None
-
-
-def submitted(root: Path) -> list[dict[str, Any]]:
-    """Every sweep submitted from this checkout (.strata/slurm/*/job.json), oldest first."""
-    found = []
-    for job in sorted((root / BATCHES).glob(f"*/{JOB}"), key=lambda p: p.stat().st_mtime):
-        found.extend(json.loads(job.read_text())["jobs"])
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedJob:
-    """A sweep submitted from this checkout, as the scheduler sees it now (R24)."""
-
-    job_id: str
-    experiment: str
-    points: int
-    tasks: tuple[slurm.Task, ...]
-
-    def text(self) -> str:
-        counts: dict[str, int] = {}
-        for task in self.tasks:
-            counts[task.state] = counts.get(task.state, 0) + len(task.tasks)
-        said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        live = [t for t in self.tasks if not t.ended]
-        head = f"slurm job {self.job_id} ({self.experiment}, {self.points} points)"
-        if not live:
-            return f"{head}: ended: {said}\n"
-        rows = [f"{head}: {said}"]
-        for task in live:
-            shown = f"{self.job_id}_{_span(task.tasks)}" if task.tasks else self.job_id
-            rows.append(f"  {shown:<{len(self.job_id) + 11}}  {task.state:<11}  {task.reason}")
-        return "\n".join(rows) + "\n"
-
-
-def _span(indices: tuple[int, ...]) -> str:  # 3, or [4-19] for a pending range
-    return f"[{indices[0]}-{indices[-1]}]" if len(indices) > 1 else str(indices[0])
-
-
-def queued(root: Path) -> list[QueuedJob]:
-    """Sweeps submitted from this checkout that Slurm still knows: one squeue for all (R24)."""
-    jobs = submitted(root)
-    if not jobs:
-        return []
-    by_job: dict[str, list[slurm.Task]] = {}
-    for task in slurm.tasks([job["job_id"] for job in jobs]):
-        by_job.setdefault(task.job_id, []).append(task)
-    return [
-        QueuedJob(job["job_id"], job["experiment"], job["points"], tuple(by_job[job["job_id"]]))
-        for job in jobs
-        if job["job_id"] in by_job
-    ]

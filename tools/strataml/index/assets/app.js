@@ -482,42 +482,10 @@ function lineagePage(start) {
   const picker = el("select", { id: "lineage-node", onchange: (e) => { location.hash = "#/lineage/" + enc(e.target.value); } },
     all.map((n) => el("option", { value: n, selected: n === focus }, n)));
   if (!focus) return [el("h1", {}, "Lineage"), el("p", { class: "muted" }, "No lineage recorded yet.")];
-  const keep = new Set([focus]);
-  for (const dir of ["up", "down"]) {
-    const queue = [focus];
-    while (queue.length) {
-      const node = queue.shift();
-      for (const e of INDEX.lineage) {
-        const next = dir === "up" && e.target === node ? e.source : dir === "down" && e.source === node ? e.target : null;
-        if (next && !keep.has(next)) { keep.add(next); queue.push(next); }
-      }
-    }
-  }
+  const keep = window.STRATA_GRAPH.around(focus);  // laid out by views/graph.js (TFC-0007 R13)
   const edges = INDEX.lineage.filter((e) => keep.has(e.source) && keep.has(e.target));
-  const depth = new Map([...keep].map((n) => [n, 0]));
-  for (let pass = 0; pass < keep.size; pass++) for (const e of edges) depth.set(e.target, Math.max(depth.get(e.target), depth.get(e.source) + 1));
-  const layers = new Map();
-  for (const n of [...keep].sort()) { const d = depth.get(n); if (!layers.has(d)) layers.set(d, []); layers.get(d).push(n); }
-  const BW = 230, BH = 30, GX = 70, GY = 16;
-  const pos = new Map();
-  for (const [d, list] of layers) list.forEach((n, k) => pos.set(n, { x: 10 + d * (BW + GX), y: 10 + k * (BH + GY) }));
-  const width = 20 + (Math.max(...layers.keys()) + 1) * (BW + GX);
-  const height = 20 + Math.max(...[...layers.values()].map((l) => l.length)) * (BH + GY);
-  const box = svg("svg", { class: "lineage", width, height, role: "img", "aria-label": "lineage of " + focus },
-    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto" }, svg("path", { d: "M0 0 L10 5 L0 10 z", fill: "#8a949e" }))));
-  for (const e of edges) {
-    const a = pos.get(e.source), b = pos.get(e.target);
-    box.append(svg("path", { class: "edge", d: `M${a.x + BW} ${a.y + BH / 2} C${a.x + BW + 35} ${a.y + BH / 2} ${b.x - 35} ${b.y + BH / 2} ${b.x} ${b.y + BH / 2}` }));
-    box.append(svg("text", { x: (a.x + BW + b.x) / 2, y: (a.y + b.y) / 2 + BH / 2 - 4, "text-anchor": "middle" }, e.relation));
-  }
-  for (const [n, p] of pos) {
-    const target = n.startsWith("runs/") ? "#/run/" + enc(n.slice(5)) : "#/lineage/" + enc(n);
-    const a = svg("a", { href: target, "data-node": n });
-    a.append(svg("rect", { x: p.x, y: p.y, width: BW, height: BH, rx: 4, class: n === focus ? "focus" : "" }),
-      svg("text", { x: p.x + 8, y: p.y + 19 }, n.length > 36 ? n.slice(0, 35) + "…" : n));
-    box.append(a);
-  }
-  return [el("h1", {}, "Lineage"), el("p", {}, "Artifact ", picker), box,
+  const box = window.STRATA_GRAPH.draw([...keep].sort(), edges, focus, "dag lineage");
+  return [el("h1", {}, "Lineage"), el("p", {}, "Artifact ", picker, " ", link("/graph/" + enc(focus), "in the whole graph")), el("div", { class: "graph" }, box),
     table(["From", "Relation", "To"], edges.map((e) => [e.source, e.relation, e.target]), { id: "lineage-edges" })];
 }
 
@@ -608,7 +576,10 @@ function doctorSummary(report) {
 
 function notFound() { return [el("h1", {}, "Not found"), link("/", "Back to the overview")]; }
 
-const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/doctor", "Doctor"]];
+const NAV = [["/", "Overview"], ["/models", "Models"], ["/datasets", "Datasets"], ["/runs", "Runs"], ["/sweep", "Sweeps"], ["/curves", "Curves"],
+  ["/pipelines", "Pipelines"], ["/lineage", "Lineage"], ["/graph", "Graph"], ["/doctor", "Doctor"],
+  ...((window.STRATA_SOURCES || []).length ? [["/sources", "Sources"]] : [])];
+const VIEWS = window.STRATA_VIEWS || {};  // views/*.js, loaded before this file: route -> (parts) => page
 
 function route() {
   const parts = (location.hash.replace(/^#/, "") || "/").split("/").filter(Boolean).map(decodeURIComponent);
@@ -625,7 +596,7 @@ function route() {
     case "pipelines": return pipelinesPage();
     case "lineage": return lineagePage(parts.slice(1).join("/"));
     case "doctor": return doctorPage();
-    default: return notFound();
+    default: return Object.hasOwn(VIEWS, page) ? VIEWS[page](parts.slice(1)) : notFound();
   }
 }
 
