@@ -6,6 +6,7 @@ or outlives resources.time is recorded `failed` with Ray's words, never left `ru
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Any
 from strataml import raycluster
 from strataml.atomic import place_directory
 from strataml.integrity.hashing import hash_bytes
+from strataml.liveness import parse_moment
 from strataml.registry.pipelines import Pipeline
 from strataml.runner import rundir
 from strataml.runner.execute import Interrupts
@@ -93,11 +95,16 @@ class RayExecutor:
             if not got:
                 continue
             if report is None:
+                if not _is_report(item):  # not what run_shipped yields: nothing is trusted
+                    raycluster.cancel(task)
+                    self.notify("ray task not run: its first message is not a task's report")
+                    return None
                 report = item
                 if wants.time_s is not None:
                     deadline = time.monotonic() + wants.time_s
                 continue
-            return self.place(planned, report, item["archive"])
+            archive = item.get("archive") if isinstance(item, dict) else None
+            return self.place(planned, report, archive if isinstance(archive, bytes) else b"")
 
     def place(self, planned: PlannedRun, report: dict[str, Any], archive: bytes) -> RunResult:
         try:
@@ -171,3 +178,19 @@ def _refuse_unplaceable(experiments: list[Experiment]) -> None:
             experiment.name,
             cpus=wants.cpus, gpus=wants.gpus, memory=raycluster.memory_bytes(wants.memory),
         )  # fmt: skip
+
+
+_HEX = re.compile(r"[0-9a-f]{1,128}")
+
+
+def _is_report(item: object) -> bool:
+    """Where the task says it runs, in the shape system.json records (R26)."""
+    if not isinstance(item, dict):
+        return False
+    ids = [item.get(key) for key in ("task_id", "node_id", "job_id")]
+    return (
+        all(isinstance(i, str) and _HEX.fullmatch(i) for i in ids)
+        and isinstance(item.get("pid"), int) and item["pid"] > 0
+        and isinstance(item.get("host"), dict)
+        and parse_moment(item.get("started")) is not None
+    )  # fmt: skip
