@@ -75,6 +75,7 @@ def test_a_20_point_sweep_on_ray_agrees_with_the_same_sweep_run_locally(
     assert len(tasks) == 20
     assert len(nodes) == 2  # both nodes ran points (one CPU each, twenty points of one CPU)
     assert not list((repo / ".strata" / "ray").iterdir())  # nothing staged is left
+    assert not list(cluster.scratch.iterdir())  # each task removed its scratch directory
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
     assert_best_as_run_here(repo, tmp_path / "local")

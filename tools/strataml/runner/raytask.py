@@ -57,6 +57,7 @@ def run_shipped(
                 )  # fmt: skip
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        yield {"run_id": result.run_id, "archive": pack_run(result.path)}
+        archive = pack_run(result.path)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # before the result: nothing outlives the task
+    yield {"run_id": result.run_id, "archive": archive}
