@@ -139,3 +139,24 @@ def doctor(repo: Path, *args: str, memory: bool = False) -> tuple[float, int, st
     if proc.returncode not in (0, 1):
         raise SystemExit(err)
     return took, peak, out.strip().splitlines()[-1]
+
+
+def nothing_sweep(points: int) -> str:
+    """experiments/nothing.yaml: a sweep of `points` runs of a command that does nothing, one CPU
+    each (benchmarks/slurm.py, benchmarks/ray_overhead.py)."""
+    return (
+        "schema_version: 1\nname: nothing\ncommand: [sh, -c, 'exit 0']\nparams:\n  i: 0\n"
+        f"sweep:\n  grid:\n    i: {list(range(points))}\n"
+        "resources:\n  cpus: 1\n  memory: 100M\n"
+    )
+
+
+def sweep_wall(repo: Path, *args: str, env: dict[str, str]) -> float:
+    """Wall time of `tools/run.py --experiment experiments/nothing.yaml ARGS`."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment",
+         "experiments/nothing.yaml", *args],
+        cwd=repo, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - started

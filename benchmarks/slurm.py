@@ -14,35 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from measure import ENV, REPO
+from measure import ENV, REPO, nothing_sweep, sweep_wall
 
 sys.path.insert(0, str(REPO / "tests"))
 import slurmcluster
 from conftest import commit_all, fork_template
-
-
-def _spec(points: int) -> str:
-    return (
-        "schema_version: 1\nname: nothing\ncommand: [sh, -c, 'exit 0']\nparams:\n  i: 0\n"
-        f"sweep:\n  grid:\n    i: {list(range(points))}\n"
-        "resources:\n  cpus: 1\n  memory: 100M\n"
-    )
-
-
-def _sweep(repo: Path, *args: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment",
-         "experiments/nothing.yaml", *args],
-        cwd=repo, env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -56,10 +36,10 @@ def main() -> None:
             walls = {}
             for name, args in (("--jobs 2", ("--jobs", "2")), ("slurm", ("--executor", "slurm"))):
                 repo = fork_template(top / name.replace(" ", ""))
-                (repo / "experiments" / "nothing.yaml").write_text(_spec(points))
+                (repo / "experiments" / "nothing.yaml").write_text(nothing_sweep(points))
                 commit_all(repo, "a sweep that does nothing")
                 env = {**os.environ, **ENV, "SLURM_CONF": str(cluster.conf)}
-                walls[name] = _sweep(repo, *args, env=env)
+                walls[name] = sweep_wall(repo, *args, env=env)
         finally:
             slurmcluster.stop(cluster)
     for name, wall in walls.items():

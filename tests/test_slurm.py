@@ -25,16 +25,8 @@ from conftest import (
     require_tool,
     without_pipeline_runs,
 )
-from runkit import load_record, run_py, runs, write_experiment
+from runkit import SCORE, assert_best_as_run_here, load_record, run_py, runs, write_experiment
 
-SCORE = (
-    "command: [python, -c, \"import json, os; p = json.loads(os.environ['STRATA_PARAMS']); "
-    "open(os.environ['STRATA_METRICS_FILE'], 'a').write(json.dumps({'name': 'score', "
-    "'value': -(p['a'] - 3) ** 2 - (p['b'] - 2) ** 2}) + chr(10))\"]\n"
-    "params:\n  a: 0\n  b: 0\n"
-    "sweep:\n  grid:\n    a: [0, 1, 2, 3, 4]\n    b: [0, 1, 2, 3]\n"
-    "resources:\n  cpus: 1\n  memory: 200M\n  time: 5m\n"
-)
 SLEEP = (
     "command: [sleep, '300']\nparams:\n  n: 0\nsweep:\n  grid:\n    n: [1, 2]\n"
     "resources:\n  cpus: 1\n  memory: 100M\n  time: 1m\n"
@@ -85,20 +77,6 @@ def slurm_env(cluster: slurmcluster.Cluster, monkeypatch: pytest.MonkeyPatch) ->
     return {"SLURM_CONF": str(cluster.conf)}
 
 
-def _best(repo: Path) -> tuple[dict[str, object], dict[str, object]]:
-    """`strata runs best` as JSON without the run's own id and path, and the winner's params."""
-    done = subprocess.run(
-        [sys.executable, "-m", "strataml", "runs", "best", "--experiment", "score",
-         "--metric", "score", "--format", "json"],
-        cwd=repo, capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
-    )  # fmt: skip
-    best = json.loads(done.stdout)
-    config, _, _ = load_record(repo / "runs" / best.pop("run_id"))
-    del best["path"]
-    return best, config["params"]
-
-
 def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -136,15 +114,7 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     assert tasks == set(range(20))
     doctor = doctor_script(repo, "--strict")
     assert doctor.returncode == 0, doctor.stdout
-
-    local = fork_template(tmp_path / "local")
-    write_experiment(local, "score", SCORE)
-    assert run_py(local, "--experiment", spec, "--jobs", "2").returncode == 0
-    expected = {
-        "experiment": "score", "metric": "score", "value": 0, "goal": "maximize",
-        "runs_considered": 20, "tied_with": [],
-    }  # fmt: skip
-    assert _best(repo) == _best(local) == (expected, {"a": 3, "b": 2})
+    assert_best_as_run_here(repo, tmp_path / "local")
 
 
 def _strata(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -299,9 +269,9 @@ def test_slurm_options_need_the_slurm_executor(template: Path) -> None:
     assert (done.returncode, done.stderr) == (
         2, "run: error: --partition, --account and --detach go with --executor slurm\n",
     )  # fmt: skip
-    done = run_py(template, "--experiment", spec, "--executor", "ray")
+    done = run_py(template, "--experiment", spec, "--executor", "nowhere")
     assert (done.returncode, done.stderr) == (
-        2, "run: error: --executor 'ray': choose local or slurm\n",
+        2, "run: error: --executor 'nowhere': choose local, slurm or ray\n",
     )  # fmt: skip
     _nothing_left(template)
 

@@ -143,7 +143,35 @@ def staged_directory(final: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-_RENAME_EXCHANGE = 2  # linux/fs.h
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2  # linux/fs.h
+
+
+def place_directory(staging: Path, final: Path) -> None:
+    """Move a filled directory to `final` (same file system) in one rename that fails if `final`
+    exists: readers see nothing or the whole tree, and never one replaced (TFC-0002 R27)."""
+    _sync_tree(staging)
+    fsync_path(staging)
+    if not _renameat2(staging, final, _RENAME_NOREPLACE):
+        if os.path.lexists(final):  # no renameat2 here: a check, then the rename
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(final))
+        staging.rename(final)
+    fsync_path(final.parent)
+
+
+def _renameat2(a: Path, b: Path, flags: int) -> bool:
+    """True once done; False where Linux's renameat2 is missing or unsupported here."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(-100, os.fsencode(a), -100, os.fsencode(b), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _exchange(a: Path, b: Path) -> None:

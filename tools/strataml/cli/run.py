@@ -22,8 +22,9 @@ EXAMPLES = examples(
     "strata run --reproduce latest",
     "strata run --pipeline pipelines/iris.yaml --jobs 2 --force train",
     "strata run --experiment experiments/sweep.yaml --executor slurm --partition gpu --detach",
+    "strata run --experiment experiments/sweep.yaml --executor ray --address 10.0.0.5:6379",
 )
-EXECUTORS = ("local", "slurm")
+EXECUTORS = ("local", "slurm", "ray")
 
 
 def run(
@@ -64,8 +65,12 @@ def run(
         typer.Option("--force", metavar="STAGE", help="Re-run this stage even if up to date."),
     ] = None,
     executor: Annotated[
-        str, typer.Option("--executor", metavar="local|slurm", help="Where the runs execute.")
+        str,
+        typer.Option("--executor", metavar="local|slurm|ray", help="Where the runs execute."),
     ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", metavar="ADDR", help="Ray cluster (HOST:PORT).")
+    ] = None,
     partition: Annotated[
         str | None, typer.Option("--partition", metavar="P", help="Slurm partition.")
     ] = None,
@@ -93,13 +98,15 @@ def run(
     if slurm_collect is not None:
         _slurm_collect(slurm_collect)
     if executor not in EXECUTORS:
-        raise UsageError(f"--executor {executor!r}: choose local or slurm")
-    if executor == "local" and (partition is not None or account is not None or detach):
+        raise UsageError(f"--executor {executor!r}: choose local, slurm or ray")
+    if executor != "slurm" and (partition is not None or account is not None or detach):
         raise UsageError("--partition, --account and --detach go with --executor slurm")
+    if executor != "ray" and address is not None:
+        raise UsageError("--address goes with --executor ray")
     if executor == "slurm":
         _placing(partition, account)  # refused before anything is planned or written
-    if executor == "slurm" and (reproduce_run or dry_run or reuse_earlier):
-        raise UsageError("--executor slurm runs --experiment FILE or --pipeline FILE "
+    if executor != "local" and (reproduce_run or dry_run or reuse_earlier):
+        raise UsageError(f"--executor {executor} runs --experiment FILE or --pipeline FILE "
                          "(no --reproduce, --dry-run or --reuse yet)")  # fmt: skip
     if reproduce_run is not None:
         if (
@@ -113,7 +120,7 @@ def run(
             raise UsageError("--pipeline FILE takes only --jobs and --force")
         if executor == "slurm":
             _slurm_pipeline(pipeline, tuple(force or ()), _placing(partition, account), detach)
-        _pipeline(pipeline, jobs or 1, tuple(force or ()))
+        _pipeline(pipeline, jobs or 1, tuple(force or ()), executor, address)
     if force:
         raise UsageError("--force STAGE goes with --pipeline FILE")
     if experiment is None:
@@ -134,10 +141,17 @@ def run(
         _slurm_sweep(root, planned, request, placing, detach=detach)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        results = session.run_all(
-            root, planned, jobs=jobs or 1, reuse_earlier=reuse_earlier, interrupts=interrupts,
-            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
-        )  # fmt: skip
+        if executor == "ray":
+            from strataml.runner import raysweep
+
+            results = raysweep.run_sweep(
+                root, planned, address=address, jobs=jobs, interrupts=interrupts, notify=note
+            )
+        else:
+            results = session.run_all(
+                root, planned, jobs=jobs or 1, reuse_earlier=reuse_earlier, interrupts=interrupts,
+                echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
+            )  # fmt: skip
     if len(planned) > 1:
         typer.echo(session.format_summary(results, len(planned)), err=True, nl=False)
     code = session.exit_code(results)
@@ -237,7 +251,9 @@ def _reproduce(run_ref: str) -> None:
     raise typer.Exit(128 + interrupts.received if interrupts.received else judged.exit_code)
 
 
-def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
+def _pipeline(
+    path: Path, jobs: int, force: tuple[str, ...], executor: str, address: str | None
+) -> None:
     from strataml.registry.pipelines import load_pipeline
     from strataml.runner import execute, pipeline
 
@@ -245,10 +261,18 @@ def _pipeline(path: Path, jobs: int, force: tuple[str, ...]) -> None:
     spec = load_pipeline(root, path)
     interrupts = execute.Interrupts()
     with execute.forwarding(interrupts):
-        results = pipeline.run_pipeline(
-            root, spec, jobs=jobs, force=force, interrupts=interrupts,
-            echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
-        )  # fmt: skip
+        if executor == "ray":
+            from strataml.runner import raysweep
+
+            results = raysweep.run_pipeline_on_ray(
+                root, spec, address=address, jobs=jobs, force=force, interrupts=interrupts,
+                notify=note,
+            )  # fmt: skip
+        else:
+            results = pipeline.run_pipeline(
+                root, spec, jobs=jobs, force=force, interrupts=interrupts,
+                echo=(sys.stdout.buffer, sys.stderr.buffer), notify=note,
+            )  # fmt: skip
     typer.echo(pipeline.format_summary(spec, results), err=True, nl=False)
     raise typer.Exit(pipeline.exit_code(results, interrupts))
 

@@ -89,6 +89,12 @@ def _diff_hash(root: Path, snapshot: CodeSnapshot) -> str:
     return str(Digest.of(snapshot.diff + b"\0" + listing))
 
 
+def code_files(root: Path) -> tuple[str, ...]:
+    """The files a run's code state covers (R10): what a Ray task gets to run (TFC-0002 R26)."""
+    snapshot = code_snapshot(root)
+    return _walk_code(root) if snapshot is None else snapshot.files
+
+
 def _walk_code(root: Path) -> tuple[str, ...]:
     found = []
     for directory, dirs, names in os.walk(root):

@@ -30,7 +30,7 @@ from strataml.runner.experiment import Experiment, experiment_from_spec
 from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import ResolvedInput, resolve_inputs
 from strataml.runner.record import Notify, Placement, PlannedRun, planned_run, refuse_secrets
-from strataml.runner.session import execute_run, reuse
+from strataml.runner.session import Executor, execute_run, reuse
 from strataml.runner.stagelink import PinnedFile, StageLink, Upstream
 from strataml.suggest import did_you_mean
 
@@ -163,7 +163,7 @@ def run_stage(
     echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
     claimed: Callable[[str], None] = lambda _: None,
     ended_by: Callable[[Outcome], str | None] = lambda _: None,
-    placement: Placement | None = None,
+    placement: Placement | None = None, elsewhere: Executor | None = None,
 ) -> StageResult:  # fmt: skip
     """One stage, its upstream stages' runs in `produced`: reused, or run and sealed (R21)."""
     name = prepared.stage.name
@@ -176,10 +176,17 @@ def run_stage(
     if name not in force and (earlier := reuse(root, planned, succeeded)) is not None:
         notify(f"{name}: {earlier.run_id} reused (same fingerprint {shown(planned.fingerprint)})")
         return StageResult(name, "reused", earlier.run_id, 0)
-    run = execute_run(
-        root, planned, interrupts=interrupts, echo=echo, notify=notify, claimed=claimed,
-        ended_by=ended_by,
-    )  # fmt: skip
+    if elsewhere is not None:
+        placed = elsewhere(planned)
+        if placed is None:
+            notify(f"{name}: not run: its task never started")
+            return StageResult(name, NOT_RUN, None, 1, "its task never started")
+        run = placed
+    else:
+        run = execute_run(
+            root, planned, interrupts=interrupts, echo=echo, notify=notify, claimed=claimed,
+            ended_by=ended_by,
+        )  # fmt: skip
     notify(f"{name}: {run.run_id} {run.status}")
     return StageResult(name, run.status, run.run_id, run.exit_code)
 
@@ -187,8 +194,10 @@ def run_stage(
 def run_pipeline(
     root: Path, pipeline: Pipeline, *, jobs: int = 1, force: tuple[str, ...] = (),
     interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify,
+    elsewhere: Executor | None = None,
 ) -> list[StageResult]:  # fmt: skip
-    """Every stage in dependency order; a failed stage stops its dependants."""
+    """Every stage in dependency order; a failed stage stops its dependants; `elsewhere` runs
+    each stage that is not reused (Ray, TFC-0002 R28)."""
     check_force(pipeline, force)
     prepared = prepare(root, pipeline)
     code = code_state(root)
@@ -208,6 +217,7 @@ def run_pipeline(
         return run_stage(
             root, pipeline, prepared[name], made, force=force, code=code, succeeded=succeeded,
             interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify,
+            elsewhere=elsewhere,
         )  # fmt: skip
 
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter(

@@ -51,15 +51,18 @@ class Origin:
 class Placement:
     """Where a scheduler ran the run (TFC-0002 R24): system.json's `executor`."""
 
-    name: str  # slurm
+    name: str  # slurm or ray
     job_id: str
     array_task_id: int | None
     cluster: str | None
+    task_id: str | None = None  # Ray's task (TFC-0002 R26)
+    node_id: str | None = None  # Ray's node
 
     def document(self) -> dict[str, str | int]:
         found: dict[str, str | int | None] = {
             "name": self.name, "job_id": self.job_id,
             "array_task_id": self.array_task_id, "cluster": self.cluster,
+            "task_id": self.task_id, "node_id": self.node_id,
         }  # fmt: skip
         return {k: v for k, v in found.items() if v is not None}
 

@@ -117,9 +117,14 @@ def tracking_params(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
+# Runs a planned run elsewhere (Ray, TFC-0002 R26) and places it under runs/; None: never ran.
+Executor = Callable[[PlannedRun], RunResult | None]
+
+
 def run_all(
     root: Path, planned: list[PlannedRun], *, jobs: int = 1, reuse_earlier: bool = False,
     interrupts: Interrupts, echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
+    elsewhere: Executor | None = None,
 ) -> list[RunResult]:  # fmt: skip
     """Run (or reuse) every planned point; with jobs > 1 they run side by side, logs only."""
 
@@ -131,9 +136,14 @@ def run_all(
                 f"{earlier.run_id} reused: same fingerprint {shown(point.fingerprint)}, nothing run"
             )
             return earlier
-        result = execute_run(
-            root, point, interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify
-        )
+        if elsewhere is not None:
+            if (placed := elsewhere(point)) is None:
+                return None
+            result = placed
+        else:
+            result = execute_run(
+                root, point, interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify
+            )
         notify(
             f"{result.run_id} {result.status} in {result.duration_s:g} s: {rundir.RUNS}/{result.run_id}/"
         )
