@@ -72,6 +72,9 @@ def require_module(name: str) -> Any:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Headless Chromium (the system's), driven by Playwright; one per test module."""
+    if os.environ.get("STRATA_WITHOUT_BROWSER") == "1":  # .ci/versions: the other Pythons
+        pytest.skip("STRATA_WITHOUT_BROWSER=1: the dashboard is tested in Chromium once, by "
+                    ".ci/run's first suite (the page does not depend on the Python)")  # fmt: skip
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         require_tool("chromium")
