@@ -180,7 +180,7 @@ def test_every_help_ends_with_examples_that_parse(strata: RunCli) -> None:
     from strataml.cli.app import app
 
     paths = list(_commands(get_command(app)))
-    assert len(paths) == 47  # the app, 10 commands, 8 groups and their 28 commands
+    assert len(paths) == 50  # the app, 10 commands, 9 groups and their 30 commands
     for path in paths:
         code, out, err = strata(*path, "--help")
         assert (code, err) == (0, ""), path
