@@ -530,3 +530,59 @@ def test_a_dataset_derived_from_the_other_forks_dataset(tmp_path: Path, strata: 
         "verify: train/iris.csv does not match its CHECKSUMS.txt at commit "
         f"{_head(provider)[:12]}\n"
     ) in report
+
+
+def _committed_mirror(consumer: Path, url: str, marker: Path) -> None:
+    """What a hostile pull request can commit: a bare repository at .strata/federation/upstream
+    whose origin is the declared url and whose own config runs a command on fetch."""
+    mirror = consumer / ".strata" / "federation" / "upstream"
+    git(consumer, "clone", "-q", "--mirror", "--", url, str(mirror))  # as fetch would make it
+    git(mirror, "config", "remote.origin.uploadpack", f"touch {marker}; git-upload-pack")
+    git(consumer, "add", "-f", ".strata/federation/upstream")
+    git(consumer, "commit", "-q", "-m", "a mirror of our own")
+
+
+def test_a_mirror_the_pull_request_commits_is_never_fetched_into_or_read(
+    tmp_path: Path, strata: RunCli
+) -> None:
+    provider = fork_template(tmp_path / "first" / "provider")
+    url = f"file://{provider}"
+    _, consumer = forks(tmp_path / "x", url=url)
+    marker = tmp_path / "ran"
+    _committed_mirror(consumer, url, marker)
+    from strataml.index.federation import build_federated_index
+
+    document = build_federated_index(consumer)  # the catalogue does not read it as upstream
+    (other,) = [r for r in document["repositories"] if r["name"] == "upstream"]
+    assert (other["commit"], other["reachable"]) == (None, False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(consumer)
+        code, out, err = strata("federation", "fetch", "upstream")
+    assert (code, out) == (2, "")
+    assert err.startswith("strata: error: [federation-tracked] .strata/ is tracked by Git")
+    assert not marker.exists()
+
+
+def test_a_file_url_into_this_repository_is_not_another_repository(tmp_path: Path) -> None:
+    provider, consumer = forks(tmp_path)
+    text = (consumer / "pyproject.toml").read_text("utf-8")
+    for url in (f"file://{consumer}", f"file://{consumer}/.git", f"FILE://{consumer}/datasets"):
+        (consumer / "pyproject.toml").write_text(text.replace(str(provider), url), "utf-8")
+        report = _report(consumer)
+        assert f"error FED001 upstream: url '{url}' lies inside this repository" in report, report
+        assert "error FED002 upstream:datasets/iris@v1 names repository 'upstream'" in report
+
+
+def test_git_variables_of_this_repository_never_point_a_pin_at_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hook, `rebase --exec` or a linked worktree exports GIT_DIR and friends: the other
+    repository is still read as itself, and its tampered data still caught."""
+    provider, consumer = forks(tmp_path)
+    assert _report(consumer) == CLEAN
+    (provider / "datasets/iris/v1/train/iris.csv").write_text("0,0,0,0,setosa\n", "utf-8")
+    commit_all(provider, "a data file edited")
+    monkeypatch.setenv("GIT_DIR", str(consumer / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(consumer))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(consumer / ".git" / "objects"))
+    assert "error FED004 upstream:datasets/iris@v1 does not verify" in _report(consumer)

@@ -8,10 +8,22 @@ from pathlib import Path
 
 from strataml.gitrepo import git_ok, run_git
 
+# What `git rev-parse --local-env-vars` names: set by a hook, `rebase --exec` or a linked
+# worktree, they would point a command at this repository's objects instead of the other's.
+_LOCAL_ENV = (
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
+    "GIT_SHALLOW_FILE", "GIT_COMMON_DIR",
+)  # fmt: skip
+# Git's environment for another repository: none of this one's variables, and no object
+# fetched on demand from a promisor remote (a partial clone would reach the network).
+FOREIGN_ENV: dict[str, str | None] = {**dict.fromkeys(_LOCAL_ENV), "GIT_NO_LAZY_FETCH": "1"}
 
-def _exactly(path: Path) -> dict[str, str]:
+
+def _exactly(path: Path) -> dict[str, str | None]:
     """Git's environment for the repository at `path` itself: never one found above it."""
-    return {"GIT_CEILING_DIRECTORIES": str(path.parent), "GIT_OPTIONAL_LOCKS": "0"}
+    return {**FOREIGN_ENV, "GIT_CEILING_DIRECTORIES": str(path.parent), "GIT_OPTIONAL_LOCKS": "0"}
 
 
 def repository_commit(path: Path) -> str | None:
@@ -41,11 +53,11 @@ def mirror(url: str, destination: Path) -> None:
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
     run_git(destination.parent, *_SAFE_TRANSPORT, "clone", "-q", "--mirror", "--", url,
-            str(destination), env={"GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip
+            str(destination), env={**FOREIGN_ENV, "GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip
 
 
 def checkout_copy(source: str, destination: Path) -> None:
     """A throwaway work tree of `source`'s HEAD at `destination` (a local repository's objects
     shared, a URL's cloned); LFS content is not fetched."""
     run_git(destination.parent, *_SAFE_TRANSPORT, "clone", "-q", "--shared", "--", source,
-            str(destination), env={"GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip
+            str(destination), env={**FOREIGN_ENV, "GIT_LFS_SKIP_SMUDGE": "1"})  # fmt: skip

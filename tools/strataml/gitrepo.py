@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,21 +46,24 @@ def _subcommand(args: tuple[str, ...]) -> str:
 
 
 def run_git(
-    cwd: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+    cwd: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str | None] | None = None,
     ok: tuple[int, ...] = (0,),
 ) -> bytes:  # fmt: skip
     """Every git process the library starts outside GitPython (but `uncommitted_later`'s
-    background one): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`."""
+    background one): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`.
+    `env` adds to the environment; a None value removes that variable."""
+    merged = None
+    if env:
+        merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     done = subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False,
-        env={**os.environ, **env} if env else None,
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False, env=merged,
     )  # fmt: skip
     if done.returncode not in ok:
         raise GitError(args, done.returncode, done.stderr.decode(errors="replace"), done.stdout)
     return done.stdout
 
 
-def git_ok(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str | None:
+def git_ok(cwd: Path, *args: str, env: Mapping[str, str | None] | None = None) -> str | None:
     """stdout without surrounding whitespace; None when git says no (a ref that is not there)."""
     try:
         return run_git(cwd, *args, env=env).decode(errors="surrogateescape").strip()
@@ -328,11 +331,14 @@ def head_commit(root: Path) -> str | None:
 
 
 def quiet_git(
-    root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
-) -> bytes | None:
+    root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,),
+    env: Mapping[str, str | None] | None = None,
+) -> bytes | None:  # fmt: skip
     """A read-only git call that takes no optional locks; None when it fails."""
     try:
-        return run_git(root, *args, stdin=stdin, env={"GIT_OPTIONAL_LOCKS": "0"}, ok=ok)
+        return run_git(
+            root, *args, stdin=stdin, env={"GIT_OPTIONAL_LOCKS": "0", **(env or {})}, ok=ok
+        )
     except GitError:
         return None
 
@@ -344,11 +350,13 @@ def resolve_commit(root: Path, ref: str) -> str | None:
     return git_ok(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}") or None
 
 
-def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
+def files_at(
+    root: Path, commit: str, paths: Iterable[str], *, env: Mapping[str, str | None] | None = None
+) -> dict[str, bytes]:
     """Repo-relative path -> bytes of every file at or under `paths` as of `commit`: one
     `ls-tree` and one `cat-file --batch`, whatever their number. Symlinks and submodules are
     left out: a rule is a regular file."""
-    listed = quiet_git(root, "ls-tree", "-r", "-z", commit, "--", *paths)
+    listed = quiet_git(root, "ls-tree", "-r", "-z", commit, "--", *paths, env=env)
     blobs: dict[str, str] = {}
     for entry in (listed or b"").split(b"\0"):
         if entry:
@@ -359,7 +367,7 @@ def files_at(root: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
     if not blobs:
         return {}
     stdin = "".join(f"{blob}\n" for blob in sorted(set(blobs.values()))).encode()
-    contents = split_batch(quiet_git(root, "cat-file", "--batch", stdin=stdin) or b"")
+    contents = split_batch(quiet_git(root, "cat-file", "--batch", stdin=stdin, env=env) or b"")
     return {path: contents[blob] for path, blob in blobs.items() if blob in contents}
 
 

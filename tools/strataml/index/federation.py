@@ -16,6 +16,7 @@ from strataml.config import load_config
 from strataml.doctor.engine import Report, run_doctor
 from strataml.doctor.model import Severity
 from strataml.errors import StrataError
+from strataml.gitindex import tracked_local_state
 from strataml.gitrepo import head_commit
 from strataml.index.catalogue import build_index
 from strataml.refs import is_foreign, is_repository_name
@@ -41,7 +42,8 @@ def build_federated_index(root: Path, repos: Sequence[str] = ()) -> dict[str, An
         for entry in document[kind]:
             entry["repository"] = declared.own
     repositories = [_entry(declared.own, ".", head_commit(root), run_doctor(root))]
-    targets = [_declared(locate(root, member)) for member in declared.members]
+    mirrors = not tracked_local_state(root)  # as doctor: a committed .strata/ is not ours
+    targets = [_declared(locate(root, member, mirrors=mirrors)) for member in declared.members]
     taken = {declared.own, *(t.name for t in targets)}
     for text in repos:
         if any(t.url == text for t in targets):

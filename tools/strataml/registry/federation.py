@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import shutil
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from strataml import gitremote, gitrepo
 from strataml.config import Config
 from strataml.errors import UsageError
+from strataml.gitindex import tracked_local_state
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, content_hash, parse_checksums
 from strataml.integrity.digest import shown
 from strataml.integrity.hashing import hash_bytes
@@ -52,6 +54,16 @@ def local_path(root: Path, url: str) -> Path:
     return (root / url).resolve() if not Path(url).is_absolute() else Path(url).resolve()
 
 
+def file_path(root: Path, url: str) -> Path | None:
+    """The path on this machine a declaration names: a plain path, or a file:// URL's (which Git
+    reads from the same disk); None for other URLs."""
+    if is_local(url):
+        return local_path(root, url)
+    if url.lower().startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "/").resolve()
+    return None
+
+
 def _identity(root: Path, url: str) -> str:
     """What two declarations of one repository share: its resolved path, or its URL."""
     return str(local_path(root, url)) if is_local(url) else url
@@ -82,7 +94,7 @@ def declaration(root: Path, config: Config) -> Declaration:
             problems.append((name, f"{name}: url {_shown(url)!r} looks like an option"))
         elif not url.isprintable() or len(url) > MAX_URL:
             problems.append((name, f"{name}: url {_shown(url)!r} is not a path or URL"))
-        elif is_local(url) and local_path(root, url).is_relative_to(root.resolve()):
+        elif (inside := file_path(root, url)) is not None and inside.is_relative_to(root.resolve()):
             problems.append((name, f"{name}: url {_shown(url)!r} lies inside this repository"))
         elif (same := _identity(root, url)) in seen:
             problems.append(
@@ -147,7 +159,9 @@ def verify_pins(source: Source, pins: Iterable[ForeignRef]) -> dict[ForeignRef, 
     wanted = sorted(set(pins), key=str)
     if source.path is None or source.commit is None or not wanted:
         return {}
-    files = gitrepo.files_at(source.path, source.commit, sorted({p.ref.path for p in wanted}))
+    files = gitrepo.files_at(
+        source.path, source.commit, sorted({p.ref.path for p in wanted}), env=gitremote.FOREIGN_ENV
+    )
     store = _lfs_store(source.path)
     return {pin: _verdict(pin, files, source.commit, store) for pin in wanted}
 
@@ -260,6 +274,12 @@ def fetch(root: Path, config: Config, names: Iterable[str] = ()) -> list[tuple[M
     if unknown:
         raise UsageError(
             f"not a repository of [tool.strataml.federation.repositories]: {', '.join(unknown)}"
+        )
+    if tracked_local_state(root):  # a pull request's mirror would run its own git config here
+        raise UsageError(
+            "[federation-tracked] .strata/ is tracked by Git: its mirrors are not this tool's, and "
+            "fetching into one would run the configuration it carries (hint: `git rm -r --cached "
+            ".strata` and commit; .gitignore keeps it out)"
         )
     done = []
     for name in asked:
