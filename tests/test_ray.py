@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import raynodes
-from conftest import REPO, doctor_script, fork_template, without_pipeline_runs
+from conftest import REPO, doctor_script, fork_template, require_tool, without_pipeline_runs
 from runkit import SCORE, assert_best_as_run_here, load_record, run_py, runs, write_experiment
 
 TASK_ID = "[0-9a-f]{48}"
@@ -488,3 +488,64 @@ def test_an_address_where_no_ray_listens_is_refused_before_anything_runs(tmp_pat
         "(hint: start one with `ray start --head`, or pass --address HOST:PORT)\n"
     )
     assert runs(repo) == []
+
+
+@pytest.mark.parametrize(
+    "name", [".git/config", ".gitignore", "artifacts/.gitattributes", ".GIT/HEAD", ".gitmodules"]
+)
+def test_a_returned_run_carrying_gits_own_files_is_refused_even_when_listed(
+    tmp_path: Path, name: str
+) -> None:
+    """A .git/ (whose config runs commands) or a .gitignore (which hides the run) would act
+    once placed under runs/: refused even when CHECKSUMS.txt lists it honestly."""
+    from strataml.integrity.stamp import stamp_directory
+    from strataml.runner.rayship import pack_run
+
+    repo, held = _sealed_run(tmp_path)
+    (held / name).parent.mkdir(parents=True, exist_ok=True)
+    (held / name).write_text("[core]\n\tfsmonitor = touch /tmp/strata-ray-pwned\n")
+    stamp_directory(held)  # listed, with its digest
+    parts = name.split("/")
+    first = "/".join(
+        parts[: 1 + next(i for i, p in enumerate(parts) if p.startswith((".git", ".GIT")))]
+    )
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-unsafe] returned member '{held.name}/{first}' is Git's own; a run holds "
+        "no Git files (they would run commands or hide the run from Git once placed)"
+    )
+
+
+def test_a_sparse_member_is_refused_before_its_holes_are_written(tmp_path: Path) -> None:
+    repo, held = _sealed_run(tmp_path)
+    big = tmp_path / "sparse" / held.name / "artifacts" / "big"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as handle:
+        handle.truncate(300 * 2**20)  # 300 MiB of holes
+    archive = tmp_path / "sparse.tar"
+    tar = require_tool("tar")
+    subprocess.run([tar, "--sparse", "--format=pax", "-cf", str(archive), "-C",
+                    str(big.parents[2]), held.name], check=True)  # fmt: skip
+    assert archive.stat().st_size < 2**20
+    assert _refused(repo, archive.read_bytes()) == (
+        f"[ray-archive-unsafe] returned member '{held.name}/artifacts/big' is a sparse file"
+    )
+    member = tarfile.TarInfo(f"{held.name}/artifacts/claims")
+    member.size = 10 * 2**20  # a plain member claiming bytes the archive does not hold
+    assert _refused(repo, _with_member(held, member, b"")) == (
+        "[ray-archive-unreadable] the returned run cannot be unpacked: unexpected end of data"
+    )
+
+
+def test_a_returned_system_json_nested_too_deep_is_a_refusal_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    from strataml.integrity.stamp import stamp_directory
+    from strataml.runner.rayship import pack_run
+
+    repo, held = _sealed_run(tmp_path)
+    deep = '{"status": "succeeded", "x": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    (held / "system.json").write_text(deep)
+    stamp_directory(held)
+    assert _refused(repo, pack_run(held)) == (
+        f"[ray-archive-unsealed] returned run {held.name} is not sealed (status None)"
+    )

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from strataml.atomic import place_directory
 from strataml.errors import StrataError
 from strataml.integrity.checksums import CHECKSUMS, EXCLUDED, parse_checksums
-from strataml.integrity.hashing import hash_bytes
+from strataml.integrity.hashing import hash_bytes, hash_file
 from strataml.refs import is_run_id
 from strataml.runner import rundir
 from strataml.runner.fingerprint import code_files
@@ -27,6 +27,9 @@ from strataml.yamlio import MAX_BYTES, parse_yaml
 
 INCOMING = Path(".strata") / "ray"
 SEALED = frozenset({"succeeded", "failed", "interrupted"})
+# Names Git itself acts on wherever they are: a repository (whose config runs commands), and
+# files that change how Git reads, hides or checks out what sits beside them.
+_GIT_OWN = frozenset({".git", ".gitattributes", ".gitignore", ".gitmodules"})
 
 
 class RefusedError(StrataError):
@@ -90,8 +93,8 @@ def place_returned(
     staging = staging_directory(root, "incoming")
     try:
         run_id = _extract(archive, staging)
-        _verify(staging / run_id, run_id)
-        _verify_identity(staging / run_id, run_id, task_id, fingerprint)
+        system = _verify(staging / run_id, run_id)
+        _verify_identity(staging / run_id, run_id, system, task_id, fingerprint)
         staging.joinpath(run_id).chmod(0o755)
         try:
             place_directory(staging / run_id, root / rundir.RUNS / run_id)
@@ -148,7 +151,15 @@ def _extract(archive: bytes, staging: Path) -> str:
 def _extract_members(tar: tarfile.TarFile, staging: Path) -> str:
     ids = set()
     seen = set()
-    for member in tar.getmembers():
+    members = tar.getmembers()
+    for member in members:
+        # A sparse member's holes would be written out whole: bytes the archive never held. (A
+        # plain member's data is in the archive, or tarfile cannot read past it: unreadable.)
+        if member.issparse():
+            raise RefusedError(
+                "ray-archive-unsafe", f"returned member {member.name!r} is a sparse file"
+            )
+    for member in members:
         parts = _parts(member.name)
         if not (member.isfile() or member.isdir()):
             what = (
@@ -192,11 +203,18 @@ def _parts(name: str) -> tuple[str, ...]:
         raise RefusedError(
             "ray-archive-unsafe", f"returned member {name!r} is not a plain relative path"
         )
+    if any(p.casefold() in _GIT_OWN for p in parts):
+        raise RefusedError(
+            "ray-archive-unsafe",
+            f"returned member {name!r} is Git's own; a run holds no Git files (they would run "
+            "commands or hide the run from Git once placed)",
+        )
     return parts
 
 
-def _verify(run_dir: Path, run_id: str) -> None:
-    """Every file listed with its digest in CHECKSUMS.txt, nothing else, and the run sealed."""
+def _verify(run_dir: Path, run_id: str) -> object:
+    """Every file listed with its digest in CHECKSUMS.txt, nothing else, and the run sealed;
+    its system.json as parsed."""
     listing = run_dir / CHECKSUMS
     if not listing.is_file():
         raise RefusedError("ray-archive-unsealed", f"returned run {run_id} has no {CHECKSUMS}")
@@ -216,7 +234,7 @@ def _verify(run_dir: Path, run_id: str) -> None:
             raise RefusedError(
                 "ray-archive-mismatch", f"returned run {run_id}: {path} is not in {CHECKSUMS}"
             )
-        if hash_bytes(file.read_bytes()) != listed[path]:
+        if hash_file(file) != listed[path]:  # read in chunks, never whole
             raise RefusedError(
                 "ray-archive-mismatch",
                 f"returned run {run_id}: {path} differs from its {CHECKSUMS} digest",
@@ -227,20 +245,22 @@ def _verify(run_dir: Path, run_id: str) -> None:
             "ray-archive-mismatch", f"returned run {run_id}: {missing[0]} is listed but missing"
         )
     try:
-        status = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))["status"]
-    except (OSError, ValueError, KeyError, TypeError):
-        status = None
-    if status not in SEALED:
+        system: object = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # deep nesting: a refusal, not a traceback
+        system = None
+    status = system.get("status") if isinstance(system, dict) else None
+    if not isinstance(status, str) or status not in SEALED:
+        shown = status if isinstance(status, str) else None
         raise RefusedError(
-            "ray-archive-unsealed", f"returned run {run_id} is not sealed (status {status!r})"
+            "ray-archive-unsealed", f"returned run {run_id} is not sealed (status {shown!r})"
         )
+    return system
 
 
 def _verify_identity(
-    run_dir: Path, run_id: str, task_id: str | None, fingerprint: str | None
+    run_dir: Path, run_id: str, system: object, task_id: str | None, fingerprint: str | None
 ) -> None:
     """The run the driver asked this task for, not another one (R27)."""
-    system = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
     executor = system.get("executor") if isinstance(system, dict) else None
     if task_id is not None and (
         not isinstance(executor, dict) or executor.get("task_id") != task_id
