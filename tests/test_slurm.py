@@ -23,6 +23,7 @@ from conftest import (
     doctor_script,
     fork_template,
     require_tool,
+    snapshot,
     without_pipeline_runs,
 )
 from runkit import SCORE, assert_best_as_run_here, load_record, run_py, runs, write_experiment
@@ -676,3 +677,59 @@ def test_a_failing_stage_on_slurm_stops_its_dependants(
         "  evaluate  not run: upstream train failed\n"
         "  1 succeeded, 1 failed, 1 not run\n"
     )
+
+
+def _abandoned_run(repo: Path) -> str:
+    """A run left `running`: its runner killed outright (SIGKILL), its command with it."""
+    spec = write_experiment(repo, "sleepy", "command: [sh, -c, 'echo ready; exec sleep 60']\n")
+    runner = subprocess.Popen(
+        [sys.executable, str(REPO / "tools" / "run.py"), "--experiment", spec], cwd=repo,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert runner.stdout is not None and runner.stdout.readline() == b"ready\n"
+        (run_id,) = runs(repo)
+    finally:
+        os.killpg(runner.pid, 9)
+        runner.wait()
+        assert runner.stdout is not None
+        runner.stdout.close()
+    return run_id
+
+
+def test_a_run_sealed_by_one_sealer_is_never_touched_by_the_next(template: Path) -> None:
+    """The collector job and a waiting command may both find a run `running`: the one that
+    takes the run's lock first seals it, the other finds it sealed and changes nothing."""
+    from strataml.runner.seal import seal_abandoned
+
+    run_id = _abandoned_run(template)
+    assert load_record(template / "runs" / run_id)[1]["status"] == "running"
+    assert seal_abandoned(template, run_id, "slurm ended job 7_0: FAILED (JobLaunchFailure)")
+    sealed = snapshot(template / "runs" / run_id)
+    assert not seal_abandoned(template, run_id, "slurm ended job 7_0: no longer listed by squeue")
+    assert snapshot(template / "runs" / run_id) == sealed
+    _, system, _ = load_record(template / "runs" / run_id)
+    assert (system["status"], system["reason"]) == (
+        "failed", "slurm ended job 7_0: FAILED (JobLaunchFailure)"
+    )  # fmt: skip
+    assert doctor_script(template, "--strict").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "garbage", '{"notes": 5}', '{"tasks": {}}', '{"notes": [1]}', "[" * 100_000],
+    ids=["empty", "garbage", "notes-number", "no-notes", "note-number", "deep"],
+)
+def test_a_damaged_collected_json_is_said_and_the_waiting_command_seals_itself(
+    template: Path, text: str
+) -> None:
+    from strataml.runner.slurmcollect import _repeat
+
+    batch = template / ".strata" / "slurm" / "batch-0"
+    batch.mkdir(parents=True)
+    (batch / "collected.json").write_text(text)
+    said: list[str] = []
+    _repeat(template, batch, said.append)
+    assert said == [
+        "the collector job left an unreadable .strata/slurm/batch-0/collected.json: sealing here"
+    ]

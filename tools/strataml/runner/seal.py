@@ -4,7 +4,9 @@ runner, knows how it ended, so the submitting command records it `failed` with t
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
 from pathlib import Path
 
 from strataml.integrity.stamp import stamp_directory
@@ -13,9 +15,24 @@ from strataml.runner import rundir
 from strataml.runner.outcome import clip, write_metrics
 
 
-def seal_abandoned(root: Path, run_id: str, reason: str) -> None:
+def seal_abandoned(root: Path, run_id: str, reason: str) -> bool:
+    """Seal the run `failed` with `reason` if it is still `running`, under a lock on its
+    directory, so that two sealers (a Slurm collector job and a waiting command) never both
+    write it: True when this call sealed it, False when it was sealed already."""
     run_dir = root / rundir.RUNS / run_id
-    system = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, as a kill does
+        system = json.loads((run_dir / rundir.SYSTEM).read_text(encoding="utf-8"))
+        if system.get("status") != "running":
+            return False
+        _seal(root, run_dir, run_id, system, reason)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _seal(root: Path, run_dir: Path, run_id: str, system: dict[str, object], reason: str) -> None:
     scratch = root / ".strata" / "runs" / run_id
     metrics = scratch / "metrics.jsonl"
     if not metrics.is_file():

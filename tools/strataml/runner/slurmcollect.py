@@ -149,10 +149,18 @@ def wait_and_collect_pipeline(
 
 
 def _repeat(root: Path, batch: Path, notify: Notify) -> None:
+    """The collector's notes; if it left none that read (cancelled, or a damaged file), the
+    waiting command seals what is still `running` itself, and says so."""
+    shown = relative(root, batch / COLLECTED)
     try:
         notes = json.loads((batch / COLLECTED).read_text(encoding="utf-8"))["notes"]
     except FileNotFoundError:
-        notify(f"the collector job left no {relative(root, batch / COLLECTED)}: sealing here")
+        notify(f"the collector job left no {shown}: sealing here")
+        return
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        notes = None
+    if not isinstance(notes, list) or not all(isinstance(line, str) for line in notes):
+        notify(f"the collector job left an unreadable {shown}: sealing here")
         return
     for line in notes:
         notify(line)

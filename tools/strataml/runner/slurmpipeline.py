@@ -192,8 +192,8 @@ def collect(
                     if task is not None
                     else f"slurm ended job {job}: no longer listed by squeue"
                 )
-                seal_abandoned(root, done["run_id"], why)
-                notify(f"{name}: {done['run_id']} failed: {why}")
+                if seal_abandoned(root, done["run_id"], why):  # not sealed by another meanwhile
+                    notify(f"{name}: {done['run_id']} failed: {why}")
             system = _system(run_dir)
             done = {
                 "status": system["status"],

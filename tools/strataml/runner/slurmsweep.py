@@ -186,9 +186,10 @@ def collect(root: Path, submission: Submission, *, notify: Notify) -> list[RunRe
                 if task is not None
                 else f"slurm ended job {submission.job_id}_{index}: no longer listed by squeue"
             )
-            seal_abandoned(root, run_id, why)
+            sealed = seal_abandoned(root, run_id, why)  # False: the collector sealed it meanwhile
             system = json.loads((run_dir / rundir.SYSTEM).read_text())
-            notify(f"{run_id} failed: {system['reason']}")
+            if sealed:
+                notify(f"{run_id} failed: {system['reason']}")
         results.append(
             RunResult(run_id, run_dir, system["status"], exit_of(system), system["duration_s"])
         )
