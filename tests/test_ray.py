@@ -483,10 +483,16 @@ def test_an_address_where_no_ray_listens_is_refused_before_anything_runs(tmp_pat
     spec = write_experiment(repo, "plain", "command: [echo]\n")
     done = run_py(repo, "--experiment", spec, "--executor", "ray", "--address", "127.0.0.1:1")
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == (
-        "run: error: [ray-unreachable] no Ray cluster at 127.0.0.1:1: Connection refused "
-        "(hint: start one with `ray start --head`, or pass --address HOST:PORT)\n"
-    )
+    if importlib.util.find_spec("ray") is None:  # the suites on the other Pythons: no extra
+        assert done.stderr == (
+            "run: error: [ray-missing] ray is not installed here (hint: pip install "
+            "'strataml[ray]' (ray 2.60.0) on this machine and on every node)\n"
+        )
+    else:
+        assert done.stderr == (
+            "run: error: [ray-unreachable] no Ray cluster at 127.0.0.1:1: Connection refused "
+            "(hint: start one with `ray start --head`, or pass --address HOST:PORT)\n"
+        )
     assert runs(repo) == []
 
 
@@ -528,11 +534,6 @@ def test_a_sparse_member_is_refused_before_its_holes_are_written(tmp_path: Path)
     assert archive.stat().st_size < 2**20
     assert _refused(repo, archive.read_bytes()) == (
         f"[ray-archive-unsafe] returned member '{held.name}/artifacts/big' is a sparse file"
-    )
-    member = tarfile.TarInfo(f"{held.name}/artifacts/claims")
-    member.size = 10 * 2**20  # a plain member claiming bytes the archive does not hold
-    assert _refused(repo, _with_member(held, member, b"")) == (
-        "[ray-archive-unreadable] the returned run cannot be unpacked: unexpected end of data"
     )
 
 
