@@ -116,7 +116,7 @@ class Source:
     unreachable: str | None = None
 
 
-def locate(root: Path, member: Member, *, mirrors: bool = True) -> Source:
+def locate(root: Path, member: Member, *, mirrors: bool) -> Source:
     """The member's local path, else its mirror under .strata/federation/ when that mirrors the
     declared url (`mirrors`: False where .strata/ is not the tools' own, TFC-0001 R13)."""
     if is_local(member.url):
@@ -259,7 +259,7 @@ class Status:
         return "\n".join(lines) + "\n"
 
 
-def status(root: Path, config: Config, *, mirrors: bool = True) -> Status:
+def status(root: Path, config: Config, *, mirrors: bool) -> Status:
     declared = declaration(root, config)
     return Status(declared.own, tuple(locate(root, m, mirrors=mirrors) for m in declared.members))
 
