@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml.config import Config
+from strataml.doctor.hashplan import HashPlan, finish_hash, plan_hash
 from strataml.doctor.parsed import Documents, Secrets
 from strataml.doctor.tally import Tally
 from strataml.doctor.versionhistory import VersionHistory, read_version_history
@@ -31,6 +32,7 @@ from strataml.gitrepo import (
 from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES, Checksums, parse_checksums
 from strataml.integrity.hashing import hash_bytes, hash_files
+from strataml.integrity.hashjob import HashJob
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.lfs import (
@@ -76,6 +78,8 @@ class Context:
     _blob_sizes: dict[str, int] | None = None
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     _files_read: int = 0
+    _job: HashJob | None = None  # start_hashing's workers
+    _plans: dict[str, HashPlan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._documents = Documents(self.root, self.cache, use_cache=self.use_cache)
@@ -312,48 +316,40 @@ class Context:
         pointer = self.pointers(artifact).get(rel)
         return pointer.size if isinstance(pointer, Pointer) else self.scan(artifact).files[rel]
 
+    def start_hashing(self, wanted: dict[Artifact, list[str]]) -> None:
+        """Have the files these artifacts' checksum checks will ask for read by workers while the
+        other checks go on (TFC-0006 R20): planned now, taken by `hash`."""
+        self.finish_hashing()
+        plans = {a.path: plan_hash(self, a, ps, ahead=True) for a, ps in wanted.items() if ps}
+        groups = {key: plan.sizes() for key, plan in plans.items() if plan.todo}
+        if HashJob.worth_it(groups):
+            self._job = HashJob({k: [(f"{self.root}/{r}", n) for r, n in files]
+                                 for k, files in groups.items()}, os.cpu_count() or 1)  # fmt: skip
+            self._plans = plans
+
+    def finish_hashing(self) -> None:
+        """End the workers of `start_hashing`, whatever was not taken (a check that ended early)."""
+        if self._job is not None:
+            self._job.close()
+        self._job, self._plans = None, {}
+
     def hash(self, artifact: Artifact, paths: list[str]) -> list[str | OSError]:
         """Digests of an artifact's files: from the cache where a key matches, else by reading."""
         self.tally.add_hashed(len(paths))
-        rels = [f"{artifact.path}/{p}" for p in paths]
-        scanned = self.scan(artifact).stats  # stat taken before any byte is read
-        keys = {
-            r: StatKey(*scanned[p]) if p in scanned else None
-            for r, p in zip(rels, paths, strict=True)
-        }
-        cache = self.cache
-        found: dict[str, str | OSError] = {}
-        if cache is not None and self.use_cache:
-            for rel, (_, digest) in cache.lookup_stat(keys).items():
-                found[rel] = digest
-        misses = [
-            r for r in rels if r not in found and (cache is None or r not in cache.changed_in_place)
-        ]
-        blobs = self.clean_blobs(misses, keys) if cache is not None and misses else {}
-        # An LFS pointer and the content it stands for share a blob id: the key says which of
-        # the two the working tree holds, and its size.
-        pointers = self.pointers(artifact)
-        blobs = {
-            r: f"{b}:{k.size}" + (":pointer" if r[len(artifact.path) + 1 :] in pointers else "")
-            for r, b in blobs.items()
-            if (k := keys[r]) is not None
-        }
-        if cache is not None and self.use_cache and blobs:
-            for rel, cached in cache.lookup_blobs(blobs).items():
-                found[rel] = cached
-                cache.remember(rel, keys[rel], cached, None)
-        todo = [r for r in rels if r not in found]
-        self._files_read += len(todo)
-        progress = HashProgress(sum(k.size for r in todo if (k := keys[r])), len(todo))
+        plan = self._plans.pop(artifact.path, None)
+        job = self._job if plan is not None and plan.paths == paths and plan.todo else None
+        if plan is None or plan.paths != paths:
+            plan = plan_hash(self, artifact, paths)
+        self._files_read += len(plan.todo)
+        progress = HashProgress(sum(size for _, size in plan.sizes()), len(plan.todo))
         try:
-            digests = hash_files([self.root / r for r in todo], progress)
+            if job is not None:
+                digests = job.take(artifact.path, progress)
+            else:
+                digests = hash_files([self.root / r for r in plan.todo], progress)
         finally:
             progress.close()
-        for rel, result in zip(todo, digests, strict=True):
-            found[rel] = result
-            if cache is not None and isinstance(result, str):
-                cache.remember(rel, keys[rel], result, blobs.get(rel))
-        return [found[r] for r in rels]
+        return finish_hash(self, plan, digests)
 
     @functools.cached_property
     def commits(self) -> CommitPresence | None:

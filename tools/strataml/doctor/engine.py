@@ -11,6 +11,7 @@ from strataml.config import DoctorConfig, load_config
 from strataml.doctor import verdicts
 from strataml.doctor.base import base_rules
 from strataml.doctor.checks import ARTIFACT_CHECKS, REPOSITORY_CHECKS
+from strataml.doctor.checks.checksums import paths_to_hash
 from strataml.doctor.checks.documents import ARTIFACT_DOCUMENTS
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
@@ -131,6 +132,7 @@ def run_doctor(
             keys_root=None if rules is None else rules.keys_root,
             schemas=PACKAGED if rules is None else rules.schemas, tracked_state=tracked, tally=tally,
         )  # fmt: skip
+        stack.callback(ctx.finish_hashing)  # no hashing worker outlives the run
         if status is not None:
             ctx.status_from(status)
         found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
@@ -150,6 +152,9 @@ def run_doctor(
         since, len(ctx.layout.artifacts), changed is not None, ctx.documents_parsed,
     )  # fmt: skip
 
+
+# The artifact checks that ask for files' digests (Context.hash), run after a batch's others.
+WAIT_FOR_HASHING = frozenset({"checksums"})
 
 # Findings that read [tool.strataml]: trust, signing requirements, promotion policy, extra
 # top-level names, the LFS size limit, the federation. Against a configuration doctor cannot read
@@ -191,6 +196,12 @@ def _check_all(
     owned = [
         [f"{a.path}/{name}" for a in b for name in ARTIFACT_DOCUMENTS[a.kind]] for b in batches
     ]
+    # Workers read the first batch's files while the rest is worked out (TFC-0006 R20): at once
+    # where the cache held nothing (no verdict to find, every listed file to be read), else once
+    # no verdict was found.
+    first = ctx.cache is None or ctx.cache.held_nothing
+    if first and ctx.artifacts:
+        ctx.start_hashing({a: paths_to_hash(ctx, a) for a in batches[0]})
     key = verdicts.world_key(ctx)
     # --no-cache: the artifacts are checked afresh, and their verdict replaces the one stored.
     known = verdicts.lookup(ctx, key) if key is not None and ctx.use_cache else None
@@ -199,6 +210,8 @@ def _check_all(
     elif ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
         ctx.prefetch(owned[0])
+        if not first:
+            ctx.start_hashing({a: paths_to_hash(ctx, a) for a in batches[0]})
     found: list[Diagnostic] = []
     for repo_check in REPOSITORY_CHECKS.values():
         found.extend(repo_check(ctx))
@@ -207,11 +220,17 @@ def _check_all(
         return found + known.found
     hashed = ctx.tally.files_hashed
     per_artifact: list[Diagnostic] = []
-    for batch, documents in zip(batches, owned, strict=True):
+    for number, (batch, documents) in enumerate(zip(batches, owned, strict=True)):
         ctx.prefetch(documents)
-        for artifact in batch:
-            for artifact_check in ARTIFACT_CHECKS.values():
-                per_artifact.extend(artifact_check(ctx, artifact))
+        if number:
+            ctx.start_hashing({a: paths_to_hash(ctx, a) for a in batch})
+        # The checks that wait for the workers' digests run last, the others while they read.
+        for waiting in (False, True):
+            for artifact in batch:
+                for name, artifact_check in ARTIFACT_CHECKS.items():
+                    if (name in WAIT_FOR_HASHING) == waiting:
+                        per_artifact.extend(artifact_check(ctx, artifact))
+        ctx.finish_hashing()
         ctx.forget(documents)
     # A finding that rests on more than the files (a runner alive or not) is not a verdict of them.
     if key is not None and ctx.tally.timeless:

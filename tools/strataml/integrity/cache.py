@@ -102,8 +102,16 @@ class HashCache:
         self._pending_parsed: dict[str, bytes] = {}
         self._pending_verdict: tuple[str, bytes] | None = None
         self._pending_records: list[tuple[str, str, bytes]] = []
+        self._created = False
         if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
             self.db = self._open()
+
+    @property
+    def held_nothing(self) -> bool:
+        """There was nothing to find when this run began: no database, or one this run made (a
+        first run, or one after a damaged cache was discarded). What the run itself stores may
+        be found later in it (a flush on the way)."""
+        return self.db is None or self._created
 
     def _open(self) -> sqlite3.Connection | None:
         self._discard_foreign()
@@ -111,6 +119,7 @@ class HashCache:
             db: sqlite3.Connection | None = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._created = not self.path.exists()
                 db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
                 db.executescript(_SCHEMA)
                 row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()

@@ -49,10 +49,21 @@ def new_hasher() -> Hasher:
     return blake3.blake3()
 
 
+_threads_started = False
+
+
+def threads_started() -> bool:
+    """Whether this process has started blake3's thread pool: a process forked from it must not
+    use that pool (its threads are not in the fork, and waiting on them hangs for ever)."""
+    return _threads_started
+
+
 def hash_file(path: Path, *, threads: bool = True) -> str:
+    global _threads_started
     before = os.stat(path)  # noqa: PTH116 - str or Path, no Path object made
     if before.st_size >= LARGE_FILE and threads:
         _read_ahead(path)
+        _threads_started = True
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(path)
     elif (

@@ -24,6 +24,7 @@ from strataml.integrity.checksums import (
     CHECKSUMS,
     EXCLUDED,
     MAX_LISTING_BYTES,
+    ChecksumEntry,
     Checksums,
     LineProblem,
     content_hash,
@@ -69,23 +70,58 @@ def _committed(ctx: Context, artifact: Artifact) -> str | None:
     return committed_versions(ctx).get(artifact.path)
 
 
+def _verified_before(ctx: Context, artifact: Artifact) -> tuple[str | None, int | None]:
+    """The artifact's fingerprint where the cache may vouch for its listing, and the number of
+    files a listing verified before over these same stat keys holds (None: not verified)."""
+    scan = ctx.scan(artifact)
+    if (
+        ctx.cache is None
+        or not ctx.use_cache
+        or ctx.pointers(artifact)
+        or scan.symlinks
+        or scan.special
+        or scan.unportable
+        or scan.unreadable
+    ):
+        return None, None
+    fingerprint = ctx.fingerprint(artifact)
+    known = ctx.cache.get_note(f"verified:{artifact.path}")
+    if known is not None and known.split(":", 1)[0] == fingerprint:
+        return fingerprint, int(known.split(":", 1)[1])
+    return fingerprint, None
+
+
+def paths_to_hash(ctx: Context, artifact: Artifact) -> list[str]:
+    """The files `check_checksums` will ask `ctx.hash` for, so that the engine can have them read
+    beside the other checks (TFC-0006 R20); the same decisions, in the same order."""
+    cache = ctx.cache
+    note = cache.get_note(f"verified:{artifact.path}") if cache is not None else None
+    if note is not None and _verified_before(ctx, artifact)[1] is not None:
+        return []  # (asked only where a note is held: the answer needs Git's, the pointers)
+    scan = ctx.scan(artifact)
+    if scan.files.get(CHECKSUMS, MAX_LISTING_BYTES + 1) > MAX_LISTING_BYTES:
+        return []  # none (a run not sealed yet, CHK001), or too large to be one (CHK002)
+    listing = ctx.listing(artifact.path)
+    if isinstance(listing, OSError):
+        return []
+    return [e.path for e in _to_hash(ctx, artifact, listing)]
+
+
+def _to_hash(ctx: Context, artifact: Artifact, listing: Checksums) -> list[ChecksumEntry]:
+    """The listed files that are on disk: the ones a check reads."""
+    on_disk = {p for p in ctx.scan(artifact).files if p not in EXCLUDED}
+    return [e for e in listing.entries if e.path in on_disk]
+
+
 def check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     """The listing against the files. A listing that verified before, over files whose stat keys
     have not changed since, is not read again (the per-file cache would give the same answer)."""
     cache, note = ctx.cache, f"verified:{artifact.path}"
     scan = ctx.scan(artifact)
-    fingerprint = None
-    if (
-        cache is not None
-        and ctx.use_cache
-        and not ctx.pointers(artifact)
-        and not (scan.symlinks or scan.special or scan.unportable or scan.unreadable)
-    ):
-        fingerprint = ctx.fingerprint(artifact)
-        known = cache.get_note(note)
-        if known is not None and known.split(":", 1)[0] == fingerprint:
-            ctx.tally.add_hashed(int(known.split(":", 1)[1]))
-            return
+    fingerprint, verified_files = _verified_before(ctx, artifact)
+    if verified_files is not None:
+        ctx.tally.add_hashed(verified_files)
+        return
     found = list(_check_checksums(ctx, artifact))
     yield from found
     if cache is not None and fingerprint is not None and ctx.settled(artifact):
@@ -130,7 +166,7 @@ def _check_checksums(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
 
     on_disk = {p for p in scan.files if p not in EXCLUDED}
     not_regular = set(scan.symlinks) | set(scan.special)  # reported by the tree check
-    to_hash = [e for e in listing.entries if e.path in on_disk]
+    to_hash = _to_hash(ctx, artifact, listing)
     for entry in listing.entries:
         if entry.path not in on_disk and entry.path not in not_regular:
             yield CHK003.at(
