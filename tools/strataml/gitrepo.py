@@ -125,44 +125,6 @@ def split_batch(raw: bytes) -> dict[str, bytes]:
 
 # Code is everything Git sees outside the artifact trees (TFC-0002 R10).
 ARTIFACT_TREES = ("datasets", "models", "runs")
-_CODE_PATHSPEC = (".", *(f":(exclude){tree}" for tree in ARTIFACT_TREES))
-
-
-@dataclass(frozen=True, slots=True)
-class CodeSnapshot:
-    commit: str | None  # None before the first commit
-    branch: str | None  # None on a detached HEAD
-    dirty: bool
-    diff: bytes  # `git diff --binary HEAD` of the code paths; b"" when clean
-    untracked: tuple[str, ...]  # untracked, not ignored code files
-    files: tuple[str, ...]  # tracked and untracked, not ignored code files that exist
-
-
-def code_snapshot(root: Path) -> CodeSnapshot | None:
-    """What Git knows about the code under `root`; None outside a Git work tree. The git binary
-    only, no GitPython: every run asks this, and the import alone cost a run 50 ms."""
-    if not in_work_tree(root):
-        return None
-    if shutil.which("git") is None:
-        raise StrataError("git is not installed; install it or work outside a Git work tree")
-    if git_ok(root, "rev-parse", "--is-inside-work-tree") != "true":
-        return None  # inside a .git directory, or a bare repository
-    # Paths and pathspecs relative to root, not to the top level.
-    commit = run_git(root, "rev-parse", "--verify", "-q", "HEAD", ok=(0, 1)).decode().strip()
-    head = run_git(root, "symbolic-ref", "-q", "HEAD", ok=(0, 1)).decode().strip()
-    status = run_git(root, "status", "--porcelain=v1", "-z", "-uall", "--", *_CODE_PATHSPEC)
-    diff = run_git(root, "diff", "--binary", "HEAD", "--", *_CODE_PATHSPEC) if commit else b""
-    untracked = zpaths(
-        run_git(root, "ls-files", "-o", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
-    )
-    listed = zpaths(
-        run_git(root, "ls-files", "-co", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC)
-    )
-    files = tuple(p for p in sorted(set(listed)) if (root / p).is_file() or (root / p).is_symlink())
-    return CodeSnapshot(
-        commit or None, head.removeprefix("refs/heads/") or None, bool(status), diff,
-        tuple(sorted(untracked)), files,
-    )  # fmt: skip
 
 
 def zpaths(raw: bytes) -> list[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.gitrepo import ARTIFACT_TREES, CodeSnapshot, code_snapshot
+from strataml.gitcode import CodeSnapshot, code_snapshot
+from strataml.gitrepo import ARTIFACT_TREES
 from strataml.integrity.checksums import content_hash
 from strataml.integrity.digest import Digest
 from strataml.integrity.hashing import hash_bytes, hash_files

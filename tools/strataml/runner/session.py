@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +19,7 @@ from strataml.runner.fingerprint import CodeState, code_state
 from strataml.runner.inputs import resolve_inputs
 from strataml.runner.record import (
     Notify,
+    OpenRun,
     PlannedRun,
     RunResult,
     begin_run,
@@ -63,6 +65,18 @@ def execute_run(
     claimed: Callable[[str], None] = lambda _: None,
     ended_by: Callable[[Outcome], str | None] = lambda _: None,
 ) -> RunResult:  # fmt: skip
+    run, outcome = start_run(
+        root, planned, interrupts=interrupts, echo=echo, notify=notify, claimed=claimed
+    )
+    return end_run(run, planned, outcome, notify=notify, before_seal=before_seal, ended_by=ended_by)
+
+
+def start_run(
+    root: Path, planned: PlannedRun, *, interrupts: Interrupts,
+    echo: tuple[BinaryIO, BinaryIO] | None, notify: Notify = lambda _: None,
+    claimed: Callable[[str], None] = lambda _: None,
+) -> tuple[OpenRun, Outcome]:  # fmt: skip
+    """Claim the run, record it running and run its command to the end; end_run seals it."""
     run = begin_run(root, planned, notify=notify)
     try:
         claimed(run.run_id)
@@ -81,6 +95,14 @@ def execute_run(
             timeout_s=planned.experiment.timeout_s,
             interrupts=interrupts,
         )
+    return run, outcome
+
+
+def end_run(
+    run: OpenRun, planned: PlannedRun, outcome: Outcome, *, notify: Notify = lambda _: None,
+    before_seal: Callable[[str, Path], None] | None = None,
+    ended_by: Callable[[Outcome], str | None] = lambda _: None,
+) -> RunResult:  # fmt: skip
     try:
         why = ended_by(outcome)
     except BaseException:  # sealed all the same, then the bug's traceback
@@ -128,6 +150,10 @@ def run_all(
 ) -> list[RunResult]:  # fmt: skip
     """Run (or reuse) every planned point; with jobs > 1 they run side by side, logs only."""
 
+    # --jobs N: at most N points claimed or running at once. Sealing holds no slot, so a point's
+    # record is sealed while the next point's command already runs (TFC-0002 R29).
+    slots = threading.Semaphore(jobs)
+
     def one(point: PlannedRun) -> RunResult | None:
         if interrupts.received:
             return None  # Ctrl-C stops the sweep: nothing new starts
@@ -141,9 +167,14 @@ def run_all(
                 return None
             result = placed
         else:
-            result = execute_run(
-                root, point, interrupts=interrupts, echo=echo if jobs == 1 else None, notify=notify
-            )
+            with slots:
+                if interrupts.received:  # came while this point waited for its slot
+                    return None
+                run, outcome = start_run(
+                    root, point, interrupts=interrupts, echo=echo if jobs == 1 else None,
+                    notify=notify,
+                )  # fmt: skip
+            result = end_run(run, point, outcome, notify=notify)
         notify(
             f"{result.run_id} {result.status} in {result.duration_s:g} s: {rundir.RUNS}/{result.run_id}/"
         )
@@ -152,7 +183,9 @@ def run_all(
     if jobs == 1 or len(planned) == 1:
         results = [one(point) for point in planned]
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        # Twice the slots in threads: while `jobs` commands run, as many records are sealed.
+        workers = jobs if elsewhere is not None else 2 * jobs
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(one, planned))
     return [r for r in results if r is not None]
 
