@@ -2,13 +2,14 @@
 
     python benchmarks/perf.py [--small 20000] [--big-gib 2] [--huge 100000] [--repeat 5]
                               [--cold-repeat 7]
-    python benchmarks/perf.py --runs 10000 [--repeat 5]
+    python benchmarks/perf.py --runs 10000 [--repeat 5] [--keep DIR]
 
 Builds deterministic repositories in a temporary directory, then prints one line per target of
 issue 8: the measured medians, the ratio, the target and whether it is met. Cold-cache figures
 need root (to drop the page cache); without it they are skipped and say so. `--runs N` measures
 the registry case of issue 17 instead (benchmarks/registry.py): N committed runs beside 200
-model and 50 dataset versions.
+model and 50 dataset versions. `--keep DIR` builds in DIR and leaves what it built there
+(DIR/registry for `--runs`), to profile one command again and again on the same repository.
 """
 
 from __future__ import annotations
@@ -99,15 +100,24 @@ def main() -> None:
         "--dvc", default=shutil.which("dvc"), help="dvc executable to compare with (default: PATH)"
     )
     parser.add_argument("--runs", type=int, default=0, help="the registry case, N runs")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR",
+        help="build in DIR (new or empty) and leave it there, to profile the same repositories",
+    )  # fmt: skip
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="strata-bench-"))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        if any(args.keep.iterdir()):
+            parser.error(f"--keep {args.keep}: not empty")
+    scratch = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="strata-bench-"))
     try:
         if args.runs:
             bench_registry(scratch, args.runs, args.repeat)
         else:
             bench(scratch, args)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     failed = [name for name, _, ok in RESULTS if ok is False]
     print(
         f"\n{len(RESULTS) - len(failed)} of {len(RESULTS)} targets met or not applicable"

@@ -204,3 +204,26 @@ def test_shell_completion(strata: RunCli) -> None:
         [sys.executable, "-m", "strataml"], env=env, capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "promote\n", "")
+
+
+def test_runs_list_loads_neither_the_runner_nor_doctor(template: Path) -> None:
+    # Of the runner, `strata runs list` needs only where Slurm submissions keep their notes
+    # (TFC-0002 R24): on 10,000 runs the runner's modules and doctor's were a third of its time.
+    code = (
+        "import sys; from strataml.cli import main; main(['runs', 'list']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('strataml.runner', "
+        "'strataml.doctor'))), file=sys.stderr)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=template,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert ast.literal_eval(done.stderr.splitlines()[-1]) == [
+        "strataml.runner", "strataml.runner.slurmpaths", "strataml.runner.slurmqueue",
+    ]  # fmt: skip

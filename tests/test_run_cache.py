@@ -18,6 +18,7 @@ from strataml.index.catalogue import build_index
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
 from strataml.integrity.hashing import hash_bytes
 from strataml.registry.runcache import light
+from strataml.registry.runlist import ListRow, format_list, list_rows
 from strataml.registry.runrecord import RunRecord, load_run
 from strataml.registry.runs import load_runs, run_ids
 
@@ -177,3 +178,82 @@ def test_the_catalogue_keeps_each_run_entry_and_reads_the_files_as_they_are(
         with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
             db.execute("UPDATE record SET value = ? WHERE name LIKE 'runindex:%'", (damage,))
         assert build_index(template) == edited
+
+
+# --- `strata runs list`'s rows, kept whole as well as run by run ---------------------------------
+
+
+def listing(repo: Path) -> str:
+    return format_list(list_rows(repo))
+
+
+def fresh_listing(repo: Path) -> str:
+    """The table read from the files alone, as without any cache."""
+    found = (ListRow.of(load_run(repo, i)) for i in run_ids(repo))
+    return format_list(sorted(found, key=lambda r: (r.created, r.run_id)))
+
+
+def whole_listing(repo: Path) -> list[tuple[str, str, bytes]]:
+    return [row for row in rows(repo) if row[0] == "runlist*:"]
+
+
+def forge_whole_listing(repo: Path, status: str) -> None:
+    """Rows that hold, under the key the whole listing has now, saying every run has `status`."""
+    [(name, _, value)] = whole_listing(repo)
+    kept = marshal.loads(value[64:])
+    for row in kept:
+        row[2], row[4][2] = status, status
+    body = marshal.dumps(kept)
+    with closing(sqlite3.connect(repo / CACHE_DIR / CACHE_FILE)) as db, db:
+        db.execute(
+            "UPDATE record SET value = ? WHERE name = ?", (hash_bytes(body).encode() + body, name)
+        )
+
+
+def test_the_whole_listing_is_kept_and_read_again_when_a_run_changes(template: Path) -> None:
+    shown = fresh_listing(template)
+    assert "succeeded" in shown
+    assert listing(template) == shown
+    assert whole_listing(template) == []  # the files are younger than the racy window
+    settle(template)
+    assert listing(template) == shown
+    assert len(whole_listing(template)) == 1
+    assert listing(template) == shown  # from the whole listing
+    # an edit in place of a final metric: same size, mtime restored
+    edit_in_place(template / RUN / "metrics.json", b'"val/accuracy": 0.9', b'"val/accuracy": 0.8')
+    edited = listing(template)
+    assert edited == fresh_listing(template) != shown
+    # a new run, and a run gone
+    shutil.copytree(template / RUN, template / "runs/run-2026-11-26-second")
+    assert listing(template) == fresh_listing(template) != edited
+    shutil.rmtree(template / "runs/run-2026-11-26-second")
+    assert listing(template) == edited
+
+
+def test_a_damaged_or_foreign_whole_listing_is_not_read(template: Path, tmp_path: Path) -> None:
+    settle(template)
+    listing(template)
+    shown = listing(template)
+    # rows of another shape, with checksums that hold, or damaged: derived again
+    shapes = [marshal.dumps(42), marshal.dumps([]), marshal.dumps([[1], [2]]), b"\xffjunk"]
+    for damage in [hash_bytes(body).encode() + body for body in shapes] + [b"", b"0" * 64]:
+        with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
+            db.execute("UPDATE record SET value = ? WHERE name = 'runlist*:'", (damage,))
+        assert listing(template) == shown
+    # a cache filled elsewhere (another checkout's, restored into a fresh clone), its whole
+    # listing forged to say every run failed: the clone's files have other stat keys
+    settle(template)
+    listing(template)
+    forge_whole_listing(template, "failed")
+    assert "failed" in listing(template)  # a forgery that would be read where it was made
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(template), str(clone))
+    shutil.copytree(template / CACHE_DIR, clone / CACHE_DIR)
+    settle(clone)
+    assert listing(clone) == fresh_listing(clone) == shown
+    assert "failed" not in listing(clone)
+    # committed with the repository: not used at all
+    git(template, "add", "-f", "--", ".strata")
+    commit_all(template, "a cache of our own")
+    forge_whole_listing(template, "failed")
+    assert listing(template) == shown

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -37,11 +38,14 @@ def version_key(text: str) -> tuple[int, int, int]:
 
 def is_run_id(text: str) -> bool:
     match = RUN_ID_RE.fullmatch(text)
-    if match is None:
-        return False
-    year, month, day, _ = match.groups()
+    return match is not None and _is_date(text[4:14])
+
+
+@functools.lru_cache(maxsize=1024)  # 10,000 runs are made on a few hundred days
+def _is_date(text: str) -> bool:
+    """Is YYYY-MM-DD (digits, as RUN_ID_RE matched them) a day of the calendar?"""
     try:
-        dt.date(int(year), int(month), int(day))
+        dt.date(int(text[:4]), int(text[5:7]), int(text[8:10]))
     except ValueError:
         return False
     return True

@@ -36,7 +36,6 @@ import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from strataml.doctor.context import Context
@@ -74,6 +73,8 @@ class WorldKey:
 @functools.cache
 def code_identity(schema_dir: Path) -> bytes:
     """The source of every module of the package and of every schema, and what runs them."""
+    from importlib import metadata  # here: a run with no verdict key (--since) never loads it
+
     parts = [_FORMAT, sys.version.encode(), sys.platform.encode(), str(os.getuid()).encode()]
     for library in _LIBRARIES:  # what parses and validates, as installed
         try:

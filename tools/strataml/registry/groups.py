@@ -26,13 +26,18 @@ def flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, object]:
     return flat
 
 
+# json.dumps(value, sort_keys=True, ensure_ascii=False) without building an encoder per call
+# (a catalogue of 10,000 runs shows 70,000 values).
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _shown(value: object) -> str:
     """A parameter's value as the text groups compare (JSON with sorted keys, as canonical JSON
     writes it); a value JSON cannot sort (keys of mixed types, in a hand-edited record) as read."""
     if value is _MISSING:
         return _UNSET
     try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return _JSON.encode(value)
     except (TypeError, ValueError):
         return repr(value)
 

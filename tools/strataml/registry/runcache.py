@@ -35,6 +35,7 @@ from strataml.registry.runrecord import RUNS, RunRecord, load_run
 
 _STORE_FORMAT = b"strataml-run-2"
 _WHOLE, _LIGHT = "run:", "runhead:"
+_LIST = "*:"  # after a derived value's name: the value of every run together (no run id has *)
 # Every file load_run reads, or whose presence it asks about.
 _RECORD_FILES = ("config.yaml", "system.json", "metrics.json", "reproduction.json", "CHECKSUMS.txt")
 _HEAVY_CONFIG, _HEAVY_SYSTEM, _HEAVY_METRICS = "spec", "packages", "history"
@@ -104,23 +105,68 @@ def load_derived(
         if cache is None:
             yield from (derive(load_run(root, run_id)) for run_id in run_ids)
             return
-        prefix = f"{name}:"
-        identity = _package_identity()
-        cutoff = cache.settled_before
-        stored = cache.lookup_records(prefix, run_ids)
-        for run_id, known in zip(run_ids, stored, strict=True):
-            key, settled = _key(f"{root}/{RUNS}/{run_id}/", identity, cutoff)
-            body = unseal(known[1]) if known and known[0] == key else None
-            try:
-                value = marshal.loads(body) if body is not None else _MISS
-            except (EOFError, ValueError, TypeError):
-                value = _MISS
-            if value is _MISS:
-                value = derive(load_run(root, run_id))
-                if key is not None and settled:
-                    with contextlib.suppress(ValueError):  # not marshal's: derived every time
-                        cache.remember_record(prefix + run_id, key, seal(marshal.dumps(value)))
-            yield value
+        identity, cutoff = _package_identity(), cache.settled_before
+        keys = (_key(f"{root}/{RUNS}/{run_id}/", identity, cutoff) for run_id in run_ids)
+        yield from _derived(cache, root, run_ids, keys, name, derive)
+
+
+def load_derived_list(
+    root: Path, run_ids: list[str], name: str, derive: Callable[[RunRecord], list[Any]]
+) -> list[object]:
+    """`load_derived` as one list, which is also kept whole, under one key made of every run's
+    id and stat key: a listing of 10,000 unchanged runs is one value read, not 10,000. For small
+    rows only (`strata runs list`): the list is held in memory at once."""
+    with _opened(root) as cache, _no_cycle_collection():
+        if cache is None:
+            return [derive(load_run(root, run_id)) for run_id in run_ids]
+        identity, cutoff = _package_identity(), cache.settled_before
+        keys = [_key(f"{root}/{RUNS}/{run_id}/", identity, cutoff) for run_id in run_ids]
+        whole = _list_key(run_ids, keys)
+        prefix = f"{name}{_LIST}"
+        if whole is not None:
+            known = next(cache.lookup_records(prefix, [""]))
+            if known is not None and known[0] == whole:
+                kept = _loads(known[1])
+                if type(kept) is list and len(kept) == len(run_ids):
+                    return kept
+        values = list(_derived(cache, root, run_ids, iter(keys), name, derive))
+        if whole is not None:
+            with contextlib.suppress(ValueError):  # not marshal's: derived every time
+                cache.remember_record(prefix, whole, seal(marshal.dumps(values)))
+        return values
+
+
+def _list_key(run_ids: list[str], keys: list[tuple[str | None, bool]]) -> str | None:
+    """The key of a whole list: every id in order and every run's key; None unless each run's
+    key exists and is settled (older than the racy window), as for one run's value."""
+    if not all(key is not None and settled for key, settled in keys):
+        return None
+    return hash_bytes("\0".join([*run_ids, *(key or "" for key, _ in keys)]).encode())
+
+
+def _derived(
+    cache: HashCache, root: Path, run_ids: list[str], keys: Iterator[tuple[str | None, bool]],
+    name: str, derive: Callable[[RunRecord], list[Any]],
+) -> Iterator[object]:  # fmt: skip
+    prefix = f"{name}:"
+    stored = cache.lookup_records(prefix, run_ids)
+    for run_id, known, (key, settled) in zip(run_ids, stored, keys, strict=True):
+        value = _loads(known[1]) if known and known[0] == key else _MISS
+        if value is _MISS:
+            value = derive(load_run(root, run_id))
+            if key is not None and settled:
+                with contextlib.suppress(ValueError):  # not marshal's: derived every time
+                    cache.remember_record(prefix + run_id, key, seal(marshal.dumps(value)))
+        yield value
+
+
+def _loads(value: bytes) -> object:
+    """A value `seal(marshal.dumps(…))` stored, or _MISS where it is damaged or not one."""
+    body = unseal(value)
+    try:
+        return marshal.loads(body) if body is not None else _MISS
+    except (EOFError, ValueError, TypeError):
+        return _MISS
 
 
 _MISS = object()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.jsonio import as_number
-from strataml.registry.runcache import load_all, load_derived
+from strataml.registry.runcache import load_all, load_derived_list
 from strataml.registry.runrecord import RunRecord, load_run, value_text
 from strataml.registry.runs import run_ids
 from strataml.suggest import did_you_mean
@@ -96,10 +96,12 @@ def _types(values: Iterable[object], kind: type) -> bool:
 
 def list_rows(root: Path) -> list[ListRow]:
     """Every run's row, oldest first (by claim time, then id, as load_runs orders records),
-    kept beside the run's record under the same stat key (runcache.load_derived)."""
+    kept beside the run's record under the same stat key, and all rows together under all
+    runs' keys (runcache.load_derived_list)."""
     ids = run_ids(root)
     rows = []
-    for run_id, kept in zip(ids, load_derived(root, ids, "runlist", _derive_row), strict=True):
+    kept_rows = load_derived_list(root, ids, "runlist", _derive_row)
+    for run_id, kept in zip(ids, kept_rows, strict=True):
         row = _row(run_id, kept)
         rows.append(row if row is not None else ListRow.of(load_run(root, run_id)))
     return sorted(rows, key=lambda r: (r.created, r.run_id))

@@ -22,10 +22,8 @@ from strataml.runner.execute import Interrupts
 from strataml.runner.experiment import Resources
 from strataml.runner.pipeline import StageResult
 from strataml.runner.record import Notify, PlannedRun, RunResult
+from strataml.runner.slurmpaths import COLLECTED, JOB, SWEEP
 from strataml.runner.slurmsweep import (
-    COLLECTED,
-    JOB,
-    SWEEP,
     Placing,
     Submission,
     path_directive,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import slurm
-from strataml.runner.slurmsweep import BATCHES, COLLECTED, JOB
+from strataml.runner.slurmpaths import BATCHES, COLLECTED, JOB
 
 ENDED_SHOWN_S = 24 * 3600  # how long `strata runs list` shows a collected submission
 

@@ -25,11 +25,9 @@ from strataml.runner.experiment import Resources
 from strataml.runner.fingerprint import CodeState, tracked_identity
 from strataml.runner.record import Notify, Placement, PlannedRun, RunResult
 from strataml.runner.seal import seal_abandoned
+from strataml.runner.slurmpaths import BATCHES, JOB, SWEEP
 from strataml.workspace import relative
 
-BATCHES = Path(".strata") / "slurm"
-SWEEP, JOB = "sweep.json", "job.json"
-COLLECTED = "collected.json"  # the collector job's notes and how each task ended (R24)
 POLL_S = 2.0
 
 
