@@ -32,15 +32,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument(
+        "--keep", type=Path, help="build in this directory and keep it; a site built there before"
+        " is browsed again as it is"
+    )  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        repo = Path(scratch) / "repo"
+    if args.keep is not None and (args.keep / "repo" / "site" / "index.html").is_file():
+        browse(args.keep / "repo" / "site")
+        return
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = args.keep or Path(temporary)
+        repo = scratch / "repo"
         for name in ("pyproject.toml", "datasets", "models", "runs", "keys", "experiments"):
             source = REPO / name
             if source.is_dir():
                 shutil.copytree(source, repo / name)
             elif source.exists():
-                repo.mkdir(exist_ok=True)
+                repo.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, repo / name)
         started = time.perf_counter()
         generate_runs(repo, args.runs, args.steps)
@@ -60,6 +68,15 @@ def main() -> None:
             f"index + site build: {build:.2f} s (target < 30 s, {build / 30:.0%} of it); site {size / 1e6:.1f} MB"
         )
         browse(repo / "site")
+
+
+# A click on (or a change event of) the element, and the milliseconds until the frame after it.
+IN_PAGE = """([kind, selector]) => new Promise((done) => {
+  const target = document.querySelector(selector);
+  const started = performance.now();
+  if (kind === "click") target.click(); else target.dispatchEvent(new Event("change"));
+  requestAnimationFrame(() => setTimeout(() => done(performance.now() - started), 0));
+})"""
 
 
 def browse(site: Path) -> None:
@@ -82,18 +99,22 @@ def browse(site: Path) -> None:
         rows = page.eval_on_selector_all("#runs-table tbody tr", "r => r.length")
         report("runs page, first paint", f"{paint:.2f} s, {rows} rows (target < 1.5 s)",
                paint < 1.5)  # fmt: skip
+        # Sort and filter, timed in the page from the click (or the Enter) to the next frame
+        # drawn after it, so the table's layout and paint count and the driver's round trips do
+        # not; the round trip from the driver is printed beside it.
         started = time.perf_counter()
-        page.click("th[data-column='metric:val/accuracy']")
+        sort = page.evaluate(IN_PAGE, ["click", "th[data-column='metric:val/accuracy']"])
         page.wait_for_selector("th[data-column='metric:val/accuracy'][aria-sort]")
-        sort = time.perf_counter() - started
-        report("runs page, sort by a metric", f"{sort * 1000:.0f} ms (target < 200 ms)",
-               sort < 0.2)  # fmt: skip
-        started = time.perf_counter()
+        around = time.perf_counter() - started
+        report("runs page, sort by a metric", f"{sort:.0f} ms in the page, {around * 1000:.0f} ms"
+               " from the driver (target < 200 ms)", sort < 200)  # fmt: skip
         page.fill("#run-filter", "learning_rate<0.01")
-        page.press("#run-filter", "Enter")
-        filtered = time.perf_counter() - started
-        report("runs page, filter", f"{filtered * 1000:.0f} ms -> {page.inner_text('#run-count')} "
-               "(target < 200 ms)", filtered < 0.2)  # fmt: skip
+        started = time.perf_counter()
+        filtered = page.evaluate(IN_PAGE, ["change", "#run-filter"])
+        around = time.perf_counter() - started
+        report("runs page, filter", f"{filtered:.0f} ms in the page, {around * 1000:.0f} ms from the"
+               f" driver -> {page.inner_text('#run-count')} (target < 200 ms)",
+               filtered < 200)  # fmt: skip
         first = page.eval_on_selector("#runs-table tbody tr a", "a => a.getAttribute('href')")
         started = time.perf_counter()
         page.goto(site.as_uri() + "/index.html" + first)

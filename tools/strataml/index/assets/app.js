@@ -314,9 +314,13 @@ function valueOf(run, column) {
   return run[column];
 }
 
-function matches(run, query) {
-  for (const term of query.split(/[\s,]+/).filter(Boolean)) {
-    const m = /^([^=<>!]+)(>=|<=|!=|=|>|<)(.+)$/.exec(term);
+/* a filter's terms, read once for every run it is matched against */
+function queryTerms(query) {
+  return query.split(/[\s,]+/).filter(Boolean).map((term) => ({ term, m: /^([^=<>!]+)(>=|<=|!=|=|>|<)(.+)$/.exec(term) }));
+}
+
+function matches(run, terms) {
+  for (const { term, m } of terms) {
     if (!m) {
       const hay = [run.id, run.experiment, run.name, run.repository, ...(run.tags || [])].join(" ").toLowerCase();
       if (!hay.includes(term.toLowerCase())) return false;
@@ -333,8 +337,8 @@ function matches(run, query) {
   return true;
 }
 
-function runsTable(runs, interactive, limit) {
-  const { params, metrics } = columns(runs);
+function runsTable(runs, interactive, limit, shownColumns) {
+  const { params, metrics } = shownColumns || columns(runs);
   const cols = [["id", "Run"], ...(federated ? [["repository", "Repository"]] : []), ["experiment", "Experiment"], ["status", "Status"], ["created", "Created"], ["duration_s", "Duration (s)"],
     ...params.map((p) => ["param:" + p, p]), ...metrics.map((m) => ["metric:" + m, m])];
   const head = el("tr", {}, interactive ? el("th", {}, "") : null, cols.map(([key, label]) => el("th", {
@@ -360,12 +364,25 @@ function updateCompare() {
   if (button) { button.disabled = runState.selected.size < 2; button.textContent = `Compare ${runState.selected.size} selected`; }
 }
 
+/* Worked out once per page load, or once per filter: a sort reorders, it does not filter again. */
+const runsMemo = { choices: null, filter: null, runs: null, columns: null };
+
 function runsPage() {
-  const experiments = [...new Set(INDEX.runs.map((r) => r.experiment).filter(Boolean))].sort();
-  const statuses = [...new Set(INDEX.runs.map((r) => r.status))].sort();
-  let runs = INDEX.runs.filter((r) => (!runState.repository || r.repository === runState.repository)
-    && (!runState.experiment || r.experiment === runState.experiment)
-    && (!runState.status || r.status === runState.status) && matches(r, runState.query));
+  runsMemo.choices ||= {
+    experiments: [...new Set(INDEX.runs.map((r) => r.experiment).filter(Boolean))].sort(),
+    statuses: [...new Set(INDEX.runs.map((r) => r.status))].sort(),
+  };
+  const { experiments, statuses } = runsMemo.choices;
+  const filter = JSON.stringify([runState.repository, runState.experiment, runState.status, runState.query]);
+  if (runsMemo.filter !== filter) {
+    const terms = queryTerms(runState.query);
+    runsMemo.runs = INDEX.runs.filter((r) => (!runState.repository || r.repository === runState.repository)
+      && (!runState.experiment || r.experiment === runState.experiment)
+      && (!runState.status || r.status === runState.status) && matches(r, terms));
+    runsMemo.columns = columns(runsMemo.runs);
+    runsMemo.filter = filter;
+  }
+  let runs = runsMemo.runs;
   const key = runState.sort;
   const keyed = runs.map((r) => [valueOf(r, key), r]);  // each run's sort value, looked up once
   keyed.sort(([x, a], [y, b]) => {
@@ -393,7 +410,7 @@ function runsPage() {
       el("button", { id: "compare", disabled: runState.selected.size < 2,
         onclick: () => { location.hash = "#/compare/" + [...runState.selected].map(enc).join(","); } }, `Compare ${runState.selected.size} selected`),
       el("span", { id: "run-count", class: "muted" }, `${runs.length} of ${INDEX.runs.length} runs`)),
-    runsTable(runs, true, shown),
+    runsTable(runs, true, shown, runsMemo.columns),
     more,
   ];
 }
