@@ -320,12 +320,12 @@ class Context:
         """Have the files these artifacts' checksum checks will ask for read by workers while the
         other checks go on (TFC-0006 R20): planned now, taken by `hash`."""
         self.finish_hashing()
-        plans = {a.path: plan_hash(self, a, ps, ahead=True) for a, ps in wanted.items() if ps}
-        groups = {key: plan.sizes() for key, plan in plans.items() if plan.todo}
+        # Kept whether or not workers start: `hash` takes each plan, and asks the cache once.
+        self._plans = {a.path: plan_hash(self, a, ps, ahead=True) for a, ps in wanted.items() if ps}
+        groups = {key: plan.sizes() for key, plan in self._plans.items() if plan.todo}
         if HashJob.worth_it(groups):
             self._job = HashJob({k: [(f"{self.root}/{r}", n) for r, n in files]
                                  for k, files in groups.items()}, os.cpu_count() or 1)  # fmt: skip
-            self._plans = plans
 
     def finish_hashing(self) -> None:
         """End the workers of `start_hashing`, whatever was not taken (a check that ended early)."""
@@ -337,9 +337,10 @@ class Context:
         """Digests of an artifact's files: from the cache where a key matches, else by reading."""
         self.tally.add_hashed(len(paths))
         plan = self._plans.pop(artifact.path, None)
-        job = self._job if plan is not None and plan.paths == paths and plan.todo else None
-        if plan is None or plan.paths != paths:
-            plan = plan_hash(self, artifact, paths)
+        if plan is None or plan.paths != paths:  # not planned ahead (or asked otherwise)
+            plan, job = plan_hash(self, artifact, paths), None
+        else:  # planned ahead: its files, if any are left to read, are the workers'
+            job = self._job if plan.todo else None
         self._files_read += len(plan.todo)
         progress = HashProgress(sum(size for _, size in plan.sizes()), len(plan.todo))
         try:
