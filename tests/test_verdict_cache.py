@@ -228,6 +228,28 @@ def test_a_file_removed_from_the_index_only(template: Path) -> None:
     assert_honest(template, "IMM002")
 
 
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_an_index_flag_hides_an_edit_from_git(template: Path, flag: str) -> None:
+    path = template / DATA
+    path.write_bytes(path.read_bytes().replace(b"5.1", b"5.2", 1))
+    assert "IMM002" in codes(stored(template))
+    git(template, "update-index", flag, "--", DATA)  # the index's flags move, its stat data not
+    assert_honest(template)
+
+
+def test_a_refreshed_index_answers_from_the_stored_verdict(template: Path) -> None:
+    """`git status` rewrites an index whose stat data is out of date (after a commit of files
+    just written, say) and changes nothing Git reports: the run after that one is answered."""
+    cold = stored(template)
+    index = template / ".git" / "index"
+    before = index.read_bytes()
+    git(template, "read-tree", "HEAD")  # every entry's stat data zeroed: the next status fills it
+    forget_files(template)
+    hit = run_doctor(template)
+    assert index.read_bytes() != before
+    assert (hit.files_read, verdict(hit)) == (0, verdict(cold))
+
+
 def test_a_commit_of_an_edit_already_on_disk(template: Path) -> None:
     path = template / DATA
     path.write_bytes(path.read_bytes().replace(b"5.1", b"5.2", 1))

@@ -11,8 +11,9 @@ findings; this cache lets it say so without reading a document again (TFC-0008 R
 - the stat keys (size, mtime, ctime, inode) of every file and directory of every artifact, of
   every entry of the artifact trees above the versions (`stages.yaml`, cards, run directories),
   of the whole of `experiments/` and `keys/`, and of the repository's top level;
-- Git: HEAD's commit, the stat keys of the index, of the repository's configuration, attribute and
-  exclude files (its own, the user's, the system's), of the object database's directories (a
+- Git: HEAD's commit, what the index holds (`indexcontent.py`: not its stat data, which the
+  `git status` of a run may refresh), the stat keys of the repository's configuration, attribute
+  and exclude files (its own, the user's, the system's), of the object database's directories (a
   commit that appears or goes), and of the git binary.
 
 There is no key where one of these cannot be seen: a subpath, `--since`, `--files` or `--base`
@@ -31,6 +32,7 @@ import functools
 import marshal
 import os
 import pickle
+import re
 import shutil
 import stat
 import sys
@@ -40,7 +42,8 @@ from pathlib import Path
 
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic, Severity
-from strataml.integrity.cache import package_source, seal, unseal
+from strataml.indexcontent import index_identity
+from strataml.integrity.cache import HashCache, package_source, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 
 _FORMAT = b"strataml-verdicts-1"
@@ -101,7 +104,7 @@ def world_key(ctx: Context) -> WorldKey | None:
     git = _git_state(ctx.root)
     if git is None:
         return None
-    stats: list[object] = [git]
+    stats: list[object] = [[*git, _index(cache, ctx.root / ".git")]]
     for artifact in ctx.layout.artifacts:
         scan = ctx.scan(artifact)
         if scan.symlinks:
@@ -241,7 +244,7 @@ def _git_state(root: Path) -> list[tuple[str, int, int, int, int, int]] | None:
             return None
     places = [
         *configs,
-        git_dir / "index", git_dir / "HEAD", git_dir / "packed-refs", git_dir / "shallow",
+        git_dir / "HEAD", git_dir / "packed-refs", git_dir / "shallow",
         git_dir / "info" / "attributes", git_dir / "info" / "exclude", git_dir / "refs" / "replace",
         xdg / "attributes", xdg / "ignore", *(system / "gitattributes" for system in systems),
         git_dir / "lfs" / "objects",
@@ -249,6 +252,28 @@ def _git_state(root: Path) -> list[tuple[str, int, int, int, int, int]] | None:
         Path(binary).resolve() if binary else Path("/nonexistent/git"),
     ]  # fmt: skip
     return [_stat(place) for place in places]
+
+
+def _index(cache: HashCache, git_dir: Path) -> tuple[str, int, int, int, int, int]:
+    """What the index holds, remembered under its stat key once that has settled; its stat key
+    where the index cannot be read as one."""
+    path = git_dir / "index"
+    place = _stat(path)
+    note = "index:" + ":".join(map(str, place[1:]))
+    known = cache.get_note(note)
+    if known is not None:
+        return (f"index {known}", 0, 0, 0, 0, 0)
+    try:
+        data, config = path.read_bytes(), (git_dir / "config").read_bytes().lower()
+    except OSError:
+        return place
+    oid_size = 32 if re.search(rb"objectformat\s*=\s*sha256", config) else 20
+    identity = index_identity(data, oid_size)
+    if identity is None or _stat(path) != place:
+        return place  # not an index this reads, or rewritten while read
+    if place[4] < cache.settled_before:
+        cache.set_note(note, identity)
+    return (f"index {identity}", 0, 0, 0, 0, 0)
 
 
 def _object_stores(objects: Path) -> list[Path] | None:
