@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 # Python refuses to convert integers longer than 4,300 digits (CVE-2020-10735); a record's
@@ -18,9 +19,18 @@ def _int(text: str) -> int:
     return int(text)
 
 
+# A text with no run of digits this long holds no integer _int refuses: it is parsed without
+# calling back into Python for every integer (a run's metrics hold thousands).
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INT_DIGITS + 1}}}")
+
+
 def load_json(raw: str | bytes) -> Any:
     """json.loads, with over-long integers and over-deep nesting as ValueError."""
+    if isinstance(raw, bytes):  # as json.loads decodes bytes (UTF-8, -16 or -32)
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
     try:
+        if _LONG_DIGITS.search(raw) is None:
+            return json.loads(raw)
         return json.loads(raw, parse_int=_int)
     except RecursionError:
         raise ValueError("nested too deeply") from None
