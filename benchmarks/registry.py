@@ -69,7 +69,14 @@ def bench_registry(scratch: Path, runs: int, repeat: int) -> None:
     else:
         report(f"doctor first run, {runs} runs", f"{took:.2f} s; b3sum not installed", None)
     warm_s = statistics.median(t for t, _, _ in warm)
-    report(f"doctor warm, {runs} runs", f"{warm_s:.3f} s (target < 1.0 s)", warm_s < 1.0)
+    spread = f"{min(t for t, _, _ in warm):.3f}-{max(t for t, _, _ in warm):.3f}"
+    report(f"doctor warm, {runs} runs", f"{warm_s:.3f} s median ({spread}) (target < 1.0 s)",
+           warm_s < 1.0)  # fmt: skip
+    # The run right after a first one is warm too, though the first run's `git status` may have
+    # rewritten Git's index (files committed just after they were written): timed on its own, so
+    # that a median cannot hide it.
+    second = warm[0][0]
+    report(f"doctor second run, {runs} runs", f"{second:.3f} s (target < 1.0 s)", second < 1.0)
 
     add_copies(repo, runs=1, start=runs)  # one new run, committed, as after a push
     commit_all(repo, "one run more")
@@ -91,6 +98,11 @@ def bench_registry(scratch: Path, runs: int, repeat: int) -> None:
                               str(site), "--output", str(scratch / "index.json"), "--force",
                               cwd=repo), repeat)  # fmt: skip
     report(f"tools/index.py --site, {runs} runs", f"{index:.2f} s (target < 5 s)", index < 5)
+    # The first listing after doctor builds the listing's cache: said, not held to a target.
+    shutil.rmtree(repo / ".strata", ignore_errors=True)
+    doctor(repo, "--strict")
+    print(f"       first strata runs list after a first doctor run: "
+          f"{strata(repo, 'runs', 'list'):.2f} s (builds its cache)", flush=True)  # fmt: skip
     two = [f"{RUN_DAY}-s{0:05d}", f"{RUN_DAY}-s{runs - 1:05d}"]
     for name, args in (
         ("runs list", ("runs", "list")),

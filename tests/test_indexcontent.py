@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from strataml.indexcontent import index_identity
+from strataml.doctor.indexcontent import index_identity
 
 FILES = {"a.txt": b"alpha\n", "dir/b.txt": b"beta\n", "dir/sub/c.bin": b"\0\1\2" * 50}
 

@@ -11,7 +11,7 @@ findings; this cache lets it say so without reading a document again (TFC-0008 R
 - the stat keys (size, mtime, ctime, inode) of every file and directory of every artifact, of
   every entry of the artifact trees above the versions (`stages.yaml`, cards, run directories),
   of the whole of `experiments/` and `keys/`, and of the repository's top level;
-- Git: HEAD's commit, what the index holds (`indexcontent.py`: not its stat data, which the
+- Git: HEAD's commit, what the index holds (`doctor/indexcontent.py`: not its stat data, which the
   `git status` of a run may refresh), the stat keys of the repository's configuration, attribute
   and exclude files (its own, the user's, the system's), of the object database's directories (a
   commit that appears or goes), and of the git binary.
@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.doctor.context import Context
+from strataml.doctor.indexcontent import index_identity
 from strataml.doctor.model import Diagnostic, Severity
-from strataml.indexcontent import index_identity
 from strataml.integrity.cache import HashCache, package_source, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 
