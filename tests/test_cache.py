@@ -166,3 +166,29 @@ def test_a_file_changed_within_the_racy_window_is_neither_remembered_nor_taken_f
     settle(template)
     assert run_doctor(template).files_read == 1  # now remembered
     assert run_doctor(template).files_read == 0
+
+
+def test_notes_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
+    """prefetch_notes reads a batch's notes in one query; get_note then answers from them, and a
+    note set since is read from the database again (stored, once flushed), never from the batch."""
+    from strataml.integrity.cache import HashCache
+
+    first = HashCache(tmp_path)
+    first.set_note("verified:runs/a", "state-a")
+    first.set_note("lfs:runs/a", "clean")
+    first.close()
+    cache = HashCache(tmp_path)
+    assert cache.db is not None
+    queries: list[str] = []
+    cache.db.set_trace_callback(queries.append)
+    cache.prefetch_notes(["verified:runs/a", "lfs:runs/a", "verified:runs/b"])
+    assert len(queries) == 1
+    answers = [cache.get_note(k) for k in ("verified:runs/a", "lfs:runs/a", "verified:runs/b")]
+    assert (answers, len(queries)) == (["state-a", "clean", None], 1)
+    cache.set_note("verified:runs/a", "state-a2")
+    assert cache.get_note("verified:runs/a") == "state-a"  # not flushed yet: as stored
+    cache.flush()
+    assert cache.get_note("verified:runs/a") == "state-a2"
+    assert cache.get_note("other:runs/a") is None  # never read ahead: asked of the database
+    assert len(queries) > 2
+    cache.close()

@@ -153,6 +153,11 @@ def run_doctor(
     )  # fmt: skip
 
 
+# The notes the artifact checks keep per artifact (`<note>:<artifact path>`): that its listing
+# verified (checksums), that its LFS state was clean (lfs), that its metric history agreed
+# (runmetrics). Read a batch at a time; a note not named here is read when asked.
+ARTIFACT_NOTES = ("verified", "lfs", "history")
+
 # The artifact checks that ask for files' digests (Context.hash), run after a batch's others.
 WAIT_FOR_HASHING = frozenset({"checksums"})
 
@@ -222,6 +227,8 @@ def _check_all(
     per_artifact: list[Diagnostic] = []
     for number, (batch, documents) in enumerate(zip(batches, owned, strict=True)):
         ctx.prefetch(documents)
+        if ctx.cache is not None and ctx.use_cache:  # one query for the batch's notes
+            ctx.cache.prefetch_notes(f"{note}:{a.path}" for a in batch for note in ARTIFACT_NOTES)
         if number:
             ctx.start_hashing({a: paths_to_hash(ctx, a) for a in batch})
         # The checks that wait for the workers' digests run last, the others while they read.

@@ -17,7 +17,7 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +99,7 @@ class HashCache:
         self._pending_blob: list[tuple[str, str]] = []
         self.changed_in_place: set[str] = set()
         self._pending_notes: list[tuple[str, str | None]] = []
+        self._notes: dict[str, str | None] = {}  # read ahead by prefetch_notes; None: no note
         self._pending_parsed: dict[str, bytes] = {}
         self._pending_verdict: tuple[str, bytes] | None = None
         self._pending_records: list[tuple[str, str, bytes]] = []
@@ -226,10 +227,32 @@ class HashCache:
             self._give_up(exc)
         return found
 
+    def prefetch_notes(self, keys: Iterable[str]) -> None:
+        """Read the notes under `keys` at once (a batch of artifacts' notes), so that `get_note`
+        answers them without a query each."""
+        wanted = [full for key in keys if (full := "note:" + key) not in self._notes]
+        if self.db is None or not wanted:
+            return
+        found: dict[str, str] = {}
+        try:
+            for batch in _batches(wanted):
+                marks = ",".join("?" * len(batch))
+                for key, value in self.db.execute(
+                    f"SELECT key, value FROM meta WHERE key IN ({marks})", batch
+                ):
+                    found[str(key)] = str(value)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return
+        for key in wanted:
+            self._notes[key] = found.get(key)
+
     def get_note(self, key: str) -> str | None:
         """A small verdict cached under a key, e.g. that an artifact's listing verified."""
         if self.db is None:
             return None
+        if (full := "note:" + key) in self._notes:
+            return self._notes[full]
         try:
             row = self.db.execute(
                 "SELECT value FROM meta WHERE key = ?", ("note:" + key,)
@@ -240,6 +263,7 @@ class HashCache:
         return str(row[0]) if row else None
 
     def set_note(self, key: str, value: str | None) -> None:
+        self._notes.pop("note:" + key, None)  # asked again, it is read as stored
         self._pending_notes.append(("note:" + key, value))
 
     def lookup_parsed(self, keys: list[str]) -> dict[str, bytes]:
