@@ -190,5 +190,8 @@ def test_notes_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
     cache.flush()
     assert cache.get_note("verified:runs/a") == "state-a2"
     assert cache.get_note("other:runs/a") is None  # never read ahead: asked of the database
-    assert len(queries) > 2
+    cache.prefetch_notes(["verified:runs/b"])  # the next batch: runs/a's notes are let go of
+    asked = len(queries)
+    assert cache.get_note("lfs:runs/a") == "clean"
+    assert len(queries) == asked + 1
     cache.close()

@@ -99,7 +99,7 @@ class HashCache:
         self._pending_blob: list[tuple[str, str]] = []
         self.changed_in_place: set[str] = set()
         self._pending_notes: list[tuple[str, str | None]] = []
-        self._notes: dict[str, str | None] = {}  # read ahead by prefetch_notes; None: no note
+        self._notes: dict[str, str | None] = {}  # one batch's, read ahead; None: no note
         self._pending_parsed: dict[str, bytes] = {}
         self._pending_verdict: tuple[str, bytes] | None = None
         self._pending_records: list[tuple[str, str, bytes]] = []
@@ -229,8 +229,10 @@ class HashCache:
 
     def prefetch_notes(self, keys: Iterable[str]) -> None:
         """Read the notes under `keys` at once (a batch of artifacts' notes), so that `get_note`
-        answers them without a query each."""
-        wanted = [full for key in keys if (full := "note:" + key) not in self._notes]
+        answers them without a query each; the batch before is let go of (its notes are asked
+        of the database again, should they be asked)."""
+        self._notes.clear()
+        wanted = list(dict.fromkeys("note:" + key for key in keys))
         if self.db is None or not wanted:
             return
         found: dict[str, str] = {}
