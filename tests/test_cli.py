@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shlex
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, RunCli, doctor_script
+from strataml.doctor.rules import RULES
 
 
 def test_unknown_option_is_one_line_exit_2(base_repo: Path, strata: RunCli) -> None:
@@ -125,6 +127,22 @@ def test_tools_doctor_entry_point(base_repo: Path) -> None:
         2,
         "",
         "doctor: error: No such option: --nope (Possible options: --ignore, --no-cache, --since)\n",
+    )
+
+
+def test_tools_doctor_ends_with_its_whole_report_and_code(base_repo: Path) -> None:
+    """The program skips the interpreter's teardown (cli._leave): what it printed still reaches
+    the pipe whole, and its exit code is the report's."""
+    sarif = doctor_script(base_repo, "--format", "sarif")
+    assert (sarif.returncode, sarif.stderr) == (0, "")
+    rules = json.loads(sarif.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    assert len(sarif.stdout) > 40_000 and len(rules) == len(RULES)  # many buffers full
+    data = base_repo / "datasets/toy/v1/datasheet.md"
+    data.write_bytes(data.read_bytes() + b"tampered\n")
+    failed = doctor_script(base_repo, "--strict")
+    assert (failed.returncode, failed.stderr) == (1, "")
+    assert failed.stdout.endswith(
+        "FAILED (strict): 1 error, 0 warnings, 0 info; 3 artifacts checked, 14 files hashed\n"
     )
 
 

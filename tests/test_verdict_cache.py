@@ -237,6 +237,17 @@ def test_an_index_flag_hides_an_edit_from_git(template: Path, flag: str) -> None
     assert_honest(template)
 
 
+def test_the_run_after_a_first_run_is_answered(template: Path) -> None:
+    """A first run (no cache) holds more references to what its key is made of than a warm run
+    does; the key must not show it (doctor/verdicts.py `_canonical`)."""
+    shutil.rmtree(template / ".strata", ignore_errors=True)
+    first = run_doctor(template)
+    assert first.files_read == first.files_hashed > 0 and len(verdicts_stored(template)) == 1
+    forget_files(template)
+    second = run_doctor(template)
+    assert (second.files_read, verdict(second)) == (0, verdict(first))
+
+
 def test_a_refreshed_index_answers_from_the_stored_verdict(template: Path) -> None:
     """`git status` rewrites an index whose stat data is out of date (after a commit of files
     just written, say) and changes nothing Git reports: the run after that one is answered."""

@@ -29,9 +29,11 @@ Stored values carry the BLAKE3 of their body, as parse rows do; a damaged one is
 from __future__ import annotations
 
 import functools
+import io
 import marshal
 import operator
 import os
+import pickle
 import re
 import shutil
 import stat
@@ -125,21 +127,16 @@ def world_key(ctx: Context) -> WorldKey | None:
         for name, value in os.environ.items()
         if name.startswith(("GIT_", "STRATA")) or name in ("HOME", "XDG_CONFIG_HOME", "PATH")
     )
-    # marshal, three times faster than pickle here: every part is a str, bytes, int, None, tuple,
-    # list or dict (anything else raises, and there is no key).
-    try:
-        body = marshal.dumps(
-            (
-                code_identity(ctx.schemas.directory),
-                repr(ctx.config),
-                repr(ctx.declared),
-                ctx.head,
-                environment,
-                stats,
-            )
+    body = _canonical(
+        (
+            code_identity(ctx.schemas.directory),
+            repr(ctx.config),
+            repr(ctx.declared),
+            ctx.head,
+            environment,
+            stats,
         )
-    except ValueError:
-        return None
+    )
     newest = _newest(stats)
     return WorldKey(hash_bytes(body), newest < cache.settled_before)
 
@@ -296,6 +293,17 @@ def _object_stores(objects: Path) -> list[Path] | None:
                 return None
             stores.append(store)
     return stores
+
+
+def _canonical(value: object) -> bytes:
+    """Bytes that depend on `value` alone: pickle without its memo, so that neither which objects
+    are shared nor how often they are referenced (a first run holds more of them than a warm one)
+    shows, as marshal's references and interned strings would; twice as fast as pickle's memo."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True  # no memo: the structure holds no cycle
+    pickler.dump(value)
+    return out.getvalue()
 
 
 def _newest(stats: list[object]) -> int:
