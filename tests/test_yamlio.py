@@ -270,6 +270,29 @@ def test_a_worker_that_dies_hands_its_share_back(monkeypatch: pytest.MonkeyPatch
     _assert_same(yamlbulk.parse_many(raws), raws)
 
 
+def _die_packing(pack: object, raws: list[bytes]) -> bytes:
+    return _die(raws)
+
+
+def _as_parsed(raw: bytes) -> bytes:
+    """What a share packs (module level: the pool pickles it): the parse, as marshal."""
+    import marshal
+
+    document = parse_yaml(raw)
+    return marshal.dumps((document.data, [p.line for p in document.problems]))
+
+
+@pytest.mark.parametrize("dies", [False, True], ids=["shared-out", "worker-dies"])
+def test_packed_in_bulk_as_one_by_one(monkeypatch: pytest.MonkeyPatch, dies: bool) -> None:
+    from strataml import yamlbulk
+
+    if dies:
+        monkeypatch.setattr(yamlbulk, "_pack_share", _die_packing)
+    raws = _mixed_documents()
+    assert len(raws) >= yamlbulk.POOL_MIN_DOCUMENTS
+    assert yamlbulk.pack_many(raws, _as_parsed) == [_as_parsed(raw) for raw in raws]
+
+
 def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,14 +304,17 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     metadata.write_text(
         text.replace("format: csv", "format: csv\nformat: tsv\nrows: many"), "utf-8"
     )
+    # A credential in a run's config: the scan for it is done where the document is parsed.
+    config = next(template.glob("runs/*/config.yaml"))
+    config.write_text(config.read_text() + "token: ghp_" + "A1b2C3d4" * 5 + "\n")
     alone = run_doctor(template, use_cache=False)
     monkeypatch.setattr(
         yamlbulk, "POOL_MIN_DOCUMENTS", 1
     )  # the template's few documents, shared out
     calls: list[int] = []
-    shared = yamlbulk.parse_many
+    shared = yamlbulk.pack_many
     monkeypatch.setattr(
-        yamlbulk, "parse_many", lambda raws: calls.append(len(raws)) or shared(raws)
+        yamlbulk, "pack_many", lambda raws, pack: calls.append(len(raws)) or shared(raws, pack)
     )
     pooled = run_doctor(template, use_cache=False)
     # The artifacts' 15 documents in one bulk read (2 metadata, the model metrics; each of the
@@ -296,7 +322,7 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     # model's stages.yaml, the two experiment specs and the pipeline spec.
     assert calls == [15, 1, 1, 1, 1]
     assert pooled.diagnostics == alone.diagnostics
-    assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003"}
+    assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003", "RUN015"}
     assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")
 
 

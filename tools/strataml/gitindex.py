@@ -7,7 +7,7 @@ import enum
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,19 +75,53 @@ def tracked_local_state(root: Path) -> tuple[str, ...]:
     return tuple(sorted(zpaths(listed or b"")))
 
 
-def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, dict[str, str]]:
+def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, Mapping[str, str]]:
     """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
-    `git check-attr --stdin` for all of them."""
+    `git check-attr --stdin` for all of them. Paths with the same attributes share one mapping
+    (read-only), so a caller can work out what follows from it once per distinct mapping."""
     asked = sorted(set(paths))
     if not asked or not in_work_tree(root) or shutil.which("git") is None:
         return {}
     stdin = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in asked)
     out = quiet_git(root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=stdin)
-    found: dict[str, dict[str, str]] = {}
+    return parse_attributes(out or b"")
+
+
+def parse_attributes(out: bytes) -> dict[str, Mapping[str, str]]:
+    """`git check-attr -z` output: path -> {attribute: value}."""
     # Decoded at once (NUL is one byte of its own in UTF-8, so field by field gives the same).
-    fields = iter((out or b"").decode("utf-8", "surrogateescape").split("\0"))
-    for path, name, value in zip(fields, fields, fields, strict=False):  # a trailing "" is left
-        found.setdefault(path, {})[name] = value
+    # Every field ends in a NUL: what follows the last one is none (or one cut short).
+    fields = out.decode("utf-8", "surrogateescape").split("\0")[:-1]
+    found = _per_path(fields)
+    if found is not None:
+        return found
+    loose: dict[str, Mapping[str, str]] = {}
+    triples = iter(fields)
+    for path, name, value in zip(triples, triples, triples, strict=False):
+        loose[path] = {**loose.get(path, {}), name: value}
+    return loose
+
+
+def _per_path(fields: list[str]) -> dict[str, Mapping[str, str]] | None:
+    """The usual answer, read in C: every path once, with every attribute asked in the order
+    asked. None for anything else, which is read triple by triple."""
+    width = len(CHECKOUT_ATTRIBUTES)
+    paths, names, values = fields[0::3], fields[1::3], fields[2::3]
+    count = len(names) // width
+    if len(fields) != 3 * width * count or names != list(CHECKOUT_ATTRIBUTES) * count:
+        return None
+    each = paths[0::width]
+    if any(paths[k::width] != each for k in range(1, width)) or len(set(each)) != count:
+        return None
+    shared: dict[tuple[str, ...], Mapping[str, str]] = {}
+    found: dict[str, Mapping[str, str]] = {}
+    for path, row in zip(
+        each, zip(*(values[k::width] for k in range(width)), strict=True), strict=True
+    ):
+        mapping = shared.get(row)
+        if mapping is None:
+            mapping = shared[row] = dict(zip(CHECKOUT_ATTRIBUTES, row, strict=True))
+        found[path] = mapping
     return found
 
 
@@ -100,7 +134,7 @@ class Checkout(enum.Enum):
     TRANSFORMED = "transformed"  # the blob says nothing about the bytes
 
 
-def checkout_kind(attributes: dict[str, str], core: dict[str, str]) -> Checkout:
+def checkout_kind(attributes: Mapping[str, str], core: dict[str, str]) -> Checkout:
     """How a path's attributes and the core.autocrlf / core.eol settings relate its bytes to its
     blob. LFS is the one filter allowed: its clean side proves the content by SHA-256."""
     value = attributes.get

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import marshal
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem, parse_yaml
 
@@ -13,39 +15,72 @@ from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem, parse_yaml
 # than they save.
 POOL_MIN_DOCUMENTS = 400
 
+T = TypeVar("T")
+
 
 def parse_many(raws: Sequence[bytes]) -> list[YamlDocument]:
     """`parse_yaml` of each, in order. Many documents are shared out: this process reads its share
     while worker processes read theirs, as many small files are hashed (the reading is CPU-bound
     Python, which threads cannot spread). A worker that fails hands its share back to be read here."""
+    return _shared(raws, parse_yaml, _parse_share, _unpack)
+
+
+def pack_many(raws: Sequence[bytes], pack: Callable[[bytes], bytes]) -> list[bytes]:
+    """`pack` of each, in order, shared out as `parse_many` shares: for work done on each parse
+    (doctor's credential scan, the parse cache's row) to be done where the parse is. `pack` must
+    be a module-level function, for a worker to be handed it."""
+    return _shared(raws, pack, functools.partial(_pack_share, pack), _unpack_packed)
+
+
+def _shared(
+    raws: Sequence[bytes],
+    here: Callable[[bytes], T],
+    there: Callable[[list[bytes]], bytes],
+    back: Callable[[bytes, list[bytes]], list[T]],
+) -> list[T]:
+    """`here` of each raw, in order: a share done here, the others by workers running `there`,
+    whose answers `back` reads (raising ValueError or TypeError for one it cannot)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(raws) < POOL_MIN_DOCUMENTS or workers < 2 or sys.platform != "linux":
-        return [parse_yaml(raw) for raw in raws]
+        return [here(raw) for raw in raws]
     # Imported here: a command that parses a few documents (doctor --since, the runner) does not
     # pay for the process pool's modules.
     import multiprocessing
     from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
     shares = [list(raws[k::workers]) for k in range(workers)]
-    results: list[list[YamlDocument] | None] = [None] * workers
+    results: list[list[T] | None] = [None] * workers
     try:  # a pool notices a worker that dies (BrokenProcessPool) where multiprocessing's waits
         pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
     except OSError:
-        return [parse_yaml(raw) for raw in raws]
+        return [here(raw) for raw in raws]
     with pool:
-        pending = [pool.submit(_parse_share, share) for share in shares[1:]]
-        results[0] = [parse_yaml(raw) for raw in shares[0]]
+        pending = [pool.submit(there, share) for share in shares[1:]]
+        results[0] = [here(raw) for raw in shares[0]]
         for k, job in enumerate(pending, start=1):
             try:
-                results[k] = _unpack(job.result(), shares[k])
+                results[k] = back(job.result(), shares[k])
             except (BrokenExecutor, OSError, MemoryError, EOFError, TypeError, ValueError):
                 # a lost worker (or a share that came back unreadable) is read here instead
-                results[k] = [parse_yaml(raw) for raw in shares[k]]
-    out: list[YamlDocument] = [None] * len(raws)  # type: ignore[list-item]
-    for k, documents in enumerate(results):
-        assert documents is not None
-        out[k::workers] = documents
+                results[k] = [here(raw) for raw in shares[k]]
+    out: list[T] = [None] * len(raws)  # type: ignore[list-item]
+    for k, done in enumerate(results):
+        assert done is not None
+        out[k::workers] = done
     return out
+
+
+def _pack_share(pack: Callable[[bytes], bytes], raws: list[bytes]) -> bytes:
+    return marshal.dumps([pack(raw) for raw in raws])
+
+
+def _unpack_packed(blob: bytes, raws: list[bytes]) -> list[bytes]:
+    packed = marshal.loads(blob)
+    if not isinstance(packed, list) or len(packed) != len(raws):
+        raise ValueError("a share came back with another number of answers")
+    if not all(isinstance(value, bytes) for value in packed):
+        raise TypeError("a share came back with something other than bytes")
+    return packed
 
 
 def _parse_share(raws: list[bytes]) -> bytes:

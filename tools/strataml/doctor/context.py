@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from strataml.config import Config
 from strataml.doctor.hashplan import HashPlan, finish_hash, plan_hash
@@ -53,6 +54,10 @@ def within(path: str, target: str) -> bool:
     return target == "." or path == target or path.startswith(target + "/")
 
 
+# The attributes of a file Git was not asked about: one object, so its id is a stable key.
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
 @dataclass
 class Context:
     """One doctor run: what to look at, what to judge it by, and per-run memos so nothing is
@@ -76,6 +81,7 @@ class Context:
     _status: Uncommitted | None = None
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _blob_sizes: dict[str, int] | None = None
+    _kinds: dict[int, Checkout] = field(default_factory=dict)  # id of a shared mapping -> kind
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     _files_read: int = 0
     _job: HashJob | None = None  # start_hashing's workers
@@ -206,13 +212,22 @@ class Context:
         """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
         return index_facts(self.root, ARTIFACT_TREES)
 
-    def attributes(self, path: str) -> dict[str, str]:
+    def attributes(self, path: str) -> Mapping[str, str]:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for
-        every file of every selected artifact, on first use."""
-        return self._all_attributes.get(path, {})
+        every file of every selected artifact, on first use. Files with the same attributes
+        share one mapping, which lives as long as the run."""
+        return self._all_attributes.get(path, _NONE)
+
+    def checkout(self, path: str, index: IndexFacts) -> Checkout:
+        """What checkout may do to a file's bytes; worked out once per distinct attributes."""
+        attributes = self.attributes(path)
+        kind = self._kinds.get(id(attributes))
+        if kind is None:
+            kind = self._kinds[id(attributes)] = checkout_kind(attributes, index.core)
+        return kind
 
     @functools.cached_property
-    def _all_attributes(self) -> dict[str, dict[str, str]]:
+    def _all_attributes(self) -> dict[str, Mapping[str, str]]:
         paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
         return checkout_attributes(self.root, paths)
 
@@ -278,7 +293,7 @@ class Context:
             key = sizes.get(path)
             if blob is None or path in index.dirty or key is None:
                 continue
-            kind = checkout_kind(self.attributes(path), index.core)
+            kind = self.checkout(path, index)
             # Git's clean verdict compares whole seconds of ctime on some builds: a file changed
             # within the racy window is read, whatever Git says.
             settled = key.ctime_ns < cutoff
@@ -304,10 +319,7 @@ class Context:
             for rel in self.scan(artifact).files:
                 path = f"{artifact.path}/{rel}"
                 blob = index.blobs.get(path)
-                if (
-                    blob is not None
-                    and checkout_kind(self.attributes(path), index.core) is Checkout.LF
-                ):
+                if blob is not None and self.checkout(path, index) is Checkout.LF:
                     blobs.append(blob)
         return blobs
 

@@ -57,6 +57,12 @@ def pack(document: YamlDocument, secrets: Secrets) -> bytes:
     return seal(body)
 
 
+def parse_and_pack(raw: bytes) -> bytes:
+    """A document's parse and the credentials in it, packed as the parse cache stores them."""
+    document = yamlio.parse_yaml(raw)
+    return pack(document, find_secrets(document))
+
+
 def unpack(value: bytes) -> tuple[YamlDocument, Secrets] | None:
     """The stored document and its credentials, or None for anything `pack` did not write."""
     body = unseal(value)
@@ -143,13 +149,20 @@ class Documents:
         found = [unpack(stored[k]) if k in stored else None for k in keys]
         misses = [k for k, hit in enumerate(found) if hit is None]
         paths = list(raws)
-        fresh = yamlbulk.parse_many([raws[paths[k]] for k in misses]) if misses else []
+        # Parsed, scanned for credentials and packed together, shared out to workers: what comes
+        # back is the parse cache's row, read as a row from the cache is.
+        todo = [raws[paths[k]] for k in misses]
+        fresh = yamlbulk.pack_many(todo, parse_and_pack) if todo else []
         self._parsed += len(misses)
-        for k, document in zip(misses, fresh, strict=True):
-            secrets = find_secrets(document)
-            found[k] = document, secrets
+        for k, packed in zip(misses, fresh, strict=True):
+            hit = unpack(packed)
+            if hit is None:  # not what parse_and_pack writes: parsed here
+                document = yamlio.parse_yaml(raws[paths[k]])
+                hit = document, find_secrets(document)
+                packed = pack(*hit)
+            found[k] = hit
             if cache is not None:
-                cache.remember_parsed(keys[k], pack(document, secrets))
+                cache.remember_parsed(keys[k], packed)
         out = []
         for path, digest, hit in zip(paths, digests, found, strict=True):
             assert hit is not None

@@ -78,15 +78,31 @@ def _listed(ctx: Context, artifact: Artifact) -> dict[str, str]:
 def _state(ctx: Context, artifact: Artifact, limit: int) -> str:
     # The attributes as Git gives them for each file (one check-attr for the whole run): a
     # .gitattributes anywhere on the way, .git/info/attributes or the user's own file all count.
-    attributes = [(rel, sorted(ctx.attributes(f"{artifact.path}/{rel}").items()))
-                  for rel in ctx.scan(artifact).files]  # fmt: skip
+    # Files with the same attributes share one mapping (Context.attributes): each distinct one
+    # is spelled out once, and each file names its own by number.
+    numbers: dict[int, int] = {}
+    distinct: list[list[tuple[str, str]]] = []
+    attributes = []
+    for rel in ctx.scan(artifact).files:
+        mapping = ctx.attributes(f"{artifact.path}/{rel}")
+        number = numbers.get(id(mapping))
+        if number is None:
+            number = numbers[id(mapping)] = len(distinct)
+            distinct.append(sorted(mapping.items()))
+        attributes.append((rel, number))
     try:  # what the index stages (the check compares it with the files)
         st = (ctx.root / ".git" / "index").stat()
         index = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     except OSError:
         index = "-"
     return ";".join(
-        [ctx.fingerprint(artifact), str(limit), repr(attributes), f".git/index:{index}"]
+        [
+            ctx.fingerprint(artifact),
+            str(limit),
+            repr(distinct),
+            repr(attributes),
+            f".git/index:{index}",
+        ]
     )
 
 
