@@ -11,6 +11,7 @@ from typing import BinaryIO
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | _CLOEXEC
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
+_CHUNK = 1 << 20  # what each read after the first asks for
 
 
 class NotRegularFileError(OSError):
@@ -25,7 +26,7 @@ class LinkOnPathError(OSError):
         self.component = component
 
 
-def read_regular(path: Path, limit: int | None = None) -> bytes:
+def read_regular(path: str | Path, limit: int | None = None) -> bytes:
     """The bytes of a regular file (at most `limit` of them); OSError for anything else."""
     return _read(os.open(path, _FLAGS), path, limit)
 
@@ -70,12 +71,26 @@ def _is_link(dir_fd: int, name: str) -> bool:
         return False
 
 
-def _read(fd: int, path: Path, limit: int | None) -> bytes:
+def _read(fd: int, path: str | Path, limit: int | None) -> bytes:
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise NotRegularFileError(f"{path} is not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read() if limit is None else handle.read(limit)
+        # Read to the end (or `limit`) whatever the size said: the file may grow or shrink while
+        # it is read. The first read asks for one byte more than the size, so a file that kept
+        # its size ends with the second, empty read; no buffered reader is built for it.
+        parts = []
+        left = limit
+        ask = st.st_size + 1
+        while left is None or left > 0:
+            chunk = os.read(fd, ask if left is None else min(ask, left))
+            if not chunk:
+                break
+            parts.append(chunk)
+            if left is not None:
+                left -= len(chunk)
+            ask = _CHUNK
+        return parts[0] if len(parts) == 1 else b"".join(parts)
     finally:
         os.close(fd)
 

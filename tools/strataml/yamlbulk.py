@@ -7,9 +7,12 @@ import marshal
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem, parse_yaml
+
+if TYPE_CHECKING:  # the pool's modules are imported where a pool is started
+    from concurrent.futures import Executor, Future
 
 # Many documents at once (doctor over a large registry): below this, worker processes cost more
 # than they save.
@@ -99,3 +102,47 @@ def _unpack(blob: bytes, raws: list[bytes]) -> list[YamlDocument]:
         source = raw.decode("utf-8") if lines is None else None  # lines found from it if asked
         documents.append(YamlDocument(data, found, lines, source))
     return documents
+
+
+class Ahead:
+    """One worker process kept for the length of a run, to pack the next batch of documents
+    while this process checks the batch before it. Forked on first use; `close` ends it."""
+
+    def __init__(self) -> None:
+        self._pool: Executor | None = None
+        self._broken = sys.platform != "linux" or (os.cpu_count() or 1) < 2
+
+    def submit(self, raws: list[bytes], pack: Callable[[bytes], bytes]) -> Future[bytes] | None:
+        """The worker's `pack` of each raw (a marshal of them, for `take`); None where there is
+        no worker to ask (one core, a pool that could not start): the caller packs them."""
+        if self._broken:
+            return None
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            return self._pool.submit(_pack_share, pack, raws)
+        except (OSError, RuntimeError):  # no process to start, or a pool already broken
+            self._broken = True
+            return None
+
+    def take(
+        self, job: Future[bytes] | None, raws: list[bytes], pack: Callable[[bytes], bytes]
+    ) -> list[bytes]:
+        """What `submit` handed out, or (no job, a worker lost, an answer unreadable) each raw
+        packed here."""
+        from concurrent.futures import BrokenExecutor
+
+        if job is not None:
+            try:
+                return _unpack_packed(job.result(), raws)
+            except (BrokenExecutor, OSError, MemoryError, EOFError, TypeError, ValueError):
+                self._broken = True
+        return [pack(raw) for raw in raws]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -137,8 +137,18 @@ class Context:
     def prefetch(self, paths: list[str]) -> None:
         self._documents.prefetch(paths)
 
+    def ahead(self, paths: list[str]) -> None:
+        self._documents.ahead(paths)
+
     def forget(self, paths: list[str]) -> None:
         self._documents.forget(paths)
+
+    def close(self) -> None:
+        """No worker outlives the run: hashing's, and the documents' read-ahead."""
+        try:
+            self.finish_hashing()
+        finally:
+            self._documents.close()
 
     def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
         return self._documents.iter_documents(paths)
@@ -264,12 +274,14 @@ class Context:
                 if size > MAX_POINTER_BYTES:
                     continue
                 path = f"{artifact.path}/{rel}"
+                if self.attributes(path).get("filter") != "lfs":
+                    continue  # no pointer, whatever its bytes: only a file LFS covers is read
                 try:
-                    data = read_regular(self.root / path, MAX_POINTER_BYTES + 1)
+                    data = read_regular(f"{self.root}/{path}", MAX_POINTER_BYTES + 1)
                 except OSError:
                     continue
                 parsed = parse_pointer(data)
-                if parsed is None or self.attributes(path).get("filter") != "lfs":
+                if parsed is None:
                     continue
                 index = self.index
                 if isinstance(parsed, BadPointer) or (

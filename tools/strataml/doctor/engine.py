@@ -132,7 +132,7 @@ def run_doctor(
             keys_root=None if rules is None else rules.keys_root,
             schemas=PACKAGED if rules is None else rules.schemas, tracked_state=tracked, tally=tally,
         )  # fmt: skip
-        stack.callback(ctx.finish_hashing)  # no hashing worker outlives the run
+        stack.callback(ctx.close)  # no worker outlives the run
         if status is not None:
             ctx.status_from(status)
         found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
@@ -227,6 +227,8 @@ def _check_all(
     per_artifact: list[Diagnostic] = []
     for number, (batch, documents) in enumerate(zip(batches, owned, strict=True)):
         ctx.prefetch(documents)
+        if number + 1 < len(owned):  # the next batch's documents parsed while this one is checked
+            ctx.ahead(owned[number + 1])
         if ctx.cache is not None and ctx.use_cache:  # one query for the batch's notes
             ctx.cache.prefetch_notes(f"{note}:{a.path}" for a in batch for note in ARTIFACT_NOTES)
         if number:

@@ -17,8 +17,9 @@ import functools
 import marshal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from strataml import credentials, jsonio, yamlbulk, yamlio
 from strataml.credentials import Where, iter_secrets
@@ -26,6 +27,9 @@ from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, ProblemKind, YamlDocument, YamlProblem
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _FORMAT = b"strataml-parse-1"
 
@@ -79,6 +83,20 @@ def unpack(value: bytes) -> tuple[YamlDocument, Secrets] | None:
     return YamlDocument(data, found, lines), secrets
 
 
+@dataclass
+class _Begun:
+    """A batch of documents read and looked up in the parse cache, its misses not yet parsed."""
+
+    todo: list[str]  # the paths asked that were not held
+    raws: dict[str, bytes]  # of those, the regular files' bytes
+    digests: list[str]
+    keys: list[str]
+    found: list[tuple[YamlDocument, Secrets] | None]  # from the cache; None for a miss
+    misses: list[int]
+    todo_raws: list[bytes]  # the misses' bytes
+    job: Future[bytes] | None  # the read-ahead worker's packing of them
+
+
 # Documents read and parsed together, and about as many held at once (a run has three or four).
 DOCUMENTS_HELD = 2000
 
@@ -93,6 +111,13 @@ class Documents:
         self._parsed = 0
         self._held: dict[str, YamlDocument | None] = {}
         self._secrets: dict[str, Secrets] = {}  # found in each held document
+        self._ahead = yamlbulk.Ahead()
+        self._next: tuple[list[str], _Begun] | None = None  # `ahead`'s batch, begun
+
+    def close(self) -> None:
+        """End the read-ahead worker, if one was started."""
+        self._next = None
+        self._ahead.close()
 
     @property
     def parsed(self) -> int:
@@ -113,13 +138,22 @@ class Documents:
     def prefetch(self, paths: list[str]) -> None:
         """Read many documents at once before the checks ask for them one by one: one cache
         query for them all, and the misses parsed together (`parse_many`, in worker processes)."""
-        todo = [p for p in dict.fromkeys(paths) if p not in self._held]
-        raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        for path, (document, secrets) in zip(raws, self._parse(raws), strict=True):
+        if self._next is not None and self._next[0] == paths:  # read ahead: the worker's parse
+            _, begun = self._next
+            self._next = None
+        else:
+            begun = self._begin(paths, ahead=False)
+        for path, (document, secrets) in zip(begun.raws, self._end(begun), strict=True):
             self._held[path] = document
             self._secrets[path] = secrets
-        for path in todo:
+        for path in begun.todo:
             self._held.setdefault(path, None)  # no such file: not looked for again
+
+    def ahead(self, paths: list[str]) -> None:
+        """`prefetch` of the next batch, begun now: its files read and looked up in the parse
+        cache here, its misses parsed by a worker while this batch is checked. The next
+        `prefetch` of the same paths takes them."""
+        self._next = paths, self._begin(paths, ahead=True)
 
     def forget(self, paths: list[str]) -> None:
         """Let go of documents no check will ask for again: a registry's documents are not all
@@ -139,9 +173,16 @@ class Documents:
                 yield self._held[path] if path in self._held else read.get(path)
 
     def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, Secrets]]:
-        """Documents from the parse cache where their bytes' digest is stored, else parsed (and
-        stored). None keeps its source text: a line is found by reading the file again, and only
-        if it still holds the bytes that were parsed (TFC-0008 R13)."""
+        return self._end(self._begin_raws([], raws, ahead=False))
+
+    def _begin(self, paths: list[str], *, ahead: bool) -> _Begun:
+        todo = [p for p in dict.fromkeys(paths) if p not in self._held]
+        raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
+        return self._begin_raws(todo, raws, ahead=ahead)
+
+    def _begin_raws(self, todo: list[str], raws: dict[str, bytes], *, ahead: bool) -> _Begun:
+        """Documents from the parse cache where their bytes' digest is stored; the misses handed
+        to the read-ahead worker (`ahead`, and enough of them to be worth it) or left for `_end`."""
         digests = [hash_bytes(raw) for raw in raws.values()]
         keys = [key(digest) for digest in digests]
         cache = self.cache
@@ -149,22 +190,35 @@ class Documents:
         found = [unpack(stored[k]) if k in stored else None for k in keys]
         misses = [k for k, hit in enumerate(found) if hit is None]
         paths = list(raws)
-        # Parsed, scanned for credentials and packed together, shared out to workers: what comes
-        # back is the parse cache's row, read as a row from the cache is.
-        todo = [raws[paths[k]] for k in misses]
-        fresh = yamlbulk.pack_many(todo, parse_and_pack) if todo else []
+        todo_raws = [raws[paths[k]] for k in misses]
+        job = None
+        if ahead and len(misses) >= yamlbulk.POOL_MIN_DOCUMENTS:
+            job = self._ahead.submit(todo_raws, parse_and_pack)
+        return _Begun(todo, raws, digests, keys, found, misses, todo_raws, job)
+
+    def _end(self, begun: _Begun) -> list[tuple[YamlDocument, Secrets]]:
+        """Each document of a begun batch: stored ones as found, the misses parsed, scanned for
+        credentials and packed as the parse cache's row where they are parsed (the read-ahead
+        worker, or shared out now), then read as a row from the cache is, and stored. None keeps
+        its source text: a line is found by reading the file again, and only if it still holds
+        the bytes that were parsed (TFC-0008 R13)."""
+        found, misses, paths, cache = begun.found, begun.misses, list(begun.raws), self.cache
+        if begun.job is not None:
+            fresh = self._ahead.take(begun.job, begun.todo_raws, parse_and_pack)
+        else:
+            fresh = yamlbulk.pack_many(begun.todo_raws, parse_and_pack) if misses else []
         self._parsed += len(misses)
         for k, packed in zip(misses, fresh, strict=True):
             hit = unpack(packed)
             if hit is None:  # not what parse_and_pack writes: parsed here
-                document = yamlio.parse_yaml(raws[paths[k]])
+                document = yamlio.parse_yaml(begun.raws[paths[k]])
                 hit = document, find_secrets(document)
                 packed = pack(*hit)
             found[k] = hit
             if cache is not None:
-                cache.remember_parsed(keys[k], packed)
+                cache.remember_parsed(begun.keys[k], packed)
         out = []
-        for path, digest, hit in zip(paths, digests, found, strict=True):
+        for path, digest, hit in zip(paths, begun.digests, found, strict=True):
             assert hit is not None
             document, secrets = hit
             if document.lines is None:
@@ -181,6 +235,6 @@ class Documents:
 
     def _raw(self, path: str) -> bytes | None:
         try:  # bounded: a huge file is reported, not loaded
-            return read_regular(self.root / path, MAX_BYTES + 1)
+            return read_regular(f"{self.root}/{path}", MAX_BYTES + 1)
         except OSError:
             return None  # missing, or not a regular file

@@ -185,20 +185,19 @@ def _shares(sizes: dict[str, list[int]], workers: int) -> list[list[tuple[str, l
     """Each worker's files, group by group in the groups' order: the largest first to the least
     loaded worker, so that shares end together and the first groups are ready first."""
     order = {key: n for n, key in enumerate(sizes)}
+    keys = list(sizes)
+    # (-cost, group number, index): sorted as plain tuples, the costliest first, ties in order
     items = sorted(
-        (
-            (size + _PER_FILE, key, i)
-            for key, group in sizes.items()
-            for i, size in enumerate(group)
-        ),
-        key=lambda item: (-item[0], order[item[1]], item[2]),
+        (-(size + _PER_FILE), n, i)
+        for n, group in enumerate(sizes.values())
+        for i, size in enumerate(group)
     )
     loads = [0] * workers
     owned: list[dict[str, list[int]]] = [{} for _ in range(workers)]
-    for cost, key, i in items:
+    for cost, n, i in items:
         k = loads.index(min(loads))
-        loads[k] += cost
-        owned[k].setdefault(key, []).append(i)
+        loads[k] -= cost
+        owned[k].setdefault(keys[n], []).append(i)
     return [
         [(key, sorted(share[key])) for key in sorted(share, key=order.__getitem__)]
         for share in owned
