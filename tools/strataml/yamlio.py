@@ -12,6 +12,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from strataml.jsonio import MAX_INT_BITS, MAX_INT_DIGITS
+from strataml.plainjson import NOT_PLAIN, plain_json
 
 # What a parse depends on besides the bytes and this code: the parse cache's key names it.
 PARSER = f"pyyaml-{yaml.__version__}/libyaml-{yaml._yaml.get_version_string()}"
@@ -149,6 +150,8 @@ def parse_yaml(raw: bytes) -> YamlDocument:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return _fatal(ProblemKind.ENCODING, f"invalid UTF-8 byte at offset {exc.start}", line)
+    if (data := plain_json(text, MAX_DEPTH, MAX_NODES)) is not NOT_PLAIN:  # JSON as written
+        return YamlDocument(data, (), None, text)  # lines found from the text when asked
     if "*" not in text and "<<" not in text:  # no aliases, no merge keys: a plain tree
         built = _parse_tree(text)
         if built is not None:
@@ -382,13 +385,8 @@ def _walk(root: Node) -> tuple[dict[Path, int], list[YamlProblem]] | str:
                     continue
                 line = key.start_mark.line + 1
                 if key.value in first_line:
-                    duplicates.append(
-                        YamlProblem(
-                            ProblemKind.DUPLICATE_KEY,
-                            line,
-                            f"duplicate key '{key.value}' (first on line {first_line[key.value]})",
-                        )
-                    )
+                    found = f"duplicate key '{key.value}' (first on line {first_line[key.value]})"
+                    duplicates.append(YamlProblem(ProblemKind.DUPLICATE_KEY, line, found))
                     continue
                 first_line[key.value] = line
                 lines[(*path, key.value)] = line

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from strataml import credentials, jsonio, yamlbulk, yamlio
+from strataml import credentials, jsonio, plainjson, yamlbulk, yamlio
 from strataml.credentials import Where, iter_secrets
 from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.hashing import hash_bytes
@@ -37,7 +37,8 @@ _FORMAT = b"strataml-parse-1"
 @functools.cache
 def parser_identity() -> str:
     sources = b"".join(
-        Path(module.__file__ or "").read_bytes() for module in (yamlio, jsonio, credentials)
+        Path(module.__file__ or "").read_bytes()
+        for module in (yamlio, plainjson, jsonio, credentials)
     )
     named = f"{sys.version}|{marshal.version}|{yamlio.PARSER}".encode()
     return hash_bytes(_FORMAT + b"\0" + named + b"\0" + sources)[:32]
