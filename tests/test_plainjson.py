@@ -98,7 +98,8 @@ def test_json_as_writers_write_it(value: Any, how: dict[str, Any]) -> None:
 
 
 EDITS = ['"', "\\", "\n", "\t", ":", ",", "{", "}", "[", "]", "#", "*", "&", "!", "|", ">", "'",
-         "-", "?", " ", "1e5", "NaN", "Infinity", "00", "\u00e9", "\x85", "\ufeff", "~", "%"]  # fmt: skip
+         "-", "?", " ", "1e5", "NaN", "Infinity", "00", "\u00e9", "\x85", "\ufeff", "~", "%",
+         "\x7f", "\r", '"a": 1, ', ': ', '" :']  # fmt: skip
 
 
 @PROPERTY
@@ -146,6 +147,10 @@ def test_a_run_record_is_read_as_json(how: dict[str, Any]) -> None:
     ("text", "why"),
     [
         ('{"a": 1, "a": 2}', "a duplicate key: the YAML reader reports it"),
+        ('{"a": 1, "a" : 2}', "a duplicate key, written with a space before its ':'"),
+        ('{"a": 1, "b": {"a": 3}, "b" :\n 2}', "a duplicate key, its ':' on the next line"),
+        ('{"a": ":b", "c": 1, "c": 2}', "a value opening with ':' beside a duplicate"),
+        ('{"a": "x\x7fy"}', "DEL: a string's character to JSON, not printable to YAML"),
         ('{"a"\n: 1}', "a key whose ':' is on the next line: YAML refuses it"),
         ('{"' + "k" * 1100 + '": 1}', "a key past YAML's 1,024 characters"),
         ('{"a": NaN}', "NaN: a string to YAML"),
@@ -181,8 +186,27 @@ def test_depth_and_size_just_within_the_bounds_are_read_as_json() -> None:
     deepest = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
     assert assert_agrees(deepest)
     assert plain("[" * MAX_DEPTH + "]" * MAX_DEPTH) is NOT_PLAIN
-    widest = "[" + ",".join(["0"] * MAX_NODES) + "]"
+    widest = "[" + ",".join(["0"] * (MAX_NODES - 1)) + "]"  # the root and its items
     assert assert_agrees(widest)
+    assert plain("[" + ",".join(["0"] * MAX_NODES) + "]") is NOT_PLAIN
+
+
+@pytest.mark.parametrize("items", [MAX_NODES - 1, MAX_NODES])
+def test_every_reader_draws_the_size_bound_alike(items: int) -> None:
+    """A list at the bound: the same verdict from the JSON reader, the tree reader and the node
+    reader (an alias-looking string sends a document to the node reader)."""
+    verdicts = set()
+    for text in (
+        "[" + ", ".join(["0"] * items) + "]",  # JSON
+        "- 0\n" * items,  # a plain tree
+        "- '*'\n" + "- 0\n" * (items - 1),  # the node reader
+    ):
+        document = parse_yaml(text.encode())
+        verdicts.add(tuple((p.kind.value, p.message) for p in document.problems))
+    assert verdicts == {() if items < MAX_NODES else (("too-complex", TOO_MANY),)}
+
+
+TOO_MANY = f"expands to more than {MAX_NODES} nodes (anchors and aliases included)"
 
 
 @pytest.mark.parametrize("seed", range(5))

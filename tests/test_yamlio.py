@@ -293,6 +293,72 @@ def test_packed_in_bulk_as_one_by_one(monkeypatch: pytest.MonkeyPatch, dies: boo
     assert yamlbulk.pack_many(raws, _as_parsed) == [_as_parsed(raw) for raw in raws]
 
 
+def _die_packing_one(raw: bytes) -> bytes:
+    """A read-ahead worker killed on its first document (module level, as a worker's function)."""
+    import os
+
+    os._exit(3)
+
+
+def _pack_slowly(raw: bytes) -> bytes:
+    import time
+
+    time.sleep(60)
+    return raw
+
+
+def test_the_read_ahead_worker_packs_as_here() -> None:
+    from strataml.yamlbulk import Ahead
+
+    raws = _mixed_documents()
+    ahead = Ahead()
+    job = ahead.submit(raws, _as_parsed)
+    assert job is not None  # a fork: Linux, two cores, no other thread
+    assert ahead.take(job, raws, _as_parsed) == [_as_parsed(raw) for raw in raws]
+    ahead.close()
+
+
+def test_a_read_ahead_worker_that_dies_leaves_its_documents_to_be_packed_here() -> None:
+    from strataml.yamlbulk import Ahead
+
+    raws = _mixed_documents()
+    ahead = Ahead()
+    job = ahead.submit(raws, _die_packing_one)
+    assert job is not None
+    assert ahead.take(job, raws, _as_parsed) == [_as_parsed(raw) for raw in raws]
+
+
+def test_no_read_ahead_worker_is_forked_while_a_thread_runs() -> None:
+    import threading
+
+    from strataml.yamlbulk import Ahead
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        ahead = Ahead()
+        assert ahead.submit([b"a: 1\n"], _as_parsed) is None
+        assert ahead.take(None, [b"a: 1\n"], _as_parsed) == [_as_parsed(b"a: 1\n")]
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_no_read_ahead_worker_outlives_the_run() -> None:
+    import os
+
+    from strataml.yamlbulk import Ahead
+
+    ahead = Ahead()
+    job = ahead.submit([b"a: 1\n"], _pack_slowly)
+    assert job is not None
+    os.kill(job, 0)  # alive
+    ahead.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(job, 0)  # killed and reaped
+
+
 def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
     template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,10 +383,24 @@ def test_doctor_reads_a_registry_in_bulk_with_the_same_findings(
         yamlbulk, "pack_many", lambda raws, pack: calls.append(len(raws)) or shared(raws, pack)
     )
     pooled = run_doctor(template, use_cache=False)
+    # One artifact a batch: each next batch's documents read ahead, by a forked worker.
+    from strataml.doctor import engine
+
+    monkeypatch.setattr(engine, "DOCUMENTS_HELD", 4)
+    forked: list[int | None] = []
+    submit = yamlbulk.Ahead.submit
+    monkeypatch.setattr(
+        yamlbulk.Ahead,
+        "submit",
+        lambda self, raws, pack: forked.append(submit(self, raws, pack)) or forked[-1],
+    )
+    ahead = run_doctor(template, use_cache=False)
+    assert len(forked) >= 5 and None not in forked
+    assert ahead.diagnostics == alone.diagnostics
     # The artifacts' 15 documents in one bulk read (2 metadata, the model metrics; each of the
     # 4 runs' config, system, metrics), then what repository checks ask for one at a time: the
     # model's stages.yaml, the two experiment specs and the pipeline spec.
-    assert calls == [15, 1, 1, 1, 1]
+    assert calls[:5] == [15, 1, 1, 1, 1]
     assert pooled.diagnostics == alone.diagnostics
     assert {d.code for d in alone.diagnostics} >= {"SCH002", "SCH003", "RUN015"}
     assert any(d.line is not None for d in alone.diagnostics if d.code == "SCH003")

@@ -12,9 +12,9 @@ import json
 import re
 from typing import Any
 
-# Printable ASCII and line feeds, no escape sequence (a string then means the same to YAML), and
-# no key whose ':' is on a later line (YAML refuses that).
-_NOT_PLAIN = re.compile(r'[^\n\x20-\x7e]|\\|"[ \n]*\n[ \n]*:')
+# A key's closing quote, then white space, then ':'. YAML refuses a key whose ':' is on a later
+# line; and where every key's ':' follows its quote, the keys written are counted in C.
+_SPACED_KEY = re.compile(r'"[ \n]+:')
 _SHORT_INT_DIGITS = 18  # longer integers are left to the YAML reader's bounds
 _LONGEST_KEY = 1000  # YAML caps a key at 1,024 characters
 
@@ -36,32 +36,38 @@ def _short_int(text: str) -> int:
     return int(text)
 
 
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping = dict(pairs)
-    # A duplicate is the YAML node reader's to report, with both lines.
-    if len(mapping) != len(pairs) or any(len(key) > _LONGEST_KEY for key in mapping):
-        raise NotPlainError
-    return mapping
+def _plain_text(text: str) -> bool:
+    """ASCII with no escape sequence (a string then means the same to YAML), and none of the
+    characters JSON lets through that YAML reads otherwise: a tab or carriage return (white
+    space to JSON), DEL (a string's character to JSON, not printable to YAML). JSON refuses
+    every other control character in a string, and outside one allows only white space."""
+    return (
+        text[:1] in ("{", "[")
+        and text.isascii()
+        and not any(c in text for c in ("\\", "\t", "\r", "\x7f"))
+        and _SPACED_KEY.search(text) is None
+    )
 
 
 def plain_json(text: str, max_depth: int, max_nodes: int) -> Any:
-    """The data of a JSON object or array on which YAML and JSON agree, else NOT_PLAIN: printable ASCII
-    without escapes, no NaN or Infinity, no duplicate or overlong key, short integers, and within
-    the YAML readers' bounds (no collection opened at depth `max_depth` - 1 or deeper, at most
-    `max_nodes` nodes, counted as they count them)."""
-    if text[:1] not in ("{", "[") or _NOT_PLAIN.search(text):
+    """The data of a JSON object or array on which YAML and JSON agree, else NOT_PLAIN: plain
+    text (`_plain_text`), no NaN or Infinity, no duplicate or overlong key, short integers, and
+    within the YAML readers' bounds (no collection opened at depth `max_depth` - 1 or deeper, at
+    most `max_nodes` nodes, counted as they count them)."""
+    if not _plain_text(text):
         return NOT_PLAIN
     try:
-        data = json.loads(
-            text, object_pairs_hook=_unique, parse_int=_short_int, parse_constant=_refuse
-        )
+        data = json.loads(text, parse_int=_short_int, parse_constant=_refuse)
     except (NotPlainError, ValueError, RecursionError):
         return NOT_PLAIN
-    nodes, pending = 0, [(data, 0)]
+    nodes, keys, pending = 1, 0, [(data, 0)]  # the root counts
     while pending:
         value, depth = pending.pop()
         if isinstance(value, dict):
+            if value and max(map(len, value)) > _LONGEST_KEY:
+                return NOT_PLAIN
             items = list(value.values())
+            keys += len(items)
             nodes += 2 * len(items)
         elif isinstance(value, list):
             items = value
@@ -71,4 +77,9 @@ def plain_json(text: str, max_depth: int, max_nodes: int) -> Any:
         if depth >= max_depth - 1 or nodes > max_nodes:
             return NOT_PLAIN
         pending += [(item, depth + 1) for item in items if isinstance(item, (dict, list))]
+    # JSON keeps the last of two equal keys; YAML reports both. Every key written ends in '":'
+    # here, and a string holds no quote: fewer kept than written is a duplicate (or a value that
+    # opens with ':', counted too), left to the YAML readers.
+    if keys != text.count('":'):
+        return NOT_PLAIN
     return data

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import marshal
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from strataml.yamlio import ProblemKind, YamlDocument, YamlProblem, parse_yaml
-
-if TYPE_CHECKING:  # the pool's modules are imported where a pool is started
-    from concurrent.futures import Executor, Future
 
 # Many documents at once (doctor over a large registry): below this, worker processes cost more
 # than they save.
@@ -105,44 +105,66 @@ def _unpack(blob: bytes, raws: list[bytes]) -> list[YamlDocument]:
 
 
 class Ahead:
-    """One worker process kept for the length of a run, to pack the next batch of documents
-    while this process checks the batch before it. Forked on first use; `close` ends it."""
+    """A batch of documents packed by a forked worker while this process checks the batch before
+    it. A plain fork that writes its answer to a memory file and ends, as hashing's workers are
+    (integrity/hashjob.py): no thread is started for it, and none may run when it is forked (a
+    lock that thread held would stay held in the fork), so it is not forked then (TFC-0006 R20).
+    A worker that dies, or whose answer is not whole, leaves its documents to be packed here."""
 
     def __init__(self) -> None:
-        self._pool: Executor | None = None
-        self._broken = sys.platform != "linux" or (os.cpu_count() or 1) < 2
+        self._jobs: dict[int, tuple[int, int]] = {}  # job id -> (pid, memory file descriptor)
 
-    def submit(self, raws: list[bytes], pack: Callable[[bytes], bytes]) -> Future[bytes] | None:
-        """The worker's `pack` of each raw (a marshal of them, for `take`); None where there is
-        no worker to ask (one core, a pool that could not start): the caller packs them."""
-        if self._broken:
+    def submit(self, raws: list[bytes], pack: Callable[[bytes], bytes]) -> int | None:
+        """A job packing each raw, or None where no worker may be forked (not Linux, one core,
+        another thread running): the caller's `take` packs them here."""
+        if sys.platform != "linux" or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
             return None
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         try:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            return self._pool.submit(_pack_share, pack, raws)
-        except (OSError, RuntimeError):  # no process to start, or a pool already broken
-            self._broken = True
+            fd = os.memfd_create("strata-documents", os.MFD_CLOEXEC)
+        except OSError:
             return None
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(fd)
+            return None
+        if pid == 0:  # the worker: pack its documents, write them, end without any cleanup
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
+                with os.fdopen(fd, "wb", closefd=False) as out:
+                    out.write(marshal.dumps([pack(raw) for raw in raws]))
+                code = 0
+            finally:
+                os._exit(code)
+        self._jobs[pid] = (pid, fd)
+        return pid
 
     def take(
-        self, job: Future[bytes] | None, raws: list[bytes], pack: Callable[[bytes], bytes]
+        self, job: int | None, raws: list[bytes], pack: Callable[[bytes], bytes]
     ) -> list[bytes]:
-        """What `submit` handed out, or (no job, a worker lost, an answer unreadable) each raw
-        packed here."""
-        from concurrent.futures import BrokenExecutor
-
-        if job is not None:
+        """What the job packed, once its worker ended well; else each raw packed here."""
+        if job is not None and job in self._jobs:
+            pid, fd = self._jobs.pop(job)
             try:
-                return _unpack_packed(job.result(), raws)
-            except (BrokenExecutor, OSError, MemoryError, EOFError, TypeError, ValueError):
-                self._broken = True
+                _, status = os.waitpid(pid, 0)
+                if os.waitstatus_to_exitcode(status) == 0:
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    with os.fdopen(fd, "rb", closefd=False) as answer:
+                        return _unpack_packed(answer.read(), raws)
+            except (OSError, EOFError, MemoryError, TypeError, ValueError):
+                pass  # packed here, below
+            finally:
+                os.close(fd)
         return [pack(raw) for raw in raws]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """End every worker not taken from (a run that stops early)."""
+        for pid, fd in self._jobs.values():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            os.close(fd)
+        self._jobs.clear()

@@ -229,7 +229,7 @@ class _EventReader:
 
     def __init__(self, loader: _Loader, get: Callable[[], Any], *, anchors: bool) -> None:
         self.loader, self.get, self.anchors = loader, get, anchors  # no '&': no anchor to ask for
-        self.nodes = 0
+        self.nodes = 1  # the root counts, as the node reader counts it
 
     def scalar(self, event: Any) -> Any:
         if self.anchors and event.anchor is not None:

@@ -19,7 +19,6 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from strataml import credentials, jsonio, plainjson, yamlbulk, yamlio
 from strataml.credentials import Where, iter_secrets
@@ -27,9 +26,6 @@ from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.hashing import hash_bytes
 from strataml.safeopen import read_regular
 from strataml.yamlio import MAX_BYTES, ProblemKind, YamlDocument, YamlProblem
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 _FORMAT = b"strataml-parse-1"
 
@@ -95,7 +91,7 @@ class _Begun:
     found: list[tuple[YamlDocument, Secrets] | None]  # from the cache; None for a miss
     misses: list[int]
     todo_raws: list[bytes]  # the misses' bytes
-    job: Future[bytes] | None  # the read-ahead worker's packing of them
+    job: int | None  # the read-ahead worker packing them
 
 
 # Documents read and parsed together, and about as many held at once (a run has three or four).
