@@ -35,16 +35,20 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
-def triple_by_triple(repo: Path, names: list[str]) -> dict[str, dict[str, str]]:
-    """Git's answer read the plain way: each path, attribute, value triple in turn."""
-    out = subprocess.run(
+def check_attr(repo: Path, names: list[str]) -> bytes:
+    """Git's own answer, asked directly."""
+    return subprocess.run(
         ["git", "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES],
         cwd=repo,
         input=b"".join(n.encode() + b"\0" for n in names),
         capture_output=True,
         check=True,
     ).stdout
-    fields = out.decode("utf-8", "surrogateescape").split("\0")[:-1]
+
+
+def triple_by_triple(repo: Path, names: list[str]) -> dict[str, dict[str, str]]:
+    """Git's answer read the plain way: each path, attribute, value triple in turn."""
+    fields = check_attr(repo, names).decode("utf-8", "surrogateescape").split("\0")[:-1]
     found: dict[str, dict[str, str]] = {}
     for at in range(0, len(fields), 3):
         path, name, value = fields[at : at + 3]
@@ -81,14 +85,7 @@ def test_files_with_the_same_attributes_share_one_mapping(repo: Path) -> None:
 def test_output_in_another_shape_gives_the_same_answer(repo: Path, seed: int) -> None:
     """Triples shuffled, a path's attributes split or missing, a path twice, a cut triple:
     what is there is read triple by triple, never misassigned."""
-    out = subprocess.run(
-        ["git", "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES],
-        cwd=repo,
-        input=b"".join(n.encode() + b"\0" for n in NAMES),
-        capture_output=True,
-        check=True,
-    ).stdout
-    fields = out.split(b"\0")[:-1]
+    fields = check_attr(repo, NAMES).split(b"\0")[:-1]
     triples = [fields[at : at + 3] for at in range(0, len(fields), 3)]
     rng = random.Random(seed)
     shape = seed % 4
