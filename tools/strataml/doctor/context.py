@@ -4,7 +4,7 @@ import errno
 import functools
 import os
 import pickle
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -14,6 +14,7 @@ from strataml.doctor.hashplan import HashPlan, finish_hash, plan_hash
 from strataml.doctor.parsed import Documents, Secrets
 from strataml.doctor.tally import Tally
 from strataml.doctor.versionhistory import VersionHistory, read_version_history
+from strataml.gitcommits import CommitLookup
 from strataml.gitindex import (
     Checkout,
     IndexFacts,
@@ -24,9 +25,7 @@ from strataml.gitindex import (
 )
 from strataml.gitrepo import (
     ARTIFACT_TREES,
-    CommitPresence,
     Uncommitted,
-    commits_present,
     head_commit,
     uncommitted_later,
 )
@@ -144,14 +143,15 @@ class Context:
         self._documents.forget(paths)
 
     def close(self) -> None:
-        """No worker outlives the run: hashing's, and the documents' read-ahead."""
+        """No worker or git process outlives the run: hashing's, the documents' read-ahead, and
+        the commit lookup."""
         try:
             self.finish_hashing()
         finally:
             self._documents.close()
-
-    def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
-        return self._documents.iter_documents(paths)
+            lookup = self.__dict__.get("commits")  # only if asked for
+            if lookup is not None:
+                lookup.close()
 
     @property
     def documents_parsed(self) -> int:
@@ -377,14 +377,7 @@ class Context:
         return finish_hash(self, plan, digests)
 
     @functools.cached_property
-    def commits(self) -> CommitPresence | None:
-        """Which code commits recorded by the selected runs exist; one Git call per doctor run."""
-        shas = []
-        configs = [f"{a.path}/config.yaml" for a in self.artifacts if a.kind == "run"]
-        for document in self.iter_documents(configs):
-            data = document.data if document is not None and document.ok else None
-            code = data.get("code") if isinstance(data, dict) else None
-            commit = code.get("commit") if isinstance(code, dict) else None
-            if isinstance(commit, str):
-                shas.append(commit)
-        return commits_present(self.root, shas) if shas else None
+    def commits(self) -> CommitLookup | None:
+        """Which code commits exist, asked as each run is checked of one `git cat-file` kept for
+        the run (None outside Git)."""
+        return CommitLookup.open(self.root)

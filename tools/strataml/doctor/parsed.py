@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import marshal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -159,27 +159,12 @@ class Documents:
             self._held.pop(path, None)
             self._secrets.pop(path, None)
 
-    def iter_documents(self, paths: list[str]) -> Iterator[YamlDocument | None]:
-        """`document` of each path, in order, without holding on to those not already held."""
-        for start in range(0, len(paths), DOCUMENTS_HELD):
-            batch = paths[start : start + DOCUMENTS_HELD]
-            todo = [p for p in batch if p not in self._held]
-            raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-            read = {path: found[0] for path, found in zip(raws, self._parse(raws), strict=True)}
-            for path in batch:
-                yield self._held[path] if path in self._held else read.get(path)
-
-    def _parse(self, raws: dict[str, bytes]) -> list[tuple[YamlDocument, Secrets]]:
-        return self._end(self._begin_raws([], raws, ahead=False))
-
     def _begin(self, paths: list[str], *, ahead: bool) -> _Begun:
+        """The documents not held read, and taken from the parse cache where their bytes' digest
+        is stored; the misses handed to the read-ahead worker (`ahead`, and enough of them to be
+        worth it) or left for `_end`."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._held]
         raws = {path: raw for path in todo if (raw := self._raw(path)) is not None}
-        return self._begin_raws(todo, raws, ahead=ahead)
-
-    def _begin_raws(self, todo: list[str], raws: dict[str, bytes], *, ahead: bool) -> _Begun:
-        """Documents from the parse cache where their bytes' digest is stored; the misses handed
-        to the read-ahead worker (`ahead`, and enough of them to be worth it) or left for `_end`."""
         digests = [hash_bytes(raw) for raw in raws.values()]
         keys = [key(digest) for digest in digests]
         cache = self.cache

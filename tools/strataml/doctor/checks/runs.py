@@ -304,12 +304,12 @@ def _check_commit(
     commit = code.get("commit") if isinstance(code, dict) else None
     if not isinstance(commit, str):
         return
-    presence = ctx.commits
-    if presence is None or commit in presence.present:
+    lookup = ctx.commits
+    if lookup is None or lookup.present(commit):
         return
     at = f"{artifact.path}/{CONFIG}"
     line = document.line_of(("code", "commit"))
-    if presence.shallow:
+    if lookup.shallow():
         yield RUN013.at(
             at,
             f"code commit {commit[:12]} is not in this shallow clone; it cannot be checked",
