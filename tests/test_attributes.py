@@ -108,3 +108,22 @@ def test_output_in_another_shape_gives_the_same_answer(repo: Path, seed: int) ->
 def test_nothing_asked_nothing_read(repo: Path) -> None:
     assert checkout_attributes(repo, []) == {}
     assert parse_attributes(b"") == {}
+
+
+def test_asked_in_the_background_the_same_answer(repo: Path) -> None:
+    """Git answers while the caller works; the answer, once waited for, is the one asked
+    directly, and is kept."""
+    from strataml.gitindex import checkout_attributes_later
+
+    wait = checkout_attributes_later(repo, NAMES)
+    first = wait()
+    assert wait() is first
+    assert {path: dict(mapping) for path, mapping in first.items()} == triple_by_triple(repo, NAMES)
+
+
+def test_a_failing_git_gives_no_attributes(repo: Path) -> None:
+    """As the one-off call does: Git failing (here, a repository it cannot read) answers {}."""
+    from strataml.gitindex import checkout_attributes_later
+
+    (repo / ".git" / "HEAD").write_text("not a ref\n")
+    assert checkout_attributes_later(repo, NAMES)() == {}

@@ -4,10 +4,13 @@ of git processes per doctor run (TFC-0006 R20, TFC-0008 R13)."""
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,12 +82,42 @@ def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, Mapping[s
     """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
     `git check-attr --stdin` for all of them. Paths with the same attributes share one mapping
     (read-only), so a caller can work out what follows from it once per distinct mapping."""
+    return checkout_attributes_later(root, paths)()
+
+
+def checkout_attributes_later(
+    root: Path, paths: Iterable[str]
+) -> Callable[[], dict[str, Mapping[str, str]]]:
+    """`checkout_attributes`, its `git check-attr` started now and waited for when the function
+    returned is called: Git answers while the caller works. Its input and output are files, not
+    pipes, so no thread is needed to feed it (doctor forks no worker beside a thread) and it
+    never waits on a reader. A failing Git gives no attributes, as `quiet_git` would."""
     asked = sorted(set(paths))
     if not asked or not in_work_tree(root) or shutil.which("git") is None:
-        return {}
-    stdin = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in asked)
-    out = quiet_git(root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=stdin)
-    return parse_attributes(out or b"")
+        return dict
+    with tempfile.TemporaryFile() as source:
+        source.write(b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in asked))
+        source.seek(0)
+        answer = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed by `wait`)
+        try:
+            process = subprocess.Popen(
+                ["git", "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES], cwd=root,
+                stdin=source, stdout=answer, stderr=subprocess.DEVNULL,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            )  # fmt: skip
+        except OSError:
+            answer.close()
+            return dict
+
+    @functools.cache
+    def wait() -> dict[str, Mapping[str, str]]:
+        with answer:
+            if process.wait() != 0:
+                return {}
+            answer.seek(0)
+            return parse_attributes(answer.read())
+
+    return wait
 
 
 def parse_attributes(out: bytes) -> dict[str, Mapping[str, str]]:

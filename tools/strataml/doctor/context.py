@@ -4,7 +4,7 @@ import errno
 import functools
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -19,7 +19,7 @@ from strataml.gitindex import (
     Checkout,
     IndexFacts,
     blob_sizes,
-    checkout_attributes,
+    checkout_attributes_later,
     checkout_kind,
     index_facts,
 )
@@ -81,6 +81,7 @@ class Context:
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _blob_sizes: dict[str, int] | None = None
     _kinds: dict[int, Checkout] = field(default_factory=dict)  # id of a shared mapping -> kind
+    _attributes: Callable[[], dict[str, Mapping[str, str]]] | None = None  # start_attributes'
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     _files_read: int = 0
     _job: HashJob | None = None  # start_hashing's workers
@@ -149,6 +150,8 @@ class Context:
             self.finish_hashing()
         finally:
             self._documents.close()
+            if self._attributes is not None:
+                self._attributes()  # waited for, so that no git process outlives the run
             lookup = self.__dict__.get("commits")  # only if asked for
             if lookup is not None:
                 lookup.close()
@@ -236,10 +239,17 @@ class Context:
             kind = self._kinds[id(attributes)] = checkout_kind(attributes, index.core)
         return kind
 
+    def start_attributes(self) -> None:
+        """Start the run's one `git check-attr` in the background, unless it ran or runs."""
+        if self._attributes is None:
+            paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
+            self._attributes = checkout_attributes_later(self.root, paths)
+
     @functools.cached_property
     def _all_attributes(self) -> dict[str, Mapping[str, str]]:
-        paths = [f"{a.path}/{rel}" for a in self.artifacts for rel in self.scan(a).files]
-        return checkout_attributes(self.root, paths)
+        self.start_attributes()
+        assert self._attributes is not None
+        return self._attributes()
 
     @functools.cached_property
     def lfs_stored(self) -> dict[str, bytes | int]:

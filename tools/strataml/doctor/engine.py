@@ -214,6 +214,7 @@ def _check_all(
         ctx.status_from(lambda: known.status)
     elif ctx.artifacts:
         ctx.start_status()  # git reads the work tree while the checks scan it
+        ctx.start_attributes()  # and answers for every file's attributes meanwhile
         ctx.prefetch(owned[0])
         if not first:
             ctx.start_hashing({a: paths_to_hash(ctx, a) for a in batches[0]})
