@@ -121,9 +121,11 @@ def test_asked_in_the_background_the_same_answer(repo: Path) -> None:
     assert {path: dict(mapping) for path, mapping in first.items()} == triple_by_triple(repo, NAMES)
 
 
-def test_a_failing_git_gives_no_attributes(repo: Path) -> None:
-    """As the one-off call does: Git failing (here, a repository it cannot read) answers {}."""
+def test_a_failing_git_says_the_attributes_are_unknown(repo: Path) -> None:
+    """Git failing (here, a repository it cannot read): None in the background (doctor then
+    takes no file on its blob, tests/test_cache.py), no attributes from the one-off call."""
     from strataml.gitindex import checkout_attributes_later
 
     (repo / ".git" / "HEAD").write_text("not a ref\n")
-    assert checkout_attributes_later(repo, NAMES)() == {}
+    assert checkout_attributes_later(repo, NAMES)() is None
+    assert checkout_attributes(repo, NAMES) == {}

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import pytest
+
 from conftest import commit_all, doctor_script, git, settle, write_prose
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
@@ -96,6 +98,29 @@ def test_a_fresh_clone_with_the_cache_restored_reads_nothing(
         "CHK005",
         "IMM002",
     ]  # Git sees it dirty
+
+
+def test_attributes_git_cannot_give_take_no_file_on_its_blob(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where `git check-attr` fails, what checkout does to a file's bytes is unknown: no digest
+    is taken on a blob id (fail closed), every file is read, and the findings are the same."""
+    from strataml.doctor import context
+
+    assert run_doctor(settle(template)).files_read == 31
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(template), str(clone))
+    shutil.copytree(template / CACHE_DIR, clone / CACHE_DIR)
+    settle(clone)
+    saved = tmp_path / "saved-cache"
+    shutil.copytree(clone / CACHE_DIR, saved)
+    assert (run_doctor(clone).files_read, run_doctor(clone, use_cache=False).diagnostics) == (0, ())
+    shutil.rmtree(clone / CACHE_DIR)
+    shutil.copytree(saved, clone / CACHE_DIR)  # as restored, again
+    # What checkout_attributes_later answers where Git failed (tests/test_attributes.py).
+    monkeypatch.setattr(context, "checkout_attributes_later", lambda root, paths: lambda: None)
+    report = run_doctor(clone)
+    assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 31, 31)
 
 
 def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:

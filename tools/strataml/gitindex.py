@@ -82,16 +82,16 @@ def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, Mapping[s
     """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
     `git check-attr --stdin` for all of them. Paths with the same attributes share one mapping
     (read-only), so a caller can work out what follows from it once per distinct mapping."""
-    return checkout_attributes_later(root, paths)()
+    return checkout_attributes_later(root, paths)() or {}
 
 
 def checkout_attributes_later(
     root: Path, paths: Iterable[str]
-) -> Callable[[], dict[str, Mapping[str, str]]]:
+) -> Callable[[], dict[str, Mapping[str, str]] | None]:
     """`checkout_attributes`, its `git check-attr` started now and waited for when the function
     returned is called: Git answers while the caller works. Its input and output are files, not
     pipes, so no thread is needed to feed it (doctor forks no worker beside a thread) and it
-    never waits on a reader. A failing Git gives no attributes, as `quiet_git` would."""
+    never waits on a reader. None where Git failed: the attributes are unknown."""
     asked = sorted(set(paths))
     if not asked or not in_work_tree(root) or shutil.which("git") is None:
         return dict
@@ -110,10 +110,10 @@ def checkout_attributes_later(
             return dict
 
     @functools.cache
-    def wait() -> dict[str, Mapping[str, str]]:
+    def wait() -> dict[str, Mapping[str, str]] | None:
         with answer:
             if process.wait() != 0:
-                return {}
+                return None
             answer.seek(0)
             return parse_attributes(answer.read())
 

@@ -81,7 +81,8 @@ class Context:
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _blob_sizes: dict[str, int] | None = None
     _kinds: dict[int, Checkout] = field(default_factory=dict)  # id of a shared mapping -> kind
-    _attributes: Callable[[], dict[str, Mapping[str, str]]] | None = None  # start_attributes'
+    _attributes: Callable[[], dict[str, Mapping[str, str]] | None] | None = None
+    _attributes_unknown: bool = False  # git check-attr failed: no file's bytes are its blob
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     _files_read: int = 0
     _job: HashJob | None = None  # start_hashing's workers
@@ -232,8 +233,11 @@ class Context:
         return self._all_attributes.get(path, _NONE)
 
     def checkout(self, path: str, index: IndexFacts) -> Checkout:
-        """What checkout may do to a file's bytes; worked out once per distinct attributes."""
+        """What checkout may do to a file's bytes; worked out once per distinct attributes.
+        Where Git could not say what the attributes are, anything (fail closed)."""
         attributes = self.attributes(path)
+        if self._attributes_unknown:
+            return Checkout.TRANSFORMED
         kind = self._kinds.get(id(attributes))
         if kind is None:
             kind = self._kinds[id(attributes)] = checkout_kind(attributes, index.core)
@@ -249,7 +253,9 @@ class Context:
     def _all_attributes(self) -> dict[str, Mapping[str, str]]:
         self.start_attributes()
         assert self._attributes is not None
-        return self._attributes()
+        found = self._attributes()
+        self._attributes_unknown = found is None
+        return found or {}
 
     @functools.cached_property
     def lfs_stored(self) -> dict[str, bytes | int]:
