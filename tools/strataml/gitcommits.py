@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 from pathlib import Path
 
-from strataml.gitrepo import commits_present, git_ok, in_work_tree
+from strataml.gitrepo import GitProcess, commits_present, git_ok, in_work_tree, start_git
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -29,7 +28,7 @@ class CommitLookup:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._known: dict[str, bool] = {}
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: GitProcess | None = None
         self._shallow: bool | None = None
 
     @classmethod
@@ -56,11 +55,9 @@ class CommitLookup:
     def _ask(self, sha: str) -> bool:
         try:
             if self._process is None:
-                self._process = subprocess.Popen(
-                    ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                    cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                self._process = start_git(
+                    self.root, "cat-file", "--batch-check=%(objectname) %(objecttype)"
+                )
             assert self._process.stdin is not None and self._process.stdout is not None
             self._process.stdin.write(f"{sha}^{{commit}}\n".encode())
             self._process.stdin.flush()

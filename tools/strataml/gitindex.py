@@ -8,13 +8,12 @@ import functools
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.gitrepo import in_work_tree, quiet_git, zpaths
+from strataml.gitrepo import in_work_tree, quiet_git, start_git, zpaths
 
 CHECKOUT_ATTRIBUTES = ("filter", "text", "eol", "crlf", "working-tree-encoding", "ident")
 _NO_VALUE = frozenset({"unspecified", "unset"})
@@ -100,10 +99,9 @@ def checkout_attributes_later(
         source.seek(0)
         answer = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed by `wait`)
         try:
-            process = subprocess.Popen(
-                ["git", "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES], cwd=root,
-                stdin=source, stdout=answer, stderr=subprocess.DEVNULL,
-                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            process = start_git(
+                root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=source,
+                stdout=answer, env={"GIT_OPTIONAL_LOCKS": "0"},
             )  # fmt: skip
         except OSError:
             answer.close()

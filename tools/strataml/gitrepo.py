@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from strataml.errors import StrataError
 
@@ -61,6 +61,26 @@ def run_git(
     if done.returncode not in ok:
         raise GitError(args, done.returncode, done.stderr.decode(errors="replace"), done.stdout)
     return done.stdout
+
+
+# A git process left running (a long-lived `cat-file`, a `check-attr` answering in the background).
+GitProcess = subprocess.Popen[bytes]
+
+
+def start_git(
+    cwd: Path, *args: str, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> GitProcess:  # fmt: skip
+    """A git process started and left running: its input and output the files given, or pipes
+    to this process where None; what it says on stderr dropped. The caller waits for it."""
+    merged = None
+    if env:
+        merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    return subprocess.Popen(
+        ["git", *args], cwd=cwd, env=merged, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin is None else stdin,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+    )  # fmt: skip
 
 
 def git_ok(cwd: Path, *args: str, env: Mapping[str, str | None] | None = None) -> str | None:
