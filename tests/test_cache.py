@@ -123,6 +123,37 @@ def test_attributes_git_cannot_give_take_no_file_on_its_blob(
     assert (report.diagnostics, report.files_hashed, report.files_read) == ((), 31, 31)
 
 
+def test_a_large_file_where_git_cannot_give_attributes_names_the_cause(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown attributes fail closed on the size limit too, naming why, and no clean note is
+    taken for them (TFC-0008 R12, R13)."""
+    from strataml.doctor import context
+
+    with (template / "pyproject.toml").open("a") as handle:
+        handle.write("\n[tool.strataml.lfs]\nmax-plain-bytes = 2500\n")
+    commit_all(settle(template), "lfs limit")
+    known = {(d.path, d.message) for d in run_doctor(template).diagnostics if d.code == "LFS001"}
+    large = sorted(path for path, _ in known)
+    assert large and all(m.endswith("and no LFS attribute covers it") for _, m in known)
+    monkeypatch.setattr(context, "checkout_attributes_later", lambda root, paths: lambda: None)
+    for cached in (True, False):
+        unknown = [
+            (d.path, d.message, d.hint)
+            for d in run_doctor(template, use_cache=cached).diagnostics
+            if d.code == "LFS001"
+        ]
+        assert unknown == [
+            (
+                path,
+                f"{(template / path).stat().st_size} bytes, over the 2500-byte limit for plain Git "
+                "files, and git check-attr failed: no LFS attribute is known to cover it",
+                f"run git check-attr filter -- {path} to see why Git cannot read the attributes",
+            )
+            for path in large
+        ]
+
+
 def test_since_checks_only_what_changed(template: Path, tmp_path: Path) -> None:
     base = git(template, "rev-parse", "HEAD").strip()
     source = tmp_path / "extra"

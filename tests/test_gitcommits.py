@@ -12,7 +12,7 @@ import pytest
 
 from conftest import git
 from strataml.gitcommits import CommitLookup
-from strataml.gitrepo import commits_present
+from strataml.gitrepo import GitError, commits_present
 
 
 @pytest.fixture
@@ -96,6 +96,26 @@ def test_a_lost_process_is_replaced_by_a_one_off_question(repo: Path) -> None:
     process.wait()
     assert lookup.present(head) is True
     assert lookup.present("f" * 40) is False
+    lookup.close()
+
+
+def test_a_lookup_that_keeps_losing_its_process_stops_asking(repo: Path) -> None:
+    """Two lost `cat-file`s are Git failing: the lookup raises rather than start a process per
+    question, so what a run starts stays bounded (TFC-0006 R20)."""
+    asked = names(repo)
+    lookup = CommitLookup.open(repo)
+    assert lookup is not None
+    for n, label in enumerate(("head", "tree")):
+        lookup.present(asked[label])
+        process = lookup._process
+        assert process is not None and lookup._started == n + 1
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert lookup.present(asked["first" if n == 0 else "blob"]) is (n == 0)  # one-offs
+        assert lookup._process is None
+    assert lookup.present(asked["head"]) is True  # kept: no question to ask
+    with pytest.raises(GitError, match=r"^git cat-file failed: git cat-file stopped answering$"):
+        lookup.present("d" * 40)  # this would need a third cat-file
     lookup.close()
 
 

@@ -12,13 +12,19 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from strataml.gitrepo import GitProcess, commits_present, git_ok, in_work_tree, start_git
+from strataml.gitrepo import (
+    GitError,
+    GitProcess,
+    commits_present,
+    git_ok,
+    in_work_tree,
+    is_object_name,
+    start_git,
+)
 
-_HEX = frozenset("0123456789abcdef")
-
-
-def _object_name(text: str) -> bool:
-    return len(text) in (40, 64) and _HEX.issuperset(text)
+# A lost `cat-file` is started again once; a second loss is Git failing, not a hiccup, and the
+# processes a run starts stay bounded whatever the number of runs (TFC-0006 R20).
+_STARTS = 2
 
 
 class CommitLookup:
@@ -30,6 +36,7 @@ class CommitLookup:
         self._known: dict[str, bool] = {}
         self._process: GitProcess | None = None
         self._shallow: bool | None = None
+        self._started = 0
 
     @classmethod
     def open(cls, root: Path) -> CommitLookup | None:
@@ -39,7 +46,7 @@ class CommitLookup:
         return cls(root)
 
     def present(self, sha: str) -> bool:
-        if not _object_name(sha):
+        if not is_object_name(sha):
             return False
         known = self._known.get(sha)
         if known is None:
@@ -55,6 +62,9 @@ class CommitLookup:
     def _ask(self, sha: str) -> bool:
         try:
             if self._process is None:
+                if self._started == _STARTS:
+                    raise GitError(("cat-file",), -1, "git cat-file stopped answering", b"")
+                self._started += 1
                 self._process = start_git(
                     self.root, "cat-file", "--batch-check=%(objectname) %(objecttype)"
                 )
@@ -66,7 +76,8 @@ class CommitLookup:
             line = []
         if len(line) == 2:  # "<object name> commit", or "<asked> missing" / "ambiguous"
             return line == [sha, "commit"]
-        # The process is gone: asked again on its own, as a one-off (which raises if Git fails).
+        # The process is gone: this question asked again on its own, as a one-off (which raises
+        # if Git fails); the next starts the last `cat-file` this lookup may start.
         self.close()
         presence = commits_present(self.root, [sha])
         return presence is not None and sha in presence.present

@@ -45,6 +45,14 @@ def _subcommand(args: tuple[str, ...]) -> str:
     return args[min(at, len(args) - 1)]
 
 
+def _merged(env: Mapping[str, str | None] | None) -> dict[str, str] | None:
+    """This process's environment with `env` laid over it (a None value removes that variable);
+    None (inherit as is) when there is nothing to add."""
+    if not env:
+        return None
+    return {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+
+
 def run_git(
     cwd: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str | None] | None = None,
     ok: tuple[int, ...] = (0,),
@@ -52,11 +60,8 @@ def run_git(
     """Every git process the library starts outside GitPython (but `uncommitted_later`'s
     background one): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`.
     `env` adds to the environment; a None value removes that variable."""
-    merged = None
-    if env:
-        merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     done = subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False, env=merged,
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False, env=_merged(env),
     )  # fmt: skip
     if done.returncode not in ok:
         raise GitError(args, done.returncode, done.stderr.decode(errors="replace"), done.stdout)
@@ -73,11 +78,8 @@ def start_git(
 ) -> GitProcess:  # fmt: skip
     """A git process started and left running: its input and output the files given, or pipes
     to this process where None; what it says on stderr dropped. The caller waits for it."""
-    merged = None
-    if env:
-        merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     return subprocess.Popen(
-        ["git", *args], cwd=cwd, env=merged, stderr=subprocess.DEVNULL,
+        ["git", *args], cwd=cwd, env=_merged(env), stderr=subprocess.DEVNULL,
         stdin=subprocess.PIPE if stdin is None else stdin,
         stdout=subprocess.PIPE if stdout is None else stdout,
     )  # fmt: skip
@@ -98,6 +100,11 @@ def in_work_tree(root: Path) -> bool:
 
 
 _OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_object_name(text: str) -> bool:
+    """A full object name: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits."""
+    return _OBJECT_NAME.fullmatch(text) is not None
 
 
 def open_repository(root: Path) -> git.Repo | None:
@@ -162,7 +169,7 @@ def commits_present(root: Path, shas: Iterable[str]) -> CommitPresence | None:
     """Which of `shas` (hex object names) are commits in this repository; None outside Git."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return None
-    asked = sorted({sha for sha in shas if _OBJECT_NAME.fullmatch(sha)})
+    asked = sorted({sha for sha in shas if is_object_name(sha)})
     shallow = git_ok(root, "rev-parse", "--is-shallow-repository") == "true"
     found: set[str] = set()
     if asked:

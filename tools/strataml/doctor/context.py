@@ -82,7 +82,6 @@ class Context:
     _blob_sizes: dict[str, int] | None = None
     _kinds: dict[int, Checkout] = field(default_factory=dict)  # id of a shared mapping -> kind
     _attributes: Callable[[], dict[str, Mapping[str, str]] | None] | None = None
-    _attributes_unknown: bool = False  # git check-attr failed: no file's bytes are its blob
     _selection: tuple[Artifact, ...] | None = None  # `artifacts`, once asked
     _files_read: int = 0
     _job: HashJob | None = None  # start_hashing's workers
@@ -230,16 +229,20 @@ class Context:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for
         every file of every selected artifact, on first use. Files with the same attributes
         share one mapping, which lives as long as the run."""
-        return self._all_attributes.get(path, _NONE)
+        return (self._all_attributes or {}).get(path, _NONE)
+
+    @property
+    def attributes_known(self) -> bool:
+        """Did `git check-attr` answer? Where it failed, every file reads as having none."""
+        return self._all_attributes is not None
 
     def checkout(self, path: str, index: IndexFacts) -> Checkout:
         """What checkout may do to a file's bytes; worked out once per distinct attributes.
         Where Git could not say what the attributes are, anything (fail closed)."""
-        attributes = self.attributes(path)
-        if self._attributes_unknown:
+        if not self.attributes_known:  # no file's bytes are its blob
             return Checkout.TRANSFORMED
-        kind = self._kinds.get(id(attributes))
-        if kind is None:
+        attributes = self.attributes(path)
+        if (kind := self._kinds.get(id(attributes))) is None:
             kind = self._kinds[id(attributes)] = checkout_kind(attributes, index.core)
         return kind
 
@@ -250,12 +253,10 @@ class Context:
             self._attributes = checkout_attributes_later(self.root, paths)
 
     @functools.cached_property
-    def _all_attributes(self) -> dict[str, Mapping[str, str]]:
+    def _all_attributes(self) -> dict[str, Mapping[str, str]] | None:
         self.start_attributes()
         assert self._attributes is not None
-        found = self._attributes()
-        self._attributes_unknown = found is None
-        return found or {}
+        return self._attributes()
 
     @functools.cached_property
     def lfs_stored(self) -> dict[str, bytes | int]:
@@ -267,7 +268,7 @@ class Context:
             return {}
         staged = {
             path: blob
-            for path, attributes in self._all_attributes.items()
+            for path, attributes in (self._all_attributes or {}).items()
             if attributes.get("filter") == "lfs" and (blob := index.staged(path)) is not None
         }
         return stored_blobs(self.root, staged)

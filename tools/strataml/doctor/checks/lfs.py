@@ -58,7 +58,7 @@ def check_lfs(ctx: Context, artifact: Artifact) -> Iterator[Diagnostic]:
     limit = ctx.config.max_plain_bytes
     # Same files (stat keys), same attributes, same index and limit as a clean run before: clean.
     state = None
-    if ctx.cache is not None and ctx.use_cache and not pointers:
+    if ctx.cache is not None and ctx.use_cache and not pointers and ctx.attributes_known:
         state = _state(ctx, artifact, limit)
         if ctx.cache.get_note(f"lfs:{artifact.path}") == state:
             return
@@ -120,6 +120,13 @@ def _git_checks(
     for path, rel in sorted(paths.items()):
         exempt = rel in DOCUMENTS or (artifact.kind == "run" and rel in RUN_DOCUMENTS)
         if files[rel] > limit and path not in covered and not exempt:
+            if not ctx.attributes_known:  # fail closed, naming the cause
+                yield LFS001.at(
+                    path,
+                    f"{files[rel]} bytes, over the {limit}-byte limit for plain Git files, and git check-attr failed: no LFS attribute is known to cover it",
+                    hint=f"run git check-attr filter -- {path} to see why Git cannot read the attributes",
+                )
+                continue
             pattern = _suffix_pattern(artifact, rel)
             yield LFS001.at(
                 path,
