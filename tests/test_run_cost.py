@@ -14,11 +14,24 @@ from pathlib import Path
 from runkit import RUN_PY, load_record, run_py, runs, write_experiment
 
 _CODE = ". :(exclude)datasets :(exclude)models :(exclude)runs"
-CODE_STATE = [
-    "rev-parse --is-inside-work-tree",
-    f"status --porcelain=v2 --branch -z -uall -- {_CODE}",
-    f"ls-files -t -co --exclude-standard -z -- {_CODE}",
-]
+FIRST = "rev-parse --is-inside-work-tree"
+
+
+def expected_code_state(root: Path, *, dirty: bool = False) -> list[str]:
+    """The untracked files are looked for only under what is at the top but the artifact
+    trees (a registry's runs are never walked); the diff only when the code is dirty."""
+    top = " ".join(
+        f":(literal){p.name}" for p in sorted(root.iterdir())
+        if p.name not in {"datasets", "models", "runs", ".git"}
+    )  # fmt: skip
+    return [
+        FIRST,
+        f"status --porcelain=v2 --branch -z -uno -- {_CODE}",
+        f"ls-files -t -co --exclude-standard -z -- {top}",
+        *([f"diff --binary HEAD -- {_CODE}"] if dirty else []),
+    ]
+
+
 # Prints when the command starts and ends, on the clock every process shares.
 TIMED = (
     "command: [python, -c, \"import time; print('start', time.monotonic(), flush=True); "
@@ -57,25 +70,21 @@ def test_a_run_reads_its_code_state_with_three_git_processes_and_a_sweep_point_w
     )  # fmt: skip
     env, log = counted_git(tmp_path)
     assert run_py(template, "--experiment", one, env=env).returncode == 0
-    assert code_state(started(log)) == CODE_STATE
+    assert code_state(started(log)) == expected_code_state(template)
     done = run_py(template, "--experiment", sweep, "--jobs", "2", env=env)
     assert done.returncode == 0, done.stderr
     sweep_started = started(log)
-    assert code_state(sweep_started) == CODE_STATE  # and after it, for the points, none
+    assert code_state(sweep_started) == expected_code_state(template)  # none for the points
     assert sum(s.startswith("check-attr ") for s in sweep_started) == 1  # inputs verified once
     (template / "notes.txt").write_text("untracked code\n")  # dirty: one more, for the diff
     assert run_py(template, "--experiment", one, env=env).returncode == 0
-    assert code_state(started(log)) == [
-        *CODE_STATE[:2],
-        f"diff --binary HEAD -- {_CODE}",
-        CODE_STATE[2],
-    ]
+    assert code_state(started(log)) == expected_code_state(template, dirty=True)
 
 
 def code_state(subcommands: list[str]) -> list[str]:
     """What a run starts from its code state on: the input's verification (doctor's, TFC-0006
     R20, which varies with doctor's caches) comes before."""
-    return subcommands[subcommands.index(CODE_STATE[0]) :]
+    return subcommands[subcommands.index(FIRST) :]
 
 
 def test_jobs_caps_the_commands_running_at_once(template: Path) -> None:

@@ -107,3 +107,38 @@ def test_doctor_starts_as_many_processes_for_500_artifacts_as_for_10(
     for name, counted in small.items():
         assert counted["git ls-files"] > 0, counted  # doctor asked Git: the count means something
         assert (name, large[name].total(), large[name]) == (name, counted.total(), counted)
+
+
+def test_doctor_on_one_version_asks_git_about_that_version_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status`, `ls-files -s` and `diff-files` name the version doctor was pointed at, not the
+    artifact trees (a registry's runs are not walked to check one dataset, as the runner does for
+    each input); and what they say about it is what a whole run says."""
+    require_tool("git-lfs")
+    repo = registry(tmp_path / "r", 20)
+    version = "datasets/iris/v1"
+    data = repo / version / "train" / "iris.csv"
+    data.write_bytes(data.read_bytes().replace(b"5.1", b"5.2", 1))  # modified, committed version
+    (repo / version / "train" / "extra.csv").write_text("x\n")  # untracked in it
+    asked: list[list[str]] = []
+    real = subprocess.Popen.__init__
+
+    def recording(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        if isinstance(args, list) and args[:1] == ["git"]:
+            asked.append([str(word) for word in args])
+        real(self, args, *rest, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subprocess.Popen, "__init__", recording)
+        one = run_doctor(repo / version, strict=True)
+    scoped = {a[1]: a[a.index("--") + 1 :] for a in asked if a[1] in ("status", "diff-files")}
+    scoped["ls-files -s"] = next(
+        a[a.index("--") + 1 :] for a in asked if a[1:3] == ["ls-files", "-s"]
+    )
+    named = [f":(literal){version}"]
+    assert scoped == {"status": named, "diff-files": named, "ls-files -s": named}
+    whole = run_doctor(repo, strict=True)
+    mine = [d for d in whole.diagnostics if d.path.startswith(version + "/")]
+    assert {d.code for d in one.diagnostics} == {"IMM002", "CHK004", "CHK005", "DAT004"}
+    assert one.diagnostics == tuple(mine)

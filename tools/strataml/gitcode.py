@@ -11,6 +11,7 @@ from strataml.errors import StrataError
 from strataml.gitrepo import ARTIFACT_TREES, git_ok, in_work_tree, run_git, zpaths
 
 _CODE_PATHSPEC = (".", *(f":(exclude){tree}" for tree in ARTIFACT_TREES))
+_NOT_CODE = frozenset({*ARTIFACT_TREES, ".git"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class CodeSnapshot:
     diff: bytes  # `git diff --binary HEAD` of the code paths; b"" when clean
     untracked: tuple[str, ...]  # untracked, not ignored code files
     files: tuple[str, ...]  # tracked and untracked, not ignored code files that exist
+    local_state_tracked: bool = False  # a commit ships files under .strata/ (TFC-0001 R13)
 
 
 def code_snapshot(root: Path) -> CodeSnapshot | None:
@@ -33,24 +35,32 @@ def code_snapshot(root: Path) -> CodeSnapshot | None:
     if git_ok(root, "rev-parse", "--is-inside-work-tree") != "true":
         return None  # inside a .git directory, or a bare repository
     # Three processes whatever the tree, a fourth when it is dirty (TFC-0002 R30). Paths and
-    # pathspecs relative to root, not to the top level.
+    # pathspecs relative to root, not to the top level. `status` leaves untracked files out:
+    # looking for them under an excluded tree still walks it (10,000 runs' directories).
     status = run_git(
-        root, "status", "--porcelain=v2", "--branch", "-z", "-uall", "--", *_CODE_PATHSPEC
+        root, "status", "--porcelain=v2", "--branch", "-z", "-uno", "--", *_CODE_PATHSPEC
     )
     commit, branch, dirty = _branch_and_dirty(status)
+    # What is on disk at the top but the artifact trees: untracked files are among them, and
+    # only they are walked. A tracked file deleted from the disk is `status`'s to see.
+    present = sorted(f":(literal){p.name}" for p in root.iterdir() if p.name not in _NOT_CODE)
+    listed = (
+        run_git(root, "ls-files", "-t", "-co", "--exclude-standard", "-z", "--", *present)
+        if present
+        else b""
+    )
+    tagged = [(p[:1], p[2:]) for p in zpaths(listed)]
+    untracked = {path for tag, path in tagged if tag == "?"}
+    dirty = dirty or bool(untracked)
     diff = (
         run_git(root, "diff", "--binary", "HEAD", "--", *_CODE_PATHSPEC)
         if commit and dirty
         else b""
     )
-    listed = run_git(
-        root, "ls-files", "-t", "-co", "--exclude-standard", "-z", "--", *_CODE_PATHSPEC
-    )
-    tagged = [(p[:1], p[2:]) for p in zpaths(listed)]
-    untracked = {path for tag, path in tagged if tag == "?"}
     every = {path for _, path in tagged}
     files = tuple(p for p in sorted(every) if (root / p).is_file() or (root / p).is_symlink())
-    return CodeSnapshot(commit, branch, dirty, diff, tuple(sorted(untracked)), files)
+    shipped = any(tag != "?" and path.startswith(".strata/") for tag, path in tagged)
+    return CodeSnapshot(commit, branch, dirty, diff, tuple(sorted(untracked)), files, shipped)
 
 
 def _branch_and_dirty(status: bytes) -> tuple[str | None, str | None, bool]:

@@ -153,6 +153,16 @@ def owners(layout: Layout, paths: Iterable[str]) -> set[str] | None:
     return touched
 
 
+def git_scope(layout: Layout, target: str, trees: tuple[str, ...]) -> tuple[str, ...]:
+    """What doctor asks Git about (`status`, `ls-files`, `diff-files`) for `target`: the whole
+    artifact `trees`, or, for a path inside one, only the artifact that holds it or that path, so
+    one dataset version in a registry of 10,000 runs costs what the version holds (TFC-0006 R20)."""
+    if target == "." or target.split("/")[0] not in trees:
+        return trees
+    inside = [a.path for a in layout.artifacts if target.startswith(a.path + "/")]
+    return (f":(literal){inside[0] if inside else target}",)
+
+
 def relative(root: Path, path: Path) -> str:
     """Repo-relative POSIX path of an absolute `path` under `root` ('.' for the root itself)."""
     return path.relative_to(root).as_posix() or "."

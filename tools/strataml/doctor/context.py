@@ -23,12 +23,7 @@ from strataml.gitindex import (
     checkout_kind,
     index_facts,
 )
-from strataml.gitrepo import (
-    ARTIFACT_TREES,
-    Uncommitted,
-    head_commit,
-    uncommitted_later,
-)
+from strataml.gitrepo import ARTIFACT_TREES, Uncommitted, head_commit, uncommitted_later
 from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES, Checksums, parse_checksums
 from strataml.integrity.hashing import hash_bytes, hash_files
@@ -74,6 +69,7 @@ class Context:
     tracked_state: tuple[str, ...] = ()  # tracked paths under .strata/ (LAY017)
     tally: Tally = field(default_factory=Tally)  # the engine's: files hashed, live state read
     only: set[str] | None = None  # --since: the artifact directories that changed
+    git_scope: tuple[str, ...] = ARTIFACT_TREES  # pathspecs Git is asked about (git_scope)
     _scans: dict[str, TreeScan] = field(default_factory=dict)
     _listings: dict[str, Checksums | OSError] = field(default_factory=dict)
     _pointers: dict[str, dict[str, Pointer | BadPointer]] = field(default_factory=dict)
@@ -198,7 +194,7 @@ class Context:
     def start_status(self) -> None:
         """Start `git status` of the artifact trees in the background, unless one is known."""
         if self._status is None:
-            self._status = uncommitted_later(self.root, ("datasets", "models", "runs"))
+            self._status = uncommitted_later(self.root, self.git_scope)
 
     def status_from(self, later: Uncommitted) -> None:
         """The status is that answer (the work tree's, or as the verdict cache knows it)."""
@@ -223,7 +219,7 @@ class Context:
     @functools.cached_property
     def index(self) -> IndexFacts | None:
         """Git's index of the artifact trees, read once per doctor run (None outside Git)."""
-        return index_facts(self.root, ARTIFACT_TREES)
+        return index_facts(self.root, self.git_scope)
 
     def attributes(self, path: str) -> Mapping[str, str]:
         """The checkout attributes of a file of a selected artifact: one `git check-attr` for

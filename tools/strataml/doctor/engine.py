@@ -21,6 +21,7 @@ from strataml.doctor.tally import Tally
 from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
 from strataml.gitrepo import (
+    ARTIFACT_TREES,
     Uncommitted,
     changed_since,
     deleted_since_head,
@@ -28,7 +29,7 @@ from strataml.gitrepo import (
 )
 from strataml.integrity.cache import HashCache
 from strataml.schemas import PACKAGED
-from strataml.workspace import Artifact, find_root, owners, relative, scan_layout
+from strataml.workspace import Artifact, find_root, git_scope, owners, relative, scan_layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ def run_doctor(
             cache=cache, use_cache=use_cache, declared=declared,
             keys_root=None if rules is None else rules.keys_root,
             schemas=PACKAGED if rules is None else rules.schemas, tracked_state=tracked, tally=tally,
+            git_scope=git_scope(layout, target, ARTIFACT_TREES),
         )  # fmt: skip
         stack.callback(ctx.close)  # no worker outlives the run
         if status is not None:

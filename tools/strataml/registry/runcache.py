@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from strataml import jsonio, safeopen, yamlio
-from strataml.gitindex import tracked_local_state
 from strataml.integrity.cache import HashCache, package_source, seal, unseal
 from strataml.integrity.hashing import hash_bytes
+from strataml.integrity.localrecords import opened
 from strataml.registry import runrecord
 from strataml.registry.runrecord import RUNS, RunRecord, load_run
 
@@ -72,7 +72,7 @@ def light(record: RunRecord) -> RunRecord:
 def load_all(root: Path, run_ids: list[str], *, whole: bool) -> list[RunRecord]:
     """`load_run` of each id, in order (`light` of it unless `whole`), from the cache where the
     files are as they were."""
-    with _opened(root) as cache, _no_cycle_collection():
+    with opened(root) as cache, _no_cycle_collection():
         if cache is None:
             return [r if whole else light(r) for r in (load_run(root, i) for i in run_ids)]
         prefix = _WHOLE if whole else _LIGHT
@@ -101,7 +101,7 @@ def load_derived(
     names the rows. Values are JSON-shaped (what marshal holds: anything else is derived every
     time). Yielded one by one, so that a caller that shares equal parts of them (the catalogue's
     package lists) never holds 10,000 copies."""
-    with _opened(root) as cache, _no_cycle_collection():
+    with opened(root) as cache, _no_cycle_collection():
         if cache is None:
             yield from (derive(load_run(root, run_id)) for run_id in run_ids)
             return
@@ -116,7 +116,7 @@ def load_derived_list(
     """`load_derived` as one list, which is also kept whole, under one key made of every run's
     id and stat key: a listing of 10,000 unchanged runs is one value read, not 10,000. For small
     rows only (`strata runs list`): the list is held in memory at once."""
-    with _opened(root) as cache, _no_cycle_collection():
+    with opened(root) as cache, _no_cycle_collection():
         if cache is None:
             return [derive(load_run(root, run_id)) for run_id in run_ids]
         identity, cutoff = _package_identity(), cache.settled_before
@@ -233,13 +233,3 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _opened(root: Path) -> Iterator[HashCache | None]:
-    """The hash cache, or None where there is none or a commit ships one (TFC-0001 R13)."""
-    cache = HashCache(root, enabled=not tracked_local_state(root))
-    try:
-        yield cache if cache.db is not None else None
-    finally:
-        cache.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,13 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.gitcode import CodeSnapshot, code_snapshot
 from strataml.gitrepo import ARTIFACT_TREES
+from strataml.integrity.cache import HashCache
 from strataml.integrity.checksums import content_hash
 from strataml.integrity.digest import Digest
 from strataml.integrity.hashing import hash_bytes, hash_files
+from strataml.integrity.localrecords import keep, kept
+
+_HEX = frozenset("0123456789abcdef")
 
 # Never code, even outside Git: VCS metadata and local caches (TFC-0001).
 _SKIP_DIRS = frozenset(
@@ -44,13 +50,13 @@ def code_state(root: Path) -> CodeState:
     snapshot = code_snapshot(root)
     if snapshot is None:
         files = _walk_code(root)
-        return CodeState(None, None, False, None, _tree_hash(root, files))
+        return CodeState(None, None, False, None, _tree_hash(root, files, cached=True))
     return CodeState(
         snapshot.commit,
         snapshot.branch,
         snapshot.dirty,
         _diff_hash(root, snapshot) if snapshot.dirty else None,
-        _tree_hash(root, snapshot.files),
+        _tree_hash(root, snapshot.files, cached=not snapshot.local_state_tracked),
     )
 
 
@@ -64,17 +70,57 @@ def tracked_identity(root: Path) -> str | None:
     return f"{snapshot.commit}:{Digest.of(snapshot.diff)}"
 
 
-def _tree_hash(root: Path, files: tuple[str, ...]) -> str:
-    digests: dict[str, str] = {}
-    regular = [f for f in files if not (root / f).is_symlink()]
-    for path, digest in zip(regular, hash_files([root / f for f in regular]), strict=True):
-        if isinstance(digest, OSError):
-            raise StrataError(f"{path}: cannot read code file: {digest.strerror or digest}")
-        digests[path] = digest
-    for path in files:
-        if (root / path).is_symlink():  # a link is its target text, as Git stores it
-            digests[path] = hash_bytes(os.fsencode((root / path).readlink()))
+# The stat key and digest of every code file the last run hashed: a file whose key is the same
+# is not read again. Only keys older than the racy window are kept (TFC-0008 R13).
+_KEPT = "code-files"
+StatKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def _tree_hash(root: Path, files: tuple[str, ...], *, cached: bool) -> str:
+    """The content hash of the code files; `cached`: unless a commit ships .strata/ (what the
+    code state's `ls-files` already said, so no git process more is started)."""
+    with contextlib.closing(HashCache(root, enabled=cached)) as cache:
+        found = kept(cache, _KEPT, "1")
+        known: dict[object, object] = found if isinstance(found, dict) else {}
+        digests, keys, todo = _known_digests(root, files, known)
+        for path, digest in zip(todo, hash_files([root / p for p in todo]), strict=True):
+            if isinstance(digest, OSError):
+                raise StrataError(f"{path}: cannot read code file: {digest.strerror or digest}")
+            digests[path] = digest
+        if cache.db is not None and (todo or len(known) != len(keys)):
+            settled = cache.settled_before
+            keep(cache, _KEPT, "1", {
+                p: (key, digests[p]) for p, key in keys.items() if key[2] < settled
+            })  # fmt: skip
     return content_hash(digests)
+
+
+def _known_digests(
+    root: Path, files: tuple[str, ...], known: dict[object, object]
+) -> tuple[dict[str, str], dict[str, StatKey], list[str]]:
+    """The digests of links (their target text, as Git stores it) and of files whose stat key
+    is as kept; every file's stat key, taken before any byte is read; the files left to read."""
+    digests: dict[str, str] = {}
+    keys: dict[str, StatKey] = {}
+    for path in files:
+        full = f"{root}/{path}"
+        try:
+            st = os.lstat(full)
+        except OSError as exc:
+            raise StrataError(f"{path}: cannot read code file: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(full)  # noqa: PTH115 (a string: no Path built)
+            digests[path] = hash_bytes(os.fsencode(target))
+            continue
+        key = keys[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        entry = known.get(path)
+        if type(entry) is tuple and len(entry) == 2 and entry[0] == key and _digest(entry[1]):
+            digests[path] = entry[1]
+    return digests, keys, [path for path in keys if path not in digests]
+
+
+def _digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
 def _diff_hash(root: Path, snapshot: CodeSnapshot) -> str:
