@@ -14,6 +14,7 @@ from pathlib import Path
 
 from measure import ENV, REPO, doctor, report, run, timed
 from pipelines import bench_pipeline_status
+from runner import BURN, SPEC, bench_overhead
 
 sys.path.insert(0, str(REPO / "tests"))
 from conftest import commit_all, fork_template
@@ -116,3 +117,11 @@ def bench_registry(scratch: Path, runs: int, repeat: int) -> None:
         report(f"strata {name}, {runs} runs", f"{seconds:.3f} s (target < 0.5 s)", seconds < 0.5)
 
     bench_pipeline_status(repo, runs, repeat, TOOLS_ENV)
+
+    # A run started in the registry: its input check and code state must not walk the runs.
+    (repo / "experiments" / "single.yaml").write_text(
+        SPEC.format(name="single", code=BURN, work_ms=0, sweep="")
+    )
+    commit_all(repo, "benchmark experiment")
+    time.sleep(2.1)
+    bench_overhead(repo, max(repeat, 5), f"runner overhead per run, in the registry of {runs}")
