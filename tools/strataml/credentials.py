@@ -24,6 +24,31 @@ Where = tuple[str | int, ...]
 _ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _VALUES))
 
 
+# The same patterns over a document's raw bytes. Bytes mode reads `\s` and `\b` as ASCII only, so
+# it matches wherever the text patterns match a string the document's text holds, and more; a
+# space may be any run of whitespace there, since YAML folds a line break and the indentation
+# after it into one space.
+_ANY_RAW = re.compile(_ANY.pattern.replace(" ", r"\s+").encode())
+
+
+_MARKERS = (b"://", b"-----BEGIN", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_",
+            b"AKIA", b"ASIA", b"hf_", b"xox")  # fmt: skip
+
+
+def may_hold_secrets(raw: bytes) -> bool:
+    """Could a string parsed from this YAML or JSON text hold a credential? False only where the
+    raw text holds no match and no parsed string can hold text the raw does not: no backslash
+    (an escape builds characters; an escaped line break joins two lines) and no doubled single
+    quote (which YAML reads as one). Folded lines are joined with whitespace, which ends every
+    pattern; a document that is not UTF-8 is not parsed at all."""
+    if b"\\" in raw or b"''" in raw:
+        return True
+    # Text every match holds: most records hold none, and looking for them is a scan in C.
+    if not any(marker in raw for marker in _MARKERS):
+        return False
+    return _ANY_RAW.search(raw) is not None
+
+
 def secret_kind(value: str) -> str | None:
     """What credential `value` holds ('a URL with a password', …), or None."""
     if _ANY.search(value) is None:

@@ -59,9 +59,10 @@ def pack(document: YamlDocument, secrets: Secrets) -> bytes:
 
 
 def parse_and_pack(raw: bytes) -> bytes:
-    """A document's parse and the credentials in it, packed as the parse cache stores them."""
+    """A document's parse and the credentials in it, packed as the parse cache stores them; its
+    strings are searched one by one only where its text may hold one (TFC-0003 R9)."""
     document = yamlio.parse_yaml(raw)
-    return pack(document, find_secrets(document))
+    return pack(document, find_secrets(document) if credentials.may_hold_secrets(raw) else [])
 
 
 def unpack(value: bytes) -> tuple[YamlDocument, Secrets] | None:
