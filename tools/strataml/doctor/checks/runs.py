@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from strataml.credentials import dotted, iter_secrets
@@ -28,6 +25,7 @@ from strataml.doctor.rules import (
     RUN015,
     RUN030,
 )
+from strataml.integrity.tree import TreeScan
 from strataml.liveness import parse_moment, runner_liveness
 from strataml.schemas import is_safe_relative_path
 from strataml.workspace import Artifact
@@ -102,23 +100,24 @@ def _check_secrets(ctx: Context, artifact: Artifact, record: _Record) -> Iterato
             )
 
 
-def _entries(directory: Path) -> dict[str, bool | None]:
-    """Top-level names -> True for a directory, False for a regular file, None for anything else."""
+def _entries(scan: TreeScan) -> dict[str, bool | None]:
+    """Top-level names -> True for a directory, False for a regular file, None for anything
+    else: read from the run's scan (Context.scan), not listed again."""
     found: dict[str, bool | None] = {}
-    try:
-        with os.scandir(directory) as it:
-            for entry in it:
-                mode = entry.stat(follow_symlinks=False).st_mode
-                found[entry.name] = (
-                    True if stat.S_ISDIR(mode) else False if stat.S_ISREG(mode) else None
-                )
-    except OSError:
-        pass
+    for rel, *_ in scan.directories:
+        if "/" not in rel:
+            found[rel] = True
+    for rel in scan.files:
+        if "/" not in rel:
+            found[rel] = False
+    for rel in (*scan.symlinks, *scan.special, *scan.unportable, *scan.unreadable):
+        if "/" not in rel and rel != ".":
+            found.setdefault(rel, None)
     return found
 
 
 def _check_entries(ctx: Context, artifact: Artifact, status: str | None) -> Iterator[Diagnostic]:
-    entries = _entries(ctx.root / artifact.path)
+    entries = _entries(ctx.scan(artifact))
     required = dict(_ALWAYS)
     if status not in (None, "running"):
         required |= _FINISHED
