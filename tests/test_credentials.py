@@ -40,8 +40,10 @@ def found(raw: bytes) -> list[object]:
         b'k: "AKIA\\\n  ' + b"Z" * 16 + b'"',  # an escaped line break joins the lines
         # YAML reads a doubled single quote as one: the password shrinks under its bound.
         b"k: 'https://u:" + b"p" * 255 + b"''@h'",
+        # YAML folds NEL, like a line feed, into a space: a key block's words meet again.
+        "k: -----BEGIN OPENSSH\x85  PRIVATE KEY-----\n".encode(),
     ],
-    ids=["json-escape", "yaml-escape", "joined-lines", "doubled-quote"],
+    ids=["json-escape", "yaml-escape", "joined-lines", "doubled-quote", "folded-nel"],
 )
 def test_text_that_builds_a_credential_is_searched(raw: bytes) -> None:
     assert found(raw), raw  # the string holds one
@@ -59,7 +61,27 @@ def test_folded_and_plain_text_needs_no_search() -> None:
 _piece = st.one_of(
     st.sampled_from(TOKENS),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
-    st.sampled_from(["\\", "'", "''", '"', "\n", " ", ":", "@", "/", "-", "AKIA", "Z" * 8]),
+    st.sampled_from(
+        [
+            "\\",
+            "'",
+            "''",
+            '"',
+            "\n",
+            " ",
+            ":",
+            "@",
+            "/",
+            "-",
+            "AKIA",
+            "Z" * 8,
+            "\x85",
+            "\u2028",
+            "\r",
+            "\t",
+            "\n  ",
+        ]
+    ),
 )
 _value = st.lists(_piece, max_size=6).map("".join)
 _documents = st.recursive(

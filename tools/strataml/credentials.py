@@ -26,9 +26,10 @@ _ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _VALUES))
 
 # The same patterns over a document's raw bytes. Bytes mode reads `\s` and `\b` as ASCII only, so
 # it matches wherever the text patterns match a string the document's text holds, and more; a
-# space may be any run of whitespace there, since YAML folds a line break and the indentation
-# after it into one space.
-_ANY_RAW = re.compile(_ANY.pattern.replace(" ", r"\s+").encode())
+# space may be any run of white space or line breaks there, since YAML folds a line break (NEL
+# and the Unicode separators among them) and the indentation after it into one space.
+_FOLDED = "(?:\\s|\x85|\u2028|\u2029)+"
+_ANY_RAW = re.compile(_ANY.pattern.replace(" ", _FOLDED).encode())
 
 
 _MARKERS = (b"://", b"-----BEGIN", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_",
