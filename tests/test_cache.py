@@ -251,3 +251,19 @@ def test_notes_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
     assert cache.get_note("lfs:runs/a") == "clean"
     assert len(queries) == asked + 1
     cache.close()
+
+
+def test_a_cache_another_process_has_locked_is_left_whole(template: Path) -> None:
+    """Locked by another process (a doctor about to write, a run's input check): this run goes
+    without it, and neither deletes it nor starts a new one beside it."""
+    from strataml.integrity.cache import HashCache
+
+    settle(template)
+    assert run_doctor(template).files_read == 31
+    path = template / CACHE_DIR / CACHE_FILE
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        blocked = HashCache(template)
+        assert blocked.db is None and sorted(p.name for p in path.parent.iterdir()) == [CACHE_FILE]
+        other.execute("COMMIT")
+    assert run_doctor(template).files_read == 0  # what the first run remembered is all there

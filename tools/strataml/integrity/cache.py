@@ -4,8 +4,9 @@ Two keys find a digest without reading the file:
 - the file's path with its size, mtime, ctime and inode, as they were when it was hashed;
 - the blob id Git holds for a clean tracked file (for an LFS file: the blob of its pointer, which
   names the content by its SHA-256), so a fresh clone with a restored cache reads nothing.
-A cache that is corrupt, truncated, locked, from another version or simply wrong is dropped and
-rebuilt; a digest is never taken from it unless a key matches exactly.
+A cache that is corrupt, truncated, from another version or simply wrong is dropped and rebuilt;
+one another process has locked goes unused for the run, left whole. A digest is never taken from
+it unless a key matches exactly.
 """
 
 from __future__ import annotations
@@ -130,15 +131,21 @@ class HashCache:
                     raise sqlite3.DatabaseError("foreign cache format")
                 # A whole-file check costs a read of every page on every run; a cut-off file is
                 # caught here by its length, damage inside by the query that meets it (_give_up).
+                # Under a read lock: no other process writes pages while the size is compared.
+                db.execute("BEGIN")
                 pages = db.execute("PRAGMA page_count").fetchone()[0]
                 page_size = db.execute("PRAGMA page_size").fetchone()[0]
-                if self.path.stat().st_size != pages * page_size:
+                whole = self.path.stat().st_size == pages * page_size
+                db.execute("COMMIT")
+                if not whole:
                     raise sqlite3.DatabaseError("cache file is cut off")
                 return db
-            except (sqlite3.Error, OSError):
+            except (sqlite3.Error, OSError) as exc:
                 if db is not None:
                     with contextlib.suppress(sqlite3.Error):
                         db.close()
+                if isinstance(exc, sqlite3.OperationalError):
+                    return None  # locked or busy: another process writes it; nothing is wrong
                 if attempt == 0:  # corrupt, truncated or foreign: start again from nothing
                     with contextlib.suppress(OSError):
                         for leftover in self.path.parent.glob(CACHE_FILE + "*"):
