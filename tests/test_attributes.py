@@ -1,4 +1,4 @@
-"""Checkout attributes read in one `git check-attr` (gitindex.checkout_attributes): the same
+"""Checkout attributes read in one `git check-attr` (gitindex.checkout_attributes_later): the same
 answer as reading Git's output triple by triple, one shared mapping per distinct set of values,
 and the same answer again when the output is not in the usual shape."""
 
@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import random
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from conftest import git
-from strataml.gitindex import CHECKOUT_ATTRIBUTES, checkout_attributes, parse_attributes
+from strataml.gitindex import CHECKOUT_ATTRIBUTES, checkout_attributes_later, parse_attributes
 
 ATTRIBUTES = """\
 *.bin filter=lfs diff=lfs merge=lfs -text
@@ -33,6 +34,13 @@ def repo(tmp_path: Path) -> Path:
     git(tmp_path, "init", "-q", str(repo))
     (repo / ".gitattributes").write_text(ATTRIBUTES)
     return repo
+
+
+def checkout_attributes(repo: Path, names: list[str]) -> dict[str, Mapping[str, str]]:
+    """The attributes asked and waited for at once; Git answering is part of every test here."""
+    found = checkout_attributes_later(repo, names)()
+    assert found is not None
+    return found
 
 
 def check_attr(repo: Path, names: list[str]) -> bytes:
@@ -106,15 +114,13 @@ def test_output_in_another_shape_gives_the_same_answer(repo: Path, seed: int) ->
 
 
 def test_nothing_asked_nothing_read(repo: Path) -> None:
-    assert checkout_attributes(repo, []) == {}
+    assert checkout_attributes_later(repo, [])() == {}
     assert parse_attributes(b"") == {}
 
 
 def test_asked_in_the_background_the_same_answer(repo: Path) -> None:
     """Git answers while the caller works; the answer, once waited for, is the one asked
     directly, and is kept."""
-    from strataml.gitindex import checkout_attributes_later
-
     wait = checkout_attributes_later(repo, NAMES)
     first = wait()
     assert wait() is first
@@ -122,10 +128,7 @@ def test_asked_in_the_background_the_same_answer(repo: Path) -> None:
 
 
 def test_a_failing_git_says_the_attributes_are_unknown(repo: Path) -> None:
-    """Git failing (here, a repository it cannot read): None in the background (doctor then
-    takes no file on its blob, tests/test_cache.py), no attributes from the one-off call."""
-    from strataml.gitindex import checkout_attributes_later
-
+    """Git failing (here, a repository it cannot read): None, unknown (doctor then takes no
+    file on its blob, tests/test_cache.py), never "no attributes"."""
     (repo / ".git" / "HEAD").write_text("not a ref\n")
     assert checkout_attributes_later(repo, NAMES)() is None
-    assert checkout_attributes(repo, NAMES) == {}

@@ -77,20 +77,16 @@ def tracked_local_state(root: Path) -> tuple[str, ...]:
     return tuple(sorted(zpaths(listed or b"")))
 
 
-def checkout_attributes(root: Path, paths: Iterable[str]) -> dict[str, Mapping[str, str]]:
-    """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
-    `git check-attr --stdin` for all of them. Paths with the same attributes share one mapping
-    (read-only), so a caller can work out what follows from it once per distinct mapping."""
-    return checkout_attributes_later(root, paths)() or {}
-
-
 def checkout_attributes_later(
     root: Path, paths: Iterable[str]
 ) -> Callable[[], dict[str, Mapping[str, str]] | None]:
-    """`checkout_attributes`, its `git check-attr` started now and waited for when the function
-    returned is called: Git answers while the caller works. Its input and output are files, not
-    pipes, so no thread is needed to feed it (doctor forks no worker beside a thread) and it
-    never waits on a reader. None where Git failed: the attributes are unknown."""
+    """path -> {attribute: value} for the attributes that may transform bytes on checkout; one
+    `git check-attr --stdin` for all of them, started now and waited for when the function
+    returned is called: Git answers while the caller works. Paths with the same attributes share
+    one mapping (read-only), so a caller can work out what follows from it once per distinct
+    mapping. Git's input and output are files, not pipes, so no thread is needed to feed it
+    (doctor forks no worker beside a thread) and it never waits on a reader. None where Git
+    failed or could not be started: the attributes are unknown."""
     asked = sorted(set(paths))
     if not asked or not in_work_tree(root) or shutil.which("git") is None:
         return dict
@@ -103,9 +99,9 @@ def checkout_attributes_later(
                 root, "check-attr", "-z", "--stdin", *CHECKOUT_ATTRIBUTES, stdin=source,
                 stdout=answer, env={"GIT_OPTIONAL_LOCKS": "0"},
             )  # fmt: skip
-        except OSError:
+        except OSError:  # git could not be started: unknown, as where it failed
             answer.close()
-            return dict
+            return lambda: None
 
     @functools.cache
     def wait() -> dict[str, Mapping[str, str]] | None:

@@ -57,8 +57,8 @@ def run_git(
     cwd: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str | None] | None = None,
     ok: tuple[int, ...] = (0,),
 ) -> bytes:  # fmt: skip
-    """Every git process the library starts outside GitPython (but `uncommitted_later`'s
-    background one): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`.
+    """Every git process the library waits for at once (outside GitPython; `start_git` starts
+    those left running): a fixed argv, stdout as bytes, GitError on any exit code not in `ok`.
     `env` adds to the environment; a None value removes that variable."""
     done = subprocess.run(
         ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False, env=_merged(env),
@@ -73,11 +73,12 @@ GitProcess = subprocess.Popen[bytes]
 
 
 def start_git(
-    cwd: Path, *args: str, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+    cwd: Path, *args: str, stdin: BinaryIO | int | None = None, stdout: BinaryIO | None = None,
     env: Mapping[str, str | None] | None = None,
 ) -> GitProcess:  # fmt: skip
-    """A git process started and left running: its input and output the files given, or pipes
-    to this process where None; what it says on stderr dropped. The caller waits for it."""
+    """A git process started and left running: its input and output the files given (stdin may
+    be `subprocess.DEVNULL`), or pipes to this process where None; what it says on stderr
+    dropped. The caller waits for it."""
     return subprocess.Popen(
         ["git", *args], cwd=cwd, env=_merged(env), stderr=subprocess.DEVNULL,
         stdin=subprocess.PIPE if stdin is None else stdin,
@@ -260,9 +261,9 @@ def uncommitted_later(root: Path, trees: Iterable[str]) -> Uncommitted:
     status` starts now, in the background; the function returned waits for its answer."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return lambda: None
-    process = subprocess.Popen(
-        ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *trees],
-        cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    process = start_git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
+        *trees, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 
     @functools.cache

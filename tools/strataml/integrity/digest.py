@@ -35,6 +35,11 @@ class Digest:
 PLACEHOLDER = Digest("0" * 64)  # written first, replaced by the real one when the stamp is made
 
 
+def is_hex_digest(value: object) -> bool:
+    """Whether a value is a digest's 64 lower-case hex digits, untagged (the caches keep these)."""
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+
 def is_tagged(value: object) -> bool:
     """Whether a recorded value claims to be a digest of ours (its hex checked elsewhere)."""
     return isinstance(value, str) and value.startswith(f"{ALGORITHM}:")

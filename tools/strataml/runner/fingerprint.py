@@ -15,11 +15,9 @@ from strataml.gitcode import CodeSnapshot, code_snapshot
 from strataml.gitrepo import ARTIFACT_TREES
 from strataml.integrity.cache import HashCache
 from strataml.integrity.checksums import content_hash
-from strataml.integrity.digest import Digest
+from strataml.integrity.digest import Digest, is_hex_digest
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.localrecords import keep, kept
-
-_HEX = frozenset("0123456789abcdef")
 
 # Never code, even outside Git: VCS metadata and local caches (TFC-0001).
 _SKIP_DIRS = frozenset(
@@ -114,13 +112,9 @@ def _known_digests(
             continue
         key = keys[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         entry = known.get(path)
-        if type(entry) is tuple and len(entry) == 2 and entry[0] == key and _digest(entry[1]):
+        if type(entry) is tuple and len(entry) == 2 and entry[0] == key and is_hex_digest(entry[1]):
             digests[path] = entry[1]
     return digests, keys, [path for path in keys if path not in digests]
-
-
-def _digest(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
 def _diff_hash(root: Path, snapshot: CodeSnapshot) -> str:
