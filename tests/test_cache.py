@@ -14,6 +14,7 @@ import pytest
 from conftest import commit_all, doctor_script, git, settle, write_prose
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE
+from strataml.integrity.cachefile import LOCK_FILE
 
 
 @contextmanager
@@ -264,6 +265,7 @@ def test_a_cache_another_process_has_locked_is_left_whole(template: Path) -> Non
     with closing(sqlite3.connect(path, isolation_level=None)) as other:
         other.execute("BEGIN EXCLUSIVE")
         blocked = HashCache(template)
-        assert blocked.db is None and sorted(p.name for p in path.parent.iterdir()) == [CACHE_FILE]
+        listed = sorted(p.name for p in path.parent.iterdir())
+        assert blocked.db is None and listed == sorted([CACHE_FILE, LOCK_FILE])
         other.execute("COMMIT")
     assert run_doctor(template).files_read == 0  # what the first run remembered is all there

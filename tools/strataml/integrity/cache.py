@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,22 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.confine import symlink_on_the_way
+from strataml.integrity.cachefile import CacheFile, open_cache
+from strataml.integrity.digest import is_hex_digest
 from strataml.integrity.hashing import hash_bytes
 
 CACHE_DIR = ".strata/cache"
 CACHE_FILE = "hashes-v1.sqlite"
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-    "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS blob (blob TEXT PRIMARY KEY, digest TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS verdict (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS record (name TEXT PRIMARY KEY, key TEXT NOT NULL, "
-    "value BLOB NOT NULL);"
-)
-_FORMAT = "strataml-hash-cache-1"
 PARSED_PENDING = 2000  # parse rows written together
 
 
@@ -104,71 +92,17 @@ class HashCache:
         self._pending_parsed: dict[str, bytes] = {}
         self._pending_verdict: tuple[str, bytes] | None = None
         self._pending_records: list[tuple[str, str, bytes]] = []
-        self._created = False
+        self._file: CacheFile | None = None
         if enabled and symlink_on_the_way(root, self.path) is None:  # TFC-0001 R8
-            self.db = self._open()
+            self._file = open_cache(self.path)
+            self.db = None if self._file is None else self._file.db
 
     @property
     def held_nothing(self) -> bool:
         """There was nothing to find when this run began: no database, or one this run made (a
         first run, or one after a damaged cache was discarded). What the run itself stores may
         be found later in it (a flush on the way)."""
-        return self.db is None or self._created
-
-    def _open(self) -> sqlite3.Connection | None:
-        self._discard_foreign()
-        for attempt in range(2):
-            db: sqlite3.Connection | None = None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._created = not self.path.exists()
-                db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
-                db.executescript(_SCHEMA)
-                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                if row is None:
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
-                elif row[0] != _FORMAT:
-                    raise sqlite3.DatabaseError("foreign cache format")
-                # A whole-file check costs a read of every page on every run; a cut-off file is
-                # caught here by its length, damage inside by the query that meets it (_give_up).
-                # Under a read lock: no other process writes pages while the size is compared.
-                db.execute("BEGIN")
-                pages = db.execute("PRAGMA page_count").fetchone()[0]
-                page_size = db.execute("PRAGMA page_size").fetchone()[0]
-                whole = self.path.stat().st_size == pages * page_size
-                db.execute("COMMIT")
-                if not whole:
-                    raise sqlite3.DatabaseError("cache file is cut off")
-                return db
-            except (sqlite3.Error, OSError) as exc:
-                if db is not None:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.close()
-                if isinstance(exc, sqlite3.OperationalError):
-                    return None  # locked or busy: another process writes it; nothing is wrong
-                if attempt == 0:  # corrupt, truncated or foreign: start again from nothing
-                    with contextlib.suppress(OSError):
-                        for leftover in self.path.parent.glob(CACHE_FILE + "*"):
-                            leftover.unlink()
-        return None
-
-    def _discard_foreign(self) -> None:
-        """Anything beside the database itself (a journal, a WAL, a stray file someone put there)
-        could change what the database reads once opened: start again from nothing."""
-        try:
-            entries = list(self.path.parent.iterdir())
-        except OSError:
-            return  # no cache yet
-        if all(
-            entry == self.path and entry.is_file() and not entry.is_symlink() for entry in entries
-        ):
-            return
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+        return self.db is None or self._file is None or self._file.created
 
     def lookup_stat(self, keys: dict[str, StatKey | None]) -> dict[str, tuple[StatKey, str]]:
         """Cached digests whose stat key still matches the file: path -> (key, digest).
@@ -193,7 +127,7 @@ class HashCache:
                 key = wanted.get(path)
                 if key is None:
                     continue
-                if key == (size, mtime, ctime, inode) and _DIGEST.fullmatch(digest):
+                if key == (size, mtime, ctime, inode) and is_hex_digest(digest):
                     found[path] = (keys[path], digest)  # type: ignore[assignment]
                 elif key[3] == inode:
                     self.changed_in_place.add(path)
@@ -202,16 +136,12 @@ class HashCache:
         return found
 
     def _give_up(self, error: Exception) -> None:
-        """Stop using the cache for this run; a damaged one is deleted, for the next to rebuild."""
-        if self.db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.close()
+        """Stop using the cache for this run; a damaged one is deleted, for the next to rebuild
+        (locked or busy is not damage: another process holds it, nothing is wrong with it)."""
         self.db = None
-        if isinstance(error, sqlite3.OperationalError):
-            return  # locked or busy: another doctor holds it, nothing is wrong with it
-        with contextlib.suppress(OSError):
-            for leftover in self.path.parent.glob(CACHE_FILE + "*"):
-                leftover.unlink()
+        if self._file is not None:
+            self._file.give_up(damaged=not isinstance(error, sqlite3.OperationalError))
+            self._file = None
 
     def lookup_blobs(self, blobs: dict[str, str]) -> dict[str, str]:
         """path -> digest for paths whose clean Git identity (`<blob id>:<size>`) is cached."""
@@ -227,7 +157,7 @@ class HashCache:
                 for blob, digest in self.db.execute(
                     f"SELECT blob, digest FROM blob WHERE blob IN ({marks})", batch
                 ):
-                    if _DIGEST.fullmatch(str(digest)):
+                    if is_hex_digest(digest):
                         for path in by_blob[blob]:
                             found[path] = str(digest)
         except sqlite3.Error as exc:
@@ -386,10 +316,10 @@ class HashCache:
 
     def close(self) -> None:
         self.flush()
-        if self.db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.close()
-            self.db = None
+        self.db = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _batches(items: list[str], size: int = 900) -> Iterator[list[str]]:
