@@ -153,6 +153,7 @@ def split_batch(raw: bytes) -> dict[str, bytes]:
 
 # Code is everything Git sees outside the artifact trees (TFC-0002 R10).
 ARTIFACT_TREES = ("datasets", "models", "runs")
+WHOLE_TREE = ":(top)"  # the pathspec of the whole work tree
 
 
 def zpaths(raw: bytes) -> list[str]:
@@ -261,10 +262,12 @@ def uncommitted_later(root: Path, trees: Iterable[str]) -> Uncommitted:
     status` starts now, in the background; the function returned waits for its answer."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return lambda: None
-    process = start_git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
-        *trees, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    trees = tuple(trees)
+    status = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    if trees == (WHOLE_TREE,):  # no pathspec: Git's untracked cache serves only the whole tree
+        process = start_git(root, *_untracked_cache(root), *status, stdin=subprocess.DEVNULL)
+    else:
+        process = start_git(root, *status, "--", *trees, stdin=subprocess.DEVNULL)
 
     @functools.cache
     def wait() -> list[tuple[str, str]] | None:
@@ -280,6 +283,17 @@ def uncommitted_later(root: Path, trees: Iterable[str]) -> Uncommitted:
     return wait
 
 
+def _untracked_cache(root: Path) -> tuple[str, ...]:
+    """Git's options that keep its untracked cache (in the index) for `--untracked-files=all`,
+    so that a whole-tree status looks again only into directories whose mtime moved; none where
+    the repository's configuration turns the cache off (a file system whose directory mtimes
+    cannot be trusted). Git checks the cache's directories' stat data itself, racy ones included."""
+    setting = git_ok(root, "config", "--get", "core.untrackedCache")  # None: not set
+    if setting is not None and setting.lower() in ("false", "no", "off", "0", ""):
+        return ()
+    return ("-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all")
+
+
 def changed_since(root: Path, ref: str, uncommitted: Uncommitted) -> list[str]:
     """Every repo-relative path with a change since `ref`: committed, staged, unstaged, deleted
     or untracked (doctor widens them to the artifacts they govern, as for --files). The commits
@@ -289,7 +303,7 @@ def changed_since(root: Path, ref: str, uncommitted: Uncommitted) -> list[str]:
         raise StrataError("--since needs a Git work tree")
     if resolve_commit(root, ref) is None:
         raise StrataError(f"--since {ref!r}: no such commit")
-    top = ":(top)"
+    top = WHOLE_TREE
     status = uncommitted()
     if status is not None:
         committed = _git(root, "diff", "--name-only", "-z", "--no-renames", ref, "HEAD", "--", top)
