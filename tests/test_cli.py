@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,6 +209,42 @@ def test_every_help_ends_with_examples_that_parse(strata: RunCli) -> None:
         )
         for line in lines:  # every option an example names exists
             assert strata(*shlex.split(line)[1:], "--help")[0] == 0, line
+
+
+@pytest.mark.parametrize(
+    ("shell", "first_line"),
+    [
+        ("zsh", "#compdef strata"),
+        ("fish", "complete --command strata --no-files --arguments"),
+        ("pwsh", "Import-Module PSReadLine"),
+    ],
+)
+def test_the_completion_script_is_the_named_shells(
+    strata: RunCli, shell: str, first_line: str
+) -> None:
+    """The shell named, whatever shell (or none) runs the command: a Dockerfile's RUN, a CI job
+    or a detached process has no shell above it to guess from, and this suite's runs one."""
+    code, out, err = strata("--show-completion", shell)
+    assert (code, err, out.splitlines()[0].startswith(first_line)) == (0, "", True)
+    code, out, err = strata("--show-completion", "tcsh")
+    assert (code, out) == (2, "")
+    assert err.endswith(
+        "Invalid value for '--show-completion': 'tcsh' is not one of 'bash', 'zsh', 'fish', "
+        "'powershell', 'pwsh'.\n"
+    )
+
+
+def test_the_completion_script_without_a_shell_above(tmp_path: Path) -> None:
+    """Started by a process that left (no shell among its ancestors): the script all the same."""
+    out = tmp_path / "completion.sh"
+    script = f"{shlex.quote(sys.executable)} -m strataml --show-completion bash >{out} 2>&1 &"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    subprocess.run(["/bin/sh", "-c", script], env=env, check=True, timeout=60)
+    for _ in range(600):
+        if out.exists() and out.read_text().rstrip().endswith("strata"):
+            break
+        time.sleep(0.05)
+    assert out.read_text().startswith("_strata_completion() {")
 
 
 def test_shell_completion(strata: RunCli) -> None:

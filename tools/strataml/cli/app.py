@@ -6,9 +6,12 @@ only typer and these modules (mypy still sees every call).
 
 from __future__ import annotations
 
-from typing import Annotated
+import enum
+from typing import Annotated, Any
 
 import typer
+import typer.completion
+from typer._completion_classes import completion_init  # what add_completion=True calls
 
 from strataml.cli import (
     bundle,
@@ -34,11 +37,33 @@ app = typer.Typer(
     name="strata",
     help="Keep ML datasets, runs and models in Git as plain files that validate themselves.",
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # its own options below: the shell named, never guessed
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     epilog=examples("strata doctor --strict", "strata model list"),
 )
+
+
+class Shell(enum.Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+    pwsh = "pwsh"
+
+
+def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> Any:
+    """The completion script for the shell named. Typer's own option guesses the shell from the
+    processes above this one when it has a way to, and then ignores the one named: in a
+    Dockerfile's RUN, a CI job or a detached process it finds none and fails."""
+    return typer.completion.show_callback(ctx, param, value and value.value)
+
+
+def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> Any:
+    return typer.completion.install_callback(ctx, param, value and value.value)
+
+
+completion_init()  # Typer's completion for each shell, as add_completion has it
 
 
 def _print_version(value: bool) -> None:
@@ -57,6 +82,28 @@ def _options(
             "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    show_completion: Annotated[
+        Shell | None,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            expose_value=False,
+            is_eager=True,
+            metavar="SHELL",
+            help="Print the completion script for SHELL, to copy or install.",
+        ),
+    ] = None,
+    install_completion: Annotated[
+        Shell | None,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            expose_value=False,
+            is_eager=True,
+            metavar="SHELL",
+            help="Install completion for SHELL.",
+        ),
+    ] = None,
 ) -> None:
     pass
 
