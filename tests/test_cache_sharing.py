@@ -4,12 +4,16 @@ never deleted from under it, and a journal nobody vouches for is never read."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import time
 from pathlib import Path
 
 from conftest import settle
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE, HashCache
-from strataml.integrity.cachefile import LOCK_FILE
+from strataml.integrity.cachefile import LOCK_FILE, WAIT_S
 
 JOURNAL = f"{CACHE_FILE}-journal"
 
@@ -110,3 +114,24 @@ def test_a_damaged_cache_another_process_holds_is_not_deleted(template: Path) ->
     assert listing(template) == [LOCK_FILE]
     assert run_doctor(template).files_read == 31
     assert path.stat().st_size > 0
+
+
+def test_a_process_opening_the_cache_is_waited_for_a_while(template: Path) -> None:
+    """A process holding the lock exclusively is opening the cache (it lets go within
+    milliseconds): another waits for it, up to the time SQLite waits on its own lock, and then
+    goes without the cache, deleting nothing."""
+    settle(template)
+    run_doctor(template)
+    held = os.open(template / CACHE_DIR / LOCK_FILE, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    started = time.monotonic()
+    assert HashCache(template).db is None
+    assert time.monotonic() - started >= WAIT_S
+    assert listing(template) == sorted([CACHE_FILE, LOCK_FILE])
+    release = threading.Timer(0.3, os.close, (held,))
+    release.start()
+    waited = HashCache(template)
+    release.join()
+    assert waited.db is not None
+    waited.close()
+    assert run_doctor(template).files_read == 0

@@ -16,10 +16,12 @@ import os
 import shutil
 import sqlite3
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 LOCK_FILE = "hashes-v1.lock"
+WAIT_S = 2.0  # as long as a connection waits for SQLite's own lock
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
@@ -70,8 +72,8 @@ def open_cache(path: Path) -> CacheFile | None:
     if lock is None:
         return None
     alone = _try(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    if not alone and not _try(lock, fcntl.LOCK_SH | fcntl.LOCK_NB):
-        os.close(lock)  # another process is opening it at this moment
+    if not alone and not _shared_soon(lock):
+        os.close(lock)  # another process held it exclusively all that while
         return None
     opened = _open_alone(path, lock) if alone else _open_beside_others(path, lock)
     if opened is None:
@@ -92,7 +94,9 @@ def _open_alone(path: Path, lock: int) -> CacheFile | None:
                 return None
             _clear(path)  # corrupt, cut off or foreign: start again
             continue
-        _try(lock, fcntl.LOCK_SH)  # others may now use it beside this process
+        if not _try(lock, fcntl.LOCK_SH):  # others may now use it beside this process
+            db.close()  # the lock was let go of in the change: unused, as if locked
+            return None
         return CacheFile(path, db, created, lock)
     return None
 
@@ -109,7 +113,7 @@ def _open_beside_others(path: Path, lock: int) -> CacheFile | None:
 
 def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     created = not path.exists()
-    db = sqlite3.connect(path, timeout=2, isolation_level=None)
+    db = sqlite3.connect(path, timeout=WAIT_S, isolation_level=None)
     try:
         db.executescript(SCHEMA)
         row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
@@ -187,6 +191,17 @@ def _lock_file(path: Path) -> int | None:
         with contextlib.suppress(OSError):
             path.unlink()
     return None
+
+
+def _shared_soon(lock: int) -> bool:
+    """The lock shared, waiting a while (as SQLite waits on its own lock) for a process that holds
+    it exclusively: one opening the cache, which lets go within milliseconds."""
+    deadline = time.monotonic() + WAIT_S
+    while not _try(lock, fcntl.LOCK_SH | fcntl.LOCK_NB):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def _try(lock: int, operation: int) -> bool:
