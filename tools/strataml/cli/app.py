@@ -7,6 +7,7 @@ only typer and these modules (mypy still sees every call).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -63,6 +64,15 @@ def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: S
     return typer.completion.install_callback(ctx, param, value and value.value)
 
 
+SHOW_HELP = "Print the completion script for SHELL, to copy or install."
+
+
+def _shell_option(name: str, callback: Callable[..., Any], help_text: str) -> Any:
+    return typer.Option(
+        name, callback=callback, expose_value=False, is_eager=True, metavar="SHELL", help=help_text
+    )
+
+
 completion_init()  # Typer's completion for each shell, as add_completion has it
 
 
@@ -84,25 +94,11 @@ def _options(
     ] = False,
     show_completion: Annotated[
         Shell | None,
-        typer.Option(
-            "--show-completion",
-            callback=_show_completion,
-            expose_value=False,
-            is_eager=True,
-            metavar="SHELL",
-            help="Print the completion script for SHELL, to copy or install.",
-        ),
+        _shell_option("--show-completion", _show_completion, SHOW_HELP),
     ] = None,
     install_completion: Annotated[
         Shell | None,
-        typer.Option(
-            "--install-completion",
-            callback=_install_completion,
-            expose_value=False,
-            is_eager=True,
-            metavar="SHELL",
-            help="Install completion for SHELL.",
-        ),
+        _shell_option("--install-completion", _install_completion, "Install completion for SHELL."),
     ] = None,
 ) -> None:
     pass
