@@ -4,6 +4,7 @@ import hashlib
 import importlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
+
+# Ctrl-C as a terminal delivers it: a suite started in the background of a non-interactive shell
+# (`.ci/run` starts the other Pythons' suites so) inherits SIGINT ignored, and every process it
+# starts would too, so a test's Ctrl-C would never arrive. Python's own handler, as at start-up.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The exhaustive suites (the hostile corpus's 3,040 cases, the crash suite's 200 kill points per
 # writer) run whole in .ci/run's own suite; .ci/versions' side-by-side suites on the other Pythons
