@@ -153,7 +153,6 @@ def split_batch(raw: bytes) -> dict[str, bytes]:
 
 # Code is everything Git sees outside the artifact trees (TFC-0002 R10).
 ARTIFACT_TREES = ("datasets", "models", "runs")
-WHOLE_TREE = ":(top)"  # the pathspec of the whole work tree
 
 
 def zpaths(raw: bytes) -> list[str]:
@@ -257,14 +256,15 @@ def not_committed(root: Path, paths: Iterable[str]) -> list[str]:
 Uncommitted = Callable[[], list[tuple[str, str]] | None]
 
 
-def uncommitted_later(root: Path, trees: Iterable[str]) -> Uncommitted:
-    """(status, path) of uncommitted changes under `trees`, untracked files included: `git
-    status` starts now, in the background; the function returned waits for its answer."""
+def uncommitted_later(root: Path, trees: Iterable[str] | None = None) -> Uncommitted:
+    """(status, path) of uncommitted changes under `trees`, or in the whole work tree where None,
+    untracked files included: `git status` starts now, in the background; the function returned
+    waits for its answer. The whole tree is asked with no pathspec, the only status Git's
+    untracked cache serves (TFC-0006 R20)."""
     if not in_work_tree(root) or shutil.which("git") is None:
         return lambda: None
-    trees = tuple(trees)
     status = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
-    if trees == (WHOLE_TREE,):  # no pathspec: Git's untracked cache serves only the whole tree
+    if trees is None:
         process = start_git(root, *_untracked_cache(root), *status, stdin=subprocess.DEVNULL)
     else:
         process = start_git(root, *status, "--", *trees, stdin=subprocess.DEVNULL)
@@ -303,7 +303,7 @@ def changed_since(root: Path, ref: str, uncommitted: Uncommitted) -> list[str]:
         raise StrataError("--since needs a Git work tree")
     if resolve_commit(root, ref) is None:
         raise StrataError(f"--since {ref!r}: no such commit")
-    top = WHOLE_TREE
+    top = ":(top)"
     status = uncommitted()
     if status is not None:
         committed = _git(root, "diff", "--name-only", "-z", "--no-renames", ref, "HEAD", "--", top)

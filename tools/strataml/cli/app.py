@@ -6,13 +6,13 @@ only typer and these modules (mypy still sees every call).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-import typer.completion
 from typer._completion_classes import completion_init  # what add_completion=True calls
+from typer._completion_shared import Shells
+from typer.completion import install_callback, show_callback
 
 from strataml.cli import (
     bundle,
@@ -45,25 +45,9 @@ app = typer.Typer(
 )
 
 
-class Shell(enum.Enum):
-    bash = "bash"
-    zsh = "zsh"
-    fish = "fish"
-    powershell = "powershell"
-    pwsh = "pwsh"
-
-
-def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> Any:
-    """The completion script for the shell named. Typer's own option guesses the shell from the
-    processes above this one when it has a way to, and then ignores the one named: in a
-    Dockerfile's RUN, a CI job or a detached process it finds none and fails."""
-    return typer.completion.show_callback(ctx, param, value and value.value)
-
-
-def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> Any:
-    return typer.completion.install_callback(ctx, param, value and value.value)
-
-
+# Typer's own completion options guess the shell from the processes above this one when they
+# have a way to, and then ignore the one named: in a Dockerfile's RUN, a CI job or a detached
+# process they find none and fail. These take the shell named (Typer's callbacks, given a name).
 SHOW_HELP = "Print the completion script for SHELL, to copy or install."
 
 
@@ -93,12 +77,12 @@ def _options(
         ),
     ] = False,
     show_completion: Annotated[
-        Shell | None,
-        _shell_option("--show-completion", _show_completion, SHOW_HELP),
+        Shells | None,
+        _shell_option("--show-completion", show_callback, SHOW_HELP),
     ] = None,
     install_completion: Annotated[
-        Shell | None,
-        _shell_option("--install-completion", _install_completion, "Install completion for SHELL."),
+        Shells | None,
+        _shell_option("--install-completion", install_callback, "Install completion for SHELL."),
     ] = None,
 ) -> None:
     pass

@@ -99,14 +99,14 @@ def doctor(
 
 def _status_started(start: Path, stack: contextlib.ExitStack) -> Uncommitted | None:
     from strataml.errors import StrataError
-    from strataml.gitrepo import WHOLE_TREE, uncommitted_later
+    from strataml.gitrepo import uncommitted_later
     from strataml.workspace import find_root
 
     try:
         root = find_root(start)
     except StrataError:
         return None  # doctor says so itself
-    status = uncommitted_later(root, (WHOLE_TREE,))
+    status = uncommitted_later(root)
     stack.callback(status)
     return status
 

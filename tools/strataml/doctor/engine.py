@@ -22,7 +22,6 @@ from strataml.errors import UsageError
 from strataml.gitindex import tracked_local_state
 from strataml.gitrepo import (
     ARTIFACT_TREES,
-    WHOLE_TREE,
     Uncommitted,
     changed_since,
     deleted_since_head,
@@ -118,7 +117,7 @@ def run_doctor(
         if since is None:
             status = None
         elif status is None:
-            status = uncommitted_later(root, (WHOLE_TREE,))
+            status = uncommitted_later(root)
         if status is not None:
             stack.callback(status)
         declared = load_config(root)
