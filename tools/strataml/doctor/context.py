@@ -28,16 +28,10 @@ from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES, Checksums, parse_checksums
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.hashjob import HashJob
+from strataml.integrity.listings import Listings
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
-from strataml.lfs import (
-    MAX_POINTER_BYTES,
-    BadPointer,
-    Pointer,
-    in_git,
-    parse_pointer,
-    stored_blobs,
-)
+from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, in_git, parse_pointer, stored_blobs
 from strataml.safeopen import read_regular
 from strataml.schemas import PACKAGED, Schemas
 from strataml.workspace import Artifact, Layout
@@ -120,7 +114,8 @@ class Context:
 
     def scan(self, artifact: Artifact) -> TreeScan:
         if artifact.path not in self._scans:
-            self._scans[artifact.path] = scan_tree(f"{self.root}/{artifact.path}")
+            where = f"{self.root}/{artifact.path}"
+            self._scans[artifact.path] = scan_tree(where, self.names, artifact.path)
         return self._scans[artifact.path]
 
     def document(self, path: str) -> YamlDocument | None:
@@ -151,6 +146,14 @@ class Context:
             lookup = self.__dict__.get("commits")  # only if asked for
             if lookup is not None:
                 lookup.close()
+            names = self.__dict__.get("names")  # kept by a run that listed every artifact
+            if names is not None and self.only is None and self.whole_repository:
+                names.save()
+
+    @functools.cached_property
+    def names(self) -> Listings | None:
+        """The directory listings the cache keeps (TFC-0008 R13)."""
+        return Listings.load(self.cache, use=self.use_cache)
 
     @property
     def documents_parsed(self) -> int:

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import Protocol
 
 _UNPORTABLE = re.compile(r"[\x00-\x1f\x7f\\]")
+Entry = tuple[str, "os.stat_result | OSError | None"]  # a name, its lstat (None: not asked)
+
+
+class Listings(Protocol):
+    """Listings kept from an earlier scan (integrity/listings.py)."""
+
+    def entries(self, label: str, where: str, own: os.stat_result) -> list[Entry] | None: ...
+
+    def listed(self, label: str, own: os.stat_result, names: tuple[str, ...]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +37,9 @@ class TreeScan:
     ] = ()  # subdirectories: path, mtime, ctime, inode
 
 
-def scan_tree(root: str | Path) -> TreeScan:
+def scan_tree(root: str | Path, listings: Listings | None = None, label: str = "") -> TreeScan:
+    """`listings` (with `label`, the directory's name there) lets a directory whose stat key is
+    unchanged since it was last listed be taken from there: its entries are asked for by name."""
     # Strings, not Path objects, on the way down: this runs once per artifact of a registry
     # (whose callers may pass a string and save building a Path each).
     top = os.fspath(root)
@@ -36,33 +49,40 @@ def scan_tree(root: str | Path) -> TreeScan:
     unportable: list[str] = []
     unreadable: list[str] = []
     directories: list[tuple[str, int, int, int]] = []
-    pending = [""]
+    pending: list[tuple[str, os.stat_result | None]] = [("", None)]
+    if listings is not None:  # the stat key of the top, taken before it is listed
+        with contextlib.suppress(OSError):
+            top_stat = os.lstat(top)
+            pending = [("", top_stat if S_ISDIR(top_stat.st_mode) else None)]
     while pending:
-        rel_dir = pending.pop()
-        try:
-            with os.scandir(f"{top}/{rel_dir}" if rel_dir else top) as listing:
-                entries = list(listing)
-        except OSError:
-            unreadable.append(rel_dir or ".")
-            continue
+        rel_dir, own = pending.pop()
+        where = f"{top}/{rel_dir}" if rel_dir else top
+        named = f"{label}/{rel_dir}" if rel_dir else label
+        found = None if listings is None or own is None else listings.entries(named, where, own)
+        if found is None:
+            try:
+                with os.scandir(where) as listing:
+                    entries = list(listing)
+            except OSError:
+                unreadable.append(rel_dir or ".")
+                continue
+            found = _asked(entries)
+            if listings is not None and own is not None:
+                listings.listed(named, own, tuple(entry.name for entry in entries))
         prefix = f"{rel_dir}/" if rel_dir else ""
-        # One check of all names at once; names one by one only when some name fails it.
-        each = not portable_name("".join([e.name for e in entries]))
-        for entry in entries:
-            rel = prefix + entry.name
-            if each and not portable_name(entry.name):
+        for name, st in found:
+            rel = prefix + name
+            if st is None:
                 unportable.append(rel)
                 continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
+            if isinstance(st, OSError):
                 unreadable.append(rel)
                 continue
             mode = st.st_mode
             if S_ISREG(mode):
                 regular.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             elif S_ISDIR(mode):
-                pending.append(rel)
+                pending.append((rel, st))
                 directories.append((rel, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             elif S_ISLNK(mode):
                 symlinks.append(rel)
@@ -78,6 +98,23 @@ def scan_tree(root: str | Path) -> TreeScan:
         tuple(sorted(unreadable)),
         tuple(sorted(directories)),
     )
+
+
+def _asked(entries: list[os.DirEntry[str]]) -> list[Entry]:
+    """Each entry's name with its `lstat` (an OSError where that failed; None for a name that
+    cannot appear in a CHECKSUMS line, not asked about)."""
+    # One check of all names at once; names one by one only when some name fails it.
+    each = not portable_name("".join([e.name for e in entries]))
+    found: list[Entry] = []
+    for entry in entries:
+        if each and not portable_name(entry.name):
+            found.append((entry.name, None))
+            continue
+        try:
+            found.append((entry.name, entry.stat(follow_symlinks=False)))
+        except OSError as exc:
+            found.append((entry.name, exc))
+    return found
 
 
 def portable_name(name: str) -> bool:
