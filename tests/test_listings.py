@@ -212,6 +212,9 @@ def test_a_narrowed_run_keeps_the_listings_as_they_were(template: Path) -> None:
     run_doctor(settle(template))
     before = record(template)
     assert before is not None
+    with counting_listings() as listed:  # a narrowed run takes none either: it lists its own
+        run_doctor(template / "datasets" / "iris" / "v1")
+    assert f"{template}/datasets/iris/v1" in listed
     shutil.rmtree(template / "runs" / example_run())
     run_doctor(template / "datasets")
     run_doctor(template, since="HEAD")

@@ -152,8 +152,9 @@ class Context:
 
     @functools.cached_property
     def names(self) -> Listings | None:
-        """The directory listings the cache keeps (TFC-0008 R13)."""
-        return Listings.load(self.cache, use=self.use_cache)
+        """The cache's directory listings (TFC-0008 R13), read by a run over every artifact only."""
+        whole = self.only is None and self.whole_repository  # not all of them for a few
+        return Listings.load(self.cache, use=self.use_cache) if whole else None
 
     @property
     def documents_parsed(self) -> int:
