@@ -112,9 +112,16 @@ def test_every_change_to_a_listed_directory_is_seen(tmp_path: Path) -> None:
 
 def test_a_directory_changed_within_the_racy_window_is_not_kept(tmp_path: Path) -> None:
     top = build(tmp_path / "tree")
-    listings = Listings(HashCache(tmp_path, enabled=False), {})
-    scan_tree(top, listings, "t")
-    assert (listings.seen, listings.changed) == ({}, False)
+    cache = HashCache(tmp_path, enabled=False)
+    assert Listings(cache, {}).settled_before == cache.settled_before
+    ctimes = sorted(p.lstat().st_ctime_ns for p in [top, *top.rglob("*")] if p.is_dir())
+    # The cut-off at the oldest directory's ctime: none is older, so none is kept; one past the
+    # newest: all are.
+    for cutoff, kept in ((ctimes[0], 0), (ctimes[-1] + 1, 5)):
+        listings = Listings(cache, {})
+        listings.settled_before = cutoff
+        assert scan_tree(top, listings, "t") == scan_tree(top)
+        assert (len(listings.seen), listings.changed) == (kept, kept > 0)
 
 
 def true_key(directory: Path) -> tuple[int, int, int, int]:
