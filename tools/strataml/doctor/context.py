@@ -26,9 +26,9 @@ from strataml.gitindex import (
 from strataml.gitrepo import ARTIFACT_TREES, Uncommitted, head_commit, uncommitted_later
 from strataml.integrity.cache import HashCache, StatKey, settled_before
 from strataml.integrity.checksums import CHECKSUMS, MAX_LISTING_BYTES, Checksums, parse_checksums
+from strataml.integrity.dirlistings import KeptDirListings
 from strataml.integrity.hashing import hash_bytes, hash_files
 from strataml.integrity.hashjob import HashJob
-from strataml.integrity.listings import Listings
 from strataml.integrity.progress import HashProgress
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.lfs import MAX_POINTER_BYTES, BadPointer, Pointer, in_git, parse_pointer, stored_blobs
@@ -115,7 +115,7 @@ class Context:
     def scan(self, artifact: Artifact) -> TreeScan:
         if artifact.path not in self._scans:
             where = f"{self.root}/{artifact.path}"
-            self._scans[artifact.path] = scan_tree(where, self.names, artifact.path)
+            self._scans[artifact.path] = scan_tree(where, self.dir_listings, artifact.path)
         return self._scans[artifact.path]
 
     def document(self, path: str) -> YamlDocument | None:
@@ -146,15 +146,15 @@ class Context:
             lookup = self.__dict__.get("commits")  # only if asked for
             if lookup is not None:
                 lookup.close()
-            names = self.__dict__.get("names")  # kept by a run that listed every artifact
-            if names is not None and self.only is None and self.whole_repository:
-                names.save()
+            kept = self.__dict__.get("dir_listings")  # by a run that scanned every artifact
+            if kept is not None and self.only is None and self.whole_repository:
+                kept.save()
 
     @functools.cached_property
-    def names(self) -> Listings | None:
+    def dir_listings(self) -> KeptDirListings | None:
         """The cache's directory listings (TFC-0008 R13), read by a run over every artifact only."""
         whole = self.only is None and self.whole_repository  # not all of them for a few
-        return Listings.load(self.cache, use=self.use_cache) if whole else None
+        return KeptDirListings.load(self.cache, use=self.use_cache) if whole else None
 
     @property
     def documents_parsed(self) -> int:

@@ -12,8 +12,8 @@ _UNPORTABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 Entry = tuple[str, "os.stat_result | OSError | None"]  # a name, its lstat (None: not asked)
 
 
-class Listings(Protocol):
-    """Listings kept from an earlier scan (integrity/listings.py)."""
+class DirListings(Protocol):
+    """Directory listings kept from an earlier scan (integrity/dirlistings.py)."""
 
     def entries(self, label: str, where: str, own: os.stat_result) -> list[Entry] | None: ...
 
@@ -37,7 +37,7 @@ class TreeScan:
     ] = ()  # subdirectories: path, mtime, ctime, inode
 
 
-def scan_tree(root: str | Path, listings: Listings | None = None, label: str = "") -> TreeScan:
+def scan_tree(root: str | Path, listings: DirListings | None = None, label: str = "") -> TreeScan:
     """`listings` (with `label`, the directory's name there) lets a directory whose stat key is
     unchanged since it was last listed be taken from there: its entries are asked for by name."""
     # Strings, not Path objects, on the way down: this runs once per artifact of a registry

@@ -15,7 +15,7 @@ import pytest
 from conftest import example_run, settle
 from strataml.doctor.engine import run_doctor
 from strataml.integrity.cache import CACHE_DIR, CACHE_FILE, HashCache
-from strataml.integrity.listings import Listings
+from strataml.integrity.dirlistings import KeptDirListings
 from strataml.integrity.tree import TreeScan, scan_tree
 from strataml.workspace import scan_layout
 
@@ -36,9 +36,9 @@ def build(top: Path) -> Path:
     return top
 
 
-def fresh(tmp_path: Path, known: dict[str, object] | None = None) -> Listings:
+def fresh(tmp_path: Path, known: dict[str, object] | None = None) -> KeptDirListings:
     """Listings on a cache of their own, every key settled unless the test says otherwise."""
-    listings = Listings(HashCache(tmp_path, enabled=False), dict(known or {}))
+    listings = KeptDirListings(HashCache(tmp_path, enabled=False), dict(known or {}))
     listings.settled_before = FAR
     return listings
 
@@ -95,7 +95,7 @@ def test_every_change_to_a_listed_directory_is_seen(tmp_path: Path) -> None:
     settle(tmp_path)  # the listings are kept only once the directories' stat keys settled
     kept = {}
     for name, top in tops.items():
-        listings = Listings(HashCache(tmp_path, enabled=False), {})
+        listings = KeptDirListings(HashCache(tmp_path, enabled=False), {})
         scan_tree(top, listings, "t")
         assert len(listings.seen) == 5, name
         kept[name] = listings.seen
@@ -106,19 +106,19 @@ def test_every_change_to_a_listed_directory_is_seen(tmp_path: Path) -> None:
         if moment == "settled":
             settle(tmp_path)
         for name, top in tops.items():
-            listings = Listings(HashCache(tmp_path, enabled=False), kept[name])
+            listings = KeptDirListings(HashCache(tmp_path, enabled=False), kept[name])
             assert scan_tree(top, listings, "t") == scan_tree(top), (name, moment)
 
 
 def test_a_directory_changed_within_the_racy_window_is_not_kept(tmp_path: Path) -> None:
     top = build(tmp_path / "tree")
     cache = HashCache(tmp_path, enabled=False)
-    assert Listings(cache, {}).settled_before == cache.settled_before
+    assert KeptDirListings(cache, {}).settled_before == cache.settled_before
     ctimes = sorted(p.lstat().st_ctime_ns for p in [top, *top.rglob("*")] if p.is_dir())
     # The cut-off at the oldest directory's ctime: none is older, so none is kept; one past the
     # newest: all are.
     for cutoff, kept in ((ctimes[0], 0), (ctimes[-1] + 1, 5)):
-        listings = Listings(cache, {})
+        listings = KeptDirListings(cache, {})
         listings.settled_before = cutoff
         assert scan_tree(top, listings, "t") == scan_tree(top)
         assert (len(listings.seen), listings.changed) == (kept, kept > 0)
@@ -170,13 +170,13 @@ def test_a_listing_under_another_key_is_not_taken(tmp_path: Path, kept: object) 
 
 def record(repo: Path) -> bytes | None:
     with closing(sqlite3.connect(repo / CACHE_DIR / CACHE_FILE)) as db:
-        row = db.execute("SELECT value FROM record WHERE name = 'listings'").fetchone()
+        row = db.execute("SELECT value FROM record WHERE name = 'dir-listings'").fetchone()
     return None if row is None else bytes(row[0])
 
 
 def kept_labels(repo: Path) -> list[str]:
     with closing(HashCache(repo)) as cache:
-        listings = Listings.load(cache, use=True)
+        listings = KeptDirListings.load(cache, use=True)
         assert listings is not None
         return sorted(str(label) for label in listings.known)
 
@@ -239,6 +239,6 @@ def test_a_damaged_record_is_listed_afresh(template: Path, damage: str) -> None:
         "foreign": b"not a record",
     }[damage]
     with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
-        db.execute("UPDATE record SET value = ? WHERE name = 'listings'", (spoiled,))
+        db.execute("UPDATE record SET value = ? WHERE name = 'dir-listings'", (spoiled,))
     assert artifact_listings(template) != []  # nothing taken from it: every directory listed
     assert record(template) == value  # and the listings kept again, as they were

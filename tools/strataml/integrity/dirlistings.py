@@ -18,10 +18,10 @@ from strataml.integrity.cache import HashCache, seal, unseal
 from strataml.integrity.tree import Entry, portable_name
 
 DirKey = tuple[int, int, int, int]  # size, mtime, ctime, inode
-_RECORD, _FORMAT = "listings", "listings-v1"
+_RECORD, _FORMAT = "dir-listings", "dir-listings-v1"
 
 
-class Listings:
+class KeptDirListings:
     """The listings a run may take (`known`) and those it took or made, to keep (`seen`)."""
 
     def __init__(self, cache: HashCache, known: dict[str, object]) -> None:
@@ -33,7 +33,7 @@ class Listings:
         self._plain: set[int] = set()  # ids of kept listings whose names are all plain
 
     @classmethod
-    def load(cls, cache: HashCache | None, *, use: bool) -> Listings | None:
+    def load(cls, cache: HashCache | None, *, use: bool) -> KeptDirListings | None:
         """The listings `cache` keeps (none where not `use`: --no-cache lists every directory and
         refreshes them); None without a cache."""
         if cache is None or cache.db is None:
