@@ -30,7 +30,8 @@ class KeptDirListings:
         self.settled_before = cache.settled_before
         self.seen: dict[str, tuple[DirKey, tuple[str, ...]]] = {}
         self.changed = False
-        self._plain: set[int] = set()  # ids of kept listings whose names are all plain
+        # ids of kept listings whose names are all plain -> whether some name is unportable
+        self._checked: dict[int, bool] = {}
 
     @classmethod
     def load(cls, cache: HashCache | None, *, use: bool) -> KeptDirListings | None:
@@ -73,11 +74,11 @@ class KeptDirListings:
         ):
             return None
         names = kept[1]
-        if id(names) not in self._plain:  # a listing many directories share is looked at once
+        each = self._checked.get(id(names))
+        if each is None:  # a listing many directories share is looked at once
             if type(names) is not tuple or not all(type(n) is str and _plain(n) for n in names):
                 return None
-            self._plain.add(id(names))
-        each = not portable_name("".join(names))
+            each = self._checked[id(names)] = not portable_name("".join(names))
         found: list[Entry] = []
         for name in names:
             if each and not portable_name(name):
