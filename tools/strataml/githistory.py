@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from strataml.gitrepo import head_commit, in_work_tree, run_git
+from strataml.gitrepo import head_commit, in_work_tree, quiet_git, run_git
 
 TREE_MODE = "040000"
 ABSENT = "000000"
@@ -111,3 +111,28 @@ def blob_id(data: bytes, *, like: str) -> str:
     """The id Git gives these bytes as a blob, in the object format of `like` (SHA-1 or SHA-256)."""
     algorithm = hashlib.sha256 if len(like) == 64 else hashlib.sha1
     return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def last_changes(root: Path, since: str, paths: Iterable[str]) -> dict[str, str]:
+    """path -> the newest commit after `since` (reachable from HEAD) that changed it; a path
+    changed only in the working tree or the index maps to "uncommitted"."""
+    found: dict[str, str] = {}
+    pathspec = list(paths)
+    dirty = quiet_git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
+        *pathspec,
+    )  # fmt: skip
+    for entry in (dirty or b"").split(b"\0"):
+        if len(entry) > 3:
+            found[entry[3:].decode("utf-8", "surrogateescape")] = "uncommitted"
+    log = quiet_git(
+        root, "log", "-m", "--no-renames", "--format=%x01%H", "--name-only", "-z",
+        f"{since}..HEAD", "--", *pathspec,
+    )  # fmt: skip
+    for chunk in (log or b"").split(b"\x01")[1:]:
+        sha, _, names = chunk.partition(b"\0")
+        for name in names.strip(b"\n").split(b"\0"):
+            path = name.strip(b"\n").decode("utf-8", "surrogateescape")
+            if path:
+                found.setdefault(path, sha.decode().strip())
+    return found

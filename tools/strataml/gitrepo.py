@@ -347,6 +347,19 @@ def quiet_git(
         return None
 
 
+def quiet_git_later(root: Path, *args: str) -> Callable[[], bytes | None]:
+    """`quiet_git`, started now: git answers while the caller works. The function returned waits
+    for its output, once; None where git failed."""
+    process = start_git(root, *args, stdin=subprocess.DEVNULL, env={"GIT_OPTIONAL_LOCKS": "0"})
+
+    @functools.cache
+    def wait() -> bytes | None:
+        out, _ = process.communicate()
+        return out if process.returncode == 0 else None
+
+    return wait
+
+
 def resolve_commit(root: Path, ref: str) -> str | None:
     """The commit `ref` names; None when it names none (or looks like an option)."""
     if ref.startswith("-") or not in_work_tree(root):
@@ -373,28 +386,3 @@ def files_at(
     stdin = "".join(f"{blob}\n" for blob in sorted(set(blobs.values()))).encode()
     contents = split_batch(quiet_git(root, "cat-file", "--batch", stdin=stdin, env=env) or b"")
     return {path: contents[blob] for path, blob in blobs.items() if blob in contents}
-
-
-def last_changes(root: Path, since: str, paths: Iterable[str]) -> dict[str, str]:
-    """path -> the newest commit after `since` (reachable from HEAD) that changed it; a path
-    changed only in the working tree or the index maps to "uncommitted"."""
-    found: dict[str, str] = {}
-    pathspec = list(paths)
-    dirty = quiet_git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
-        *pathspec,
-    )  # fmt: skip
-    for entry in (dirty or b"").split(b"\0"):
-        if len(entry) > 3:
-            found[entry[3:].decode("utf-8", "surrogateescape")] = "uncommitted"
-    log = quiet_git(
-        root, "log", "-m", "--no-renames", "--format=%x01%H", "--name-only", "-z",
-        f"{since}..HEAD", "--", *pathspec,
-    )  # fmt: skip
-    for chunk in (log or b"").split(b"\x01")[1:]:
-        sha, _, names = chunk.partition(b"\0")
-        for name in names.strip(b"\n").split(b"\0"):
-            path = name.strip(b"\n").decode("utf-8", "surrogateescape")
-            if path:
-                found.setdefault(path, sha.decode().strip())
-    return found

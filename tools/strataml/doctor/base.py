@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml import gitrepo
+from strataml import githistory, gitrepo
 from strataml.config import PYPROJECT, Config, parse_config, parse_toml
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import CFG004
@@ -82,7 +82,7 @@ def _changes(root: Path, commit: str, base: dict[str, bytes]) -> Iterator[Diagno
     differing = sorted(p for p in {*base, *current} if base.get(p) != current.get(p))
     if not differing:
         return
-    made_in = gitrepo.last_changes(root, commit, RULE_PATHS)
+    made_in = githistory.last_changes(root, commit, RULE_PATHS)
     short = commit[:12]
     for path in differing:
         by = made_in.get(path, "uncommitted")

@@ -19,7 +19,7 @@ from strataml.doctor.parsed import DOCUMENTS_HELD
 from strataml.doctor.rules import LFS002, RULES
 from strataml.doctor.tally import Tally
 from strataml.errors import UsageError
-from strataml.gitindex import tracked_local_state
+from strataml.gitindex import tracked_local_state_later
 from strataml.gitrepo import (
     ARTIFACT_TREES,
     Uncommitted,
@@ -120,11 +120,14 @@ def run_doctor(
             status = uncommitted_later(root)
         if status is not None:
             stack.callback(status)
+        # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
+        # Git reads its index for them while the configuration and the layout are read.
+        tracked_later = tracked_local_state_later(root)
+        stack.callback(tracked_later)
         declared = load_config(root)
         rules = None if base is None else stack.enter_context(base_rules(root, base))
         layout = scan_layout(root)
-        # Tracked files under .strata/ are a pull request's, not the tools': no cache this run.
-        tracked = tracked_local_state(root)
+        tracked = tracked_later()
         cache = HashCache(root, enabled=not tracked)
         stack.callback(cache.close)  # a StrataError on the way still closes it (3.13 warns)
         ctx = Context(

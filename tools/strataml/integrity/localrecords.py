@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import marshal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,13 @@ from strataml.integrity.cache import HashCache, seal, unseal
 
 
 @contextlib.contextmanager
-def opened(root: Path) -> Iterator[HashCache | None]:
-    """The hash cache, or None where there is none or a commit ships one (TFC-0001 R13)."""
-    cache = HashCache(root, enabled=not tracked_local_state(root))
+def opened(
+    root: Path, shipped: Callable[[], tuple[str, ...]] | None = None
+) -> Iterator[HashCache | None]:
+    """The hash cache, or None where there is none or a commit ships one (TFC-0001 R13).
+    `shipped` is the answer of `tracked_local_state_later` where the caller asked already."""
+    tracked = tracked_local_state(root) if shipped is None else shipped()
+    cache = HashCache(root, enabled=not tracked)
     try:
         yield cache if cache.db is not None else None
     finally:
