@@ -7,7 +7,8 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,69 @@ def test_runs_list_loads_neither_the_runner_nor_doctor(template: Path) -> None:
     assert ast.literal_eval(done.stderr.splitlines()[-1]) == [
         "strataml.runner", "strataml.runner.slurmpaths", "strataml.runner.slurmqueue",
     ]  # fmt: skip
+
+
+def _said(capsys: pytest.CaptureFixture[str], run: Callable[[], int]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = run()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runs", "--help"),
+        ("runs", "list", "--help"),
+        ("runs",),
+        ("runs", "lst"),
+        ("runs", "best"),
+        ("runs", "list", "--bogus"),
+        ("model", "promot"),
+        ("doctor", "--qqqq"),
+        ("status", "--help"),
+        ("keys",),
+    ],
+)
+def test_a_command_line_naming_one_command_is_answered_as_by_the_whole_app(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    from strataml.cli import app as strata_app
+    from strataml.cli.exits import run_app
+
+    alone = _said(capsys, lambda: strata_app.main(list(args)))
+    whole = _said(capsys, lambda: run_app(strata_app.app, list(args), "strata"))
+    assert alone == whole
+    assert alone[0] in (0, 2) and (alone[1] or alone[2])
+
+
+def test_only_the_command_named_is_built(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typer reads the signature of every command it builds: `strata runs list` builds `runs`."""
+    import typer.main
+
+    from strataml.cli import app as strata_app
+    from strataml.cli.exits import run_app
+
+    read: list[str] = []
+    real = typer.main.get_params_from_function
+
+    def counted(function: Callable[..., Any]) -> Any:
+        read.append(function.__name__)
+        return real(function)
+
+    monkeypatch.setattr(typer.main, "get_params_from_function", counted)
+    _said(capsys, lambda: strata_app.main(["runs", "list", "--help"]))
+    alone = sorted(read)
+    read.clear()
+    _said(capsys, lambda: run_app(strata_app._build("runs"), ["runs", "list", "--help"], "strata"))
+    assert alone == sorted(read)
+    read.clear()
+    _said(capsys, lambda: run_app(strata_app.app, ["runs", "list", "--help"], "strata"))
+    whole = set(read)
+    assert set(alone) == {
+        "_options", "_print_version", "show_callback", "install_callback",
+        "runs_aggregate", "runs_best", "runs_compare", "runs_list", "runs_show",
+    }  # fmt: skip
+    assert set(alone) < whole and len(whole) == 43
