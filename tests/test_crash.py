@@ -85,3 +85,23 @@ def test_a_site_is_replaced_whole_and_a_foreign_directory_refused(
         "it whole, so choose a new or empty directory\n",
     )  # fmt: skip
     assert [p.name for p in mine.iterdir()] == ["todo.txt"]
+
+
+def test_a_name_shaped_like_a_leftover_never_hides_a_file(template: Path) -> None:
+    """Where LAY015 is not reported (the runner's input check selects CHK; an ignore), the file
+    is what else it is: unlisted in an artifact, unknown at the top level (TFC-0001 R12)."""
+    from strataml.doctor.engine import run_doctor
+    from strataml.doctor.intact import findings
+
+    smuggled = "datasets/iris/v1/.iris.csv.a1b2c3d4.tmp"
+    (template / smuggled).write_text("label\n1\n")
+    (template / ".notes.e5f6g7h8.tmp").write_text("x")
+    whole = [(d.code, d.path) for d in run_doctor(template).diagnostics]
+    assert whole == [("LAY015", ".notes.e5f6g7h8.tmp"), ("LAY015", smuggled)]
+    assert [(d.code, d.path) for d in findings(template, "datasets/iris/v1")] == [
+        ("CHK004", smuggled)
+    ]
+    ignored = run_doctor(template, ignore=("LAY015",)).diagnostics
+    assert [(d.code, d.path) for d in ignored] == [
+        ("LAY001", ".notes.e5f6g7h8.tmp"), ("CHK004", smuggled), ("IMM002", smuggled),
+    ]  # fmt: skip

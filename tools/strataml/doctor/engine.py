@@ -143,11 +143,13 @@ def run_doctor(
         found = _check(ctx, start, since=since, changed=changed, require_content=require_content)
         if rules is not None and ctx.whole_repository:
             found.extend(rules.changes)
-    leftovers = {d.path for d in found if d.code == "LAY015"}
-    found = [d for d in found if d.path not in leftovers or d.code == "LAY015"]
     kept = sorted(
         {d for d in found if _keep(d, ctx.config.doctor, select, ignore)}, key=Diagnostic.sort_key
     )
+    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too;
+    # where LAY015 is not reported (--select CHK, an ignore), the file is whatever else it is.
+    leftovers = {d.path for d in kept if d.code == "LAY015"}
+    kept = [d for d in kept if d.path not in leftovers or d.code == "LAY015"]
     if ctx.config.problems and any(d.code in ("CFG001", "CFG002") for d in kept):
         # The report says the configuration is broken, and not what an empty one would imply.
         # Only then: where CFG is not reported (a subpath, --select SIG) they stay, failing closed.
@@ -183,8 +185,6 @@ def _check(
     found = _check_all(ctx, ctx.root, start, since=since, changed=changed)
     if require_content:  # --require-content: content that is not there is an error, not a note
         found = [replace(d, severity=Severity.ERROR) if d.code == LFS002.code else d for d in found]
-    # A leftover of an interrupted write is reported for what it is, not as an unlisted file too
-    # (by the caller).
     return found
 
 

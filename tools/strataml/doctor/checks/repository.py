@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from strataml import gitrepo
 from strataml.config import PYPROJECT
-from strataml.doctor.checks.layout import LEFTOVER
 from strataml.doctor.context import Context
 from strataml.doctor.model import Diagnostic
 from strataml.doctor.rules import CFG001, CFG002, CFG003, LAY001, LAY002, LAY017, RULES
@@ -65,10 +64,7 @@ def check_top_level(ctx: Context) -> Iterator[Diagnostic]:
     unknown = [
         n
         for n in names
-        if n not in allowed
-        and not n.startswith(KNOWN_PREFIXES)
-        and not n.endswith(".egg-info")
-        and not LEFTOVER.fullmatch(n)  # an interrupted write's temporary file: LAY015 says so
+        if n not in allowed and not n.startswith(KNOWN_PREFIXES) and not n.endswith(".egg-info")
     ]
     for name in sorted(set(unknown) - gitrepo.ignored(ctx.root, unknown)):
         yield LAY001.at(
