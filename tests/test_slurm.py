@@ -94,8 +94,8 @@ def test_a_20_point_sweep_on_slurm_agrees_with_the_same_sweep_run_locally(
     assert script.read_text().splitlines() == [
         "#!/bin/sh", "#SBATCH --job-name=strata-score", "#SBATCH --array=0-19%2",
         f'#SBATCH --output="{script.parent}/task-%a.out"', f'#SBATCH --chdir="{repo}"',
-        "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --cpus-per-task=1",
-        "#SBATCH --mem=200M", "#SBATCH --time=5", f"exec {runner}",
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --hold",
+        "#SBATCH --cpus-per-task=1", "#SBATCH --mem=200M", "#SBATCH --time=5", f"exec {runner}",
     ]  # fmt: skip
     assert job_id.isdigit()
     made = runs(repo)
@@ -615,7 +615,8 @@ def test_a_pipeline_on_slurm_runs_its_stages_in_order_and_reuses_them_as_locally
     assert script.read_text().splitlines() == [
         "#!/bin/sh", "#SBATCH --job-name=strata-train",
         f'#SBATCH --output="{script.parent}/stage-train.out"', f'#SBATCH --chdir="{repo}"',
-        "#SBATCH --export=ALL", "#SBATCH --no-requeue", f"#SBATCH --dependency=afterok:{jobs[0]}",
+        "#SBATCH --export=ALL", "#SBATCH --no-requeue", "#SBATCH --hold",
+        f"#SBATCH --dependency=afterok:{jobs[0]}",
         "#SBATCH --kill-on-invalid-dep=yes", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=150M",
         "#SBATCH --time=2", f"exec {runner}",
     ]  # fmt: skip
@@ -677,6 +678,33 @@ def test_a_failing_stage_on_slurm_stops_its_dependants(
         "  evaluate  not run: upstream train failed\n"
         "  1 succeeded, 1 failed, 1 not run\n"
     )
+
+
+def test_a_pipeline_slurm_refuses_part_of_starts_no_stage_and_leaves_nothing(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every stage's job waits held until the whole submission is accepted: the first stage,
+    which Slurm took, never starts when it refuses the second (TFC-0002 R25)."""
+    repo = without_pipeline_runs(fork_template(tmp_path / "repo"))
+    spec = repo / "pipelines" / "iris.yaml"
+    train = "    outputs: [model.json]\n"
+    spec.write_text(spec.read_text().replace(train, train + "    resources: {gpus: 1}\n"))
+    commit_all(repo, "the train stage asks for a GPU, which no node has")
+    done = run_py(
+        repo, "--pipeline", "pipelines/iris.yaml", "--executor", "slurm", env=slurm_env,
+        timeout=300,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("run: error: [slurm-refused] sbatch refused: "), done.stderr
+    _nothing_left(repo)
+    listed = subprocess.run(
+        ["squeue", "--noheader", "--states=all", "--format=%Z|%j %T %r"], env=slurm_env,
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split("\n")  # fmt: skip
+    # Cancelled while still held: it never started. (The cluster's other jobs ran elsewhere.)
+    assert [line for line in listed if line.startswith(f"{repo}|")] == [
+        f"{repo}|strata-prepare CANCELLED JobHeldUser"
+    ]
 
 
 def _abandoned_run(repo: Path) -> str:

@@ -102,6 +102,12 @@ def cancel(job_ids: Sequence[str]) -> None:
         _slurm(["scancel", *job_ids])
 
 
+def release(job_ids: Sequence[str]) -> None:
+    """scontrol release these held jobs (one call): from now on they may start."""
+    if job_ids:
+        _slurm(["scontrol", "release", ",".join(job_ids)])
+
+
 def _row(line: str) -> Task | None:
     fields = line.strip().split("|")
     if len(fields) != 3:

@@ -59,18 +59,23 @@ def collector_script(root: Path, batch: Path, after: list[str], placing: Placing
 
 
 def submit_collector(root: Path, batch: Path, after: list[str], placing: Placing) -> Collector:
-    """sbatch the collector behind `after`; if Slurm refuses it, those jobs are cancelled and
-    the batch removed, as when a job of the submission itself is refused (R23)."""
+    """sbatch the collector behind `after`, the submission's jobs, which were submitted held, and
+    release them: none starts before the whole submission is in the queue. If Slurm refuses the
+    collector or the release, every job is cancelled, none having started, and the batch removed,
+    as when a job of the submission itself is refused (R23)."""
+    submitted = list(after)
     try:
         script = batch / "collect.sh"
         write_text_atomic(script, collector_script(root, batch, after, placing))
-        job_id = slurm.submit(str(script))
+        submitted.append(slurm.submit(str(script)))
+        slurm.release(after)
     except BaseException:
         try:
-            slurm.cancel(after)
+            slurm.cancel(submitted)
         finally:
             slurmsweep.remove_batch(batch)
         raise
+    job_id = submitted[-1]
     jobs = json.loads((batch / JOB).read_text(encoding="utf-8"))
     write_text_atomic(batch / JOB, json.dumps({**jobs, "collector": job_id}, sort_keys=True) + "\n")
     return Collector(job_id, batch)

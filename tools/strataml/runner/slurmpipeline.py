@@ -63,6 +63,7 @@ def _script(
         path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
+        "--hold",  # until the whole submission is accepted (slurmcollect.submit_collector)
     ]
     if after:  # a failed upstream cancels this job instead of leaving it pending for ever
         directives += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
@@ -76,8 +77,9 @@ def _script(
 def submit_pipeline(
     root: Path, path: Path, pipeline: Pipeline, *, force: tuple[str, ...], placing: Placing
 ) -> PipelineSubmission:
-    """Check everything a local run checks first (R21), then one sbatch per stage in order;
-    if Slurm refuses one, the jobs already submitted are cancelled and nothing is left."""
+    """Check everything a local run checks first (R21), then one sbatch per stage in order, each
+    held; if Slurm refuses one, the jobs already submitted are cancelled (none has started) and
+    nothing is left."""
     check_force(pipeline, force)
     prepared = prepare(root, pipeline)
     code = code_state(root)

@@ -75,6 +75,7 @@ def script_lines(
         path_directive("--chdir", str(root)),
         "--export=ALL",
         "--no-requeue",  # a requeued task would claim a second run and orphan the first
+        "--hold",  # until the whole submission is accepted (slurmcollect.submit_collector)
     ]
     directives += placed(resources, placing)
     runner = shlex.join([sys.executable, "-m", "strataml", "run", "--slurm-task", str(batch)])
