@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,6 +229,50 @@ def test_the_whole_listing_is_kept_and_read_again_when_a_run_changes(template: P
     assert listing(template) == fresh_listing(template) != edited
     shutil.rmtree(template / "runs/run-2026-11-26-second")
     assert listing(template) == edited
+
+
+def _reshaped(row: list[Any], at: int, inner: object, value: object) -> None:
+    """Put `value` in place of the row's item `at` (of its item `inner` where not None)."""
+    target: Any = row if inner is None else row[at]
+    key: Any = at if inner is None else inner
+    if key == "first key":  # a number's name
+        name = next(iter(target))
+        target[value] = target.pop(name)
+    else:
+        target[key] = value
+
+
+@pytest.mark.parametrize(
+    ("at", "inner", "value"),
+    [
+        (0, None, 20261125),  # created, not text
+        (1, None, 7),  # experiment
+        (2, None, None),  # state
+        (4, None, ["only", "five", "cells", "of", "six"]),
+        (4, 3, 2026),  # a cell that is not text
+        (5, None, [["val/accuracy", 0.9]]),  # numbers, not a mapping
+        (5, "val/accuracy", 1),  # a number that is not a float
+        (5, "first key", 3),  # a number's name that is not text
+        (6, None, ("val/accuracy",)),  # reported names, not a list
+        (6, 0, b"val/accuracy"),  # a reported name that is not text
+    ],
+)
+def test_a_kept_row_of_another_shape_is_derived_again(
+    template: Path, at: int, inner: object, value: object
+) -> None:
+    """Rows sealed as the cache seals them, each off in one item: that row is read afresh."""
+    settle(template)
+    listing(template)
+    shown = listing(template)
+    [(name, _, kept_value)] = whole_listing(template)
+    kept = marshal.loads(kept_value[64:])
+    _reshaped(kept[0], at, inner, value)
+    body = marshal.dumps(kept)
+    with closing(sqlite3.connect(template / CACHE_DIR / CACHE_FILE)) as db, db:
+        db.execute(
+            "UPDATE record SET value = ? WHERE name = ?", (hash_bytes(body).encode() + body, name)
+        )
+    assert listing(template) == shown == fresh_listing(template)
 
 
 def test_a_damaged_or_foreign_whole_listing_is_not_read(template: Path, tmp_path: Path) -> None:

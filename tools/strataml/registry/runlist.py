@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -73,25 +74,20 @@ def _row(run_id: str, kept: object) -> ListRow | None:
         type(created) is not str
         or not (experiment is None or type(experiment) is str)
         or type(state) is not str
-        or not _strings(cells)
+        or type(cells) is not list
         or len(cells) != 6
+        or type(reported) is not list
         or type(numbers) is not dict
-        or not _types(numbers, str)
-        or not _types(numbers.values(), float)
-        or not _strings(reported)
+        # One set of the types of every string the row holds (cells, names), one of its numbers.
+        or not set(map(type, chain(cells, reported, numbers))) <= _STRING
+        or not set(map(type, numbers.values())) <= _FLOAT
     ):
         return None
     return ListRow(run_id, created, experiment, state, damaged is True, tuple(cells), numbers,
                    tuple(reported))  # fmt: skip
 
 
-def _strings(value: object) -> bool:
-    return type(value) is list and _types(value, str)
-
-
-def _types(values: Iterable[object], kind: type) -> bool:
-    """Is every one of `values` exactly of type `kind` (one set of types built, no generator)?"""
-    return set(map(type, values)) <= {kind}
+_STRING, _FLOAT = frozenset({str}), frozenset({float})
 
 
 def list_rows(root: Path) -> list[ListRow]:
