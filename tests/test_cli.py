@@ -286,6 +286,7 @@ def test_runs_list_loads_neither_the_runner_nor_doctor(template: Path) -> None:
 
 
 def _said(capsys: pytest.CaptureFixture[str], run: Callable[[], int]) -> tuple[int, str, str]:
+    """What `run` returned and printed (the `strata` fixture's, for an app other than main's)."""
     capsys.readouterr()
     code = run()
     out, err = capsys.readouterr()
@@ -308,19 +309,19 @@ def _said(capsys: pytest.CaptureFixture[str], run: Callable[[], int]) -> tuple[i
     ],
 )
 def test_a_command_line_naming_one_command_is_answered_as_by_the_whole_app(
-    capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+    capsys: pytest.CaptureFixture[str], strata: RunCli, args: tuple[str, ...]
 ) -> None:
     from strataml.cli import app as strata_app
     from strataml.cli.exits import run_app
 
-    alone = _said(capsys, lambda: strata_app.main(list(args)))
+    alone = strata(*args)
     whole = _said(capsys, lambda: run_app(strata_app.app, list(args), "strata"))
     assert alone == whole
     assert alone[0] in (0, 2) and (alone[1] or alone[2])
 
 
 def test_only_the_command_named_is_built(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], strata: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Typer reads the signature of every command it builds: `strata runs list` builds `runs`."""
     import typer.main
@@ -336,7 +337,7 @@ def test_only_the_command_named_is_built(
         return real(function)
 
     monkeypatch.setattr(typer.main, "get_params_from_function", counted)
-    _said(capsys, lambda: strata_app.main(["runs", "list", "--help"]))
+    strata("runs", "list", "--help")
     alone = sorted(read)
     read.clear()
     _said(capsys, lambda: run_app(strata_app._build("runs"), ["runs", "list", "--help"], "strata"))
